@@ -1,0 +1,1 @@
+"""Pure rules of the console: no Qt, no sockets, no files."""

@@ -1,0 +1,33 @@
+"""Problems found in a document: where (exact text range) and what (message)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Severity(Enum):
+    """ERROR blocks Send (Inngest would reject it); WARNING asks for "Send anyway"."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A message anchored to a character range of the source text.
+
+    `start`/`end` are offsets into the str (code points); `line`/`column` are 1-based
+    and describe `start`, the way editors and `FILE:LINE:COL` print them.
+    """
+
+    message: str
+    severity: Severity = Severity.ERROR
+    start: int = 0
+    end: int = 0
+    line: int = 1
+    column: int = 1
+    pointer: str = ""
+
+    def located(self, path: str) -> str:
+        return f"{path}:{self.line}:{self.column}: {self.message}"

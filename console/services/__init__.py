@@ -1,0 +1,1 @@
+"""I/O without widgets: HTTP client, inbox server, keyring, files, history."""
