@@ -1,0 +1,123 @@
+"""Boot: QApplication + qasync loop + main window; orderly shutdown; bugs caught at the top.
+
+Heavy imports (Qt, httpx) happen here, not in the CLI, so `event-console send` starts fast.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from logging.handlers import RotatingFileHandler
+from types import TracebackType
+from typing import Any
+
+from console import __version__
+from console.services.paths import AppPaths, app_paths
+
+log = logging.getLogger("console")
+_T0 = time.perf_counter()
+
+
+def setup_logging(paths: AppPaths) -> None:
+    """One rotating log file in the state dir; nothing secret is ever logged."""
+    paths.ensure()
+    handler = RotatingFileHandler(paths.log_file, maxBytes=2_000_000, backupCount=3,
+                                  encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    for noisy in ("httpx", "httpcore", "qasync", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_gui(*, smoke_test: bool = False) -> int:
+    if smoke_test:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    paths = app_paths()
+    setup_logging(paths)
+
+    import qasync
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from console.ui.bug_dialog import BugReporter
+    from console.ui.context import AppContext
+    from console.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Event Console")
+    app.setOrganizationName("event-console")
+    app.setApplicationVersion(__version__)
+    app.setDesktopFileName("dev.eventconsole.EventConsole")
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    reporter = BugReporter(paths.log_file)
+    sys.excepthook = reporter.excepthook
+    loop.set_exception_handler(reporter.loop_exception)
+
+    context = AppContext.create(paths)
+    window = MainWindow(context)
+    log.info("event-console %s starting", __version__)
+    exit_after_paint = os.environ.get("EVENT_CONSOLE_EXIT_AFTER_PAINT") == "1"
+    result: dict[str, Any] = {}
+
+    def on_first_paint() -> None:
+        if exit_after_paint:
+            print(f"first-paint {(time.perf_counter() - _T0) * 1000:.1f}", flush=True)
+            window.close()
+        if smoke_test:
+            result.update(smoke_report(window, context))
+            window.close()
+
+    window.first_painted.connect(on_first_paint)
+    window.show()
+    if smoke_test:
+        QTimer.singleShot(10_000, window.close)  # never hang a CI step
+
+    closed = asyncio.Event()
+    window.closed.connect(closed.set)
+
+    async def lifetime() -> None:
+        await context.start()
+        await closed.wait()
+        await context.shutdown()
+
+    with loop:
+        loop.run_until_complete(lifetime())
+    sys.excepthook = sys.__excepthook__
+    if smoke_test:
+        print(json.dumps(result), flush=True)
+        return 0 if result.get("ok") else 1
+    return 0
+
+
+def smoke_report(window: Any, context: Any) -> dict[str, Any]:
+    """What the packaged-app check needs to know: window up, keyring and resources found."""
+    from keyring.backend import get_all_keyring
+
+    from console.services.resources import resource
+
+    backends = sorted(type(k).__module__ + "." + type(k).__name__ for k in get_all_keyring())
+    icon = resource("icons", "event-console.svg")
+    checks = {
+        "window": window.isVisible(),
+        "keyring_backends": backends,
+        "keyring_active": context.secrets.backend_name(),
+        "resources": str(icon.parent),
+        "resources_ok": icon.is_file(),
+    }
+    checks["ok"] = bool(checks["window"]) and bool(backends) and bool(checks["resources_ok"])
+    return checks
+
+
+def format_exception(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> str:
+    return "".join(traceback.format_exception(exc_type, exc, tb))

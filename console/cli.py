@@ -1,0 +1,70 @@
+"""The headless face: `event-console [COMMAND]`; no command opens the window.
+
+Every subcommand lives in `console.commands.<name>` with `add_parser(subparsers)`; they
+share the services the GUI uses. Exit codes: 0 success, 1 something was rejected or
+failed, 2 usage or input errors. User errors print one plain line on stderr, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from console import __version__
+from console.core.errors import UserError
+
+COMMANDS = ("send", "validate", "run", "inbox", "env", "history")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="event-console",
+        description="Fire events at Inngest by hand; replay saved scenarios. "
+        "With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"event-console {__version__}")
+    parser.add_argument(
+        "--smoke-test", action="store_true",
+        help="open the main window offscreen, check keyring and resources, exit",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"console.commands.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"console.commands.{name}":
+                raise
+            continue
+        module.add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if not args_list or args_list == ["--smoke-test"] or _gui_only(args_list):
+        from console.app import run_gui
+
+        return run_gui(smoke_test="--smoke-test" in args_list)
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if args.command is None:
+        from console.app import run_gui
+
+        return run_gui(smoke_test=args.smoke_test)
+    try:
+        return int(args.func(args))
+    except UserError as exc:
+        print(f"event-console: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _gui_only(args: list[str]) -> bool:
+    """Qt's own options (`-platform offscreen`, `-style`) with no command still mean the GUI."""
+    return all(a.startswith("-") and a not in ("-h", "--help", "--version") for a in args) and (
+        not any(a in COMMANDS for a in args)
+    )

@@ -1,0 +1,74 @@
+"""Pieces every subcommand shares: picking the target, reading input, JSON lines out."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from console.core.errors import InputError, UserError
+from console.services.environments import Environment, EnvironmentStore
+from console.services.paths import app_paths
+from console.services.secrets import SecretStore
+from console.services.targets import ResolvedTarget, adhoc_environment, resolve_target
+
+MAX_INPUT_BYTES = 256 * 1024 * 1024
+
+
+def add_target_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--env", metavar="NAME", help="a saved environment (default: selected)")
+    group.add_argument("--url", metavar="ORIGIN", help="an event API origin, e.g. a Dev Server")
+
+
+def pick_environment(args: argparse.Namespace) -> tuple[Environment, EnvironmentStore]:
+    store = EnvironmentStore.load(app_paths())
+    if store.notice:
+        print(f"event-console: {store.notice}", file=sys.stderr)
+    if getattr(args, "url", None):
+        return adhoc_environment(args.url), store
+    if getattr(args, "env", None):
+        return store.get(args.env), store
+    return store.default(), store
+
+
+def resolve(args: argparse.Namespace) -> ResolvedTarget:
+    """The environment and key a command sends to (see services.targets for the order)."""
+    env, store = pick_environment(args)
+    return resolve_target(env, store, SecretStore())
+
+
+def read_input(path: str) -> tuple[str, str]:
+    """(display name, text) of FILE or `-` (stdin); unreadable input is an InputError."""
+    if path == "-":
+        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
+        name = "<stdin>"
+    else:
+        file = Path(path)
+        name = path
+        try:
+            if file.is_dir():
+                raise InputError(f"{path}: is a folder, not a file")
+            with file.open("rb") as handle:
+                data = handle.read(MAX_INPUT_BYTES + 1)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(data) > MAX_INPUT_BYTES:
+        raise InputError(f"{name}: larger than {MAX_INPUT_BYTES:,} bytes")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    return name, text
+
+
+def emit(record: dict[str, Any]) -> None:
+    """One JSON object per line on stdout, flushed (CI reads it as it comes)."""
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str) -> UserError:
+    return UserError(message)

@@ -1,0 +1,170 @@
+"""`event-console env list | add | remove | set-key | test`: targets and their keys."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from typing import Any
+
+from console.commands.common import emit
+from console.core.errors import UserError
+from console.core.redact import mask_key
+from console.services.environments import (
+    REQUEST_LIMIT,
+    Environment,
+    EnvironmentStore,
+    cloud,
+    normalize_origin,
+)
+from console.services.paths import app_paths
+from console.services.secrets import KeyringUnavailable, SecretStore
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("env", help="list, add, remove environments; set keys")
+    sub = parser.add_subparsers(dest="env_command", metavar="ACTION", required=True)
+    listing = sub.add_parser("list", help="saved environments (keys masked)")
+    listing.add_argument("--json", action="store_true", help="one JSON object per line")
+    listing.set_defaults(func=cmd_list)
+
+    add = sub.add_parser("add", help="add or replace an environment")
+    add.add_argument("name")
+    add.add_argument("--kind", choices=["cloud", "custom", "dev", "inbox"], default="custom")
+    add.add_argument("--event-origin", metavar="URL")
+    add.add_argument("--rest-origin", metavar="URL")
+    add.add_argument("--branch", metavar="NAME", help="branch environment (x-inngest-env)")
+    add.add_argument("--request-limit", type=int, metavar="BYTES")
+    add.add_argument("--event-limit", type=int, metavar="BYTES")
+    add.add_argument("--paid", action="store_true", help="Inngest Cloud paid plan (3 MiB events)")
+    add.set_defaults(func=cmd_add)
+
+    remove = sub.add_parser("remove", help="remove an environment and its keys")
+    remove.add_argument("name")
+    remove.set_defaults(func=cmd_remove)
+
+    set_key = sub.add_parser(
+        "set-key", help="store a key in the keyring (read from a prompt or stdin, never argv)"
+    )
+    set_key.add_argument("name")
+    set_key.add_argument("--signing", action="store_true", help="the signing key (REST API)")
+    set_key.set_defaults(func=cmd_set_key)
+
+    test = sub.add_parser("test", help="check the environment answers GET /health")
+    test.add_argument("name")
+    test.set_defaults(func=cmd_test)
+
+
+def _store() -> EnvironmentStore:
+    store = EnvironmentStore.load(app_paths())
+    if store.notice:
+        print(f"event-console: {store.notice}", file=sys.stderr)
+    return store
+
+
+def _key_status(secrets: SecretStore, env: Environment, kind: str) -> str:
+    if env.transient:
+        return "from INNGEST_* variables"
+    try:
+        key = secrets.get(env.name, "signing" if kind == "signing" else "event")
+    except KeyringUnavailable:
+        return "keyring unavailable"
+    return mask_key(key) if key else "not set"
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    store, secrets = _store(), SecretStore()
+    for env in store.all():
+        row = {
+            "name": env.name, "kind": env.kind, "event_origin": env.event_origin,
+            "rest_origin": env.rest_origin, "branch": env.branch,
+            "request_limit": env.request_limit, "event_limit": env.event_limit,
+            "event_key": _key_status(secrets, env, "event"),
+            "signing_key": _key_status(secrets, env, "signing"),
+            "default": env.name == store.default().name,
+        }
+        if args.json:
+            emit(row)
+        else:
+            mark = "*" if row["default"] else " "
+            branch = f" [{env.branch}]" if env.branch else ""
+            print(f"{mark} {env.name}{branch}  {env.kind}  {env.event_origin}  "
+                  f"key: {row['event_key']}")
+    problem = secrets.backend_problem()
+    if problem:
+        print(f"event-console: no usable keyring: {problem}", file=sys.stderr)
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    store = _store()
+    base = cloud(args.name, branch=args.branch, paid=args.paid) if args.kind == "cloud" else (
+        Environment(args.name, args.kind, branch=args.branch)
+    )
+    event_origin = normalize_origin(args.event_origin) if args.event_origin else base.event_origin
+    rest_origin = normalize_origin(args.rest_origin) if args.rest_origin else (
+        base.rest_origin if args.kind == "cloud" else event_origin
+    )
+    for value, label in ((args.request_limit, "--request-limit"), (args.event_limit, "--event-limit")):
+        if value is not None and value <= 0:
+            raise UserError(f"{label} must be a positive number of bytes")
+    env = Environment(
+        name=args.name, kind=args.kind, event_origin=event_origin, rest_origin=rest_origin,
+        branch=args.branch, request_limit=args.request_limit or REQUEST_LIMIT,
+        event_limit=args.event_limit or base.event_limit, paid_plan=args.paid,
+    )
+    existing = args.name if args.name in [e.name for e in store.saved] else None
+    store.put(env, replacing=existing)
+    store.save()
+    print(f"saved {env.name!r} ({env.kind}, {env.event_origin})")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    store = _store()
+    env = store.remove(args.name)
+    store.save()
+    secrets = SecretStore()
+    try:
+        for kind in ("event", "signing"):
+            secrets.delete(env.name, kind)  # type: ignore[arg-type]
+    except KeyringUnavailable as exc:
+        print(f"event-console: keys not removed: {exc}", file=sys.stderr)
+    print(f"removed {env.name!r}")
+    return 0
+
+
+def cmd_set_key(args: argparse.Namespace) -> int:
+    store = _store()
+    env = store.get(args.name)
+    if env.transient:
+        raise UserError("the 'From environment' target takes its keys from INNGEST_* variables")
+    kind = "signing" if args.signing else "event"
+    if sys.stdin.isatty():
+        key = getpass.getpass(f"{kind} key for {env.name}: ")
+    else:
+        key = sys.stdin.readline()
+    key = key.strip()
+    if not key:
+        raise UserError("no key given (type it at the prompt or pipe it on stdin)")
+    SecretStore().set(env.name, kind, key)
+    print(f"stored the {kind} key for {env.name!r} in the keyring ({mask_key(key)})")
+    return 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from console.services.client import EventApiClient
+
+    env = _store().get(args.name)
+
+    async def check() -> bool:
+        client = EventApiClient()
+        try:
+            return await client.health(env.rest_origin)
+        finally:
+            await client.aclose()
+
+    ok = asyncio.run(check())
+    print(f"{env.name}: {'reachable' if ok else 'not reachable'} ({env.rest_origin}/health)")
+    return 0 if ok else 1

@@ -1,0 +1,122 @@
+"""`event-console send [FILE|-]`: validate, plan, send; one JSON line per request.
+
+The same pipeline as the window: core validation refuses what Inngest would reject
+(before anything leaves), one serialization per event, the request plan, the sender.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from dataclasses import replace
+from typing import Any
+
+from console.commands.common import add_target_options, emit, read_input, resolve
+from console.core.errors import InputError
+from console.core.pipeline import prepare_text
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "send", help="send one event or an array (JSON) or JSON Lines from FILE or stdin"
+    )
+    add_target_options(parser)
+    parser.add_argument("file", nargs="?", default="-", metavar="FILE|-")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
+    parser.add_argument("--jsonl", action="store_true", help="input is JSON Lines (.jsonl is)")
+    parser.add_argument("--request-limit", type=int, metavar="BYTES")
+    parser.add_argument("--event-limit", type=int, metavar="BYTES")
+    parser.add_argument("--concurrency", type=int, default=1, metavar="N")
+    parser.add_argument("--no-verify", action="store_true", help="do not poll for runs")
+    parser.add_argument("--no-history", action="store_true", help="do not record this send")
+    parser.set_defaults(func=run_send)
+
+
+def run_send(args: argparse.Namespace) -> int:
+    for value, flag in (
+        (args.request_limit, "--request-limit"), (args.event_limit, "--event-limit"),
+        (args.concurrency, "--concurrency"),
+    ):
+        if value is not None and value <= 0:
+            raise InputError(f"{flag} must be a positive number")
+    resolved = resolve(args)
+    env = resolved.environment
+    env = replace(
+        env,
+        request_limit=args.request_limit or env.request_limit,
+        event_limit=args.event_limit or env.event_limit,
+    )
+    name, text = read_input(args.file)
+    prepared = prepare_text(
+        text, request_limit=env.request_limit, event_limit=env.event_limit,
+        jsonl=args.jsonl or name.endswith(".jsonl"),
+    )
+    for problem in prepared.errors:
+        print(problem.located(name), file=sys.stderr)
+    if prepared.errors:
+        count = len(prepared.errors)
+        print(f"event-console: nothing sent: {count} problem(s) in {name}", file=sys.stderr)
+        return 2
+    if not prepared.events:
+        raise InputError(f"{name}: no events to send")
+    plan = prepared.plan
+    if not plan.ok:
+        for blocked in plan.blocked:
+            print(f"{name}: event {blocked.index}: {blocked.reason}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        for number, rng in enumerate(plan.requests, start=1):
+            emit({
+                "request": number, "events": len(rng), "bytes": plan.request_bytes(number - 1),
+                "first": rng.start, "last": rng.stop - 1,
+            })
+        return 0
+    return asyncio.run(_send(args, resolved, prepared.events, prepared.parts, plan))
+
+
+async def _send(
+    args: argparse.Namespace, resolved: Any, events: list[Any], parts: list[bytes], plan: Any
+) -> int:
+    from console.services.client import EventApiClient
+    from console.services.sender import send_events
+
+    client = EventApiClient()
+    session = _history_session(args, resolved, events, parts)
+    try:
+        outcomes = await send_events(
+            client, resolved.target, parts, plan,
+            concurrency=args.concurrency, observer=session.observer if session else None,
+        )
+        verified = (
+            await session.confirm(client, outcomes) if session and not args.no_verify else None
+        )
+    finally:
+        await client.aclose()
+        if session:
+            session.close()
+    all_ok = True
+    for outcome in outcomes:
+        result = outcome.result
+        all_ok = all_ok and result.ok
+        record: dict[str, Any] = {
+            "request": outcome.request_no, "status": result.status, "ids": result.ids,
+            "events": result.events, "bytes": result.request_bytes, "attempts": result.attempts,
+            "latency_ms": round(result.latency_ms, 1), "error": result.error,
+        }
+        if session:
+            record.update(session.describe(outcome, verified))
+        emit(record)
+    return 0 if all_ok else 1
+
+
+def _history_session(args: argparse.Namespace, resolved: Any, events: list[Any],
+                     parts: list[bytes]) -> Any:
+    """History recording and dedup outcomes, when that part of the console is present."""
+    if args.no_history:
+        return None
+    try:
+        from console.services.send_session import SendSession
+    except ModuleNotFoundError:
+        return None
+    return SendSession.open(resolved, events, parts)

@@ -1,0 +1,270 @@
+"""Named targets the console sends to, and the transient one the SDK variables describe.
+
+Non-secret settings live as JSON in the config dir; keys live in the keyring (see
+`secrets.py`). The SDK variables are read exactly as the official SDKs read them and form a
+"From environment" target that is preselected when present.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from console.core.errors import UserError
+from console.services.atomic import write_text_atomic
+from console.services.paths import AppPaths
+
+Kind = Literal["dev", "inbox", "cloud", "custom", "from-env"]
+KINDS: tuple[Kind, ...] = ("dev", "inbox", "cloud", "custom", "from-env")
+
+REQUEST_LIMIT = 524_288
+EVENT_LIMIT_SELF_HOSTED = 3 * 1024 * 1024
+EVENT_LIMIT_CLOUD_FREE = 256 * 1024
+DEV_ORIGIN = "http://127.0.0.1:8288"
+INBOX_ORIGIN = "http://127.0.0.1:8289"
+CLOUD_EVENT_ORIGIN = "https://inn.gs"
+CLOUD_REST_ORIGIN = "https://api.inngest.com"
+DEV_PLACEHOLDER_KEY = "NO_EVENT_KEY_SET"
+FROM_ENV_NAME = "From environment"
+
+
+@dataclass(frozen=True, slots=True)
+class Environment:
+    """A target: where events go, how big requests may be. Never holds a key."""
+
+    name: str
+    kind: Kind = "custom"
+    event_origin: str = DEV_ORIGIN
+    rest_origin: str = DEV_ORIGIN
+    branch: str | None = None
+    request_limit: int = REQUEST_LIMIT
+    event_limit: int = EVENT_LIMIT_SELF_HOSTED
+    paid_plan: bool = False
+
+    @property
+    def needs_key(self) -> bool:
+        """Dev Server and inbox accept any key; the SDK sends a placeholder."""
+        return self.kind not in ("dev", "inbox")
+
+    @property
+    def transient(self) -> bool:
+        return self.kind == "from-env"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Environment:
+        name = raw.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ValueError("an environment needs a non-empty name")
+        kind = raw.get("kind", "custom")
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}")
+        env = cls(name=name.strip(), kind=kind)
+        updates: dict[str, Any] = {}
+        for key in ("event_origin", "rest_origin"):
+            if isinstance(raw.get(key), str):
+                updates[key] = normalize_origin(raw[key])
+        if isinstance(raw.get("branch"), str) and raw["branch"]:
+            updates["branch"] = raw["branch"]
+        for key in ("request_limit", "event_limit"):
+            value = raw.get(key)
+            if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+                updates[key] = value
+        if isinstance(raw.get("paid_plan"), bool):
+            updates["paid_plan"] = raw["paid_plan"]
+        return replace(env, **updates)
+
+
+def normalize_origin(origin: str) -> str:
+    """`http://host:port` without a trailing slash; a bare host gets `http://`."""
+    origin = origin.strip().rstrip("/")
+    if origin and "://" not in origin:
+        origin = "http://" + origin
+    return origin
+
+
+def dev_server() -> Environment:
+    return Environment("Dev Server", "dev", DEV_ORIGIN, DEV_ORIGIN)
+
+
+def inbox(origin: str = INBOX_ORIGIN) -> Environment:
+    return Environment("Inbox", "inbox", origin, origin)
+
+
+def cloud(name: str = "Inngest Cloud", *, branch: str | None = None, paid: bool = False) -> Environment:
+    limit = EVENT_LIMIT_SELF_HOSTED if paid else EVENT_LIMIT_CLOUD_FREE
+    return Environment(
+        name, "cloud", CLOUD_EVENT_ORIGIN, CLOUD_REST_ORIGIN, branch, REQUEST_LIMIT, limit, paid
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SdkVariables:
+    """What the INNGEST_* variables say, read the way the SDKs read them."""
+
+    environment: Environment
+    event_key: str | None
+    signing_key: str | None
+
+
+_SDK_VARS = (
+    "INNGEST_EVENT_KEY", "INNGEST_BASE_URL", "INNGEST_EVENT_API_BASE_URL",
+    "INNGEST_API_BASE_URL", "INNGEST_DEV", "INNGEST_ENV", "INNGEST_SIGNING_KEY",
+)
+
+
+def from_sdk_variables(environ: Mapping[str, str] | None = None) -> SdkVariables | None:
+    """The transient "From environment" target, or None when no SDK variable points anywhere.
+
+    Precedence follows the SDKs: the specific origins beat INNGEST_BASE_URL, which beats
+    INNGEST_DEV (a URL, or 1/true for the default Dev Server), which beats Inngest Cloud.
+    INNGEST_DEV=0/false forces Cloud. Only the signing key alone does not make a target.
+    """
+    env = os.environ if environ is None else environ
+    values = {k: env.get(k, "").strip() for k in _SDK_VARS}
+    if not any(values[k] for k in _SDK_VARS if k not in ("INNGEST_SIGNING_KEY", "INNGEST_ENV")):
+        return None
+    dev_flag = values["INNGEST_DEV"]
+    dev_url: str | None = None
+    is_dev = False
+    if dev_flag:
+        lowered = dev_flag.lower()
+        if lowered in ("1", "true"):
+            is_dev, dev_url = True, DEV_ORIGIN
+        elif lowered in ("0", "false"):
+            is_dev = False
+        else:
+            is_dev, dev_url = True, normalize_origin(dev_flag)
+    base = values["INNGEST_BASE_URL"]
+    default_origin = dev_url if is_dev and dev_url else None
+    event_origin = (
+        values["INNGEST_EVENT_API_BASE_URL"] or base or default_origin or CLOUD_EVENT_ORIGIN
+    )
+    rest_origin = values["INNGEST_API_BASE_URL"] or base or default_origin or CLOUD_REST_ORIGIN
+    kind_is_dev = is_dev or event_origin.startswith(("http://127.", "http://localhost"))
+    event_key = values["INNGEST_EVENT_KEY"] or (DEV_PLACEHOLDER_KEY if kind_is_dev else None)
+    environment = Environment(
+        name=FROM_ENV_NAME,
+        kind="from-env",
+        event_origin=normalize_origin(event_origin),
+        rest_origin=normalize_origin(rest_origin),
+        branch=values["INNGEST_ENV"] or None,
+        event_limit=EVENT_LIMIT_SELF_HOSTED if kind_is_dev else EVENT_LIMIT_CLOUD_FREE,
+    )
+    return SdkVariables(environment, event_key, values["INNGEST_SIGNING_KEY"] or None)
+
+
+@dataclass
+class EnvironmentStore:
+    """The saved environments (JSON in the config dir) plus the transient SDK one."""
+
+    path: Path
+    saved: list[Environment] = field(default_factory=list)
+    selected: str | None = None
+    sdk: SdkVariables | None = None
+    notice: str | None = None
+
+    @classmethod
+    def load(cls, paths: AppPaths, environ: Mapping[str, str] | None = None) -> EnvironmentStore:
+        """Read the file; first start (or a broken file) offers Dev Server and Inbox."""
+        store = cls(paths.environments_file, sdk=from_sdk_variables(environ))
+        try:
+            raw = json.loads(store.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            store.saved = [dev_server(), inbox()]
+            return store
+        except (OSError, ValueError) as exc:
+            store.notice = (
+                f"{store.path} could not be read ({exc}); starting with the default "
+                "environments. The broken file was kept as .broken."
+            )
+            _keep_broken(store.path)
+            store.saved = [dev_server(), inbox()]
+            return store
+        items = raw.get("environments", []) if isinstance(raw, dict) else []
+        problems = []
+        for item in items if isinstance(items, list) else []:
+            try:
+                env = Environment.from_json(item if isinstance(item, dict) else {})
+            except ValueError as exc:
+                problems.append(str(exc))
+                continue
+            if env.kind != "from-env" and env.name not in store.names():
+                store.saved.append(env)
+        if problems:
+            store.notice = f"{store.path}: skipped entries: " + "; ".join(problems)
+        selected = raw.get("selected") if isinstance(raw, dict) else None
+        store.selected = selected if isinstance(selected, str) else None
+        return store
+
+    def save(self) -> None:
+        payload = {
+            "format": "event-console/environments@1",
+            "selected": self.selected,
+            "environments": [env.to_json() for env in self.saved],
+        }
+        write_text_atomic(self.path, json.dumps(payload, indent=2) + "\n")
+
+    def all(self) -> list[Environment]:
+        """The SDK target first (it wins when present), then the saved ones."""
+        head = [self.sdk.environment] if self.sdk else []
+        return head + list(self.saved)
+
+    def __iter__(self) -> Iterator[Environment]:
+        return iter(self.all())
+
+    def names(self) -> list[str]:
+        return [env.name for env in self.all()]
+
+    def get(self, name: str) -> Environment:
+        for env in self.all():
+            if env.name == name or env.name.lower() == name.lower():
+                return env
+        known = ", ".join(self.names()) or "none"
+        raise UserError(f"no environment named {name!r} (known: {known})")
+
+    def default(self) -> Environment:
+        """The SDK target when present, else the last selected, else the first."""
+        if self.sdk:
+            return self.sdk.environment
+        for env in self.saved:
+            if env.name == self.selected:
+                return env
+        if not self.saved:
+            raise UserError("no environments: add one with `event-console env add`")
+        return self.saved[0]
+
+    def put(self, env: Environment, *, replacing: str | None = None) -> None:
+        """Add or replace (by `replacing` name or same name)."""
+        if env.kind == "from-env" or env.name == FROM_ENV_NAME:
+            raise UserError(f"{FROM_ENV_NAME!r} comes from INNGEST_* variables; pick another name")
+        if not env.name.strip():
+            raise UserError("an environment needs a name")
+        old = replacing or env.name
+        if replacing != env.name and env.name in [e.name for e in self.saved]:
+            raise UserError(f"an environment named {env.name!r} already exists")
+        for i, existing in enumerate(self.saved):
+            if existing.name == old:
+                self.saved[i] = env
+                break
+        else:
+            self.saved.append(env)
+
+    def remove(self, name: str) -> Environment:
+        for i, env in enumerate(self.saved):
+            if env.name == name:
+                return self.saved.pop(i)
+        raise UserError(f"no saved environment named {name!r}")
+
+
+def _keep_broken(path: Path) -> None:
+    try:
+        os.replace(path, path.with_name(path.name + ".broken"))
+    except OSError:
+        pass

@@ -1,0 +1,120 @@
+"""Event and signing keys: the OS keyring only, or this session's memory when asked.
+
+One keyring entry per environment and key kind (service `event-console`, user
+`<environment>/<kind>`). Nothing here ever logs, prints or writes a key.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from console.core.errors import UserError
+
+SERVICE = "event-console"
+KeyKind = Literal["event", "signing"]
+
+FIX_HINT = (
+    "Install and unlock a Secret Service (GNOME Keyring or KeePassXC on Linux; the system "
+    "keychain on macOS and Windows), or set INNGEST_EVENT_KEY for this shell. You can also "
+    "keep the key in memory for this session only."
+)
+
+
+class KeyringUnavailable(UserError):
+    """No usable keyring backend: say so, say how to fix it."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"No usable keyring: {reason}. {FIX_HINT}")
+        self.reason = reason
+
+
+def _entry(env_name: str, kind: KeyKind) -> str:
+    return f"{env_name}/{kind}"
+
+
+@dataclass
+class SecretStore:
+    """Keys per environment and kind, in the keyring; session-only keys in memory."""
+
+    service: str = SERVICE
+    session: dict[tuple[str, KeyKind], str] = field(default_factory=dict)
+
+    def backend_problem(self) -> str | None:
+        """Why the keyring cannot be used, or None when it can."""
+        try:
+            import keyring
+            from keyring.backends import fail
+
+            backend = keyring.get_keyring()
+        except Exception as exc:  # noqa: BLE001 - any import/config failure is "no keyring"
+            return f"{type(exc).__name__}: {exc}"
+        if isinstance(backend, fail.Keyring):
+            return "no keyring backend is installed or none is running"
+        return None
+
+    def backend_name(self) -> str:
+        try:
+            import keyring
+
+            backend = keyring.get_keyring()
+        except Exception:  # noqa: BLE001
+            return "none"
+        return f"{type(backend).__module__}.{type(backend).__name__}"
+
+    def get(self, env_name: str, kind: KeyKind = "event") -> str | None:
+        """The key, from session memory first, then the keyring; None when not set."""
+        if (env_name, kind) in self.session:
+            return self.session[(env_name, kind)]
+        import keyring
+        from keyring.errors import KeyringError
+
+        try:
+            return keyring.get_password(self.service, _entry(env_name, kind))
+        except KeyringError as exc:
+            raise KeyringUnavailable(_describe(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - D-Bus and backend errors are not KeyringError
+            raise KeyringUnavailable(_describe(exc)) from None
+
+    def set(self, env_name: str, kind: KeyKind, key: str, *, session_only: bool = False) -> None:
+        if not key:
+            raise UserError("the key is empty")
+        if session_only:
+            self.session[(env_name, kind)] = key
+            return
+        problem = self.backend_problem()
+        if problem:
+            raise KeyringUnavailable(problem)
+        import keyring
+
+        try:
+            keyring.set_password(self.service, _entry(env_name, kind), key)
+        except Exception as exc:  # noqa: BLE001
+            raise KeyringUnavailable(_describe(exc)) from None
+        self.session.pop((env_name, kind), None)
+
+    def delete(self, env_name: str, kind: KeyKind) -> None:
+        self.session.pop((env_name, kind), None)
+        import keyring
+        from keyring.errors import PasswordDeleteError
+
+        try:
+            keyring.delete_password(self.service, _entry(env_name, kind))
+        except PasswordDeleteError:
+            return
+        except Exception as exc:  # noqa: BLE001
+            raise KeyringUnavailable(_describe(exc)) from None
+
+    def rename(self, old: str, new: str) -> None:
+        """Move an environment's keys when it is renamed."""
+        for kind in ("event", "signing"):
+            key = self.get(old, kind)
+            if key is not None:
+                self.set(new, kind, key, session_only=(old, kind) in self.session)
+                self.delete(old, kind)
+
+
+def _describe(exc: BaseException) -> str:
+    """The backend's complaint, which never contains the key (we never pass it in text)."""
+    text = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

@@ -1,0 +1,84 @@
+"""Send planned requests in order, N in flight, reporting before and after each one.
+
+The observer hears `on_pending` before a request leaves (so history can record it first)
+and `on_done` after. Cancelling the task stops everything: requests not yet started are
+never sent; the in-flight ones are aborted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from console.core.ids import IdSeed
+from console.core.plan import BatchPlan
+from console.core.serialize import array_body
+from console.services.client import EventApiClient, SendResult, Target
+
+
+class SendObserver(Protocol):
+    def on_pending(self, request_no: int, rng: range, body: bytes, seed: IdSeed) -> None: ...
+
+    def on_done(self, request_no: int, rng: range, result: SendResult) -> None: ...
+
+
+@dataclass(frozen=True)
+class RequestOutcome:
+    request_no: int
+    events: range
+    result: SendResult
+
+
+Progress = Callable[[int, int], None]  # (events done, bytes done)
+
+
+async def send_events(
+    client: EventApiClient,
+    target: Target,
+    parts: Sequence[bytes],
+    plan: BatchPlan,
+    *,
+    concurrency: int = 1,
+    observer: SendObserver | None = None,
+    progress: Progress | None = None,
+) -> list[RequestOutcome]:
+    """Send every planned request; outcomes come back in plan order."""
+    if not plan.ok:
+        raise ValueError("the plan has blocked events; nothing may be sent")
+    gate = asyncio.Semaphore(max(1, concurrency))
+    done_events = 0
+    done_bytes = 0
+
+    async def one(request_no: int, rng: range) -> RequestOutcome:
+        nonlocal done_events, done_bytes
+        async with gate:
+            body = array_body(parts[rng.start : rng.stop])
+            seed = IdSeed.fresh()
+            if observer is not None:
+                observer.on_pending(request_no, rng, body, seed)
+            result = await client.send(target, body, len(rng), seed=seed)
+            if observer is not None:
+                observer.on_done(request_no, rng, result)
+            done_events += len(rng)
+            done_bytes += len(body)
+            if progress is not None:
+                progress(done_events, done_bytes)
+            return RequestOutcome(request_no, rng, result)
+
+    if concurrency <= 1:
+        outcomes = []
+        for request_no, rng in enumerate(plan.requests, start=1):
+            outcomes.append(await one(request_no, rng))
+        return outcomes
+    tasks = [
+        asyncio.ensure_future(one(n, rng)) for n, rng in enumerate(plan.requests, start=1)
+    ]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

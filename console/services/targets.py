@@ -1,0 +1,91 @@
+"""From an environment to a ready-to-send target: origin, key, branch, limits.
+
+The one place that decides which key is used, so the GUI, `send` and `run` agree:
+the SDK variables for the "From environment" target; otherwise session memory or the
+keyring; otherwise INNGEST_EVENT_KEY; otherwise the Dev Server placeholder where any key
+works. A missing key for Inngest Cloud is a plain message saying how to set one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from console.core.errors import UserError
+from console.services.client import Target
+from console.services.environments import (
+    DEV_PLACEHOLDER_KEY,
+    Environment,
+    EnvironmentStore,
+    normalize_origin,
+)
+from console.services.secrets import KeyringUnavailable, SecretStore
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    environment: Environment
+    target: Target
+    signing_key: str | None
+    key_source: str  # "keyring", "session", "INNGEST_EVENT_KEY", "placeholder", "environment"
+
+    @property
+    def secrets(self) -> list[str]:
+        """Strings that must never be shown; used to scrub free text."""
+        return [s for s in (self.target.event_key, self.signing_key) if s]
+
+
+def adhoc_environment(origin: str) -> Environment:
+    """`--url ORIGIN`: an unsaved self-hosted/Dev Server style target."""
+    origin = normalize_origin(origin)
+    if not origin.startswith(("http://", "https://")):
+        raise UserError(f"--url needs an http(s) origin, not {origin!r}")
+    return Environment(name=origin, kind="custom", event_origin=origin, rest_origin=origin)
+
+
+def resolve_target(
+    env: Environment,
+    store: EnvironmentStore,
+    secrets: SecretStore,
+    environ: Mapping[str, str] | None = None,
+) -> ResolvedTarget:
+    environ = os.environ if environ is None else environ
+    if env.kind == "from-env" and store.sdk is not None:
+        key = store.sdk.event_key
+        if not key:
+            raise UserError(
+                "INNGEST_* variables point at Inngest Cloud but INNGEST_EVENT_KEY is not set"
+            )
+        return ResolvedTarget(
+            env, Target(env.event_origin, key, env.branch), store.sdk.signing_key, "environment"
+        )
+    env_key = environ.get("INNGEST_EVENT_KEY", "").strip() or None
+    signing_env = environ.get("INNGEST_SIGNING_KEY", "").strip() or None
+    key: str | None = None
+    signing: str | None = None
+    source = "keyring"
+    keyring_error: KeyringUnavailable | None = None
+    is_saved = env.name in [e.name for e in store.saved]
+    if is_saved:
+        try:
+            key = secrets.get(env.name, "event")
+            signing = secrets.get(env.name, "signing")
+        except KeyringUnavailable as exc:
+            keyring_error = exc
+        if key is not None and (env.name, "event") in secrets.session:
+            source = "session"
+    if key is None and env_key:
+        key, source = env_key, "INNGEST_EVENT_KEY"
+    if key is None and not env.needs_key:
+        key, source = DEV_PLACEHOLDER_KEY, "placeholder"
+    if key is None:
+        if keyring_error is not None:
+            raise keyring_error
+        raise UserError(
+            f"no event key for {env.name!r}: set one with `event-console env set-key "
+            f"{env.name}` (or in Environments…), or set INNGEST_EVENT_KEY"
+        )
+    return ResolvedTarget(
+        env, Target(env.event_origin, key, env.branch), signing or signing_env, source
+    )

@@ -1,0 +1,83 @@
+"""A bug reaching the top is logged with its traceback and shown; the app keeps running."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+log = logging.getLogger("console.bug")
+
+
+class BugDialog(QDialog):
+    def __init__(self, summary: str, details: str, log_file: Path,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Something went wrong")
+        self.details = details
+        layout = QVBoxLayout(self)
+        label = QLabel(
+            f"<b>{summary}</b><br>This is a bug in Event Console, not something you did. "
+            f"The console keeps running. Details were written to<br><code>{log_file}</code>"
+        )
+        label.setWordWrap(True)
+        layout.addWidget(label)
+        text = QPlainTextEdit(details)
+        text.setReadOnly(True)
+        layout.addWidget(text)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.copy_button = QPushButton("Copy details")
+        buttons.addButton(self.copy_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.copy_button.clicked.connect(self.copy_details)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.resize(640, 360)
+
+    def copy_details(self) -> None:
+        QApplication.clipboard().setText(self.details)
+
+
+class BugReporter:
+    """sys.excepthook and the asyncio exception handler, both ending in BugDialog."""
+
+    def __init__(self, log_file: Path) -> None:
+        self.log_file = log_file
+        self.shown: list[BugDialog] = []
+
+    def report(self, exc: BaseException, context: str = "") -> None:
+        details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        log.error("uncaught %s%s\n%s", type(exc).__name__, f" ({context})" if context else "",
+                  details)
+        summary = f"{type(exc).__name__}: {exc}"[:300]
+        dialog = BugDialog(summary, details, self.log_file)
+        self.shown.append(dialog)
+        dialog.finished.connect(lambda _=0, d=dialog: self.shown.remove(d))
+        dialog.show()
+
+    def excepthook(self, exc_type: type[BaseException], exc: BaseException,
+                   tb: TracebackType | None) -> None:
+        if issubclass(exc_type, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        exc.__traceback__ = tb
+        self.report(exc)
+
+    def loop_exception(self, loop: Any, context: dict[str, Any]) -> None:
+        exc = context.get("exception")
+        if exc is None:
+            log.warning("asyncio: %s", context.get("message"))
+            return
+        self.report(exc, str(context.get("message", "")))

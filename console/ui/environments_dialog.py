@@ -1,0 +1,251 @@
+"""Manage environments and their keys: add, edit, remove, set/replace key, test connection."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.core.errors import UserError
+from console.core.redact import mask_key
+from console.services.environments import (
+    EVENT_LIMIT_CLOUD_FREE,
+    EVENT_LIMIT_SELF_HOSTED,
+    KINDS,
+    Environment,
+    cloud,
+    normalize_origin,
+)
+from console.services.secrets import KeyringUnavailable
+from console.ui.context import AppContext
+
+
+def _limit_box() -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(1, 2**31 - 1)
+    box.setSuffix(" bytes")
+    box.setGroupSeparatorShown(True)
+    return box
+
+
+class EnvironmentsDialog(QDialog):
+    """Edits a copy; Save writes the JSON file and the keyring."""
+
+    changed = Signal()
+
+    def __init__(self, context: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Environments")
+        self.context = context
+        self.store = context.environments
+        self.secrets = context.secrets
+        self.current: str | None = None
+
+        self.list = QListWidget()
+        self.list.currentTextChanged.connect(self._select)
+        add = QPushButton("Add custom")
+        add_cloud = QPushButton("Add Inngest Cloud")
+        self.remove_button = QPushButton("Remove")
+        add.clicked.connect(lambda: self._add(Environment("New environment", "custom")))
+        add_cloud.clicked.connect(lambda: self._add(cloud(self._unique("Inngest Cloud"))))
+        self.remove_button.clicked.connect(self._remove)
+
+        self.name = QLineEdit()
+        self.kind = QComboBox()
+        self.kind.addItems([k for k in KINDS if k != "from-env"])
+        self.event_origin = QLineEdit()
+        self.rest_origin = QLineEdit()
+        self.branch = QLineEdit()
+        self.branch.setPlaceholderText("optional branch environment (x-inngest-env)")
+        self.request_limit = _limit_box()
+        self.event_limit = _limit_box()
+        self.paid = QCheckBox("Paid plan (3 MiB events)")
+        self.paid.toggled.connect(self._paid_toggled)
+        self.event_key = QLineEdit()
+        self.event_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.signing_key = QLineEdit()
+        self.signing_key.setEchoMode(QLineEdit.EchoMode.Password)
+        self.session_only = QCheckBox("Keep keys in memory for this session only")
+        self.keyring_note = QLabel()
+        self.keyring_note.setWordWrap(True)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        test = QPushButton("Test connection")
+        test.clicked.connect(self._test)
+        save = QPushButton("Save")
+        save.setDefault(True)
+        save.clicked.connect(self._save)
+
+        form = QFormLayout()
+        form.addRow("Name", self.name)
+        form.addRow("Kind", self.kind)
+        form.addRow("Event API origin", self.event_origin)
+        form.addRow("REST API origin", self.rest_origin)
+        form.addRow("Branch", self.branch)
+        form.addRow("Request limit", self.request_limit)
+        form.addRow("Per-event limit", self.event_limit)
+        form.addRow("", self.paid)
+        form.addRow("Event key", self.event_key)
+        form.addRow("Signing key", self.signing_key)
+        form.addRow("", self.session_only)
+        form.addRow(self.keyring_note)
+        actions = QHBoxLayout()
+        actions.addWidget(test)
+        actions.addStretch(1)
+        actions.addWidget(save)
+        right = QVBoxLayout()
+        right.addLayout(form)
+        right.addWidget(self.status)
+        right.addLayout(actions)
+        left = QVBoxLayout()
+        left.addWidget(self.list)
+        for button in (add, add_cloud, self.remove_button):
+            left.addWidget(button)
+        body = QHBoxLayout()
+        body.addLayout(left, 1)
+        body.addLayout(right, 2)
+        close = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        close.rejected.connect(self.reject)
+        outer = QVBoxLayout(self)
+        outer.addLayout(body)
+        outer.addWidget(close)
+        self.resize(760, 520)
+
+        problem = self.secrets.backend_problem()
+        if problem:
+            self.keyring_note.setText(str(KeyringUnavailable(problem)))
+            self.session_only.setChecked(True)
+        else:
+            self.keyring_note.setText(f"Keys are stored in {self.secrets.backend_name()}.")
+        self._refresh()
+
+    # -- list --------------------------------------------------------------------------
+    def _refresh(self, select: str | None = None) -> None:
+        self.list.blockSignals(True)
+        self.list.clear()
+        self.list.addItems([e.name for e in self.store.saved])
+        self.list.blockSignals(False)
+        names = [e.name for e in self.store.saved]
+        target = select if select in names else (names[0] if names else None)
+        if target is not None:
+            self.list.setCurrentRow(names.index(target))
+            self._select(target)
+
+    def _unique(self, base: str) -> str:
+        names = {e.name for e in self.store.saved}
+        name, n = base, 2
+        while name in names:
+            name, n = f"{base} {n}", n + 1
+        return name
+
+    def _add(self, env: Environment) -> None:
+        env = Environment(**{**env.to_json(), "name": self._unique(env.name)})
+        self.store.put(env)
+        self.store.save()
+        self._refresh(env.name)
+        self.changed.emit()
+
+    def _remove(self) -> None:
+        if self.current is None:
+            return
+        env = self.store.remove(self.current)
+        self.store.save()
+        try:
+            for kind in ("event", "signing"):
+                self.secrets.delete(env.name, kind)  # type: ignore[arg-type]
+        except KeyringUnavailable as exc:
+            self.status.setText(f"Removed; keys not removed: {exc}")
+        self._refresh()
+        self.changed.emit()
+
+    def _select(self, name: str) -> None:
+        env = next((e for e in self.store.saved if e.name == name), None)
+        if env is None:
+            return
+        self.current = env.name
+        self.name.setText(env.name)
+        self.kind.setCurrentText(env.kind)
+        self.event_origin.setText(env.event_origin)
+        self.rest_origin.setText(env.rest_origin)
+        self.branch.setText(env.branch or "")
+        self.request_limit.setValue(env.request_limit)
+        self.event_limit.setValue(env.event_limit)
+        self.paid.blockSignals(True)
+        self.paid.setChecked(env.paid_plan)
+        self.paid.blockSignals(False)
+        self.event_key.clear()
+        self.signing_key.clear()
+        for field, kind in ((self.event_key, "event"), (self.signing_key, "signing")):
+            try:
+                key = self.secrets.get(env.name, kind)  # type: ignore[arg-type]
+            except KeyringUnavailable:
+                key = None
+            field.setPlaceholderText(
+                f"set ({mask_key(key)}); type to replace" if key else "not set"
+            )
+        self.status.clear()
+
+    def _paid_toggled(self, paid: bool) -> None:
+        if self.kind.currentText() == "cloud":
+            self.event_limit.setValue(EVENT_LIMIT_SELF_HOSTED if paid else EVENT_LIMIT_CLOUD_FREE)
+
+    # -- save / test -------------------------------------------------------------------
+    def edited(self) -> Environment:
+        return Environment.from_json({
+            "name": self.name.text(), "kind": self.kind.currentText(),
+            "event_origin": normalize_origin(self.event_origin.text()),
+            "rest_origin": normalize_origin(self.rest_origin.text()),
+            "branch": self.branch.text().strip() or None,
+            "request_limit": self.request_limit.value(),
+            "event_limit": self.event_limit.value(), "paid_plan": self.paid.isChecked(),
+        })
+
+    def _save(self) -> None:
+        try:
+            env = self.edited()
+            old = self.current
+            self.store.put(env, replacing=old)
+            if old and old != env.name:
+                self.secrets.rename(old, env.name)
+            self.store.save()
+            session = self.session_only.isChecked()
+            for field, kind in ((self.event_key, "event"), (self.signing_key, "signing")):
+                if field.text().strip():
+                    self.secrets.set(env.name, kind, field.text().strip(),  # type: ignore[arg-type]
+                                     session_only=session)
+        except (UserError, ValueError) as exc:
+            self.status.setText(f"<span style='color:#c62828'>Not saved: {exc}</span>")
+            return
+        self._refresh(env.name)
+        where = "this session's memory" if session else "the keyring"
+        self.status.setText(f"Saved {env.name!r}; keys go to {where}.")
+        self.changed.emit()
+
+    def _test(self) -> None:
+        try:
+            env = self.edited()
+        except ValueError as exc:
+            self.status.setText(str(exc))
+            return
+        self.status.setText(f"Checking {env.rest_origin}/health …")
+
+        async def check() -> None:
+            ok = await self.context.client.health(env.rest_origin)
+            self.status.setText(
+                f"{env.rest_origin} is reachable" if ok else f"{env.rest_origin} did not answer"
+            )
+
+        self.context.tasks.spawn(check(), "test-connection")

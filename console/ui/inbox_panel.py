@@ -1,0 +1,142 @@
+"""Events the built-in inbox captured: an app under test pointed at it shows up here."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.core.serialize import pretty
+from console.services.inbox import CapturedEvent
+
+Index = QModelIndex | QPersistentModelIndex
+COLUMNS = ("Received", "Name", "Size", "Internal id", "Dedup id")
+
+
+class InboxModel(QAbstractTableModel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.events: list[CapturedEvent] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.events)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        event = self.events[index.row()]
+        column = index.column()
+        if column == 0:
+            return time.strftime("%H:%M:%S", time.localtime(event.received_at_ms / 1000))
+        if column == 1:
+            return event.name
+        if column == 2:
+            return f"{event.size:,} B"
+        if column == 3:
+            return event.internal_id
+        dedup = event.event.get("id") if isinstance(event.event, dict) else None
+        return dedup if isinstance(dedup, str) else ""
+
+    def add(self, event: CapturedEvent) -> None:
+        n = len(self.events)
+        self.beginInsertRows(QModelIndex(), n, n)
+        self.events.append(event)
+        self.endInsertRows()
+
+    def clear(self) -> None:
+        self.beginResetModel()
+        self.events.clear()
+        self.endResetModel()
+
+
+class InboxPanel(QWidget):
+    """Captured events on the left, the selected payload on the right."""
+
+    open_in_editor = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = InboxModel(self)
+        self.address = QLabel("Inbox not running")
+        self.address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        for column, width in enumerate((70, 220, 80, 230)):
+            self.table.setColumnWidth(column, width)
+        self.payload = QPlainTextEdit()
+        self.payload.setReadOnly(True)
+        self.payload.setPlaceholderText("Select a captured event to see its payload")
+        self.open_button = QPushButton("Open in editor")
+        self.open_button.setEnabled(False)
+        self.clear_button = QPushButton("Clear")
+        self.open_button.clicked.connect(self._open)
+        self.clear_button.clicked.connect(self._clear)
+        self.table.selectionModel().currentRowChanged.connect(self._show)
+        self.model.rowsInserted.connect(lambda *_: self.table.scrollToBottom())
+
+        top = QHBoxLayout()
+        top.addWidget(self.address, 1)
+        top.addWidget(self.open_button)
+        top.addWidget(self.clear_button)
+        split = QSplitter()
+        split.addWidget(self.table)
+        split.addWidget(self.payload)
+        split.setSizes([600, 400])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addLayout(top)
+        layout.addWidget(split)
+
+    def set_address(self, url: str | None, error: str | None = None) -> None:
+        if url:
+            self.address.setText(
+                f"Listening on <b>{url}</b> — point an app at it with "
+                f"<code>INNGEST_DEV={url}</code>"
+            )
+        else:
+            self.address.setText(f"Inbox not running: {error or 'not started'}")
+
+    def add(self, event: CapturedEvent) -> None:
+        self.model.add(event)
+
+    def selected(self) -> CapturedEvent | None:
+        row = self.table.currentIndex().row()
+        return self.model.events[row] if 0 <= row < len(self.model.events) else None
+
+    def _show(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        event = self.selected()
+        self.open_button.setEnabled(event is not None)
+        self.payload.setPlainText(pretty(event.event) if event else "")
+
+    def _open(self) -> None:
+        event = self.selected()
+        if event is not None:
+            self.open_in_editor.emit(pretty(event.event))
+
+    def _clear(self) -> None:
+        self.model.clear()
+        self.payload.clear()

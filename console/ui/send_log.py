@@ -1,0 +1,127 @@
+"""The send log: one row per request, newest last; a Qt table model and its view."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass
+class LogRow:
+    environment: str
+    names: list[str]
+    events: int
+    bytes: int
+    status: int | None = None
+    ids: list[str] = field(default_factory=list)
+    latency_ms: float | None = None
+    attempts: int = 0
+    error: str | None = None
+    outcome: str = ""
+    outcome_detail: str = ""
+    at: float = field(default_factory=time.time)
+
+    @property
+    def pending(self) -> bool:
+        return self.status is None and self.error is None
+
+
+COLUMNS = ("Time", "Environment", "Events", "Status", "Internal ids", "Latency", "Attempts",
+           "Bytes", "Outcome", "Error")
+
+
+class SendLogModel(QAbstractTableModel):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[LogRow] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        column = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == "Internal ids":
+                return "\n".join(row.ids) or None
+            if column == "Events":
+                return "\n".join(row.names)
+            if column == "Outcome":
+                return row.outcome_detail or None
+            if column == "Error":
+                return row.error
+        if role == Qt.ItemDataRole.ForegroundRole and column == "Status":
+            if row.status == 200 and not row.error:
+                return QColor("#2e7d32")
+            if row.status is not None or row.error:
+                return QColor("#c62828")
+        return None
+
+    @staticmethod
+    def _display(row: LogRow, column: str) -> str:
+        if column == "Time":
+            return time.strftime("%H:%M:%S", time.localtime(row.at))
+        if column == "Environment":
+            return row.environment
+        if column == "Events":
+            names = sorted(set(row.names))
+            label = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+            return f"{row.events} · {label}" if row.events > 1 else label
+        if column == "Status":
+            return "sending…" if row.pending else ("—" if row.status is None else str(row.status))
+        if column == "Internal ids":
+            return ", ".join(row.ids[:2]) + (f" (+{len(row.ids) - 2})" if len(row.ids) > 2 else "")
+        if column == "Latency":
+            return "" if row.latency_ms is None else f"{row.latency_ms:.0f} ms"
+        if column == "Attempts":
+            return str(row.attempts) if row.attempts else ""
+        if column == "Bytes":
+            return f"{row.bytes:,}"
+        if column == "Outcome":
+            return row.outcome
+        return row.error or ""
+
+    def append(self, row: LogRow) -> int:
+        n = len(self.rows)
+        self.beginInsertRows(QModelIndex(), n, n)
+        self.rows.append(row)
+        self.endInsertRows()
+        return n
+
+    def changed(self, n: int) -> None:
+        self.dataChanged.emit(self.index(n, 0), self.index(n, len(COLUMNS) - 1))
+
+
+class SendLogView(QTableView):
+    def __init__(self, model: SendLogModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setModel(model)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.setAlternatingRowColors(True)
+        self.verticalHeader().setVisible(False)
+        header = self.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setStretchLastSection(True)
+        for column, width in enumerate((70, 110, 220, 60, 230, 70, 65, 80, 150)):
+            self.setColumnWidth(column, width)
+        model.rowsInserted.connect(lambda *_: self.scrollToBottom())

@@ -1,0 +1,1 @@
+"""Icons, built-in schemas, examples and file-format schemas (data, not code)."""

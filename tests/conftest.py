@@ -1,0 +1,56 @@
+"""Shared fixtures: an isolated app home, the real keyring, CI strictness."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip locally when a prerequisite is missing; under CI=true that is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"prerequisite missing under CI: {what}")
+    pytest.skip(f"prerequisite missing: {what}")
+
+
+@pytest.fixture
+def app_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """EVENT_CONSOLE_HOME in a tmp dir; no INNGEST_* variables leak in from the shell."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("EVENT_CONSOLE_HOME", str(home))
+    for var in list(os.environ):
+        if var.startswith("INNGEST_"):
+            monkeypatch.delenv(var)
+    return home
+
+
+@pytest.fixture
+def keyring_backend() -> Iterator[object]:
+    """The real Secret Service backend (gnome-keyring in the test D-Bus session)."""
+    import keyring
+    from keyring.backends import SecretService
+
+    backend = SecretService.Keyring()
+    try:
+        usable = backend.priority > 0
+        backend.get_password("event-console-test", "probe")
+    except Exception as exc:  # noqa: BLE001 - any failure means "no Secret Service here"
+        usable = False
+        reason = f"{type(exc).__name__}: {exc}"
+    else:
+        reason = "SecretService backend reports no priority"
+    require(usable, f"a Secret Service (run inside tests/run): {reason}")
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)

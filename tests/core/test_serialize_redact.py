@@ -1,0 +1,31 @@
+import json
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from console.core.redact import mask_key, mask_url, scrub
+from console.core.serialize import array_body, array_size, event_bytes
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def test_compact_utf8_keeps_non_ascii():
+    assert event_bytes({"name": "é", "data": {"a": [1, 2]}}) == '{"name":"é","data":{"a":[1,2]}}'.encode()
+
+
+@given(st.lists(json_values, max_size=8))
+def test_array_size_matches_body(values):
+    parts = [event_bytes(v) for v in values]
+    body = array_body(parts)
+    assert len(body) == array_size([len(p) for p in parts])
+    assert json.loads(body) == values
+
+
+def test_masks():
+    assert mask_key("abcdefghijkl") == "****ijkl"
+    assert mask_url("https://inn.gs/e/abcdefghijkl") == "https://inn.gs/e/****ijkl"
+    assert "secret-key-123" not in scrub("failed for /e/secret-key-123 now", ["secret-key-123"])

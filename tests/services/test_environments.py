@@ -1,0 +1,89 @@
+import json
+
+import pytest
+
+from console.core.errors import UserError
+from console.services.environments import (
+    CLOUD_EVENT_ORIGIN,
+    DEV_PLACEHOLDER_KEY,
+    EnvironmentStore,
+    cloud,
+    from_sdk_variables,
+)
+from console.services.paths import app_paths
+
+
+def test_first_start_offers_dev_server_and_inbox(app_home):
+    store = EnvironmentStore.load(app_paths(), environ={})
+    assert [e.name for e in store.all()] == ["Dev Server", "Inbox"]
+    assert store.default().event_origin == "http://127.0.0.1:8288"
+    assert store.get("inbox").event_limit == 3 * 1024 * 1024
+
+
+def test_saved_environments_round_trip_and_hold_no_keys(app_home):
+    paths = app_paths().ensure()
+    store = EnvironmentStore.load(paths, environ={})
+    store.put(cloud("Prod", branch="feature-x"))
+    store.selected = "Prod"
+    store.save()
+    text = paths.environments_file.read_text()
+    assert text.endswith("\n") and "key" not in text.replace("event_limit", "")
+    again = EnvironmentStore.load(paths, environ={})
+    prod = again.get("Prod")
+    assert (prod.event_origin, prod.rest_origin, prod.branch) == (
+        "https://inn.gs", "https://api.inngest.com", "feature-x")
+    assert prod.event_limit == 256 * 1024 and prod.request_limit == 524_288
+    assert again.default().name == "Prod"
+
+
+def test_broken_file_is_kept_aside_with_a_message(app_home):
+    paths = app_paths().ensure()
+    paths.environments_file.write_text("{not json")
+    store = EnvironmentStore.load(paths, environ={})
+    assert "could not be read" in store.notice
+    assert [e.name for e in store.all()] == ["Dev Server", "Inbox"]
+    assert paths.environments_file.with_name("environments.json.broken").exists()
+
+
+def test_hostile_entries_are_skipped(app_home):
+    paths = app_paths().ensure()
+    paths.environments_file.write_text(json.dumps({"environments": [
+        {"name": ""}, {"name": "ok", "kind": "bogus"}, 5, {"name": "Good", "event_limit": -3}]}))
+    store = EnvironmentStore.load(paths, environ={})
+    assert [e.name for e in store.saved] == ["Good"]
+    assert store.saved[0].event_limit == 3 * 1024 * 1024
+    assert "skipped" in store.notice
+
+
+def test_unknown_environment_message_lists_known(app_home):
+    store = EnvironmentStore.load(app_paths(), environ={})
+    with pytest.raises(UserError, match="no environment named 'nope' \\(known: Dev Server, Inbox\\)"):
+        store.get("nope")
+
+
+@pytest.mark.parametrize(("environ", "event_origin", "rest_origin", "key"), [
+    ({"INNGEST_EVENT_KEY": "k"}, CLOUD_EVENT_ORIGIN, "https://api.inngest.com", "k"),
+    ({"INNGEST_DEV": "1"}, "http://127.0.0.1:8288", "http://127.0.0.1:8288", DEV_PLACEHOLDER_KEY),
+    ({"INNGEST_DEV": "http://localhost:9999/"}, "http://localhost:9999", "http://localhost:9999",
+     DEV_PLACEHOLDER_KEY),
+    ({"INNGEST_DEV": "1", "INNGEST_BASE_URL": "http://127.0.0.1:7000"},
+     "http://127.0.0.1:7000", "http://127.0.0.1:7000", DEV_PLACEHOLDER_KEY),
+    ({"INNGEST_BASE_URL": "https://self.example", "INNGEST_EVENT_API_BASE_URL": "https://ev.example",
+      "INNGEST_EVENT_KEY": "k"}, "https://ev.example", "https://self.example", "k"),
+    ({"INNGEST_DEV": "0", "INNGEST_EVENT_KEY": "k", "INNGEST_API_BASE_URL": "https://api.x"},
+     CLOUD_EVENT_ORIGIN, "https://api.x", "k"),
+])
+def test_sdk_variables_like_the_sdks(environ, event_origin, rest_origin, key):
+    sdk = from_sdk_variables(environ)
+    assert sdk is not None
+    assert (sdk.environment.event_origin, sdk.environment.rest_origin, sdk.event_key) == (
+        event_origin, rest_origin, key)
+
+
+def test_sdk_target_wins_and_carries_branch_and_signing_key(app_home):
+    environ = {"INNGEST_EVENT_KEY": "k", "INNGEST_ENV": "pr-12", "INNGEST_SIGNING_KEY": "signkey"}
+    store = EnvironmentStore.load(app_paths(), environ=environ)
+    env = store.default()
+    assert env.name == "From environment" and env.branch == "pr-12"
+    assert store.sdk.signing_key == "signkey"
+    assert from_sdk_variables({"INNGEST_SIGNING_KEY": "x", "INNGEST_ENV": "b"}) is None

@@ -1,0 +1,81 @@
+import pytest
+from keyring.backends import fail
+
+from console.core.errors import UserError
+from console.services.environments import EnvironmentStore
+from console.services.paths import app_paths
+from console.services.secrets import KeyringUnavailable, SecretStore
+from console.services.targets import resolve_target
+
+
+def test_round_trip_on_the_real_secret_service(keyring_backend, app_home):
+    import keyring
+
+    secrets = SecretStore(service="event-console-test")
+    secrets.set("Prod", "event", "evt-key-0001")
+    secrets.set("Prod", "signing", "signkey-prod-0002")
+    assert type(keyring.get_keyring()).__module__ == "keyring.backends.SecretService"
+    assert SecretStore(service="event-console-test").get("Prod", "event") == "evt-key-0001"
+    assert keyring.get_password("event-console-test", "Prod/signing") == "signkey-prod-0002"
+    secrets.rename("Prod", "Production")
+    assert secrets.get("Prod", "event") is None
+    assert secrets.get("Production", "event") == "evt-key-0001"
+    secrets.delete("Production", "event")
+    secrets.delete("Production", "signing")
+    assert secrets.get("Production", "event") is None
+
+
+@pytest.fixture
+def no_keyring():
+    import keyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+def test_no_backend_says_so_and_how_to_fix(no_keyring, app_home):
+    secrets = SecretStore()
+    assert "no keyring backend" in secrets.backend_problem()
+    with pytest.raises(KeyringUnavailable) as info:
+        secrets.set("Prod", "event", "k-123456789")
+    message = str(info.value)
+    assert message.startswith("No usable keyring")
+    assert "INNGEST_EVENT_KEY" in message and "Secret Service" in message
+    assert "k-123456789" not in message
+
+
+def test_session_only_keys_work_without_a_keyring(no_keyring, app_home):
+    secrets = SecretStore()
+    secrets.set("Prod", "event", "k-session-0001", session_only=True)
+    assert secrets.get("Prod", "event") == "k-session-0001"
+
+
+def test_target_key_order(no_keyring, app_home):
+    from console.services.environments import cloud
+
+    store = EnvironmentStore.load(app_paths(), environ={})
+    store.put(cloud("Prod"))
+    secrets = SecretStore()
+    # Dev Server works with the SDK's placeholder key when nothing is stored
+    dev = resolve_target(store.get("Dev Server"), store, secrets, environ={})
+    assert (dev.target.event_key, dev.key_source) == ("NO_EVENT_KEY_SET", "placeholder")
+    # Cloud without any key: the keyring problem is the message
+    with pytest.raises(KeyringUnavailable):
+        resolve_target(store.get("Prod"), store, secrets, environ={})
+    from_env = resolve_target(store.get("Prod"), store, secrets, environ={"INNGEST_EVENT_KEY": "ek"})
+    assert (from_env.target.event_key, from_env.key_source) == ("ek", "INNGEST_EVENT_KEY")
+    secrets.set("Prod", "event", "k-session-0001", session_only=True)
+    session = resolve_target(store.get("Prod"), store, secrets, environ={})
+    assert (session.target.event_key, session.key_source) == ("k-session-0001", "session")
+
+
+def test_missing_cloud_key_says_how_to_set_it(keyring_backend, app_home):
+    from console.services.environments import cloud
+
+    store = EnvironmentStore.load(app_paths(), environ={})
+    store.put(cloud("Prod Unset Key"))
+    with pytest.raises(UserError, match="event-console env set-key"):
+        resolve_target(store.get("Prod Unset Key"), store, SecretStore(service="event-console-test"),
+                       environ={})
