@@ -52,13 +52,14 @@ def resolve_target(
 ) -> ResolvedTarget:
     environ = os.environ if environ is None else environ
     if env.kind == "from-env" and store.sdk is not None:
-        key = store.sdk.event_key
-        if not key:
+        sdk_key = store.sdk.event_key
+        if not sdk_key:
             raise UserError(
                 "INNGEST_* variables point at Inngest Cloud but INNGEST_EVENT_KEY is not set"
             )
         return ResolvedTarget(
-            env, Target(env.event_origin, key, env.branch), store.sdk.signing_key, "environment"
+            env, Target(env.event_origin, sdk_key, env.branch), store.sdk.signing_key,
+            "environment",
         )
     env_key = environ.get("INNGEST_EVENT_KEY", "").strip() or None
     signing_env = environ.get("INNGEST_SIGNING_KEY", "").strip() or None

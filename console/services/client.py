@@ -1,0 +1,334 @@
+"""The Event API client: send event bodies to Inngest exactly as the official SDKs do.
+
+Why it is shaped like this:
+- The bytes counted by the size meter are the bytes that go out: `send` takes a finished
+  body and never re-serializes it.
+- One seed per send call, reused unchanged on every retry, so a retried request yields the
+  same internal ids (see ../shared/inngest-event-api.md).
+- Every HTTP or network failure becomes a `SendResult` with a plain message; only
+  cancellation escapes. The event key sits in the URL path, so every message built here
+  is scrubbed of it; a `Target`'s repr hides it too.
+- Retries follow the SDKs: network errors, 5xx and 429 (honouring Retry-After, capped),
+  exponential backoff with jitter. A response whose status line arrived but whose body
+  broke off is NOT retried unless the status itself is retryable: the server has already
+  acted on the request, and a retry would run functions again for events without an `id`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from console import __version__
+from console.core.ids import IdSeed
+from console.core.redact import mask_key, scrub
+
+Sleep = Callable[[float], Awaitable[None]]
+
+HEALTH_TIMEOUT = 2.0
+_SNIPPET = 120
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where events go. The key is excluded from repr so a logged Target leaks nothing."""
+
+    event_origin: str
+    event_key: str = field(repr=False)
+    branch: str | None = None
+
+    def url(self) -> str:
+        """`{origin}/e/{key}`; the key is percent-encoded (a no-op for real Inngest keys)."""
+        return f"{self.event_origin.rstrip('/')}/e/{quote(self.event_key, safe='')}"
+
+    def display_url(self) -> str:
+        return f"{self.event_origin.rstrip('/')}/e/{mask_key(self.event_key)}"
+
+    def secrets(self) -> list[str]:
+        """Every form of the key that could show up in a library's message."""
+        return sorted({self.event_key, quote(self.event_key, safe="")}, key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay: float = 0.1
+    max_delay: float = 5.0
+    max_retry_after: float = 30.0
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 5.0
+    attempt: float = 30.0
+
+
+@dataclass
+class SendResult:
+    """What one send call came to. `latency_ms` spans the whole call, retries included."""
+
+    status: int | None
+    ids: list[str]
+    events: int
+    accepted: int
+    error: str | None
+    attempts: int
+    latency_ms: float
+    request_bytes: int
+    seed: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200 and self.accepted == self.events
+
+
+@dataclass
+class _Attempt:
+    status: int | None = None
+    ids: list[str] = field(default_factory=list)
+    error: str | None = None
+    retry: bool = False
+    retry_after: float | None = None
+
+
+class EventApiClient:
+    """One shared httpx.AsyncClient; safe to use from many tasks on one loop."""
+
+    def __init__(
+        self,
+        *,
+        retry: RetryPolicy = RetryPolicy(),
+        timeouts: Timeouts = Timeouts(),
+        sdk_version: str = __version__,
+        sleep: Sleep = asyncio.sleep,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._retry = retry
+        self._timeouts = timeouts
+        self._sleep = sleep
+        self.sdk_header = f"event-console:v{sdk_version}"
+        self._http = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(timeouts.attempt, connect=timeouts.connect),
+            headers={"user-agent": self.sdk_header, "x-inngest-sdk": self.sdk_header},
+            follow_redirects=False,
+        )
+
+    async def send(
+        self, target: Target, body: bytes, events: int, *, seed: IdSeed | None = None
+    ) -> SendResult:
+        """POST `body` unchanged; retried per the policy with the same seed every time."""
+        seed = seed if seed is not None else IdSeed.fresh()
+        headers = {"content-type": "application/json", "x-inngest-event-id-seed": seed.header}
+        if target.branch:
+            headers["x-inngest-env"] = target.branch
+        started = time.perf_counter()
+        attempts = 0
+        while True:
+            attempts += 1
+            outcome = await self._attempt(target, body, events, headers)
+            if not outcome.retry or attempts >= self._retry.max_attempts:
+                break
+            await self._sleep(self._delay(attempts, outcome.retry_after))
+        error = outcome.error
+        if error is not None:
+            if outcome.retry and attempts > 1:
+                error += f" (gave up after {attempts} attempts)"
+            error = scrub(error, target.secrets())
+        return SendResult(
+            status=outcome.status,
+            ids=outcome.ids,
+            events=events,
+            accepted=len(outcome.ids),
+            error=error,
+            attempts=attempts,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            request_bytes=len(body),
+            seed=seed.header,
+        )
+
+    def _delay(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait before attempt `attempt + 1`."""
+        if retry_after is not None:
+            return min(max(retry_after, 0.0), self._retry.max_retry_after)
+        ceiling = min(self._retry.max_delay, self._retry.base_delay * 2 ** (attempt - 1))
+        return float(ceiling * (0.5 + random.random() / 2))  # "equal jitter": [ceiling/2, ceiling)
+
+    async def _attempt(
+        self, target: Target, body: bytes, events: int, headers: dict[str, str]
+    ) -> _Attempt:
+        where = target.display_url()
+        try:
+            request = self._http.build_request("POST", target.url(), content=body,
+                                               headers=headers)
+        except httpx.InvalidURL:
+            return _Attempt(error=f"cannot send to {where}: the event API origin is not a "
+                                  "valid URL")
+        response: httpx.Response | None = None
+        try:
+            async with asyncio.timeout(self._timeouts.attempt):
+                response = await self._http.send(request, stream=True)
+                try:
+                    return await self._read(response, events)
+                finally:
+                    await response.aclose()
+        except httpx.ConnectTimeout:
+            return _Attempt(error=f"could not connect to {where} within "
+                                  f"{_secs(self._timeouts.connect)}", retry=True)
+        except (TimeoutError, httpx.TimeoutException):
+            if response is None:
+                return _Attempt(error=self._no_answer(where), retry=True)
+            # the status line came, the body stalled: the server has acted on the request
+            status = response.status_code
+            return _Attempt(
+                status=status, retry=_retryable(status),
+                error=f"server answered {status} but the rest of its answer did not arrive "
+                      f"within {_secs(self._timeouts.attempt)}",
+            )
+        except httpx.UnsupportedProtocol:
+            return _Attempt(error=f"cannot send to {where}: the event API origin must be an "
+                                  "http:// or https:// URL with a host")
+        except httpx.ConnectError as exc:
+            return _Attempt(error=f"could not connect to {where}: {_detail(exc)}", retry=True)
+        except httpx.RemoteProtocolError:
+            return _Attempt(error=f"{where} closed the connection without answering",
+                            retry=True)
+        except (httpx.NetworkError, httpx.ProxyError) as exc:
+            return _Attempt(error=f"the connection to {where} broke: {_detail(exc)}",
+                            retry=True)
+        except httpx.HTTPError as exc:  # LocalProtocolError and the like: retrying won't help
+            return _Attempt(error=f"cannot send to {where}: {_detail(exc)}")
+
+    def _no_answer(self, where: str) -> str:
+        return f"no answer from {where} within {_secs(self._timeouts.attempt)}"
+
+    @staticmethod
+    async def _read(response: httpx.Response, events: int) -> _Attempt:
+        status = response.status_code
+        retry = _retryable(status)
+        outcome = _Attempt(status=status, retry=retry,
+                           retry_after=_retry_after(response) if retry else None)
+        chunks: list[bytes] = []
+        try:
+            async for chunk in response.aiter_bytes():
+                chunks.append(chunk)
+        except (httpx.RemoteProtocolError, httpx.ReadError):
+            got = sum(map(len, chunks))
+            announced = response.headers.get("content-length")
+            of = f" of {announced}" if announced else ""
+            outcome.error = (f"server answered {status} with a truncated body (the connection "
+                             f"closed after {got}{of} bytes)")
+            return outcome
+        raw = b"".join(chunks)
+        if not raw.strip():
+            outcome.error = f"server answered {status} with an empty body"
+            return outcome
+        try:
+            parsed = json.loads(raw)
+        except ValueError:
+            outcome.error = f"server answered {status} with a body that is not JSON: {_snip(raw)}"
+            return outcome
+        if not isinstance(parsed, dict):
+            outcome.error = (f"server answered {status} with JSON that is not an object: "
+                             f"{_snip(raw)}")
+            return outcome
+        ids = parsed.get("ids")
+        outcome.ids = [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+        outcome.error = _server_error(status, parsed, len(outcome.ids), events)
+        return outcome
+
+    async def health(self, origin: str) -> bool:
+        """True when `GET {origin}/health` answers 200 within 2 s; never raises but on cancel."""
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                response = await self._http.get(f"{origin.rstrip('/')}/health",
+                                                timeout=HEALTH_TIMEOUT)
+        except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, OSError):
+            return False
+        return response.status_code == 200
+
+    async def get_json(
+        self, url: str, *, bearer: str | None = None, branch: str | None = None
+    ) -> tuple[int, Any]:
+        """One GET for REST lookups (runs of an event, ...): `(status, parsed JSON or None)`.
+
+        A network failure or timeout returns `(0, None)` rather than raising: callers poll
+        (runs appear asynchronously) and treat "no answer" like "not yet", so an exception
+        would only force every caller to write the same try/except. A body that is not JSON
+        gives `(status, None)`. No retries here: polling callers already retry.
+        """
+        headers = {"accept": "application/json"}
+        if bearer:
+            headers["authorization"] = f"Bearer {bearer}"
+        if branch:
+            headers["x-inngest-env"] = branch
+        try:
+            async with asyncio.timeout(self._timeouts.attempt):
+                response = await self._http.get(url, headers=headers)
+        except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, OSError):
+            return 0, None
+        try:
+            return response.status_code, json.loads(response.content)
+        except ValueError:
+            return response.status_code, None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _server_error(status: int, parsed: dict[str, Any], accepted: int, events: int) -> str | None:
+    """The server's own words when it has any; a plain sentence otherwise."""
+    for key in ("error", "message"):
+        text = parsed.get(key)
+        if isinstance(text, str) and text.strip() and (status != 200 or key == "error"):
+            return text
+    if status == 200:
+        if accepted != events:
+            return f"server answered 200 with {accepted} ids for {events} events"
+        return None
+    return f"server answered {status}"
+
+
+def _retryable(status: int) -> bool:
+    return status >= 500 or status == 429
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """Retry-After as seconds (delta-seconds or an HTTP-date), None when absent or invalid."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _detail(exc: BaseException) -> str:
+    return str(exc).strip() or type(exc).__name__
+
+
+def _secs(value: float) -> str:
+    return f"{value:g} s"
+
+
+def _snip(raw: bytes) -> str:
+    text = " ".join(raw.decode("utf-8", errors="replace").split())
+    return repr(text if len(text) <= _SNIPPET else text[:_SNIPPET] + "…")

@@ -1,0 +1,450 @@
+"""EventApiClient against a real loopback server that fails on cue (tests/support/fault_server)."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from console import __version__
+from console.core.ids import IdSeed
+from console.core.serialize import array_body, event_bytes
+from console.services.client import EventApiClient, RetryPolicy, SendResult, Target, Timeouts
+from tests.support.fault_server import FaultServer, Reply
+
+KEY = "evtkey-5f3a9c1e7b2d4a6f8e0c1b3d5a7f9e2c"
+ONE = event_bytes({"name": "app/user.created", "data": {"id": 1}})
+THREE = array_body([event_bytes({"name": f"app/e{i}", "data": {"n": i}}) for i in range(3)])
+
+
+class SleepRecorder:
+    """Stands in for asyncio.sleep: records the backoff delays without waiting them out."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    with FaultServer() as srv:
+        yield srv
+
+
+def target_for(server: FaultServer, branch: str | None = None, key: str = KEY) -> Target:
+    return Target(server.origin, key, branch)
+
+
+def assert_no_key(result: SendResult, key: str = KEY) -> None:
+    assert key not in repr(result)
+    assert key not in str(result.error)
+
+
+def send(
+    target: Target, body: bytes = ONE, events: int = 1, *, seed: IdSeed | None = None,
+    retry: RetryPolicy | None = None, timeouts: Timeouts | None = None,
+) -> tuple[SendResult, list[float]]:
+    sleep = SleepRecorder()
+
+    async def go() -> SendResult:
+        client = EventApiClient(retry=retry or RetryPolicy(), timeouts=timeouts or Timeouts(),
+                                sleep=sleep)
+        try:
+            return await client.send(target, body, events, seed=seed)
+        finally:
+            await client.aclose()
+
+    result = asyncio.run(go())
+    assert_no_key(result, target.event_key)
+    return result, sleep.delays
+
+
+# -- success and the exact request -------------------------------------------------------
+
+def test_request_carries_exact_headers_and_body(server: FaultServer) -> None:
+    seed = IdSeed.fresh()
+    result, delays = send(target_for(server, branch="feature-x"), THREE, 3, seed=seed)
+
+    [req] = server.requests
+    sdk = f"event-console:v{__version__}"
+    assert (req.method, req.path, req.body) == ("POST", f"/e/{KEY}", THREE)
+    assert req.header("content-type") == "application/json"
+    assert req.header("x-inngest-sdk") == sdk
+    assert req.header("user-agent") == sdk
+    assert req.header("x-inngest-env") == "feature-x"
+    assert req.header("x-inngest-event-id-seed") == seed.header
+    assert req.header("content-length") == str(len(THREE))
+    # the fault server answers like the Dev Server: JSON labelled text/plain
+    assert result.ok
+    assert result.status == 200
+    assert result.ids == [seed.event_id(i) for i in range(3)]
+    assert (result.events, result.accepted, result.attempts) == (3, 3, 1)
+    assert result.error is None
+    assert result.request_bytes == len(THREE)
+    assert result.seed == seed.header
+    assert result.latency_ms > 0
+    assert delays == []
+
+
+def test_no_branch_means_no_env_header_and_a_fresh_seed_per_call(server: FaultServer) -> None:
+    first, _ = send(target_for(server))
+    second, _ = send(target_for(server))
+    reqs = server.requests
+    assert [r.header("x-inngest-env") for r in reqs] == [None, None]
+    assert reqs[0].header("x-inngest-event-id-seed") == first.seed
+    assert reqs[1].header("x-inngest-event-id-seed") == second.seed
+    assert first.seed != second.seed
+    assert IdSeed.parse(first.seed) is not None
+
+
+# -- retries -----------------------------------------------------------------------------
+
+def test_5xx_then_200_resends_same_seed_and_bytes(server: FaultServer) -> None:
+    server.script(Reply.json(503, {"error": "busy"}), Reply.text(500, "oops"))
+    result, delays = send(target_for(server), THREE, 3)
+
+    reqs = server.requests
+    assert len(reqs) == 3
+    assert {r.header("x-inngest-event-id-seed") for r in reqs} == {result.seed}
+    assert {r.body for r in reqs} == {THREE}
+    seed = IdSeed.parse(result.seed)
+    assert seed is not None
+    assert result.ok
+    assert result.ids == [seed.event_id(i) for i in range(3)]
+    assert result.attempts == 3
+    # exponential backoff from 100 ms with jitter in [ceiling/2, ceiling)
+    assert len(delays) == 2
+    assert 0.05 <= delays[0] < 0.1
+    assert 0.1 <= delays[1] < 0.2
+
+
+def test_5xx_every_time_gives_up_after_max_attempts(server: FaultServer) -> None:
+    server.script(*[Reply.json(502, {"status": 502, "error": "upstream down"})] * 5)
+    result, delays = send(target_for(server), retry=RetryPolicy(max_delay=0.3))
+
+    assert len(server.requests) == 5
+    assert result.status == 502
+    assert result.error == "upstream down (gave up after 5 attempts)"
+    assert result.attempts == 5
+    assert not result.ok
+    ceilings = [0.1, 0.2, 0.3, 0.3]  # doubled each time, capped by max_delay
+    assert all(c / 2 <= d < c for d, c in zip(delays, ceilings, strict=True))
+
+
+def test_429_retry_after_seconds_is_honoured_and_capped(server: FaultServer) -> None:
+    server.script(
+        Reply.json(429, {"error": "rate limited"}, headers=[("retry-after", "2")]),
+        Reply.json(429, {"error": "rate limited"}, headers=[("retry-after", "120")]),
+    )
+    result, delays = send(target_for(server), retry=RetryPolicy(max_retry_after=3.0))
+    assert result.ok
+    assert result.attempts == 3
+    assert delays == [2.0, 3.0]
+
+
+def test_429_retry_after_http_date(server: FaultServer) -> None:
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=10), usegmt=True)
+    server.script(Reply.json(429, {"error": "slow down"}, headers=[("retry-after", when)]))
+    result, delays = send(target_for(server))
+    assert result.ok
+    [delay] = delays
+    assert 8.0 <= delay <= 10.0
+
+
+def test_429_without_retry_after_uses_backoff(server: FaultServer) -> None:
+    server.script(Reply.json(429, {"error": "slow down"}))
+    result, delays = send(target_for(server))
+    assert result.ok
+    [delay] = delays
+    assert 0.05 <= delay < 0.1
+
+
+@pytest.mark.parametrize("fault", [Reply.reset(), Reply.close()], ids=["reset", "close"])
+def test_connection_dropped_then_success(server: FaultServer, fault: Reply) -> None:
+    server.script(fault)
+    result, delays = send(target_for(server))
+    reqs = server.requests
+    assert len(reqs) == 2
+    assert reqs[0].header("x-inngest-event-id-seed") == reqs[1].header("x-inngest-event-id-seed")
+    assert result.ok
+    assert result.attempts == 2
+    assert len(delays) == 1
+
+
+def test_connection_reset_every_time(server: FaultServer) -> None:
+    server.script(Reply.reset(), Reply.reset())
+    target = target_for(server)
+    result, _ = send(target, retry=RetryPolicy(max_attempts=2))
+    assert result.status is None
+    assert result.error is not None
+    assert result.error.startswith(f"the connection to {target.display_url()} broke: ")
+    assert result.error.endswith(" (gave up after 2 attempts)")
+
+
+def test_timeout_gives_up_with_clear_error(server: FaultServer) -> None:
+    server.script(Reply.hang(), Reply.hang(), Reply.hang())
+    target = target_for(server)
+    result, delays = send(target, retry=RetryPolicy(max_attempts=3),
+                          timeouts=Timeouts(connect=1.0, attempt=0.5))
+    assert len(server.requests) == 3
+    assert len({r.header("x-inngest-event-id-seed") for r in server.requests}) == 1
+    assert result.status is None
+    assert result.ids == []
+    assert result.attempts == 3
+    assert result.error == (
+        f"no answer from {target.display_url()} within 0.5 s (gave up after 3 attempts)"
+    )
+    assert target.display_url().endswith("/e/****9e2c")
+    assert len(delays) == 2
+
+
+def test_connection_refused() -> None:
+    with socket.socket() as held:  # bound, never listening: connects are refused
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        target = Target(f"http://127.0.0.1:{port}", KEY)
+        result, delays = send(target, retry=RetryPolicy(max_attempts=2))
+    assert result.status is None
+    assert result.error is not None
+    assert result.error.startswith(f"could not connect to http://127.0.0.1:{port}/e/****9e2c: ")
+    assert result.error.endswith("(gave up after 2 attempts)")
+    assert len(delays) == 1
+
+
+# -- bodies that are not what they should be ----------------------------------------------
+
+def test_non_json_body(server: FaultServer) -> None:
+    server.script(Reply.text(200, "<html>\n  <b>hello</b>\n</html>"))
+    result, delays = send(target_for(server))
+    assert result.status == 200
+    assert result.error == "server answered 200 with a body that is not JSON: " \
+        "'<html> <b>hello</b> </html>'"
+    assert (result.ids, result.accepted, result.attempts) == ([], 0, 1)
+    assert not result.ok
+    assert delays == []
+
+
+def test_long_non_json_body_is_cut_short(server: FaultServer) -> None:
+    server.script(Reply.text(200, "x" * 5000))
+    result, _ = send(target_for(server))
+    assert result.error == f"server answered 200 with a body that is not JSON: '{'x' * 120}…'"
+
+
+def test_empty_body(server: FaultServer) -> None:
+    server.script(Reply(200, b""))
+    result, _ = send(target_for(server))
+    assert result.status == 200
+    assert result.error == "server answered 200 with an empty body"
+    assert not result.ok
+
+
+def test_json_that_is_not_an_object(server: FaultServer) -> None:
+    server.script(Reply.json(200, ["01H"]))
+    result, _ = send(target_for(server))
+    assert result.error == "server answered 200 with JSON that is not an object: '[\"01H\"]'"
+
+
+def test_truncated_body_is_not_retried(server: FaultServer) -> None:
+    server.script(Reply.truncated(200, b'{"ids":["01', 50))
+    result, delays = send(target_for(server))
+    assert len(server.requests) == 1
+    assert result.status == 200
+    assert result.error == (
+        "server answered 200 with a truncated body (the connection closed after 11 of 50 bytes)"
+    )
+    assert result.attempts == 1
+    assert not result.ok
+    assert delays == []
+
+
+def test_body_stalling_after_the_status_is_not_retried(server: FaultServer) -> None:
+    server.script(Reply.stalled(200, b'{"ids":[', 60))
+    result, delays = send(target_for(server), timeouts=Timeouts(connect=1.0, attempt=0.5))
+    assert len(server.requests) == 1
+    assert result.status == 200
+    assert result.error == "server answered 200 but the rest of its answer did not arrive " \
+        "within 0.5 s"
+    assert (result.attempts, delays) == (1, [])
+
+
+def test_truncated_5xx_is_retried(server: FaultServer) -> None:
+    server.script(Reply.truncated(503, b'{"err', 40))
+    result, _ = send(target_for(server))
+    assert result.ok
+    assert result.attempts == 2
+
+
+def test_200_with_too_few_ids(server: FaultServer) -> None:
+    server.script(Reply.json(200, {"ids": ["01HZZZZZZZZZZZZZZZZZZZZZZZ"], "status": 200}))
+    result, _ = send(target_for(server), THREE, 3)
+    assert result.accepted == 1
+    assert result.error == "server answered 200 with 1 ids for 3 events"
+    assert not result.ok
+
+
+# -- 4xx: never retried, the server's own words --------------------------------------------
+
+def test_401_is_not_retried_and_shows_server_message(server: FaultServer) -> None:
+    server.script(Reply.json(401, {"status": 401, "message": "", "error": "Event key not found"},
+                             content_type="text/plain"))
+    result, delays = send(target_for(server))
+    assert len(server.requests) == 1
+    assert (result.status, result.error, result.attempts) == (401, "Event key not found", 1)
+    assert delays == []
+    assert not result.ok
+
+
+def test_400_partial_acceptance_keeps_accepted_ids(server: FaultServer) -> None:
+    seed = IdSeed.fresh()
+    accepted = [seed.event_id(0), seed.event_id(1)]
+    server.script(Reply.json(400, {"ids": accepted, "status": 400, "error": "event name is empty"}))
+    result, delays = send(target_for(server), THREE, 3, seed=seed)
+    assert len(server.requests) == 1
+    assert result.status == 400
+    assert result.ids == accepted
+    assert (result.accepted, result.events) == (2, 3)
+    assert result.error == "event name is empty"
+    assert not result.ok
+    assert delays == []
+
+
+def test_4xx_without_error_text(server: FaultServer) -> None:
+    server.script(Reply.json(404, {"status": 404}))
+    result, _ = send(target_for(server))
+    assert result.error == "server answered 404"
+
+
+# -- secrets ---------------------------------------------------------------------------------
+
+def test_key_echoed_by_server_is_scrubbed(server: FaultServer) -> None:
+    server.script(Reply.json(404, {"error": f"no route for POST /e/{KEY}"}))
+    result, _ = send(target_for(server))  # send() asserts the key is absent
+    assert result.error == "no route for POST /e/****9e2c"
+
+
+def test_odd_key_is_percent_encoded_and_never_shown(server: FaultServer) -> None:
+    key = "odd key/with?chars#9e2c"
+    server.script(Reply.text(500, f"bad key {key}"), Reply.json(500, {"error": f"bad {key}"}))
+    result, _ = send(target_for(server, key=key), retry=RetryPolicy(max_attempts=2))
+    assert server.requests[0].path == "/e/odd%20key%2Fwith%3Fchars%239e2c"
+    assert result.error == "bad ****9e2c (gave up after 2 attempts)"
+
+
+def test_target_repr_and_display_url_hide_the_key() -> None:
+    target = Target("https://inn.gs/", KEY, "preview")
+    assert KEY not in repr(target)
+    assert target.url() == f"https://inn.gs/e/{KEY}"
+    assert target.display_url() == "https://inn.gs/e/****9e2c"
+
+
+@pytest.mark.parametrize(("origin", "message"), [
+    ("ftp://example.com", "the event API origin must be an http:// or https:// URL with a host"),
+    ("example.com:8288", "the event API origin must be an http:// or https:// URL with a host"),
+    ("http://", "the event API origin must be an http:// or https:// URL with a host"),
+    ("http://[::1", "the event API origin is not a valid URL"),
+])
+def test_bad_origin_is_a_clear_error_not_retried(origin: str, message: str) -> None:
+    result, delays = send(Target(origin, KEY))
+    assert result.status is None
+    assert result.error == f"cannot send to {origin.rstrip('/')}/e/****9e2c: {message}"
+    assert result.attempts == 1
+    assert delays == []
+
+
+# -- cancellation ----------------------------------------------------------------------------
+
+def test_cancel_mid_request_propagates_and_client_stays_usable(server: FaultServer) -> None:
+    server.script(Reply.hang())
+
+    async def go() -> SendResult:
+        client = EventApiClient()
+        try:
+            task = asyncio.create_task(client.send(target_for(server), ONE, 1))
+            await asyncio.to_thread(server.wait_for, 1)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            return await client.send(target_for(server), ONE, 1)
+        finally:
+            await client.aclose()
+
+    result = asyncio.run(go())
+    assert result.ok
+    assert result.attempts == 1
+    assert len(server.requests) == 2
+
+
+def test_cancel_during_backoff(server: FaultServer) -> None:
+    server.script(Reply.json(503, {"error": "busy"}, headers=[("retry-after", "30")]))
+
+    async def go() -> None:
+        client = EventApiClient()  # the real asyncio.sleep: cancelled while waiting 30 s
+        try:
+            task = asyncio.create_task(client.send(target_for(server), ONE, 1))
+            await asyncio.to_thread(server.wait_for, 1)
+            await asyncio.sleep(0.05)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        finally:
+            await client.aclose()
+
+    asyncio.run(go())
+    assert len(server.requests) == 1
+
+
+# -- health and REST lookups -----------------------------------------------------------------
+
+def test_health(server: FaultServer) -> None:
+    server.script(Reply.json(200, {"status": 200, "message": "OK"}), Reply.json(503, {}))
+
+    async def go() -> list[bool]:
+        client = EventApiClient()
+        try:
+            with socket.socket() as held:
+                held.bind(("127.0.0.1", 0))
+                refused = f"http://127.0.0.1:{held.getsockname()[1]}"
+                return [await client.health(server.origin + "/"),
+                        await client.health(server.origin),
+                        await client.health(refused),
+                        await client.health("not a url")]
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(go()) == [True, False, False, False]
+    assert [r.path for r in server.requests] == ["/health", "/health"]
+    assert server.requests[0].method == "GET"
+
+
+def test_get_json(server: FaultServer) -> None:
+    runs = {"data": [{"run_id": "01R", "status": "Completed"}], "metadata": {}}
+    server.script(Reply.json(200, runs, content_type="text/plain"), Reply.text(502, "<html>"))
+
+    async def go() -> list[tuple[int, object]]:
+        client = EventApiClient()
+        try:
+            with socket.socket() as held:
+                held.bind(("127.0.0.1", 0))
+                refused = f"http://127.0.0.1:{held.getsockname()[1]}/v1/events/x/runs"
+                return [
+                    await client.get_json(f"{server.origin}/v1/events/01E/runs",
+                                          bearer="signkey-prod-abc", branch="preview"),
+                    await client.get_json(f"{server.origin}/v1/events"),
+                    await client.get_json(refused),
+                ]
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(go()) == [(200, runs), (502, None), (0, None)]
+    first, second = server.requests
+    assert first.path == "/v1/events/01E/runs"
+    assert first.header("authorization") == "Bearer signkey-prod-abc"
+    assert first.header("x-inngest-env") == "preview"
+    assert second.header("authorization") is None
