@@ -56,6 +56,9 @@ def run_gui(*, smoke_test: bool = False) -> int:
     app.setOrganizationName("event-console")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("dev.eventconsole.EventConsole")
+    # closing the window ends `lifetime()` below, which shuts down in order; Qt must not
+    # stop the loop underneath it first
+    app.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     reporter = BugReporter(paths.log_file)

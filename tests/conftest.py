@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -42,7 +44,7 @@ def keyring_backend() -> Iterator[object]:
     try:
         usable = backend.priority > 0
         backend.get_password("event-console-test", "probe")
-    except Exception as exc:  # noqa: BLE001 - any failure means "no Secret Service here"
+    except Exception as exc:
         usable = False
         reason = f"{type(exc).__name__}: {exc}"
     else:
@@ -54,3 +56,28 @@ def keyring_backend() -> Iterator[object]:
         yield backend
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
+    import qasync
+
+    qapp.setQuitOnLastWindowClosed(False)
+    loop = qasync.QEventLoop(qapp, already_running=False)
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        loop.run_until_complete(asyncio.sleep(0))
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+@pytest.fixture
+def run_async(qloop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
+    """Run a coroutine on the qasync loop (Qt events are processed while it runs)."""
+
+    def run(coro: Coroutine[Any, Any, Any], timeout: float = 20.0) -> Any:
+        return qloop.run_until_complete(asyncio.wait_for(coro, timeout))
+
+    return run

@@ -34,9 +34,11 @@ def pick_environment(args: argparse.Namespace) -> tuple[Environment, Environment
     return store.default(), store
 
 
-def resolve(args: argparse.Namespace) -> ResolvedTarget:
+def resolve(args: argparse.Namespace, env: Environment | None = None,
+            store: EnvironmentStore | None = None) -> ResolvedTarget:
     """The environment and key a command sends to (see services.targets for the order)."""
-    env, store = pick_environment(args)
+    if env is None or store is None:
+        env, store = pick_environment(args)
     return resolve_target(env, store, SecretStore())
 
 

@@ -19,7 +19,7 @@ from console.services.environments import (
     normalize_origin,
 )
 from console.services.paths import app_paths
-from console.services.secrets import KeyringUnavailable, SecretStore
+from console.services.secrets import KeyKind, KeyringUnavailable, SecretStore
 
 
 def add_parser(subparsers: Any) -> None:
@@ -106,7 +106,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     rest_origin = normalize_origin(args.rest_origin) if args.rest_origin else (
         base.rest_origin if args.kind == "cloud" else event_origin
     )
-    for value, label in ((args.request_limit, "--request-limit"), (args.event_limit, "--event-limit")):
+    limits = ((args.request_limit, "--request-limit"), (args.event_limit, "--event-limit"))
+    for value, label in limits:
         if value is not None and value <= 0:
             raise UserError(f"{label} must be a positive number of bytes")
     env = Environment(
@@ -127,8 +128,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     store.save()
     secrets = SecretStore()
     try:
-        for kind in ("event", "signing"):
-            secrets.delete(env.name, kind)  # type: ignore[arg-type]
+        secrets.delete_all(env.name)
     except KeyringUnavailable as exc:
         print(f"event-console: keys not removed: {exc}", file=sys.stderr)
     print(f"removed {env.name!r}")
@@ -140,7 +140,7 @@ def cmd_set_key(args: argparse.Namespace) -> int:
     env = store.get(args.name)
     if env.transient:
         raise UserError("the 'From environment' target takes its keys from INNGEST_* variables")
-    kind = "signing" if args.signing else "event"
+    kind: KeyKind = "signing" if args.signing else "event"
     if sys.stdin.isatty():
         key = getpass.getpass(f"{kind} key for {env.name}: ")
     else:

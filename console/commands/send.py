@@ -12,9 +12,14 @@ import sys
 from dataclasses import replace
 from typing import Any
 
-from console.commands.common import add_target_options, emit, read_input, resolve
+from console.commands.common import (
+    add_target_options,
+    emit,
+    pick_environment,
+    read_input,
+    resolve,
+)
 from console.core.errors import InputError
-from console.core.pipeline import prepare_text
 
 
 def add_parser(subparsers: Any) -> None:
@@ -34,18 +39,19 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_send(args: argparse.Namespace) -> int:
+    from console.core.pipeline import prepare_text
+
     for value, flag in (
         (args.request_limit, "--request-limit"), (args.event_limit, "--event-limit"),
         (args.concurrency, "--concurrency"),
     ):
         if value is not None and value <= 0:
             raise InputError(f"{flag} must be a positive number")
-    resolved = resolve(args)
-    env = resolved.environment
+    chosen, store = pick_environment(args)
     env = replace(
-        env,
-        request_limit=args.request_limit or env.request_limit,
-        event_limit=args.event_limit or env.event_limit,
+        chosen,
+        request_limit=args.request_limit or chosen.request_limit,
+        event_limit=args.event_limit or chosen.event_limit,
     )
     name, text = read_input(args.file)
     prepared = prepare_text(
@@ -72,6 +78,7 @@ def run_send(args: argparse.Namespace) -> int:
                 "first": rng.start, "last": rng.stop - 1,
             })
         return 0
+    resolved = resolve(args, chosen, store)
     return asyncio.run(_send(args, resolved, prepared.events, prepared.parts, plan))
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -31,11 +32,24 @@ import httpx
 
 from console import __version__
 from console.core.ids import IdSeed
-from console.core.redact import mask_key, scrub
+from console.core.redact import mask_key, mask_url, scrub
 
 Sleep = Callable[[float], Awaitable[None]]
 
 HEALTH_TIMEOUT = 2.0
+
+
+class _MaskEventKeys(logging.Filter):
+    """httpx logs every request URL at INFO; the key is in the path, so mask it there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        masked = mask_url(record.getMessage())
+        if masked != record.getMessage():
+            record.msg, record.args = masked, None
+        return True
+
+
+logging.getLogger("httpx").addFilter(_MaskEventKeys())
 _SNIPPET = 120
 
 
@@ -243,7 +257,8 @@ class EventApiClient:
                              f"{_snip(raw)}")
             return outcome
         ids = parsed.get("ids")
-        outcome.ids = [i for i in ids if isinstance(i, str)] if isinstance(ids, list) else []
+        # the real Dev Server answers `"ids": [""]` when nothing was accepted: drop empties
+        outcome.ids = [i for i in ids if isinstance(i, str) and i] if isinstance(ids, list) else []
         outcome.error = _server_error(status, parsed, len(outcome.ids), events)
         return outcome
 

@@ -7,6 +7,7 @@ Non-secret settings live as JSON in the config dir; keys live in the keyring (se
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -97,7 +98,9 @@ def inbox(origin: str = INBOX_ORIGIN) -> Environment:
     return Environment("Inbox", "inbox", origin, origin)
 
 
-def cloud(name: str = "Inngest Cloud", *, branch: str | None = None, paid: bool = False) -> Environment:
+def cloud(
+    name: str = "Inngest Cloud", *, branch: str | None = None, paid: bool = False
+) -> Environment:
     limit = EVENT_LIMIT_SELF_HOSTED if paid else EVENT_LIMIT_CLOUD_FREE
     return Environment(
         name, "cloud", CLOUD_EVENT_ORIGIN, CLOUD_REST_ORIGIN, branch, REQUEST_LIMIT, limit, paid
@@ -264,7 +267,5 @@ class EnvironmentStore:
 
 
 def _keep_broken(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.replace(path, path.with_name(path.name + ".broken"))
-    except OSError:
-        pass

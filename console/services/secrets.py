@@ -47,7 +47,7 @@ class SecretStore:
             from keyring.backends import fail
 
             backend = keyring.get_keyring()
-        except Exception as exc:  # noqa: BLE001 - any import/config failure is "no keyring"
+        except Exception as exc:
             return f"{type(exc).__name__}: {exc}"
         if isinstance(backend, fail.Keyring):
             return "no keyring backend is installed or none is running"
@@ -58,7 +58,7 @@ class SecretStore:
             import keyring
 
             backend = keyring.get_keyring()
-        except Exception:  # noqa: BLE001
+        except Exception:
             return "none"
         return f"{type(backend).__module__}.{type(backend).__name__}"
 
@@ -73,7 +73,7 @@ class SecretStore:
             return keyring.get_password(self.service, _entry(env_name, kind))
         except KeyringError as exc:
             raise KeyringUnavailable(_describe(exc)) from None
-        except Exception as exc:  # noqa: BLE001 - D-Bus and backend errors are not KeyringError
+        except Exception as exc:
             raise KeyringUnavailable(_describe(exc)) from None
 
     def set(self, env_name: str, kind: KeyKind, key: str, *, session_only: bool = False) -> None:
@@ -89,7 +89,7 @@ class SecretStore:
 
         try:
             keyring.set_password(self.service, _entry(env_name, kind), key)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise KeyringUnavailable(_describe(exc)) from None
         self.session.pop((env_name, kind), None)
 
@@ -102,8 +102,13 @@ class SecretStore:
             keyring.delete_password(self.service, _entry(env_name, kind))
         except PasswordDeleteError:
             return
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise KeyringUnavailable(_describe(exc)) from None
+
+    def delete_all(self, env_name: str) -> None:
+        """Both keys of an environment, when it is removed."""
+        self.delete(env_name, "event")
+        self.delete(env_name, "signing")
 
     def rename(self, old: str, new: str) -> None:
         """Move an environment's keys when it is renamed."""

@@ -37,11 +37,15 @@ class ResolvedTarget:
 
 
 def adhoc_environment(origin: str) -> Environment:
-    """`--url ORIGIN`: an unsaved self-hosted/Dev Server style target."""
+    """`--url ORIGIN`: an unsaved Dev Server style target (both APIs on one origin).
+
+    Like the SDKs in dev mode, it sends the placeholder key unless INNGEST_EVENT_KEY is set;
+    a server that wants a real key answers 401 and the user sees that plainly.
+    """
     origin = normalize_origin(origin)
     if not origin.startswith(("http://", "https://")):
         raise UserError(f"--url needs an http(s) origin, not {origin!r}")
-    return Environment(name=origin, kind="custom", event_origin=origin, rest_origin=origin)
+    return Environment(name=origin, kind="dev", event_origin=origin, rest_origin=origin)
 
 
 def resolve_target(

@@ -164,8 +164,7 @@ class EnvironmentsDialog(QDialog):
         env = self.store.remove(self.current)
         self.store.save()
         try:
-            for kind in ("event", "signing"):
-                self.secrets.delete(env.name, kind)  # type: ignore[arg-type]
+            self.secrets.delete_all(env.name)
         except KeyringUnavailable as exc:
             self.status.setText(f"Removed; keys not removed: {exc}")
         self._refresh()

@@ -186,9 +186,9 @@ class MainWindow(QMainWindow):
             value = json.loads(self.event_text())
         except ValueError:
             return
-        if isinstance(value, dict) and isinstance(value.get("name"), str):
-            if self.name_field.text() != value["name"]:
-                self.name_field.setText(value["name"])
+        name = value.get("name") if isinstance(value, dict) else None
+        if isinstance(name, str) and self.name_field.text() != name:
+            self.name_field.setText(name)
 
     def _editor_changed(self) -> None:
         if not self.name_field.hasFocus():

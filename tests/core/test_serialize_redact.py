@@ -14,7 +14,8 @@ json_values = st.recursive(
 
 
 def test_compact_utf8_keeps_non_ascii():
-    assert event_bytes({"name": "é", "data": {"a": [1, 2]}}) == '{"name":"é","data":{"a":[1,2]}}'.encode()
+    expected = '{"name":"é","data":{"a":[1,2]}}'.encode()
+    assert event_bytes({"name": "é", "data": {"a": [1, 2]}}) == expected
 
 
 @given(st.lists(json_values, max_size=8))

@@ -57,7 +57,8 @@ def test_hostile_entries_are_skipped(app_home):
 
 def test_unknown_environment_message_lists_known(app_home):
     store = EnvironmentStore.load(app_paths(), environ={})
-    with pytest.raises(UserError, match="no environment named 'nope' \\(known: Dev Server, Inbox\\)"):
+    known = "no environment named 'nope' \\(known: Dev Server, Inbox\\)"
+    with pytest.raises(UserError, match=known):
         store.get("nope")
 
 

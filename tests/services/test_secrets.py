@@ -64,7 +64,8 @@ def test_target_key_order(no_keyring, app_home):
     # Cloud without any key: the keyring problem is the message
     with pytest.raises(KeyringUnavailable):
         resolve_target(store.get("Prod"), store, secrets, environ={})
-    from_env = resolve_target(store.get("Prod"), store, secrets, environ={"INNGEST_EVENT_KEY": "ek"})
+    from_env = resolve_target(store.get("Prod"), store, secrets,
+                              environ={"INNGEST_EVENT_KEY": "ek"})
     assert (from_env.target.event_key, from_env.key_source) == ("ek", "INNGEST_EVENT_KEY")
     secrets.set("Prod", "event", "k-session-0001", session_only=True)
     session = resolve_target(store.get("Prod"), store, secrets, environ={})
@@ -77,5 +78,5 @@ def test_missing_cloud_key_says_how_to_set_it(keyring_backend, app_home):
     store = EnvironmentStore.load(app_paths(), environ={})
     store.put(cloud("Prod Unset Key"))
     with pytest.raises(UserError, match="event-console env set-key"):
-        resolve_target(store.get("Prod Unset Key"), store, SecretStore(service="event-console-test"),
-                       environ={})
+        resolve_target(store.get("Prod Unset Key"), store,
+                       SecretStore(service="event-console-test"), environ={})

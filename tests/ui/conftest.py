@@ -1,36 +1,9 @@
-"""Qt + asyncio for widget tests: a real qasync loop on the pytest-qt QApplication."""
+"""Widget-test helpers; the `qloop`/`run_async` fixtures live in tests/conftest.py."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator
-from typing import Any
-
-import pytest
-
-
-@pytest.fixture
-def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
-    import qasync
-
-    loop = qasync.QEventLoop(qapp, already_running=False)
-    asyncio.set_event_loop(loop)
-    try:
-        yield loop
-    finally:
-        loop.run_until_complete(asyncio.sleep(0))
-        asyncio.set_event_loop(None)
-        loop.close()
-
-
-@pytest.fixture
-def run_async(qloop: asyncio.AbstractEventLoop) -> Callable[..., Any]:
-    """Run a coroutine on the qasync loop (Qt events are processed while it runs)."""
-
-    def run(coro: Coroutine[Any, Any, Any], timeout: float = 20.0) -> Any:
-        return qloop.run_until_complete(asyncio.wait_for(coro, timeout))
-
-    return run
+from collections.abc import Callable
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 10.0,

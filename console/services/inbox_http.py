@@ -1,0 +1,210 @@
+"""HTTP/1.1 for the inbox: asyncio streams carry the bytes, h11 does all the parsing.
+
+One task per connection runs h11's state machine: keep-alive, pipelined requests,
+`Expect: 100-continue`, chunked bodies. A body over `max_body` is refused with 413
+before it is stored (the rest is read and dropped for a moment so the client sees the
+answer rather than a reset). `stop()` closes the listener and every open connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+
+import h11
+
+from console.core.redact import mask_url
+
+log = logging.getLogger(__name__)
+
+READ_CHUNK = 256 * 1024
+MAX_HEAD = 64 * 1024
+DRAIN_SECONDS = 2.0
+_HTML_ESCAPES = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026",
+                 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
+def go_json(value: Any) -> bytes:
+    """What Go's json.Encoder writes: compact, HTML characters escaped, a trailing newline."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return (text.translate(_HTML_ESCAPES) + "\n").encode("utf-8", "replace")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    method: str
+    path: str  # as sent (percent-encoding kept, like chi's route matching)
+    query: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    body: bytes = b""
+    content_type: str | None = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+
+    def with_headers(self, extra: tuple[tuple[str, str], ...]) -> HttpResponse:
+        return HttpResponse(self.status, self.body, self.content_type, self.headers + extra)
+
+
+Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+class HttpServer:
+    """Serves `handler` on one listening socket until `stop()`."""
+
+    def __init__(self, handler: Handler, *, max_body: int,
+                 too_large: Callable[[int], HttpResponse]) -> None:
+        self._handler = handler
+        self._max_body = max_body
+        self._too_large = too_large
+        self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    async def start(self, host: str, port: int) -> int:
+        """Listen; the port actually bound (useful when `port` is 0)."""
+        self._server = await asyncio.start_server(self._serve, host, port, limit=READ_CHUNK)
+        sockets = self._server.sockets
+        return int(sockets[0].getsockname()[1]) if sockets else port
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD)
+        try:
+            while await self._one_exchange(conn, reader, writer):
+                conn.start_next_cycle()
+        except h11.RemoteProtocolError as exc:
+            if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+                body = go_json({"status": exc.error_status_hint, "error": str(exc)})
+                with contextlib.suppress(Exception):
+                    await _send(conn, writer, "GET", HttpResponse(exc.error_status_hint, body),
+                                close=True)
+        except _TooLargeError:
+            await _drain(reader, writer)
+        except (ConnectionError, TimeoutError, h11.LocalProtocolError):
+            pass
+        except asyncio.CancelledError:
+            pass  # stop(): end quietly (a cancelled task here is reported as an error by asyncio)
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _one_exchange(self, conn: h11.Connection, reader: asyncio.StreamReader,
+                            writer: asyncio.StreamWriter) -> bool:
+        """Read one request, answer it; whether the connection stays open."""
+        event = await _next_event(conn, reader)
+        if not isinstance(event, h11.Request):
+            return False  # ConnectionClosed, or nothing more to read
+        headers = {name.decode("latin-1"): value.decode("latin-1")
+                   for name, value in event.headers}
+        declared = headers.get("content-length")
+        if declared is not None and int(declared) > self._max_body:
+            await self._refuse(conn, writer)
+        if conn.they_are_waiting_for_100_continue:
+            writer.write(_bytes(conn.send(h11.InformationalResponse(status_code=100,
+                                                                     headers=[]))))
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            part = await _next_event(conn, reader)
+            if isinstance(part, h11.Data):
+                total += len(part.data)
+                if total > self._max_body:
+                    await self._refuse(conn, writer)
+                chunks.append(bytes(part.data))
+            elif isinstance(part, h11.EndOfMessage):
+                break
+            else:
+                return False
+        target = event.target.decode("latin-1")
+        path, _, query = target.partition("?")
+        method = event.method.decode("latin-1")
+        request = HttpRequest(method, path, query, headers, b"".join(chunks))
+        try:
+            response = await self._handler(request)
+        except Exception:
+            log.exception("inbox handler failed for %s %s", method, mask_url(path))
+            response = HttpResponse(500, go_json({"status": 500, "error": "internal error"}))
+        await _send(conn, writer, method, response, close=False)
+        return conn.our_state is h11.DONE and conn.their_state is h11.DONE
+
+    async def _refuse(self, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
+        await _send(conn, writer, "POST", self._too_large(self._max_body), close=True)
+        raise _TooLargeError
+
+
+async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader) -> Any:
+    while True:
+        event = conn.next_event()
+        if event is not h11.NEED_DATA:
+            return event
+        conn.receive_data(await reader.read(READ_CHUNK))
+
+
+def _bytes(data: bytes | None) -> bytes:
+    return data or b""
+
+
+async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, method: str,
+                response: HttpResponse, *, close: bool) -> None:
+    headers: list[tuple[str, str]] = []
+    if response.content_type is not None:
+        headers.append(("content-type", response.content_type))
+    if response.status not in (204, 304):
+        headers.append(("content-length", str(len(response.body))))
+    headers.extend(response.headers)
+    if close:
+        headers.append(("connection", "close"))
+    try:
+        reason = HTTPStatus(response.status).phrase.encode("ascii")
+    except ValueError:
+        reason = b""
+    out = _bytes(conn.send(h11.Response(status_code=response.status, headers=headers,
+                                        reason=reason)))
+    if response.body and method != "HEAD" and response.status not in (204, 304):
+        out += _bytes(conn.send(h11.Data(data=response.body)))
+    out += _bytes(conn.send(h11.EndOfMessage()))
+    writer.write(out)
+    await writer.drain()
+
+
+async def _drain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read and drop what the client is still sending so it gets our 413, not a reset."""
+    with contextlib.suppress(Exception):
+        if writer.can_write_eof():
+            writer.write_eof()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DRAIN_SECONDS
+    with contextlib.suppress(Exception):
+        while (left := deadline - loop.time()) > 0:
+            if not await asyncio.wait_for(reader.read(READ_CHUNK), left):
+                break

@@ -1,0 +1,41 @@
+"""`event-console env ...` as a subprocess, with the real Secret Service."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_env_add_list_set_key_remove(cli, keyring_backend, app_home):
+    key = "evt-test-key-abcd1234"
+    assert cli("env", "add", "Staging", "--kind", "cloud", "--branch", "staging").returncode == 0
+    set_key = cli("env", "set-key", "Staging", input=key + "\n")
+    assert set_key.returncode == 0, set_key.stderr
+    assert key not in set_key.stdout and "****1234" in set_key.stdout
+    listed = cli("env", "list", "--json")
+    rows = {r["name"]: r for r in map(json.loads, listed.stdout.splitlines())}
+    assert rows["Staging"]["event_key"] == "****1234"
+    assert rows["Staging"]["branch"] == "staging"
+    assert rows["Staging"]["event_limit"] == 262_144
+    assert rows["Dev Server"]["event_key"] == "not set"
+    assert key not in listed.stdout
+    config = (app_home / "config" / "environments.json").read_text()
+    assert key not in config and "staging" in config
+    removed = cli("env", "remove", "Staging")
+    assert removed.returncode == 0
+    import keyring
+
+    assert keyring.get_password("event-console", "Staging/event") is None
+
+
+def test_set_key_never_from_argv_and_needs_input(cli):
+    done = cli("env", "set-key", "Dev Server", "sekrit")
+    assert done.returncode == 2 and "unrecognized arguments" in done.stderr
+    empty = cli("env", "set-key", "Dev Server", input="\n")
+    assert empty.returncode == 2 and "no key given" in empty.stderr
+
+
+def test_from_environment_target_is_listed_first(cli):
+    done = cli("env", "list", "--json", env={"INNGEST_DEV": "http://127.0.0.1:7777"})
+    first = json.loads(done.stdout.splitlines()[0])
+    assert first["name"] == "From environment" and first["default"] is True
+    assert first["event_origin"] == "http://127.0.0.1:7777"

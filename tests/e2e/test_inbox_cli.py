@@ -1,0 +1,150 @@
+"""`event-console inbox` as a real process: listens, prints a line per event, stops cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from console.core.ids import IdSeed
+
+pytestmark = pytest.mark.e2e
+
+REPO = Path(__file__).resolve().parents[2]
+COMMAND = [sys.executable, "-m", "console", "inbox"]
+
+
+class Inbox:
+    """The subprocess, with its stdout read line by line on a thread (no blocking reads)."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.proc = subprocess.Popen(
+            [*COMMAND, *args], cwd=REPO, env={**os.environ, **(env or {})},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, encoding="utf-8",
+        )
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put(None)
+
+    def line(self, timeout: float = 30) -> dict:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("no line from the inbox in time") from None
+        if line is None:
+            _, err = self.proc.communicate(timeout=30)
+            raise AssertionError(f"the inbox exited ({self.proc.returncode}): {err}")
+        return json.loads(line)
+
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str]:
+        self.proc.send_signal(sig)
+        _, err = self.proc.communicate(timeout=30)
+        return self.proc.returncode, err
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate(timeout=30)
+
+
+@pytest.fixture
+def started(app_home):
+    running: list[Inbox] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> Inbox:
+        inbox = Inbox(*args, env=env)
+        running.append(inbox)
+        return inbox
+
+    yield start
+    for inbox in running:
+        inbox.kill()
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*COMMAND, *args], cwd=REPO, env={**os.environ, **(env or {})},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_it_prints_where_it_listens_then_one_line_per_event_and_stops_on_sigint(started):
+    inbox = started("--port", "0")
+    url = inbox.line()["listening"]
+    assert url.startswith("http://127.0.0.1:") and not url.endswith(":0")
+    seed = IdSeed.fresh()
+    body = b'[{"name":"app/user.created","id":"u-1","data":{"a":1}},{"name":"app/ping"}]'
+    response = httpx.post(f"{url}/e/NO_EVENT_KEY_SET", content=body,
+                          headers={"x-inngest-event-id-seed": seed.header})
+    assert response.json() == {"ids": [seed.event_id(0), seed.event_id(1)], "status": 200}
+    first, second = inbox.line(), inbox.line()
+    assert first == {"internal_id": seed.event_id(0), "name": "app/user.created", "id": "u-1",
+                     "size": len(b'{"name":"app/user.created","id":"u-1","data":{"a":1}}'),
+                     "received_at": first["received_at"]}
+    assert first["received_at"].endswith("Z")
+    assert (second["name"], second["id"], second["size"]) == ("app/ping", None, 19)
+    runs = httpx.get(f"{url}/v1/events/{seed.event_id(0)}/runs").json()["data"]
+    assert [r["function_id"] for r in runs] == ["inbox-*"]
+    code, err = inbox.stop(signal.SIGINT)
+    assert (code, err) == (0, "")
+
+
+def test_sigterm_also_stops_it_cleanly(started):
+    inbox = started("--port", "0")
+    url = inbox.line()["listening"]
+    assert httpx.get(f"{url}/health").json() == {"status": 200, "message": "OK"}
+    assert inbox.stop(signal.SIGTERM) == (0, "")
+
+
+def test_a_key_from_the_environment_is_required_when_asked_for(started):
+    inbox = started("--port", "0", "--event-key-env", "INBOX_TEST_KEY",
+                    env={"INBOX_TEST_KEY": "sekrit-key-1234"})
+    url = inbox.line()["listening"]
+    wrong = httpx.post(f"{url}/e/other", content=b'{"name":"a"}')
+    assert (wrong.status_code, wrong.json()["error"]) == (401, "Event key not found")
+    right = httpx.post(f"{url}/e/sekrit-key-1234", content=b'{"name":"a"}')
+    assert right.status_code == 200
+    assert inbox.line()["name"] == "a"
+    code, err = inbox.stop()
+    assert code == 0 and "sekrit" not in err
+
+
+def test_a_missing_key_variable_is_a_usage_error(app_home):
+    result = run("--port", "0", "--event-key-env", "INBOX_TEST_UNSET")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr == ("event-console: --event-key-env INBOX_TEST_UNSET: that variable is "
+                             "not set or is empty\n")
+
+
+def test_a_remote_address_is_refused_without_allow_remote(app_home):
+    result = run("--host", "0.0.0.0", "--port", "0")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "event-console: the inbox listens on loopback only (127.0.0.1, ::1, localhost), not "
+        "'0.0.0.0': it accepts events from anyone who can reach it. Allow a remote address "
+        "explicitly (--allow-remote) if you mean it.\n")
+
+
+def test_a_taken_port_is_reported_plainly(app_home):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("--port", str(port))
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        f"event-console: the inbox cannot listen on http://127.0.0.1:{port}: ")
+    assert "Traceback" not in result.stderr

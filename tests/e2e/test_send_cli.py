@@ -1,0 +1,133 @@
+"""`event-console send` as a real subprocess against a loopback inbox."""
+
+from __future__ import annotations
+
+import json
+
+from tests.support.fault_server import FaultServer, Reply
+from tests.support.inbox_thread import running_inbox
+
+
+def lines(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def test_send_one_event_from_a_file(cli, tmp_path):
+    event = tmp_path / "event.json"
+    event.write_text('{"name": "shop/order.placed", "data": {"orderId": "o1"}}')
+    with running_inbox() as inbox:
+        done = cli("send", "--url", inbox.url, "--no-verify", str(event))
+        captured = inbox.events()
+    assert done.returncode == 0, done.stderr
+    [record] = lines(done.stdout)
+    assert record["status"] == 200 and record["events"] == 1 and record["error"] is None
+    assert record["ids"] == [captured[0].internal_id]
+    assert record["bytes"] == len(b'[{"name":"shop/order.placed","data":{"orderId":"o1"}}]')
+    assert record["attempts"] == 1 and record["latency_ms"] >= 0
+    assert captured[0].name == "shop/order.placed"
+    assert captured[0].event["data"] == {"orderId": "o1"}
+
+
+def test_send_an_array_from_stdin_to_a_saved_environment(cli):
+    events = [{"name": f"e/{i}", "data": {"i": i}} for i in range(3)]
+    with running_inbox() as inbox:
+        added = cli("env", "add", "Local", "--event-origin", inbox.url)
+        assert added.returncode == 0, added.stderr
+        done = cli("send", "--env", "Local", "--no-verify", "-", input=json.dumps(events),
+                   env={"INNGEST_EVENT_KEY": "local-key-1234"})
+        captured = inbox.events()
+    assert done.returncode == 0, done.stderr
+    [record] = lines(done.stdout)
+    assert record["ids"] == [e.internal_id for e in captured]
+    assert [e.name for e in captured] == ["e/0", "e/1", "e/2"]
+
+
+def test_rejected_input_is_refused_before_sending_with_positions(cli, tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text('[\n  {"name": "ok", "data": {}},\n  {"name": "inngest/x", "data": []},\n'
+                   '  {"name": "", "ts": 1.5}\n]\n')
+    with running_inbox() as inbox:
+        done = cli("send", "--url", inbox.url, str(bad))
+        assert inbox.events() == []
+    assert done.returncode == 2
+    assert done.stdout == ""
+    errors = done.stderr.splitlines()
+    assert any(e.startswith(f"{bad}:3:12: ") and "reserved" in e for e in errors), errors
+    assert any(e.startswith(f"{bad}:3:") and "data" in e for e in errors), errors
+    assert any(e.startswith(f"{bad}:4:") for e in errors), errors
+
+
+def test_invalid_json_reports_line_and_column(cli, tmp_path):
+    bad = tmp_path / "broken.json"
+    bad.write_text('{\n  "name": "x",\n  "data": {"a": 1,}\n}\n')
+    done = cli("send", "--url", "http://127.0.0.1:9", str(bad))
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"{bad}:3:"), done.stderr
+
+
+def test_unreadable_input_and_usage_errors_exit_2(cli, tmp_path):
+    missing = cli("send", "--url", "http://127.0.0.1:9", str(tmp_path / "nope.json"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    assert "Traceback" not in missing.stderr
+    binary = tmp_path / "bin.json"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    not_text = cli("send", "--url", "http://127.0.0.1:9", str(binary))
+    assert not_text.returncode == 2 and "not UTF-8" in not_text.stderr
+    unknown = cli("send", "--env", "Nope", str(binary))
+    assert unknown.returncode == 2 and "no environment named 'Nope'" in unknown.stderr
+
+
+def test_dry_run_prints_the_plan_and_sends_nothing(cli, tmp_path):
+    events = [{"name": "big", "data": {"blob": "x" * 200_000}} for _ in range(4)]
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(events))
+    with running_inbox() as inbox:
+        done = cli("send", "--url", inbox.url, "--dry-run", str(path))
+        assert inbox.events() == []
+    assert done.returncode == 0, done.stderr
+    plan = lines(done.stdout)
+    assert [(p["request"], p["events"], p["first"], p["last"]) for p in plan] == [
+        (1, 2, 0, 1), (2, 2, 2, 3)]
+    assert all(p["bytes"] <= 524_288 for p in plan)
+
+
+def test_server_rejection_exits_1_with_the_server_message(cli, tmp_path):
+    path = tmp_path / "e.json"
+    path.write_text('{"name": "a", "data": {}}')
+    with running_inbox(event_key="the-right-key-9999") as inbox:
+        done = cli("send", "--url", inbox.url, "--no-verify", str(path),
+                   env={"INNGEST_EVENT_KEY": "a-wrong-key-1111"})
+    assert done.returncode == 1
+    [record] = lines(done.stdout)
+    assert record["status"] == 401 and record["error"] == "Event key not found"
+    assert "a-wrong-key-1111" not in done.stdout + done.stderr
+
+
+def test_retries_reuse_the_seed_and_report_attempts(cli, tmp_path):
+    path = tmp_path / "e.json"
+    path.write_text('{"name": "a", "data": {}}')
+    with FaultServer() as server:
+        server.script(Reply.json(502, {"error": "bad gateway"}), Reply.reset())
+        done = cli("send", "--url", server.origin, "--no-verify", str(path))
+        seeds = {r.header("x-inngest-event-id-seed") for r in server.requests}
+    assert done.returncode == 0, done.stderr
+    [record] = lines(done.stdout)
+    assert record["attempts"] == 3 and record["status"] == 200
+    assert len(seeds) == 1
+
+
+def test_jsonl_input(cli, tmp_path):
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"name": "a", "data": {}}\n\n{"name": "b", "data": {"x": 1}}\n')
+    with running_inbox() as inbox:
+        done = cli("send", "--url", inbox.url, "--no-verify", str(path))
+        captured = inbox.events()
+    assert done.returncode == 0, done.stderr
+    assert [e.name for e in captured] == ["a", "b"]
+
+
+def test_version(cli):
+    from console import __version__
+
+    done = cli("--version")
+    assert done.returncode == 0 and done.stdout.strip() == f"event-console {__version__}"

@@ -1,0 +1,433 @@
+"""The built-in inbox against the contract doc's responses table, over real loopback HTTP.
+
+Each test runs a real InboxServer (its own loop, in a thread) and talks to it with httpx,
+so status codes, bodies and headers are checked byte for byte as a client sees them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import socket
+import time
+
+import httpx
+import pytest
+
+from console.core.errors import InputError, UserError
+from console.core.ids import IdSeed, ulid_millis
+from console.services.inbox import CapturedEvent, InboxServer
+from tests.support.inbox_thread import InboxThread, running_inbox
+
+SEED = "x-inngest-event-id-seed"
+BODY_MSG = "Request body must contain an event object or an array of event objects"
+DATA_MSG = "json: cannot unmarshal {} into Go struct field .data of type map[string]interface {{}}"
+
+
+HTTP = httpx.Client(timeout=30)  # one client: building its TLS context costs ~0.1 s
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_http():
+    yield
+    HTTP.close()
+
+
+@pytest.fixture
+def inbox():
+    with running_inbox() as running:
+        yield running
+
+
+def post(inbox: InboxThread, body: bytes | str, key: str = "test-key", **headers: str):
+    content = body.encode() if isinstance(body, str) else body
+    return HTTP.post(f"{inbox.url}/e/{key}", content=content, headers=headers)
+
+
+def get(inbox: InboxThread, path: str) -> httpx.Response:
+    return HTTP.get(inbox.url + path)
+
+
+def test_one_event_is_accepted_with_the_dev_servers_exact_body(inbox):
+    seed = IdSeed.fresh()
+    response = post(inbox, '{"name":"app/signed.up","data":{"plan":"pro"}}', **{SEED: seed.header})
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.content == f'{{"ids":["{seed.event_id(0)}"],"status":200}}\n'.encode()
+    (event,) = inbox.events()
+    assert (event.internal_id, event.name, event.size) == (seed.event_id(0), "app/signed.up", 46)
+    assert event.raw == b'{"name":"app/signed.up","data":{"plan":"pro"}}'
+    assert event.event["data"] == {"plan": "pro"}
+    assert abs(event.event["ts"] - event.received_at_ms) == 0  # ts 0/missing -> receipt time
+
+
+def test_an_array_gets_seed_derived_ids_in_order_and_a_repeated_seed_the_same_ids(inbox):
+    seed = IdSeed.fresh()
+    body = json.dumps([{"name": f"e/{i}", "data": {}} for i in range(3)])
+    first = post(inbox, body, **{SEED: seed.header}).json()
+    again = post(inbox, body, **{SEED: seed.header}).json()
+    expected = [seed.event_id(i) for i in range(3)]
+    assert first == again == {"ids": expected, "status": 200}
+    assert [e.name for e in inbox.events()] == ["e/0", "e/1", "e/2"] * 2
+
+
+def test_the_derivation_matches_the_contract_byte_for_byte(inbox):
+    # 10 zero bytes of entropy: the n-th event's counter (last 4 bytes) is n, 1-based
+    ids = post(inbox, '[{"name":"a"},{"name":"b"}]', **{SEED: "1700000000000,AAAAAAAAAAAAAA=="})
+    assert ids.json()["ids"] == ["01HF7YAT000000000000000001", "01HF7YAT000000000000000002"]
+    wrap = post(inbox, '[{"name":"a"}]', **{SEED: "1700000000000,AAAAAAAA/////w=="})
+    assert wrap.json()["ids"] == ["01HF7YAT000000000000000000"]  # 0xFFFFFFFF + 1 wraps
+
+
+@pytest.mark.parametrize("header", [
+    "", "garbage", "1700000000000", "0,AAAAAAAAAAAAAA==", "-5,AAAAAAAAAAAAAA==",
+    "1700000000000,not-base64", "1700000000000,AAAAAAAAAAAA", "1700000000000,AAAAAAAAAAAAAA==,x",
+])
+def test_a_missing_or_malformed_seed_gives_random_ids(inbox, header):
+    headers = {SEED: header} if header else {}
+    first = post(inbox, '[{"name":"a"},{"name":"b"}]', **headers).json()["ids"]
+    second = post(inbox, '[{"name":"a"},{"name":"b"}]', **headers).json()["ids"]
+    assert len(set(first + second)) == 4
+    assert all(ulid_millis(i) is not None for i in first + second)
+
+
+@pytest.mark.parametrize(("body", "error"), [
+    ('"just a string"', BODY_MSG),
+    ("null", BODY_MSG),
+    ("42", BODY_MSG),
+    ('{"name":""}', "event name is empty"),
+    ('{"data":{"a":1}}', "event name is empty"),
+    ('{"name":"inngest/function.finished"}',
+     "event name is reserved for internal use: inngest/function.finished"),
+    ('{"name":"INNGEST/x"}', "event name is reserved for internal use: INNGEST/x"),
+    ('{"name":"a","data":[1,2]}', DATA_MSG.format("array")),
+    ('{"name":"a","data":"text"}', DATA_MSG.format("string")),
+    ('{"name":"a","data":7}', DATA_MSG.format("number")),
+    ('{"name":"a","data":true}', DATA_MSG.format("bool")),
+    ('{"name":"a","id":123}',
+     "json: cannot unmarshal number into Go struct field .id of type string"),
+    ('{"name":["a"]}',
+     "json: cannot unmarshal array into Go struct field .name of type string"),
+    ('{"name":"a","ts":"1700000000000"}',
+     "json: cannot unmarshal string into Go struct field .ts of type int64"),
+    ('{"name":"a","ts":1.7e12}',
+     "json: cannot unmarshal number 1.7e12 into Go struct field .ts of type int64"),
+    ('{"name":"a","ts":315532799999}', "timestamp is before Jan 1, 1980"),
+    ('{"name":"a","ts":-1}', "timestamp is before Jan 1, 1980"),
+    ('{"name":"a","ts":4102444800001}', "timestamp is after Jan 1, 2100"),
+    ('{"name":"a"', "unexpected end of JSON input"),
+    ('{"name":"a"} trailing', "invalid character 't' after top-level value"),
+    ('{"name":"a",}', "invalid character '}' looking for beginning of object key string"),
+    ('{"name":nope}', "invalid character 'o' in literal null (expecting 'u')"),
+    ('[7]', "json: cannot unmarshal number into Go value of type event.Event"),
+])
+def test_a_bad_event_gets_400_with_the_dev_servers_message(inbox, body, error):
+    response = post(inbox, body)
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.json() == {"ids": [], "status": 400, "error": error}
+    assert inbox.events() == []
+
+
+@pytest.mark.parametrize(("ts", "accepted"), [(315532800000, True), (4102444800000, True)])
+def test_the_timestamp_window_includes_its_edges(inbox, ts, accepted):
+    assert post(inbox, json.dumps({"name": "a", "ts": ts})).status_code == 200
+    assert inbox.events()[0].event["ts"] == ts
+
+
+def test_events_before_a_bad_one_are_accepted_and_their_ids_returned(inbox):
+    seed = IdSeed.fresh()
+    body = '[{"name":"ok/1"},{"name":"ok/2"},{"name":"","data":{}},{"name":"never"}]'
+    response = post(inbox, body, **{SEED: seed.header})
+    assert response.status_code == 400
+    assert response.content == json.dumps(
+        {"ids": [seed.event_id(0), seed.event_id(1)], "status": 400,
+         "error": "event name is empty"}, separators=(",", ":")).encode() + b"\n"
+    assert [e.name for e in inbox.events()] == ["ok/1", "ok/2"]
+
+
+@pytest.mark.parametrize(("body", "error", "accepted"), [
+    ('[{"name":"a"} {"name":"b"}]', "expected comma after array element", 1),
+    ('[{"name":"a"},]', "invalid character ']' looking for beginning of value", 1),
+    ('[{"name":"a"},{"name":', "unexpected EOF", 1),
+    ('[{"name":"a"},', "EOF", 1),
+])
+def test_a_syntax_error_inside_an_array_keeps_the_events_before_it(inbox, body, error, accepted):
+    response = post(inbox, body)
+    assert (response.status_code, response.json()["error"]) == (400, error)
+    assert len(response.json()["ids"]) == len(inbox.events()) == accepted
+
+
+def test_an_event_over_the_size_limit_is_refused_with_its_size():
+    with running_inbox(event_limit=100) as inbox:
+        big = json.dumps({"name": "big", "data": {"pad": "x" * 100}})
+        response = post(inbox, f'[{{"name":"small"}},{big}]')
+        assert response.status_code == 400
+        assert response.json()["error"] == (
+            f"Event is over the max size: Max 100 bytes / Size {len(big)} bytes")
+        assert len(response.json()["ids"]) == 1
+        single = post(inbox, big)
+        assert single.json() == {"ids": [], "status": 400, "error": (
+            f"Event is over the max size: Max 100 bytes / Size {len(big)} bytes")}
+
+
+def test_the_default_event_limit_is_3_mib(inbox):
+    pad = 3 * 1024 * 1024 - len('{"name":"big","data":{"p":""}}')
+    exact = '{"name":"big","data":{"p":"' + "x" * pad + '"}}'
+    assert post(inbox, exact).status_code == 200  # also takes the off-loop decode path
+    over = post(inbox, exact[:-3] + 'x"}}')
+    assert over.json()["error"] == (
+        f"Event is over the max size: Max 3145728 bytes / Size {3 * 1024 * 1024 + 1} bytes")
+
+
+def test_more_than_5000_events_are_cut_off_after_the_5000th(inbox):
+    seed = IdSeed.fresh()
+    assert len(post(inbox, json.dumps([{"name": "n"}] * 5000)).json()["ids"]) == 5000
+    response = post(inbox, json.dumps([{"name": "n"}] * 5001), **{SEED: seed.header})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "Cannot have more than 5000 events in a batch"
+    assert body["ids"] == [seed.event_id(i) for i in range(5000)]
+    assert len(inbox.events()) == 10000
+
+
+def test_the_inngest_key_in_data_is_stripped_and_other_fields_kept(inbox):
+    body = {"name": "a", "data": {"inngest": {"x": 1}, "keep": {"inngest": 2}}, "id": "d-1",
+            "ts": 1700000000000, "v": "2024-01-01.1", "user": {"u": 1}}
+    assert post(inbox, json.dumps(body)).status_code == 200
+    assert inbox.events()[0].event == {
+        "name": "a", "data": {"keep": {"inngest": 2}}, "user": {"u": 1}, "id": "d-1",
+        "ts": 1700000000000, "v": "2024-01-01.1"}
+
+
+def test_an_empty_key_is_refused_and_any_key_accepted_without_one_configured(inbox):
+    missing = post(inbox, '{"name":"a"}', key="")
+    assert missing.status_code == 401
+    assert missing.content == b'{"status":401,"message":"","error":"Event key is required"}\n'
+    assert post(inbox, '{"name":"a"}', key="NO_EVENT_KEY_SET").status_code == 200
+
+
+def test_a_configured_key_refuses_any_other_key():
+    with running_inbox(event_key="the-right-key") as inbox:
+        wrong = post(inbox, '{"name":"a"}', key="the-wrong-key")
+        assert wrong.status_code == 401
+        assert wrong.json() == {"status": 401, "message": "", "error": "Event key not found"}
+        assert post(inbox, '{"name":"a"}', key="").json()["error"] == "Event key is required"
+        assert post(inbox, '{"name":"a"}', key="the-right-key").status_code == 200
+        assert len(inbox.events()) == 1
+
+
+def test_health_answers_like_the_dev_server(inbox):
+    response = get(inbox, "/health")
+    assert response.status_code == 200
+    assert response.content == b'{"status":200,"message":"OK"}\n'
+
+
+def test_unknown_routes_and_methods(inbox):
+    assert get(inbox, "/nope").status_code == 404
+    assert get(inbox, "/e/key").status_code == 405
+    assert HTTP.post(inbox.url + "/e/key/extra", content=b"{}").status_code == 404
+
+
+def test_html_characters_are_escaped_as_go_does(inbox):
+    response = post(inbox, '{"name":"inngest/<&>"}')
+    assert b"inngest/\\u003c\\u0026\\u003e" in response.content
+    assert response.json()["error"] == "event name is reserved for internal use: inngest/<&>"
+
+
+def test_events_are_listed_newest_first_and_shown_one_by_one(inbox):
+    seed = IdSeed.fresh()
+    body = json.dumps([{"name": "a", "id": "dup-1", "data": {"n": 1}}, {"name": "b"},
+                       {"name": "a", "ts": 1700000000000}])
+    post(inbox, body, **{SEED: seed.header})
+    ids = [seed.event_id(i) for i in range(3)]
+    listed = get(inbox, "/v1/events").json()
+    assert [e["internal_id"] for e in listed["data"]] == ids[::-1]
+    assert set(listed["metadata"]) == {"fetched_at", "cached_until"}
+    assert [e["internal_id"] for e in get(inbox, "/v1/events?name=a&limit=1").json()["data"]] == [
+        ids[2]]
+    cursor = get(inbox, f"/v1/events?cursor={ids[1]}").json()["data"]
+    assert [e["internal_id"] for e in cursor] == [ids[0]]
+    shown = get(inbox, f"/v1/events/{ids[0]}").json()["data"]
+    received = inbox.events()[0].received_at_ms
+    assert shown == {"internal_id": ids[0], "name": "a", "data": {"n": 1}, "id": "dup-1",
+                     "ts": received, "received_at": shown["received_at"]}
+    assert shown["received_at"].endswith("Z")
+
+
+def test_unknown_or_malformed_event_ids_get_json_errors(inbox):
+    unknown = get(inbox, "/v1/events/01HF7YAT000000000000000001")
+    assert unknown.status_code == 404
+    assert unknown.json() == {"error": "Event not found: 01HF7YAT000000000000000001",
+                              "status": 404}
+    assert get(inbox, "/v1/events/01HF7YAT000000000000000001/runs").status_code == 404
+    bad = get(inbox, "/v1/events/not-an-id/runs")
+    assert (bad.status_code, bad.json()["error"]) == (400, "Invalid event ID: not-an-id")
+    assert get(inbox, "/v1/events?cursor=zzz").json()["error"] == "Invalid cursor query parameter"
+
+
+def runs_of(inbox: InboxThread, internal_id: str) -> list[dict]:
+    response = get(inbox, f"/v1/events/{internal_id}/runs")
+    assert response.status_code == 200
+    assert response.json()["metadata"] == {}
+    return response.json()["data"]
+
+
+def test_each_matching_trigger_starts_one_run_and_a_repeated_id_starts_none():
+    with running_inbox(triggers=("order/*", "*.created")) as inbox:
+        body = [{"name": "order/x.created", "id": "o-1"}, {"name": "user.created", "id": "o-1"},
+                {"name": "other"}, {"name": "order/y"}, {"name": "order/y"}]
+        ids = post(inbox, json.dumps(body)).json()["ids"]
+        first = runs_of(inbox, ids[0])
+        assert sorted(r["function_id"] for r in first) == ["inbox-*.created", "inbox-order/*"]
+        assert {r["status"] for r in first} == {"Completed"}
+        assert {r["event_id"] for r in first} == {ids[0]}
+        assert all(ulid_millis(r["run_id"]) is not None for r in first)
+        assert runs_of(inbox, ids[1]) == []  # same id, another name: deduplicated
+        assert runs_of(inbox, ids[2]) == []  # no trigger matches
+        assert len(runs_of(inbox, ids[3])) == len(runs_of(inbox, ids[4])) == 1  # no id: runs
+        assert inbox.server.first_seen("o-1") == (ids[0], inbox.events()[0].received_at_ms)
+
+
+def test_the_dedup_window_is_24_hours_from_the_first_event():
+    now = [1_700_000_000_000]
+    day = 24 * 60 * 60 * 1000
+    with running_inbox(clock=lambda: now[0]) as inbox:
+        first = post(inbox, '{"name":"a","id":"k"}').json()["ids"][0]
+        now[0] += day - 1
+        inside = post(inbox, '{"name":"a","id":"k"}').json()["ids"][0]
+        now[0] += 1
+        after = post(inbox, '{"name":"a","id":"k"}').json()["ids"][0]
+        assert [len(runs_of(inbox, i)) for i in (first, inside, after)] == [1, 0, 1]
+
+
+def test_runs_can_appear_late():
+    with running_inbox(run_delay=3600) as inbox:
+        (event_id,) = post(inbox, '{"name":"a"}').json()["ids"]
+        assert get(inbox, f"/v1/events/{event_id}").status_code == 200
+        assert runs_of(inbox, event_id) == []
+    with running_inbox(run_delay=0.2) as inbox:
+        (event_id,) = post(inbox, '{"name":"a"}').json()["ids"]
+        deadline = time.monotonic() + 10
+        while not (runs := runs_of(inbox, event_id)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(runs) == 1
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "example.com"])
+def test_a_non_loopback_address_is_refused_unless_allowed(host):
+    with pytest.raises(UserError) as caught:
+        InboxServer(host)
+    assert isinstance(caught.value, InputError)
+    assert str(caught.value) == (
+        f"the inbox listens on loopback only (127.0.0.1, ::1, localhost), not {host!r}: it "
+        "accepts events from anyone who can reach it. Allow a remote address explicitly "
+        "(--allow-remote) if you mean it.")
+    assert InboxServer(host, allow_remote=True).host == host
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "localhost", "::1"])
+def test_loopback_addresses_are_fine(host):
+    assert InboxServer(host).host == host
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "localhost"])
+def test_it_serves_on_loopback_names(host):
+    with running_inbox(host=host) as inbox:
+        assert inbox.url == f"http://{host}:{inbox.port}"
+        assert get(inbox, "/health").status_code == 200
+
+
+def test_a_taken_port_is_an_oserror_from_start(inbox):
+    with pytest.raises(OSError):
+        InboxThread(port=inbox.port).start()
+
+
+def test_a_body_over_the_limit_gets_413_without_being_stored():
+    with running_inbox(max_body=4096) as inbox:
+        response = post(inbox, json.dumps([{"name": "a", "data": {"p": "x" * 5000}}]))
+        assert response.status_code == 413
+        assert response.json() == {"ids": [], "status": 413,
+                                   "error": "Request body is over the max size: Max 4096 bytes"}
+        with socket.create_connection(("127.0.0.1", inbox.port)) as sock:  # declared, not sent
+            sock.sendall(b"POST /e/k HTTP/1.1\r\nhost: x\r\ncontent-length: 99999999999\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 413 ")
+        assert inbox.events() == []
+
+
+def raw_exchange(port: int, data: bytes, until: int) -> bytes:
+    """Send raw bytes and read until `until` responses (by count of status lines) arrived."""
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(10)
+        sock.sendall(data)
+        got = b""
+        while got.count(b"HTTP/1.1 ") < until or not got.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+        return got
+
+
+def test_keep_alive_pipelining_and_100_continue(inbox):
+    one = b'{"name":"a"}'
+    request = b"POST /e/k HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n%s" % (len(one), one)
+    assert raw_exchange(inbox.port, request * 3, 3).count(b"HTTP/1.1 200 OK") == 3
+    expect = (b"POST /e/k HTTP/1.1\r\nhost: x\r\nexpect: 100-continue\r\n"
+              b"content-length: %d\r\n\r\n" % len(one))
+    with socket.create_connection(("127.0.0.1", inbox.port)) as sock:
+        sock.settimeout(10)
+        sock.sendall(expect)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 100 ")
+        sock.sendall(one)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+    chunked = (b"POST /e/k HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n"
+               b"c\r\n%s\r\n0\r\n\r\n")
+    assert b"HTTP/1.1 200 OK" in raw_exchange(inbox.port, chunked % one, 1)
+    assert b"HTTP/1.1 400 " in raw_exchange(inbox.port, b"NOT HTTP AT ALL\r\n\r\n", 1)
+    assert len(inbox.events()) == 5
+
+
+def test_cors_lets_a_browser_app_send(inbox):
+    preflight = HTTP.options(f"{inbox.url}/e/k", headers={
+        "origin": "http://localhost:3000", "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type"})
+    assert preflight.status_code == 204
+    assert preflight.headers["access-control-allow-origin"] == "http://localhost:3000"
+    assert preflight.headers["access-control-allow-headers"] == "content-type"
+    sent = HTTP.post(f"{inbox.url}/e/k", content=b'{"name":"a"}',
+                      headers={"origin": "http://localhost:3000"})
+    assert sent.headers["access-control-allow-origin"] == "http://localhost:3000"
+
+
+def test_on_event_hears_every_accepted_event_and_its_failures_do_not_break_the_server():
+    heard: list[CapturedEvent] = []
+
+    def listener(event: CapturedEvent) -> None:
+        heard.append(event)
+        if event.name == "boom":
+            raise RuntimeError("listener bug")
+
+    with running_inbox(on_event=listener) as inbox:
+        response = post(inbox, '[{"name":"a"},{"name":"boom"},{"name":"c"},{"name":""}]')
+        assert response.json()["error"] == "event name is empty"
+        assert [e.name for e in heard] == ["a", "boom", "c"]
+        assert [e.internal_id for e in heard] == response.json()["ids"]
+        assert post(inbox, '{"name":"d"}').status_code == 200
+
+
+def test_stop_closes_idle_keep_alive_connections_and_the_port(caplog):
+    async def scenario() -> None:
+        server = InboxServer()
+        async with server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+            writer.write(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+            await reader.readuntil(b"OK\"}\n")
+        assert await asyncio.wait_for(reader.read(), 5) == b""  # closed by stop()
+        writer.close()
+        with pytest.raises(OSError):
+            await asyncio.open_connection("127.0.0.1", server.port)
+
+    asyncio.run(scenario())
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []

@@ -1,0 +1,109 @@
+"""The walking skeleton in the window: type an event, Ctrl+Enter, see the inbox's answer."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from console.services.paths import app_paths
+from console.ui.context import AppContext
+from console.ui.main_window import MainWindow
+from tests.ui.conftest import wait_until
+
+
+def open_window(qtbot):
+    context = AppContext.create(app_paths())
+    window = MainWindow(context)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    return context, window
+
+
+def test_ctrl_enter_sends_and_the_log_shows_the_inbox_id(qtbot, app_home, run_async):
+    context, window = open_window(qtbot)
+
+    async def session():
+        await context.start(inbox_port=0)
+        window.inbox_started()
+        window.select_environment("Inbox")
+        assert window.environment().event_origin == context.inbox.url
+        window.editor.setPlainText("")
+        window.editor.setFocus()
+        QTest.keyClicks(window.editor, '{"name": "test/typed", "data": {"n": 1}}')
+        assert json.loads(window.editor.toPlainText()) == {"name": "test/typed", "data": {"n": 1}}
+        assert window.name_field.text() == "test/typed"
+        QTest.keyClick(window.editor, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+        rows = window.log_model.rows
+        await wait_until(lambda: rows and rows[-1].status == 200, message="200 row")
+        captured = context.inbox.events
+        assert len(captured) == 1 and captured[0].name == "test/typed"
+        assert rows[-1].ids == [captured[0].internal_id]
+        assert window.log_model.data(window.log_model.index(0, 3)) == "200"
+        await wait_until(lambda: window.inbox_panel.model.rowCount() == 1, message="inbox row")
+        assert window.inbox_panel.model.events[0].internal_id == captured[0].internal_id
+        await context.shutdown()
+
+    run_async(session())
+
+
+def test_invalid_event_is_not_sent_and_says_where(qtbot, app_home, run_async):
+    context, window = open_window(qtbot)
+
+    async def session():
+        await context.start(inbox_port=0)
+        window.inbox_started()
+        window.select_environment("Inbox")
+        window.editor.setPlainText('{"name": "inngest/x", "data": {}}')
+        window.send()
+        message = window.statusBar().currentMessage()
+        assert message.startswith("Not sent: line 1, column 10:"), message
+        assert "reserved" in message
+        window.editor.setPlainText('{"name": "a", "data": [1]')
+        window.send()
+        assert "line 1" in window.statusBar().currentMessage()
+        assert context.inbox.events == []
+        await context.shutdown()
+
+    run_async(session())
+
+
+def test_unreachable_environment_keeps_the_window_running(qtbot, app_home, run_async):
+    from console.services.client import EventApiClient, RetryPolicy, Timeouts
+    from console.services.environments import Environment
+
+    context, window = open_window(qtbot)
+    context.client = EventApiClient(retry=RetryPolicy(max_attempts=2, base_delay=0.01),
+                                    timeouts=Timeouts(connect=0.5, attempt=1.0))
+
+    async def session():
+        context.environments.put(Environment("Nowhere", "custom", "http://127.0.0.1:9",
+                                             "http://127.0.0.1:9"))
+        window.select_environment("Nowhere")
+        import os
+        os.environ["INNGEST_EVENT_KEY"] = "unused-key-1234"
+        try:
+            window.send()
+        finally:
+            del os.environ["INNGEST_EVENT_KEY"]
+        rows = window.log_model.rows
+        await wait_until(lambda: rows and not rows[-1].pending, message="failed row")
+        assert rows[-1].status is None and "could not connect" in rows[-1].error
+        assert rows[-1].attempts == 2
+        assert "unused-key-1234" not in window.statusBar().currentMessage()
+        assert "could not connect" in window.statusBar().currentMessage()
+        await context.shutdown()
+
+    run_async(session())
+
+
+def test_name_field_edits_the_name_value_in_place(qtbot, app_home, qloop):
+    _context, window = open_window(qtbot)
+    window.editor.setPlainText('{\n  "data": {"a": 1},\n  "name": "old"\n}\n')
+    window.name_field.setFocus()
+    window.name_field.selectAll()
+    QTest.keyClicks(window.name_field, "shop/cart.paid")
+    assert window.editor.toPlainText() == '{\n  "data": {"a": 1},\n  "name": "shop/cart.paid"\n}\n'
