@@ -103,20 +103,21 @@ def run_gui(*, smoke_test: bool = False) -> int:
 
 def smoke_report(window: Any, context: Any) -> dict[str, Any]:
     """What the packaged-app check needs to know: window up, keyring and resources found."""
-    from keyring.backend import get_all_keyring
-
     from console.services.resources import resource
 
-    backends = sorted(type(k).__module__ + "." + type(k).__name__ for k in get_all_keyring())
+    backends = context.secrets.known_backends()
+    native = {"linux": "SecretService", "darwin": "macOS", "win32": "Windows"}.get(sys.platform, "")
     icon = resource("icons", "event-console.svg")
     checks = {
         "window": window.isVisible(),
         "keyring_backends": backends,
+        "keyring_native_found": any(f".{native}." in name for name in backends),
         "keyring_active": context.secrets.backend_name(),
+        "keyring_problem": context.secrets.backend_problem(),
         "resources": str(icon.parent),
         "resources_ok": icon.is_file(),
     }
-    checks["ok"] = bool(checks["window"]) and bool(backends) and bool(checks["resources_ok"])
+    checks["ok"] = all(checks[k] for k in ("window", "keyring_native_found", "resources_ok"))
     return checks
 
 

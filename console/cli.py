@@ -19,7 +19,8 @@ from console.core.errors import UserError
 COMMANDS = ("send", "validate", "run", "inbox", "env", "history")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, just that subcommand is imported (start-up stays fast)."""
     parser = argparse.ArgumentParser(
         prog="event-console",
         description="Fire events at Inngest by hand; replay saved scenarios. "
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="open the main window offscreen, check keyring and resources, exit",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
+    for name in (only,) if only else COMMANDS:
         try:
             module = importlib.import_module(f"console.commands.{name}")
         except ModuleNotFoundError as exc:
@@ -48,7 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         from console.app import run_gui
 
         return run_gui(smoke_test="--smoke-test" in args_list)
-    parser = build_parser()
+    if args_list == ["--version"]:
+        print(f"event-console {__version__}")
+        return 0
+    first = next((a for a in args_list if not a.startswith("-")), None)
+    parser = build_parser(first if first in COMMANDS else None)
     args = parser.parse_args(args_list)
     if args.command is None:
         from console.app import run_gui

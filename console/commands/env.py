@@ -66,11 +66,14 @@ def _store() -> EnvironmentStore:
 def _key_status(secrets: SecretStore, env: Environment, kind: str) -> str:
     if env.transient:
         return "from INNGEST_* variables"
+    optional = kind == "event" and not env.needs_key
     try:
         key = secrets.get(env.name, "signing" if kind == "signing" else "event")
     except KeyringUnavailable:
-        return "keyring unavailable"
-    return mask_key(key) if key else "not set"
+        return "not needed (any key works)" if optional else "keyring unavailable"
+    if key:
+        return mask_key(key)
+    return "not needed (any key works)" if optional else "not set"
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -53,6 +53,18 @@ class SecretStore:
             return "no keyring backend is installed or none is running"
         return None
 
+    def known_backends(self) -> list[str]:
+        """Every backend class keyring found (its backends are entry points; a frozen app
+        that lost their metadata finds none but the fallback)."""
+        try:
+            from keyring import backend
+
+            backend.get_all_keyring()  # loads the entry-point plugins
+            classes = backend.KeyringBackend._classes
+        except Exception:  # noqa: BLE001
+            return []
+        return sorted(f"{c.__module__}.{c.__name__}" for c in classes)
+
     def backend_name(self) -> str:
         try:
             import keyring

@@ -16,7 +16,8 @@ def test_env_add_list_set_key_remove(cli, keyring_backend, app_home):
     assert rows["Staging"]["event_key"] == "****1234"
     assert rows["Staging"]["branch"] == "staging"
     assert rows["Staging"]["event_limit"] == 262_144
-    assert rows["Dev Server"]["event_key"] == "not set"
+    assert rows["Dev Server"]["event_key"] == "not needed (any key works)"
+    assert rows["Staging"]["signing_key"] == "not set"
     assert key not in listed.stdout
     config = (app_home / "config" / "environments.json").read_text()
     assert key not in config and "staging" in config

@@ -1,0 +1,74 @@
+"""Boot and shutdown of the real app, and bugs caught at the top."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+from console.app import setup_logging
+from console.services.paths import app_paths
+from console.ui.bug_dialog import BugReporter
+
+
+def test_a_bug_is_logged_with_traceback_and_shown_with_copy_details(qtbot, app_home, qapp):
+    paths = app_paths()
+    setup_logging(paths)
+    reporter = BugReporter(paths.log_file)
+
+    def broken_slot():
+        raise ZeroDivisionError("boom in a slot")
+
+    try:
+        broken_slot()
+    except ZeroDivisionError:
+        reporter.excepthook(*sys.exc_info())
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    [dialog] = reporter.shown
+    assert dialog.isVisible()
+    assert "ZeroDivisionError: boom in a slot" in dialog.details
+    assert "broken_slot" in dialog.details
+    dialog.copy_button.click()
+    assert "boom in a slot" in qapp.clipboard().text()
+    logged = paths.log_file.read_text()
+    assert "Traceback (most recent call last)" in logged and "broken_slot" in logged
+    dialog.close()
+    _drop_file_handlers(paths.log_file)
+
+
+def _drop_file_handlers(log_file):
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "baseFilename", None) == str(log_file):
+            root.removeHandler(handler)
+            handler.close()
+
+
+def _run_app(app_home, *args, env=None, timeout=60):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update({"EVENT_CONSOLE_HOME": str(app_home), "QT_QPA_PLATFORM": "offscreen"})
+    environ.update(env or {})
+    return subprocess.run([sys.executable, "-m", "console", *args], capture_output=True,
+                          text=True, env=environ, timeout=timeout, check=False)
+
+
+def test_the_app_paints_and_shuts_down_cleanly(app_home):
+    done = _run_app(app_home, env={"EVENT_CONSOLE_EXIT_AFTER_PAINT": "1"})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("first-paint ")
+    for bad in ("Event loop is closed", "Task was destroyed", "Traceback", "never awaited"):
+        assert bad not in done.stderr, done.stderr
+    state = app_home / "config" / "window.ini"
+    assert state.exists() and "geometry" in state.read_text()
+
+
+def test_smoke_test_reports_window_keyring_and_resources(app_home):
+    done = _run_app(app_home, "--smoke-test")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["ok"] is True and report["window"] is True and report["resources_ok"] is True
+    assert "keyring.backends.SecretService.Keyring" in report["keyring_backends"]
+    assert report["keyring_native_found"] is True
