@@ -61,7 +61,7 @@ class SecretStore:
 
             backend.get_all_keyring()  # loads the entry-point plugins
             classes = backend.KeyringBackend._classes
-        except Exception:  # noqa: BLE001
+        except Exception:
             return []
         return sorted(f"{c.__module__}.{c.__name__}" for c in classes)
 
