@@ -1,0 +1,129 @@
+"""A planned request as code a user can paste: curl, TypeScript or Python with the SDK.
+
+Users move from the console to scripts and apps. The snippets carry the exact events of one
+request and name the key only as an environment variable reference, so copying one can
+never leak a key into a chat, a ticket or shell history.
+"""
+
+from __future__ import annotations
+
+import json
+import pprint
+import textwrap
+from typing import Any
+
+CLOUD_EVENT_ORIGIN = "https://inn.gs"
+APP_ID = "event-console"
+_PY_EVENT_FIELDS = ("name", "data", "id", "ts")
+
+
+def _events(body: bytes) -> list[Any]:
+    value = json.loads(body)
+    return value if isinstance(value, list) else [value]
+
+
+def _shell_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
+
+def curl_snippet(body: bytes, *, event_origin: str, branch: str | None = None) -> str:
+    """A curl command posting this body; the body goes through a quoted here-document.
+
+    A here-document (not `--data-raw`) because one command-line argument is capped at
+    128 KiB on Linux while a request may be 512 KiB or more. The here-document adds one
+    trailing newline, which JSON ignores.
+    """
+    origin = event_origin.rstrip("/")
+    lines = [
+        f'curl -sS -X POST "{origin}/e/$INNGEST_EVENT_KEY" \\',
+        "  -H 'content-type: application/json' \\",
+    ]
+    if branch:
+        lines.append(f"  -H {_shell_quote('x-inngest-env: ' + branch)} \\")
+    text = body.decode("utf-8")
+    delimiter = "JSON"
+    while delimiter in text.splitlines():
+        delimiter += "_END"
+    lines.append(f"  --data-binary @- <<'{delimiter}'")
+    lines.append(text)
+    lines.append(delimiter)
+    return "\n".join(lines) + "\n"
+
+
+def _is_cloud(origin: str) -> bool:
+    return origin.rstrip("/") == CLOUD_EVENT_ORIGIN
+
+
+def typescript_snippet(
+    body: bytes, *, event_origin: str, branch: str | None = None, dev: bool = False
+) -> str:
+    """An `inngest.send()` call with the TypeScript SDK (v3 client options)."""
+    options = [f"  id: {json.dumps(APP_ID)},", "  eventKey: process.env.INNGEST_EVENT_KEY,"]
+    if not _is_cloud(event_origin):
+        options.append(f"  baseUrl: {json.dumps(event_origin.rstrip('/'))},")
+    if branch:
+        options.append(f"  env: {json.dumps(branch, ensure_ascii=False)},")
+    if dev:
+        options.append("  isDev: true,")
+    payload = json.dumps(_events(body), ensure_ascii=False, indent=2)
+    return "\n".join([
+        'import { Inngest } from "inngest";',
+        "",
+        "const inngest = new Inngest({",
+        *options,
+        "});",
+        "",
+        f"await inngest.send({payload});",
+        "",
+    ])
+
+
+def _py_literal(value: Any, indent: int) -> str:
+    text = pprint.pformat(value, sort_dicts=False, width=max(40, 96 - indent))
+    return textwrap.indent(text, " " * indent)[indent:]
+
+
+def _py_event(event: Any) -> str:
+    if not isinstance(event, dict):
+        return f"    inngest.Event(**{_py_literal(event, 4)}),"
+    args = [
+        f"        {key}={_py_literal(event[key], 8 + len(key) + 1)},"
+        for key in _PY_EVENT_FIELDS
+        if key in event
+    ]
+    dropped = [key for key in event if key not in _PY_EVENT_FIELDS]
+    lines = ["    inngest.Event("]
+    if dropped:
+        names = ", ".join(repr(k) for k in dropped)
+        lines.append(f"        # not carried by the Python SDK's Event: {names}")
+    return "\n".join([*lines, *args, "    ),"])
+
+
+def python_snippet(
+    body: bytes, *, event_origin: str, branch: str | None = None, dev: bool = False
+) -> str:
+    """`client.send()` with the official Python SDK (`pip install inngest`)."""
+    key = "os.environ.get('INNGEST_EVENT_KEY')" if dev else "os.environ['INNGEST_EVENT_KEY']"
+    options = [f"    app_id={APP_ID!r},", f"    event_key={key},"]
+    if not _is_cloud(event_origin):
+        options.append(f"    event_api_base_url={event_origin.rstrip('/')!r},")
+    if branch:
+        options.append(f"    env={branch!r},")
+    options.append(f"    is_production={not dev!r},")
+    return "\n".join([
+        "import asyncio",
+        "import os",
+        "",
+        "import inngest",
+        "",
+        "client = inngest.Inngest(",
+        *options,
+        ")",
+        "",
+        "events = [",
+        *(_py_event(e) for e in _events(body)),
+        "]",
+        "",
+        "print(asyncio.run(client.send(events)))",
+        "",
+    ])

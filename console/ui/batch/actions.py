@@ -1,0 +1,78 @@
+"""The composer's actions and toolbar: names, shortcuts and where each one lives.
+
+List shortcuts (Delete, Ctrl+Z, ...) are scoped to the list, so the same keys keep
+working in the editor next to it for the editor's own purposes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenu, QToolBar, QToolButton
+
+if TYPE_CHECKING:
+    from console.ui.batch.composer import BatchComposer
+
+
+def make_actions(composer: BatchComposer) -> dict[str, QAction]:
+    """Actions by name: add, duplicate, remove, up, down, import_file, import_clipboard,
+    preview, undo, redo."""
+    actions: dict[str, QAction] = {}
+    for name, text, keys, slot in (
+        ("add", "Add", "Ctrl+Shift+A", composer.add_current),
+        ("duplicate", "Duplicate", "Ctrl+D", composer.duplicate_selected),
+        ("remove", "Remove", "Delete", composer.remove_selected),
+        ("up", "↑", "Alt+Up", lambda: composer.move_selected(-1)),
+        ("down", "↓", "Alt+Down", lambda: composer.move_selected(1)),
+        ("import_file", "From file…", "", composer.choose_file),
+        ("import_clipboard", "From clipboard", "Ctrl+Shift+V", composer.import_clipboard),
+        ("preview", "Preview…", "", composer.open_preview),
+    ):
+        action = QAction(text, composer)
+        if keys:
+            action.setShortcut(QKeySequence(keys))
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        action.triggered.connect(lambda _=False, s=slot: s())
+        actions[name] = action
+    stack = composer.undo_stack
+    undo, redo = QAction("↶", composer), QAction("↷", composer)
+    undo.triggered.connect(stack.undo)
+    redo.triggered.connect(stack.redo)
+    undo.setEnabled(False)
+    redo.setEnabled(False)
+    stack.canUndoChanged.connect(undo.setEnabled)
+    stack.canRedoChanged.connect(redo.setEnabled)
+    undo.setToolTip("Undo")
+    redo.setToolTip("Redo")
+    stack.undoTextChanged.connect(lambda t: undo.setToolTip(f"Undo {t}".strip()))
+    stack.redoTextChanged.connect(lambda t: redo.setToolTip(f"Redo {t}".strip()))
+    for name, action, key in (("undo", undo, QKeySequence.StandardKey.Undo),
+                              ("redo", redo, QKeySequence.StandardKey.Redo)):
+        action.setShortcut(key)
+        action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)  # the list's own
+        composer.view.addAction(action)
+        actions[name] = action
+    for name in ("add", "duplicate", "remove", "up", "down", "import_clipboard"):
+        composer.view.addAction(actions[name])
+    return actions
+
+
+def make_toolbar(composer: BatchComposer, actions: dict[str, QAction]) -> QToolBar:
+    toolbar = QToolBar("Batch", composer)
+    for name in ("add", "duplicate", "remove", "up", "down"):
+        toolbar.addAction(actions[name])
+    menu = QMenu(composer)
+    menu.addAction(actions["import_file"])
+    menu.addAction(actions["import_clipboard"])
+    importer = QToolButton(composer)
+    importer.setText("Import")
+    importer.setToolTip("Import events: a JSON array, one event or JSON Lines "
+                        "(or drop a .json/.jsonl file on the list)")
+    importer.setMenu(menu)
+    importer.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+    toolbar.addWidget(importer)
+    toolbar.addAction(actions["undo"])
+    toolbar.addAction(actions["redo"])
+    return toolbar

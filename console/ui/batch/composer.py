@@ -1,0 +1,377 @@
+"""The batch composer: a list of events beside the editor, with meters and a preview.
+
+The list is a Qt model over a core `Batch`; each list operation is an undo command; the
+selected event is edited in the main editor (the composer says which event is selected
+and takes the editor's text back). Sizes, plans and limits all come from `console.core`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QUndoStack
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.core.batch import Batch, Level, Meters, Tally, read_events
+from console.core.serialize import pretty
+from console.ui.batch.actions import make_actions, make_toolbar
+from console.ui.batch.commands import InsertEvents, MoveEvents, RemoveEvents
+from console.ui.batch.meters import COLOURS, SizeMeters
+from console.ui.batch.model import (
+    DEFAULT_EVENT_LIMIT,
+    DEFAULT_REQUEST_LIMIT,
+    BatchListModel,
+    runs,
+)
+from console.ui.batch.preview import PreviewDialog, PreviewTarget
+from console.ui.batch.view import BatchListView
+
+NEW_EVENT = {"name": "app/event.name", "data": {}}
+_MAX_SHOWN_PROBLEMS = 6
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+class BatchComposer(QWidget):
+    """Signals: `event_selected(row, pretty_text)` (row -1 and "" when nothing is selected),
+    `batch_changed()` after any change, `meters_changed(Meters)`.
+    Slots: `update_selected(text)` takes the editor's text for the selected event.
+    """
+
+    event_selected = Signal(int, str)
+    batch_changed = Signal()
+    meters_changed = Signal(object)
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        current_text: Callable[[], str] | None = None,
+        request_limit: int = DEFAULT_REQUEST_LIMIT,
+        event_limit: int = DEFAULT_EVENT_LIMIT,
+        batch: Batch | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._current_text = current_text
+        self.schemas: Any = None  # a core SchemaLibrary, for schema warnings (never blocking)
+        self._target: PreviewTarget | None = None
+        self._emitted: tuple[int, bytes] = (-1, b"")  # row and bytes the editor was given
+        self._last_text = ""
+        self._last_meters: Meters | None = None
+        self.preview_dialog: PreviewDialog | None = None
+        self.model = BatchListModel(
+            batch, request_limit=request_limit, event_limit=event_limit, parent=self
+        )
+        self.undo_stack = QUndoStack(self)
+        self.undo_stack.indexChanged.connect(self._undo_index_changed)
+
+        self.view = BatchListView(self.model, self)
+        self.view.rows_dropped.connect(self.move_rows)
+        self.view.files_dropped.connect(self._import_files)
+        self.view.selectionModel().currentChanged.connect(self._current_changed)
+        self.view.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("batch-error")
+        self.error_label.setWordWrap(True)
+        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_label.setStyleSheet(f"color: {COLOURS[Level.RED]};")
+        self.error_label.hide()
+        self.meters = SizeMeters(self)
+        self.rules_label = QLabel()
+        self.rules_label.setObjectName("batch-rules")
+        self.rules_label.setWordWrap(True)
+        self.rules_label.setStyleSheet(f"color: {COLOURS[Level.RED]};")
+        self.rules_label.hide()
+
+        self.actions_by_name: dict[str, QAction] = make_actions(self)
+        toolbar = make_toolbar(self, self.actions_by_name)
+        self.preview_button = QPushButton("Preview requests…", self)
+        self.preview_button.setToolTip("Each planned request exactly as it will be sent")
+        self.preview_button.clicked.connect(self.open_preview)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(toolbar)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.view, 1)
+        layout.addWidget(self.rules_label)
+        layout.addWidget(self.meters)
+        bottom = QHBoxLayout()
+        bottom.addStretch(1)
+        bottom.addWidget(self.preview_button)
+        layout.addLayout(bottom)
+        self._changed()
+
+    # -- state -----------------------------------------------------------------------------
+    @property
+    def batch(self) -> Batch:
+        return self.model.batch
+
+    def set_limits(self, request_limit: int, event_limit: int) -> None:
+        """The environment's limits (call when the environment changes)."""
+        self.model.set_limits(request_limit, event_limit)
+        self._changed()
+
+    def set_target(self, target: PreviewTarget | None) -> None:
+        """Where the preview says the requests go (masked URL, branch)."""
+        self._target = target
+
+    def current_row(self) -> int:
+        index = self.view.currentIndex()
+        return index.row() if index.isValid() else -1
+
+    def selected_rows(self) -> list[int]:
+        return sorted(i.row() for i in self.view.selectionModel().selectedRows())
+
+    def select_rows(self, rows: Sequence[int]) -> None:
+        selection = QItemSelection()
+        for first, last in runs(sorted(set(rows))):
+            selection.select(self.model.index(first, 0), self.model.index(last, 0))
+        flags = QItemSelectionModel.SelectionFlag
+        model = self.view.selectionModel()
+        if rows:
+            model.setCurrentIndex(self.model.index(rows[0], 0), flags.NoUpdate)
+            model.select(selection, flags.ClearAndSelect)
+            self.view.scrollTo(self.model.index(rows[0], 0))
+        else:
+            model.clear()
+        self._emit_selected()
+
+    def meters_now(self) -> Meters:
+        row = self.current_row()
+        return self.batch.meters(
+            self.model.request_limit, self.model.event_limit, row if row >= 0 else None
+        )
+
+    def problems(self) -> dict[int, str]:
+        """Rows that stop the batch from being sent as it is (row -> reason); empty = ok."""
+        return self.model.problems()
+
+    def error_text(self) -> str:
+        return self.error_label.text() if self.error_label.isVisible() else ""
+
+    # -- list operations (undoable) ------------------------------------------------------------
+    def add_events(
+        self, events: Sequence[Any], *, at: int | None = None, verb: str = "Add"
+    ) -> None:
+        if not events:
+            return
+        if at is None:  # after the current row, else at the end
+            at = self.current_row() + 1 if self.current_row() >= 0 else len(self.batch)
+        row = at
+        self.undo_stack.push(InsertEvents(self.model, row, events, self.select_rows, verb))
+        self._show_error("")
+
+    def add_text(self, text: str, *, source: str = "editor") -> bool:
+        """Add the event(s) in `text` (one event, an array or JSON Lines)."""
+        return self.import_text(text, source=source, verb="Add")
+
+    def add_current(self) -> None:
+        """Add the editor's event (or a new skeleton event when there is no editor)."""
+        if self._current_text is None:
+            self.add_events([copy.deepcopy(NEW_EVENT)])
+        else:
+            self.add_text(self._current_text())
+
+    def duplicate_selected(self) -> None:
+        rows = self.selected_rows()
+        if rows:
+            events = [copy.deepcopy(self.batch[r]) for r in rows]
+            self.add_events(events, at=rows[-1] + 1, verb="Duplicate")
+
+    def remove_selected(self) -> None:
+        rows = self.selected_rows()
+        if rows:
+            self.undo_stack.push(RemoveEvents(self.model, rows, self.select_rows))
+
+    def move_rows(self, rows: Sequence[int], dest: int) -> None:
+        picked = sorted(set(rows))
+        target = dest - sum(1 for r in picked if r < dest)
+        if not picked or picked == list(range(target, target + len(picked))):
+            return  # dropped onto itself
+        self.undo_stack.push(MoveEvents(self.model, picked, dest, self.select_rows))
+
+    def move_selected(self, delta: int) -> None:
+        rows = self.selected_rows()
+        if not rows:
+            return
+        if delta < 0 and rows[0] > 0:
+            self.move_rows(rows, rows[0] + delta)
+        elif delta > 0 and rows[-1] < len(self.batch) - 1:
+            self.move_rows(rows, rows[-1] + 1 + delta)
+
+    # -- import ------------------------------------------------------------------------------
+    def import_text(
+        self, text: str, *, source: str = "clipboard", jsonl: bool | None = None,
+        verb: str = "Import",
+    ) -> bool:
+        """All or nothing: on any error nothing is added and the problems are shown.
+
+        The same validation as the editor and `send` (syntax and envelope rules, with
+        line:col); sizes are left to the plan, which marks an oversized row with its reason.
+        Schema warnings do not block.
+        """
+        report = read_events(text, jsonl=jsonl, schemas=self.schemas)
+        errors = report.errors
+        if errors:
+            count = len(errors)
+            lines = [f"Nothing {verb.lower()}ed: {count} problem{'s' if count > 1 else ''}"
+                     f" in {source}"]
+            lines += [p.located(source) for p in errors[:_MAX_SHOWN_PROBLEMS]]
+            if count > _MAX_SHOWN_PROBLEMS:
+                lines.append(f"… and {count - _MAX_SHOWN_PROBLEMS} more")
+            self._show_error("\n".join(lines))
+            return False
+        self.add_events(report.events, verb=verb)
+        return True
+
+    def import_file(self, path: str | Path) -> bool:
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            self._show_error(f"Cannot read {path.name}: {exc.strerror or exc}")
+            return False
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self._show_error(f"{path.name} is not UTF-8 text (byte {exc.start + 1} is not valid)")
+            return False
+        jsonl = True if path.suffix.lower() in JSONL_SUFFIXES else None
+        return self.import_text(text, source=path.name, jsonl=jsonl)
+
+    def import_clipboard(self) -> bool:
+        text = QGuiApplication.clipboard().text()
+        return self.import_text(text, source="clipboard")
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Import events", "",
+            "Events (*.json *.jsonl *.ndjson);;All files (*)",
+        )
+        if path:
+            self.import_file(path)
+
+    def _import_files(self, paths: list[str]) -> None:
+        for path in paths:
+            if not self.import_file(path):
+                break
+
+    # -- the editor ----------------------------------------------------------------------------
+    def update_selected(self, text: str) -> None:
+        """The editor's text for the selected event: only that event is re-serialized.
+
+        Text that is not (yet) an event leaves the row's last valid version in place and
+        marks the row; the editor's own validation says what is wrong where.
+        """
+        row = self.current_row()
+        if row < 0 or text == self._last_text:
+            return
+        self._last_text = text
+        problem = None
+        changed = False
+        try:
+            value = json.loads(text, parse_constant=_no_constant)
+        except (ValueError, RecursionError) as exc:
+            problem = f"The editor text is not valid JSON ({exc})"
+        else:
+            if not isinstance(value, dict):
+                problem = "An event must be a JSON object"
+            else:
+                try:
+                    changed = self.model.replace(row, value)
+                except (ValueError, RecursionError):
+                    problem = "This event cannot be serialized as JSON"
+        if problem is not None:
+            self.model.set_invalid(row, f"{problem}; the last valid version is kept")
+            self._update_rules()
+            return
+        self._emitted = (row, self.batch.part(row))  # the editor already shows this event
+        if changed:
+            self._changed()
+        else:
+            self._update_rules()
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._emit_selected()
+        self._update_meters()
+
+    def _selection_changed(self, *_args: Any) -> None:
+        self._update_meters()
+
+    def _emit_selected(self) -> None:
+        row = self.current_row()
+        key = (row, self.batch.part(row) if row >= 0 else b"")
+        if key != self._emitted:
+            self._emitted = key
+            if row >= 0 and row in self.model.invalid_rows:  # the editor shows the kept one
+                self.model.set_invalid(row, None)
+                self._update_rules()
+            self._last_text = pretty(self.batch[row]) if row >= 0 else ""
+            self.event_selected.emit(row, self._last_text)
+
+    # -- preview and send results ------------------------------------------------------------
+    def open_preview(self) -> PreviewDialog:
+        if self.preview_dialog is not None:
+            self.preview_dialog.close()
+        self.preview_dialog = PreviewDialog(self.batch, self.model.plan(), self._target, self)
+        self.preview_dialog.show()
+        return self.preview_dialog
+
+    def mark_outcomes(self, result: Tally) -> None:
+        """Colour rows by the last send (accepted/rejected/not accepted); any edit clears it."""
+        marks: dict[int, tuple[str, str]] = dict.fromkeys(result.accepted, ("accepted", "accepted"))
+        marks.update({i: ("rejected", f"rejected: {why}") for i, why in result.rejected})
+        marks.update(dict.fromkeys(result.not_accepted, ("not accepted", "not accepted")))
+        marks.update(dict.fromkeys(result.in_flight, ("unknown", "in flight when cancelled")))
+        marks.update(dict.fromkeys(result.not_sent, ("not sent", "not sent")))
+        self.model.set_outcomes(marks)
+
+    # -- internals -------------------------------------------------------------------------------
+    def _show_error(self, text: str) -> None:
+        self.error_label.setText(text)
+        self.error_label.setVisible(bool(text))
+
+    def _undo_index_changed(self, _index: int) -> None:
+        self._changed()
+
+    def _changed(self) -> None:
+        self._update_meters()
+        self._update_rules()
+        self._emit_selected()
+        self.batch_changed.emit()
+
+    def _update_rules(self) -> None:
+        """Events Inngest would reject (envelope rules, text that is no event): say so."""
+        found = dict(self.batch.invalid())
+        found.update(self.model.invalid_rows)
+        text = ""
+        if found:
+            row, why = min(found.items())
+            more = f" (and {len(found) - 1:,} more)" if len(found) > 1 else ""
+            text = f"Cannot send: event #{row + 1}: {why}{more}"
+        if text != self.rules_label.text():
+            self.rules_label.setText(text)
+            self.rules_label.setVisible(bool(text))
+
+    def _update_meters(self) -> None:
+        meters = self.meters_now()
+        if meters != self._last_meters:
+            self._last_meters = meters
+            self.meters.set_meters(meters)
+            self.meters_changed.emit(meters)

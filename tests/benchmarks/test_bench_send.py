@@ -1,0 +1,192 @@
+"""Sending many ~1 KiB events to the inbox running in another process.
+
+Three ways to send the same events, each to a fresh `python -m console inbox --port 0`
+process (so one run's backlog never slows the next), concurrency 1 for all:
+- `event-console send FILE` as a subprocess: wall time from spawn to exit, so it includes
+  interpreter start-up, reading and validating the file, planning and sending;
+- baseline (a): raw httpx (`httpx.Client.post`) posting the same pre-built request bodies
+  (the console's plan), timed around the posts only;
+- baseline (b): the official `inngest` Python SDK, `await client.send(chunk)` on the same
+  chunks (Event objects built before the clock starts), pointed at the inbox in dev mode.
+Figures are events/s and ratios, printed, never asserted. Quick mode (the test suite):
+2,000 events; BENCH_FULL=1: 50,000 events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from console.core.batch import Batch
+
+pytestmark = pytest.mark.benchmark
+
+FULL = os.environ.get("BENCH_FULL") == "1"
+EVENTS = 50_000 if FULL else 2_000
+KEY = "bench-key-0123456789abcdef"
+ROOT = Path(__file__).resolve().parents[2]
+REQUEST_LIMIT = 524_288
+EVENT_LIMIT = 3 * 1024 * 1024
+
+
+def environ(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    env["EVENT_CONSOLE_HOME"] = str(home)
+    return env
+
+
+class InboxProcess:
+    """`python -m console inbox --port 0` in its own process; its event lines go to a file."""
+
+    def __init__(self, home: Path, out: Path) -> None:
+        self.out = out
+        self._file = out.open("wb")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "console", "inbox", "--port", "0"],
+            stdout=self._file, stderr=subprocess.PIPE, env=environ(home), cwd=ROOT,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            first = out.read_bytes().split(b"\n", 1)[0]
+            if first.endswith(b"}"):
+                self.url: str = json.loads(first)["listening"]
+                return
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"inbox did not start: {self.proc.stderr.read()!r}")
+            time.sleep(0.02)
+
+    def received(self, expected: int, timeout: float = 60) -> int:
+        """Event lines printed so far (waits until `expected` or the timeout)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            count = self.out.read_bytes().count(b"\n") - 1
+            if count >= expected or time.monotonic() > deadline:
+                return count
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(20)
+        self._file.close()
+        assert self.proc.stderr is not None
+        self.proc.stderr.close()
+
+
+@pytest.fixture
+def inbox_factory(app_home: Path, tmp_path: Path) -> Iterator[Any]:
+    started: list[InboxProcess] = []
+
+    def start(label: str) -> InboxProcess:
+        inbox = InboxProcess(app_home, tmp_path / f"inbox-{label}.jsonl")
+        started.append(inbox)
+        return inbox
+
+    yield start
+    for inbox in started:
+        inbox.stop()
+
+
+def make_events(n: int) -> list[dict[str, Any]]:
+    return [
+        {"name": f"bench/order.{('created', 'paid', 'shipped')[i % 3]}",
+         "data": {"i": i, "customer": f"c-{i % 977}", "note": "x" * 940},
+         "id": f"bench-{i}"}
+        for i in range(n)
+    ]
+
+
+def run_cli(app_home: Path, url: str, file: Path, requests: int) -> float:
+    env = environ(app_home) | {"INNGEST_EVENT_KEY": KEY}
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "console", "send", "--url", url, "--no-verify",
+         "--no-history", str(file)],
+        capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False,
+    )
+    elapsed = time.perf_counter() - start
+    assert done.returncode == 0, done.stderr[-2000:]
+    records = [json.loads(line) for line in done.stdout.splitlines()]
+    assert len(records) == requests and all(r["status"] == 200 for r in records)
+    return elapsed
+
+
+def run_httpx(url: str, bodies: list[bytes]) -> float:
+    with httpx.Client(timeout=60) as client:
+        start = time.perf_counter()
+        for body in bodies:
+            response = client.post(f"{url}/e/{KEY}", content=body,
+                                   headers={"content-type": "application/json"})
+            assert response.status_code == 200
+        return time.perf_counter() - start
+
+
+def run_sdk(url: str, chunks: list[list[dict[str, Any]]]) -> float:
+    import inngest
+
+    client = inngest.Inngest(app_id="bench", is_production=False, event_api_base_url=url,
+                             event_key=KEY)
+    prepared = [[inngest.Event(**event) for event in chunk] for chunk in chunks]
+
+    async def send_all() -> float:
+        start = time.perf_counter()
+        for chunk in prepared:
+            ids = await client.send(chunk)
+            assert len(ids) == len(chunk)
+        return time.perf_counter() - start
+
+    return asyncio.run(send_all())
+
+
+def startup_seconds(app_home: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "console", "--version"], env=environ(app_home),
+                   cwd=ROOT, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def test_bench_send(app_home: Path, tmp_path: Path, inbox_factory: Any,
+                    capsys: pytest.CaptureFixture[str]) -> None:
+    events = make_events(EVENTS)
+    file = tmp_path / "events.json"
+    file.write_text(json.dumps(events), encoding="utf-8")
+    batch = Batch(events)
+    plan = batch.plan(REQUEST_LIMIT, EVENT_LIMIT)
+    bodies = batch.bodies(plan)
+    chunks = [events[r.start : r.stop] for r in plan.requests]
+
+    timings: dict[str, float] = {}
+    for label, run in (
+        ("httpx", lambda url: run_httpx(url, bodies)),
+        ("sdk", lambda url: run_sdk(url, chunks)),
+        ("cli", lambda url: run_cli(app_home, url, file, len(plan.requests))),
+    ):
+        inbox = inbox_factory(label)
+        timings[label] = run(inbox.url)
+        assert inbox.received(EVENTS) == EVENTS, f"{label}: the inbox did not get every event"
+    startup = startup_seconds(app_home)
+
+    rate = {k: EVENTS / v for k, v in timings.items()}
+    with capsys.disabled():
+        mode = "full" if FULL else "quick"
+        mib = sum(len(b) for b in bodies) / 2**20
+        print(f"\n[bench send, {mode}] {EVENTS:,} events ({mib:.1f} MiB) in "
+              f"{len(plan.requests)} requests, concurrency 1, inbox in another process")
+        print(f"  event-console send (subprocess, wall): {timings['cli']:7.2f} s  "
+              f"{rate['cli']:9,.0f} events/s   (interpreter start-up alone: {startup:.2f} s)")
+        print(f"  (a) raw httpx, pre-built bodies:        {timings['httpx']:7.2f} s  "
+              f"{rate['httpx']:9,.0f} events/s")
+        print(f"  (b) inngest SDK send() per chunk:       {timings['sdk']:7.2f} s  "
+              f"{rate['sdk']:9,.0f} events/s")
+        print(f"  ratios: cli/httpx = {rate['cli'] / rate['httpx']:.2f}   "
+              f"cli/sdk = {rate['cli'] / rate['sdk']:.2f}   "
+              f"(goal: >= 0.8 of httpx, >= 1.0 of the SDK)")

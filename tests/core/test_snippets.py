@@ -1,0 +1,158 @@
+"""Copy-as snippets: they run, carry the exact events, and never contain the key."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from console.core.serialize import array_body, event_bytes
+from console.core.snippets import curl_snippet, python_snippet, typescript_snippet
+
+KEY = "test-key-abcdef123456"
+EVENTS = [
+    {
+        "name": "shop/order.created",
+        "data": {"id": 1, "note": "it's \"quoted\" ü 日本", "ok": True, "none": None, "f": 1.5},
+        "id": "dedup-1",
+        "ts": 1700000000000,
+    },
+    {"name": "shop/order.paid", "data": {"nested": {"list": [1, 2, {"x": False}]}}, "v": "2"},
+]
+BODY = array_body([event_bytes(e) for e in EVENTS])
+
+
+class _Capture(BaseHTTPRequestHandler):
+    received: list[tuple[str, dict[str, str], bytes]]
+
+    def do_POST(self) -> None:
+        length = int(self.headers["content-length"])
+        body = self.rfile.read(length)
+        self.server.received.append(  # type: ignore[attr-defined]
+            (self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        )
+        count = len(json.loads(body)) if body.strip().startswith(b"[") else 1
+        reply = json.dumps({"ids": [f"id{i}" for i in range(count)], "status": 200}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def capture() -> Iterator[ThreadingHTTPServer]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Capture)
+    server.received = []  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _origin(server: ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    env["INNGEST_EVENT_KEY"] = KEY
+    return env
+
+
+def test_curl_snippet_posts_the_exact_body(capture: ThreadingHTTPServer) -> None:
+    text = curl_snippet(BODY, event_origin=_origin(capture) + "/", branch="feature/x y")
+    assert KEY not in text and "$INNGEST_EVENT_KEY" in text
+    assert "-H 'x-inngest-env: feature/x y'" in text
+    subprocess.run(["bash", "-c", text], env=_env(), check=True, capture_output=True, timeout=20)
+    ((path, headers, body),) = capture.received  # type: ignore[attr-defined]
+    assert path == f"/e/{KEY}"
+    assert headers["content-type"] == "application/json"
+    assert headers["x-inngest-env"] == "feature/x y"
+    assert body == BODY + b"\n"  # the here-document's newline; JSON ignores it
+
+
+def test_curl_snippet_without_branch_has_no_env_header() -> None:
+    text = curl_snippet(BODY, event_origin="https://inn.gs")
+    assert text.startswith('curl -sS -X POST "https://inn.gs/e/$INNGEST_EVENT_KEY"')
+    assert "x-inngest-env" not in text
+
+
+def test_curl_delimiter_never_collides() -> None:
+    text = curl_snippet(b"JSON", event_origin="https://inn.gs")
+    assert "<<'JSON_END'" in text and text.endswith("JSON\nJSON_END\n")
+
+
+def test_python_snippet_sends_the_events_with_the_sdk(
+    capture: ThreadingHTTPServer, tmp_path: Path
+) -> None:
+    text = python_snippet(BODY, event_origin=_origin(capture), branch="preview")
+    assert KEY not in text and "os.environ['INNGEST_EVENT_KEY']" in text
+    assert "# not carried by the Python SDK's Event: 'v'" in text
+    script = tmp_path / "send.py"
+    script.write_text(text)
+    done = subprocess.run(
+        [sys.executable, str(script)], env=_env(), capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "['id0', 'id1']"
+    ((path, headers, body),) = capture.received  # type: ignore[attr-defined]
+    assert path == f"/e/{KEY}"
+    assert headers["x-inngest-env"] == "preview"
+    sent = json.loads(body)
+    assert sent[0] == EVENTS[0]
+    assert sent[1]["name"] == "shop/order.paid" and sent[1]["data"] == EVENTS[1]["data"]
+
+
+def test_python_snippet_dev_mode() -> None:
+    text = python_snippet(BODY, event_origin="http://127.0.0.1:8288", dev=True)
+    assert "os.environ.get('INNGEST_EVENT_KEY')" in text
+    assert "is_production=False" in text
+    assert "event_api_base_url='http://127.0.0.1:8288'" in text
+    cloud = python_snippet(BODY, event_origin="https://inn.gs")
+    assert "event_api_base_url" not in cloud and "is_production=True" in cloud
+
+
+def test_typescript_snippet_runs_with_node(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    assert node is not None, "node is part of the test toolchain"
+    text = typescript_snippet(BODY, event_origin="http://127.0.0.1:8288", branch="b1", dev=True)
+    assert KEY not in text and "eventKey: process.env.INNGEST_EVENT_KEY," in text
+    # A stand-in for the npm package that records what the snippet passes to it.
+    pkg = tmp_path / "node_modules" / "inngest"
+    pkg.mkdir(parents=True)
+    (pkg / "package.json").write_text('{"name": "inngest", "type": "module", "main": "index.js"}')
+    (pkg / "index.js").write_text(
+        "export class Inngest { constructor(o) { this.o = o; }\n"
+        "  async send(p) { console.log(JSON.stringify({options: this.o, payload: p})); } }\n"
+    )
+    (tmp_path / "snippet.mjs").write_text(text)
+    done = subprocess.run(
+        [node, "snippet.mjs"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert seen["payload"] == EVENTS
+    assert seen["options"] == {
+        "id": "event-console", "eventKey": KEY, "baseUrl": "http://127.0.0.1:8288",
+        "env": "b1", "isDev": True,
+    }
+
+
+def test_typescript_snippet_for_cloud_has_no_base_url() -> None:
+    text = typescript_snippet(event_bytes(EVENTS[0]), event_origin="https://inn.gs")
+    assert "baseUrl" not in text and "isDev" not in text
+    assert '"name": "shop/order.created"' in text
