@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import json
 import logging
 from typing import Any
 
@@ -22,16 +22,19 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.errors import UserError
-from console.core.pipeline import prepare_text
-from console.core.redact import scrub
+from console.core.pipeline import PreparedSend, prepare_text
+from console.core.problems import Problem
+from console.core.validation import validate_text
 from console.services.environments import Environment
 from console.services.inbox import CapturedEvent
-from console.services.sender import send_events
-from console.services.targets import ResolvedTarget, resolve_target
+from console.services.targets import resolve_target
+from console.ui.batch import BatchComposer, BatchSendPanel, PreviewTarget
 from console.ui.context import AppContext
+from console.ui.editor import CoreCompletionProvider, JsonEditor, ProblemsView
 from console.ui.environments_dialog import EnvironmentsDialog
 from console.ui.inbox_panel import InboxPanel
-from console.ui.send_log import LogRow, SendLogModel, SendLogView
+from console.ui.send_flow import SendFlow
+from console.ui.send_log import SendLogModel, SendLogView
 
 log = logging.getLogger(__name__)
 
@@ -48,46 +51,29 @@ STARTER_EVENT = """{
 class MainWindow(QMainWindow):
     first_painted = Signal()
     closed = Signal()
-    send_finished = Signal(int)  # log row
 
     def __init__(self, context: AppContext) -> None:
         super().__init__()
         self.context = context
         self.setWindowTitle("Event Console")
-        self.resize(1100, 760)
+        self.resize(1280, 820)
         self._painted = False
         self.settings = QSettings(
             str(context.paths.config / "window.ini"), QSettings.Format.IniFormat
         )
-
-        self.env_combo = QComboBox()
-        self.env_combo.setMinimumWidth(220)
-        self.env_combo.setToolTip("Where events go")
-        self.env_combo.currentIndexChanged.connect(self._env_changed)
-        self.health_dot = QLabel("●")
-        self.health_dot.setToolTip("Reachability of the environment (GET /health)")
-        self.send_action = QAction("Send", self)
-        self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
-        self.send_action.setToolTip("Send the event (Ctrl+Enter)")
-        self.send_action.triggered.connect(self.send)
-        envs_action = QAction("Environments…", self)
-        envs_action.triggered.connect(self.open_environments)
-        toolbar = QToolBar("Main")
-        toolbar.setObjectName("main-toolbar")
-        toolbar.addWidget(QLabel(" Environment "))
-        toolbar.addWidget(self.env_combo)
-        toolbar.addWidget(self.health_dot)
-        toolbar.addAction(envs_action)
-        toolbar.addSeparator()
-        toolbar.addAction(self.send_action)
-        self.addToolBar(toolbar)
+        self._build_toolbar()
 
         self.name_field = QLineEdit()
         self.name_field.setPlaceholderText("event name, e.g. app/user.signed_up")
         self.name_field.textEdited.connect(self._name_edited)
-        self.editor = self._make_editor()
+        self.editor = JsonEditor()
+        self.editor.set_validator(self._validate)
+        self.editor.set_completion_provider(
+            CoreCompletionProvider(schemas=self.schemas, event_names=self.event_names)
+        )
         self.editor.setPlainText(STARTER_EVENT)
         self.editor.textChanged.connect(self._editor_changed)
+        self.editor.status_message.connect(self.statusBar().showMessage)
         self._name_from_editor()
         editor_box = QWidget()
         editor_layout = QVBoxLayout(editor_box)
@@ -95,39 +81,104 @@ class MainWindow(QMainWindow):
         editor_layout.addWidget(self.name_field)
         editor_layout.addWidget(self.editor)
 
+        self.composer = BatchComposer(current_text=self.event_text)
+        self.composer.event_selected.connect(self._batch_selected)
+        self.composer.batch_changed.connect(self._batch_changed)
+        self.top = QSplitter(Qt.Orientation.Horizontal)
+        self.top.addWidget(self.composer)
+        self.top.addWidget(editor_box)
+        self.top.setSizes([380, 900])
+
         self.log_model = SendLogModel(self)
         self.log_view = SendLogView(self.log_model)
+        self.problems_view = ProblemsView()
+        self.problems_view.attach(self.editor)
+        self.send_panel = BatchSendPanel()
+        self.send_panel.resend_requested.connect(self._resend_rest)
         self.inbox_panel = InboxPanel()
         self.inbox_panel.open_in_editor.connect(self.editor.setPlainText)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.log_view, "Send log")
+        self.tabs.addTab(self.problems_view, "Problems")
+        self.tabs.addTab(self.send_panel, "Progress")
         self.tabs.addTab(self.inbox_panel, "Inbox")
+        self.editor.problems_changed.connect(self._problems_changed)
         self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(editor_box)
+        self.splitter.addWidget(self.top)
         self.splitter.addWidget(self.tabs)
-        self.splitter.setSizes([430, 300])
+        self.splitter.setSizes([480, 300])
         self.setCentralWidget(self.splitter)
         self.statusBar().showMessage("Ready")
 
+        self.flow = SendFlow(context, self.log_model, self.send_panel)
+        self.flow.finished.connect(self.statusBar().showMessage)
         context.inbox_listeners.append(self._captured)
         self._fill_environments()
         self._health_timer = QTimer(self)
         self._health_timer.setInterval(5000)
         self._health_timer.timeout.connect(self.check_health)
+        self._build_menus()
         self._restore_state()
 
-    # -- parts other features replace ---------------------------------------------------
-    def _make_editor(self) -> Any:
-        from PySide6.QtGui import QFontDatabase
-        from PySide6.QtWidgets import QPlainTextEdit
+    # -- chrome ---------------------------------------------------------------------------
+    def _build_toolbar(self) -> None:
+        self.env_combo = QComboBox()
+        self.env_combo.setMinimumWidth(220)
+        self.env_combo.currentIndexChanged.connect(self._env_changed)
+        self.health_dot = QLabel("●")
+        self.health_dot.setToolTip("Reachability of the environment (GET /health)")
+        self.send_action = QAction("Send", self)
+        self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.send_action.setToolTip("Send the event, or the batch when it has events (Ctrl+Enter)")
+        self.send_action.triggered.connect(self.send)
+        self.preview_action = QAction("Preview requests…", self)
+        self.preview_action.triggered.connect(self.preview)
+        self.envs_action = QAction("Environments…", self)
+        self.envs_action.triggered.connect(self.open_environments)
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.addWidget(QLabel(" Environment "))
+        toolbar.addWidget(self.env_combo)
+        toolbar.addWidget(self.health_dot)
+        toolbar.addAction(self.envs_action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.send_action)
+        toolbar.addAction(self.preview_action)
+        self.addToolBar(toolbar)
 
-        editor = QPlainTextEdit()
-        editor.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
-        return editor
+    def _build_menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        file_menu.addAction(self.envs_action)
+        quit_action = file_menu.addAction("Quit")
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        for action in self.editor.editor_actions():
+            edit_menu.addAction(action)
+        send_menu = self.menuBar().addMenu("&Send")
+        send_menu.addAction(self.send_action)
+        send_menu.addAction(self.preview_action)
+        add = send_menu.addAction("Add event to batch")
+        add.triggered.connect(self.composer.add_current)
 
-    # -- environments -------------------------------------------------------------------
+    # -- what the editor knows ------------------------------------------------------------
+    def schemas(self) -> Any:
+        return getattr(self.context, "schemas", None)
+
+    def event_names(self) -> list[str]:
+        library = self.schemas()
+        names = set(library.names()) if library is not None else set()
+        names.update(n for row in self.log_model.rows for n in row.names)
+        return sorted(names)
+
+    def _validate(self, text: str) -> list[Problem]:
+        return validate_text(
+            text, event_limit=self._event_limit, schemas=self.schemas()
+        ).problems
+
+    # -- environments ---------------------------------------------------------------------
     def _fill_environments(self, select: str | None = None) -> None:
-        current = select or self.env_combo.currentText() or None
+        current = select or self.env_combo.currentData() or None
         self.env_combo.blockSignals(True)
         self.env_combo.clear()
         for env in self.context.environments.all():
@@ -151,6 +202,12 @@ class MainWindow(QMainWindow):
         env = self.environment()
         if not env.transient:
             self.context.environments.selected = env.name
+        self._event_limit = env.event_limit
+        self.composer.set_limits(env.request_limit, env.event_limit)
+        self.composer.set_target(PreviewTarget(
+            env.event_origin, f"{env.event_origin}/e/****", env.branch,
+            env.kind in ("dev", "inbox"),
+        ))
         self.health_dot.setStyleSheet("color: gray")
         self.env_combo.setToolTip(f"{env.event_origin} ({env.kind})")
         self.check_health()
@@ -175,13 +232,11 @@ class MainWindow(QMainWindow):
 
         self.context.tasks.spawn(probe(), "health")
 
-    # -- the event ----------------------------------------------------------------------
+    # -- the event ------------------------------------------------------------------------
     def event_text(self) -> str:
         return str(self.editor.toPlainText())
 
     def _name_from_editor(self) -> None:
-        import json
-
         try:
             value = json.loads(self.event_text())
         except ValueError:
@@ -193,6 +248,10 @@ class MainWindow(QMainWindow):
     def _editor_changed(self) -> None:
         if not self.name_field.hasFocus():
             self._name_from_editor()
+        if self.composer.current_row() >= 0 and not self._loading_selection:
+            self.composer.update_selected(self.event_text())
+
+    _loading_selection = False
 
     def _name_edited(self, name: str) -> None:
         from console.core.edits import set_top_level_string
@@ -203,33 +262,73 @@ class MainWindow(QMainWindow):
             cursor.select(cursor.SelectionType.Document)
             cursor.insertText(updated)
 
-    # -- sending ------------------------------------------------------------------------
+    def _batch_selected(self, row: int, text: str) -> None:
+        if row < 0:
+            return
+        self._loading_selection = True
+        try:
+            self.editor.setPlainText(text)
+        finally:
+            self._loading_selection = False
+
+    def _batch_changed(self) -> None:
+        count = len(self.composer.batch)
+        self.send_action.setText(f"Send batch ({count:,})" if count else "Send")
+
+    def _problems_changed(self, problems: list[Problem]) -> None:
+        label = f"Problems ({len(problems)})" if problems else "Problems"
+        self.tabs.setTabText(self.tabs.indexOf(self.problems_view), label)
+
+    # -- sending --------------------------------------------------------------------------
+    def _prepared(self, env: Environment) -> PreparedSend | None:
+        """What Send would send, or None (with the reason in the status bar)."""
+        batch = self.composer.batch
+        if len(batch):
+            problems = self.composer.problems()
+            if problems:
+                row, reason = min(problems.items())
+                self.composer.select_rows([row])
+                self.statusBar().showMessage(f"Not sent: event #{row + 1}: {reason}")
+                return None
+            plan = batch.plan(env.request_limit, env.event_limit)
+            return PreparedSend(batch.events, batch.parts, plan)
+        prepared = prepare_text(
+            self.event_text(), request_limit=env.request_limit, event_limit=env.event_limit,
+            schemas=self.schemas(),
+        )
+        if prepared.errors:
+            first = prepared.errors[0]
+            more = f" (+{len(prepared.errors) - 1} more)" if len(prepared.errors) > 1 else ""
+            self.statusBar().showMessage(
+                f"Not sent: line {first.line}, column {first.column}: {first.message}{more}"
+            )
+            self.editor.go_to(first.line, first.column)
+            return None
+        if not prepared.plan.ok:
+            blocked = prepared.plan.blocked[0]
+            self.statusBar().showMessage(f"Not sent: event {blocked.index}: {blocked.reason}")
+            return None
+        if prepared.warnings and not self._send_anyway(prepared.warnings):
+            return None
+        return prepared
+
     def send(self) -> None:
+        if self.flow.sending:
+            self.statusBar().showMessage("A send is in progress: wait, or Cancel it in Progress")
+            return
         try:
             env = self.environment()
-            prepared = prepare_text(
-                self.event_text(), request_limit=env.request_limit, event_limit=env.event_limit
-            )
-            if prepared.errors:
-                first = prepared.errors[0]
-                more = f" (+{len(prepared.errors) - 1} more)" if len(prepared.errors) > 1 else ""
-                self.statusBar().showMessage(
-                    f"Not sent: line {first.line}, column {first.column}: {first.message}{more}"
-                )
-                return
-            if not prepared.plan.ok:
-                blocked = prepared.plan.blocked[0]
-                self.statusBar().showMessage(f"Not sent: event {blocked.index}: {blocked.reason}")
-                return
-            if prepared.warnings and not self._send_anyway(prepared.warnings):
+            prepared = self._prepared(env)
+            if prepared is None:
                 return
             resolved = resolve_target(env, self.context.environments, self.context.secrets)
         except UserError as exc:
             self.statusBar().showMessage(f"Not sent: {exc}")
             return
-        self.context.tasks.spawn(self._send(resolved, prepared), "send")
+        self.statusBar().showMessage(f"Sending to {env.name}…")
+        self.flow.start(resolved, prepared.events, prepared.parts, prepared.plan)
 
-    def _send_anyway(self, warnings: list[Any]) -> bool:
+    def _send_anyway(self, warnings: list[Problem]) -> bool:
         lines = "\n".join(f"line {w.line}:{w.column}: {w.message}" for w in warnings[:8])
         answer = QMessageBox.question(
             self, "Send anyway?",
@@ -239,45 +338,24 @@ class MainWindow(QMainWindow):
         )
         return answer == QMessageBox.StandardButton.Yes
 
-    async def _send(self, resolved: ResolvedTarget, prepared: Any) -> None:
-        env = resolved.environment
-        rows: dict[int, int] = {}
-        model = self.log_model
-
-        class Observer:
-            def on_pending(self, request_no: int, rng: range, body: bytes, seed: Any) -> None:
-                names = [prepared.events[i].get("name", "") for i in rng]
-                rows[request_no] = model.append(LogRow(env.name, names, len(rng), len(body)))
-
-            def on_done(self, request_no: int, rng: range, result: Any) -> None:
-                row = model.rows[rows[request_no]]
-                row.status, row.ids, row.latency_ms = result.status, result.ids, result.latency_ms
-                row.attempts = result.attempts
-                row.error = scrub(result.error, resolved.secrets) if result.error else None
-                model.changed(rows[request_no])
-
-        self.statusBar().showMessage(f"Sending to {env.name}…")
+    def _resend_rest(self, rows: list[int]) -> None:
+        batch = self.composer.batch
+        rest = batch.subset(rows)
         try:
-            outcomes = await send_events(
-                self.context.client, resolved.target, prepared.parts, prepared.plan,
-                observer=Observer(),
-            )
-        except asyncio.CancelledError:
-            self.statusBar().showMessage("Send cancelled")
-            raise
-        accepted = sum(o.result.accepted for o in outcomes)
-        total = len(prepared.events)
-        failed = [o.result for o in outcomes if not o.result.ok]
-        if failed:
-            self.statusBar().showMessage(
-                f"{accepted} of {total} accepted — {failed[0].status or 'no answer'}: "
-                f"{scrub(failed[0].error or '', resolved.secrets)}"
-            )
-        else:
-            self.statusBar().showMessage(f"{accepted} accepted by {env.name}")
-        self.send_finished.emit(rows[max(rows)] if rows else -1)
+            env = self.environment()
+            resolved = resolve_target(env, self.context.environments, self.context.secrets)
+        except UserError as exc:
+            self.statusBar().showMessage(f"Not sent: {exc}")
+            return
+        plan = rest.plan(env.request_limit, env.event_limit)
+        self.flow.start(resolved, rest.events, rest.parts, plan)
 
-    # -- inbox --------------------------------------------------------------------------
+    def preview(self) -> None:
+        if not len(self.composer.batch):
+            self.composer.add_current()
+        self.composer.open_preview()
+
+    # -- inbox ----------------------------------------------------------------------------
     def inbox_started(self) -> None:
         inbox = self.context.inbox
         self.inbox_panel.set_address(inbox.url if inbox else None, self.context.inbox_error)
@@ -286,17 +364,14 @@ class MainWindow(QMainWindow):
     def _captured(self, event: CapturedEvent) -> None:
         self.inbox_panel.add(event)
 
-    # -- window life --------------------------------------------------------------------
+    # -- window life ----------------------------------------------------------------------
     def _restore_state(self) -> None:
-        geometry = self.settings.value("geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
-        state = self.settings.value("state")
-        if isinstance(state, QByteArray):
-            self.restoreState(state)
-        split = self.settings.value("splitter")
-        if isinstance(split, QByteArray):
-            self.splitter.restoreState(split)
+        for key, target in (("geometry", self.restoreGeometry), ("state", self.restoreState),
+                            ("splitter", self.splitter.restoreState),
+                            ("top", self.top.restoreState)):
+            value = self.settings.value(key)
+            if isinstance(value, QByteArray):
+                target(value)
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
@@ -312,11 +387,13 @@ class MainWindow(QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState())
         self.settings.setValue("splitter", self.splitter.saveState())
+        self.settings.setValue("top", self.top.saveState())
         self.settings.sync()
         try:
             self.context.environments.save()
         except OSError as exc:
             log.warning("could not save environments: %s", exc)
         self._health_timer.stop()
+        self.editor.cancel_validation()
         super().closeEvent(event)
         self.closed.emit()
