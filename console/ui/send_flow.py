@@ -25,7 +25,9 @@ from console.ui.send_log import LogRow, SendLogModel
 class LogObserver:
     """Adds a send-log row before each request goes out and fills it in after."""
 
-    def __init__(self, model: SendLogModel, resolved: ResolvedTarget, events: Sequence[Any]):
+    def __init__(
+        self, model: SendLogModel, resolved: ResolvedTarget, events: Sequence[Any]
+    ) -> None:
         self.model = model
         self.resolved = resolved
         self.events = events
