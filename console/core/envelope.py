@@ -1,0 +1,202 @@
+"""The Inngest event envelope: what the server rejects, caught before the event leaves.
+
+The rules are those of the Event API (see the team's inngest-event-api notes): `name`
+required and not reserved, `data` an object, `id` and `v` strings, `ts` integer
+milliseconds between 1980 and 2100, `user` an object, and the compact size within the
+environment's per-event limit. `ENVELOPE_SCHEMA` states them as a JSON Schema (it also
+feeds completion and hover); `check_event` applies them with messages that say what to
+fix, in the server's words where it has some. Errors block Send (the server would
+reject the event); warnings (unknown fields, stripped keys) only inform.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any, NamedTuple
+
+from console.core.positions import escape_token, nesting_depth
+from console.core.problems import Severity
+from console.core.serialize import event_bytes
+
+TS_MIN = 315_532_800_000  # 1980-01-01T00:00:00Z in milliseconds
+TS_MAX = 4_102_444_800_000  # 2100-01-01T00:00:00Z in milliseconds
+MAX_NAME_LENGTH = 512  # newer Inngest APIs reject longer names
+RESERVED_PREFIX = "inngest/"
+KNOWN_FIELDS = ("name", "data", "user", "id", "ts", "v")
+
+ENVELOPE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://event-console.invalid/schemas/inngest-event.json",
+    "title": "Inngest event",
+    "description": "One event as the Inngest Event API accepts it.",
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {
+            "type": "string", "minLength": 1, "not": {"pattern": "^[iI][nN][nN][gG][eE][sS][tT]/"},
+            "description": "The event name, e.g. \"app/user.created\". Names starting with "
+                           "\"inngest/\" are reserved.",
+        },
+        "data": {
+            "type": "object",
+            "description": "The payload: any JSON object. A top-level \"inngest\" key is "
+                           "stripped by the server.",
+        },
+        "user": {"type": "object", "description": "User data (optional, deprecated)."},
+        "id": {
+            "type": "string",
+            "description": "Deduplication id: another event with the same id within 24 hours "
+                           "starts no new function runs.",
+        },
+        "ts": {
+            "type": "integer", "minimum": TS_MIN, "maximum": TS_MAX,
+            "description": "Timestamp in Unix epoch milliseconds; 0 or missing means the time "
+                           "the server receives it.",
+        },
+        "v": {"type": "string", "description": "Event version, e.g. \"2024-01-01.1\"."},
+    },
+}
+
+
+class EnvelopeIssue(NamedTuple):
+    """One broken rule: where (pointer into the document), what, how bad."""
+
+    pointer: str
+    message: str
+    severity: Severity
+
+
+def json_type(value: Any) -> str:
+    """The JSON name of a Python value's type, for messages."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _ts_hint(ts: int) -> str:
+    for unit, factor in (("seconds", 1 / 1000), ("microseconds", 1000),
+                         ("nanoseconds", 1_000_000)):
+        if TS_MIN <= ts / factor <= TS_MAX:
+            return f"; it looks like {unit}: Inngest expects milliseconds ({int(ts / factor)})"
+    return ""
+
+
+def _check_ts(ts: Any, pointer: str) -> list[EnvelopeIssue]:
+    if ts is None:
+        return []
+    if isinstance(ts, bool) or not isinstance(ts, int | float):
+        return [EnvelopeIssue(pointer, f"Event ts must be an integer number of milliseconds, "
+                                       f"not {json_type(ts)}", Severity.ERROR)]
+    if isinstance(ts, float):
+        return [EnvelopeIssue(pointer, "Event ts must be an integer number of milliseconds "
+                                       "(no fraction or exponent)", Severity.ERROR)]
+    if ts == 0:
+        return []
+    if ts < TS_MIN:
+        return [EnvelopeIssue(pointer, f"Timestamp is before Jan 1, 1980{_ts_hint(ts)}",
+                              Severity.ERROR)]
+    if ts > TS_MAX:
+        return [EnvelopeIssue(pointer, f"Timestamp is after Jan 1, 2100{_ts_hint(ts)}",
+                              Severity.ERROR)]
+    return []
+
+
+def _check_name(event: dict[str, Any], pointer: str) -> list[EnvelopeIssue]:
+    at = pointer + "/name"
+    if "name" not in event:
+        return [EnvelopeIssue(at, 'Event name is missing: add "name", e.g. "app/user.created"',
+                              Severity.ERROR)]
+    name = event["name"]
+    if name is None or name == "":
+        return [EnvelopeIssue(at, "Event name is empty", Severity.ERROR)]
+    if not isinstance(name, str):
+        return [EnvelopeIssue(at, f"Event name must be a string, not {json_type(name)}",
+                              Severity.ERROR)]
+    if name.lower().startswith(RESERVED_PREFIX):
+        return [EnvelopeIssue(at, f"Event name is reserved for internal use: "
+                                  f"names starting with \"{name[:8]}\" belong to Inngest",
+                              Severity.ERROR)]
+    issues = []
+    if not name.strip():
+        issues.append(EnvelopeIssue(at, "Event name is only whitespace", Severity.WARNING))
+    elif name != name.strip():
+        issues.append(EnvelopeIssue(at, "Event name starts or ends with whitespace; triggers "
+                                        "match names exactly", Severity.WARNING))
+    if len(name) > MAX_NAME_LENGTH:
+        issues.append(EnvelopeIssue(at, f"Event name is {len(name):,} characters long; newer "
+                                        f"Inngest APIs reject names over {MAX_NAME_LENGTH}",
+                                    Severity.WARNING))
+    return issues
+
+
+def _check_fields(event: dict[str, Any], pointer: str) -> list[EnvelopeIssue]:
+    issues = []
+    data = event.get("data")
+    if "data" in event and data is None:
+        issues.append(EnvelopeIssue(pointer + "/data", "Event data is null: write {} or leave "
+                                    "data out (the SDKs send {})", Severity.WARNING))
+    elif "data" in event and not isinstance(data, dict):
+        issues.append(EnvelopeIssue(pointer + "/data", f"Event data must be a JSON object, "
+                                    f"not {json_type(data)}", Severity.ERROR))
+    elif isinstance(data, dict) and "inngest" in data:
+        issues.append(EnvelopeIssue(pointer + "/data/inngest", 'The key "inngest" in data is '
+                                    "reserved: the server strips it", Severity.WARNING))
+    user = event.get("user")
+    if user is not None and not isinstance(user, dict):
+        issues.append(EnvelopeIssue(pointer + "/user", f"Event user must be a JSON object, "
+                                    f"not {json_type(user)}", Severity.ERROR))
+    for field, what in (("id", "id (the deduplication key)"), ("v", "v (version)")):
+        value = event.get(field)
+        if value is not None and not isinstance(value, str):
+            issues.append(EnvelopeIssue(pointer + "/" + field, f"Event {what} must be a string, "
+                                        f"not {json_type(value)}", Severity.ERROR))
+    issues.extend(_check_ts(event.get("ts"), pointer + "/ts"))
+    for field in event:
+        if field not in KNOWN_FIELDS:
+            close = difflib.get_close_matches(field, KNOWN_FIELDS, n=1)
+            hint = f'; did you mean "{close[0]}"?' if close else (
+                ": Inngest ignores it (put it inside data)"
+            )
+            issues.append(EnvelopeIssue(pointer + "/" + escape_token(field),
+                                        f'Unknown event field "{field}"{hint}', Severity.WARNING))
+    return issues
+
+
+def size_issue(size: int, event_limit: int, pointer: str = "",
+               env_name: str | None = None) -> EnvelopeIssue | None:
+    """The over-size error, or None when the event fits."""
+    if size <= event_limit:
+        return None
+    where = f"per-event limit of {env_name}" if env_name else "per-event limit"
+    return EnvelopeIssue(pointer, f"Event is over the max size: {size:,} bytes > "
+                                  f"{event_limit:,} ({where})", Severity.ERROR)
+
+
+def check_event(value: Any, *, pointer: str = "", event_limit: int,
+                env_name: str | None = None, size: int | None = None) -> list[EnvelopeIssue]:
+    """Every envelope rule `value` breaks; `size` may pass the already-measured bytes."""
+    if not isinstance(value, dict):
+        return [EnvelopeIssue(pointer, f"An event must be a JSON object, not {json_type(value)}",
+                              Severity.ERROR)]
+    issues = _check_name(value, pointer) + _check_fields(value, pointer)
+    if size is None:
+        try:
+            size = len(event_bytes(value))
+        except RecursionError:
+            return [*issues, EnvelopeIssue(pointer, too_deep_message(value), Severity.ERROR)]
+        except ValueError:
+            return [*issues, EnvelopeIssue(pointer, "Event holds NaN or Infinity, which JSON "
+                                                    "cannot carry", Severity.ERROR)]
+    over = size_issue(size, event_limit, pointer, env_name)
+    return [*issues, over] if over else issues
+
+
+def too_deep_message(value: Any) -> str:
+    return (f"Event is nested {nesting_depth(value):,} levels deep: too deep to serialize "
+            "here; flatten the data")

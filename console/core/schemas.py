@@ -1,0 +1,291 @@
+"""The team's event schemas: one JSON Schema per event name (optionally per version).
+
+File convention (the workspace's `schemas/` folder, one schema per `*.json` file):
+
+* `"x-event-name"` in the schema says which event it describes, and the optional
+  `"x-event-version"` which `v`. They are authoritative, because event names hold
+  characters a file name cannot (`app/user.created`).
+* Without them the file name decides: `<name>[@<version>].json`, with `__` standing for
+  `/` (`app__user.created@2.json` -> name `app/user.created`, version `2`).
+  `schema_file_name` builds that name; saved and imported schemas get both the file name
+  and the `x-event-*` keys, so renaming a file never changes what it describes.
+* `$schema` may name draft 2020-12 (the default when absent), 2019-09, draft-07, -06 or
+  -04; anything else is reported, as is a schema the metaschema rejects.
+
+A broken file is a `FileProblem` (file name, line, column) and the others still load.
+Data that breaks an event's schema gives WARNINGs, never errors: QA sends invalid data on
+purpose, so the user is asked to "Send anyway" rather than stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.protocols import Validator
+from jsonschema.validators import validator_for
+from referencing.exceptions import Unresolvable
+
+from console.core.errors import InputError
+from console.core.positions import escape_token, parse_with_positions, pointer_tokens
+from console.core.problems import Problem, Severity
+
+DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
+MAX_DATA_ERRORS = 200
+_UNSAFE = re.compile(r'[\\:*?"<>|\x00-\x1f]')
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A problem inside one schema file; `located()` prints `FILE:LINE:COL: message`."""
+
+    file: str
+    problem: Problem
+
+    def located(self) -> str:
+        return self.problem.located(self.file)
+
+    def __str__(self) -> str:
+        return self.located()
+
+
+@dataclass(frozen=True)
+class SchemaEntry:
+    name: str
+    version: str | None
+    file: str
+    schema: dict[str, Any]
+    validator: Validator = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class DataError:
+    """One schema violation inside `data`: pointer relative to data, and the message."""
+
+    pointer: str
+    message: str
+
+
+def schema_file_name(event_name: str, version: str | None = None) -> str:
+    stem = _UNSAFE.sub("_", event_name.replace("/", "__")).strip(". ") or "event"
+    if version:
+        stem += "@" + _UNSAFE.sub("_", version.replace("/", "_"))
+    return stem + ".json"
+
+
+def _name_from_file(file: str) -> tuple[str, str | None]:
+    stem = file.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    stem = stem[:-5] if stem.lower().endswith(".json") else stem
+    name, _, version = stem.partition("@")
+    return name.replace("__", "/"), version or None
+
+
+def validator_class(schema: Any) -> type[Validator] | str:
+    """The jsonschema class for `schema`'s `$schema`, or a message when it is unknown."""
+    if isinstance(schema, dict) and "$schema" in schema:
+        if not isinstance(schema["$schema"], str):
+            return "$schema must be a string (the URI of a JSON Schema draft)"
+        cls: type[Validator] | None = validator_for(schema, default=None)
+        if cls is None:
+            return (f"Unknown $schema {json.dumps(schema['$schema'])}: use {DRAFT_2020_12} "
+                    "or http://json-schema.org/draft-07/schema#")
+        return cls
+    default: type[Validator] = Draft202012Validator
+    return default
+
+
+def load_schema_text(file: str, text: str, *, event_name: str | None = None,
+                     version: str | None = None) -> tuple[SchemaEntry | None, list[FileProblem]]:
+    """One schema file -> its entry, or the problems that keep it out (with positions)."""
+    doc = parse_with_positions(text)
+
+    def problem(message: str, pointer: str = "") -> tuple[None, list[FileProblem]]:
+        found = doc.nearest(pointer) if doc.error is None else None
+        start, end = found[1] if found else (0, 0)
+        return None, [FileProblem(file, doc.problem(message, start, end, pointer=pointer))]
+
+    if doc.error is not None:
+        return None, [FileProblem(file, doc.error)]
+    schema = doc.value
+    if not isinstance(schema, dict):
+        return problem("A schema file must hold a JSON object (a JSON Schema)")
+    fallback_name, fallback_version = _name_from_file(file)
+    name = event_name or schema.get("x-event-name", fallback_name)
+    if not isinstance(name, str) or not name.strip():
+        return problem('"x-event-name" must be a non-empty string (the event name)',
+                       "/x-event-name")
+    version = version or schema.get("x-event-version", fallback_version)
+    if version is not None and not isinstance(version, str):
+        return problem('"x-event-version" must be a string (the event\'s "v")',
+                       "/x-event-version")
+    cls = validator_class(schema)
+    if isinstance(cls, str):
+        return problem(cls, "/$schema")
+    try:
+        error = best_match(cls(cls.META_SCHEMA).iter_errors(schema))
+    except RecursionError:
+        return problem("The schema is nested too deeply to check")
+    if error is not None:
+        where = "".join("/" + escape_token(str(p)) for p in error.absolute_path)
+        return problem(f"Invalid schema: {error.message}", where)
+    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    return SchemaEntry(name, version or None, file, schema, validator), []
+
+
+class SchemaLibrary:
+    """Schemas by (event name, version); pure: built from already-read files."""
+
+    def __init__(self, entries: Iterable[SchemaEntry] = (),
+                 problems: Iterable[FileProblem] = ()) -> None:
+        self._entries: dict[tuple[str, str | None], SchemaEntry] = {}
+        self.problems: list[FileProblem] = list(problems)
+        for entry in entries:
+            self.add(entry)
+
+    @classmethod
+    def from_files(cls, files: Iterable[tuple[str, str]]) -> SchemaLibrary:
+        """(file name, text) pairs, loaded in file-name order; broken files -> `problems`."""
+        library = cls()
+        for file, text in sorted(files):
+            entry, problems = load_schema_text(file, text)
+            library.problems.extend(problems)
+            if entry is not None:
+                library.add(entry)
+        return library
+
+    def add(self, entry: SchemaEntry) -> None:
+        key = (entry.name, entry.version)
+        first = self._entries.get(key)
+        if first is None:
+            self._entries[key] = entry
+            return
+        what = entry.name + (f' (v "{entry.version}")' if entry.version else "")
+        self.problems.append(FileProblem(entry.file, Problem(
+            f"Another schema for {what} was loaded from {first.file}; this file is ignored",
+            Severity.WARNING)))
+
+    @property
+    def entries(self) -> list[SchemaEntry]:
+        return sorted(self._entries.values(), key=lambda e: (e.name, e.version or ""))
+
+    def names(self) -> list[str]:
+        return sorted({name for name, _ in self._entries})
+
+    def entry_for(self, name: str, v: str | None = None) -> SchemaEntry | None:
+        """The schema for `v`, else the unversioned one; None when neither exists."""
+        return self._entries.get((name, v)) or self._entries.get((name, None))
+
+    def for_event(self, name: str, v: str | None = None) -> dict[str, Any] | None:
+        entry = self.entry_for(name, v)
+        return entry.schema if entry else None
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def human_path(tokens: Sequence[str | int], root: str = "data") -> str:
+    """`data.items[2].price` for tokens ("items", 2, "price")."""
+    out = root
+    for token in tokens:
+        if isinstance(token, int):
+            out += f"[{token}]"
+        elif re.fullmatch(r"[A-Za-z_$][A-Za-z0-9_$]*", token):
+            out += "." + token
+        else:
+            out += "[" + json.dumps(token, ensure_ascii=False) + "]"
+    return out
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe(error: ValidationError) -> list[tuple[list[str | int], str]]:
+    """(extra path tokens, message) for one error; `required` and extras yield several."""
+    kind, expected, instance = error.validator, error.validator_value, error.instance
+    if kind == "required" and isinstance(instance, dict):
+        return [([name], f'required property "{name}" is missing')
+                for name in expected if name not in instance]
+    if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, dict):
+        schema = error.schema if isinstance(error.schema, dict) else {}
+        known = schema.get("properties", {})
+        patterns = list(schema.get("patternProperties", {}))
+        extras = [key for key in instance if key not in known
+                  and not any(re.search(p, key) for p in patterns)]
+        if extras:
+            return [([key], f'property "{key}" is not allowed by the schema') for key in extras]
+    if kind == "type":
+        types = expected if isinstance(expected, list) else [expected]
+        got = {bool: "boolean", int: "integer", float: "number", str: "string",
+               list: "array", dict: "object"}.get(type(instance), "null")
+        return [([], f"expected {' or '.join(types)}, got {got} {_show(instance, 40)}")]
+    messages: dict[str, Callable[[], str]] = {
+        "enum": lambda: "must be one of " + ", ".join(_show(v, 30) for v in expected[:10])
+        + (", …" if len(expected) > 10 else "") + f"; got {_show(instance)}",
+        "const": lambda: f"must be {_show(expected)}; got {_show(instance)}",
+        "minimum": lambda: f"must be >= {expected}; got {instance}",
+        "maximum": lambda: f"must be <= {expected}; got {instance}",
+        "exclusiveMinimum": lambda: f"must be > {expected}; got {instance}",
+        "exclusiveMaximum": lambda: f"must be < {expected}; got {instance}",
+        "minLength": lambda: f"must be at least {expected} characters long",
+        "maxLength": lambda: f"must be at most {expected} characters long",
+        "pattern": lambda: f"must match the pattern {expected}; got {_show(instance)}",
+        "format": lambda: f"is not a valid {expected}: {_show(instance)}",
+        "minItems": lambda: f"must have at least {expected} items",
+        "maxItems": lambda: f"must have at most {expected} items",
+        "uniqueItems": lambda: "items must be unique",
+    }
+    maker = messages.get(str(kind))
+    return [([], maker() if maker else error.message)]
+
+
+def data_errors(entry: SchemaEntry, data: Any, *,
+                limit: int = MAX_DATA_ERRORS) -> list[DataError]:
+    """Where `data` breaks `entry`'s schema, sorted by path; never raises."""
+    found: dict[tuple[str, str], None] = {}
+    try:
+        for error in entry.validator.iter_errors(data):
+            for extra, message in _describe(error):
+                path = list(error.absolute_path)
+                pointer = "".join("/" + escape_token(str(t)) for t in [*path, *extra])
+                found[(pointer, f"{human_path(path)}: {message}")] = None
+                if len(found) >= limit:
+                    break
+            if len(found) >= limit:
+                break
+    except Unresolvable as exc:
+        return [DataError("", f"Schema {entry.file} has a $ref that cannot be resolved "
+                              f"({exc}); data not checked")]
+    except RecursionError:
+        return [DataError("", "data is nested too deeply to check against the schema")]
+    return [DataError(p, m) for p, m in sorted(found, key=lambda item: pointer_tokens(item[0]))]
+
+
+def infer_schema(payloads: Iterable[Any], *, event_name: str | None = None,
+                 version: str | None = None) -> dict[str, Any]:
+    """A draft 2020-12 schema that every payload satisfies (genson), ready to edit."""
+    from genson import SchemaBuilder  # imported here: only inference needs it
+
+    builder = SchemaBuilder(schema_uri=DRAFT_2020_12)
+    count = 0
+    try:
+        for payload in payloads:
+            builder.add_object(payload)
+            count += 1
+    except RecursionError:
+        raise InputError("The payload is nested too deeply to infer a schema") from None
+    inferred: dict[str, Any] = builder.to_schema()
+    head: dict[str, Any] = {"$schema": DRAFT_2020_12}
+    if event_name:
+        head["x-event-name"] = event_name
+    if version:
+        head["x-event-version"] = version
+    if not count:
+        head["type"] = "object"
+    return {**head, **{k: v for k, v in inferred.items() if k != "$schema"}}

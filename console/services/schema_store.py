@@ -1,0 +1,136 @@
+"""Event schema files in the workspace's `schemas/` folder: read, import, save.
+
+The folder is shared through git and edited by hand, so anything can be in it: a file
+too big, binary, not UTF-8, a FIFO, a symlink loop. Each becomes a `FileProblem` next to
+the schemas that did load, never a crash or a hang. Saved schemas are pretty two-space
+JSON with a trailing newline, written atomically, with `x-event-name` (and
+`x-event-version`) first so the file says what it describes (see `console.core.schemas`
+for the naming convention).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+from typing import Any
+
+from console.core.errors import InputError
+from console.core.problems import Problem
+from console.core.schemas import (
+    DRAFT_2020_12,
+    FileProblem,
+    SchemaLibrary,
+    load_schema_text,
+    schema_file_name,
+)
+from console.core.serialize import pretty
+from console.services.atomic import write_text_atomic
+
+MAX_SCHEMA_BYTES = 5 * 1024 * 1024
+SCHEMAS_DIR = "schemas"
+
+
+def read_schema_file(path: Path) -> str:
+    """Text of a regular UTF-8 file of sane size; anything else is an `InputError`."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError("not a regular file")
+        if info.st_size > MAX_SCHEMA_BYTES:
+            raise InputError(f"file is {info.st_size:,} bytes, over the {MAX_SCHEMA_BYTES:,} "
+                             "bytes a schema file may have")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(MAX_SCHEMA_BYTES + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_SCHEMA_BYTES:
+        raise InputError(f"file is over the {MAX_SCHEMA_BYTES:,} bytes a schema file may have")
+    if b"\x00" in data:
+        raise InputError("binary file (contains NUL bytes), not a JSON schema")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})") from None
+
+
+def load_schema_dir(folder: Path) -> SchemaLibrary:
+    """Every `*.json` in `folder` (missing folder: an empty library)."""
+    files: list[tuple[str, str]] = []
+    unreadable: list[FileProblem] = []
+    try:
+        paths = sorted(p for p in folder.iterdir()
+                       if p.name.lower().endswith(".json") and not p.name.startswith("."))
+    except FileNotFoundError:
+        return SchemaLibrary()
+    except OSError as exc:
+        return SchemaLibrary(problems=[FileProblem(str(folder), Problem(
+            f"cannot list the schemas folder: {exc.strerror or exc}"))])
+    for path in paths:
+        try:
+            files.append((str(path), read_schema_file(path)))
+        except InputError as exc:
+            unreadable.append(FileProblem(str(path), Problem(str(exc))))
+    library = SchemaLibrary.from_files(files)
+    library.problems[:0] = unreadable
+    library.problems.sort(key=lambda p: p.file)
+    return library
+
+
+def load_library(workspace: Path) -> SchemaLibrary:
+    """The schemas of a workspace folder."""
+    return load_schema_dir(workspace / SCHEMAS_DIR)
+
+
+def _ordered(schema: dict[str, Any], event_name: str, version: str | None) -> dict[str, Any]:
+    head: dict[str, Any] = {"$schema": schema.get("$schema", DRAFT_2020_12),
+                            "x-event-name": event_name}
+    if version:
+        head["x-event-version"] = version
+    rest = {k: v for k, v in schema.items()
+            if k not in ("$schema", "x-event-name", "x-event-version")}
+    return {**head, **rest}
+
+
+def _existing_file(folder: Path, event_name: str, version: str | None) -> Path | None:
+    for entry in load_schema_dir(folder).entries:
+        if entry.name == event_name and entry.version == version:
+            return Path(entry.file)
+    return None
+
+
+def save_schema(workspace: Path, event_name: str, schema: dict[str, Any], *,
+                version: str | None = None) -> Path:
+    """Write (or replace) the schema for `event_name`; refuses a schema that would not load."""
+    if not event_name.strip():
+        raise InputError("a schema needs the event name it describes")
+    document = _ordered(schema, event_name, version)
+    text = pretty(document)
+    folder = workspace / SCHEMAS_DIR
+    target = _existing_file(folder, event_name, version) or folder / schema_file_name(
+        event_name, version)
+    _, problems = load_schema_text(str(target), text)
+    if problems:
+        raise InputError(str(problems[0]))
+    write_text_atomic(target, text)
+    return target
+
+
+def import_schema(src_path: Path, workspace: Path, event_name: str, *,
+                  version: str | None = None) -> Path:
+    """Copy a schema file into the workspace as the schema of `event_name`."""
+    try:
+        text = read_schema_file(src_path)
+    except InputError as exc:
+        raise InputError(f"{src_path}: {exc}") from None
+    entry, problems = load_schema_text(str(src_path), text, event_name=event_name,
+                                       version=version)
+    if entry is None:
+        raise InputError(str(problems[0]))
+    return save_schema(workspace, event_name, entry.schema, version=version)

@@ -1,0 +1,138 @@
+"""Envelope rules: each rule of the Event API with the message the user sees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jsonschema
+import pytest
+
+from console.core.envelope import ENVELOPE_SCHEMA, TS_MAX, TS_MIN, check_event
+from console.core.problems import Severity
+from console.core.serialize import event_bytes
+
+E, W = Severity.ERROR, Severity.WARNING
+LIMIT = 3 * 1024 * 1024
+
+
+def issues(event: Any, **kwargs: Any) -> list[tuple[str, str, Severity]]:
+    return [tuple(i) for i in check_event(event, event_limit=kwargs.pop("limit", LIMIT),
+                                          **kwargs)]  # type: ignore[misc]
+
+
+RULES: list[tuple[Any, list[tuple[str, str, Severity]]]] = [
+    ({"name": "app/user.created", "data": {"id": 1}}, []),
+    ({"name": "app/x"}, []),  # data may be left out: the SDKs send {}
+    ({"name": "app/x", "data": {}, "id": "abc", "ts": TS_MIN, "v": "1", "user": {}}, []),
+    ({"name": "app/x", "ts": 0}, []),  # 0 means "time of receipt"
+    ({"name": "app/x", "ts": TS_MAX}, []),
+    ({"data": {}}, [("/name", 'Event name is missing: add "name", e.g. "app/user.created"', E)]),
+    ({"name": ""}, [("/name", "Event name is empty", E)]),
+    ({"name": None}, [("/name", "Event name is empty", E)]),
+    ({"name": 5}, [("/name", "Event name must be a string, not a number", E)]),
+    ({"name": "inngest/function.finished"}, [
+        ("/name", 'Event name is reserved for internal use: names starting with "inngest/" '
+                  "belong to Inngest", E)]),
+    ({"name": "Inngest/x"}, [
+        ("/name", 'Event name is reserved for internal use: names starting with "Inngest/" '
+                  "belong to Inngest", E)]),
+    ({"name": "   "}, [("/name", "Event name is only whitespace", W)]),
+    ({"name": " app/x"}, [
+        ("/name", "Event name starts or ends with whitespace; triggers match names exactly", W)]),
+    ({"name": "a" * 513}, [
+        ("/name", "Event name is 513 characters long; newer Inngest APIs reject names over 512",
+         W)]),
+    ({"name": "app/x", "data": [1]}, [("/data", "Event data must be a JSON object, not an array",
+                                       E)]),
+    ({"name": "app/x", "data": "s"}, [("/data", "Event data must be a JSON object, not a string",
+                                       E)]),
+    ({"name": "app/x", "data": None}, [
+        ("/data", "Event data is null: write {} or leave data out (the SDKs send {})", W)]),
+    ({"name": "app/x", "data": {"inngest": {}}}, [
+        ("/data/inngest", 'The key "inngest" in data is reserved: the server strips it', W)]),
+    ({"name": "app/x", "user": []}, [("/user", "Event user must be a JSON object, not an array",
+                                      E)]),
+    ({"name": "app/x", "id": 42}, [
+        ("/id", "Event id (the deduplication key) must be a string, not a number", E)]),
+    ({"name": "app/x", "v": 2}, [("/v", "Event v (version) must be a string, not a number", E)]),
+    ({"name": "app/x", "ts": "2024-01-01"}, [
+        ("/ts", "Event ts must be an integer number of milliseconds, not a string", E)]),
+    ({"name": "app/x", "ts": True}, [
+        ("/ts", "Event ts must be an integer number of milliseconds, not a boolean", E)]),
+    ({"name": "app/x", "ts": 1.7e12}, [
+        ("/ts", "Event ts must be an integer number of milliseconds (no fraction or exponent)",
+         E)]),
+    ({"name": "app/x", "ts": 1_700_000_000}, [
+        ("/ts", "Timestamp is before Jan 1, 1980; it looks like seconds: Inngest expects "
+                "milliseconds (1700000000000)", E)]),
+    ({"name": "app/x", "ts": TS_MIN - 1}, [("/ts", "Timestamp is before Jan 1, 1980", E)]),
+    ({"name": "app/x", "ts": -5}, [("/ts", "Timestamp is before Jan 1, 1980", E)]),
+    ({"name": "app/x", "ts": TS_MAX + 1}, [("/ts", "Timestamp is after Jan 1, 2100", E)]),
+    ({"name": "app/x", "ts": 1_700_000_000_000_000}, [
+        ("/ts", "Timestamp is after Jan 1, 2100; it looks like microseconds: Inngest expects "
+                "milliseconds (1700000000000)", E)]),
+    ({"name": "app/x", "ts": 1_700_000_000_000_000_000}, [
+        ("/ts", "Timestamp is after Jan 1, 2100; it looks like nanoseconds: Inngest expects "
+                "milliseconds (1700000000000)", E)]),
+    ({"name": "app/x", "dat": {}}, [("/dat", 'Unknown event field "dat"; did you mean "data"?',
+                                     W)]),
+    ({"name": "app/x", "a/b": 1}, [
+        ("/a~1b", 'Unknown event field "a/b": Inngest ignores it (put it inside data)', W)]),
+    ([{"name": "x"}], [("", "An event must be a JSON object, not an array", E)]),
+    ("app/x", [("", "An event must be a JSON object, not a string", E)]),
+]
+
+
+@pytest.mark.parametrize(("event", "expected"), RULES)
+def test_rule_and_message(event: Any, expected: list[tuple[str, str, Severity]]) -> None:
+    assert issues(event) == expected
+
+
+def test_pointer_prefix_for_events_in_an_array() -> None:
+    assert issues({"name": ""}, pointer="/3") == [("/3/name", "Event name is empty", E)]
+
+
+def test_size_against_the_per_event_limit() -> None:
+    event = {"name": "app/x", "data": {"blob": "x" * 299_950}}
+    size = len(event_bytes(event))
+    assert size == 299_985
+    assert issues(event, limit=262_144, env_name="Inngest Cloud") == [
+        ("", "Event is over the max size: 299,985 bytes > 262,144 (per-event limit of Inngest "
+             "Cloud)", E)]
+    assert issues(event, limit=262_144) == [
+        ("", "Event is over the max size: 299,985 bytes > 262,144 (per-event limit)", E)]
+    assert issues(event, limit=size) == []  # exactly at the limit is fine
+    assert issues({"name": "a"}, limit=10, size=11) == [
+        ("", "Event is over the max size: 11 bytes > 10 (per-event limit)", E)]
+
+
+def test_size_counts_compact_utf8_bytes() -> None:
+    event = {"name": "é", "data": {"k": "☕"}}  # 2 + 3 bytes of non-ASCII
+    size = len('{"name":"é","data":{"k":"☕"}}'.encode())
+    assert issues(event, limit=size) == []
+    assert issues(event, limit=size - 1)[0][1].startswith(f"Event is over the max size: {size}")
+
+
+def test_unserializable_events_get_a_clear_message() -> None:
+    deep: Any = {}
+    node = deep
+    for _ in range(5_000):
+        node["a"] = {}
+        node = node["a"]
+    assert issues({"name": "x", "data": deep}) == [
+        ("", "Event is nested 5,002 levels deep: too deep to serialize here; flatten the data",
+         E)]
+    assert issues({"name": "x", "data": {"n": float("nan")}}) == [
+        ("", "Event holds NaN or Infinity, which JSON cannot carry", E)]
+
+
+def test_envelope_schema_is_valid_and_agrees_with_the_checks() -> None:
+    validator = jsonschema.Draft202012Validator(ENVELOPE_SCHEMA)
+    validator.check_schema(ENVELOPE_SCHEMA)
+    for event, expected in RULES:
+        schema_ok = validator.is_valid(event)
+        errors = [e for e in expected if e[2] is E]
+        if isinstance(event, dict) and (event.get("ts") == 0 or event.get("data", {}) is None
+                                        or isinstance(event.get("ts"), float)):
+            continue  # ts 0, data null and 1.7e12 (an "integer" to JSON Schema, not to Go)
+        assert schema_ok == (not errors), event

@@ -1,0 +1,167 @@
+"""The schema library: naming, drafts, versions, broken files, data errors, inference."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+
+from console.core.problems import Severity
+from console.core.schemas import (
+    DRAFT_2020_12,
+    SchemaLibrary,
+    data_errors,
+    human_path,
+    infer_schema,
+    schema_file_name,
+)
+
+USER = {
+    "$schema": DRAFT_2020_12,
+    "x-event-name": "app/user.created",
+    "type": "object",
+    "required": ["email", "plan"],
+    "properties": {
+        "email": {"type": "string", "format": "email", "description": "Where we write"},
+        "plan": {"enum": ["free", "pro"]},
+        "age": {"type": "integer", "minimum": 0},
+        "code": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 2},
+        "address": {"$ref": "#/$defs/address"},
+    },
+    "$defs": {"address": {"type": "object", "required": ["city"],
+                          "properties": {"city": {"type": "string"}}}},
+    "additionalProperties": False,
+}
+
+
+def dump(schema: Any) -> str:
+    return json.dumps(schema, indent=2)
+
+
+def library(*files: tuple[str, str]) -> SchemaLibrary:
+    return SchemaLibrary.from_files(files)
+
+
+def test_names_come_from_x_event_name_or_the_file_name() -> None:
+    lib = library(
+        ("schemas/whatever.json", dump(USER)),
+        ("schemas/shop__order.paid.json", dump({"type": "object"})),
+        ("schemas/shop__order.paid@2.json", dump({
+            "$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+            "required": ["total"]})),
+        ("schemas/legacy.json", dump({"x-event-name": "legacy/thing", "x-event-version": "3",
+                                      "type": "object"})),
+    )
+    assert lib.problems == []
+    assert lib.names() == ["app/user.created", "legacy/thing", "shop/order.paid"]
+    assert lib.for_event("app/user.created") == USER
+    assert lib.for_event("shop/order.paid", "2") == {
+        "$schema": "http://json-schema.org/draft-07/schema#", "type": "object",
+        "required": ["total"]}
+    assert lib.for_event("shop/order.paid", "9") == {"type": "object"}  # falls back
+    assert lib.for_event("legacy/thing") is None  # only a versioned schema exists
+    assert lib.for_event("legacy/thing", "3") is not None
+    assert lib.for_event("nope") is None
+    entry = lib.entry_for("shop/order.paid", "2")
+    assert entry is not None and type(entry.validator).__name__ == "Draft7Validator"
+    assert type(lib.entry_for("app/user.created").validator).__name__ == (  # type: ignore[union-attr]
+        "Draft202012Validator")
+
+
+def test_schema_file_names_round_trip() -> None:
+    assert schema_file_name("app/user.created") == "app__user.created.json"
+    assert schema_file_name("app/user.created", "2024-01") == "app__user.created@2024-01.json"
+    assert schema_file_name('we:ird*"name') == "we_ird__name.json"
+    lib = library((schema_file_name("a/b.c", "7"), dump({"type": "object"})))
+    assert lib.for_event("a/b.c", "7") == {"type": "object"}
+
+
+def test_broken_files_are_reported_with_positions_and_the_rest_loads() -> None:
+    lib = library(
+        ("good.json", dump(USER)),
+        ("syntax.json", '{\n  "type": "object",\n  "properties": {,}\n}'),
+        ("array.json", "[1, 2]"),
+        ("name.json", '{\n  "x-event-name": 42\n}'),
+        ("draft.json", '{"$schema": "http://example.com/my-draft", "type": "object"}'),
+        ("meta.json", '{\n  "type": "object",\n  "properties": {\n    "n": {"type": "integr"}\n'
+                      "  }\n}"),
+        ("version.json", '{"x-event-name": "a/b", "x-event-version": 2}'),
+    )
+    assert lib.names() == ["app/user.created"]
+    assert [p.located() for p in lib.problems] == [
+        "array.json:1:1: A schema file must hold a JSON object (a JSON Schema)",
+        'draft.json:1:13: Unknown $schema "http://example.com/my-draft": use '
+        "https://json-schema.org/draft/2020-12/schema or http://json-schema.org/draft-07/schema#",
+        "meta.json:4:19: Invalid schema: 'integr' is not valid under any of the given schemas",
+        'name.json:2:19: "x-event-name" must be a non-empty string (the event name)',
+        "syntax.json:3:18: Expected a property name in double quotes, found ','",
+        'version.json:1:44: "x-event-version" must be a string (the event\'s "v")',
+    ]
+    assert all(p.problem.severity is Severity.ERROR for p in lib.problems)
+    assert str(lib.problems[0]) == lib.problems[0].located()
+
+
+def test_a_second_schema_for_the_same_event_is_ignored_with_a_warning() -> None:
+    lib = library(("a.json", dump(USER)), ("b.json", dump({**USER, "title": "other"})))
+    assert lib.for_event("app/user.created") == USER
+    assert [(p.file, p.problem.message, p.problem.severity) for p in lib.problems] == [
+        ("b.json", "Another schema for app/user.created was loaded from a.json; this file is "
+                   "ignored", Severity.WARNING)]
+
+
+def test_data_errors_have_pointers_and_human_messages() -> None:
+    entry = library(("u.json", dump(USER))).entry_for("app/user.created")
+    assert entry is not None
+    data = {"email": "not-an-address", "plan": "gold", "age": -1, "code": "abcd",
+            "tags": ["a", 2, "c"], "address": {}, "extra": True}
+    found = [(e.pointer, e.message) for e in data_errors(entry, data)]
+    assert found == [
+        ("/address/city", 'data.address: required property "city" is missing'),
+        ("/age", "data.age: must be >= 0; got -1"),
+        ("/code", 'data.code: must match the pattern ^[A-Z]{3}$; got "abcd"'),
+        ("/email", 'data.email: is not a valid email: "not-an-address"'),
+        ("/extra", 'data: property "extra" is not allowed by the schema'),
+        ("/plan", 'data.plan: must be one of "free", "pro"; got "gold"'),
+        ("/tags", "data.tags: must have at most 2 items"),
+        ("/tags/1", "data.tags[1]: expected string, got integer 2"),
+    ]
+    assert [(e.pointer, e.message) for e in data_errors(entry, {})] == [
+        ("/email", 'data: required property "email" is missing'),
+        ("/plan", 'data: required property "plan" is missing'),
+    ]
+    assert data_errors(entry, {"email": "a@b.co", "plan": "pro"}) == []
+
+
+def test_data_errors_never_raise() -> None:
+    entry = library(("r.json", dump({"x-event-name": "r/x", "properties": {
+        "a": {"$ref": "https://example.com/remote.json"}}}))).entry_for("r/x")
+    assert entry is not None
+    [error] = data_errors(entry, {"a": 1})
+    assert error.message.startswith("Schema r.json has a $ref that cannot be resolved")
+    assert error.message.endswith("; data not checked")
+    limited = library(("m.json", dump({"x-event-name": "m/x", "additionalProperties": False})))
+    many = {f"k{i}": i for i in range(500)}
+    assert len(data_errors(limited.entry_for("m/x"), many, limit=10)) == 10  # type: ignore[arg-type]
+
+
+def test_human_paths() -> None:
+    assert human_path(["items", 2, "price"]) == "data.items[2].price"
+    assert human_path(["a b", "é"]) == 'data["a b"]["é"]'
+    assert human_path([], "ts") == "ts"
+
+
+def test_infer_schema_from_payloads_with_genson() -> None:
+    payloads = [{"id": 1, "email": "a@b.c", "tags": ["x"]}, {"id": 2, "email": "d@e.f"}]
+    schema = infer_schema(payloads, event_name="app/user.created", version="2")
+    assert list(schema)[:4] == ["$schema", "x-event-name", "x-event-version", "type"]
+    assert schema["$schema"] == DRAFT_2020_12
+    assert schema["properties"]["id"] == {"type": "integer"}
+    assert schema["properties"]["tags"] == {"type": "array", "items": {"type": "string"}}
+    assert sorted(schema["required"]) == ["email", "id"]
+    for payload in payloads:
+        jsonschema.Draft202012Validator(schema).validate(payload)
+    lib = library(("inferred.json", dump(schema)))
+    assert lib.problems == [] and lib.for_event("app/user.created", "2") == schema
+    assert infer_schema([]) == {"$schema": DRAFT_2020_12, "type": "object"}

@@ -1,0 +1,126 @@
+"""Schema files in a real workspace folder: hostile files, atomic pretty saves, import."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from console.core.errors import InputError
+from console.core.problems import Severity
+from console.services.schema_store import (
+    MAX_SCHEMA_BYTES,
+    import_schema,
+    load_library,
+    load_schema_dir,
+    save_schema,
+)
+
+SCHEMA = {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}}}
+
+
+@pytest.fixture
+def workspace(app_home: Path) -> Path:
+    folder = app_home / "workspace"
+    (folder / "schemas").mkdir(parents=True)
+    return folder
+
+
+def test_loads_good_files_and_reports_hostile_ones(workspace: Path) -> None:
+    schemas = workspace / "schemas"
+    (schemas / "app__user.created.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
+    (schemas / "big.json").write_bytes(b" " * (MAX_SCHEMA_BYTES + 1))
+    (schemas / "binary.json").write_bytes(b'{"type": "object"}\x00\x01')
+    (schemas / "latin1.json").write_bytes('{"description": "café"}'.encode("latin-1"))
+    (schemas / "folder.json").mkdir()
+    os.mkfifo(schemas / "fifo.json")
+    os.symlink("loop.json", schemas / "loop.json")
+    (schemas / "broken.json").write_text('{\n  "type": "object",\n}\n', encoding="utf-8")
+    (schemas / "notes.txt").write_text("not a schema", encoding="utf-8")
+    (schemas / ".hidden.json").write_text("{", encoding="utf-8")
+    library = load_library(workspace)
+    assert library.names() == ["app/user.created"]
+    assert library.for_event("app/user.created") == SCHEMA
+    problems = {Path(p.file).name: (p.problem.message, p.problem.line, p.problem.column)
+                for p in library.problems}
+    assert problems == {
+        "big.json": (f"file is {MAX_SCHEMA_BYTES + 1:,} bytes, over the {MAX_SCHEMA_BYTES:,} "
+                     "bytes a schema file may have", 1, 1),
+        "binary.json": ("binary file (contains NUL bytes), not a JSON schema", 1, 1),
+        "latin1.json": ("not UTF-8 text (byte 20)", 1, 1),
+        "folder.json": ("not a regular file", 1, 1),
+        "fifo.json": ("not a regular file", 1, 1),
+        "loop.json": ("cannot open: Too many levels of symbolic links", 1, 1),
+        "broken.json": ("Trailing comma: remove the ',' before '}'", 2, 19),
+    }
+    assert all(p.problem.severity is Severity.ERROR for p in library.problems)
+    assert [Path(p.file).name for p in library.problems] == sorted(problems)
+
+
+def test_missing_folder_is_an_empty_library(tmp_path: Path) -> None:
+    library = load_schema_dir(tmp_path / "nowhere")
+    assert len(library) == 0 and library.problems == []
+
+
+def test_save_writes_pretty_json_atomically(workspace: Path) -> None:
+    path = save_schema(workspace, "app/user.created", {"title": "Ünïcode", **SCHEMA})
+    assert path == workspace / "schemas" / "app__user.created.json"
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("}\n") and not text.endswith("\n\n")
+    assert text.startswith('{\n  "$schema": "https://json-schema.org/draft/2020-12/schema",\n'
+                           '  "x-event-name": "app/user.created",\n  "title": "Ünïcode",\n')
+    assert json.loads(text)["required"] == ["email"]
+    assert sorted(p.name for p in path.parent.iterdir()) == ["app__user.created.json"]  # no temp
+    before = path.read_bytes()
+    save_schema(workspace, "app/user.created", json.loads(text))
+    assert path.read_bytes() == before  # re-saving changes no byte
+    versioned = save_schema(workspace, "app/user.created", SCHEMA, version="2")
+    assert versioned.name == "app__user.created@2.json"
+    assert json.loads(versioned.read_text())["x-event-version"] == "2"
+    library = load_library(workspace)
+    assert library.problems == []
+    assert library.entry_for("app/user.created", "2").file == str(versioned)  # type: ignore[union-attr]
+
+
+def test_save_replaces_the_file_that_already_describes_the_event(workspace: Path) -> None:
+    custom = workspace / "schemas" / "my-user-schema.json"
+    custom.write_text(json.dumps({"x-event-name": "app/user.created", "type": "object"}))
+    assert save_schema(workspace, "app/user.created", SCHEMA) == custom
+    assert json.loads(custom.read_text())["required"] == ["email"]
+    assert len(list((workspace / "schemas").iterdir())) == 1
+
+
+def test_save_refuses_a_schema_that_would_not_load(workspace: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        save_schema(workspace, "app/x", {"type": "objekt"})
+    message = str(caught.value)
+    assert message.startswith(str(workspace / "schemas" / "app__x.json") + ":4:11: Invalid schema:")
+    with pytest.raises(InputError, match="a schema needs the event name it describes"):
+        save_schema(workspace, "  ", SCHEMA)
+    assert list((workspace / "schemas").iterdir()) == []
+
+
+def test_import_copies_and_names_the_schema(workspace: Path, tmp_path: Path) -> None:
+    source = tmp_path / "downloaded.json"
+    source.write_text(json.dumps({"x-event-name": "old/name", **SCHEMA}))
+    path = import_schema(source, workspace, "shop/order.paid")
+    assert path.name == "shop__order.paid.json"
+    saved = json.loads(path.read_text())
+    assert saved["x-event-name"] == "shop/order.paid"
+    assert saved["properties"] == SCHEMA["properties"]
+    assert load_library(workspace).names() == ["shop/order.paid"]
+
+
+def test_import_reports_broken_and_unreadable_sources(workspace: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "type": "object"\n  "required": []\n}')
+    with pytest.raises(InputError) as caught:
+        import_schema(broken, workspace, "a/b")
+    assert str(caught.value) == f"{broken}:3:3: Expected ',' or '}}' after object member"
+    with pytest.raises(InputError) as caught:
+        import_schema(tmp_path / "missing.json", workspace, "a/b")
+    missing = tmp_path / "missing.json"
+    assert str(caught.value) == f"{missing}: cannot open: No such file or directory"
+    assert list((workspace / "schemas").iterdir()) == []
