@@ -58,19 +58,35 @@ def keyring_backend() -> Iterator[object]:
         keyring.set_keyring(previous)
 
 
-@pytest.fixture
-def qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
+@pytest.fixture(scope="session")
+def _session_qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
+    """One qasync loop for the whole run: creating and closing one per test left Qt timers
+    behind that fired into freed objects (a rare segfault in pytest-qt's event processing)."""
     import qasync
 
     qapp.setQuitOnLastWindowClosed(False)
     loop = qasync.QEventLoop(qapp, already_running=False)
     asyncio.set_event_loop(loop)
-    try:
-        yield loop
-    finally:
-        loop.run_until_complete(asyncio.sleep(0))
-        asyncio.set_event_loop(None)
-        loop.close()
+    yield loop
+    asyncio.set_event_loop(None)
+    loop.close()
+
+
+@pytest.fixture
+def qloop(_session_qloop: asyncio.AbstractEventLoop) -> Iterator[asyncio.AbstractEventLoop]:
+    """The qasync loop; tasks a test leaves behind are cancelled when it ends."""
+    loop = _session_qloop
+    asyncio.set_event_loop(loop)
+    yield loop
+
+    async def cancel_leftovers() -> None:
+        current = asyncio.current_task()
+        leftovers = [t for t in asyncio.all_tasks() if t is not current and not t.done()]
+        for task in leftovers:
+            task.cancel()
+        await asyncio.gather(*leftovers, return_exceptions=True)
+
+    loop.run_until_complete(cancel_leftovers())
 
 
 @pytest.fixture

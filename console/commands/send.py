@@ -123,7 +123,7 @@ def _history_session(args: argparse.Namespace, resolved: Any, events: list[Any],
     if args.no_history:
         return None
     try:
-        from console.services.send_session import SendSession
+        from console.services.history_session import SendSession
     except ModuleNotFoundError:
         return None
     return SendSession.open(resolved, events, parts)

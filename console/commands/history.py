@@ -1,0 +1,89 @@
+"""`event-console history`: what was sent, replayed or captured, newest first.
+
+A table for people, JSON Lines (`--json`) for scripts. Opening the history is also when a
+send that was cut off (the process killed mid-request) turns from pending into "unknown",
+so this is the command that shows such rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import datetime
+from typing import Any
+
+from console.commands.common import emit
+from console.core.errors import InputError
+from console.services.history import HistoryStore, now_ms
+from console.services.history_query import HistoryFilter, HistoryRow
+from console.services.paths import app_paths
+
+_UNITS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
+
+
+def parse_duration(text: str) -> int:
+    """"90s", "30m", "2h", "7d", "1w", "1h30m" -> milliseconds."""
+    value = text.strip().lower()
+    pos, total = 0, 0.0
+    for match in _DURATION.finditer(value):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if not value or pos != len(value):
+        raise InputError(f"--since: {text!r} is not a duration (use e.g. 30m, 2h, 7d)")
+    return int(total)
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("history", help="list sent, replayed and captured events")
+    parser.add_argument("--json", action="store_true", help="JSON Lines, one event per line")
+    parser.add_argument("--since", metavar="DURATION", help="only the last 30m, 2h, 7d, ...")
+    parser.add_argument("--name", metavar="NAME", help="event name (globs like app/* work)")
+    parser.add_argument("--env", metavar="NAME", help="environment name")
+    parser.add_argument("--outcome", metavar="OUTCOME",
+                        help="ran, deduplicated, no runs, unverified, unknown, ...")
+    parser.add_argument("--search", metavar="TEXT", help="words in the payload")
+    parser.add_argument("--limit", type=int, default=50, metavar="N",
+                        help="at most N events (default 50)")
+    parser.set_defaults(func=run_history)
+
+
+def run_history(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit <= 0:
+        raise InputError("--limit must be a positive number")
+    since = now_ms() - parse_duration(args.since) if args.since else None
+    filters = HistoryFilter(env=args.env, name=args.name, outcome=args.outcome,
+                            text=args.search, since_ms=since)
+    with HistoryStore(app_paths().ensure().history_db) as store:
+        for message in store.messages:
+            print(f"event-console: {message}", file=sys.stderr)
+        rows = store.query(filters, 0, args.limit)
+    if args.json:
+        for row in rows:
+            emit(row.to_json())
+        return 0
+    if not rows:
+        print("event-console: no events in the history match", file=sys.stderr)
+        return 0
+    print_table(rows)
+    return 0
+
+
+def _cell_time(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def print_table(rows: list[HistoryRow]) -> None:
+    header = ("TIME", "ENV", "NAME", "DEDUP ID", "STATUS", "OUTCOME")
+    table = [header] + [
+        (_cell_time(r.time_ms), r.env, r.name or "(no name)", r.dedup_id or "-",
+         str(r.status) if r.status is not None else "-", r.outcome_text)
+        for r in rows
+    ]
+    widths = [min(max(len(line[i]) for line in table), 40) for i in range(len(header) - 1)]
+    for line in table:
+        cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
+        sys.stdout.write("  ".join([*cells, line[-1]]).rstrip() + "\n")

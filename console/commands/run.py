@@ -1,0 +1,203 @@
+"""`event-console run SCENARIO`: replay a scenario headless, one JSON line per step result.
+
+Exit codes: 0 every expectation held; 1 an expectation failed or a send failed; 2 the
+input is invalid (scenario, templates, --var, --data), in which case nothing was sent.
+The summary (with the seed that reproduces the run) goes to stderr, so stdout stays
+pure JSON Lines for CI tools.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from console.commands.common import add_target_options, emit, pick_environment, resolve
+from console.core.errors import InputError, UserError
+from console.core.scenario import Scenario, SendStep, parse_scenario
+from console.services.atomic import write_bytes_atomic, write_text_atomic
+from console.services.run_results import RunReport, load_rows, report_json
+from console.services.runner import Limits, ScenarioRunner
+from console.services.workspace import Workspace, read_workspace_file
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "run", help="run a scenario (file or name in the workspace); one JSON line per step"
+    )
+    add_target_options(parser)
+    parser.add_argument("scenario", metavar="SCENARIO",
+                        help="a scenario file, or the name of a scenario in the workspace")
+    parser.add_argument("--var", action="append", default=[], metavar="K=V",
+                        help="set or override a scenario variable (repeatable)")
+    parser.add_argument("--data", metavar="ROWS",
+                        help="CSV, JSON array or JSON Lines file: run once per row (row.*)")
+    parser.add_argument("--seed", type=int, metavar="N",
+                        help="seed for fake.*, uuid() and ulid(): reproduces a run")
+    parser.add_argument("--junit", metavar="FILE", help="write results as JUnit XML")
+    parser.add_argument("--report", metavar="FILE", help="write all results as one JSON file")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="render and check every step, send nothing")
+    parser.add_argument("--verify-window", type=float, metavar="SECONDS",
+                        help="for \"dedup\" expectations: how long to look for runs before "
+                        "concluding that none started (default: EVENT_CONSOLE_VERIFY_SECONDS "
+                        "or 10)")
+    parser.add_argument("--no-history", action="store_true",
+                        help="do not record the sends in the history")
+    parser.add_argument("--workspace", metavar="DIR",
+                        help="templates/ and scenarios/ folder (default: the scenario file's "
+                        "workspace, else the app's)")
+    parser.set_defaults(func=run_scenario_cmd)
+
+
+def parse_vars(pairs: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"--var {pair!r}: expected NAME=VALUE")
+        out[name.strip()] = value
+    return out
+
+
+def _workspace_folder(args: argparse.Namespace) -> Path | None:
+    if args.workspace:
+        return Path(args.workspace)
+    file = Path(args.scenario)
+    if file.is_file() and file.resolve().parent.name == "scenarios":
+        return file.resolve().parent.parent
+    return None
+
+
+def load_scenario(args: argparse.Namespace) -> tuple[Workspace, Scenario]:
+    folder = _workspace_folder(args)
+    workspace = Workspace.open(folder, create=folder is None)
+    file = Path(args.scenario)
+    if not file.exists() and not file.is_absolute() and (workspace.folder / file).exists():
+        file = workspace.folder / file
+    if file.is_file() or args.scenario.endswith(".json"):
+        try:
+            text = read_workspace_file(file)
+        except UserError as exc:
+            raise InputError(f"{args.scenario}: {exc}") from None
+        scenario, problems = parse_scenario(text, args.scenario)
+    else:
+        scenario, problems = workspace.scenario(args.scenario), []
+    if scenario is None or problems:
+        _print_problems([str(p) for p in problems])
+        raise InputError(f"nothing sent: {len(problems)} problem(s) in {args.scenario}")
+    problems = workspace.check(scenario)
+    if problems:
+        used = scenario.templates_used()
+        broken = [p for p in workspace.problems if p.file.startswith("templates")
+                  and Path(p.file).stem in {n.lower() for n in used}]
+        _print_problems([str(p) for p in problems + broken])
+        raise InputError(f"nothing sent: {len(problems)} problem(s) in {args.scenario}")
+    return workspace, scenario
+
+
+def _print_problems(lines: list[str]) -> None:
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def run_scenario_cmd(args: argparse.Namespace) -> int:
+    variables = parse_vars(args.var)
+    rows = load_rows(Path(args.data)) if args.data else None
+    workspace, scenario = load_scenario(args)
+    if args.dry_run:
+        try:
+            env, _store = pick_environment(args)
+            environment, limits = env.name, Limits(env.request_limit, env.event_limit)
+        except UserError:
+            environment, limits = "", Limits()
+        runner = ScenarioRunner(scenario, workspace.templates, variables=variables, rows=rows,
+                                seed=args.seed, limits=limits, environment=environment,
+                                dry_run=True, on_result=lambda r: emit(r.to_json()))
+        return _finish(args, runner, asyncio.run(_checked_run(runner)))
+    resolved = resolve(args)
+    env = resolved.environment
+    return asyncio.run(_send_run(args, scenario, workspace, resolved, variables, rows,
+                                 Limits(env.request_limit, env.event_limit)))
+
+
+async def _checked_run(runner: ScenarioRunner) -> RunReport:
+    problems = runner.precheck()
+    if problems:
+        _print_problems(problems)
+        raise InputError(f"nothing sent: {len(problems)} problem(s) rendering "
+                         f"{runner.scenario.name!r}")
+    return await runner.run()
+
+
+async def _send_run(args: argparse.Namespace, scenario: Scenario, workspace: Workspace,
+                    resolved: Any, variables: dict[str, str],
+                    rows: list[dict[str, Any]] | None, limits: Limits) -> int:
+    from console.services.client import EventApiClient
+
+    client = EventApiClient()
+    try:
+        runner = ScenarioRunner(
+            scenario, workspace.templates, client=client, target=resolved.target,
+            environment=resolved.environment.name, limits=limits, variables=variables,
+            rows=rows, seed=args.seed, on_result=lambda r: emit(r.to_json()),
+            **_outcome_options(args, scenario, resolved, client),
+        )
+        report = await _checked_run(runner)
+    finally:
+        await client.aclose()
+    return _finish(args, runner, report)
+
+
+def _window(args: argparse.Namespace) -> float:
+    if args.verify_window is not None:
+        return max(float(args.verify_window), 0.0)
+    raw = os.environ.get("EVENT_CONSOLE_VERIFY_SECONDS", "").strip()
+    try:
+        return max(float(raw), 0.0) if raw else 10.0
+    except ValueError:
+        return 10.0
+
+
+def _outcome_options(args: argparse.Namespace, scenario: Scenario, resolved: Any,
+                     client: Any) -> dict[str, Any]:
+    """History sessions (recording + dedup ledger + confirmed runs) when the history is
+    there and wanted; otherwise a plain runs lookup for "dedup" expectations."""
+    if not args.no_history:
+        try:
+            from console.services.history_session import SendSession
+            from console.services.outcomes import PollPolicy
+        except ModuleNotFoundError:
+            pass
+        else:
+            policy = PollPolicy(total=_window(args))
+
+            def session(events: Any, parts: Any, step: str) -> Any:
+                return SendSession.open(resolved, events, parts, scenario=scenario.name,
+                                        step=step, source="replayed", policy=policy)
+
+            return {"sessions": session}
+    from console.services.runner import RunsVerifier
+
+    wants_dedup = any(isinstance(s, SendStep) and s.expect and s.expect.dedup
+                      for s in scenario.steps)
+    if not wants_dedup:
+        return {}
+    return {"verifier": RunsVerifier(client, resolved.environment.rest_origin,
+                                     bearer=resolved.signing_key, window=_window(args))}
+
+
+def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport) -> int:
+    from console.services.junit import junit_xml
+
+    if args.junit:
+        write_bytes_atomic(Path(args.junit), junit_xml(report))
+    if args.report:
+        write_text_atomic(Path(args.report), report_json(report))
+    counts = report.counts()
+    summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no steps"
+    print(f"event-console: {report.scenario}: {summary} (seed {runner.seed})", file=sys.stderr)
+    return 0 if report.passed else 1

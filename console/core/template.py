@@ -1,0 +1,405 @@
+"""Placeholders in templates and scenario steps, rendered in Jinja2's sandbox.
+
+Why the sandbox: template and scenario files come from git repositories and other people;
+rendering one must never reach Python internals (`''.__class__.__mro__`), the file system
+or the network, and must not be able to build a gigabyte string by accident.
+
+Why per-string compilation: every string value of an event is its own template, compiled
+once and cached. A string that is exactly one placeholder (`"{{ now_ms() }}"`) is compiled
+as an *expression* and keeps the JSON type of its value (a number stays a number). A string
+made of text and `{{ ... }}` placeholders is evaluated piece by piece so an error can name
+the exact placeholder (its offset in the string); anything with `{% ... %}` statements is
+rendered as a whole template. Values are put into text as JSON (`true`, `null`), not as
+Python reprs, since the result is JSON.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid as uuid_mod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from datetime import time as dtime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
+from jinja2.exceptions import SecurityError
+from jinja2.exceptions import TemplateError as JinjaTemplateError
+from jinja2.meta import find_undeclared_variables
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from console.core.errors import InputError
+from console.core.serialize import event_bytes
+
+HELPERS = ("uuid", "ulid", "now", "now_ms", "seq", "vars", "row", "fake", "steps")
+MAX_TEXT = 1_000_000  # characters any one operation or rendered string may produce
+MAX_DEPTH = 200  # nesting of values converted to JSON
+_MARKERS = ("{{", "{%", "{#")
+
+
+class TemplateError(InputError):
+    """A placeholder that cannot be compiled or rendered.
+
+    `pointer` is the JSON Pointer of the string value holding it, `offset` the character
+    offset of the failing placeholder inside that string (None when only the line is known,
+    `line` is 1-based inside the string).
+    """
+
+    def __init__(
+        self, message: str, *, pointer: str = "", offset: int | None = None, line: int = 1
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.pointer = pointer
+        self.offset = offset
+        self.line = line
+
+    def at(self, pointer: str) -> TemplateError:
+        return TemplateError(self.message, pointer=pointer, offset=self.offset, line=self.line)
+
+
+def to_json_value(value: Any, depth: int = 0) -> Any:
+    """A value as JSON data: dates become ISO text, tuples lists; anything else is refused."""
+    if depth > MAX_DEPTH:
+        raise TemplateError(f"value nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, Undefined):
+        str(value)  # raises the UndefinedError/SecurityError that says what is missing
+    if value is None or isinstance(value, bool | int | str):
+        return str(value) if isinstance(value, str) else value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise TemplateError(f"{value} is not a JSON number")
+        return value
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime | date | dtime):
+        return value.isoformat()
+    if isinstance(value, uuid_mod.UUID):
+        return str(value)
+    if isinstance(value, Bag):
+        value = {key: value[key] for key in value}
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TemplateError(f"object key {key!r} is not a string")
+            out[key] = to_json_value(item, depth + 1)
+        return out
+    if isinstance(value, list | tuple):
+        return [to_json_value(item, depth + 1) for item in value]
+    raise TemplateError(f"a value of type {type(value).__name__} cannot be put in JSON")
+
+
+def to_text(value: Any) -> str:
+    """How a value appears inside a larger string: text as is, everything else as JSON."""
+    value = to_json_value(value)
+    if isinstance(value, str):
+        return value
+    return event_bytes(value).decode("utf-8")
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, plus a cap on `*` and `**` so one expression cannot exhaust memory."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for seq, count in ((left, right), (right, left)):
+                if (isinstance(seq, str | list | tuple) and isinstance(count, int)
+                        and len(seq) * count > MAX_TEXT):
+                    raise SecurityError(f"result longer than {MAX_TEXT:,} items")
+        if (operator == "**" and isinstance(left, int) and isinstance(right, int)
+                and abs(left) > 1 and right * left.bit_length() > 64_000):
+            raise SecurityError("number too large")
+        return super().call_binop(context, operator, left, right)
+
+
+class Bag:
+    """`vars`, `row`, `steps`, `steps.NAME`: keys as attributes, and errors that say
+    which keys exist. Not a dict, so a key named `items` or `keys` is not shadowed."""
+
+    __slots__ = ("_data", "_label")
+
+    def __init__(self, label: str, data: Mapping[str, Any]) -> None:
+        self._label = label
+        self._data = dict(data)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self._data[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def describe_missing(self, name: str) -> str:
+        have = ", ".join(sorted(self._data)) or "nothing"
+        return f"{self._label} has no {name!r} (it has: {have})"
+
+
+class _Undefined(StrictUndefined):
+    """StrictUndefined whose message names the bag or helper that lacks the key."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        obj, name = self._undefined_obj, self._undefined_name
+        if self._undefined_hint is None and isinstance(name, str):
+            describe = getattr(type(obj), "describe_missing", None)
+            if describe is not None:
+                return str(describe(obj, name))
+        message: str = super()._undefined_message
+        return message
+
+
+def _finalize(value: Any) -> str:
+    return to_text(value)
+
+
+@dataclass(frozen=True)
+class _Expr:
+    source: str
+    offset: int
+    end: int
+    run: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class CompiledString:
+    """A compiled string value: literal, one native expression, pieces, or a whole template."""
+
+    source: str
+    kind: str  # "literal" | "single" | "pieces" | "whole"
+    pieces: tuple[str | _Expr, ...] = ()
+    whole: Any = None
+    names: frozenset[str] = frozenset()
+    step_refs: frozenset[str] = frozenset()
+
+    def render(self, scope: Mapping[str, Any]) -> Any:
+        if self.kind == "literal":
+            return self.source
+        if self.kind == "whole":
+            try:
+                text: str = self.whole.render(scope)
+            except TemplateError:
+                raise
+            except (SecurityError, UndefinedError, JinjaTemplateError) as exc:
+                raise _runtime_error(exc, None) from None
+            except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
+                raise TemplateError(f"{type(exc).__name__}: {exc}") from None
+            return _capped(text)
+        parts: list[str] = []
+        for piece in self.pieces:
+            if isinstance(piece, str):
+                parts.append(piece)
+                continue
+            value = _evaluate(piece, scope)
+            if self.kind == "single":
+                return value
+            parts.append(to_text(value))
+        return _capped("".join(parts))
+
+
+def _capped(text: str) -> str:
+    if len(text) > MAX_TEXT:
+        raise TemplateError(f"rendered text is longer than {MAX_TEXT:,} characters")
+    return text
+
+
+def _evaluate(expr: _Expr, scope: Mapping[str, Any]) -> Any:
+    try:
+        return to_json_value(expr.run(**scope))
+    except TemplateError as exc:
+        raise TemplateError(exc.message, offset=expr.offset) from None
+    except (SecurityError, UndefinedError, JinjaTemplateError) as exc:
+        raise _runtime_error(exc, expr.offset) from None
+    except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
+        raise TemplateError(
+            f"{type(exc).__name__} in {{{{{expr.source}}}}}: {exc}", offset=expr.offset
+        ) from None
+
+
+def _runtime_error(exc: Exception, offset: int | None) -> TemplateError:
+    text = str(getattr(exc, "message", None) or exc)
+    if isinstance(exc, SecurityError):
+        return TemplateError(f"refused by the template sandbox: {text}", offset=offset)
+    if isinstance(exc, UndefinedError):
+        return TemplateError(f"unknown variable: {text}", offset=offset)
+    return TemplateError(text, offset=offset)
+
+
+class TemplateEngine:
+    """Compiles string values once (cached) and renders JSON values with a scope."""
+
+    def __init__(self, cache_size: int = 4096) -> None:
+        self.env = _Sandbox(undefined=_Undefined, finalize=_finalize, autoescape=False,
+                            keep_trailing_newline=True)
+        self.env.globals.pop("lipsum", None)
+        self._known = frozenset(HELPERS) | frozenset(self.env.globals)
+        self.compile = lru_cache(maxsize=cache_size)(self._compile)
+
+    def _compile(self, source: str) -> CompiledString:
+        if not any(marker in source for marker in _MARKERS):
+            return CompiledString(source, "literal")
+        try:
+            tokens = list(self.env.lexer.tokeniter(source, None))
+            pieces = self._pieces(source, tokens)
+            ast = self.env.parse(source)
+        except TemplateSyntaxError as exc:
+            raise TemplateError(f"template syntax: {exc.message}", line=exc.lineno or 1) from None
+        names = frozenset(find_undeclared_variables(ast))
+        unknown = sorted(names - self._known)
+        if unknown:
+            raise TemplateError(
+                f"unknown variable {unknown[0]!r} (known: {', '.join(HELPERS)})",
+                offset=_offset_of_name(source, pieces, unknown[0]),
+            )
+        refs = frozenset(_step_refs(ast))
+        if pieces is None:
+            whole = self.env.from_string(source)
+            return CompiledString(source, "whole", whole=whole, names=names, step_refs=refs)
+        kind = "single" if len(pieces) == 1 and isinstance(pieces[0], _Expr) else "pieces"
+        return CompiledString(source, kind, tuple(pieces), names=names, step_refs=refs)
+
+    def _pieces(self, source: str, tokens: list[tuple[int, str, str]]) -> list[str | _Expr] | None:
+        """Text and `{{ }}` expressions with their offsets; None if statements are used.
+
+        The lexer works on text whose line breaks are normalized to \\n; `at` maps its
+        offsets back to `source`, whose text (a \\r\\n in a payload) is kept exactly.
+        """
+        at = _original_offsets(source)
+        pieces: list[str | _Expr] = []
+        offset = 0
+        expr_start: int | None = None
+        for _line, kind, value in tokens:
+            if kind == "data":
+                pieces.append(source[at(offset) : at(offset + len(value))])
+            elif kind == "variable_begin":
+                if value != "{{":
+                    return None
+                expr_start = offset
+            elif kind == "variable_end":
+                if value != "}}" or expr_start is None:
+                    return None
+                start, end = at(expr_start), at(offset + 2)
+                inner = source[start + 2 : end - 2]
+                try:
+                    run = self.env.compile_expression(inner, undefined_to_none=False)
+                except TemplateSyntaxError as exc:
+                    raise TemplateError(f"template syntax: {exc.message}", offset=start) from None
+                pieces.append(_Expr(inner.strip(), start, end, run))
+                expr_start = None
+            elif expr_start is None:
+                return None  # a block, comment or raw section: render the whole template
+            offset += len(value)
+        return [p for p in pieces if p != ""]
+
+    def render_string(self, source: str, scope: Mapping[str, Any]) -> Any:
+        return self.compile(source).render(scope)
+
+    def render_value(self, value: Any, scope: Mapping[str, Any], *, pointer: str = "") -> Any:
+        """A copy of a JSON value with every string rendered (document order, no recursion)."""
+        holder: list[Any] = [None]
+        stack: list[tuple[Any, Any, Any, str]] = [(value, holder, 0, pointer)]
+        while stack:
+            item, parent, key, ptr = stack.pop()
+            if isinstance(item, str):
+                try:
+                    parent[key] = self.render_string(item, scope)
+                except TemplateError as exc:
+                    raise exc.at(ptr) from None
+            elif isinstance(item, dict):
+                copy: dict[str, Any] = {}
+                parent[key] = copy
+                children = []
+                for k, child in item.items():
+                    copy[k] = None
+                    children.append((child, copy, k, f"{ptr}/{_escape(k)}"))
+                stack.extend(reversed(children))
+            elif isinstance(item, list):
+                out: list[Any] = [None] * len(item)
+                parent[key] = out
+                stack.extend(
+                    (child, out, i, f"{ptr}/{i}") for i, child in reversed(list(enumerate(item)))
+                )
+            else:
+                parent[key] = item
+        return holder[0]
+
+    def check_value(self, value: Any, *, pointer: str = ""
+                    ) -> tuple[list[TemplateError], list[tuple[str, str]]]:
+        """Compile every string: syntax and unknown-name errors, and the steps referenced
+        as (pointer of the string, step name), in document order."""
+        errors: list[TemplateError] = []
+        refs: list[tuple[str, str]] = []
+        stack: list[tuple[Any, str]] = [(value, pointer)]
+        while stack:
+            item, ptr = stack.pop()
+            if isinstance(item, str):
+                try:
+                    refs.extend((ptr, name) for name in sorted(self.compile(item).step_refs))
+                except TemplateError as exc:
+                    errors.append(exc.at(ptr))
+            elif isinstance(item, dict):
+                stack.extend((v, f"{ptr}/{_escape(k)}") for k, v in reversed(list(item.items())))
+            elif isinstance(item, list):
+                stack.extend((v, f"{ptr}/{i}") for i, v in reversed(list(enumerate(item))))
+        return errors, refs
+
+
+def _original_offsets(source: str) -> Callable[[int], int]:
+    """Offset in the lexer's text (line breaks as \\n) -> offset in `source`."""
+    if "\r" not in source:
+        return lambda offset: offset
+    table = []
+    pos = 0
+    while pos < len(source):
+        table.append(pos)
+        pos += 2 if source.startswith("\r\n", pos) else 1
+    table.append(pos)
+    return lambda offset: table[min(offset, len(table) - 1)]
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _offset_of_name(source: str, pieces: list[str | _Expr] | None, name: str) -> int | None:
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    for piece in pieces or ():
+        if isinstance(piece, _Expr) and word.search(source, piece.offset, piece.end):
+            return piece.offset
+    found = word.search(source)
+    return found.start() if found else None
+
+
+def _step_refs(ast: nodes.Template) -> list[str]:
+    refs: list[str] = []
+    for node in ast.find_all(nodes.Getattr):
+        assert isinstance(node, nodes.Getattr)
+        if isinstance(node.node, nodes.Name) and node.node.name == "steps":
+            refs.append(node.attr)
+    for item in ast.find_all(nodes.Getitem):
+        assert isinstance(item, nodes.Getitem)
+        if (isinstance(item.node, nodes.Name) and item.node.name == "steps"
+                and isinstance(item.arg, nodes.Const) and isinstance(item.arg.value, str)):
+            refs.append(item.arg.value)
+    return refs

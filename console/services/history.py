@@ -1,0 +1,391 @@
+"""The history store: every request and event the console sent, replayed or captured.
+
+Why it works this way:
+- A request is written as *pending* (with its events) and committed BEFORE it goes out,
+  and completed after. If the process dies in between, the next open finds the pending
+  row of a process that no longer runs and marks it *unknown*: a send is never missing.
+- Each event row is narrow; payloads (capped, default 64 KiB, exact size kept) live in
+  their own table, so counting and paging a million rows stays fast.
+- The store only ever sees event bytes and send results: keys are never passed in, so they
+  cannot end up in a row, a search index or an export.
+- One store = one sqlite3 connection = one thread. `AsyncHistory` (history_async.py) gives
+  the event loop a store on a single worker thread; the Qt model opens its own reader.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from console.core.dedup import DEDUP_WINDOW_MS, Outcome, OutcomeKind, Prediction, PriorSend
+from console.core.ids import IdSeed
+from console.services.history_query import HistoryReads
+from console.services.history_schema import open_database
+
+DEFAULT_PAYLOAD_CAP = 64 * 1024
+DEFAULT_RETENTION_DAYS = 90
+DAY_MS = 24 * 60 * 60 * 1000
+UNKNOWN_REASON = "the console stopped before the server answered"
+CANCELLED_REASON = "cancelled while in flight; the server may have received it"
+
+Source = Literal["sent", "replayed", "captured"]
+
+
+class SendResultLike(Protocol):
+    """What `EventApiClient.send` returns (console.services.client.SendResult)."""
+
+    status: int | None
+    ids: list[str]
+    events: int
+    error: str | None
+    attempts: int
+    latency_ms: float
+    request_bytes: int
+    seed: str
+
+
+class CapturedLike(Protocol):
+    """What the inbox hands over (console.services.inbox.CapturedEvent)."""
+
+    internal_id: str
+    received_at_ms: int
+    name: str
+    event: dict[str, Any]
+    size: int
+    raw: bytes
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _pid_alive(pid: int | None) -> bool:
+    """Whether the process that wrote a pending row still runs (it may still get an answer)."""
+    if pid is None:
+        return False
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return False  # no cheap, safe probe; treat other processes' rows as abandoned
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEvent:
+    name: str
+    dedup_id: str | None
+
+
+def parse_event(raw: bytes) -> ParsedEvent:
+    """Name and dedup id of serialized event bytes (anything unexpected is kept as-is)."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return ParsedEvent("", None)
+    return _meta(value)
+
+
+def _meta(value: Any) -> ParsedEvent:
+    if not isinstance(value, dict):
+        return ParsedEvent("", None)
+    name, dedup = value.get("name"), value.get("id")
+    return ParsedEvent(name if isinstance(name, str) else "",
+                       dedup if isinstance(dedup, str) and dedup else None)
+
+
+class HistoryStore(HistoryReads):
+    """The history database of one user. Not thread-safe: use it from one thread."""
+
+    def __init__(self, path: Path | str, *, payload_cap: int = DEFAULT_PAYLOAD_CAP,
+                 recover: bool = True) -> None:
+        self.path = Path(path)
+        self.payload_cap = payload_cap
+        self.conn, self.notice = open_database(self.path)
+        self.fts = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = 'payload_fts'").fetchone() is not None
+        self.recovered: list[int] = self.recover_abandoned() if recover else []
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> HistoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def messages(self) -> list[str]:
+        """What the UI/CLI should tell the user about this open (damage, lost answers)."""
+        out = [self.notice] if self.notice else []
+        if self.recovered:
+            n = len(self.recovered)
+            out.append(f"{n} request{'s' if n != 1 else ''} from an earlier session ended "
+                       "without an answer; their outcome is unknown (see history)")
+        return out
+
+    # -- writing ---------------------------------------------------------------------------
+    def _next_event_id(self) -> int:
+        top = self.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+        return max(int(top), self._indexed_upto()) + 1
+
+    def record_pending(
+        self, *, env: str, events: Sequence[bytes], request_bytes: int | None = None,
+        seed: IdSeed | str | None = None, request_no: int = 1, first_index: int = 0,
+        source: Source = "sent", scenario: str | None = None, step: str | None = None,
+        origin: str | None = None, branch: str | None = None,
+        predictions: Sequence[Prediction | None] | None = None, time_ms: int | None = None,
+        parsed: Sequence[Any] | None = None,
+    ) -> int:
+        """Write a request about to go out, with its events; committed on return.
+
+        `parsed`: the same events as JSON values, when the caller has them (saves parsing
+        the bytes again just to find each name and dedup id)."""
+        when = now_ms() if time_ms is None else time_ms
+        seed_text = seed if isinstance(seed, str) or seed is None else seed.header
+        size = request_bytes if request_bytes is not None else (
+            2 + sum(map(len, events)) + max(len(events) - 1, 0))
+        rows: list[tuple[Any, ...]] = []
+        bodies: list[str] = []
+        for i, raw in enumerate(events):
+            meta = (_meta(parsed[i]) if parsed is not None and i < len(parsed)
+                    else parse_event(raw))
+            pred = predictions[i] if predictions is not None and i < len(predictions) else None
+            body, truncated = self._capped(raw)
+            rows.append((
+                first_index + i, meta.name, meta.dedup_id, len(raw), truncated,
+                pred.verdict.value if pred else None,
+                pred.message if pred is not None and pred.duplicate else None,
+            ))
+            bodies.append(body)
+        with self._transaction():
+            first = self._next_event_id()
+            cur = self.conn.execute(
+                "INSERT INTO requests(env, created_ms, request_bytes, events, seed, state,"
+                " request_no, first_event_id, origin, branch, scenario, step, source, owner_pid)"
+                " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
+                (env, when, size, len(events), seed_text, request_no, first, origin, branch,
+                 scenario, step, source, os.getpid()),
+            )
+            request_id = int(cur.lastrowid or 0)
+            self.conn.executemany(
+                "INSERT INTO events(id, request_id, env, time_ms, source, outcome, idx, name,"
+                " dedup_id, size, truncated, predicted, predicted_detail)"
+                " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+                [(first + i, request_id, env, when, source, *row) for i, row in enumerate(rows)])
+            self.conn.executemany("INSERT INTO payloads(event_id, body) VALUES (?, ?)",
+                                  [(first + i, body) for i, body in enumerate(bodies)])
+        return request_id
+
+    def record_done(self, request_id: int, result: SendResultLike) -> None:
+        """Complete a pending request with the server's answer (or the client's error)."""
+        with self._transaction():
+            found = self.conn.execute(
+                "SELECT first_event_id, events FROM requests WHERE id = ?", (request_id,)
+            ).fetchone()
+            if found is None:
+                return
+            first, count = int(found[0]), int(found[1])
+            accepted = min(len(result.ids), count)
+            self.conn.execute(
+                "UPDATE requests SET status = ?, accepted = ?, attempts = ?, latency_ms = ?,"
+                " error = ?, done_ms = ?, seed = coalesce(?, seed), state = 'done'"
+                " WHERE id = ?",
+                (result.status, accepted, result.attempts, result.latency_ms, result.error,
+                 now_ms(), result.seed or None, request_id),
+            )
+            self.conn.executemany(
+                "UPDATE events SET internal_id = ?, status = ?, outcome = 'accepted',"
+                " outcome_detail = NULL WHERE id = ?",
+                [(result.ids[i], result.status, first + i) for i in range(accepted)],
+            )
+            if accepted < count:
+                reason = result.error or (f"server answered {result.status}"
+                                          if result.status else "no answer")
+                detail = Outcome(OutcomeKind.NOT_ACCEPTED, reason=reason).text
+                self.conn.execute(
+                    "UPDATE events SET internal_id = NULL, status = ?, outcome = 'not accepted',"
+                    " outcome_detail = ? WHERE id BETWEEN ? AND ?",
+                    (result.status, detail, first + accepted, first + count - 1),
+                )
+
+    def record_unknown(self, request_id: int, reason: str = CANCELLED_REASON) -> None:
+        """A request that will get no answer in this process (cancelled mid-flight)."""
+        with self._transaction():
+            self._mark_unknown(request_id, reason)
+
+    def _mark_unknown(self, request_id: int, reason: str) -> None:
+        found = self.conn.execute(
+            "SELECT first_event_id, events, seed FROM requests WHERE id = ? AND state = 'pending'",
+            (request_id,),
+        ).fetchone()
+        if found is None:
+            return
+        seed = IdSeed.parse(found[2]) if found[2] else None
+        if seed is not None:  # the ids the server gives these events, if the request arrived
+            self.conn.executemany(
+                "UPDATE events SET internal_id = ? WHERE id = ? AND internal_id IS NULL",
+                [(seed.event_id(i), int(found[0]) + i) for i in range(int(found[1]))])
+        self.conn.execute("UPDATE requests SET state = 'unknown', error = ? WHERE id = ?",
+                          (reason, request_id))
+        first, count = int(found[0] or 0), int(found[1])
+        self.conn.execute(
+            "UPDATE events SET outcome = 'unknown', outcome_detail = ?"
+            " WHERE id BETWEEN ? AND ? AND outcome = 'pending'",
+            (Outcome(OutcomeKind.UNKNOWN, reason=reason).text, first, first + count - 1),
+        )
+
+    def recover_abandoned(self) -> list[int]:
+        """Mark pending requests of processes that are gone as unknown; their ids."""
+        pending = self.conn.execute(
+            "SELECT id, owner_pid FROM requests WHERE state = 'pending'").fetchall()
+        stale = [int(rid) for rid, pid in pending if not _pid_alive(pid)]
+        if stale:
+            with self._transaction():
+                for request_id in stale:
+                    self._mark_unknown(request_id, UNKNOWN_REASON)
+        return stale
+
+    def record_captured(self, env: str, captured: CapturedLike) -> int:
+        """An event the built-in inbox received; returns its row id."""
+        dedup = captured.event.get("id") if isinstance(captured.event, dict) else None
+        body, truncated = self._capped(captured.raw)
+        with self._transaction():
+            row_id = self._next_event_id()
+            self.conn.execute(
+                "INSERT INTO events(id, request_id, idx, env, time_ms, internal_id, name,"
+                " dedup_id, size, truncated, source, outcome, status)"
+                " VALUES (?, NULL, 0, ?, ?, ?, ?, ?, ?, ?, 'captured', 'received', 200)",
+                (row_id, env, captured.received_at_ms, captured.internal_id, captured.name,
+                 dedup if isinstance(dedup, str) and dedup else None, captured.size, truncated),
+            )
+            self.conn.execute("INSERT INTO payloads(event_id, body) VALUES (?, ?)",
+                              (row_id, body))
+        return row_id
+
+    def set_outcomes(self, items: Iterable[tuple[int, Outcome, str | None]]) -> None:
+        """Confirmed outcomes: (event row id, outcome, runs as JSON or None)."""
+        with self._transaction():
+            self.conn.executemany(
+                "UPDATE events SET outcome = ?, outcome_detail = ?, runs = ?, runs_json = ?"
+                " WHERE id = ?",
+                [(o.kind.value, o.text, o.runs, runs, row_id) for row_id, o, runs in items],
+            )
+
+    def set_outcome(self, row_id: int, outcome: Outcome, runs_json: str | None = None) -> None:
+        self.set_outcomes([(row_id, outcome, runs_json)])
+
+    def _capped(self, raw: bytes) -> tuple[str, bool]:
+        if len(raw) <= self.payload_cap:
+            return raw.decode("utf-8", errors="replace"), False
+        return raw[: self.payload_cap].decode("utf-8", errors="ignore"), True
+
+    # -- the ledger ------------------------------------------------------------------------
+    def prior_sends(self, env: str, dedup_ids: Iterable[str], *, now: int | None = None,
+                    window_ms: int = DEDUP_WINDOW_MS) -> list[PriorSend]:
+        """Earlier sends with these ids (two windows back, so window chains resolve)."""
+        since = (now_ms() if now is None else now) - 2 * window_ms
+        wanted = sorted({i for i in dedup_ids if i})
+        found: list[PriorSend] = []
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for dedup, when, internal, name, outcome in self.conn.execute(
+                f"SELECT dedup_id, time_ms, internal_id, name, outcome FROM events"
+                f" WHERE dedup_id IN ({marks}) AND time_ms >= ? AND env = ?"
+                f" AND source IN ('sent', 'replayed') AND outcome != 'not accepted'",
+                (*chunk, since, env),
+            ):
+                certain = outcome not in ("pending", "unknown")
+                found.append(PriorSend(dedup, env, int(when), internal if certain else None,
+                                       name))
+        return found
+
+    # -- search index, retention -----------------------------------------------------------
+    def _indexed_upto(self) -> int:
+        row = self.conn.execute(
+            "SELECT value FROM meta WHERE key = 'fts_indexed_upto'").fetchone()
+        return int(row[0]) if row else 0
+
+    def index_payloads(self) -> int:
+        """Add payloads written since the last search to the FTS index (in one bulk insert,
+        far cheaper than a trigger per row); returns how many were added."""
+        if not self.fts:
+            return 0
+        with self._transaction():
+            upto = self._indexed_upto()
+            top = self.conn.execute("SELECT coalesce(max(event_id), 0) FROM payloads").fetchone()[0]
+            if top <= upto:
+                return 0
+            cur = self.conn.execute(
+                "INSERT INTO payload_fts(rowid, body) SELECT event_id, body FROM payloads"
+                " WHERE event_id > ? AND event_id <= ?", (upto, top))
+            self.conn.execute("INSERT OR REPLACE INTO meta(key, value)"
+                              " VALUES ('fts_indexed_upto', ?)", (str(top),))
+            return int(cur.rowcount)
+
+    def purge(self, older_than_ms: int) -> int:
+        """Delete events (and finished requests) older than this time; returns events gone."""
+        with self._transaction():
+            if self.fts:
+                self.conn.execute(
+                    "INSERT INTO payload_fts(payload_fts, rowid, body)"
+                    " SELECT 'delete', p.event_id, p.body FROM payloads p"
+                    " JOIN events e ON e.id = p.event_id WHERE e.time_ms < ?"
+                    " AND e.outcome != 'pending' AND p.event_id <= ?",
+                    (older_than_ms, self._indexed_upto()))
+            self.conn.execute("DELETE FROM payloads WHERE event_id IN (SELECT id FROM events"
+                              " WHERE time_ms < ? AND outcome != 'pending')", (older_than_ms,))
+            gone = self.conn.execute("DELETE FROM events WHERE time_ms < ? AND outcome !="
+                                     " 'pending'", (older_than_ms,)).rowcount
+            self.conn.execute("DELETE FROM requests WHERE created_ms < ? AND state != 'pending'",
+                              (older_than_ms,))
+        return int(gone)
+
+    @property
+    def retention_days(self) -> int:
+        """Days of history kept (0 = keep everything)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'retention_days'").fetchone()
+        return int(row[0]) if row else DEFAULT_RETENTION_DAYS
+
+    def set_retention_days(self, days: int) -> None:
+        if days < 0:
+            raise ValueError("retention must be 0 (keep everything) or a number of days")
+        with self._transaction():
+            self.conn.execute("INSERT OR REPLACE INTO meta(key, value)"
+                              " VALUES ('retention_days', ?)", (str(days),))
+
+    def apply_retention(self, now: int | None = None) -> int:
+        """Purge what the retention setting no longer keeps (never the last 24 h)."""
+        days = self.retention_days
+        if days <= 0:
+            return 0
+        return self.purge((now_ms() if now is None else now) - max(days, 1) * DAY_MS)
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self.conn)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); takes the write lock up front."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")

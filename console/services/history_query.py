@@ -1,0 +1,294 @@
+"""Reading the history: filters as SQL, rows as plain objects, exports as JSONL or CSV.
+
+Filters only touch the narrow events table (status and outcome are kept per event), so a
+filter over a million rows never joins; the request details are joined for the page shown.
+Full-text search matches words and word prefixes of the stored payloads (FTS5), or any
+substring where this SQLite has no FTS5.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import IO, Any
+
+# a request's events are consecutive rows from first_event_id: a rowid range, no index needed
+_REQUEST_EVENTS = ("requests r JOIN events e ON e.id BETWEEN r.first_event_id AND"
+                   " r.first_event_id + r.events - 1 AND e.request_id = r.id WHERE r.id = ?")
+_GLOB = re.compile(r"[*?\[]")
+_WORD = re.compile(r"[^\W_]+")
+
+STATUS_CHOICES = ("accepted", "not accepted", "4xx", "5xx", "no answer", "unknown", "pending")
+
+
+def _status_clause(status: str) -> tuple[str, list[Any]]:
+    value = status.strip().lower()
+    if value.isdigit():
+        return "e.status = ?", [int(value)]
+    fixed = {
+        "accepted": "e.outcome NOT IN ('not accepted', 'pending', 'unknown', 'received')",
+        "not accepted": "e.outcome = 'not accepted'",
+        "4xx": "e.status BETWEEN 400 AND 499",
+        "5xx": "e.status >= 500",
+        "no answer": "e.status IS NULL AND e.outcome = 'not accepted'",
+        "unknown": "e.outcome = 'unknown'",
+        "pending": "e.outcome = 'pending'",
+    }
+    if value not in fixed:
+        raise ValueError(f"unknown status filter {status!r}: use an HTTP status or one of "
+                         + ", ".join(STATUS_CHOICES))
+    return fixed[value], []
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryFilter:
+    """What the table shows. Empty fields do not filter. `name` may hold a glob (`app/*`)."""
+
+    env: str | None = None
+    name: str | None = None
+    status: str | None = None
+    dedup_id: str | None = None
+    outcome: str | None = None
+    source: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None
+    text: str | None = None
+
+    def where(self) -> tuple[str, list[Any]]:
+        """The SQL condition on `events e` (without full-text search) and its parameters."""
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (("e.env", self.env), ("e.dedup_id", self.dedup_id),
+                              ("e.outcome", self.outcome), ("e.source", self.source)):
+            if value:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        if self.name:
+            clauses.append("e.name GLOB ?" if _GLOB.search(self.name) else "e.name = ?")
+            params.append(self.name)
+        if self.since_ms is not None:
+            clauses.append("e.time_ms >= ?")
+            params.append(self.since_ms)
+        if self.until_ms is not None:
+            clauses.append("e.time_ms < ?")
+            params.append(self.until_ms)
+        if self.status:
+            clause, extra = _status_clause(self.status)
+            clauses.append(clause)
+            params.extend(extra)
+        return (" AND ".join(clauses) or "1 = 1"), params
+
+
+def fts_query(text: str) -> str:
+    """User text as an FTS5 query: every word must appear, as a word or a word prefix."""
+    return " ".join(f'"{word}"*' for word in _WORD.findall(text))
+
+
+_COLUMNS = (
+    "e.id, e.request_id, e.idx, e.env, e.time_ms, e.name, e.dedup_id, e.internal_id, e.size,"
+    " e.truncated, e.status, e.outcome, e.outcome_detail, e.runs, e.source, e.predicted,"
+    " e.predicted_detail, r.attempts, r.latency_ms, r.error, r.state, r.scenario, r.step,"
+    " r.origin, r.branch, r.request_bytes, r.seed, r.request_no, r.events"
+)
+
+
+def row_sql(with_payload: bool) -> str:
+    if with_payload:
+        return (f"SELECT {_COLUMNS}, p.body, e.runs_json FROM events e"
+                " LEFT JOIN requests r ON r.id = e.request_id"
+                " LEFT JOIN payloads p ON p.event_id = e.id")
+    return (f"SELECT {_COLUMNS}, NULL, NULL FROM events e"
+            " LEFT JOIN requests r ON r.id = e.request_id")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """One event with the request it went out in (request fields None for captures)."""
+
+    id: int
+    request_id: int | None
+    index: int
+    env: str
+    time_ms: int
+    name: str
+    dedup_id: str | None
+    internal_id: str | None
+    size: int
+    truncated: bool
+    status: int | None
+    outcome: str
+    outcome_detail: str | None
+    runs: int | None
+    source: str
+    predicted: str | None
+    predicted_detail: str | None
+    attempts: int | None
+    latency_ms: float | None
+    error: str | None
+    state: str | None
+    scenario: str | None
+    step: str | None
+    origin: str | None
+    branch: str | None
+    request_bytes: int | None
+    seed: str | None
+    request_no: int | None
+    request_events: int | None
+    payload: str | None = None
+    runs_json: str | None = None
+
+    @classmethod
+    def from_db(cls, row: tuple[Any, ...]) -> HistoryRow:
+        values = list(row)
+        values[9] = bool(values[9])
+        return cls(*values)
+
+    @property
+    def outcome_text(self) -> str:
+        return self.outcome_detail or self.outcome
+
+    @property
+    def event(self) -> Any:
+        """The stored event as JSON, or None when the payload was cut at the cap."""
+        if self.payload is None or self.truncated:
+            return None
+        try:
+            return json.loads(self.payload)
+        except ValueError:
+            return None
+
+    def to_json(self, *, with_payload: bool = False) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("payload", "runs_json", "request_events"):
+            data.pop(key)
+        data["time"] = iso_time(self.time_ms)
+        data["outcome_text"] = self.outcome_text
+        if self.runs_json:
+            data["run_list"] = json.loads(self.runs_json)
+        if with_payload:
+            event = self.event
+            data["event"] = event
+            if event is None and self.payload is not None:
+                data["payload"] = self.payload
+        return data
+
+
+class HistoryReads:
+    """The read side of `HistoryStore` (kept here with the filters and rows it serves)."""
+
+    conn: sqlite3.Connection
+    fts: bool
+
+    def index_payloads(self) -> int:
+        raise NotImplementedError
+
+    def query(self, filters: HistoryFilter | None = None, offset: int = 0, limit: int = 200,
+              *, with_payload: bool = False, before_id: int | None = None,
+              after_id: int | None = None) -> list[HistoryRow]:
+        """Matching events, newest first: `limit` from `offset`, or (keyset paging, cheap at
+        any depth) the `limit` rows right below `before_id` or right above `after_id`."""
+        where, params = self._where(filters or HistoryFilter())
+        order = "DESC"
+        if before_id is not None:
+            where, offset = where + " AND e.id < ?", 0
+            params.append(before_id)
+        elif after_id is not None:
+            where, offset, order = where + " AND e.id > ?", 0, "ASC"
+            params.append(after_id)
+        # pick the ids on the narrow table first, then join only the rows of the page
+        inner = f"SELECT e.id FROM events e WHERE {where} ORDER BY e.id {order} LIMIT ? OFFSET ?"
+        sql = row_sql(with_payload) + f" WHERE e.id IN ({inner}) ORDER BY e.id DESC"
+        return [HistoryRow.from_db(r) for r in self.conn.execute(sql, (*params, limit, offset))]
+
+    def count(self, filters: HistoryFilter | None = None) -> int:
+        where, params = self._where(filters or HistoryFilter())
+        return int(self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}",
+                                     params).fetchone()[0])
+
+    def get(self, row_id: int) -> HistoryRow | None:
+        row = self.conn.execute(row_sql(True) + " WHERE e.id = ?", (row_id,)).fetchone()
+        return HistoryRow.from_db(row) if row else None
+
+    def rows(self, row_ids: Sequence[int], *, with_payload: bool = True) -> list[HistoryRow]:
+        """These rows, newest first (for exports of a selection)."""
+        out: list[HistoryRow] = []
+        for start in range(0, len(row_ids), 500):
+            chunk = list(row_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            sql = row_sql(with_payload) + f" WHERE e.id IN ({marks})"
+            out.extend(HistoryRow.from_db(r) for r in self.conn.execute(sql, chunk))
+        out.sort(key=lambda r: r.id, reverse=True)
+        return out
+
+    def response_ids(self, request_id: int) -> list[str]:
+        """The internal ids the server returned for a request, in order."""
+        return [r[0] for r in self.conn.execute(
+            f"SELECT e.internal_id FROM {_REQUEST_EVENTS} AND r.state = 'done'"
+            " AND e.outcome NOT IN ('not accepted', 'pending', 'unknown') ORDER BY e.id",
+            (request_id,))]
+
+    def accepted_events(self, request_id: int) -> list[tuple[int, int, str, int, str | None,
+                                                               str]]:
+        """(row id, batch index, internal id, time, dedup id, name) of accepted events."""
+        return [(int(a), int(b), str(c), int(d), e, str(f)) for a, b, c, d, e, f in
+                self.conn.execute(
+                    "SELECT e.id, e.idx, e.internal_id, e.time_ms, e.dedup_id, e.name"
+                    f" FROM {_REQUEST_EVENTS} AND e.internal_id IS NOT NULL AND e.outcome"
+                    " NOT IN ('not accepted', 'pending', 'unknown') ORDER BY e.id",
+                    (request_id,))]
+
+    def names(self, limit: int = 500) -> list[str]:
+        """Distinct event names (for the filter's completer); uses the name index."""
+        return [r[0] for r in self.conn.execute(
+            "SELECT DISTINCT name FROM events ORDER BY name LIMIT ?", (limit,))]
+
+    def _where(self, filters: HistoryFilter) -> tuple[str, list[Any]]:
+        where, params = filters.where()
+        if filters.text:
+            if self.fts:
+                self.index_payloads()
+                query = fts_query(filters.text)
+                if query:
+                    where += (" AND e.id IN (SELECT rowid FROM payload_fts"
+                              " WHERE payload_fts MATCH ?)")
+                    params.append(query)
+            else:
+                escaped = filters.text.replace("\\", "\\\\").replace("%", "\\%")
+                where += (" AND e.id IN (SELECT event_id FROM payloads"
+                          " WHERE body LIKE ? ESCAPE '\\')")
+                params.append("%" + escaped.replace("_", "\\_") + "%")
+        return where, params
+
+
+def iso_time(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000).astimezone().isoformat(timespec="milliseconds")
+
+
+def export_jsonl(rows: list[HistoryRow], file: IO[str]) -> int:
+    """One JSON object per row (metadata plus the event); returns rows written."""
+    for row in rows:
+        file.write(json.dumps(row.to_json(with_payload=True), ensure_ascii=False) + "\n")
+    return len(rows)
+
+
+CSV_FIELDS = ("time", "env", "name", "dedup_id", "internal_id", "source", "status", "outcome",
+              "outcome_text", "runs", "size", "truncated", "attempts", "latency_ms", "error",
+              "scenario", "step", "event")
+
+
+def export_csv(rows: list[HistoryRow], file: IO[str]) -> int:
+    """A spreadsheet-friendly table; the event (or the stored part) as compact JSON text."""
+    writer = csv.writer(file, lineterminator="\n")
+    writer.writerow(CSV_FIELDS)
+    for row in rows:
+        data = row.to_json()
+        event = row.event
+        data["event"] = (json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+                         if event is not None else (row.payload or ""))
+        writer.writerow(["" if data.get(f) is None else data.get(f) for f in CSV_FIELDS])
+    return len(rows)

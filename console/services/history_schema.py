@@ -1,0 +1,242 @@
+"""Opening the history database: WAL, versioned migrations, and a damaged file set aside.
+
+Why this shape:
+- `PRAGMA user_version` is the schema version; `MIGRATIONS[n]` takes a file from version n
+  to n + 1 inside one transaction, so a crash mid-migration leaves the old version intact.
+  A file from a newer console is left untouched and reported, never "repaired".
+- WAL with synchronous=NORMAL: a commit reaches the OS before `record_pending` returns, so
+  killing the process (even with SIGKILL) never loses a committed row; only a power cut
+  can lose the last few commits, which is the usual WAL trade-off for a desktop log.
+- A file SQLite cannot read (not a database, malformed) is renamed to
+  `<name>.corrupt-<timestamp>` together with its -wal/-shm files, and a fresh history is
+  started; the caller gets a notice to show. A locked or unreadable file is NOT corrupt
+  and is reported as an error instead, so we never move a healthy history aside.
+- Full-text search uses an FTS5 index over payloads when this SQLite has FTS5, else LIKE.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from console.core.errors import UserError
+
+SQLITE_CORRUPT = 11
+SQLITE_NOTADB = 26
+
+V1 = """
+CREATE TABLE requests (
+  id INTEGER PRIMARY KEY,
+  env TEXT NOT NULL,
+  created_ms INTEGER NOT NULL,
+  request_bytes INTEGER NOT NULL,
+  events INTEGER NOT NULL,
+  status INTEGER,
+  attempts INTEGER,
+  latency_ms REAL,
+  error TEXT,
+  seed TEXT,
+  state TEXT NOT NULL DEFAULT 'pending'
+);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY,
+  request_id INTEGER REFERENCES requests(id),
+  idx INTEGER NOT NULL,
+  env TEXT NOT NULL,
+  time_ms INTEGER NOT NULL,
+  internal_id TEXT,
+  name TEXT NOT NULL,
+  dedup_id TEXT,
+  payload TEXT,
+  size INTEGER NOT NULL,
+  outcome TEXT NOT NULL DEFAULT 'pending'
+);
+CREATE INDEX events_name ON events(name, id);
+"""
+
+# v2: outcomes and sources; payloads move to their own table so the events table stays
+# narrow (counting and paging a million rows reads only small rows); indexes for the
+# ledger (dedup id + time), time ranges, and crash recovery (pending requests).
+V2 = """
+ALTER TABLE requests ADD COLUMN done_ms INTEGER;
+ALTER TABLE requests ADD COLUMN accepted INTEGER;
+ALTER TABLE requests ADD COLUMN request_no INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE requests ADD COLUMN first_event_id INTEGER;
+ALTER TABLE requests ADD COLUMN origin TEXT;
+ALTER TABLE requests ADD COLUMN branch TEXT;
+ALTER TABLE requests ADD COLUMN scenario TEXT;
+ALTER TABLE requests ADD COLUMN step TEXT;
+ALTER TABLE requests ADD COLUMN source TEXT NOT NULL DEFAULT 'sent';
+ALTER TABLE requests ADD COLUMN owner_pid INTEGER;
+ALTER TABLE events ADD COLUMN status INTEGER;
+ALTER TABLE events ADD COLUMN outcome_detail TEXT;
+ALTER TABLE events ADD COLUMN runs INTEGER;
+ALTER TABLE events ADD COLUMN runs_json TEXT;
+ALTER TABLE events ADD COLUMN predicted TEXT;
+ALTER TABLE events ADD COLUMN predicted_detail TEXT;
+ALTER TABLE events ADD COLUMN source TEXT NOT NULL DEFAULT 'sent';
+ALTER TABLE events ADD COLUMN truncated INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE payloads (event_id INTEGER PRIMARY KEY, body TEXT NOT NULL);
+INSERT INTO payloads(event_id, body) SELECT id, payload FROM events WHERE payload IS NOT NULL;
+UPDATE events SET
+  truncated = (payload IS NOT NULL AND length(CAST(payload AS BLOB)) < size),
+  status = (SELECT r.status FROM requests r WHERE r.id = events.request_id),
+  payload = NULL;
+UPDATE requests SET
+  first_event_id = (SELECT min(e.id) FROM events e WHERE e.request_id = requests.id),
+  accepted = (SELECT count(*) FROM events e WHERE e.request_id = requests.id
+              AND e.internal_id IS NOT NULL AND requests.state = 'done');
+CREATE INDEX events_time ON events(time_ms);
+CREATE INDEX events_dedup ON events(dedup_id, time_ms) WHERE dedup_id IS NOT NULL;
+CREATE INDEX requests_pending ON requests(id) WHERE state = 'pending';
+"""
+
+# v3: settings (retention) and search-index bookkeeping.
+V3 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+if tuple(int(p) for p in sqlite3.sqlite_version.split(".")[:2]) >= (3, 35):
+    V2 += "ALTER TABLE events DROP COLUMN payload;\n"  # emptied above; older SQLite keeps it
+
+MIGRATIONS: list[str] = [V1, V2, V3]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+class HistoryError(UserError):
+    """The history cannot be opened or used; the message says why and what to do."""
+
+
+def has_fts5() -> bool:
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.execute("CREATE VIRTUAL TABLE probe USING fts5(body)")
+    except sqlite3.OperationalError:
+        return False
+    finally:
+        conn.close()
+    return True
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit) with a 5 s busy wait.
+
+    WAL is switched on by `migrate`, after the version check: turning it on rewrites the
+    file header, and a file from a newer console must stay byte-for-byte untouched.
+    """
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=5.0)
+    conn.execute("PRAGMA busy_timeout = 5000")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, path: Path | str) -> int:
+    """Bring the file to SCHEMA_VERSION; returns the version it had before."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise HistoryError(
+            f"the history at {path} was written by a newer Event Console (schema {version}; "
+            f"this version knows up to {SCHEMA_VERSION}); it was left untouched — update the "
+            "console to see it"
+        )
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    # checkpoints (the only fsyncs with synchronous=NORMAL) every ~16 MiB, not every 4 MiB:
+    # a big send commits per request, and each checkpoint cost a sync of both files
+    conn.execute("PRAGMA wal_autocheckpoint = 4096")
+    current = version
+    while current < SCHEMA_VERSION:
+        # one script, one transaction: executescript would commit an open transaction first
+        script = (f"BEGIN IMMEDIATE;\n{MIGRATIONS[current]}\n"
+                  f"PRAGMA user_version = {current + 1};\nCOMMIT;")
+        try:
+            conn.executescript(script)
+        except sqlite3.OperationalError:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            now = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            if now <= current:
+                raise
+            current = now  # another connection migrated meanwhile (two opens at once)
+            continue
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        current += 1
+    ensure_fts(conn)
+    return version
+
+
+def ensure_fts(conn: sqlite3.Connection) -> bool:
+    """Create the payload search index when FTS5 is here; True when search can use it."""
+    exists = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE name = 'payload_fts'"
+    ).fetchone() is not None
+    if exists:
+        return True
+    try:
+        conn.execute("CREATE VIRTUAL TABLE payload_fts USING fts5("
+                     "body, content='payloads', content_rowid='event_id')")
+    except sqlite3.OperationalError:
+        return False
+    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('fts_indexed_upto', '0')")
+    return True
+
+
+def is_corrupt(exc: sqlite3.DatabaseError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return int(code) & 0xFF in (SQLITE_CORRUPT, SQLITE_NOTADB)
+    text = str(exc).lower()
+    return "not a database" in text or "malformed" in text
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged database (and its -wal/-shm) to `<name>.corrupt-<timestamp>`."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    path.replace(target)
+    for suffix in ("-wal", "-shm"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            side.replace(target.with_name(target.name + suffix))
+    return target
+
+
+def open_database(path: Path) -> tuple[sqlite3.Connection, str | None]:
+    """An open, migrated connection and a notice for the user (None when all is well)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = connect(path)
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        migrate(conn, path)
+        return conn, None
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) or not is_corrupt(exc):
+            conn.close()
+            raise HistoryError(f"cannot open the history at {path}: {exc}") from None
+    except BaseException:
+        conn.close()
+        raise
+    # move aside while still open: closing would make SQLite delete the -wal/-shm files,
+    # which may hold the last commits (Windows cannot rename open files: close first there)
+    try:
+        moved = move_aside(path)
+    except PermissionError:
+        conn.close()
+        moved = move_aside(path)
+    conn.close()
+    notice = (f"the history file was damaged and has been moved aside to {moved}; "
+              "a new, empty history was started")
+    fresh = connect(path)
+    try:
+        migrate(fresh, path)
+    except sqlite3.DatabaseError as exc:
+        fresh.close()
+        raise HistoryError(f"cannot start a new history at {path}: {exc}") from None
+    return fresh, notice

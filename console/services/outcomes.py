@@ -1,0 +1,205 @@
+"""Confirmed outcomes: after a send, ask the REST API which runs each event started.
+
+The send response cannot say "deduplicated": Inngest answers 200 with a fresh internal id
+either way. So for each accepted event we poll `GET {rest}/v1/events/{internal_id}/runs`
+until runs show up or the time budget (about 10 s) is spent, with backoff, at most N
+requests in flight, and cancellable at any point. Runs appear asynchronously, and an event
+may trigger several functions one after another, so after the first run is seen we look
+once more (briefly) before counting.
+
+Per event the answer is one of: `ran: N runs`; `deduplicated: no runs (first seen as <id>
+at T)` when the ledger knew an earlier event with the same id; `no runs` (nothing
+triggered, or not yet); `unverified` with the reason when there is no REST access (Inngest
+Cloud without a signing key, an unreachable or refusing API). The signing key is only ever
+sent as a bearer token: it is never recorded and is scrubbed from any message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote, urlsplit
+
+from console.core.dedup import Outcome, OutcomeKind, SentEvent, Verdict
+from console.core.redact import scrub
+
+Sleep = Callable[[float], Awaitable[None]]
+OnOutcome = Callable[[SentEvent, Outcome, str | None], Any]
+
+CLOUD_REST_HOST = "api.inngest.com"
+MAX_RUNS_KEPT = 20
+
+
+class JsonGetter(Protocol):
+    """`EventApiClient.get_json`: (status, parsed JSON); (0, None) when there was no answer."""
+
+    async def get_json(self, url: str, *, bearer: str | None = None,
+                       branch: str | None = None) -> tuple[int, Any]: ...
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    total: float = 10.0  # seconds, for the whole batch (events are polled side by side)
+    first_delay: float = 0.3
+    factor: float = 1.6
+    max_delay: float = 2.0
+    settle: float = 0.5  # after the first run shows up, look once more this much later
+    concurrency: int = 4  # REST requests in flight at once
+
+
+@dataclass(frozen=True)
+class RestAccess:
+    """Where runs can be looked up, or why they cannot (`origin` None and a `reason`)."""
+
+    origin: str | None
+    bearer: str | None = field(default=None, repr=False)
+    branch: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def for_environment(cls, *, name: str, kind: str, rest_origin: str | None,
+                        branch: str | None = None, signing_key: str | None = None) -> RestAccess:
+        """Dev Server and inbox need no auth; Inngest Cloud needs the signing key."""
+        origin = (rest_origin or "").strip().rstrip("/")
+        if not origin:
+            return cls(None, reason=f"no REST API origin is set for {name}")
+        cloud = kind == "cloud" or urlsplit(origin).hostname == CLOUD_REST_HOST
+        if cloud and not signing_key:
+            return cls(None, reason=f"no signing key for {name}: add one to confirm runs")
+        return cls(origin, signing_key or None, branch)
+
+    @classmethod
+    def unavailable(cls, reason: str) -> RestAccess:
+        return cls(None, reason=reason)
+
+
+async def confirm_outcomes(
+    getter: JsonGetter, access: RestAccess, events: Sequence[SentEvent], *,
+    policy: PollPolicy = PollPolicy(), sleep: Sleep = asyncio.sleep,
+    on_outcome: OnOutcome | None = None,
+) -> dict[int, Outcome]:
+    """Outcome per event index. `on_outcome(event, outcome, runs_json)` hears each one as it
+    is known (it may return an awaitable, e.g. a history write). Cancelling stops all polls."""
+    by_index = {e.index: e for e in events}
+    results: dict[int, Outcome] = {}
+
+    async def report(event: SentEvent, outcome: Outcome, runs_json: str | None) -> None:
+        results[event.index] = outcome
+        if on_outcome is not None:
+            maybe = on_outcome(event, outcome, runs_json)
+            if maybe is not None and hasattr(maybe, "__await__"):
+                await maybe
+
+    if access.origin is None:
+        reason = access.reason or "no REST API access"
+        for event in events:
+            await report(event, Outcome(OutcomeKind.UNVERIFIED, reason=reason), None)
+        return results
+    poller = _Poller(getter, access, policy, sleep)
+    async with asyncio.TaskGroup() as group:
+        for event in events:
+            group.create_task(poller.one(event, by_index, report))
+    return results
+
+
+class _Poller:
+    def __init__(self, getter: JsonGetter, access: RestAccess, policy: PollPolicy,
+                 sleep: Sleep) -> None:
+        self.getter = getter
+        self.access = access
+        self.policy = policy
+        self.sleep = sleep
+        self.gate = asyncio.Semaphore(max(1, policy.concurrency))
+        self.deadline = asyncio.get_running_loop().time() + policy.total
+
+    async def fetch(self, internal_id: str) -> tuple[int, Any]:
+        assert self.access.origin is not None
+        url = f"{self.access.origin}/v1/events/{quote(internal_id, safe='')}/runs"
+        async with self.gate:
+            return await self.getter.get_json(url, bearer=self.access.bearer,
+                                              branch=self.access.branch)
+
+    async def one(self, event: SentEvent, by_index: dict[int, SentEvent],
+                  report: Callable[[SentEvent, Outcome, str | None], Awaitable[None]]) -> None:
+        loop = asyncio.get_running_loop()
+        delay = self.policy.first_delay
+        seen: list[Any] | None = None
+        answered = False
+        problem: str | None = None
+        while True:
+            await self.sleep(delay)
+            status, body = await self.fetch(event.internal_id)
+            runs = _runs_of(body) if status == 200 else None
+            if status in (401, 403):
+                what = ("the signing key" if self.access.bearer
+                        else "to answer without a signing key")
+                reason = f"the REST API at {self.access.origin} refused {what} ({status})"
+                await report(event, Outcome(OutcomeKind.UNVERIFIED, reason=self._clean(reason)),
+                             None)
+                return
+            if runs is not None or status == 404:  # 404: not stored yet, keep looking
+                answered, problem = True, None
+            elif status == 0:
+                problem = f"the REST API at {self.access.origin} did not answer"
+            else:
+                problem = f"the REST API at {self.access.origin} answered {status}"
+            if runs:
+                if seen is not None and len(runs) == len(seen):
+                    break
+                seen, delay = runs, self.policy.settle
+            else:
+                delay = min(delay * self.policy.factor, self.policy.max_delay)
+                if seen is not None:  # runs vanished? keep what we saw
+                    break
+            if loop.time() + delay > self.deadline:
+                break
+        if seen:
+            await report(event, Outcome(OutcomeKind.RAN, runs=len(seen)), _runs_json(seen))
+        elif problem is not None and not answered:
+            await report(event, Outcome(OutcomeKind.UNVERIFIED, reason=self._clean(problem)),
+                         None)
+        else:
+            await report(event, _no_runs(event, by_index, self.policy.total), None)
+
+    def _clean(self, text: str) -> str:
+        return scrub(text, [self.access.bearer] if self.access.bearer else [])
+
+
+def _runs_of(body: Any) -> list[Any] | None:
+    if isinstance(body, dict):
+        data = body.get("data")
+        if isinstance(data, list):
+            return data
+        if data is None:
+            return []
+    if isinstance(body, list):
+        return body
+    return None
+
+
+def _runs_json(runs: list[Any]) -> str:
+    kept = [
+        {k: r.get(k) for k in ("run_id", "function_id", "status", "run_started_at")
+         if k in r} if isinstance(r, dict) else r
+        for r in runs[:MAX_RUNS_KEPT]
+    ]
+    return json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
+
+
+def _no_runs(event: SentEvent, by_index: dict[int, SentEvent], total: float) -> Outcome:
+    """No runs seen: deduplicated when the ledger knew an earlier accepted event."""
+    pred = event.prediction
+    if pred is not None and pred.verdict is Verdict.DUPLICATE:
+        return Outcome(OutcomeKind.DEDUPLICATED, first_internal_id=pred.first_internal_id,
+                       first_time_ms=pred.first_time_ms)
+    if pred is not None and pred.verdict is Verdict.DUPLICATE_IN_BATCH:
+        first = by_index.get(pred.first_index if pred.first_index is not None else -1)
+        if first is not None:  # the first one was accepted, so this one was its duplicate
+            return Outcome(OutcomeKind.DEDUPLICATED, first_internal_id=first.internal_id,
+                           first_time_ms=first.time_ms)
+    if pred is not None and pred.verdict is Verdict.MAYBE_DUPLICATE:
+        return Outcome(OutcomeKind.DEDUPLICATED, first_time_ms=pred.first_time_ms)
+    return Outcome(OutcomeKind.NO_RUNS, reason=f"none within {total:g} s")

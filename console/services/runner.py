@@ -1,0 +1,409 @@
+"""Run a scenario against a target: render, check, send, compare with expectations.
+
+Why it is shaped like this:
+- The same pipeline as a hand send: every rendered event passes the envelope rules, is
+  serialized once, planned within the environment's limits and sent by `send_events`.
+- Nothing is sent until the whole scenario has rendered once with throwaway state
+  (`precheck`): an unknown variable in step 5 must not surface after steps 1-4 went out.
+- Each repeat of a step is its own send and its own result; a data file runs the whole
+  scenario once per row, `row.*` holding that row's columns. `steps.NAME` holds the
+  latest send of step NAME in the current row (`ids`, `status`, `accepted`, `events`).
+- `stop()` cancels the step in flight (its request is aborted) and runs nothing more;
+  cancelling the task that awaits `run()` does the same and propagates.
+- Dry runs render, check and plan everything and send nothing; later steps see made-up
+  ids so `steps.NAME.ids[0]` still renders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from console.core.expect import Observed, check_expect
+from console.core.ids import IdSeed
+from console.core.pipeline import prepare_events
+from console.core.scenario import (
+    EventTemplate,
+    InlineEvent,
+    Scenario,
+    SendStep,
+    Step,
+    TemplateRef,
+    WaitStep,
+    step_label,
+)
+from console.core.sourcemap import SourceMap
+from console.core.template import TemplateEngine, TemplateError
+from console.core.template_scope import Clock, RenderRun, system_clock
+from console.services.client import EventApiClient, Target
+from console.services.run_results import (
+    CANCELLED,
+    DRY_RUN,
+    ERROR,
+    FAILED,
+    PASSED,
+    RowState,
+    RunReport,
+    StepResult,
+)
+from console.services.run_verify import OutcomeVerifier, RunsVerifier, SessionFactory, StepSession
+from console.services.sender import RequestOutcome, SendObserver, send_events
+
+Sleep = Callable[[float], Any]
+__all__ = ["Limits", "RunsVerifier", "ScenarioRunner", "StepError"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    request_limit: int = 524_288
+    event_limit: int = 3 * 1024 * 1024
+
+
+class StepError(Exception):
+    """A step could not be sent (render error, envelope rule, blocked event)."""
+
+
+def deep_merge(base: Any, overrides: Any) -> Any:
+    """`with` overrides: objects merge key by key, anything else replaces."""
+    if isinstance(base, dict) and isinstance(overrides, dict):
+        out = dict(base)
+        for key, value in overrides.items():
+            out[key] = deep_merge(base.get(key), value) if key in base else value
+        return out
+    return overrides
+
+
+class ScenarioRunner:
+    def __init__(
+        self,
+        scenario: Scenario,
+        templates: Mapping[str, EventTemplate],
+        *,
+        client: EventApiClient | None = None,
+        target: Target | None = None,
+        environment: str = "",
+        limits: Limits = Limits(),
+        variables: Mapping[str, Any] | None = None,
+        rows: Sequence[Mapping[str, Any]] | None = None,
+        seed: int | None = None,
+        clock: Clock = system_clock,
+        sleep: Sleep = asyncio.sleep,
+        engine: TemplateEngine | None = None,
+        verifier: OutcomeVerifier | None = None,
+        send_observer: SendObserver | None = None,
+        sessions: SessionFactory | None = None,
+        on_result: Callable[[StepResult], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        dry_run: bool = False,
+    ) -> None:
+        if not dry_run and (client is None or target is None):
+            raise ValueError("a run that sends needs a client and a target")
+        self.scenario = scenario
+        self.templates = templates
+        self.client = client
+        self.target = target
+        self.environment = environment
+        self.limits = limits
+        self.variables = dict(variables or {})
+        self.rows: list[Mapping[str, Any] | None] = list(rows) if rows else [None]
+        self.engine = engine or TemplateEngine()
+        self.render = RenderRun(self.engine, clock=clock) if seed is None else RenderRun(
+            self.engine, seed=seed, clock=clock)
+        self.sleep = sleep
+        self.verifier = verifier
+        self.send_observer = send_observer
+        self.sessions = sessions
+        self.on_result = on_result
+        self.on_progress = on_progress
+        self.dry_run = dry_run
+        self._current: asyncio.Task[StepResult] | None = None
+        self._stopping = False
+        self._seen_ids: set[str] = set()
+        self._done = 0
+
+    @property
+    def seed(self) -> int:
+        return self.render.seed
+
+    @property
+    def total(self) -> int:
+        per_row = sum(s.repeat if isinstance(s, SendStep) else 1 for s in self.scenario.steps)
+        return per_row * len(self.rows)
+
+    def stop(self) -> None:
+        self._stopping = True
+        if self._current is not None:
+            self._current.cancel()
+
+    def _source(self) -> SourceMap:
+        if self.scenario.source is None:
+            raise ValueError("the scenario was not parsed from a file")
+        return self.scenario.source
+
+    # -- rendering -------------------------------------------------------------------------
+    def _row_state(self, render: RenderRun, row: Mapping[str, Any] | None) -> RowState:
+        state = RowState(dict(row or {}))
+        merged = {**self.scenario.vars, **self.variables}
+        for name, raw in merged.items():
+            pointer = f"/vars/{name}" if name not in self.variables else ""
+            try:
+                scope = render.scope(vars=state.vars, row=state.row)
+                state.vars[name] = self.engine.render_value(raw, scope, pointer=pointer)
+            except TemplateError as exc:
+                if not pointer:
+                    raise StepError(f"--var {name}: {exc.message}") from None
+                raise StepError(str(self._source().template_problem(exc))) from None
+        return state
+
+    def _events(self, render: RenderRun, step: SendStep, state: RowState) -> list[Any]:
+        events = []
+        for item in step.items:
+            render.seq += 1
+            scope = render.scope(vars=state.vars, row=state.row, steps=state.steps)
+            if isinstance(item, InlineEvent):
+                events.append(self._render(item.event, scope, self._source(), item.pointer))
+                continue
+            template = self.templates.get(item.template)
+            if template is None or template.source is None:
+                raise StepError(str(self._source().problem(
+                    f"{item.pointer}/template", f"no template named {item.template!r}")))
+            base = self._render(template.event, scope, template.source, "/event")
+            extra = self._render(item.overrides, scope, self._source(), f"{item.pointer}/with")
+            events.append(deep_merge(base, extra))
+        return events
+
+    def _render(self, value: Any, scope: Mapping[str, Any], source: SourceMap,
+                pointer: str) -> Any:
+        try:
+            return self.engine.render_value(value, scope, pointer=pointer)
+        except TemplateError as exc:
+            raise StepError(str(source.template_problem(exc))) from None
+
+    def _locate(self, step: SendStep, index: int, pointer: str) -> str:
+        """Where the part of event `index` at `pointer` was written: the `with` override,
+        the template file, or the inline event in the scenario."""
+        item = step.items[index] if index < len(step.items) else None
+        if isinstance(item, InlineEvent):
+            return str(self._source().problem(item.pointer + pointer, ""))
+        if isinstance(item, TemplateRef):
+            template = self.templates.get(item.template)
+            if _has(item.overrides, pointer) or template is None or template.source is None:
+                return str(self._source().problem(f"{item.pointer}/with{pointer}", ""))
+            return str(template.source.problem("/event" + pointer, ""))
+        return ""
+
+    def _prepare(self, events: list[Any], step: SendStep | None = None) -> Any:
+        from console.core.envelope import check_event
+
+        for i, event in enumerate(events):
+            for pointer, message, severity in check_event(
+                    event, event_limit=self.limits.event_limit):
+                if getattr(severity, "value", severity) == "error":
+                    where = self._locate(step, i, pointer) if step is not None else ""
+                    raise StepError(f"{where}event {i + 1}: {message}")
+        prepared = prepare_events(events, request_limit=self.limits.request_limit,
+                                  event_limit=self.limits.event_limit)
+        if not prepared.plan.ok:
+            blocked = prepared.plan.blocked[0]
+            raise StepError(f"event {blocked.index + 1}: {blocked.reason}")
+        return prepared
+
+    def precheck(self) -> list[str]:
+        """Render every step of every row with throwaway state; the problems found."""
+        render = RenderRun(self.engine, seed=self.seed, clock=self.render.clock)
+        problems: list[str] = []
+        for row in self.rows:
+            try:
+                state = self._row_state(render, row)
+            except StepError as exc:
+                problems.append(str(exc))
+                continue
+            for index, step in enumerate(self.scenario.steps):
+                if not isinstance(step, SendStep):
+                    continue
+                try:
+                    events = self._events(render, step, state)
+                    self._prepare(events, step)
+                except StepError as exc:
+                    if str(exc) not in problems:
+                        problems.append(str(exc))
+                    continue
+                self._remember(state, step, index, _fake_ids(len(events)), 200, events)
+        return problems
+
+    @staticmethod
+    def _remember(state: RowState, step: SendStep, index: int, ids: list[str],
+                  status: int | None, events: list[Any]) -> None:
+        if step.name:
+            state.steps[step.name] = {"ids": ids, "status": status, "accepted": len(ids),
+                                      "events": events}
+
+    # -- running ---------------------------------------------------------------------------
+    async def run(self) -> RunReport:
+        report = self._new_report()
+        started = time.perf_counter()
+        try:
+            for row_no, row in enumerate(self.rows, start=1):
+                row_label = row_no if row is not None else None
+                try:
+                    state = self._row_state(self.render, row)
+                except StepError as exc:
+                    self._emit(report, StepResult(0, "vars", "send", row_label, state=ERROR,
+                                                  reason=str(exc)))
+                    continue
+                report.rows.append(state)
+                for index, step in enumerate(self.scenario.steps):
+                    repeats = step.repeat if isinstance(step, SendStep) else 1
+                    for iteration in range(1, repeats + 1):
+                        result = await self._guarded(step, index, iteration, row_label, state)
+                        self._emit(report, result)
+                        if result.state == CANCELLED:
+                            report.cancelled = True
+                            return report
+        finally:
+            report.duration_ms = (time.perf_counter() - started) * 1000
+        return report
+
+    async def rerun_failed(self, previous: RunReport) -> RunReport:
+        """Run again only the failed results of `previous`, with each row's saved state;
+        the new results replace the old ones in a copy of the report."""
+        report = self._new_report()
+        report.rows = previous.rows
+        report.results = list(previous.results)
+        started = time.perf_counter()
+        try:
+            for result in previous.failed:
+                step = self.scenario.steps[result.step] if result.step < len(
+                    self.scenario.steps) else None
+                if step is None or not previous.rows:
+                    continue
+                state = previous.rows[(result.row or 1) - 1]
+                new = await self._guarded(step, result.step, result.iteration, result.row, state)
+                report.results[report.results.index(result)] = new
+                self._done += 1
+                if self.on_result is not None:
+                    self.on_result(new)
+                if new.state == CANCELLED:
+                    report.cancelled = True
+                    break
+        finally:
+            report.duration_ms = (time.perf_counter() - started) * 1000
+        return report
+
+    def _new_report(self) -> RunReport:
+        shown = "" if self.dry_run or self.target is None else self.target.display_url()
+        self._stopping = False
+        self._done = 0
+        return RunReport(self.scenario.name, self.environment, shown, self.seed,
+                         self.dry_run, started_ms=int(time.time() * 1000))
+
+    def _emit(self, report: RunReport, result: StepResult) -> None:
+        report.results.append(result)
+        self._done += 1
+        if self.on_result is not None:
+            self.on_result(result)
+        if self.on_progress is not None:
+            self.on_progress(self._done, self.total)
+
+    async def _guarded(self, step: Step, index: int, iteration: int, row: int | None,
+                       state: RowState) -> StepResult:
+        result = StepResult(index, step_label(step, index),
+                            "send" if isinstance(step, SendStep) else "wait", row, iteration,
+                            started_ms=int(time.time() * 1000))
+        if self._stopping:
+            result.state, result.reason = CANCELLED, "stopped before it started"
+            return result
+        began = time.perf_counter()
+        self._current = asyncio.ensure_future(self._execute(step, index, state, result))
+        try:
+            return await self._current
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            result.state, result.reason = CANCELLED, "stopped"
+            return result
+        finally:
+            self._current = None
+            result.duration_ms = (time.perf_counter() - began) * 1000
+
+    async def _execute(self, step: Step, index: int, state: RowState,
+                       result: StepResult) -> StepResult:
+        if isinstance(step, WaitStep):
+            if self.dry_run:
+                result.state, result.reason = DRY_RUN, f"would wait {step.text}"
+                return result
+            result.reason = f"waited {step.text}"
+            await self.sleep(step.millis / 1000)
+            return result
+        try:
+            events = self._events(self.render, step, state)
+            prepared = self._prepare(events, step)
+        except StepError as exc:
+            result.state, result.reason = ERROR, str(exc)
+            return result
+        result.rendered, result.events = events, len(events)
+        result.requests, result.bytes = len(prepared.plan.requests), prepared.plan.total_bytes
+        if self.dry_run:
+            result.state, result.reason = DRY_RUN, "rendered and checked; nothing sent"
+            self._remember(state, step, index, _fake_ids(len(events)), None, events)
+            return result
+        assert self.client is not None and self.target is not None
+        session = self.sessions(events, prepared.parts, result.name) if self.sessions else None
+        try:
+            observer = session.observer if session is not None else self.send_observer
+            outcomes = await send_events(self.client, self.target, prepared.parts,
+                                         prepared.plan, observer=observer)
+            statuses = [o.result.status for o in outcomes]
+            result.status = next((s for s in statuses if s != 200), 200)
+            result.ids = [i for o in outcomes for i in o.result.ids]
+            result.accepted = len(result.ids)
+            result.error = next((o.result.error for o in outcomes if o.result.error), None)
+            await self._outcomes(step, session, events, outcomes, result)
+        finally:
+            if session is not None:
+                session.close()
+        for event in events[: result.accepted]:
+            if isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"]:
+                self._seen_ids.add(event["id"])
+        self._remember(state, step, index, result.ids, result.status, events)
+        verdict = check_expect(step.expect, Observed(
+            result.status, result.events, result.accepted, result.error, result.dedup))
+        result.state = PASSED if verdict.passed else (
+            FAILED if result.status is not None else ERROR)
+        result.reason = verdict.reason
+        return result
+
+    async def _outcomes(self, step: SendStep, session: StepSession | None, events: list[Any],
+                        outcomes: list[RequestOutcome], result: StepResult) -> None:
+        """Predicted and (when the step expects a dedup outcome) confirmed outcomes."""
+        wanted = step.expect is not None and step.expect.dedup is not None
+        if session is not None:
+            verified = await session.confirm(self.client, outcomes) if wanted else None
+            details = [session.describe(o, verified) for o in outcomes]
+            result.predicted = [d for detail in details for d in detail.get("dedup", [])]
+            if verified is not None:
+                result.runs = [r for detail in details for r in detail.get("runs", [])]
+                result.dedup = [r["outcome"] for r in result.runs
+                                if r.get("outcome") != "not accepted"]
+        elif wanted and self.verifier is not None:
+            result.dedup = await self.verifier.outcomes(
+                events[: len(result.ids)], result.ids, frozenset(self._seen_ids))
+            result.runs = [{"outcome": kind} for kind in result.dedup]
+
+
+def _has(value: Any, pointer: str) -> bool:
+    for token in pointer.split("/")[1:] if pointer else []:
+        token = token.replace("~1", "/").replace("~0", "~")
+        if not isinstance(value, dict) or token not in value:
+            return False
+        value = value[token]
+    return bool(pointer)
+
+
+def _fake_ids(count: int) -> list[str]:
+    seed = IdSeed.fresh()
+    return [seed.event_id(i) for i in range(count)]

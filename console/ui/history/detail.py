@@ -1,0 +1,108 @@
+"""The detail pane: the event, the request it went out in, the answer, and its runs."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QVBoxLayout, QWidget
+
+from console.core.serialize import pretty
+from console.services.history_query import HistoryRow
+from console.ui.history.icons import OUTCOME_STYLE
+
+
+def _text_box() -> QPlainTextEdit:
+    box = QPlainTextEdit()
+    box.setReadOnly(True)
+    box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+    box.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+    return box
+
+
+def _when(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000).astimezone().isoformat(timespec="milliseconds")
+
+
+def _lines(pairs: list[tuple[str, Any]]) -> str:
+    width = max(len(k) for k, _ in pairs)
+    return "\n".join(f"{k.ljust(width)}  {'-' if v is None or v == '' else v}"
+                     for k, v in pairs) + "\n"
+
+
+def event_text(row: HistoryRow) -> str:
+    """The stored event as the editor would show it (or what is left of a cut payload)."""
+    event = row.event
+    if event is not None:
+        return pretty(event)
+    return row.payload or ""
+
+
+class HistoryDetail(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.summary = QLabel("Select an event to see its details.")
+        self.summary.setWordWrap(True)
+        self.summary.setMinimumHeight(self.summary.fontMetrics().height() * 2 + 6)
+        self.tabs = QTabWidget()
+        self.event_box, self.request_box = _text_box(), _text_box()
+        self.response_box, self.runs_box = _text_box(), _text_box()
+        for box, title in ((self.event_box, "Event"), (self.request_box, "Request"),
+                           (self.response_box, "Response"), (self.runs_box, "Runs")):
+            self.tabs.addTab(box, title)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.tabs)
+        self.row: HistoryRow | None = None
+
+    def clear(self) -> None:
+        self.row = None
+        self.summary.setText("Select an event to see its details.")
+        for box in (self.event_box, self.request_box, self.response_box, self.runs_box):
+            box.clear()
+
+    def show_row(self, row: HistoryRow, response_ids: list[str]) -> None:
+        self.row = row
+        meaning = OUTCOME_STYLE.get(row.outcome, ("", "", ""))[2]
+        self.summary.setText(f"<b>{row.name or '(no name)'}</b> — {row.outcome_text}"
+                             + (f"<br><small>{meaning}</small>" if meaning else ""))
+        text = event_text(row)
+        if row.truncated:
+            text = (f"// payload cut at the history's cap: {len(text.encode()):,} of "
+                    f"{row.size:,} bytes kept\n{text}")
+        self.event_box.setPlainText(text)
+        if row.request_id is None:
+            self.request_box.setPlainText(_lines([
+                ("source", "captured by the built-in inbox"), ("environment", row.env),
+                ("received", _when(row.time_ms)), ("bytes", f"{row.size:,}")]))
+        else:
+            self.request_box.setPlainText(_lines([
+                ("environment", row.env), ("origin", row.origin), ("branch", row.branch),
+                ("sent", _when(row.time_ms)), ("source", row.source),
+                ("scenario", row.scenario), ("step", row.step),
+                ("request", row.request_no), ("events in request", row.request_events),
+                ("event index", row.index), ("request bytes", row.request_bytes),
+                ("event bytes", f"{row.size:,}"), ("id seed", row.seed),
+                ("state", row.state), ("attempts", row.attempts),
+                ("latency", None if row.latency_ms is None else f"{row.latency_ms:.1f} ms"),
+            ]))
+        if row.request_id is None:
+            answer: dict[str, Any] = {"ids": [row.internal_id], "status": 200}
+        elif row.state != "done":
+            answer = {"state": row.state, "note": row.outcome_text}
+        else:
+            answer = {"ids": response_ids, "status": row.status}
+            if row.error:
+                answer["error"] = row.error
+        self.response_box.setPlainText(pretty(answer))
+        runs: list[tuple[str, Any]] = [
+            ("outcome", row.outcome_text), ("internal id", row.internal_id),
+            ("dedup id", row.dedup_id), ("before sending", row.predicted_detail),
+        ]
+        listing = json.loads(row.runs_json) if row.runs_json else []
+        self.runs_box.setPlainText(_lines(runs) + ("\n" + pretty(listing) if listing else ""))

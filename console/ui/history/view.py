@@ -1,0 +1,317 @@
+"""The History view: find any event ever sent, see what became of it, use it again.
+
+Every query and write goes through the `HistoryReader` thread, so the window stays
+responsive over a million rows. Actions that belong to other parts of the window (put an
+event back in the editor, save it as a template) are signals; the main window wires them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QMessageBox,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.core import snippets
+from console.core.serialize import event_bytes
+from console.services.history import DAY_MS, HistoryStore
+from console.services.history_query import HistoryRow, export_csv, export_jsonl
+from console.ui.history.detail import HistoryDetail, event_text
+from console.ui.history.filters import HistoryFilterBar
+from console.ui.history.model import HistoryTableModel
+from console.ui.history.reader import HistoryReader
+
+DEFAULT_ORIGIN = "http://127.0.0.1:8288"
+SNIPPETS: dict[str, Callable[..., str]] = {
+    "curl": snippets.curl_snippet,
+    "TypeScript": snippets.typescript_snippet,
+    "Python": snippets.python_snippet,
+}
+
+
+def _tool_button(text: str) -> QToolButton:
+    button = QToolButton()
+    button.setText(text)
+    return button
+
+
+class HistoryView(QWidget):
+    sendAgainRequested = Signal(str, str)  # noqa: N815 - (event text, environment name)
+    saveAsTemplateRequested = Signal(str, str)  # noqa: N815 - (event text, suggested name)
+    message = Signal(str)
+
+    def __init__(self, reader: HistoryReader, *, environments: Sequence[str] = (),
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.reader = reader
+        self.environments = list(environments)
+        self.model = HistoryTableModel(reader, parent=self)
+        self.filter_bar = HistoryFilterBar(environments)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(22)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        header = self.table.horizontalHeader()
+        for column, width in enumerate((135, 90, 160, 95, 50, 285, 230, 55, 60)):
+            header.resizeSection(column, width)
+        header.setStretchLastSection(True)
+        self.detail = HistoryDetail()
+        self.count_label = QLabel("Loading history…")
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self._build_actions()
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.filter_bar)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(self._actions_row)
+        layout.addWidget(self.status_label)
+        self.filter_bar.changed.connect(self.apply_filters)
+        self.model.countChanged.connect(self._counted)
+        self.table.selectionModel().currentRowChanged.connect(self._current_changed)
+        self.model.pageLoaded.connect(self._page_loaded)
+        self.reader.failed.connect(self.say)
+        self.reader.call(lambda s: s.retention_days, self._retention_loaded)
+        self.apply_filters()
+
+    # -- building ----------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        self.send_again = _tool_button("Send again")
+        self.send_again.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        self.send_again.setToolTip("Put this event in the editor (to the same or another "
+                                   "environment)")
+        self.send_again.clicked.connect(lambda: self.request_send_again(None))
+        self.send_menu = QMenu(self.send_again)
+        self.send_again.setMenu(self.send_menu)
+        self._fill_send_menu()
+        self.save_template = QPushButton("Save as template")
+        self.save_template.clicked.connect(self.request_save_template)
+        self.copy_button = _tool_button("Copy as")
+        self.copy_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        copy_menu = QMenu(self.copy_button)
+        for label in SNIPPETS:
+            copy_menu.addAction(label, partial(self.copy_as, label))
+        self.copy_button.setMenu(copy_menu)
+        self.export_button = _tool_button("Export selection")
+        self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        export_menu = QMenu(self.export_button)
+        export_menu.addAction("JSON Lines…", lambda: self._ask_export("jsonl"))
+        export_menu.addAction("CSV…", lambda: self._ask_export("csv"))
+        self.export_button.setMenu(export_menu)
+        self.retention = QSpinBox(minimum=0, maximum=3650, suffix=" days")
+        self.retention.setSpecialValueText("forever")
+        self.retention.setToolTip("How long history is kept (purged at start-up)")
+        self.retention.editingFinished.connect(self._retention_edited)
+        self.purge_button = QPushButton("Purge older")
+        self.purge_button.clicked.connect(lambda: self.purge_now(confirm=True))
+        row = QHBoxLayout()
+        for widget in (self.send_again, self.save_template, self.copy_button,
+                       self.export_button):
+            row.addWidget(widget)
+        row.addStretch(1)
+        row.addWidget(self.count_label)
+        row.addWidget(QLabel("Keep"))
+        row.addWidget(self.retention)
+        row.addWidget(self.purge_button)
+        self._actions_row = row
+        self._enable_row_actions(False)
+
+    def _fill_send_menu(self) -> None:
+        self.send_menu.clear()
+        for name in self.environments:
+            self.send_menu.addAction(f"Send again to {name}",
+                                     partial(self.request_send_again, name))
+
+    def set_environments(self, names: Sequence[str]) -> None:
+        self.environments = list(names)
+        self.filter_bar.set_environments(names)
+        self._fill_send_menu()
+
+    def _enable_row_actions(self, enabled: bool) -> None:
+        for widget in (self.send_again, self.save_template, self.copy_button):
+            widget.setEnabled(enabled)
+
+    # -- filters and rows ----------------------------------------------------------------
+    def apply_filters(self) -> None:
+        try:
+            filters = self.filter_bar.filters()
+        except ValueError as exc:
+            self.say(str(exc))
+            return
+        self.model.set_filters(filters)
+
+    def refresh(self) -> None:
+        """Show new rows (after a send or a capture)."""
+        self.model.refresh()
+
+    def _counted(self, count: int) -> None:
+        self.count_label.setText(f"{count:,} event{'s' if count != 1 else ''}")
+        self.detail.clear()
+        self._enable_row_actions(False)
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        self._show_detail(current.row())
+
+    def _page_loaded(self, page: int) -> None:
+        current = self.table.currentIndex()
+        if (current.isValid() and self.detail.row is None
+                and current.row() // self.model.page_size == page):
+            self._show_detail(current.row())
+
+    def _show_detail(self, row_number: int) -> None:
+        row = self.model.row_at(row_number)
+        if row is None:
+            self.detail.clear()
+            self._enable_row_actions(False)
+            return
+        row_id, request_id = row.id, row.request_id
+
+        def load(store: HistoryStore) -> tuple[HistoryRow | None, list[str]]:
+            ids = store.response_ids(request_id) if request_id is not None else []
+            return store.get(row_id), ids
+
+        self.reader.call(load, lambda found: self._detail_loaded(row_number, found))
+
+    def _detail_loaded(self, row_number: int,
+                       found: tuple[HistoryRow | None, list[str]]) -> None:
+        row, ids = found
+        if row is None or self.table.currentIndex().row() != row_number:
+            return
+        self.detail.show_row(row, ids)
+        self._enable_row_actions(True)
+
+    # -- actions ---------------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.message.emit(text)
+
+    def _selected_event(self) -> HistoryRow | None:
+        row = self.detail.row
+        if row is None:
+            self.say("Select an event first.")
+            return None
+        if row.event is None:
+            self.say(f"Cannot reuse this event: only {len((row.payload or '').encode()):,} of "
+                     f"{row.size:,} bytes were kept in the history (the payload cap).")
+            return None
+        return row
+
+    def request_send_again(self, env: str | None) -> None:
+        row = self._selected_event()
+        if row is not None:
+            self.sendAgainRequested.emit(event_text(row), env or row.env)
+
+    def request_save_template(self) -> None:
+        row = self._selected_event()
+        if row is not None:
+            self.saveAsTemplateRequested.emit(event_text(row), row.name)
+
+    def copy_as(self, language: str) -> str | None:
+        row = self._selected_event()
+        if row is None:
+            return None
+        dev = row.env.lower().startswith(("dev", "inbox")) or row.origin is None
+        options: dict[str, Any] = {"event_origin": row.origin or DEFAULT_ORIGIN,
+                                   "branch": row.branch}
+        if language != "curl":
+            options["dev"] = dev
+        text = SNIPPETS[language](event_bytes(row.event), **options)
+        QGuiApplication.clipboard().setText(text)
+        self.say(f"Copied as {language} (the key is read from INNGEST_EVENT_KEY).")
+        return text
+
+    def _ask_export(self, fmt: str) -> None:
+        suffix = "JSON Lines (*.jsonl)" if fmt == "jsonl" else "CSV (*.csv)"
+        path, _ = QFileDialog.getSaveFileName(self, "Export selection", f"history.{fmt}",
+                                              suffix)
+        if path:
+            self.export_selection(Path(path), fmt)
+
+    def export_selection(self, path: Path, fmt: str | None = None,
+                         done: Callable[[int], None] | None = None) -> None:
+        """Write the selected rows (all of them, loaded or not) to `path`."""
+        fmt = fmt or ("csv" if path.suffix.lower() == ".csv" else "jsonl")
+        selection: QItemSelection = self.table.selectionModel().selection()
+        spans = sorted({(selection.at(i).top(), selection.at(i).bottom())
+                        for i in range(selection.size())})
+        if not spans:
+            self.say("Select the rows to export first.")
+            return
+        filters, writer = self.model.filters, export_csv if fmt == "csv" else export_jsonl
+
+        def write(store: HistoryStore) -> int:
+            rows: list[HistoryRow] = []
+            for top, bottom in spans:
+                rows.extend(store.query(filters, top, bottom - top + 1, with_payload=True))
+            with path.open("w", encoding="utf-8", newline="") as file:
+                return writer(rows, file)
+
+        def written(count: int) -> None:
+            self.say(f"Exported {count:,} event{'s' if count != 1 else ''} to {path}")
+            if done is not None:
+                done(count)
+
+        self.reader.call(write, written,
+                         lambda error: self.say(f"Could not export to {path}: {error}"))
+
+    def _retention_loaded(self, days: int) -> None:
+        self.retention.blockSignals(True)
+        self.retention.setValue(days)
+        self.retention.blockSignals(False)
+
+    def _retention_edited(self) -> None:
+        days = self.retention.value()
+        self.reader.call(lambda s: s.set_retention_days(days),
+                         lambda _: self.say("History is kept " + (
+                             "forever." if days == 0
+                             else f"for {days} day{'s' if days != 1 else ''}.")))
+
+    def purge_now(self, *, confirm: bool = True,
+                  done: Callable[[int], None] | None = None) -> None:
+        days = self.retention.value()
+        if days == 0:
+            self.say("History is kept forever: set a number of days to purge older events.")
+            return
+        if confirm and QMessageBox.question(
+            self, "Purge history", f"Delete every event older than {days} days?"
+        ) != QMessageBox.StandardButton.Yes:
+            return
+        cutoff = int(time.time() * 1000) - days * DAY_MS
+
+        def purged(count: int) -> None:
+            self.say(f"Purged {count:,} event{'s' if count != 1 else ''} older than "
+                     f"{days} day{'s' if days != 1 else ''}.")
+            self.refresh()
+            if done is not None:
+                done(count)
+
+        self.reader.call(lambda s: s.purge(cutoff), purged)

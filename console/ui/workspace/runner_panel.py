@@ -1,0 +1,327 @@
+"""The runner panel: pick a scenario and an environment, Run / Stop, watch the timeline.
+
+The panel only gathers choices and shows results: checking, rendering, sending and the
+expectations are the runner's (the same code `event-console run` uses). Problems found
+before sending (a missing template, an unknown variable) are listed with FILE:LINE:COL
+and nothing is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.core.errors import UserError
+from console.core.scenario import Scenario, SendStep
+from console.services.atomic import write_bytes_atomic, write_text_atomic
+from console.services.client import EventApiClient
+from console.services.environments import EnvironmentStore
+from console.services.junit import junit_xml
+from console.services.run_results import RunReport, load_rows, report_json
+from console.services.runner import Limits, RunsVerifier, ScenarioRunner
+from console.services.secrets import SecretStore
+from console.services.targets import resolve_target
+from console.services.workspace import Workspace, WorkspaceChange
+from console.ui.tasks import TaskOwner
+from console.ui.workspace.results_model import COLUMNS, StepResultsModel
+from console.ui.workspace.watcher import WorkspaceWatcher
+
+ERROR_STYLE = "color: #b3261e;"
+
+
+class RunnerPanel(QWidget):
+    run_finished = Signal(object)  # RunReport
+
+    def __init__(self, workspace: Workspace, watcher: WorkspaceWatcher | None,
+                 environments: EnvironmentStore, secrets: SecretStore, client: EventApiClient,
+                 tasks: TaskOwner | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.watcher = watcher or WorkspaceWatcher(workspace, self)
+        self.environments = environments
+        self.secrets = secrets
+        self.client = client
+        self.tasks = tasks or TaskOwner()
+        self.report: RunReport | None = None
+        self.runner: ScenarioRunner | None = None
+        self.task: asyncio.Task[Any] | None = None
+
+        self.scenario_combo = QComboBox()
+        self.scenario_combo.setMinimumWidth(200)
+        self.env_combo = QComboBox()
+        self.env_combo.setMinimumWidth(160)
+        self.run_button = QPushButton("Run")
+        self.run_button.setToolTip("Run the scenario against the environment")
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setToolTip("Abort the step in flight and run nothing more")
+        self.rerun_button = QPushButton("Re-run failed")
+        self.rerun_button.setToolTip("Run only the steps that failed, with the same rows")
+        self.data_edit = QLineEdit()
+        self.data_edit.setPlaceholderText("optional: CSV, JSON or JSON Lines rows file")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_data)
+        self.seed_edit = QLineEdit()
+        self.seed_edit.setPlaceholderText("random")
+        self.seed_edit.setMaximumWidth(110)
+        self.seed_edit.setToolTip("Seed for fake.*, uuid() and ulid(): the same seed "
+                                  "reproduces a run")
+        self.dry_run_box = QCheckBox("Dry run")
+        self.dry_run_box.setToolTip("Render and check every step, send nothing")
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v / %m steps")
+        self.model = StepResultsModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.export_json_button = QPushButton("Export JSON…")
+        self.export_junit_button = QPushButton("Export JUnit…")
+
+        grid = QGridLayout()
+        grid.addWidget(QLabel("Scenario"), 0, 0)
+        grid.addWidget(self.scenario_combo, 0, 1)
+        grid.addWidget(QLabel("Environment"), 0, 2)
+        grid.addWidget(self.env_combo, 0, 3)
+        grid.addWidget(QLabel("Data"), 1, 0)
+        data_row = QHBoxLayout()
+        data_row.addWidget(self.data_edit, 1)
+        data_row.addWidget(browse)
+        grid.addLayout(data_row, 1, 1)
+        grid.addWidget(QLabel("Seed"), 1, 2)
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed_edit)
+        seed_row.addWidget(self.dry_run_box)
+        seed_row.addStretch(1)
+        grid.addLayout(seed_row, 1, 3)
+        grid.setColumnStretch(1, 1)
+        buttons = QHBoxLayout()
+        for button in (self.run_button, self.stop_button, self.rerun_button):
+            buttons.addWidget(button)
+        buttons.addWidget(self.progress, 1)
+        exports = QHBoxLayout()
+        exports.addWidget(self.status, 1)
+        exports.addWidget(self.export_json_button)
+        exports.addWidget(self.export_junit_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(grid)
+        layout.addLayout(buttons)
+        layout.addWidget(self.table, 1)
+        layout.addLayout(exports)
+
+        self.run_button.clicked.connect(lambda: self.start())
+        self.stop_button.clicked.connect(self.stop)
+        self.rerun_button.clicked.connect(lambda: self.rerun_failed())
+        self.export_json_button.clicked.connect(lambda: self._export("json"))
+        self.export_junit_button.clicked.connect(lambda: self._export("junit"))
+        self.watcher.changed.connect(self._changed)
+        self.refresh_scenarios()
+        self.refresh_environments()
+        self._set_running(False)
+
+    @property
+    def workspace(self) -> Workspace:
+        return self.watcher.workspace
+
+    # -- choices ---------------------------------------------------------------------------
+    def _changed(self, change: WorkspaceChange) -> None:
+        if change.scenarios or change.templates:
+            self.refresh_scenarios()
+
+    def refresh_scenarios(self) -> None:
+        current = self.scenario_combo.currentText()
+        self.scenario_combo.clear()
+        self.scenario_combo.addItems(sorted(self.workspace.scenarios))
+        if current:
+            self.select_scenario(current)
+
+    def refresh_environments(self) -> None:
+        current = self.env_combo.currentText()
+        self.env_combo.clear()
+        self.env_combo.addItems([env.name for env in self.environments.all()])
+        with contextlib.suppress(UserError):  # no environments at all: the combo stays empty
+            self.select_environment(current or self.environments.default().name)
+
+    def select_scenario(self, name: str) -> None:
+        index = self.scenario_combo.findText(name)
+        if index >= 0:
+            self.scenario_combo.setCurrentIndex(index)
+
+    def select_environment(self, name: str) -> None:
+        index = self.env_combo.findText(name)
+        if index >= 0:
+            self.env_combo.setCurrentIndex(index)
+
+    def _browse_data(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Rows file", str(self.workspace.folder),
+                                              "Rows (*.csv *.json *.jsonl);;All files (*)")
+        if path:
+            self.data_edit.setText(path)
+
+    # -- running ---------------------------------------------------------------------------
+    def _set_running(self, running: bool) -> None:
+        self.run_button.setEnabled(not running)
+        self.stop_button.setEnabled(running)
+        self.rerun_button.setEnabled(not running and bool(self.report and self.report.failed))
+        for button in (self.export_json_button, self.export_junit_button):
+            button.setEnabled(not running and self.report is not None)
+
+    def _show_problems(self, problems: list[str], what: str) -> None:
+        self.status.setStyleSheet(ERROR_STYLE)
+        self.status.setText(f"Nothing sent: {what}\n" + "\n".join(problems))
+
+    def _scenario(self) -> Scenario:
+        name = self.scenario_combo.currentText()
+        if not name:
+            raise UserError("no scenario to run: add one to the workspace's scenarios/ folder")
+        return self.workspace.scenario(name)
+
+    def _build(self, scenario: Scenario, *, dry_run: bool, seed: int | None = None
+               ) -> ScenarioRunner:
+        env = self.environments.get(self.env_combo.currentText())
+        seed_text = self.seed_edit.text().strip() if seed is None else str(seed)
+        if seed_text and not seed_text.lstrip("-").isdigit():
+            raise UserError(f"the seed must be a whole number, not {seed_text!r}")
+        data = self.data_edit.text().strip()
+        options: dict[str, Any] = {
+            "environment": env.name, "limits": Limits(env.request_limit, env.event_limit),
+            "rows": load_rows(Path(data)) if data else None,
+            "seed": int(seed_text) if seed_text else None, "on_result": self.model.add,
+            "on_progress": self._progress, "dry_run": dry_run,
+        }
+        if not dry_run:
+            resolved = resolve_target(env, self.environments, self.secrets)
+            options.update(client=self.client, target=resolved.target)
+            if any(isinstance(s, SendStep) and s.expect and s.expect.dedup
+                   for s in scenario.steps):
+                options["verifier"] = RunsVerifier(self.client, env.rest_origin,
+                                                   bearer=resolved.signing_key)
+        return ScenarioRunner(scenario, self.workspace.templates, **options)
+
+    def _progress(self, done: int, total: int) -> None:
+        self.progress.setMaximum(max(total, 1))
+        self.progress.setValue(done)
+
+    def start(self, *, dry_run: bool | None = None) -> asyncio.Task[Any] | None:
+        """Check, then run in a task (returned); None when something is wrong (shown)."""
+        if self.task is not None and not self.task.done():
+            return None
+        dry = self.dry_run_box.isChecked() if dry_run is None else dry_run
+        try:
+            scenario = self._scenario()
+            problems = [str(p) for p in self.workspace.check(scenario)]
+            if problems:
+                self._show_problems(problems, f"{len(problems)} problem(s) in the scenario")
+                return None
+            runner = self._build(scenario, dry_run=dry)
+        except UserError as exc:
+            self._show_problems([], str(exc))
+            return None
+        problems = runner.precheck()
+        if problems:
+            self._show_problems(problems, f"{len(problems)} problem(s) rendering the steps")
+            return None
+        self.model.clear()
+        self.table.setColumnHidden(1, len(runner.rows) == 1 and runner.rows[0] is None)
+        self._progress(0, runner.total)
+        return self._launch(runner, None)
+
+    def rerun_failed(self) -> asyncio.Task[Any] | None:
+        previous = self.report
+        if previous is None or not previous.failed or (self.task and not self.task.done()):
+            return None
+        try:
+            runner = self._build(self._scenario(), dry_run=previous.dry_run, seed=previous.seed)
+        except UserError as exc:
+            self._show_problems([], str(exc))
+            return None
+        self._progress(0, len(previous.failed))
+        return self._launch(runner, previous)
+
+    def _launch(self, runner: ScenarioRunner, previous: RunReport | None) -> asyncio.Task[Any]:
+        self.runner = runner
+        self.status.setStyleSheet("")
+        self.status.setText("Running…" if previous is None else "Re-running failed steps…")
+        if previous is not None:
+            runner.on_progress = None
+            runner.on_result = self._rerun_result
+        self._set_running(True)
+        self.task = self.tasks.spawn(self._go(runner, previous), name="scenario-run")
+        return self.task
+
+    def _rerun_result(self, result: Any) -> None:
+        self.model.add(result)
+        self.progress.setValue(self.progress.value() + 1)
+
+    async def _go(self, runner: ScenarioRunner, previous: RunReport | None) -> RunReport:
+        try:
+            report = await (runner.rerun_failed(previous) if previous else runner.run())
+        finally:
+            self.runner = None
+            self._set_running(False)
+        self.report = report
+        self.model.set_results(report.results)
+        self.table.setColumnHidden(1, all(r.row is None for r in report.results))
+        self._summary(report)
+        self._set_running(False)
+        self.run_finished.emit(report)
+        return report
+
+    def _summary(self, report: RunReport) -> None:
+        counts = ", ".join(f"{n} {state}" for state, n in report.counts().items() if n)
+        verdict = "stopped" if report.cancelled else "passed" if report.passed else "failed"
+        self.status.setStyleSheet("" if report.passed else ERROR_STYLE)
+        self.status.setText(f"{report.scenario}: {verdict} — {counts or 'no steps'} "
+                            f"(seed {report.seed}, {report.duration_ms / 1000:.1f} s)")
+
+    def stop(self) -> None:
+        if self.runner is not None:
+            self.runner.stop()
+
+    # -- export ----------------------------------------------------------------------------
+    def export_json(self, path: Path) -> None:
+        if self.report is None:
+            raise UserError("nothing to export: run the scenario first")
+        write_text_atomic(path, report_json(self.report))
+
+    def export_junit(self, path: Path) -> None:
+        if self.report is None:
+            raise UserError("nothing to export: run the scenario first")
+        write_bytes_atomic(path, junit_xml(self.report))
+
+    def _export(self, kind: str) -> None:
+        suffix, pattern = (".json", "JSON (*.json)") if kind == "json" else (
+            ".xml", "JUnit XML (*.xml)")
+        name = (self.report.scenario if self.report else "results") + suffix
+        path, _ = QFileDialog.getSaveFileName(self, "Export results", name, pattern)
+        if not path:
+            return
+        try:
+            (self.export_json if kind == "json" else self.export_junit)(Path(path))
+        except (UserError, OSError) as exc:
+            self._show_problems([], str(exc))

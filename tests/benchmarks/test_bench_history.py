@@ -1,0 +1,225 @@
+"""History figures: insert rate, first page of a filtered million, cost of recording a send.
+
+- insert: N events through the real write path (`record_pending` + `record_done`, 100
+  events per request, committed per call as a send does, with the parsed events the send
+  path hands over); baseline: one plain
+  `executemany` of the same rows into a bare table with the same columns (no indexes).
+- filter: a history of M rows; time from `set_filters(name=...)` on the Qt model to the
+  first page painted-ready (count + page, through the reader thread and the queued
+  signal); baseline: the same count and SELECT on a plain sqlite3 connection, no model.
+  Also the last page by OFFSET and the page after it by keyset.
+- overhead: the same ~1 KiB events to the inbox (in a thread), (a) in-process through
+  `send_events` without an observer and with `HistoryRecorder` (the worst case: nothing
+  else costs anything), (b) `event-console send` subprocesses with `--no-history` and
+  without it (the issue's goal: under 10 % slower). Both with `--no-verify`.
+Quick mode (the test suite): 5,000 inserts, 50,000 rows, 1,000 sends, one run each.
+BENCH_FULL=1: 100,000 inserts (goal < 5 s), 1,000,000 rows (goal < 200 ms), 20,000 sends,
+best of 3. Printed only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console.core.ids import IdSeed
+from console.core.plan import plan_requests
+from console.core.serialize import event_bytes
+from console.services.client import EventApiClient, SendResult, Target
+from console.services.history import HistoryStore
+from console.services.history_query import HistoryFilter
+from console.services.history_recorder import HistoryRecorder
+from console.services.paths import app_paths
+from console.services.sender import send_events
+from console.ui.history import HistoryReader, HistoryTableModel
+from tests.support.history_fill import fill_history
+from tests.support.inbox_thread import running_inbox
+
+pytestmark = pytest.mark.benchmark
+
+FULL = os.environ.get("BENCH_FULL") == "1"
+INSERTS = 100_000 if FULL else 5_000
+ROWS = 1_000_000 if FULL else 50_000
+SENDS = 20_000 if FULL else 1_000
+REPEAT = 3 if FULL else 1
+PER_REQUEST = 100
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_events(n: int, note: int = 120) -> list[dict[str, Any]]:
+    return [{"name": f"bench/order.{i % 7}", "id": f"order-{i}",
+             "data": {"i": i, "customer": f"c-{i % 977}", "note": "x" * note}}
+            for i in range(n)]
+
+
+def bench_insert(path: Path, parsed: list[dict[str, Any]]) -> tuple[float, float]:
+    parts = [event_bytes(e) for e in parsed]
+    answers = []  # what the server would answer, made before the clock starts
+    for first in range(0, len(parts), PER_REQUEST):
+        chunk = parts[first : first + PER_REQUEST]
+        seed = IdSeed.fresh()
+        ids = [seed.event_id(i) for i in range(len(chunk))]
+        answers.append((first, chunk, seed, SendResult(
+            200, ids, len(chunk), len(chunk), None, 1, 5.0, sum(map(len, chunk)), seed.header)))
+    with HistoryStore(path) as store:
+        start = time.perf_counter()
+        for first, chunk, seed, answer in answers:
+            rid = store.record_pending(env="bench", events=chunk, seed=seed, first_index=first,
+                                       parsed=parsed[first : first + len(chunk)])
+            store.record_done(rid, answer)
+        ours = time.perf_counter() - start
+    bare = sqlite3.connect(path.with_name("bare.sqlite3"))
+    bare.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, idx INT, env TEXT, time_ms INT,"
+                 " internal_id TEXT, name TEXT, dedup_id TEXT, size INT, outcome TEXT,"
+                 " payload TEXT)")
+    rows = [(i, "bench", 1_700_000_000_000, "01H" + "0" * 23, f"bench/order.{i % 7}",
+             f"order-{i}", len(p), "accepted", p.decode()) for i, p in enumerate(parts)]
+    start = time.perf_counter()
+    bare.executemany("INSERT INTO events(idx, env, time_ms, internal_id, name, dedup_id, size,"
+                     " outcome, payload) VALUES (?,?,?,?,?,?,?,?,?)", rows)
+    bare.commit()
+    baseline = time.perf_counter() - start
+    bare.close()
+    return ours, baseline
+
+
+def first_page_through_model(qtbot, path: Path, name: str) -> tuple[float, int]:
+    reader = HistoryReader(path)
+    try:
+        model = HistoryTableModel(reader)
+        with qtbot.waitSignal(model.countChanged, timeout=60_000):
+            model.set_filters(HistoryFilter())  # warm: the reader has opened its store
+        start = time.perf_counter()
+        with qtbot.waitSignal(model.countChanged, timeout=60_000):
+            model.set_filters(HistoryFilter(name=name))
+        model.row_at(0)
+        with qtbot.waitSignal(model.pageLoaded, timeout=60_000):
+            pass
+        elapsed = time.perf_counter() - start
+        assert model.row_at(0) is not None and model.row_at(0).name == name
+        return elapsed, model.rowCount()
+    finally:
+        reader.close()
+
+
+def plain_select(path: Path, name: str) -> float:
+    conn = sqlite3.connect(path)
+    conn.execute("SELECT count(*) FROM events").fetchone()  # warm like the model's reader
+    start = time.perf_counter()
+    conn.execute("SELECT count(*) FROM events WHERE name = ?", (name,)).fetchone()
+    conn.execute("SELECT * FROM events WHERE name = ? ORDER BY id DESC LIMIT 200",
+                 (name,)).fetchall()
+    elapsed = time.perf_counter() - start
+    conn.close()
+    return elapsed
+
+
+def deep_pages(path: Path) -> tuple[float, float]:
+    with HistoryStore(path, recover=False) as store:
+        total = store.count()
+        start = time.perf_counter()
+        last = store.query(None, total - 400, 200)
+        by_offset = time.perf_counter() - start
+        start = time.perf_counter()
+        store.query(None, 0, 200, before_id=last[-1].id)
+        by_keyset = time.perf_counter() - start
+    return by_offset, by_keyset
+
+
+async def send_all(origin: str, parsed: list[dict[str, Any]], store: HistoryStore | None
+                   ) -> float:
+    parts = [event_bytes(e) for e in parsed]
+    plan = plan_requests([len(p) for p in parts], request_limit=524_288, event_limit=1 << 20)
+    client = EventApiClient()
+    try:
+        recorder = (HistoryRecorder(store, "bench", parts, events=parsed)
+                    if store is not None else None)
+        start = time.perf_counter()
+        outcomes = await send_events(client, Target(origin, "k"), parts, plan,
+                                     observer=recorder)
+        elapsed = time.perf_counter() - start
+        assert all(o.result.ok for o in outcomes)
+        return elapsed
+    finally:
+        await client.aclose()
+
+
+def test_bench_history(qtbot, app_home: Path, tmp_path: Path,
+                       capsys: pytest.CaptureFixture[str]) -> None:
+    ours, plain = bench_insert(tmp_path / "insert.sqlite3", make_events(INSERTS))
+
+    big = tmp_path / "big.sqlite3"
+    start = time.perf_counter()
+    fill_history(big, ROWS)
+    fill = time.perf_counter() - start
+    page, matched = first_page_through_model(qtbot, big, "app/event.7")
+    select = plain_select(big, "app/event.7")
+    by_offset, by_keyset = deep_pages(big)
+
+    kib = make_events(SENDS, note=940)  # ~1 KiB events, as in test_bench_send
+    with running_inbox() as inbox, HistoryStore(tmp_path / "sends.sqlite3") as store:
+        asyncio.run(send_all(inbox.url, kib[:200], None))  # warm-up
+        bare = min(asyncio.run(send_all(inbox.url, kib, None)) for _ in range(REPEAT))
+        rec = min(asyncio.run(send_all(inbox.url, kib, store)) for _ in range(REPEAT))
+        cli = cli_overhead(app_home, tmp_path, inbox.url, kib)
+
+    with capsys.disabled():
+        mode = "full" if FULL else "quick"
+        print(f"\n[bench history, {mode}]")
+        print(f"  insert {INSERTS:,} events via record_pending/record_done ({PER_REQUEST}/request):"
+              f" {ours:6.2f} s ({INSERTS / ours:,.0f} rows/s)  goal for 100,000: < 5 s")
+        print(f"    baseline plain executemany, bare table: {plain:6.2f} s   "
+              f"ratio ours/plain = {ours / plain:.1f}x")
+        print(f"  filter {ROWS:,} rows by name ({matched:,} match), count + first page through "
+              f"the model: {page * 1000:7.1f} ms  goal: < 200 ms   (fill: {fill:.1f} s)")
+        print(f"    baseline plain count + SELECT, no model: {select * 1000:7.1f} ms   "
+              f"ratio model/plain = {page / select:.1f}x")
+        print(f"  last page by OFFSET: {by_offset * 1000:.1f} ms; next page by keyset: "
+              f"{by_keyset * 1000:.1f} ms")
+        print(f"  send {SENDS:,} ~1 KiB events to the inbox in-process (send_events): "
+              f"{bare:.2f} s bare, {rec:.2f} s with HistoryRecorder: "
+              f"{100 * (rec / bare - 1):+.1f} % (worst case: no start-up, no validation)")
+        plain_cli, with_history, recorded = cli
+        note = "" if recorded else "  [send did not record: history not wired into send yet]"
+        print(f"  event-console send (subprocess, wall, best of {REPEAT}): --no-history "
+              f"{plain_cli:.2f} s, with history {with_history:.2f} s: "
+              f"{100 * (with_history / plain_cli - 1):+.1f} %  (goal < 10 %){note}")
+
+
+def cli_overhead(home: Path, tmp: Path, url: str, parsed: list[dict[str, Any]]
+                 ) -> tuple[float, float, bool]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    env.update(EVENT_CONSOLE_HOME=str(home), INNGEST_EVENT_KEY="bench-key")
+    runs = 0
+
+    def run(*extra: str) -> float:
+        nonlocal runs
+        runs += 1  # fresh ids every run: the common case (repeats would add ledger work)
+        file = tmp / f"sends-{runs}.json"
+        file.write_text(json.dumps([{**e, "id": f"run{runs}-{e['id']}"} for e in parsed]),
+                        encoding="utf-8")
+        start = time.perf_counter()
+        done = subprocess.run([sys.executable, "-m", "console", "send", "--url", url,
+                               "--no-verify", *extra, str(file)], capture_output=True,
+                              env=env, cwd=ROOT, timeout=600, check=False)
+        assert done.returncode == 0, done.stderr[-2000:]
+        return time.perf_counter() - start
+
+    if FULL:
+        run("--no-history")  # warm the file cache
+    plain, with_history = [], []
+    for _ in range(REPEAT):  # interleaved, so load changes hit both alike
+        plain.append(run("--no-history"))
+        with_history.append(run())
+    db = app_paths().history_db
+    recorded = db.exists() and HistoryStore(db, recover=False).count() > 0
+    return min(plain), min(with_history), recorded

@@ -1,0 +1,262 @@
+"""Placeholders: JSON types kept, every helper, seeds reproduce, the sandbox holds."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from console.core.ids import ulid_millis
+from console.core.template import MAX_TEXT, TemplateEngine, TemplateError
+from console.core.template_scope import RenderRun, iso_millis
+
+NOW = 1_700_000_000_123
+ENGINE = TemplateEngine()
+
+
+def run(seed: int = 7, now: int = NOW) -> RenderRun:
+    return RenderRun(ENGINE, seed=seed, clock=lambda: now)
+
+
+def render(value, **scope):
+    return run().render_event(value, **scope)
+
+
+def error(value, **scope) -> TemplateError:
+    with pytest.raises(TemplateError) as info:
+        render(value, **scope)
+    return info.value
+
+
+# -- types --------------------------------------------------------------------------------
+def test_a_single_placeholder_keeps_the_json_type_of_its_value():
+    variables = {"n": 3, "f": 1.5, "b": True, "z": None, "o": {"k": [1, "x"]}, "s": "007"}
+    out = render({k: f"{{{{ vars.{k} }}}}" for k in variables}, vars=variables)
+    assert out == variables
+    assert render("{{ now_ms() }}") == NOW
+    assert render("{{ seq }}") == 1
+    assert render("{{ vars.s | int }}", vars={"s": "42"}) == 42
+
+
+def test_text_around_placeholders_makes_a_string_with_values_as_json():
+    out = render("n={{ vars.n }} b={{ vars.b }} z={{ vars.z }} o={{ vars.o }} s={{ vars.s }}",
+                 vars={"n": 3, "b": False, "z": None, "o": {"a": [1]}, "s": "x"})
+    assert out == 'n=3 b=false z=null o={"a":[1]} s=x'
+    assert render("  {{ seq }}") == "  1"  # not exactly one placeholder: a string
+
+
+def test_strings_without_placeholders_and_other_values_are_unchanged():
+    value = {"a": "plain } { text", "b": [1, 2.5, None, True], "c": {"d": "x"}}
+    assert render(value) == value
+
+
+def test_statements_render_as_a_whole_template():
+    assert render("{% for i in range(3) %}{{ i }},{% endfor %}") == "0,1,2,"
+    assert render("{% if vars.on %}yes{% else %}no{% endif %}", vars={"on": False}) == "no"
+    assert render("{# a comment #}x") == "x"
+
+
+def test_dates_from_faker_become_iso_text():
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d", render("{{ fake.date_of_birth() }}"))
+
+
+# -- helpers ------------------------------------------------------------------------------
+def test_every_helper():
+    out = render({
+        "uuid": "{{ uuid() }}", "ulid": "{{ ulid() }}", "now": "{{ now() }}",
+        "now_ms": "{{ now_ms() }}", "seq": "{{ seq }}", "var": "{{ vars.who }}",
+        "row": "{{ row.city }}", "row_item": "{{ row['first name'] }}",
+        "fake": "{{ fake.name() }}", "step": "{{ steps.create.ids[0] }}",
+        "step_status": "{{ steps.create.status }}",
+    }, vars={"who": "qa"}, row={"city": "Oslo", "first name": "Ada"},
+        steps={"create": {"ids": ["01J0000000000000000000000A"], "status": 200}})
+    assert uuid.UUID(out["uuid"]).version == 4
+    assert ulid_millis(out["ulid"]) == NOW
+    assert out["now"] == "2023-11-14T22:13:20.123Z" == iso_millis(NOW)
+    assert out["now_ms"] == NOW and out["seq"] == 1
+    assert (out["var"], out["row"], out["row_item"]) == ("qa", "Oslo", "Ada")
+    assert isinstance(out["fake"], str) and out["fake"]
+    assert out["step"] == "01J0000000000000000000000A" and out["step_status"] == 200
+
+
+def test_seq_counts_events_within_a_run_and_is_shared_by_one_events_strings():
+    r = run()
+    first = r.render_event({"a": "{{ seq }}", "b": "n{{ seq }}"})
+    second = r.render_event({"a": "{{ seq }}"})
+    assert first == {"a": 1, "b": "n1"} and second == {"a": 2}
+
+
+def test_a_key_named_like_a_dict_method_is_not_shadowed():
+    assert render("{{ vars.items }}-{{ vars.keys }}", vars={"items": 3, "keys": "k"}) == "3-k"
+
+
+# -- seeds --------------------------------------------------------------------------------
+TEMPLATE = {"u": "{{ uuid() }}", "l": "{{ ulid() }}", "n": "{{ fake.name() }}",
+            "e": "{{ fake.email() }}", "i": "{{ fake.random_int(1, 10**6) }}"}
+
+
+def test_the_same_seed_reproduces_a_run_and_another_seed_does_not():
+    def three(seed):
+        r = run(seed=seed)
+        return [r.render_event(TEMPLATE) for _ in range(3)]
+
+    assert three(99) == three(99)
+    assert three(99) != three(100)
+
+
+def test_without_a_seed_each_run_picks_one_and_reports_it():
+    first = RenderRun(ENGINE)
+    assert isinstance(first.seed, int)
+    again = RenderRun(ENGINE, seed=first.seed, clock=first.clock)
+    clock_free = {k: v for k, v in TEMPLATE.items() if k != "l"}
+    assert first.render_event(clock_free) == again.render_event(clock_free)
+
+
+# -- errors and positions -----------------------------------------------------------------
+def test_unknown_names_are_errors_with_the_placeholder_offset():
+    exc = error({"data": {"x": "ab {{ nope }}"}})
+    assert exc.message.startswith("unknown variable 'nope' (known: uuid, ulid, now")
+    assert (exc.pointer, exc.offset) == ("/data/x", 3)
+
+
+def test_missing_vars_row_and_steps_say_what_exists():
+    assert error("x {{ vars.nope }}", vars={"a": 1, "b": 2}).message == (
+        "unknown variable: vars has no 'nope' (it has: a, b)")
+    exc = error("{{ row.city }}")
+    assert exc.message == "unknown variable: row has no 'city' (it has: nothing)"
+    assert error("{{ steps.pay.ids[0] }}", steps={"order": {"ids": []}}).message == (
+        "unknown variable: steps has no 'pay' (it has: order)")
+    assert error("{{ steps.order.idz }}", steps={"order": {"ids": []}}).message == (
+        "unknown variable: steps.order has no 'idz' (it has: ids)")
+    assert error("{{ fake.no_such_provider() }}").message == (
+        "unknown variable: fake has no 'no_such_provider' (use Faker providers such as "
+        "fake.name())")
+
+
+def test_syntax_errors_name_the_problem_and_where():
+    exc = error({"a": "ok {{ 1 + }}"})
+    assert exc.message.startswith("template syntax: ") and exc.offset == 3
+    exc = error({"a": "line one\n{% if %}"})
+    assert exc.message.startswith("template syntax: ") and exc.line == 2
+
+
+def test_runtime_errors_are_template_errors():
+    assert error("{{ 1 / 0 }}").message == "ZeroDivisionError in {{1 / 0}}: division by zero"
+
+
+@pytest.mark.parametrize("source", [
+    "{{ ''.__class__.__mro__ }}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{{ joiner.__init__.__globals__['os'] }}",
+    "{{ namespace.__init__.__globals__ }}",
+    "{{ vars.__class__ }}",
+    "{{ fake._instance() }}",
+    "{{ [].append(1) }}",
+    "{{ {}.update(a=1) }}",
+    "{{ range.__self__ }}",
+    "x {{ ''.__class__.__base__.__subclasses__() }}",
+    "{% for c in ''.__class__.__mro__ %}{{ c }}{% endfor %}",
+])
+def test_sandbox_escapes_are_refused_with_a_clear_message(source):
+    exc = error(source)
+    assert exc.message.startswith(("refused by the template sandbox: ", "unknown variable:"))
+    assert "unsafe" in exc.message or "has no" in exc.message
+
+
+@pytest.mark.parametrize("source", ["{{ 'a' * 10**8 }}", "{{ [0] * 10**8 }}",
+                                    "{{ 10 ** 100000000 }}"])
+def test_runaway_expressions_are_refused(source):
+    assert error(source).message.startswith("refused by the template sandbox: ")
+
+
+def test_rendered_text_is_capped():
+    assert error("{% for i in range(20000) %}" + "x" * 60 + "{% endfor %}").message == (
+        f"rendered text is longer than {MAX_TEXT:,} characters")
+
+
+def test_non_json_values_are_refused():
+    assert error("{{ vars.n / 0.0 if false else (1e308 * 10) }}", vars={"n": 1}).message == (
+        "inf is not a JSON number")
+
+
+def test_deep_values_render_without_recursion():
+    value = cur = {}
+    for _ in range(5000):
+        cur["a"] = {}
+        cur = cur["a"]
+    cur["x"] = "{{ seq }}"
+    out = render(value)
+    for _ in range(5000):
+        out = out["a"]
+    assert out == {"x": 1}
+
+
+def test_templates_are_compiled_once():
+    engine = TemplateEngine()
+    r = RenderRun(engine, seed=1, clock=lambda: NOW)
+    for _ in range(50):
+        r.render_event({"a": "{{ seq }}", "b": "x{{ seq }}"})
+    info = engine.compile.cache_info()
+    assert info.misses == 2 and info.hits == 98
+
+
+def test_check_value_reports_every_error_and_the_steps_referenced():
+    errors, refs = ENGINE.check_value(
+        {"a": "{{ nope }}", "b": ["{{ 1 + }}"], "c": "{{ steps.order.ids[0] }}",
+         "d": "{{ steps['pay'].status }}"}, pointer="/event")
+    assert [(e.pointer, e.message.split(":")[0]) for e in errors] == [
+        ("/event/a", "unknown variable 'nope' (known"), ("/event/b/0", "template syntax")]
+    assert refs == [("/event/c", "order"), ("/event/d", "pay")]
+
+
+# -- properties ---------------------------------------------------------------------------
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(
+    allow_nan=False, allow_infinity=False) | st.text()
+plain_text = st.text().filter(lambda s: not any(m in s for m in ("{{", "{%", "{#")))
+brace_free = st.text().filter(lambda s: "{" not in s and "}" not in s)
+json_values = st.recursive(
+    json_scalars | plain_text,
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children,
+                                                                      max_size=4),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(json_values)
+def test_values_without_placeholders_render_to_themselves(value):
+    assert render(value) == value
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), json_values,
+                       min_size=1, max_size=5))
+def test_one_placeholder_per_string_gives_back_each_value_exactly(variables):
+    template = {name: f"{{{{ vars.{name} }}}}" for name in variables}
+    assert render(template, vars=variables) == variables
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(brace_free | st.sampled_from(["{{ vars.a }}", "{{ seq }}", "{{ vars.b }}"]),
+                min_size=2, max_size=6))
+def test_mixed_strings_equal_the_concatenation_of_their_parts(parts):
+    variables = {"a": "A", "b": [1, {"k": None}]}
+    source = "".join(parts)
+    expected_parts = {"{{ vars.a }}": "A", "{{ seq }}": "1",
+                      "{{ vars.b }}": json.dumps(variables["b"], separators=(",", ":"))}
+    expected = "".join(expected_parts.get(p, p) for p in parts)
+    result = render(source, vars=variables)
+    if [p for p in parts if p] in (["{{ seq }}"], ["{{ vars.b }}"]):
+        return  # exactly one placeholder and nothing else keeps its type (tested above)
+    assert result == expected
+
+
+def test_line_breaks_and_a_trailing_newline_are_kept_exactly():
+    assert render("a\r\nb {{ seq }}\r\n") == "a\r\nb 1\r\n"
+    assert render("x\r{{ seq }}\n") == "x\r1\n"
+    exc = error("a\r\n\r\nb {{ nope }}")
+    assert exc.offset == 7

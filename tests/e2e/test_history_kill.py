@@ -1,0 +1,91 @@
+"""A send killed mid-request is never missing from the history: it shows as "unknown".
+
+The real program: `python -m console send` against a loopback server that never answers,
+SIGKILL once the request has arrived, then `python -m console history` in a new process.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.e2e.conftest import ROOT
+from tests.support.fault_server import FaultServer, Reply
+from tests.support.inbox_thread import running_inbox
+
+KEY = "test-event-key-0001"
+
+
+def lines(stdout: str) -> list[dict]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def test_kill_9_mid_send_leaves_an_unknown_row(cli, app_home: Path, tmp_path: Path):
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update(EVENT_CONSOLE_HOME=str(app_home), INNGEST_EVENT_KEY=KEY)
+    event_file = tmp_path / "event.json"
+    event_file.write_text(json.dumps(
+        {"name": "shop/order.placed", "id": "order-77", "data": {"orderId": 77}}))
+    with FaultServer() as server:
+        server.script(Reply.hang())
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console", "send", "--url", server.origin, str(event_file)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ, cwd=ROOT,
+        )
+        try:
+            while not server.requests and proc.poll() is None:
+                time.sleep(0.01)  # the request is on the wire once the server has it
+            assert server.requests, proc.communicate()[1]
+        finally:
+            proc.kill()  # SIGKILL: no cleanup, no finally blocks
+            _, err = proc.communicate(timeout=30)
+        assert proc.returncode == -9, err
+
+    shown = cli("history", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stderr == ("event-console: 1 request from an earlier session ended without an "
+                            "answer; their outcome is unknown (see history)\n")
+    [row] = lines(shown.stdout)
+    assert (row["name"], row["dedup_id"], row["outcome"], row["state"]) == (
+        "shop/order.placed", "order-77", "unknown", "unknown")
+    assert row["outcome_text"] == "outcome unknown: the console stopped before the server answered"
+    assert row["internal_id"]  # derived from the seed: what it is, if the request arrived
+    stored = b"".join(p.read_bytes() for p in (app_home / "data").glob("history.sqlite3*"))
+    assert KEY.encode() not in stored
+    table = cli("history")
+    assert table.returncode == 0 and table.stderr == ""  # recovered once, not again
+    header, body = table.stdout.splitlines()
+    assert header.split() == ["TIME", "ENV", "NAME", "DEDUP", "ID", "STATUS", "OUTCOME"]
+    assert "shop/order.placed" in body and body.endswith(
+        "outcome unknown: the console stopped before the server answered")
+
+
+def test_send_prints_predicted_and_confirmed_outcomes_and_history_keeps_them(cli):
+    event = json.dumps({"name": "app/signup", "id": "user-1", "data": {}})
+    fast = {"EVENT_CONSOLE_VERIFY_SECONDS": "1", "INNGEST_EVENT_KEY": KEY}
+    with running_inbox() as inbox:
+        first = cli("send", "--url", inbox.url, "-", input=event, env=fast)
+        second = cli("send", "--url", inbox.url, "-", input=event, env=fast)
+    assert first.returncode == 0, first.stderr
+    [one] = lines(first.stdout)
+    assert one["dedup"][0]["verdict"] == "new"
+    assert one["runs"][0]["detail"] == "ran: 1 run"
+    assert one["summary"] == "1 accepted · 1 ran"
+    [two] = lines(second.stdout)
+    assert two["dedup"][0]["verdict"] == "duplicate"
+    assert "event 0: duplicate of " + one["ids"][0] in second.stderr
+    assert two["runs"][0]["detail"].startswith(
+        f"deduplicated: no runs (first seen as {one['ids'][0]} at ")
+    assert two["summary"] == "1 accepted · 1 deduplicated"
+
+    shown = cli("history", "--json", "--name", "app/signup", "--since", "1h")
+    rows = lines(shown.stdout)
+    assert [r["outcome"] for r in rows] == ["deduplicated", "ran"]
+    bad = cli("history", "--since", "yesterday")
+    assert bad.returncode == 2
+    assert bad.stderr == ("event-console: --since: 'yesterday' is not a duration "
+                          "(use e.g. 30m, 2h, 7d)\n")

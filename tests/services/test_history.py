@@ -1,0 +1,360 @@
+"""The history store on real SQLite files: pending -> done, crashes, migrations, damage."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from console.core.dedup import DedupLedger, Outcome, OutcomeKind, Verdict
+from console.core.ids import IdSeed
+from console.core.plan import plan_requests
+from console.core.serialize import event_bytes
+from console.services.client import EventApiClient, SendResult, Target
+from console.services.history import DEFAULT_PAYLOAD_CAP, HistoryStore
+from console.services.history_async import AsyncHistory
+from console.services.history_query import HistoryFilter, export_csv, export_jsonl
+from console.services.history_recorder import AsyncHistoryRecorder, HistoryRecorder
+from console.services.history_schema import SCHEMA_VERSION, HistoryError
+from console.services.paths import app_paths
+from console.services.sender import send_events
+from tests.support.fault_server import FaultServer, Reply
+
+T0 = 1_700_000_000_000
+
+
+@pytest.fixture
+def db(app_home: Path) -> Path:
+    return app_paths().ensure().history_db
+
+
+def result(seed: IdSeed, ids: list[str], events: int, *, status: int | None = 200,
+           error: str | None = None) -> SendResult:
+    return SendResult(status=status, ids=ids, events=events, accepted=len(ids), error=error,
+                      attempts=1, latency_ms=12.5, request_bytes=100, seed=seed.header)
+
+
+def parts(*events: dict) -> list[bytes]:
+    return [event_bytes(e) for e in events]
+
+
+def test_pending_then_done(db: Path):
+    seed = IdSeed.fresh()
+    with HistoryStore(db) as store:
+        events = parts({"name": "shop/order", "id": "o-1", "data": {"n": 1}},
+                       {"name": "", "data": {}})
+        rid = store.record_pending(env="dev", events=events, seed=seed)
+        pending = store.query()
+        assert [r.outcome for r in pending] == ["pending", "pending"]
+        assert pending[1].internal_id is None and pending[1].seed == seed.header
+        assert pending[1].dedup_id == "o-1" and pending[1].name == "shop/order"
+        store.record_done(rid, result(seed, [seed.event_id(0)], 2, status=400,
+                                      error="event name is empty"))
+        first, second = sorted(store.query(), key=lambda r: r.index)
+        assert (first.outcome, first.internal_id, first.status) == (
+            "accepted", seed.event_id(0), 400)
+        assert second.outcome == "not accepted"
+        assert second.outcome_detail == "not accepted: event name is empty"
+        assert first.state == "done" and first.attempts == 1 and first.latency_ms == 12.5
+        assert store.response_ids(rid) == [seed.event_id(0)]
+
+
+def test_crash_mid_send_leaves_unknown_on_reopen(db: Path):
+    script = (
+        "import os, signal, sys\n"
+        "from console.services.history import HistoryStore\n"
+        "store = HistoryStore(sys.argv[1])\n"
+        "from console.core.ids import IdSeed\n"
+        "store.record_pending(env='dev', events=[b'{\"name\":\"a\",\"id\":\"k\"}'],\n"
+        "                     seed=IdSeed.fresh())\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(db)], capture_output=True,
+                          timeout=30, check=False)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    with HistoryStore(db) as store:
+        assert len(store.recovered) == 1
+        assert store.messages == [
+            "1 request from an earlier session ended without an answer; their outcome is "
+            "unknown (see history)"
+        ]
+        row = store.query()[0]
+        assert row.outcome == "unknown" and row.state == "unknown"
+        # the id the server gives it, if the request arrived (derived from the seed)
+        assert row.internal_id == IdSeed.parse(row.seed).event_id(0)
+        assert row.outcome_detail == (
+            "outcome unknown: the console stopped before the server answered")
+        # the ledger treats it as "maybe sent": no internal id is claimed
+        prior = store.prior_sends("dev", ["k"])
+        assert prior[0].internal_id is None
+    with HistoryStore(db) as again:
+        assert again.recovered == []  # only once
+
+
+def test_pending_rows_of_a_live_process_are_left_alone(db: Path):
+    with HistoryStore(db) as writer:
+        writer.record_pending(env="dev", events=parts({"name": "a"}))
+        with HistoryStore(db) as reader:
+            assert reader.recovered == []
+            assert reader.query()[0].outcome == "pending"
+
+
+def test_cancelled_request_becomes_unknown(db: Path):
+    with HistoryStore(db) as store:
+        recorder = HistoryRecorder(store, "dev", parts({"name": "a"}, {"name": "b"}))
+        recorder.on_pending(1, range(2), b"[]", IdSeed.fresh())
+        recorder.finish()
+        rows = store.query()
+        assert {r.outcome for r in rows} == {"unknown"}
+        assert rows[0].outcome_detail == (
+            "outcome unknown: cancelled while in flight; the server may have received it")
+
+
+V1_SCHEMA = """
+CREATE TABLE requests (id INTEGER PRIMARY KEY, env TEXT NOT NULL, created_ms INTEGER NOT NULL,
+  request_bytes INTEGER NOT NULL, events INTEGER NOT NULL, status INTEGER, attempts INTEGER,
+  latency_ms REAL, error TEXT, seed TEXT, state TEXT NOT NULL DEFAULT 'pending');
+CREATE TABLE events (id INTEGER PRIMARY KEY, request_id INTEGER REFERENCES requests(id),
+  idx INTEGER NOT NULL, env TEXT NOT NULL, time_ms INTEGER NOT NULL, internal_id TEXT,
+  name TEXT NOT NULL, dedup_id TEXT, payload TEXT, size INTEGER NOT NULL,
+  outcome TEXT NOT NULL DEFAULT 'pending');
+CREATE INDEX events_name ON events(name, id);
+INSERT INTO requests VALUES (1, 'dev', 1700000000000, 60, 2, 200, 1, 8.0, NULL, NULL, 'done');
+INSERT INTO events VALUES
+  (1, 1, 0, 'dev', 1700000000000, '01OLDA', 'old/one', 'dup-1',
+   '{"name":"old/one","id":"dup-1"}', 31, 'accepted'),
+  (2, 1, 1, 'dev', 1700000000000, '01OLDB', 'old/two', NULL,
+   '{"name":"old/two","data":{"w":"zebra"}}', 39, 'accepted');
+PRAGMA user_version = 1;
+"""
+
+
+def test_migrates_a_version_1_file(db: Path):
+    conn = sqlite3.connect(db)
+    conn.executescript(V1_SCHEMA)
+    conn.close()
+    with HistoryStore(db, recover=False) as store:
+        version = store.conn.execute("PRAGMA user_version").fetchone()[0]
+        assert version == SCHEMA_VERSION == 3
+        columns = {r[1] for r in store.conn.execute("PRAGMA table_info(events)")}
+        assert {"outcome_detail", "source", "truncated", "runs"} <= columns
+        assert "payload" not in columns  # moved to the payloads table
+        rows = store.query(with_payload=True)
+        assert [(r.name, r.status, r.source, r.truncated) for r in rows] == [
+            ("old/two", 200, "sent", False), ("old/one", 200, "sent", False)]
+        assert rows[0].event == {"name": "old/two", "data": {"w": "zebra"}}
+        assert store.count(HistoryFilter(text="zebra")) == 1  # old payloads are searchable
+        assert [p.internal_id for p in store.prior_sends("dev", ["dup-1"], now=T0)] == ["01OLDA"]
+        store.record_pending(env="dev", events=parts({"name": "new/one"}))  # still writable
+        assert store.count() == 3
+
+
+def test_corrupt_file_is_moved_aside_and_a_fresh_history_started(db: Path):
+    db.write_bytes(b"this is not a database, it is a shopping list\n" * 100)
+    db.with_name(db.name + "-wal").write_bytes(b"stale wal")
+    with HistoryStore(db) as store:
+        moved = sorted(db.parent.glob("history.sqlite3.corrupt-*"))
+        assert [p.name for p in moved if not p.name.endswith(("-wal", "-shm"))] == [
+            moved[0].name]
+        assert moved[0].read_bytes().startswith(b"this is not a database")
+        assert moved[0].with_name(moved[0].name + "-wal").read_bytes() == b"stale wal"
+        assert store.notice == (
+            f"the history file was damaged and has been moved aside to {moved[0]}; "
+            "a new, empty history was started")
+        assert store.messages == [store.notice]
+        assert store.count() == 0
+        store.record_pending(env="dev", events=parts({"name": "a"}))
+        assert store.count() == 1
+
+
+def test_a_file_from_a_newer_console_is_left_untouched(db: Path):
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    before = db.read_bytes()
+    with pytest.raises(HistoryError) as err:
+        HistoryStore(db)
+    assert str(err.value) == (
+        f"the history at {db} was written by a newer Event Console (schema 99; this version "
+        "knows up to 3); it was left untouched — update the console to see it")
+    assert db.read_bytes() == before
+
+
+def test_payload_cap_keeps_the_exact_size(db: Path):
+    big = {"name": "big", "data": {"text": "é" * 3000}}  # 2 bytes per é: cut mid-character
+    raw = event_bytes(big)
+    with HistoryStore(db, payload_cap=1001) as store:
+        store.record_pending(env="dev", events=[raw, event_bytes({"name": "small"})])
+        small, large = sorted(store.query(with_payload=True), key=lambda r: r.index)[::-1]
+        assert large.size == len(raw) and large.truncated
+        assert len(large.payload.encode()) <= 1001 and raw.decode().startswith(large.payload)
+        assert large.event is None  # a cut payload is not passed off as the event
+        assert not small.truncated and small.event == {"name": "small"}
+    assert DEFAULT_PAYLOAD_CAP == 64 * 1024
+
+
+def test_filters_search_and_paging(db: Path):
+    with HistoryStore(db) as store:
+        for i in range(30):
+            seed = IdSeed(T0 + i, bytes(10))
+            env = "dev" if i % 2 else "cloud"
+            rid = store.record_pending(
+                env=env, seed=seed, time_ms=T0 + i * 1000,
+                events=parts({"name": f"app/e{i % 3}", "id": f"d-{i}",
+                              "data": {"word": "needle" if i == 7 else "hay", "n": i}}))
+            ok = bool(i % 5)
+            store.record_done(rid, result(seed, [seed.event_id(0)] if ok else [], 1,
+                                          status=200 if ok else 500))
+        assert store.count() == 30
+        page = store.query(offset=0, limit=10)
+        assert [r.time_ms for r in page] == [T0 + i * 1000 for i in range(29, 19, -1)]
+        assert store.query(offset=25, limit=10)[-1].time_ms == T0
+        assert store.count(HistoryFilter(env="dev")) == 15
+        assert store.count(HistoryFilter(name="app/e1")) == 10
+        assert store.count(HistoryFilter(name="app/*")) == 30
+        assert store.count(HistoryFilter(dedup_id="d-7")) == 1
+        assert store.count(HistoryFilter(status="500")) == 6
+        assert store.count(HistoryFilter(status="5xx")) == 6
+        assert store.count(HistoryFilter(status="accepted")) == 24
+        assert store.count(HistoryFilter(outcome="not accepted")) == 6
+        assert store.count(HistoryFilter(since_ms=T0 + 10_000, until_ms=T0 + 20_000)) == 10
+        assert [r.dedup_id for r in store.query(HistoryFilter(text="needle"))] == ["d-7"]
+        assert store.count(HistoryFilter(text="need")) == 1  # word prefixes match
+        assert store.count(HistoryFilter(text="needle hay")) == 0
+        store.fts = False  # the LIKE fallback gives the same answer
+        assert [r.dedup_id for r in store.query(HistoryFilter(text="needle"))] == ["d-7"]
+        with pytest.raises(ValueError, match="unknown status filter 'teapot'"):
+            store.count(HistoryFilter(status="teapot"))
+
+
+def test_outcomes_ledger_and_captures(db: Path):
+    class Captured:
+        internal_id = "01CAPTURED"
+        received_at_ms = T0
+        name = "inbox/got"
+        event: ClassVar[dict] = {"name": "inbox/got", "id": "cap-1"}
+        raw = b'{"name":"inbox/got","id":"cap-1"}'
+        size = len(raw)
+
+    with HistoryStore(db) as store:
+        seed = IdSeed(T0, bytes(10))
+        rid = store.record_pending(env="dev", events=parts({"name": "a", "id": "k"}), seed=seed,
+                                   time_ms=T0)
+        store.record_done(rid, result(seed, [seed.event_id(0)], 1))
+        row_id = store.query()[0].id
+        store.set_outcome(row_id, Outcome(OutcomeKind.RAN, runs=2), '[{"run_id":"r1"}]')
+        row = store.get(row_id)
+        assert (row.outcome, row.outcome_detail, row.runs) == ("ran", "ran: 2 runs", 2)
+        assert row.to_json()["run_list"] == [{"run_id": "r1"}]
+        store.record_captured("Inbox", Captured())
+        assert store.query(HistoryFilter(source="captured"))[0].outcome == "received"
+        ledger = DedupLedger(store.prior_sends("dev", ["k", "cap-1"], now=T0 + 5), env="dev")
+        got = ledger.classify_ids(["k", "cap-1"], T0 + 5)
+        assert [p.verdict for p in got] == [Verdict.DUPLICATE, Verdict.NEW]  # captures aren't sends
+        assert got[0].first_internal_id == seed.event_id(0)
+
+
+def test_purge_and_retention(db: Path):
+    day = 24 * 3600 * 1000
+    with HistoryStore(db) as store:
+        for age in (40, 10, 0):
+            rid = store.record_pending(env="dev", events=parts({"name": f"age{age}"}),
+                                       time_ms=T0 - age * day)
+            store.record_done(rid, result(IdSeed.fresh(), ["01X"], 1))
+        store.index_payloads()
+        assert store.retention_days == 90
+        store.set_retention_days(30)
+        assert store.apply_retention(now=T0) == 1
+        assert [r.name for r in store.query()] == ["age0", "age10"]
+        assert store.purge(T0 - 5 * day) == 1
+        assert store.count(HistoryFilter(text="age10")) == 0
+        assert store.conn.execute("SELECT count(*) FROM requests").fetchone()[0] == 1
+        with pytest.raises(ValueError, match="retention must be 0"):
+            store.set_retention_days(-1)
+
+
+def test_exports(db: Path):
+    with HistoryStore(db) as store:
+        seed = IdSeed(T0, bytes(10))
+        rid = store.record_pending(env="dev", seed=seed, time_ms=T0,
+                                   events=parts({"name": "a", "data": {"q": "x,y"}}))
+        store.record_done(rid, result(seed, [seed.event_id(0)], 1))
+        rows = store.rows([r.id for r in store.query()])
+    out = io.StringIO()
+    assert export_jsonl(rows, out) == 1
+    line = json.loads(out.getvalue())
+    assert line["event"] == {"name": "a", "data": {"q": "x,y"}}
+    assert line["internal_id"] == seed.event_id(0) and line["outcome"] == "accepted"
+    table = io.StringIO()
+    export_csv(rows, table)
+    header, body = table.getvalue().splitlines()
+    assert header.startswith("time,env,name,dedup_id,internal_id")
+    assert body.endswith('"{""name"":""a"",""data"":{""q"":""x,y""}}"')
+
+
+def test_recorder_with_a_real_send_never_stores_the_key(db: Path):
+    key = "signkey-prod-0123456789abcdef-SECRET"
+    events = parts({"name": "a", "id": "u1", "data": {}}, {"name": "b", "data": {}})
+    plan = plan_requests([len(p) for p in events], request_limit=40, event_limit=1000)
+
+    async def go() -> None:
+        client = EventApiClient()
+        try:
+            with HistoryStore(db) as store:
+                recorder = HistoryRecorder(store, "prod", events, origin=server.origin)
+                await send_events(client, Target(server.origin, key), events, plan,
+                                  observer=recorder)
+                recorder.finish()
+                sent = recorder.sent()
+                assert [e.index for e in sent] == [1] and len(store.query()) == 2  # 1st: 401
+                out = io.StringIO()
+                export_jsonl(store.rows([r.id for r in store.query()]), out)
+                assert key not in out.getvalue()
+        finally:
+            await client.aclose()
+
+    with FaultServer() as server:
+        server.script(Reply.json(401, {"error": f"Event key not found: {key}"}))
+        asyncio.run(go())
+    blob = b"".join(p.read_bytes() for p in db.parent.glob("history.sqlite3*"))
+    assert key.encode() not in blob and b"0123456789abcdef" not in blob
+
+
+def test_async_history_runs_on_one_worker_thread(db: Path):
+    events = parts({"name": "a"}, {"name": "b"}, {"name": "c"})
+    plan = plan_requests([len(p) for p in events], request_limit=20, event_limit=1000)
+    threads: set[str] = set()
+
+    async def go() -> None:
+        history = await AsyncHistory.open(db)
+        client = EventApiClient()
+        try:
+            recorder = AsyncHistoryRecorder(history, "dev", events)
+            await send_events(client, Target(server.origin, "k"), events, plan,
+                              concurrency=3, observer=recorder)
+            await recorder.finish()
+            sent = await recorder.sent()
+            assert sorted(e.index for e in sent) == [0, 1, 2]
+            await recorder.record_outcome(sent[0], Outcome(OutcomeKind.RAN, runs=1), None)
+            threads.add(await history.run(lambda s: threading.current_thread().name))
+            assert await history.count() == 3
+            assert (await history.count(HistoryFilter(outcome="ran"))) == 1
+        finally:
+            await client.aclose()
+            await history.aclose()
+
+    with FaultServer() as server:
+        asyncio.run(go())
+    assert len(threads) == 1 and next(iter(threads)).startswith("history")
+    assert threading.current_thread().name not in threads
+    os.stat(db)  # the file is where app_paths says

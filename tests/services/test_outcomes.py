@@ -1,0 +1,239 @@
+"""Confirmed outcomes against the real inbox and a loopback server that reports runs late."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import socket
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from console.core.dedup import DedupLedger, Outcome, SentEvent, format_time
+from console.core.plan import plan_requests
+from console.core.serialize import event_bytes
+from console.services.client import EventApiClient, Target
+from console.services.environments import Environment
+from console.services.history import HistoryStore, now_ms
+from console.services.history_query import HistoryFilter
+from console.services.history_recorder import HistoryRecorder
+from console.services.history_session import SendSession
+from console.services.outcomes import PollPolicy, RestAccess, confirm_outcomes
+from console.services.paths import app_paths
+from console.services.sender import send_events
+from console.services.targets import ResolvedTarget
+from tests.support.fault_server import FaultServer, RecordedRequest, Reply
+from tests.support.inbox_thread import running_inbox
+
+FAST = PollPolicy(total=1.0, first_delay=0.05, factor=1.5, max_delay=0.25, settle=0.1)
+RUNS_PATH = re.compile(r"^/v1/events/([0-9A-Z]+)/runs$")
+
+
+@pytest.fixture
+def store(app_home: Path):
+    with HistoryStore(app_paths().ensure().history_db) as opened:
+        yield opened
+
+
+async def send_and_confirm(store: HistoryStore, origin: str, events: list[dict],
+                           policy: PollPolicy = FAST) -> dict[int, Outcome]:
+    """What `send` does: ledger from history, record while sending, then poll runs."""
+    parts = [event_bytes(e) for e in events]
+    ledger = DedupLedger(store.prior_sends("Inbox", [e["id"] for e in events if "id" in e]),
+                         env="Inbox")
+    predictions = ledger.classify(events, now_ms())
+    recorder = HistoryRecorder(store, "Inbox", parts, predictions=predictions)
+    plan = plan_requests([len(p) for p in parts], request_limit=512 * 1024, event_limit=1 << 20)
+    client = EventApiClient()
+    try:
+        await send_events(client, Target(origin, "k"), parts, plan, observer=recorder)
+        return await confirm_outcomes(client, RestAccess(origin), recorder.sent(),
+                                      policy=policy, on_outcome=recorder.record_outcome)
+    finally:
+        await client.aclose()
+
+
+def test_inbox_runs_and_a_deduplicated_repeat(store: HistoryStore):
+    with running_inbox() as inbox:
+        first = asyncio.run(send_and_confirm(store, inbox.url, [{"name": "a", "id": "x"}]))
+        assert first[0].text == "ran: 1 run"
+        original = store.query(HistoryFilter(dedup_id="x"))[0]
+        again = asyncio.run(send_and_confirm(
+            store, inbox.url, [{"name": "b", "id": "x"}, {"name": "c"}]))
+    assert again[0].text == (f"deduplicated: no runs (first seen as {original.internal_id} "
+                             f"at {format_time(original.time_ms)})")
+    assert again[1].text == "ran: 1 run"
+    rows = {r.name: r for r in store.query()}
+    assert rows["b"].outcome == "deduplicated" and rows["b"].predicted == "duplicate"
+    assert rows["c"].outcome_detail == "ran: 1 run" and rows["c"].predicted == "no dedup id"
+    assert rows["a"].runs == 1 and '"run_id"' in (store.get(rows["a"].id).runs_json or "")
+
+
+def test_duplicates_in_one_batch_and_events_that_trigger_nothing(store: HistoryStore):
+    with running_inbox(triggers=("shop/*",)) as inbox:
+        got = asyncio.run(send_and_confirm(store, inbox.url, [
+            {"name": "shop/paid", "id": "y"}, {"name": "shop/paid", "id": "y"},
+            {"name": "other/thing"},
+        ], PollPolicy(total=0.6, first_delay=0.05, max_delay=0.2, settle=0.05)))
+    first = store.query(HistoryFilter(name="shop/paid"))[-1]
+    assert got[0].text == "ran: 1 run"
+    assert got[1].text == (f"deduplicated: no runs (first seen as {first.internal_id} at "
+                           f"{format_time(first.time_ms)})")
+    assert got[2].text == "no runs (none within 0.6 s)"
+
+
+def test_runs_that_appear_late_are_caught(store: HistoryStore):
+    with running_inbox(run_delay=0.4) as inbox:
+        got = asyncio.run(send_and_confirm(store, inbox.url, [{"name": "slow/job"}]))
+    assert got[0].text == "ran: 1 run"
+
+
+class LateRuns:
+    """A REST runs endpoint that lists nothing for a while, then one run, then two."""
+
+    def __init__(self, empty_polls: int) -> None:
+        self.empty_polls = empty_polls
+        self.polls: Counter[str] = Counter()
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        match = RUNS_PATH.match(request.path)
+        if request.method != "GET" or match is None:
+            return Reply.json(404, {"error": "Not found"})
+        event_id = match.group(1)
+        self.polls[event_id] += 1
+        n = self.polls[event_id] - self.empty_polls
+        if n <= 0:  # not stored yet, then stored with no runs yet
+            return Reply.json(404 if n < 0 else 200, {"data": [], "metadata": {}})
+        runs = [{"run_id": f"run-{i}", "event_id": event_id, "status": "Running"}
+                for i in range(min(n, 2))]
+        return Reply.json(200, {"data": runs, "metadata": {}})
+
+
+def sent(*ids: str) -> list[SentEvent]:
+    return [SentEvent(i, internal, now_ms()) for i, internal in enumerate(ids)]
+
+
+async def confirm(origin: str, events: list[SentEvent], policy: PollPolicy = FAST,
+                  access: RestAccess | None = None, getter: Any = None) -> dict[int, Outcome]:
+    client = EventApiClient()
+    try:
+        return await confirm_outcomes(getter or client, access or RestAccess(origin), events,
+                                      policy=policy)
+    finally:
+        await client.aclose()
+
+
+def test_late_runs_from_a_loopback_server_and_the_settle_look():
+    late = LateRuns(empty_polls=3)
+    with FaultServer(default=late) as server:
+        got = asyncio.run(confirm(server.origin, sent("01AAAAAAAAAAAAAAAAAAAAAAAA")))
+    assert got[0].text == "ran: 2 runs"  # the second function's run came after the first
+    assert late.polls["01AAAAAAAAAAAAAAAAAAAAAAAA"] >= 5
+
+
+def test_bounded_concurrency():
+    class Counting:
+        def __init__(self, client: EventApiClient) -> None:
+            self.client, self.now, self.most = client, 0, 0
+
+        async def get_json(self, url: str, **kw: Any) -> tuple[int, Any]:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            try:
+                return await self.client.get_json(url, **kw)
+            finally:
+                self.now -= 1
+
+    async def go(origin: str) -> tuple[dict[int, Outcome], int]:
+        client = EventApiClient()
+        counting = Counting(client)
+        try:
+            events = sent(*[f"01B{i:023d}" for i in range(12)])
+            policy = PollPolicy(total=2.0, first_delay=0.01, concurrency=3)
+            return await confirm_outcomes(counting, RestAccess(origin), events,
+                                          policy=policy), counting.most
+        finally:
+            await client.aclose()
+
+    def slow(request: RecordedRequest) -> Reply:
+        return Reply.json(200, {"data": [{"run_id": "r"}]}, delay=0.05)
+
+    with FaultServer(default=slow) as server:
+        got, most = asyncio.run(go(server.origin))
+    assert {o.text for o in got.values()} == {"ran: 1 run"}
+    assert most == 3
+
+
+def test_unverified_without_rest_access():
+    cloud = RestAccess.for_environment(name="Inngest Cloud", kind="cloud",
+                                       rest_origin="https://api.inngest.com")
+    got = asyncio.run(confirm("unused", sent("01C", "01D"), access=cloud))
+    assert [o.text for o in got.values()] == [
+        "unverified: no signing key for Inngest Cloud: add one to confirm runs"] * 2
+    none = RestAccess.for_environment(name="Custom", kind="custom", rest_origin="")
+    assert none.reason == "no REST API origin is set for Custom"
+    dev = RestAccess.for_environment(name="Dev", kind="dev", rest_origin="http://x:8288/")
+    assert (dev.origin, dev.bearer) == ("http://x:8288", None)
+
+
+def test_unverified_when_the_api_refuses_the_key_or_does_not_answer():
+    key = "signkey-prod-abcdef0123456789"
+    with FaultServer(default=lambda r: Reply.json(401, {"error": f"bad key {key}"})) as server:
+        access = RestAccess.for_environment(name="Self", kind="custom",
+                                            rest_origin=server.origin, signing_key=key)
+        got = asyncio.run(confirm(server.origin, sent("01E"), access=access))
+        auth = server.requests[0].header("authorization")
+    assert auth == f"Bearer {key}"
+    assert got[0].text == (
+        f"unverified: the REST API at {server.origin} refused the signing key (401)")
+    assert key not in repr(access)
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    origin = f"http://127.0.0.1:{port}"
+    got = asyncio.run(confirm(origin, sent("01F"), PollPolicy(total=0.3, first_delay=0.05)))
+    assert got[0].text == f"unverified: the REST API at {origin} did not answer"
+
+
+def test_polling_is_cancellable():
+    async def go(origin: str) -> None:
+        task = asyncio.create_task(confirm(origin, sent("01G", "01H"), PollPolicy(total=30)))
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+    with FaultServer(default=lambda r: Reply.json(200, {"data": []})) as server:
+        asyncio.run(go(server.origin))
+
+
+def test_send_session_as_the_cli_uses_it(app_home: Path):
+    events = [{"name": "a", "id": "s-1"}, {"name": "a", "id": "s-1"}, {"name": "b"}]
+    parts = [event_bytes(e) for e in events]
+    plan = plan_requests([len(p) for p in parts], request_limit=512 * 1024, event_limit=1 << 20)
+    notes: list[str] = []
+
+    async def go(origin: str) -> list[dict[str, Any]]:
+        env = Environment(name="Inbox", kind="inbox", event_origin=origin, rest_origin=origin)
+        resolved = ResolvedTarget(env, Target(origin, "NO_EVENT_KEY_SET"), None, "placeholder")
+        session = SendSession.open(resolved, events, parts, notify=notes.append, policy=FAST)
+        client = EventApiClient()
+        try:
+            outcomes = await send_events(client, resolved.target, parts, plan,
+                                         observer=session.observer)
+            verified = await session.confirm(client, outcomes)
+        finally:
+            await client.aclose()
+            session.close()
+        return [session.describe(o, verified) for o in outcomes]
+
+    with running_inbox() as inbox:
+        [line] = asyncio.run(go(inbox.url))
+    assert notes == ["event 1: duplicate of event #1 in this batch: Inngest will accept it and "
+                     "start no runs"]
+    assert [d["verdict"] for d in line["dedup"]] == ["new", "duplicate in batch", "no dedup id"]
+    assert [r["outcome"] for r in line["runs"]] == ["ran", "deduplicated", "ran"]
+    assert line["summary"] == "3 accepted · 1 deduplicated · 2 ran"

@@ -1,0 +1,289 @@
+"""The scenario runner against a real inbox on loopback: every request checked."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from console.core.scenario import EventTemplate, Scenario
+from console.core.serialize import pretty
+from console.services.client import EventApiClient, RetryPolicy, Target
+from console.services.run_results import load_rows, parse_rows
+from console.services.runner import Limits, RunsVerifier, ScenarioRunner
+from console.services.workspace import Workspace
+from tests.support.inbox_thread import running_inbox
+
+TEMPLATE = {
+    "format": "event-console/template@1", "name": "order", "description": "", "tags": [],
+    "event": {
+        "name": "shop/order.created",
+        "data": {"order": "{{ row.order }}", "amount": "{{ row.amount | int }}",
+                 "seq": "{{ seq }}", "customer": "{{ fake.name() }}", "run": "{{ vars.run }}"},
+        "id": "order-{{ row.order }}-{{ seq }}",
+    },
+}
+
+SCENARIO = {
+    "format": "event-console/scenario@1", "name": "checkout", "description": "",
+    "vars": {"run": "r-{{ uuid() }}", "currency": "EUR"},
+    "steps": [
+        {"send": {"template": "order", "with": {"data": {"currency": "{{ vars.currency }}"}}},
+         "as": "order", "repeat": 2, "expect": {"status": 200, "accepted": 1}},
+        {"wait": "50ms"},
+        {"send": [{"name": "shop/payment.captured",
+                   "data": {"orderEvent": "{{ steps.order.ids[0] }}",
+                            "order": "{{ steps.order.events[0].data.order }}"}},
+                  {"name": "shop/receipt.sent", "data": {"n": "{{ seq }}"}}],
+         "as": "payment"},
+        {"send": {"template": "order", "with": {"id": "{{ steps.order.events[0].id }}"}},
+         "expect": {"dedup": "deduplicated"}},
+    ],
+}
+
+
+def workspace(tmp_path: Path, scenario=SCENARIO, template=TEMPLATE) -> Workspace:
+    ws = Workspace.open(tmp_path / "ws")
+    (ws.folder / "templates" / "order.json").write_text(pretty(template))
+    (ws.folder / "scenarios" / "s.json").write_text(pretty(scenario))
+    ws.reload_if_changed()
+    assert ws.problems == [] and ws.check(ws.scenario(scenario["name"])) == []
+    return ws
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def execute(ws: Workspace, inbox_url: str | None, *, key: str = "test-key",
+                  attempts: int = 5, **options):
+    client = EventApiClient(retry=RetryPolicy(max_attempts=attempts))
+    try:
+        target = Target(inbox_url, key) if inbox_url else None
+        if inbox_url and "verifier" not in options:
+            options["verifier"] = RunsVerifier(client, inbox_url, window=0.3, interval=0.05)
+        runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, client=client,
+                                target=target, environment="inbox", seed=5, **options)
+        assert runner.precheck() == []
+        report = await runner.run()
+    finally:
+        await client.aclose()
+    return runner, report
+
+
+def test_a_data_driven_scenario_with_references_waits_and_repeats(app_home, tmp_path):
+    ws = workspace(tmp_path)
+    data = tmp_path / "rows.csv"
+    data.write_text("order,amount\nA-1,10\nB-2,20\n")
+    rows = load_rows(data)
+    sleeps: list[float] = []
+    progress: list[tuple[int, int]] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        await asyncio.sleep(seconds)
+
+    with running_inbox() as inbox:
+        runner, report = run(execute(ws, inbox.url, rows=rows, sleep=sleep,
+                                     on_progress=lambda d, t: progress.append((d, t))))
+        captured = inbox.events()
+        assert report.passed, [r.reason for r in report.results]
+        assert [(r.row, r.name, r.iteration, r.state) for r in report.results] == [
+            (row, name, it, "passed") for row in (1, 2)
+            for name, it in (("order", 1), ("order", 2), ("wait 2", 1), ("payment", 1),
+                             ("step 4", 1))]
+        assert sleeps == [0.05, 0.05]
+        assert progress[-1] == (10, 10) and runner.total == 10
+        # every request the inbox saw, in order
+        assert [e.name for e in captured] == [
+            "shop/order.created", "shop/order.created", "shop/payment.captured",
+            "shop/receipt.sent", "shop/order.created"] * 2
+        sends = [r for r in report.results if r.kind == "send"]
+        assert [e.internal_id for e in captured] == [i for r in sends for i in r.ids]
+        first_row = [e.event for e in captured[:5]]
+        run_id = first_row[0]["data"]["run"]
+        assert run_id.startswith("r-") and all(
+            e["data"]["run"] == run_id for e in first_row if "run" in e["data"])
+        assert first_row[0]["data"] == {"order": "A-1", "amount": 10, "seq": 1, "customer":
+                                        first_row[0]["data"]["customer"], "run": run_id,
+                                        "currency": "EUR"}
+        assert first_row[0]["id"] == "order-A-1-1" and first_row[1]["id"] == "order-A-1-2"
+        # steps.order refers to the latest repeat of "order"
+        assert first_row[2]["data"] == {"orderEvent": sends[1].ids[0], "order": "A-1"}
+        assert first_row[3]["data"] == {"n": 4}
+        assert first_row[4]["id"] == "order-A-1-2"
+        assert captured[5].event["data"]["order"] == "B-2"
+        assert captured[5].event["data"]["amount"] == 20
+        assert captured[5].event["data"]["run"] != run_id  # vars render once per row
+        dedup_steps = [r for r in sends if r.name == "step 4"]
+        assert [r.dedup for r in dedup_steps] == [["deduplicated"], ["deduplicated"]]
+        assert [r.dedup for r in sends if r.name == "order"] == [None] * 4
+        assert inbox.runs(captured[4].internal_id) == []
+        assert len(inbox.runs(captured[1].internal_id)) == 1
+
+
+def without_server_values(event):
+    """The inbox's receipt time and the internal ids it assigned differ between runs."""
+    data = {k: v for k, v in event["data"].items() if k != "orderEvent"}
+    return dict(event, ts=None, data=data)
+
+
+def test_the_same_seed_reproduces_the_payloads(app_home, tmp_path):
+    ws = workspace(tmp_path)
+    rows = parse_rows("order,amount\nA,1\n", "rows.csv")
+    with running_inbox() as first, running_inbox() as second:
+        run(execute(ws, first.url, rows=rows))
+        run(execute(ws, second.url, rows=rows))
+        a = [without_server_values(e.event) for e in first.events()]
+        b = [without_server_values(e.event) for e in second.events()]
+    assert a == b and len(a) == 5
+
+
+def test_a_failed_expectation_and_a_failed_send_fail_the_run(app_home, tmp_path):
+    scenario = dict(SCENARIO, steps=[
+        {"send": {"name": "a/b", "data": {}}, "expect": {"accepted": 2}},
+        {"send": {"name": "a/c", "data": {}}},
+    ])
+    ws = workspace(tmp_path, scenario)
+    with running_inbox(event_key="right") as inbox:
+        _, report = run(execute(ws, inbox.url, key="right"))
+        assert [(r.state, r.reason) for r in report.results] == [
+            ("failed", "expected 2 accepted, got 1 of 1"), ("passed", "1/1 accepted")]
+        _, report = run(execute(ws, inbox.url, key="wrong"))
+        assert [r.state for r in report.results] == ["failed", "failed"]
+        assert report.results[1].reason == "status 401, 0/1 accepted: Event key not found"
+        assert "wrong" not in json.dumps(report.to_json())
+        _, report = run(execute(ws, "http://127.0.0.1:9", key="k", verifier=None, attempts=1))
+        assert report.results[1].state == "error"
+        assert report.results[1].reason.startswith("send failed: ")
+
+
+def test_rerun_failed_steps_with_the_rows_state(app_home, tmp_path):
+    scenario = dict(SCENARIO, steps=[
+        {"send": {"name": "a/first", "data": {}}, "as": "first"},
+        {"send": {"name": "a/second", "data": {"ref": "{{ steps.first.ids[0] }}"}}},
+    ])
+    ws = workspace(tmp_path, scenario)
+    with running_inbox(event_key="right") as inbox:
+        _, report = run(execute(ws, inbox.url, key="wrong"))
+        assert [(r.state, r.reason) for r in report.results] == [
+            ("failed", "status 401, 0/1 accepted: Event key not found"),
+            ("error", "scenarios/s.json:21:19: unknown variable: list object has no "
+                      "element 0")]
+
+        async def again():
+            client = EventApiClient()
+            try:
+                runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, client=client,
+                                        target=Target(inbox.url, "right"), seed=5)
+                return await runner.rerun_failed(report)
+            finally:
+                await client.aclose()
+
+        rerun = run(again())
+        assert [r.state for r in rerun.results] == ["passed", "passed"]
+        events = inbox.events()
+        assert [e.name for e in events] == ["a/first", "a/second"]
+        assert events[1].event["data"]["ref"] == events[0].internal_id
+
+
+def test_stop_cancels_the_step_in_flight_and_sends_nothing_more(app_home, tmp_path):
+    scenario = dict(SCENARIO, steps=[
+        {"send": {"name": "a/one", "data": {}}}, {"wait": "30s"},
+        {"send": {"name": "a/never", "data": {}}},
+    ])
+    ws = workspace(tmp_path, scenario)
+    holder: dict[str, ScenarioRunner] = {}
+
+    def on_result(result):
+        if result.name == "step 1":
+            asyncio.get_running_loop().call_later(0.05, holder["runner"].stop)
+
+    async def go(url):
+        client = EventApiClient()
+        try:
+            runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, client=client,
+                                    target=Target(url, "k"), on_result=on_result)
+            holder["runner"] = runner
+            return await runner.run()
+        finally:
+            await client.aclose()
+
+    with running_inbox() as inbox:
+        report = run(go(inbox.url))
+        assert [e.name for e in inbox.events()] == ["a/one"]
+    assert report.cancelled and not report.passed
+    assert [(r.name, r.state) for r in report.results] == [("step 1", "passed"),
+                                                           ("wait 2", "cancelled")]
+
+
+def test_a_dry_run_renders_and_checks_everything_and_sends_nothing(app_home, tmp_path):
+    ws = workspace(tmp_path)
+    results = []
+    runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, dry_run=True, seed=1,
+                            rows=[{"order": "X", "amount": "3"}], on_result=results.append,
+                            limits=Limits(request_limit=300))
+    report = run(runner.run())
+    assert report.passed and report.dry_run and report.target == ""
+    assert [r.state for r in report.results] == ["dry-run"] * 5
+    assert report.results[2].reason == "would wait 50ms"
+    payment = report.results[3]
+    assert len(payment.rendered[0]["data"]["orderEvent"]) == 26
+    assert payment.requests == 1 and payment.bytes > 0
+    assert results == report.results
+
+
+def test_render_problems_are_found_before_anything_is_sent(app_home, tmp_path):
+    scenario = dict(SCENARIO, steps=[
+        {"send": {"name": "a/ok", "data": {}}},
+        {"send": {"name": "a/b", "data": "{{ vars.list }}"}},
+        {"send": {"name": "a/c", "data": {"x": "{{ row.missing }}"}}},
+    ], vars={"list": [1, 2]})
+    ws = workspace(tmp_path, scenario)
+    runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, dry_run=True)
+    assert runner.precheck() == [
+        "scenarios/s.json:21:17: event 1: Event data must be a JSON object, not an array",
+        "scenarios/s.json:28:17: unknown variable: row has no 'missing' (it has: nothing)",
+    ]
+
+
+def test_big_steps_are_split_into_requests_within_the_limits(app_home, tmp_path):
+    scenario = dict(SCENARIO, steps=[{"send": [
+        {"name": "big/one", "data": {"pad": "x" * 200, "n": "{{ seq }}"}} for _ in range(5)]}])
+    ws = workspace(tmp_path, scenario)
+    with running_inbox() as inbox:
+        _, report = run(execute(ws, inbox.url, limits=Limits(request_limit=600)))
+        events = inbox.events()
+    result = report.results[0]
+    assert result.state == "passed" and result.requests == 3 and result.accepted == 5
+    assert [e.event["data"]["n"] for e in events] == [1, 2, 3, 4, 5]
+    assert result.ids == [e.internal_id for e in events]
+
+
+@pytest.mark.parametrize(("name", "text", "message"), [
+    ("rows.csv", "a,b\n1,2,3\n", "rows.csv:2:1: more values than columns"),
+    ("rows.csv", "", "rows.csv: no header row (the first line names the columns)"),
+    ("rows.json", '[{"a": 1}, 2]', "rows.json:1:12: row 2 is not a JSON object"),
+    ("rows.json", '{"a": 1}', "rows.json:1:1: a rows file is a JSON array of objects "
+                              "(or .csv/.jsonl)"),
+    ("rows.json", '[{"a": }]', "rows.json:1:8: Unexpected '}': expected a value"),
+    ("rows.jsonl", '{"a": 1}\n[1]\n', "rows.jsonl:2:1: each line must be a JSON object"),
+])
+def test_bad_rows_files_say_where(name, text, message):
+    with pytest.raises(Exception, match=None) as info:
+        parse_rows(text, name)
+    assert str(info.value) == message
+
+
+def test_rows_files_of_each_kind():
+    assert parse_rows("a,b\n1,\n", "r.csv") == [{"a": "1", "b": ""}]
+    assert parse_rows('[{"a": 1}]', "r.json") == [{"a": 1}]
+    assert parse_rows('{"a": 1}\n\n{"a": 2}\n', "r.jsonl") == [{"a": 1}, {"a": 2}]
+
+
+def test_the_model_is_usable_without_files():
+    scenario = Scenario("s", [])
+    with pytest.raises(ValueError, match="needs a client and a target"):
+        ScenarioRunner(scenario, {"t": EventTemplate("t", {"name": "a"})})

@@ -1,0 +1,176 @@
+"""Workspace widgets for real: save a template, run a two-step scenario against an inbox
+(both steps pass), browse/undo templates, see outside changes, preview placeholders."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from lxml import etree
+from PySide6.QtCore import Qt
+
+from console.services.client import EventApiClient
+from console.services.environments import EnvironmentStore, inbox
+from console.services.paths import app_paths
+from console.services.secrets import SecretStore
+from console.services.workspace import Workspace
+from console.ui.workspace import RenderedPreview, RunnerPanel, TemplateBrowser, WorkspaceWatcher
+from tests.support.inbox_thread import running_inbox
+from tests.ui.conftest import wait_until
+
+XSD = Path(__file__).resolve().parents[1] / "support" / "junit.xsd"
+
+TWO_STEPS = {
+    "format": "event-console/scenario@1", "name": "two steps", "description": "",
+    "vars": {"plan": "pro"},
+    "steps": [
+        {"send": {"template": "signup", "with": {"data": {"plan": "{{ vars.plan }}"}}},
+         "as": "signup", "expect": {"status": 200, "accepted": 1}},
+        {"send": {"name": "app/welcome.sent",
+                  "data": {"signupEvent": "{{ steps.signup.ids[0] }}"}}},
+    ],
+}
+
+
+@pytest.fixture
+def parts(app_home, tmp_path, qtbot):
+    workspace = Workspace.open(tmp_path / "ws")
+    watcher = WorkspaceWatcher(workspace)
+    browser = TemplateBrowser(workspace, watcher)
+    qtbot.addWidget(browser)
+    return workspace, watcher, browser
+
+
+def test_save_a_template_and_run_a_two_step_scenario(parts, qtbot, run_async):
+    workspace, watcher, browser = parts
+    name = browser.save_from_event({"name": "app/user.signed_up",
+                                    "data": {"userId": "u-{{ seq }}"}}, "signup")
+    assert name == "signup" and browser.names() == ["signup"]
+    assert (workspace.folder / "templates" / "signup.json").is_file()
+    (workspace.folder / "scenarios" / "two-steps.json").write_text(
+        json.dumps(TWO_STEPS, indent=2) + "\n")
+    with running_inbox() as box:
+        store = EnvironmentStore.load(app_paths())
+        store.put(replace(inbox(box.url), name="Test inbox"))
+        client = EventApiClient()
+        panel = RunnerPanel(workspace, watcher, store, SecretStore(), client)
+        qtbot.addWidget(panel)
+        # the scenario file was written "outside": the watcher picks it up
+        run_async(wait_until(lambda: panel.scenario_combo.findText("two steps") >= 0,
+                             message="the scenario to appear"))
+        panel.select_scenario("two steps")
+        panel.select_environment("Test inbox")
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+        assert panel.task is not None and not panel.stop_button.isHidden()
+        report = run_async(panel.task)
+        events = box.events()
+        run_async(client.aclose())
+    assert report.passed
+    assert [(r.name, r.state) for r in panel.model.results] == [("signup", "passed"),
+                                                                ("step 2", "passed")]
+    model = panel.model
+    assert [model.index(r, 2).data() for r in range(2)] == ["✔ passed", "✔ passed"]
+    assert model.index(0, 3).data() == "200"
+    assert model.index(0, 4).data() == events[0].internal_id
+    assert model.index(0, 6).data() == "status 200, 1 accepted"
+    assert panel.progress.value() == panel.progress.maximum() == 2
+    assert [e.name for e in events] == ["app/user.signed_up", "app/welcome.sent"]
+    assert events[0].event["data"] == {"userId": "u-1", "plan": "pro"}
+    assert events[1].event["data"] == {"signupEvent": events[0].internal_id}
+    assert panel.status.text().startswith("two steps: passed — 2 passed (seed ")
+    assert panel.export_junit_button.isEnabled() and not panel.rerun_button.isEnabled()
+    out = workspace.folder.parent / "out"
+    panel.export_junit(out / "r.xml")
+    panel.export_json(out / "r.json")
+    assert etree.XMLSchema(etree.parse(str(XSD))).validate(etree.parse(str(out / "r.xml")))
+    assert json.loads((out / "r.json").read_text())["passed"] is True
+
+
+def test_problems_are_shown_and_nothing_is_sent(parts, qtbot):
+    workspace, watcher, _ = parts
+    bad = dict(TWO_STEPS, steps=[{"send": {"template": "missing"}}])
+    (workspace.folder / "scenarios" / "bad.json").write_text(json.dumps(bad, indent=2))
+    watcher.reload()
+    store = EnvironmentStore.load(app_paths())
+    panel = RunnerPanel(workspace, watcher, store, SecretStore(), EventApiClient())
+    qtbot.addWidget(panel)
+    panel.select_scenario("two steps")
+    assert panel.start() is None
+    assert panel.status.text() == (
+        "Nothing sent: 1 problem(s) in the scenario\n"
+        "scenarios/bad.json:11:21: no template named 'missing' (templates: none in this "
+        "workspace)")
+    panel.seed_edit.setText("abc")
+    panel.scenario_combo.clear()
+    assert panel.start() is None
+    assert panel.status.text().startswith("Nothing sent: no scenario to run")
+
+
+def test_browse_search_duplicate_rename_delete_and_undo(parts):
+    workspace, _, browser = parts
+    browser.save_from_event({"name": "shop/order.created", "data": {}}, "order",
+                            tags=["shop"])
+    browser.save_from_event({"name": "app/user.signed_up", "data": {}}, "signup",
+                            tags=["users"])
+    assert browser.save_from_event({"name": "shop/order.created", "data": {}}) == (
+        "shop/order.created")
+    browser.search.setText("SHOP")
+    assert browser.names() == ["order", "shop/order.created"]
+    browser.search.setText("users")
+    assert browser.names() == ["signup"]
+    browser.search.setText("")
+    copy = browser.duplicate("order")
+    assert copy == "order copy" and "order copy" in workspace.templates
+    browser.rename("order copy", "refund")
+    assert "order copy" not in workspace.templates
+    assert (workspace.folder / "templates" / "refund.json").is_file()
+    assert not (workspace.folder / "templates" / "order-copy.json").exists()
+    before = (workspace.folder / "templates" / "signup.json").read_bytes()
+    browser.delete("signup")
+    assert "signup" not in browser.names()
+    browser.undo_stack.undo()
+    assert (workspace.folder / "templates" / "signup.json").read_bytes() == before
+    assert "signup" in browser.names()
+    browser.undo_stack.undo()  # the rename
+    assert "order copy" in workspace.templates and "refund" not in workspace.templates
+    browser.undo_stack.redo()
+    assert "refund" in workspace.templates
+    messages = []
+    browser.message.connect(messages.append)
+    browser.select("refund")
+    browser._run(browser.rename, "refund", "order")
+    assert messages == ["a template named 'order' already exists"]
+
+
+def test_opening_a_template_emits_its_event(parts, qtbot):
+    _, _, browser = parts
+    browser.save_from_event({"name": "a/b", "data": {"x": "{{ seq }}"}}, "ab")
+    with qtbot.waitSignal(browser.template_opened) as signal:
+        browser.select("ab")
+        browser.open_selected()
+    assert signal.args[0] == "ab"
+    assert json.loads(signal.args[1]) == {"name": "a/b", "data": {"x": "{{ seq }}"}}
+
+
+def test_a_broken_template_file_is_listed_in_the_browser(parts):
+    workspace, watcher, browser = parts
+    (workspace.folder / "templates" / "broken.json").write_text("{\n  oops\n}\n")
+    watcher.reload()
+    assert browser.problems.text() == (
+        "templates/broken.json:2:3: Property names must be strings in double quotes")
+    assert not browser.problems.isHidden()
+
+
+def test_the_preview_renders_placeholders_and_points_at_problems(qtbot):
+    preview = RenderedPreview()
+    qtbot.addWidget(preview)
+    preview.set_source('{"name": "a", "data": {"n": "{{ seq }}", "v": "{{ vars.k }}"}}')
+    preview.set_variables({"k": [1]})
+    qtbot.waitUntil(lambda: preview.view.toPlainText() != "", timeout=3000)
+    assert json.loads(preview.view.toPlainText()) == {"name": "a", "data": {"n": 1, "v": [1]}}
+    with qtbot.waitSignal(preview.problem) as signal:
+        preview.set_source('{"name": "a", "data": {"n": "{{ nope }}"}}')
+    assert signal.args[0].startswith("1:30: unknown variable 'nope'")
+    assert not preview.error.isHidden()
