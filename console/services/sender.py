@@ -8,7 +8,8 @@ never sent; the in-flight ones are aborted.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,9 +20,16 @@ from console.services.client import EventApiClient, SendResult, Target
 
 
 class SendObserver(Protocol):
-    def on_pending(self, request_no: int, rng: range, body: bytes, seed: IdSeed) -> None: ...
+    """May return an awaitable: the sender waits for it (history commits the pending row
+    before the request leaves, on its own thread, without blocking the loop)."""
 
-    def on_done(self, request_no: int, rng: range, result: SendResult) -> None: ...
+    def on_pending(
+        self, request_no: int, rng: range, body: bytes, seed: IdSeed
+    ) -> Awaitable[None] | None: ...
+
+    def on_done(
+        self, request_no: int, rng: range, result: SendResult
+    ) -> Awaitable[None] | None: ...
 
 
 @dataclass(frozen=True)
@@ -32,6 +40,11 @@ class RequestOutcome:
 
 
 Progress = Callable[[int, int], None]  # (events done, bytes done)
+
+
+async def _maybe(result: Awaitable[None] | None) -> None:
+    if result is not None and inspect.isawaitable(result):
+        await result
 
 
 async def send_events(
@@ -57,10 +70,10 @@ async def send_events(
             body = array_body(parts[rng.start : rng.stop])
             seed = IdSeed.fresh()
             if observer is not None:
-                observer.on_pending(request_no, rng, body, seed)
+                await _maybe(observer.on_pending(request_no, rng, body, seed))
             result = await client.send(target, body, len(rng), seed=seed)
             if observer is not None:
-                observer.on_done(request_no, rng, result)
+                await _maybe(observer.on_done(request_no, rng, result))
             done_events += len(rng)
             done_bytes += len(body)
             if progress is not None:

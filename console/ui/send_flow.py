@@ -7,7 +7,8 @@ and, when present, the history recorder listening to every request.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import inspect
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -53,13 +54,17 @@ class Observers:
     def __init__(self, *observers: Any) -> None:
         self.observers = [o for o in observers if o is not None]
 
-    def on_pending(self, request_no: int, rng: range, body: bytes, seed: IdSeed) -> None:
-        for observer in self.observers:
-            observer.on_pending(request_no, rng, body, seed)
+    def on_pending(self, request_no: int, rng: range, body: bytes, seed: IdSeed) -> Any:
+        return _all([o.on_pending(request_no, rng, body, seed) for o in self.observers])
 
-    def on_done(self, request_no: int, rng: range, result: SendResult) -> None:
-        for observer in self.observers:
-            observer.on_done(request_no, rng, result)
+    def on_done(self, request_no: int, rng: range, result: SendResult) -> Any:
+        return _all([o.on_done(request_no, rng, result) for o in self.observers])
+
+
+def _all(results: list[Any]) -> Awaitable[Any] | None:
+    """One awaitable for the observers that returned one (the sender awaits it)."""
+    waits = [r for r in results if inspect.isawaitable(r)]
+    return asyncio.gather(*waits) if waits else None
 
 
 class SendFlow(QObject):

@@ -207,15 +207,15 @@ class BatchSendPanel(QWidget):
         panel = self
 
         class _Both:
-            def on_pending(self, n: int, rng: range, body: bytes, seed: IdSeed) -> None:
-                if observer is not None:
-                    observer.on_pending(n, rng, body, seed)
-                panel.on_pending(n, rng, body, seed)
+            """The panel follows; the observer's awaitable (if any) goes back to the sender."""
 
-            def on_done(self, n: int, rng: range, result: Any) -> None:
-                if observer is not None:
-                    observer.on_done(n, rng, result)
+            def on_pending(self, n: int, rng: range, body: bytes, seed: IdSeed) -> Any:
+                panel.on_pending(n, rng, body, seed)
+                return observer.on_pending(n, rng, body, seed) if observer is not None else None
+
+            def on_done(self, n: int, rng: range, result: Any) -> Any:
                 panel.on_done(n, rng, result)
+                return observer.on_done(n, rng, result) if observer is not None else None
 
         async def run() -> Tally:
             try:
