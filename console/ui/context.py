@@ -9,7 +9,9 @@ from dataclasses import dataclass, field, replace
 
 from console.services.client import EventApiClient
 from console.services.environments import EnvironmentStore
+from console.services.history_async import AsyncHistory
 from console.services.inbox import CapturedEvent, InboxServer
+from console.services.outcomes import PollPolicy
 from console.services.paths import AppPaths
 from console.services.secrets import SecretStore
 from console.ui.tasks import TaskOwner
@@ -27,6 +29,9 @@ class AppContext:
     inbox: InboxServer | None = None
     inbox_error: str | None = None
     inbox_listeners: list[Callable[[CapturedEvent], None]] = field(default_factory=list)
+    history: AsyncHistory | None = None
+    notices: list[str] = field(default_factory=list)  # shown once the window is up
+    poll_policy: PollPolicy = field(default_factory=PollPolicy)  # looking up runs after a send
 
     @classmethod
     def create(cls, paths: AppPaths) -> AppContext:
@@ -34,7 +39,24 @@ class AppContext:
         return cls(paths, EnvironmentStore.load(paths), SecretStore(), EventApiClient())
 
     async def start(self, inbox_port: int | None = None) -> None:
-        """Start the built-in inbox on the Inbox environment's port, or any free one."""
+        """Open the history, start the built-in inbox (its environment's port, or any)."""
+        await self._open_history()
+        await self._start_inbox(inbox_port)
+
+    async def _open_history(self) -> None:
+        try:
+            self.history = await AsyncHistory.open(self.paths.history_db)
+        except Exception as exc:
+            log.warning("history not available: %s", exc)
+            self.notices.append(f"History is off for this session: {exc}")
+            return
+        self.notices.extend(self.history.messages)
+        try:
+            await self.history.run(lambda store: store.apply_retention())
+        except Exception as exc:
+            log.warning("retention not applied: %s", exc)
+
+    async def _start_inbox(self, inbox_port: int | None) -> None:
         from urllib.parse import urlsplit
 
         inbox_env = next((e for e in self.environments.saved if e.kind == "inbox"), None)
@@ -59,6 +81,8 @@ class AppContext:
                 )
 
     def _captured(self, event: CapturedEvent) -> None:
+        if self.history is not None:
+            self.history.submit(lambda store: store.record_captured("Inbox", event))
         for listener in list(self.inbox_listeners):
             listener(event)
 
@@ -67,4 +91,7 @@ class AppContext:
         if self.inbox is not None:
             await self.inbox.stop()
         await self.client.aclose()
+        if self.history is not None:
+            await self.history.aclose()
+            self.history = None
         await asyncio.sleep(0)

@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
+import time
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
+from console.core.dedup import (
+    DedupLedger,
+    Outcome,
+    Prediction,
+    SentEvent,
+    dedup_id_of,
+    summary_line,
+)
 from console.core.ids import IdSeed
 from console.core.plan import BatchPlan
 from console.core.redact import scrub
 from console.services.client import SendResult
+from console.services.history_recorder import AsyncHistoryRecorder
+from console.services.outcomes import RestAccess, confirm_outcomes
 from console.services.targets import ResolvedTarget
 from console.ui.batch import BatchSendPanel
 from console.ui.context import AppContext
@@ -33,11 +44,32 @@ class LogObserver:
         self.resolved = resolved
         self.events = events
         self.rows: dict[int, int] = {}
+        self.ranges: dict[int, range] = {}
+        self.outcomes: dict[int, dict[int, Outcome]] = {}
 
     def on_pending(self, request_no: int, rng: range, body: bytes, seed: IdSeed) -> None:
         names = [str(self.events[i].get("name", "")) for i in rng]
         row = LogRow(self.resolved.environment.name, names, len(rng), len(body))
         self.rows[request_no] = self.model.append(row)
+        self.ranges[request_no] = rng
+
+    def outcome(self, index: int, outcome: Outcome) -> None:
+        """One event's confirmed outcome: its request's row shows the summary."""
+        for request_no, rng in self.ranges.items():
+            if index in rng:
+                known = self.outcomes.setdefault(request_no, {})
+                known[index] = outcome
+                n = self.rows[request_no]
+                row = self.model.rows[n]
+                row.outcome = (outcome.text if len(rng) == 1
+                               else summary_line(known.values()).split(" · ", 1)[-1])
+                row.outcome_kind = _worst(known.values())
+                row.outcome_detail = "\n".join(
+                    f"#{i + 1} {self.events[i].get('name', '')}: {o.text}"
+                    for i, o in sorted(known.items())
+                )
+                self.model.changed(n)
+                return
 
     def on_done(self, request_no: int, rng: range, result: SendResult) -> None:
         n = self.rows[request_no]
@@ -46,6 +78,15 @@ class LogObserver:
         row.attempts = result.attempts
         row.error = scrub(result.error, self.resolved.secrets) if result.error else None
         self.model.changed(n)
+
+
+def _worst(outcomes: Any) -> str:
+    """The outcome kind a request's icon shows: trouble first, then dedup, then runs."""
+    kinds = [o.kind.value for o in outcomes]
+    for kind in ("not accepted", "unknown", "deduplicated", "unverified", "no runs", "ran"):
+        if kind in kinds:
+            return kind
+    return kinds[0] if kinds else ""
 
 
 class Observers:
@@ -68,41 +109,92 @@ def _all(results: list[Any]) -> Awaitable[Any] | None:
 
 
 class SendFlow(QObject):
-    """Starts sends and reports how they ended (`finished(summary)`)."""
+    """Predicts dedup, sends, records history, confirms outcomes; `finished(summary)`."""
 
     finished = Signal(str)
+    outcomes_known = Signal(object)  # dict[int, Outcome] of the last send
 
-    def __init__(self, context: AppContext, log: SendLogModel, panel: BatchSendPanel,
-                 history_observer: Callable[..., Any] | None = None) -> None:
+    def __init__(self, context: AppContext, log: SendLogModel, panel: BatchSendPanel) -> None:
         super().__init__()
         self.context = context
         self.log = log
         self.panel = panel
-        self.history_observer = history_observer
         self.last: LogObserver | None = None
+        self._busy = False
 
     @property
     def sending(self) -> bool:
-        return self.panel.sending
+        return self._busy or self.panel.sending
+
+    async def predict(self, env_name: str, events: Sequence[Any]) -> list[Prediction]:
+        """What Inngest will do with each event's `id`, from this console's history."""
+        ids = [i for i in (dedup_id_of(e) for e in events) if i]
+        history = self.context.history
+        prior = await history.prior_sends(env_name, ids) if history and ids else []
+        return DedupLedger(prior, env=env_name).classify(events, int(time.time() * 1000))
 
     def start(self, resolved: ResolvedTarget, events: Sequence[Any], parts: Sequence[bytes],
               plan: BatchPlan, *, concurrency: int = 1) -> asyncio.Task[Any]:
+        self._busy = True
+        return self.context.tasks.spawn(
+            self._run(resolved, events, parts, plan, concurrency), "send"
+        )
+
+    async def _run(self, resolved: ResolvedTarget, events: Sequence[Any],
+                   parts: Sequence[bytes], plan: BatchPlan, concurrency: int) -> None:
+        env = resolved.environment
         log = LogObserver(self.log, resolved, events)
         self.last = log
-        extra = self.history_observer(resolved, events, parts) if self.history_observer else None
-        task = self.panel.start_send(
-            self.context.client, resolved.target, parts, plan, concurrency=concurrency,
-            observer=Observers(log, extra), spawn=self.context.tasks.spawn,
-        )
-        task.add_done_callback(lambda t: self._done(t, resolved, log))
-        return task
+        recorder = None
+        try:
+            predictions = await self.predict(env.name, events)
+            history = self.context.history
+            if history is not None:
+                recorder = AsyncHistoryRecorder(
+                    history, env.name, parts, events=events, predictions=predictions,
+                    origin=resolved.target.event_origin, branch=env.branch,
+                )
+            task = self.panel.start_send(
+                self.context.client, resolved.target, parts, plan, concurrency=concurrency,
+                observer=Observers(log, recorder), spawn=self.context.tasks.spawn,
+            )
+            try:
+                await asyncio.shield(task)
+            except asyncio.CancelledError:
+                if not task.cancelled():
+                    task.cancel()
+                self.finished.emit("Send cancelled: nothing more was sent")
+                return
+            outcomes = await self._confirm(resolved, recorder, log, predictions)
+            self.finished.emit(self._summary(resolved, log, outcomes))
+        finally:
+            self._busy = False
+            if recorder is not None:
+                await recorder.finish()
 
-    def _done(self, task: asyncio.Task[Any], resolved: ResolvedTarget, log: LogObserver) -> None:
-        if task.cancelled():
-            self.finished.emit("Send cancelled: nothing more was sent")
-            return
-        if task.exception() is not None:
-            return
+    async def _confirm(self, resolved: ResolvedTarget, recorder: AsyncHistoryRecorder | None,
+                       log: LogObserver, predictions: Sequence[Prediction]) -> dict[int, Outcome]:
+        env = resolved.environment
+        if recorder is None:
+            return {}
+        sent = await recorder.sent()
+        access = RestAccess.for_environment(
+            name=env.name, kind=env.kind, rest_origin=env.rest_origin, branch=env.branch,
+            signing_key=resolved.signing_key,
+        )
+
+        def heard(event: SentEvent, outcome: Outcome, runs_json: str | None) -> Any:
+            log.outcome(event.index, outcome)
+            return recorder.record_outcome(event, outcome, runs_json)
+
+        outcomes = await confirm_outcomes(
+            self.context.client, access, sent, policy=self.context.poll_policy, on_outcome=heard
+        )
+        self.outcomes_known.emit(outcomes)
+        return outcomes
+
+    def _summary(self, resolved: ResolvedTarget, log: LogObserver,
+                 outcomes: dict[int, Outcome]) -> str:
         rows = [self.log.rows[n] for n in log.rows.values()]
         accepted = sum(len(r.ids) for r in rows)
         total = sum(r.events for r in rows)
@@ -110,9 +202,8 @@ class SendFlow(QObject):
         env = resolved.environment.name
         if failed:
             first = failed[0]
-            self.finished.emit(
-                f"{accepted} of {total} accepted by {env} — "
-                f"{first.status or 'no answer'}: {first.error or ''}"
-            )
-        else:
-            self.finished.emit(f"{accepted} accepted by {env}")
+            return (f"{accepted} of {total} accepted by {env} — "
+                    f"{first.status or 'no answer'}: {first.error or ''}")
+        if outcomes:
+            return f"{env}: {summary_line(outcomes.values())}"
+        return f"{accepted} accepted by {env}"

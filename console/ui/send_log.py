@@ -10,6 +10,8 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from console.ui.history.icons import OUTCOME_STYLE, outcome_icon
+
 Index = QModelIndex | QPersistentModelIndex
 
 
@@ -26,6 +28,7 @@ class LogRow:
     error: str | None = None
     outcome: str = ""
     outcome_detail: str = ""
+    outcome_kind: str = ""
     at: float = field(default_factory=time.time)
 
     @property
@@ -67,9 +70,12 @@ class SendLogModel(QAbstractTableModel):
             if column == "Events":
                 return "\n".join(row.names)
             if column == "Outcome":
-                return row.outcome_detail or None
+                meaning = OUTCOME_STYLE.get(row.outcome_kind, ("", "", ""))[2]
+                return "\n\n".join(t for t in (meaning, row.outcome_detail) if t) or None
             if column == "Error":
                 return row.error
+        if role == Qt.ItemDataRole.DecorationRole and column == "Outcome" and row.outcome_kind:
+            return outcome_icon(row.outcome_kind)
         if role == Qt.ItemDataRole.ForegroundRole and column == "Status":
             if row.status == 200 and not row.error:
                 return QColor("#2e7d32")

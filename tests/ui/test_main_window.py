@@ -7,6 +7,7 @@ import json
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from console.services.outcomes import PollPolicy
 from console.services.paths import app_paths
 from console.ui.context import AppContext
 from console.ui.main_window import MainWindow
@@ -107,3 +108,70 @@ def test_name_field_edits_the_name_value_in_place(qtbot, app_home, qloop):
     window.name_field.selectAll()
     QTest.keyClicks(window.name_field, "shop/cart.paid")
     assert window.editor.toPlainText() == '{\n  "data": {"a": 1},\n  "name": "shop/cart.paid"\n}\n'
+
+
+def test_same_id_twice_warns_before_and_confirms_deduplicated_after(qtbot, app_home, run_async):
+    context, window = open_window(qtbot)
+    asked: list[int] = []
+
+    def confirm(duplicates, total):
+        asked.append(len(duplicates))
+        return "send"
+
+    window.confirm_duplicates = confirm
+    context.poll_policy = PollPolicy(total=3.0)  # "no runs" is concluded after this long
+    event = '{"name": "shop/order.paid", "id": "order-42-paid", "data": {"order": 42}}'
+
+    async def session():
+        await context.start(inbox_port=0)
+        window.inbox_started()
+        window.select_environment("Inbox")
+        window.editor.setPlainText(event)
+        window.send()
+        rows = window.log_model.rows
+        await wait_until(lambda: rows and rows[-1].outcome_kind == "ran", timeout=15,
+                         message="first send confirmed as ran")
+        assert rows[-1].outcome == "ran: 1 run"
+        first_id = rows[-1].ids[0]
+        # before the second send: the banner predicts the duplicate
+        window.editor.setPlainText(event + "\n")
+        await wait_until(lambda: window.dedup_banner.isVisible(), message="dedup warning")
+        warning = window.dedup_banner.label.text()
+        assert "order-42-paid" in warning and "start no runs" in warning, warning
+        window.send()
+        await wait_until(lambda: len(rows) == 2 and rows[-1].outcome_kind == "deduplicated",
+                         timeout=15, message="second send confirmed as deduplicated")
+        assert asked == [1]
+        assert rows[-1].outcome.startswith(f"deduplicated: no runs (first seen as {first_id}")
+        assert window.statusBar().currentMessage() == "Inbox: 1 accepted · 1 deduplicated"
+        tip = window.log_model.data(window.log_model.index(1, 8), Qt.ItemDataRole.ToolTipRole)
+        assert "started no runs" in tip
+        history = await context.history.query()
+        sent = [(r.outcome, r.source, r.predicted) for r in history if r.source == "sent"]
+        assert sent == [("deduplicated", "sent", "duplicate"), ("ran", "sent", "new")]
+        assert sum(r.source == "captured" for r in history) == 2
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
+
+
+def test_cancel_on_duplicate_sends_nothing(qtbot, app_home, run_async):
+    context, window = open_window(qtbot)
+    window.confirm_duplicates = lambda duplicates, total: "cancel"
+
+    async def session():
+        await context.start(inbox_port=0)
+        window.inbox_started()
+        window.select_environment("Inbox")
+        window.editor.setPlainText('{"name": "a/b", "id": "same", "data": {}}')
+        window.send()
+        await wait_until(lambda: window.log_model.rows and window.log_model.rows[-1].status,
+                         message="first send")
+        await wait_until(lambda: not window.flow.sending, message="first send finished")
+        window.send()
+        await wait_until(lambda: window.statusBar().currentMessage() == "Not sent",
+                         message="cancelled")
+        assert len(context.inbox.events) == 1
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
