@@ -74,6 +74,7 @@ class InboxPanel(QWidget):
     """Captured events on the left, the selected payload on the right."""
 
     open_in_editor = Signal(str)
+    save_as_template = Signal(str, str)  # event text, suggested name ("" = the event name)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -92,6 +93,9 @@ class InboxPanel(QWidget):
         self.payload.setPlaceholderText("Select a captured event to see its payload")
         self.open_button = QPushButton("Open in editor")
         self.open_button.setEnabled(False)
+        self.template_button = QPushButton("Save as template")
+        self.template_button.setEnabled(False)
+        self.template_button.clicked.connect(self._save_template)
         self.clear_button = QPushButton("Clear")
         self.open_button.clicked.connect(self._open)
         self.clear_button.clicked.connect(self._clear)
@@ -101,6 +105,7 @@ class InboxPanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(self.address, 1)
         top.addWidget(self.open_button)
+        top.addWidget(self.template_button)
         top.addWidget(self.clear_button)
         split = QSplitter()
         split.addWidget(self.table)
@@ -130,12 +135,18 @@ class InboxPanel(QWidget):
     def _show(self, current: QModelIndex, _previous: QModelIndex) -> None:
         event = self.selected()
         self.open_button.setEnabled(event is not None)
+        self.template_button.setEnabled(event is not None)
         self.payload.setPlainText(pretty(event.event) if event else "")
 
     def _open(self) -> None:
         event = self.selected()
         if event is not None:
             self.open_in_editor.emit(pretty(event.event))
+
+    def _save_template(self) -> None:
+        event = self.selected()
+        if event is not None:
+            self.save_as_template.emit(pretty(event.event), "")
 
     def _clear(self) -> None:
         self.model.clear()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import random
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
@@ -25,6 +27,7 @@ from console.core.dedup import Prediction
 from console.core.errors import UserError
 from console.core.pipeline import PreparedSend, prepare_events, prepare_text
 from console.core.problems import Problem
+from console.core.template import TemplateEngine
 from console.core.validation import validate_text
 from console.services.environments import Environment
 from console.services.inbox import CapturedEvent
@@ -37,6 +40,8 @@ from console.ui.environments_dialog import EnvironmentsDialog
 from console.ui.inbox_panel import InboxPanel
 from console.ui.send_flow import SendFlow
 from console.ui.send_log import SendLogModel, SendLogView
+from console.ui.workspace.preview import render_text
+from console.ui.workspace_panels import WorkspacePanels
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +53,14 @@ STARTER_EVENT = """{
   }
 }
 """
+
+
+def _loop_running() -> bool:
+    """Qt may process events before the asyncio loop runs (boot, tests); tasks wait then."""
+    try:
+        return asyncio.get_event_loop().is_running()
+    except RuntimeError:
+        return False
 
 
 class MainWindow(QMainWindow):
@@ -102,7 +115,7 @@ class MainWindow(QMainWindow):
         self.send_panel = BatchSendPanel()
         self.send_panel.resend_requested.connect(self._resend_rest)
         self.inbox_panel = InboxPanel()
-        self.inbox_panel.open_in_editor.connect(self.editor.setPlainText)
+        self.inbox_panel.open_in_editor.connect(self.open_event_text)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.log_view, "Send log")
         self.tabs.addTab(self.problems_view, "Problems")
@@ -130,6 +143,7 @@ class MainWindow(QMainWindow):
         self._health_timer.setInterval(5000)
         self._health_timer.timeout.connect(self.check_health)
         self._build_menus()
+        self.panels = WorkspacePanels(self)
         self._restore_state()
 
     # -- chrome ---------------------------------------------------------------------------
@@ -159,12 +173,12 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
 
     def _build_menus(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
+        self.file_menu = file_menu = self.menuBar().addMenu("&File")
         file_menu.addAction(self.envs_action)
         quit_action = file_menu.addAction("Quit")
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
-        edit_menu = self.menuBar().addMenu("&Edit")
+        self.edit_menu = edit_menu = self.menuBar().addMenu("&Edit")
         for action in self.editor.editor_actions():
             edit_menu.addAction(action)
         send_menu = self.menuBar().addMenu("&Send")
@@ -175,7 +189,13 @@ class MainWindow(QMainWindow):
 
     # -- what the editor knows ------------------------------------------------------------
     def schemas(self) -> Any:
-        return getattr(self.context, "schemas", None)
+        panels = getattr(self, "panels", None)  # the editor validates before they exist
+        return panels.library if panels is not None else None
+
+    def open_event_text(self, text: str) -> None:
+        """Show an event (from a template, the inbox, the history) in the editor."""
+        self.editor.setPlainText(text)
+        self.editor.setFocus()
 
     def event_names(self) -> list[str]:
         library = self.schemas()
@@ -229,10 +249,11 @@ class MainWindow(QMainWindow):
     def open_environments(self) -> None:
         dialog = EnvironmentsDialog(self.context, self)
         dialog.changed.connect(lambda: self._fill_environments())
+        dialog.changed.connect(self.panels.runner.refresh_environments)
         dialog.exec()
 
     def check_health(self) -> None:
-        if self.env_combo.currentData() is None:
+        if self.env_combo.currentData() is None or not _loop_running():
             return
         env = self.environment()
 
@@ -306,8 +327,16 @@ class MainWindow(QMainWindow):
                 return None
             plan = batch.plan(env.request_limit, env.event_limit)
             return PreparedSend(batch.events, batch.parts, plan)
+        text = self.event_text()
+        if "{{" in text:  # placeholders render at send time, with a fresh seed
+            rendered, error = render_text(text, TemplateEngine(),
+                                          seed=random.SystemRandom().randrange(2**31))
+            if rendered is None:
+                self.statusBar().showMessage(f"Not sent: placeholder at {error}")
+                return None
+            text = rendered
         prepared = prepare_text(
-            self.event_text(), request_limit=env.request_limit, event_limit=env.event_limit,
+            text, request_limit=env.request_limit, event_limit=env.event_limit,
             schemas=self.schemas(),
         )
         if prepared.errors:
@@ -398,6 +427,9 @@ class MainWindow(QMainWindow):
         env_name = self.env_combo.currentData()
         if env_name is None:
             return
+        if not _loop_running():  # still booting: look again shortly
+            self._dedup_timer.start()
+            return
 
         async def refresh() -> None:
             predictions = await self.flow.predict(env_name, events)
@@ -458,6 +490,9 @@ class MainWindow(QMainWindow):
         inbox = self.context.inbox
         self.inbox_panel.set_address(inbox.url if inbox else None, self.context.inbox_error)
         self._fill_environments()
+        self.panels.runner.refresh_environments()
+        if self.context.notices:
+            self.statusBar().showMessage(" · ".join(self.context.notices))
 
     def _captured(self, event: CapturedEvent) -> None:
         self.inbox_panel.add(event)
@@ -493,5 +528,6 @@ class MainWindow(QMainWindow):
             log.warning("could not save environments: %s", exc)
         self._health_timer.stop()
         self.editor.cancel_validation()
+        self.panels.close()
         super().closeEvent(event)
         self.closed.emit()

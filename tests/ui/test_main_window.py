@@ -21,6 +21,7 @@ def open_window(qtbot):
     window.show()
     qtbot.waitExposed(window)
     window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=5000)  # shortcuts need an active window
     return context, window
 
 
@@ -133,6 +134,7 @@ def test_same_id_twice_warns_before_and_confirms_deduplicated_after(qtbot, app_h
                          message="first send confirmed as ran")
         assert rows[-1].outcome == "ran: 1 run"
         first_id = rows[-1].ids[0]
+        await wait_until(lambda: not window.flow.sending, message="first send finished")
         # before the second send: the banner predicts the duplicate
         window.editor.setPlainText(event + "\n")
         await wait_until(lambda: window.dedup_banner.isVisible(), message="dedup warning")
