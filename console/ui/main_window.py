@@ -12,6 +12,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QComboBox,
+    QGroupBox,
     QLabel,
     QLineEdit,
     QMainWindow,
@@ -103,8 +104,12 @@ class MainWindow(QMainWindow):
         self.composer = BatchComposer(current_text=self.event_text)
         self.composer.event_selected.connect(self._batch_selected)
         self.composer.batch_changed.connect(self._batch_changed)
+        self.batch_box = QGroupBox()
+        batch_layout = QVBoxLayout(self.batch_box)
+        batch_layout.setContentsMargins(2, 2, 2, 2)
+        batch_layout.addWidget(self.composer)
         self.top = QSplitter(Qt.Orientation.Horizontal)
-        self.top.addWidget(self.composer)
+        self.top.addWidget(self.batch_box)
         self.top.addWidget(editor_box)
         self.top.setSizes([380, 900])
 
@@ -143,6 +148,7 @@ class MainWindow(QMainWindow):
         self._health_timer.setInterval(5000)
         self._health_timer.timeout.connect(self.check_health)
         self._build_menus()
+        self._batch_changed()
         self.panels = WorkspacePanels(self)
         self._restore_state()
 
@@ -309,6 +315,10 @@ class MainWindow(QMainWindow):
     def _batch_changed(self) -> None:
         count = len(self.composer.batch)
         self.send_action.setText(f"Send batch ({count:,})" if count else "Send")
+        self.batch_box.setTitle(
+            f"Batch: {count:,} events" if count
+            else "Batch: empty (Send sends the editor's event; Add puts it here)"
+        )
 
     def _problems_changed(self, problems: list[Problem]) -> None:
         label = f"Problems ({len(problems)})" if problems else "Problems"

@@ -1,0 +1,40 @@
+"""What `pip install .` ships: every package, and the resources inside the wheel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_every_console_package_is_listed_in_pyproject():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "console").rglob("__init__.py")
+    }
+    assert found - listed == set(), "add these to [tool.setuptools] packages"
+    assert "console.resources" in listed
+
+
+def test_the_wheel_carries_the_resources(tmp_path):
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+         "-w", str(tmp_path), str(ROOT)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    [wheel] = tmp_path.glob("event_console-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in ("console/resources/icons/event-console.svg",
+                   "console/resources/template.schema.json",
+                   "console/resources/scenario.schema.json",
+                   "console/resources/examples/scenarios/checkout.json",
+                   "console/ui/editor/json_editor.py", "console/py.typed"):
+        assert needed in names, needed
+    assert not any(n.startswith(("tests/", "packaging/")) for n in names)
