@@ -56,6 +56,11 @@ def run_gui(*, smoke_test: bool = False) -> int:
     app.setOrganizationName("event-console")
     app.setApplicationVersion(__version__)
     app.setDesktopFileName("dev.eventconsole.EventConsole")
+    from PySide6.QtGui import QIcon
+
+    from console.services.resources import resource
+
+    app.setWindowIcon(QIcon(str(resource("icons", "event-console.svg"))))
     # closing the window ends `lifetime()` below, which shuts down in order; Qt must not
     # stop the loop underneath it first
     app.setQuitOnLastWindowClosed(False)
