@@ -8,10 +8,11 @@ import logging
 import random
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QComboBox,
+    QCompleter,
     QGroupBox,
     QLabel,
     QLineEdit,
@@ -82,6 +83,12 @@ class MainWindow(QMainWindow):
         self.name_field = QLineEdit()
         self.name_field.setPlaceholderText("event name, e.g. app/user.signed_up")
         self.name_field.textEdited.connect(self._name_edited)
+        self.name_completer = QCompleter([], self.name_field)
+        self.name_completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.name_completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self.name_completer.activated.connect(self._name_edited)
+        self.name_field.setCompleter(self.name_completer)
+        self.name_field.installEventFilter(self)
         self.editor = JsonEditor()
         self.editor.set_validator(self._validate)
         self.editor.set_completion_provider(
@@ -198,6 +205,12 @@ class MainWindow(QMainWindow):
         panels = getattr(self, "panels", None)  # the editor validates before they exist
         return panels.library if panels is not None else None
 
+    def eventFilter(self, watched: Any, event: Any) -> bool:  # noqa: N802
+        """The name field's suggestions are refreshed when it gets the focus."""
+        if watched is self.name_field and event.type() == QEvent.Type.FocusIn:
+            self.name_completer.model().setStringList(self.event_names())  # type: ignore[attr-defined]
+        return super().eventFilter(watched, event)
+
     def open_event_text(self, text: str) -> None:
         """Show an event (from a template, the inbox, the history) in the editor."""
         self.editor.setPlainText(text)
@@ -207,6 +220,11 @@ class MainWindow(QMainWindow):
         library = self.schemas()
         names = set(library.names()) if library is not None else set()
         names.update(n for row in self.log_model.rows for n in row.names)
+        panels = getattr(self, "panels", None)
+        if panels is not None:
+            names.update(t.event.get("name", "") for t in panels.workspace.templates.values()
+                         if isinstance(t.event, dict))
+        names.discard("")
         return sorted(names)
 
     def _validate(self, text: str) -> list[Problem]:

@@ -17,10 +17,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog
 
 from console.core.errors import UserError
-from console.core.schemas import SchemaLibrary
-from console.services.schema_store import load_library
+from console.core.schemas import SchemaLibrary, infer_schema
+from console.services.history_query import HistoryFilter
+from console.services.schema_store import import_schema, load_library
 from console.services.workspace import RecentWorkspaces, Workspace
 from console.ui.history import HistoryReader, HistoryView
+from console.ui.schema_dialog import SchemaDialog, event_of
 from console.ui.workspace import RenderedPreview, RunnerPanel, TemplateBrowser, WorkspaceWatcher
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ class WorkspacePanels:
         self.recent = RecentWorkspaces(context.paths.config / "recent.json")
         self.workspace = self._open_initial()
         self.library: SchemaLibrary = load_library(self.workspace.folder)
+        window.composer.schemas = self.library
         self.watcher = WorkspaceWatcher(self.workspace, parent=window)
         self.watcher.changed.connect(self._workspace_changed)
         self.browser = TemplateBrowser(self.workspace, self.watcher)
@@ -106,6 +109,7 @@ class WorkspacePanels:
 
     def _reload_schemas(self) -> None:
         self.library = load_library(self.workspace.folder)
+        self.window.composer.schemas = self.library
         self.window.editor.validate_now()
 
     def _show_problems(self) -> None:
@@ -135,6 +139,15 @@ class WorkspacePanels:
         self.window.edit_menu.addAction(self.browser.undo_action)
         self.window.edit_menu.addAction(self.browser.redo_action)
         self.save_action = save
+        schemas = self.window.menuBar().addMenu("S&chemas")
+        edit = schemas.addAction("Edit Schema of This Event…")
+        edit.triggered.connect(lambda: self.edit_schema("current"))
+        infer = schemas.addAction("Infer Schema from This Event…")
+        infer.triggered.connect(lambda: self.edit_schema("payload"))
+        history = schemas.addAction("Infer Schema from Sent Events…")
+        history.triggered.connect(lambda: self.edit_schema("history"))
+        imported = schemas.addAction("Import Schema from File…")
+        imported.triggered.connect(lambda: self.edit_schema("file"))
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
@@ -142,6 +155,66 @@ class WorkspacePanels:
             action = self.recent_menu.addAction(str(folder))
             action.triggered.connect(lambda _=False, f=folder: self.open_workspace(f))
         self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
+
+    # -- schemas --------------------------------------------------------------------------
+    def edit_schema(self, source: str, file: Path | None = None) -> SchemaDialog | None:
+        """Open the schema editor for the editor's event name, starting from `source`:
+        "current" (the saved one, else inferred), "payload", "history" or "file"."""
+        event = event_of(self.window.event_text())
+        if event is None:
+            self.window.statusBar().showMessage(
+                "Schemas work per event name: the editor needs an event with a \"name\"")
+            return None
+        name = str(event["name"])
+        entry = self.library.for_event(name, event.get("v"))
+        if source == "current" and entry is not None:
+            return self._schema_dialog(name, dict(entry), "the saved schema")
+        if source in ("current", "payload"):
+            return self._schema_dialog(name, infer_schema([event.get("data", {})]),
+                                       "inferred from the editor's payload")
+        if source == "file":
+            if file is None:
+                chosen, _ = QFileDialog.getOpenFileName(self.window, "Import schema", "",
+                                                        "JSON Schema (*.json)")
+                if not chosen:
+                    return None
+                file = Path(chosen)
+            try:
+                import_schema(file, self.workspace.folder, name)
+            except UserError as exc:
+                self.window.statusBar().showMessage(f"Not imported: {exc}")
+                return None
+            self._reload_schemas()
+            imported = self.library.for_event(name, None)
+            return self._schema_dialog(name, dict(imported or {}), f"imported from {file}")
+        self.window.context.tasks.spawn(self._infer_from_history(name), "infer-schema")
+        return None
+
+    async def _infer_from_history(self, name: str) -> None:
+        history = self.window.context.history
+        if history is None:
+            self.window.statusBar().showMessage("No history this session to infer from")
+            return
+        rows = await history.run(lambda s: s.query(HistoryFilter(name=name, source="sent"),
+                                                   0, 500, with_payload=True))
+        payloads = [r.event.get("data", {}) for r in rows if isinstance(r.event, dict)]
+        if not payloads:
+            self.window.statusBar().showMessage(f"No sent events named {name!r} in the history")
+            return
+        self._schema_dialog(name, infer_schema(payloads),
+                            f"inferred from {len(payloads)} sent event(s)")
+
+    def _schema_dialog(self, name: str, schema: dict[str, Any], origin: str) -> SchemaDialog:
+        dialog = SchemaDialog(self.workspace.folder, name, _data_schema(schema), origin=origin,
+                              parent=self.window)
+        dialog.saved.connect(lambda path: self._schema_saved(path))
+        dialog.show()
+        self.schema_dialog = dialog
+        return dialog
+
+    def _schema_saved(self, path: str) -> None:
+        self._reload_schemas()
+        self.window.statusBar().showMessage(f"Saved schema {path}")
 
     # -- templates ------------------------------------------------------------------------
     def save_editor_as_template(self) -> str | None:
@@ -168,10 +241,17 @@ class WorkspacePanels:
             self.preview.set_source(text)
 
     def _send_again(self, text: str, env_name: str) -> None:
+        """History's "Send again" (to the environment picked in its menu): load, then send
+        through the same checks as Ctrl+Enter (duplicates are confirmed first)."""
         self.window.open_event_text(text)
         if env_name:
             self.window.select_environment(env_name)
-        self.window.statusBar().showMessage("Loaded from history: press Ctrl+Enter to send")
+        self.window.send()
 
     def close(self) -> None:
         self.reader.close()
+
+
+def _data_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema as its file holds it, minus the naming keys save_schema writes itself."""
+    return {k: v for k, v in schema.items() if k not in ("x-event-name", "x-event-version")}

@@ -65,3 +65,43 @@ def test_placeholders_render_at_send_time_and_history_shows_the_send(qtbot, app_
         await context.shutdown()
 
     run_async(session(), timeout=40)
+
+
+def test_infer_a_schema_edit_it_save_it_and_the_editor_warns_on_data(qtbot, app_home, qloop):
+    from console.core.problems import Severity
+
+    _context, window = open_window(qtbot)
+    panels = window.panels
+    window.editor.setPlainText('{"name": "shop/cart.paid", "data": {"cart": "c1", "total": 5}}')
+    dialog = panels.edit_schema("payload")
+    assert dialog is not None and dialog.isVisible()
+    schema = json.loads(dialog.editor.toPlainText())
+    assert schema["properties"]["total"]["type"] == "integer"
+    assert sorted(schema["required"]) == ["cart", "total"]
+    dialog.editor.setPlainText("{not json")
+    assert dialog.save() is None and "Not saved" in dialog.status.text()
+    dialog.editor.setPlainText(json.dumps(schema))
+    path = dialog.save()
+    assert path is not None and path.parent == panels.workspace.folder / "schemas"
+    saved = json.loads(path.read_text())
+    assert saved["x-event-name"] == "shop/cart.paid"
+    window.editor.setPlainText('{"name": "shop/cart.paid", "data": {"cart": "c1", "total": "5"}}')
+    window.editor.validate_now()
+    warnings = [p for p in window.editor.problems() if p.severity is Severity.WARNING]
+    assert warnings and "total" in warnings[0].message, window.editor.problems()
+    again = panels.edit_schema("current")
+    assert "the saved schema" in again.note.text()
+
+
+def test_import_a_schema_file_and_a_broken_one_is_refused(qtbot, app_home, qloop, tmp_path):
+    _context, window = open_window(qtbot)
+    window.editor.setPlainText('{"name": "a/b", "data": {}}')
+    good = tmp_path / "ab.json"
+    good.write_text(json.dumps({"type": "object", "required": ["x"]}))
+    dialog = window.panels.edit_schema("file", file=good)
+    assert dialog is not None and "imported from" in dialog.note.text()
+    assert window.panels.library.for_event("a/b") is not None
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"type": "object",\n "required": 5}')
+    assert window.panels.edit_schema("file", file=bad) is None
+    assert window.statusBar().currentMessage().startswith("Not imported:")

@@ -1,0 +1,92 @@
+"""Edit the JSON Schema of one event name in the same editor the events use, then save it.
+
+Opened from the Schemas menu with a starting schema: the workspace's current one, one
+inferred from the editor's payload or from the events sent under that name, or one imported
+from a file. Saving goes through services.schema_store (atomic, refuses a schema that would
+not load, replaces the file that already describes the event).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from console.core.errors import InputError
+from console.core.problems import Problem
+from console.core.schemas import load_schema_text
+from console.core.serialize import pretty
+from console.services.schema_store import save_schema
+from console.ui.editor import JsonEditor, ProblemsView
+
+
+class SchemaDialog(QDialog):
+    saved = Signal(str)  # the file written
+
+    def __init__(self, workspace: Path, event_name: str, schema: dict[str, Any], *,
+                 origin: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.workspace = workspace
+        self.event_name = event_name
+        self.setWindowTitle(f"Schema of {event_name}")
+        self.note = QLabel(f"<b>{event_name}</b> — {origin}. Saved into "
+                           f"<code>{workspace / 'schemas'}</code>.")
+        self.note.setWordWrap(True)
+        self.editor = JsonEditor()
+        self.editor.set_validator(self._check)
+        self.editor.setPlainText(pretty(schema))
+        self.problems = ProblemsView()
+        self.problems.attach(self.editor)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.save_button = QPushButton("Save schema")
+        self.save_button.setDefault(True)
+        buttons.addButton(self.save_button, QDialogButtonBox.ButtonRole.AcceptRole)
+        self.save_button.clicked.connect(self.save)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.note)
+        layout.addWidget(self.editor, 3)
+        layout.addWidget(self.problems, 1)
+        layout.addWidget(self.status)
+        layout.addWidget(buttons)
+        self.resize(760, 620)
+
+    def _check(self, text: str) -> list[Problem]:
+        _entry, problems = load_schema_text(f"{self.event_name}.json", text,
+                                            event_name=self.event_name)
+        return [p.problem for p in problems]
+
+
+    def save(self) -> Path | None:
+        try:
+            schema = json.loads(self.editor.toPlainText())
+            if not isinstance(schema, dict):
+                raise InputError("a JSON Schema is a JSON object")
+            path = save_schema(self.workspace, self.event_name, schema)
+        except (ValueError, InputError) as exc:
+            self.status.setText(f"<span style='color:#c62828'>Not saved: {exc}</span>")
+            return None
+        self.saved.emit(str(path))
+        self.accept()
+        return path
+
+
+def event_of(text: str) -> dict[str, Any] | None:
+    """The editor's event when it is one JSON object with a name, else None."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) and isinstance(value.get("name"), str) else None
