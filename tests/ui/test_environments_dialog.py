@@ -1,0 +1,104 @@
+"""Managing environments and keys in the window (real widgets, real Secret Service)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from keyring.backends import fail
+
+from console.services.paths import app_paths
+from console.services.secrets import SecretStore
+from console.ui.context import AppContext
+from console.ui.environments_dialog import EnvironmentsDialog
+from tests.ui.conftest import wait_until
+
+
+def make_dialog(qtbot, secrets=None):
+    context = AppContext.create(app_paths())
+    if secrets is not None:
+        context.secrets = secrets
+    dialog = EnvironmentsDialog(context)
+    qtbot.addWidget(dialog)
+    return context, dialog
+
+
+def test_add_cloud_set_key_save_and_nothing_secret_on_disk(qtbot, app_home, keyring_backend):
+    key = "evt-dialog-key-5678abcd"
+    context, dialog = make_dialog(qtbot, SecretStore(service="event-console-test"))
+    cloud_button = next(b for b in dialog.findChildren(type(dialog.remove_button))
+                    if b.text() == "Add Inngest Cloud")
+    cloud_button.click()
+    assert dialog.name.text() == "Inngest Cloud"
+    assert dialog.event_limit.value() == 262_144
+    dialog.paid.setChecked(True)
+    assert dialog.event_limit.value() == 3 * 1024 * 1024
+    dialog.branch.setText("feature-x")
+    dialog.event_key.setText(key)
+    dialog._save()
+    assert "Saved 'Inngest Cloud'" in dialog.status.text()
+    assert context.secrets.get("Inngest Cloud", "event") == key
+    saved = json.loads(app_paths().environments_file.read_text())
+    cloud = next(e for e in saved["environments"] if e["name"] == "Inngest Cloud")
+    assert cloud["branch"] == "feature-x" and cloud["paid_plan"] is True
+    assert key not in app_paths().environments_file.read_text()
+    dialog._select("Inngest Cloud")
+    assert dialog.event_key.text() == ""
+    assert dialog.event_key.placeholderText() == "set (****abcd); type to replace"
+    # rename moves the key with it
+    dialog.name.setText("Prod")
+    dialog._save()
+    assert context.secrets.get("Prod", "event") == key
+    assert context.secrets.get("Inngest Cloud", "event") is None
+    context.secrets.delete_all("Prod")
+
+
+def test_bad_origin_and_duplicate_names_are_refused_plainly(qtbot, app_home):
+    _context, dialog = make_dialog(qtbot)
+    dialog._select("Dev Server")
+    dialog.name.setText("Inbox")
+    dialog._save()
+    assert "Not saved: an environment named 'Inbox' already exists" in dialog.status.text()
+
+
+@pytest.fixture
+def no_keyring():
+    import keyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+def test_without_a_keyring_it_says_so_and_keeps_keys_for_the_session(qtbot, app_home, no_keyring):
+    context, dialog = make_dialog(qtbot)
+    assert dialog.keyring_note.text().startswith("No usable keyring")
+    assert "INNGEST_EVENT_KEY" in dialog.keyring_note.text()
+    assert dialog.session_only.isChecked()
+    dialog._select("Dev Server")
+    dialog.event_key.setText("session-only-key-0001")
+    dialog._save()
+    assert "this session's memory" in dialog.status.text()
+    assert context.secrets.get("Dev Server", "event") == "session-only-key-0001"
+    assert "session-only-key-0001" not in app_paths().environments_file.read_text()
+
+
+def test_test_connection_reports_reachability(qtbot, app_home, run_async):
+    from tests.support.inbox_thread import running_inbox
+
+    _context, dialog = make_dialog(qtbot)
+    with running_inbox() as inbox:
+        dialog._select("Inbox")
+        dialog.rest_origin.setText(inbox.url)
+
+        async def check():
+            dialog._test()
+            await wait_until(lambda: "reachable" in dialog.status.text(), message="reachable")
+            assert dialog.status.text() == f"{inbox.url} is reachable"
+            dialog.rest_origin.setText("http://127.0.0.1:9")
+            dialog._test()
+            await wait_until(lambda: "did not answer" in dialog.status.text(),
+                             message="unreachable")
+
+        run_async(check())
