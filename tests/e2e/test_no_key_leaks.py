@@ -54,11 +54,13 @@ def test_the_key_never_reaches_files_logs_or_output(cli, keyring_backend, app_ho
         assert steps[9].returncode == 1
 
         # the window: send with the key from the keyring, then close it (writes its state)
+        from console.services.outcomes import PollPolicy
         from console.services.paths import app_paths
         from console.ui.context import AppContext
         from console.ui.main_window import MainWindow
 
         context = AppContext.create(app_paths())
+        context.poll_policy = PollPolicy(total=2.0)
         window = MainWindow(context)
         qtbot.addWidget(window)
         window.show()
@@ -75,6 +77,8 @@ def test_the_key_never_reaches_files_logs_or_output(cli, keyring_backend, app_ho
                 rows = window.log_model.rows
                 await wait_until(lambda b=before, r=rows: len(r) > b and not r[-1].pending,
                                  message=f"send to {name}")
+                await wait_until(lambda: not window.flow.sending, timeout=20,
+                                 message=f"send to {name} finished")
                 for column in range(window.log_model.columnCount()):
                     outputs.append(str(window.log_model.data(window.log_model.index(len(rows) - 1,
                                                                                        column))))
