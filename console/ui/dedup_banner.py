@@ -1,14 +1,28 @@
-"""Before a send: what Inngest will do with each event's `id`, shown above the editor."""
+"""Before a send: what Inngest will do with each event's `id`, shown above the editor.
+
+`DedupBanner` shows the ledger's verdicts; `DedupCheck` keeps it current as the user edits
+(debounced, off the keystroke path) and asks before duplicates of earlier sends leave.
+"""
 
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
 
 from console.core.dedup import Prediction, Verdict
+from console.core.edits import set_top_level_string
+from console.core.ids import random_ulid
+from console.core.pipeline import PreparedSend, prepare_events
+from console.services.targets import ResolvedTarget
+from console.ui.tasks import loop_running
+
+if TYPE_CHECKING:
+    from console.ui.main_window import MainWindow
 
 _SHOWN = 4
 
@@ -67,3 +81,100 @@ class DedupBanner(QFrame):
         self.drop_button.setVisible(bool(duplicates) and batch)
         self.regenerate_button.setVisible(bool(duplicates) and not batch)
         self.show()
+
+
+class DedupCheck(QObject):
+    """The banner's owner: refreshes it after edits and confirms duplicates before a send."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.banner = DedupBanner()
+        self.banner.drop_requested.connect(self.drop_duplicates)
+        self.banner.regenerate_requested.connect(self.regenerate_ids)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(400)
+        self.timer.timeout.connect(self.refresh)
+
+    def schedule(self) -> None:
+        self.timer.start()
+
+    def refresh(self) -> None:
+        """The editor's event, or the batch when it has events, against the history."""
+        window = self.window
+        batch = window.composer.batch
+        if len(batch):
+            events = batch.events
+        else:
+            try:
+                value = json.loads(window.event_text())
+            except ValueError:
+                return
+            events = value if isinstance(value, list) else [value]
+        env_name = window.env_combo.currentData()
+        if env_name is None or not all(isinstance(e, dict) for e in events):
+            return
+        if not loop_running():  # still booting: look again shortly
+            self.timer.start()
+            return
+
+        async def refresh() -> None:
+            predictions = await window.flow.predict(env_name, events)
+            if window.env_combo.currentData() == env_name:
+                self.banner.set_predictions(predictions, batch=len(batch) > 0)
+
+        window.context.tasks.spawn(refresh(), "dedup-check")
+
+    async def checked(self, resolved: ResolvedTarget,
+                      prepared: PreparedSend) -> PreparedSend | None:
+        """What may be sent after the user saw the duplicates: all, fewer, or nothing."""
+        env = resolved.environment
+        predictions = await self.window.flow.predict(env.name, prepared.events)
+        self.banner.set_predictions(predictions, batch=len(prepared.events) > 1)
+        duplicates = [p for p in predictions if p.duplicate]
+        if not duplicates:
+            return prepared
+        choice = self.confirm(duplicates, len(prepared.events))
+        if choice == "cancel":
+            self.window.statusBar().showMessage("Not sent")
+            return None
+        if choice == "send":
+            return prepared
+        dropped = {p.index for p in duplicates}
+        keep = [e for i, e in enumerate(prepared.events) if i not in dropped]
+        if not keep:
+            self.window.statusBar().showMessage("Not sent: every event is a duplicate")
+            return None
+        return prepare_events(keep, request_limit=env.request_limit, event_limit=env.event_limit)
+
+    def confirm(self, duplicates: list[Prediction], total: int) -> str:
+        """"send", "drop" or "cancel", from a dialog (tests replace this method)."""
+        lines = "\n".join(p.message for p in duplicates[:6])
+        box = QMessageBox(self.window)
+        box.setWindowTitle("Duplicate ids")
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setText(
+            f"{len(duplicates)} of {total} event(s) repeat an id sent in the last 24 hours.\n"
+            f"Inngest will accept them and start no runs.\n\n{lines}"
+        )
+        send = box.addButton("Send anyway", QMessageBox.ButtonRole.AcceptRole)
+        drop = box.addButton("Drop duplicates", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        clicked = box.clickedButton()
+        return "send" if clicked is send else "drop" if clicked is drop else "cancel"
+
+    def drop_duplicates(self) -> None:
+        rows = [p.index for p in self.banner.duplicates]
+        composer = self.window.composer
+        if rows and len(composer.batch):
+            composer.select_rows(rows)
+            composer.remove_selected()
+
+    def regenerate_ids(self) -> None:
+        updated = set_top_level_string(self.window.event_text(), "id", random_ulid())
+        if updated is not None:
+            cursor = self.window.editor.textCursor()
+            cursor.select(cursor.SelectionType.Document)
+            cursor.insertText(updated)

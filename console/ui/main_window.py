@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import random
@@ -25,9 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.dedup import Prediction
 from console.core.errors import UserError
-from console.core.pipeline import PreparedSend, prepare_events, prepare_text
+from console.core.pipeline import PreparedSend, prepare_text
 from console.core.problems import Problem
 from console.core.template import TemplateEngine
 from console.core.validation import validate_text
@@ -36,12 +34,13 @@ from console.services.inbox import CapturedEvent
 from console.services.targets import ResolvedTarget, resolve_target
 from console.ui.batch import BatchComposer, BatchSendPanel, PreviewTarget
 from console.ui.context import AppContext
-from console.ui.dedup_banner import DedupBanner
+from console.ui.dedup_banner import DedupCheck
 from console.ui.editor import CoreCompletionProvider, JsonEditor, ProblemsView
 from console.ui.environments_dialog import EnvironmentsDialog
 from console.ui.inbox_panel import InboxPanel
 from console.ui.send_flow import SendFlow
 from console.ui.send_log import SendLogModel, SendLogView
+from console.ui.tasks import loop_running
 from console.ui.workspace.preview import render_text
 from console.ui.workspace_panels import WorkspacePanels
 
@@ -55,14 +54,6 @@ STARTER_EVENT = """{
   }
 }
 """
-
-
-def _loop_running() -> bool:
-    """Qt may process events before the asyncio loop runs (boot, tests); tasks wait then."""
-    try:
-        return asyncio.get_event_loop().is_running()
-    except RuntimeError:
-        return False
 
 
 class MainWindow(QMainWindow):
@@ -102,10 +93,8 @@ class MainWindow(QMainWindow):
         editor_layout = QVBoxLayout(editor_box)
         editor_layout.setContentsMargins(4, 4, 4, 0)
         editor_layout.addWidget(self.name_field)
-        self.dedup_banner = DedupBanner()
-        self.dedup_banner.drop_requested.connect(self.drop_duplicates)
-        self.dedup_banner.regenerate_requested.connect(self.regenerate_ids)
-        editor_layout.addWidget(self.dedup_banner)
+        self.dedup = DedupCheck(self)
+        editor_layout.addWidget(self.dedup.banner)
         editor_layout.addWidget(self.editor)
 
         self.composer = BatchComposer(current_text=self.event_text)
@@ -143,12 +132,8 @@ class MainWindow(QMainWindow):
 
         self.flow = SendFlow(context, self.log_model, self.send_panel)
         self.flow.finished.connect(self._send_finished)
-        self._dedup_timer = QTimer(self)
-        self._dedup_timer.setSingleShot(True)
-        self._dedup_timer.setInterval(400)
-        self._dedup_timer.timeout.connect(self.check_dedup)
-        self.editor.textChanged.connect(self._dedup_timer.start)
-        self.composer.batch_changed.connect(self._dedup_timer.start)
+        self.editor.textChanged.connect(self.dedup.schedule)
+        self.composer.batch_changed.connect(self.dedup.schedule)
         context.inbox_listeners.append(self._captured)
         self._fill_environments()
         self._health_timer = QTimer(self)
@@ -267,8 +252,8 @@ class MainWindow(QMainWindow):
         self.health_dot.setStyleSheet("color: gray")
         self.env_combo.setToolTip(f"{env.event_origin} ({env.kind})")
         self.check_health()
-        if hasattr(self, "_dedup_timer"):
-            self._dedup_timer.start()
+        if hasattr(self, "dedup"):
+            self.dedup.schedule()
 
     def open_environments(self) -> None:
         dialog = EnvironmentsDialog(self.context, self)
@@ -277,7 +262,7 @@ class MainWindow(QMainWindow):
         dialog.exec()
 
     def check_health(self) -> None:
-        if self.env_combo.currentData() is None or not _loop_running():
+        if self.env_combo.currentData() is None or not loop_running():
             return
         env = self.environment()
 
@@ -401,90 +386,13 @@ class MainWindow(QMainWindow):
 
     async def _send_checked(self, resolved: ResolvedTarget, prepared: PreparedSend) -> None:
         """Duplicates of earlier sends are confirmed with the user before anything leaves."""
-        env = resolved.environment
-        predictions = await self.flow.predict(env.name, prepared.events)
-        self.dedup_banner.set_predictions(predictions, batch=len(prepared.events) > 1)
-        duplicates = [p for p in predictions if p.duplicate]
-        if duplicates:
-            choice = self.confirm_duplicates(duplicates, len(prepared.events))
-            if choice == "cancel":
-                self.statusBar().showMessage("Not sent")
-                return
-            if choice == "drop":
-                keep = [i for i in range(len(prepared.events))
-                        if i not in {p.index for p in duplicates}]
-                if not keep:
-                    self.statusBar().showMessage("Not sent: every event is a duplicate")
-                    return
-                prepared = prepare_events(
-                    [prepared.events[i] for i in keep], request_limit=env.request_limit,
-                    event_limit=env.event_limit,
-                )
-        self.flow.start(resolved, prepared.events, prepared.parts, prepared.plan)
-
-    def confirm_duplicates(self, duplicates: list[Prediction], total: int) -> str:
-        """"send", "drop" or "cancel"; a dialog, replaceable in tests."""
-        lines = "\n".join(p.message for p in duplicates[:6])
-        box = QMessageBox(self)
-        box.setWindowTitle("Duplicate ids")
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setText(
-            f"{len(duplicates)} of {total} event(s) repeat an id sent in the last 24 hours.\n"
-            f"Inngest will accept them and start no runs.\n\n{lines}"
-        )
-        send = box.addButton("Send anyway", QMessageBox.ButtonRole.AcceptRole)
-        drop = box.addButton("Drop duplicates", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        clicked = box.clickedButton()
-        return "send" if clicked is send else "drop" if clicked is drop else "cancel"
-
-    def check_dedup(self) -> None:
-        """Refresh the banner: the editor's event, or the batch when it has events."""
-        batch = self.composer.batch
-        if len(batch):
-            events = batch.events
-        else:
-            try:
-                value = json.loads(self.event_text())
-            except ValueError:
-                return
-            events = value if isinstance(value, list) else [value]
-        if not all(isinstance(e, dict) for e in events):
-            return
-        env_name = self.env_combo.currentData()
-        if env_name is None:
-            return
-        if not _loop_running():  # still booting: look again shortly
-            self._dedup_timer.start()
-            return
-
-        async def refresh() -> None:
-            predictions = await self.flow.predict(env_name, events)
-            if self.env_combo.currentData() == env_name:
-                self.dedup_banner.set_predictions(predictions, batch=len(batch) > 0)
-
-        self.context.tasks.spawn(refresh(), "dedup-check")
-
-    def drop_duplicates(self) -> None:
-        rows = [p.index for p in self.dedup_banner.duplicates]
-        if rows and len(self.composer.batch):
-            self.composer.select_rows(rows)
-            self.composer.remove_selected()
-
-    def regenerate_ids(self) -> None:
-        from console.core.edits import set_top_level_string
-        from console.core.ids import random_ulid
-
-        updated = set_top_level_string(self.event_text(), "id", random_ulid())
-        if updated is not None:
-            cursor = self.editor.textCursor()
-            cursor.select(cursor.SelectionType.Document)
-            cursor.insertText(updated)
+        checked = await self.dedup.checked(resolved, prepared)
+        if checked is not None:
+            self.flow.start(resolved, checked.events, checked.parts, checked.plan)
 
     def _send_finished(self, summary: str) -> None:
         self.statusBar().showMessage(summary)
-        self._dedup_timer.start()
+        self.dedup.schedule()
 
     def _send_anyway(self, warnings: list[Problem]) -> bool:
         lines = "\n".join(f"line {w.line}:{w.column}: {w.message}" for w in warnings[:8])

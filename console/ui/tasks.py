@@ -10,6 +10,14 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+def loop_running() -> bool:
+    """Qt may process events before the asyncio loop runs (boot, tests); tasks wait then."""
+    try:
+        return asyncio.get_event_loop().is_running()
+    except RuntimeError:
+        return False
+
+
 class TaskOwner:
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[Any]] = set()

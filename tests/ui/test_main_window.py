@@ -119,7 +119,7 @@ def test_same_id_twice_warns_before_and_confirms_deduplicated_after(qtbot, app_h
         asked.append(len(duplicates))
         return "send"
 
-    window.confirm_duplicates = confirm
+    window.dedup.confirm = confirm
     context.poll_policy = PollPolicy(total=3.0)  # "no runs" is concluded after this long
     event = '{"name": "shop/order.paid", "id": "order-42-paid", "data": {"order": 42}}'
 
@@ -137,8 +137,8 @@ def test_same_id_twice_warns_before_and_confirms_deduplicated_after(qtbot, app_h
         await wait_until(lambda: not window.flow.sending, message="first send finished")
         # before the second send: the banner predicts the duplicate
         window.editor.setPlainText(event + "\n")
-        await wait_until(lambda: window.dedup_banner.isVisible(), message="dedup warning")
-        warning = window.dedup_banner.label.text()
+        await wait_until(lambda: window.dedup.banner.isVisible(), message="dedup warning")
+        warning = window.dedup.banner.label.text()
         assert "order-42-paid" in warning and "start no runs" in warning, warning
         window.send()
         await wait_until(lambda: len(rows) == 2 and rows[-1].outcome_kind == "deduplicated",
@@ -159,7 +159,7 @@ def test_same_id_twice_warns_before_and_confirms_deduplicated_after(qtbot, app_h
 
 def test_cancel_on_duplicate_sends_nothing(qtbot, app_home, run_async):
     context, window = open_window(qtbot)
-    window.confirm_duplicates = lambda duplicates, total: "cancel"
+    window.dedup.confirm = lambda duplicates, total: "cancel"
 
     async def session():
         await context.start(inbox_port=0)
