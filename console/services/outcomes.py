@@ -17,6 +17,7 @@ sent as a bearer token: it is never recorded and is scrubbed from any message.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -99,67 +100,123 @@ async def confirm_outcomes(
             await report(event, Outcome(OutcomeKind.UNVERIFIED, reason=reason), None)
         return results
     poller = _Poller(getter, access, policy, sleep)
-    async with asyncio.TaskGroup() as group:
-        for event in events:
-            group.create_task(poller.one(event, by_index, report))
+    await poller.run(events, by_index, report)
     return results
 
 
+@dataclass
+class _Watch:
+    """One event's polling state (the scheduler keeps these in a heap by due time)."""
+
+    event: SentEvent
+    delay: float
+    seen: list[Any] | None = None
+    answered: bool = False
+    problem: str | None = None
+    done: bool = False
+    refused: str | None = None
+
+
 class _Poller:
+    """`policy.concurrency` workers share one heap of due polls: a handful of tasks and
+    timers whatever the batch size (one task per event put 20,000 timers on the Qt loop,
+    all due at once), and the time budget holds (nothing is fetched after the deadline)."""
+
     def __init__(self, getter: JsonGetter, access: RestAccess, policy: PollPolicy,
                  sleep: Sleep) -> None:
         self.getter = getter
         self.access = access
         self.policy = policy
         self.sleep = sleep
-        self.gate = asyncio.Semaphore(max(1, policy.concurrency))
         self.deadline = asyncio.get_running_loop().time() + policy.total
 
     async def fetch(self, internal_id: str) -> tuple[int, Any]:
         assert self.access.origin is not None
         url = f"{self.access.origin}/v1/events/{quote(internal_id, safe='')}/runs"
-        async with self.gate:
-            return await self.getter.get_json(url, bearer=self.access.bearer,
-                                              branch=self.access.branch)
+        return await self.getter.get_json(url, bearer=self.access.bearer,
+                                          branch=self.access.branch)
 
-    async def one(self, event: SentEvent, by_index: dict[int, SentEvent],
+    async def run(self, events: Sequence[SentEvent], by_index: dict[int, SentEvent],
                   report: Callable[[SentEvent, Outcome, str | None], Awaitable[None]]) -> None:
         loop = asyncio.get_running_loop()
-        delay = self.policy.first_delay
-        seen: list[Any] | None = None
-        answered = False
-        problem: str | None = None
-        while True:
-            await self.sleep(delay)
-            status, body = await self.fetch(event.internal_id)
-            runs = _runs_of(body) if status == 200 else None
-            if status in (401, 403):
-                what = ("the signing key" if self.access.bearer
-                        else "to answer without a signing key")
-                reason = f"the REST API at {self.access.origin} refused {what} ({status})"
-                await report(event, Outcome(OutcomeKind.UNVERIFIED, reason=self._clean(reason)),
-                             None)
+        first = loop.time() + self.policy.first_delay
+        heap = [(first, e.index, _Watch(e, self.policy.first_delay)) for e in events]
+        heapq.heapify(heap)
+        busy = 0
+        pushed = asyncio.Event()
+
+        async def worker() -> None:
+            nonlocal busy
+            while heap or busy:
+                if not heap:
+                    pushed.clear()
+                    await pushed.wait()
+                    continue
+                due, order, watch = heapq.heappop(heap)
+                busy += 1
+                try:
+                    wait = due - loop.time()
+                    if wait > 0:
+                        await self.sleep(wait)
+                    if loop.time() > self.deadline and watch.seen is None:
+                        watch.done = True
+                        if not watch.answered:
+                            watch.problem = watch.problem or (
+                                f"not checked within {self.policy.total:g} s "
+                                f"({len(events):,} events to check)")
+                    else:
+                        status, body = await self.fetch(watch.event.internal_id)
+                        self._observe(watch, status, body, loop.time())
+                    if watch.done:
+                        await self._finish(watch, by_index, report)
+                    else:
+                        heapq.heappush(heap, (loop.time() + watch.delay, order, watch))
+                        pushed.set()
+                finally:
+                    busy -= 1
+                    pushed.set()
+
+        async with asyncio.TaskGroup() as group:
+            for _ in range(max(1, self.policy.concurrency)):
+                group.create_task(worker())
+
+    def _observe(self, w: _Watch, status: int, body: Any, now: float) -> None:
+        runs = _runs_of(body) if status == 200 else None
+        if status in (401, 403):
+            what = ("the signing key" if self.access.bearer
+                    else "to answer without a signing key")
+            w.refused = f"the REST API at {self.access.origin} refused {what} ({status})"
+            w.done = True
+            return
+        if runs is not None or status == 404:  # 404: not stored yet, keep looking
+            w.answered, w.problem = True, None
+        elif status == 0:
+            w.problem = f"the REST API at {self.access.origin} did not answer"
+        else:
+            w.problem = f"the REST API at {self.access.origin} answered {status}"
+        if runs:
+            if w.seen is not None and len(runs) == len(w.seen):
+                w.done = True
                 return
-            if runs is not None or status == 404:  # 404: not stored yet, keep looking
-                answered, problem = True, None
-            elif status == 0:
-                problem = f"the REST API at {self.access.origin} did not answer"
-            else:
-                problem = f"the REST API at {self.access.origin} answered {status}"
-            if runs:
-                if seen is not None and len(runs) == len(seen):
-                    break
-                seen, delay = runs, self.policy.settle
-            else:
-                delay = min(delay * self.policy.factor, self.policy.max_delay)
-                if seen is not None:  # runs vanished? keep what we saw
-                    break
-            if loop.time() + delay > self.deadline:
-                break
-        if seen:
-            await report(event, Outcome(OutcomeKind.RAN, runs=len(seen)), _runs_json(seen))
-        elif problem is not None and not answered:
-            await report(event, Outcome(OutcomeKind.UNVERIFIED, reason=self._clean(problem)),
+            w.seen, w.delay = runs, self.policy.settle
+        else:
+            w.delay = min(w.delay * self.policy.factor, self.policy.max_delay)
+            if w.seen is not None:  # runs vanished? keep what we saw
+                w.done = True
+                return
+        if now + w.delay > self.deadline:
+            w.done = True
+
+    async def _finish(self, w: _Watch, by_index: dict[int, SentEvent],
+                      report: Callable[[SentEvent, Outcome, str | None], Awaitable[None]]) -> None:
+        event = w.event
+        if w.refused is not None:
+            await report(event, Outcome(OutcomeKind.UNVERIFIED, reason=self._clean(w.refused)),
+                         None)
+        elif w.seen:
+            await report(event, Outcome(OutcomeKind.RAN, runs=len(w.seen)), _runs_json(w.seen))
+        elif w.problem is not None and not w.answered:
+            await report(event, Outcome(OutcomeKind.UNVERIFIED, reason=self._clean(w.problem)),
                          None)
         else:
             await report(event, _no_runs(event, by_index, self.policy.total), None)

@@ -42,6 +42,9 @@ class AppContext:
         """Open the history, start the built-in inbox (its environment's port, or any)."""
         await self._open_history()
         await self._start_inbox(inbox_port)
+        # keyring's first use imports it and finds the backend (~170 ms): do that off the
+        # loop now, not inside the first Send
+        await asyncio.to_thread(self.secrets.backend_name)
 
     async def _open_history(self) -> None:
         try:

@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
 
         self.flow = SendFlow(context, self.log_model, self.send_panel)
         self.flow.finished.connect(self._send_finished)
+        self.flow.progress.connect(self.statusBar().showMessage)
         self.editor.textChanged.connect(self.dedup.schedule)
         self.composer.batch_changed.connect(self.dedup.schedule)
         context.inbox_listeners.append(self._captured)
@@ -388,7 +389,9 @@ class MainWindow(QMainWindow):
         """Duplicates of earlier sends are confirmed with the user before anything leaves."""
         checked = await self.dedup.checked(resolved, prepared)
         if checked is not None:
-            self.flow.start(resolved, checked.events, checked.parts, checked.plan)
+            predictions = self.dedup.banner.predictions if checked is prepared else None
+            self.flow.start(resolved, checked.events, checked.parts, checked.plan,
+                            predictions=predictions)
 
     def _send_finished(self, summary: str) -> None:
         self.statusBar().showMessage(summary)

@@ -7,6 +7,7 @@ and, when present, the history recorder listening to every request.
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import time
 from collections.abc import Awaitable, Sequence
@@ -46,6 +47,8 @@ class LogObserver:
         self.rows: dict[int, int] = {}
         self.ranges: dict[int, range] = {}
         self.outcomes: dict[int, dict[int, Outcome]] = {}
+        self._dirty: set[int] = set()
+        self._flush_handle: asyncio.TimerHandle | None = None
 
     def on_pending(self, request_no: int, rng: range, body: bytes, seed: IdSeed) -> None:
         names = [str(self.events[i].get("name", "")) for i in rng]
@@ -54,22 +57,35 @@ class LogObserver:
         self.ranges[request_no] = rng
 
     def outcome(self, index: int, outcome: Outcome) -> None:
-        """One event's confirmed outcome: its request's row shows the summary."""
+        """One event's confirmed outcome; rows are refreshed in batches (a 5,000-event
+        request must not rebuild its summary 5,000 times)."""
         for request_no, rng in self.ranges.items():
             if index in rng:
-                known = self.outcomes.setdefault(request_no, {})
-                known[index] = outcome
-                n = self.rows[request_no]
-                row = self.model.rows[n]
-                row.outcome = (outcome.text if len(rng) == 1
-                               else summary_line(known.values()).split(" · ", 1)[-1])
-                row.outcome_kind = _worst(known.values())
-                row.outcome_detail = "\n".join(
-                    f"#{i + 1} {self.events[i].get('name', '')}: {o.text}"
-                    for i, o in sorted(known.items())
-                )
-                self.model.changed(n)
+                self.outcomes.setdefault(request_no, {})[index] = outcome
+                self._dirty.add(request_no)
+                if self._flush_handle is None:
+                    loop = asyncio.get_running_loop()
+                    self._flush_handle = loop.call_later(0.2, self.flush)
                 return
+
+    def flush(self) -> None:
+        self._flush_handle = None
+        for request_no in sorted(self._dirty):
+            known = self.outcomes[request_no]
+            rng = self.ranges[request_no]
+            n = self.rows[request_no]
+            row = self.model.rows[n]
+            first = next(iter(known.values()))
+            row.outcome = (first.text if len(rng) == 1
+                           else summary_line(known.values()).split(" · ", 1)[-1])
+            row.outcome_kind = _worst(known.values())
+            shown = sorted(known.items())[:_DETAIL_LINES]
+            more = len(known) - len(shown)
+            row.outcome_detail = "\n".join(
+                f"#{i + 1} {self.events[i].get('name', '')}: {o.text}" for i, o in shown
+            ) + (f"\n… and {more} more (see History)" if more > 0 else "")
+            self.model.changed(n)
+        self._dirty.clear()
 
     def on_done(self, request_no: int, rng: range, result: SendResult) -> None:
         n = self.rows[request_no]
@@ -78,6 +94,9 @@ class LogObserver:
         row.attempts = result.attempts
         row.error = scrub(result.error, self.resolved.secrets) if result.error else None
         self.model.changed(n)
+
+
+_DETAIL_LINES = 30
 
 
 def _worst(outcomes: Any) -> str:
@@ -112,6 +131,7 @@ class SendFlow(QObject):
     """Predicts dedup, sends, records history, confirms outcomes; `finished(summary)`."""
 
     finished = Signal(str)
+    progress = Signal(str)  # a status line while the send is still going
     outcomes_known = Signal(object)  # dict[int, Outcome] of the last send
 
     def __init__(self, context: AppContext, log: SendLogModel, panel: BatchSendPanel) -> None:
@@ -131,23 +151,31 @@ class SendFlow(QObject):
         ids = [i for i in (dedup_id_of(e) for e in events) if i]
         history = self.context.history
         prior = await history.prior_sends(env_name, ids) if history and ids else []
-        return DedupLedger(prior, env=env_name).classify(events, int(time.time() * 1000))
+        ledger = DedupLedger(prior, env=env_name)
+        # off the loop: classifying 20,000 events takes longer than a frame
+        return await asyncio.to_thread(ledger.classify, list(events), int(time.time() * 1000))
 
     def start(self, resolved: ResolvedTarget, events: Sequence[Any], parts: Sequence[bytes],
-              plan: BatchPlan, *, concurrency: int = 1) -> asyncio.Task[Any]:
+              plan: BatchPlan, *, concurrency: int = 1,
+              predictions: Sequence[Prediction] | None = None) -> asyncio.Task[Any]:
         self._busy = True
         return self.context.tasks.spawn(
-            self._run(resolved, events, parts, plan, concurrency), "send"
+            self._run(resolved, events, parts, plan, concurrency, predictions), "send"
         )
 
     async def _run(self, resolved: ResolvedTarget, events: Sequence[Any],
-                   parts: Sequence[bytes], plan: BatchPlan, concurrency: int) -> None:
+                   parts: Sequence[bytes], plan: BatchPlan, concurrency: int,
+                   predictions: Sequence[Prediction] | None) -> None:
         env = resolved.environment
         log = LogObserver(self.log, resolved, events)
         self.last = log
         recorder = None
+        # the events of a big batch are long-lived: keep them out of full collections,
+        # whose pauses over 20,000 events were longer than a frame
+        gc.freeze()
         try:
-            predictions = await self.predict(env.name, events)
+            if predictions is None or len(predictions) != len(events):
+                predictions = await self.predict(env.name, events)
             history = self.context.history
             if history is not None:
                 recorder = AsyncHistoryRecorder(
@@ -165,9 +193,12 @@ class SendFlow(QObject):
                     task.cancel()
                 self.finished.emit("Send cancelled: nothing more was sent")
                 return
+            self.progress.emit(f"{self._summary(resolved, log, {})} — looking up runs…")
             outcomes = await self._confirm(resolved, recorder, log, predictions)
+            log.flush()
             self.finished.emit(self._summary(resolved, log, outcomes))
         finally:
+            gc.unfreeze()
             self._busy = False
             if recorder is not None:
                 await recorder.finish()

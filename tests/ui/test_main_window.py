@@ -93,6 +93,7 @@ def test_unreachable_environment_keeps_the_window_running(qtbot, app_home, run_a
             del os.environ["INNGEST_EVENT_KEY"]
         rows = window.log_model.rows
         await wait_until(lambda: rows and not rows[-1].pending, message="failed row")
+        await wait_until(lambda: not window.flow.sending, message="send finished")
         assert rows[-1].status is None and "could not connect" in rows[-1].error
         assert rows[-1].attempts == 2
         assert "unused-key-1234" not in window.statusBar().currentMessage()
@@ -143,6 +144,7 @@ def test_same_id_twice_warns_before_and_confirms_deduplicated_after(qtbot, app_h
         window.send()
         await wait_until(lambda: len(rows) == 2 and rows[-1].outcome_kind == "deduplicated",
                          timeout=15, message="second send confirmed as deduplicated")
+        await wait_until(lambda: not window.flow.sending, message="second send finished")
         assert asked == [1]
         assert rows[-1].outcome.startswith(f"deduplicated: no runs (first seen as {first_id}")
         assert window.statusBar().currentMessage() == "Inbox: 1 accepted · 1 deduplicated"
