@@ -214,13 +214,23 @@ class SendFlow(QObject):
             signing_key=resolved.signing_key,
         )
 
-        def heard(event: SentEvent, outcome: Outcome, runs_json: str | None) -> Any:
+        history = recorder.history
+        last_write: list[Any] = []
+
+        def heard(event: SentEvent, outcome: Outcome, runs_json: str | None) -> None:
+            """Queued, not awaited: one round trip per event made 20,000 outcomes take
+            longer than the polling itself; the history thread keeps them in order."""
             log.outcome(event.index, outcome)
-            return recorder.record_outcome(event, outcome, runs_json)
+            if event.row_id is not None:
+                row_id = event.row_id
+                last_write[:] = [history.submit(
+                    lambda store: store.set_outcome(row_id, outcome, runs_json))]
 
         outcomes = await confirm_outcomes(
             self.context.client, access, sent, policy=self.context.poll_policy, on_outcome=heard
         )
+        if last_write:
+            await asyncio.wrap_future(last_write[0])  # and with it every earlier write
         self.outcomes_known.emit(outcomes)
         return outcomes
 
