@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMainWindow,
     QMessageBox,
+    QSpinBox,
     QSplitter,
     QTabWidget,
     QToolBar,
@@ -168,6 +169,11 @@ class MainWindow(QMainWindow):
         toolbar.addAction(self.envs_action)
         toolbar.addSeparator()
         toolbar.addAction(self.send_action)
+        self.in_flight = QSpinBox()
+        self.in_flight.setRange(1, 16)
+        self.in_flight.setPrefix("in flight: ")
+        self.in_flight.setToolTip("Requests of a batch sent at once (order of the plan is kept)")
+        toolbar.addWidget(self.in_flight)
         toolbar.addAction(self.preview_action)
         self.addToolBar(toolbar)
 
@@ -180,7 +186,7 @@ class MainWindow(QMainWindow):
         self.edit_menu = edit_menu = self.menuBar().addMenu("&Edit")
         for action in self.editor.editor_actions():
             edit_menu.addAction(action)
-        send_menu = self.menuBar().addMenu("&Send")
+        self.send_menu = send_menu = self.menuBar().addMenu("&Send")
         send_menu.addAction(self.send_action)
         send_menu.addAction(self.preview_action)
         add = send_menu.addAction("Add event to batch")
@@ -391,7 +397,7 @@ class MainWindow(QMainWindow):
         if checked is not None:
             predictions = self.dedup.banner.predictions if checked is prepared else None
             self.flow.start(resolved, checked.events, checked.parts, checked.plan,
-                            predictions=predictions)
+                            predictions=predictions, concurrency=self.in_flight.value())
 
     def _send_finished(self, summary: str) -> None:
         self.statusBar().showMessage(summary)
@@ -417,7 +423,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Not sent: {exc}")
             return
         plan = rest.plan(env.request_limit, env.event_limit)
-        self.flow.start(resolved, rest.events, rest.parts, plan)
+        self.flow.start(resolved, rest.events, rest.parts, plan,
+                        concurrency=self.in_flight.value())
 
     def preview(self) -> None:
         if not len(self.composer.batch):

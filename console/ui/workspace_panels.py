@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,12 +19,14 @@ from PySide6.QtWidgets import QFileDialog
 
 from console.core.errors import UserError
 from console.core.schemas import SchemaLibrary, infer_schema
+from console.core.serialize import pretty
 from console.services.history_query import HistoryFilter
 from console.services.schema_store import import_schema, load_library
 from console.services.workspace import RecentWorkspaces, Workspace
 from console.ui.history import HistoryReader, HistoryView
 from console.ui.schema_dialog import SchemaDialog, event_of
 from console.ui.workspace import RenderedPreview, RunnerPanel, TemplateBrowser, WorkspaceWatcher
+from console.ui.workspace.preview import render_text
 
 if TYPE_CHECKING:
     from console.ui.main_window import MainWindow
@@ -139,6 +142,11 @@ class WorkspacePanels:
         self.window.edit_menu.addAction(self.browser.undo_action)
         self.window.edit_menu.addAction(self.browser.redo_action)
         self.save_action = save
+        send_menu = self.window.send_menu
+        from_template = send_menu.addAction("Add Selected Template to Batch")
+        from_template.triggered.connect(self.add_template_to_batch)
+        from_history = send_menu.addAction("Add Selected History Event to Batch")
+        from_history.triggered.connect(self.add_history_to_batch)
         schemas = self.window.menuBar().addMenu("S&chemas")
         edit = schemas.addAction("Edit Schema of This Event…")
         edit.triggered.connect(lambda: self.edit_schema("current"))
@@ -215,6 +223,32 @@ class WorkspacePanels:
     def _schema_saved(self, path: str) -> None:
         self._reload_schemas()
         self.window.statusBar().showMessage(f"Saved schema {path}")
+
+    # -- into the batch -------------------------------------------------------------------
+    def add_template_to_batch(self) -> bool:
+        """The selected template, its placeholders rendered with a fresh seed, as it would
+        be sent (a batch holds plain events)."""
+        name = self.browser.selected_name()
+        if name is None:
+            self.window.statusBar().showMessage("Select a template in the Templates tab first")
+            return False
+        template = self.workspace.template(name)
+        rendered, error = render_text(pretty(template.event), self.workspace.engine,
+                                      seed=random.SystemRandom().randrange(2**31))
+        if rendered is None:
+            self.window.statusBar().showMessage(f"Template {name!r} not added: {error}")
+            return False
+        self.window.composer.add_events([json.loads(rendered)])
+        self.window.statusBar().showMessage(f"Added template {name!r} to the batch")
+        return True
+
+    def add_history_to_batch(self) -> bool:
+        event = self.history.selected_event()
+        if event is None:
+            return False
+        self.window.composer.add_events([event])
+        self.window.statusBar().showMessage(f"Added {event.get('name')!r} from the history")
+        return True
 
     # -- templates ------------------------------------------------------------------------
     def save_editor_as_template(self) -> str | None:

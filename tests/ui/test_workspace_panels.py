@@ -105,3 +105,53 @@ def test_import_a_schema_file_and_a_broken_one_is_refused(qtbot, app_home, qloop
     bad.write_text('{"type": "object",\n "required": 5}')
     assert window.panels.edit_schema("file", file=bad) is None
     assert window.statusBar().currentMessage().startswith("Not imported:")
+
+
+def test_templates_and_history_events_go_into_the_batch_and_send_with_two_in_flight(
+        qtbot, app_home, run_async):
+    from console.services.paths import app_paths
+
+    templates = app_paths().default_workspace / "templates"
+    templates.mkdir(parents=True)
+    (templates / "paid.json").write_text(json.dumps({
+        "format": "event-console/template@1", "name": "paid",
+        "event": {"name": "shop/paid", "id": "{{ uuid() }}", "data": {"n": "{{ seq }}"}}},
+        indent=2) + "\n")
+    from dataclasses import replace
+
+    context, window = open_window(qtbot)
+    panels = window.panels
+
+    async def session():
+        await context.start(inbox_port=0)
+        window.inbox_started()
+        inbox_env = context.environments.get("Inbox")  # small requests: several in the plan
+        context.environments.put(replace(inbox_env, request_limit=300), replacing="Inbox")
+        window.select_environment("Inbox")
+        assert not panels.add_template_to_batch()  # nothing selected yet
+        assert panels.browser.select("paid")
+        for _ in range(6):
+            assert panels.add_template_to_batch()
+        events = window.composer.batch.events
+        assert len(events) == 6 and len({e["id"] for e in events}) == 6
+        assert all(isinstance(e["data"]["n"], int) for e in events)
+        window.in_flight.setValue(2)
+        env = window.environment()
+        window.send()
+        await wait_until(lambda: len(context.inbox.events) == 6, message="six events")
+        await wait_until(lambda: not window.flow.sending, timeout=20, message="send finished")
+        plan = window.composer.batch.plan(env.request_limit, env.event_limit)
+        assert len(plan.requests) >= 2
+        assert len(window.log_model.rows) == len(plan.requests)
+        assert all(row.status == 200 for row in window.log_model.rows)
+        await wait_until(lambda: window.panels.history.model.rowCount() >= 6, timeout=10,
+                         message="history rows")
+        window.panels.history.table.selectRow(0)
+        await wait_until(lambda: window.panels.history.detail.row is not None,
+                         message="history detail")
+        before = len(window.composer.batch)
+        assert panels.add_history_to_batch()
+        assert len(window.composer.batch) == before + 1
+        await context.shutdown()
+
+    run_async(session(), timeout=60)

@@ -225,6 +225,11 @@ class HistoryView(QWidget):
             return None
         return row
 
+    def selected_event(self) -> Any:
+        """The selected row's event (None, with the reason shown, when there is none)."""
+        row = self._selected_event()
+        return row.event if row is not None else None
+
     def request_send_again(self, env: str | None) -> None:
         row = self._selected_event()
         if row is not None:
