@@ -89,7 +89,7 @@ async def _send(
     from console.services.sender import send_events
 
     client = EventApiClient()
-    session = _history_session(args, resolved, events, parts)
+    session = _history_session(args, resolved, events, parts, plan)
     try:
         outcomes = await send_events(
             client, resolved.target, parts, plan,
@@ -118,7 +118,7 @@ async def _send(
 
 
 def _history_session(args: argparse.Namespace, resolved: Any, events: list[Any],
-                     parts: list[bytes]) -> Any:
+                     parts: list[bytes], plan: Any) -> Any:
     """History recording and dedup outcomes, when that part of the console is present."""
     if args.no_history:
         return None
@@ -126,4 +126,4 @@ def _history_session(args: argparse.Namespace, resolved: Any, events: list[Any],
         from console.services.history_session import SendSession
     except ModuleNotFoundError:
         return None
-    return SendSession.open(resolved, events, parts)
+    return SendSession.open(resolved, events, parts, plan=plan)

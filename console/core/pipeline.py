@@ -1,7 +1,9 @@
 """Text to planned requests: the one path the window, `send` and the runner share.
 
 parse with positions -> validate (envelope + event schema) -> serialize each event once ->
-plan requests within the environment's limits.
+plan requests within the environment's limits. "Once" is literal: validation measures each
+event by serializing it and hands those bytes over (`Report.parts`), and they are the
+bytes that go on the wire.
 """
 
 from __future__ import annotations
@@ -37,13 +39,15 @@ class PreparedSend:
 
 
 def prepare_events(
-    events: Sequence[Any], *, request_limit: int, event_limit: int
+    events: Sequence[Any], *, request_limit: int, event_limit: int,
+    parts: Sequence[bytes] | None = None,
 ) -> PreparedSend:
-    parts = [event_bytes(event) for event in events]
+    """Serialize (unless `parts`, the events' bytes, are given) and plan."""
+    made = [event_bytes(event) for event in events] if parts is None else list(parts)
     plan = plan_requests(
-        [len(p) for p in parts], request_limit=request_limit, event_limit=event_limit
+        [len(p) for p in made], request_limit=request_limit, event_limit=event_limit
     )
-    return PreparedSend(list(events), parts, plan)
+    return PreparedSend(list(events), made, plan)
 
 
 def prepare_text(
@@ -54,6 +58,10 @@ def prepare_text(
     if any(p.severity is Severity.ERROR for p in report.problems):
         empty = plan_requests([], request_limit=request_limit, event_limit=event_limit)
         return PreparedSend([], [], empty, list(report.problems))
-    prepared = prepare_events(report.events, request_limit=request_limit, event_limit=event_limit)
+    parts = [p for p in report.parts if p is not None]  # all of them: no error above
+    prepared = prepare_events(
+        report.events, request_limit=request_limit, event_limit=event_limit,
+        parts=parts if len(parts) == len(report.events) else None,
+    )
     prepared.problems = list(report.problems)
     return prepared

@@ -5,32 +5,53 @@ underline, the `FILE:LINE:COL` line and the blocked Send agree. Every problem is
 to the characters of the offending value (pointer `/i/data/...` for the event at index i
 of an array or of a JSON Lines file); a rule about something missing points at the
 first character of the object that lacks it.
+
+Why it is fast on a valid 50,000-event file: the value comes from `json.loads` (the
+positions of `parse_with_positions` are found lazily, only for a problem), the line index
+is built only when a problem needs a line:col, each event is serialized once here (the
+bytes travel on in `Report.parts`, so the send path never serializes again), and an event
+that plainly breaks no envelope rule skips the full `check_event` walk (`_plainly_valid`
+is exactly "check_event would say nothing"; tests/core/test_validation_fast.py proves it).
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from console.core.envelope import check_event
+from console.core.envelope import (
+    KNOWN_FIELDS,
+    MAX_NAME_LENGTH,
+    RESERVED_PREFIX,
+    TS_MAX,
+    TS_MIN,
+    check_event,
+)
 from console.core.positions import LineIndex, ParsedDocument, parse_with_positions
 from console.core.problems import Problem, Severity
-from console.core.schemas import SchemaLibrary, data_errors
 from console.core.serialize import event_bytes
+
+if TYPE_CHECKING:  # jsonschema costs ~80 ms to import: only a check with schemas pays it
+    from console.core.schemas import SchemaLibrary
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
 TOP_LEVEL_MESSAGE = "Request body must contain an event object or an array of event objects"
+_KNOWN = frozenset(KNOWN_FIELDS)
 
 
 @dataclass
 class Report:
-    """What `validate_text` found; `events`/`sizes` are the event objects in order."""
+    """What `validate_text` found; `events`/`sizes`/`parts` are the event objects in order.
+
+    `parts[i]` is the compact UTF-8 JSON of `events[i]` (`serialize.event_bytes`), None
+    when it cannot be serialized (then an ERROR says why); `sizes[i]` is its length."""
 
     value: Any
     events: list[dict[str, Any]] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     sizes: list[int | None] = field(default_factory=list)  # compact bytes, None if unmeasurable
+    parts: list[bytes | None] = field(default_factory=list)
 
     @property
     def blocking(self) -> bool:
@@ -49,10 +70,18 @@ class Report:
 class _Checker:
     """Checks events of one parsed document whose text starts at `base` of the whole."""
 
-    def __init__(self, report: Report, lines: LineIndex, *, event_limit: int,
+    def __init__(self, report: Report, text: str, *, event_limit: int,
                  schemas: SchemaLibrary | None, env_name: str | None) -> None:
-        self.report, self.lines = report, lines
+        self.report, self.text = report, text
         self.event_limit, self.schemas, self.env_name = event_limit, schemas, env_name
+        self._lines: LineIndex | None = None
+
+    @property
+    def lines(self) -> LineIndex:
+        """Built on the first problem: a clean 50 MB file never pays for it."""
+        if self._lines is None:
+            self._lines = LineIndex(self.text)
+        return self._lines
 
     def add(self, problem: Problem, base: int, prefix: str = "") -> None:
         start, end = problem.start + base, problem.end + base
@@ -71,25 +100,32 @@ class _Checker:
     def event(self, doc: ParsedDocument, base: int, pointer: str, item: Any,
               prefix: str = "") -> None:
         size: int | None = None
-        if isinstance(item, dict):
+        part: bytes | None = None
+        is_object = isinstance(item, dict)
+        if is_object:
             try:
-                size = len(event_bytes(item))
+                part = event_bytes(item)
+                size = len(part)
             except (RecursionError, ValueError):
-                size = None  # check_event says why
-        for at, message, severity in check_event(item, pointer=pointer,
-                                                 event_limit=self.event_limit,
-                                                 env_name=self.env_name, size=size):
-            self.locate(doc, base, at, message, severity, prefix)
-        if not isinstance(item, dict):
+                pass  # check_event says why
+        if not (is_object and _plainly_valid(item, size, self.event_limit)):
+            for at, message, severity in check_event(item, pointer=pointer,
+                                                     event_limit=self.event_limit,
+                                                     env_name=self.env_name, size=size):
+                self.locate(doc, base, at, message, severity, prefix)
+        if not is_object:
             return
         self.report.events.append(item)
         self.report.sizes.append(size)
+        self.report.parts.append(part)
         name, version, data = item.get("name"), item.get("v"), item.get("data", {})
         if self.schemas is None or not isinstance(name, str) or not isinstance(data, dict):
             return
         entry = self.schemas.entry_for(name, version if isinstance(version, str) else None)
         if entry is None:
             return
+        from console.core.schemas import data_errors
+
         for error in data_errors(entry, data):
             self.locate(doc, base, f"{pointer}/data{error.pointer}", error.message,
                         Severity.WARNING, prefix)
@@ -122,7 +158,7 @@ def validate_text(text: str, *, event_limit: int, schemas: SchemaLibrary | None 
                   jsonl: bool = False, env_name: str | None = None) -> Report:
     """Parse and check `text` (one event, an array of events, or JSON Lines)."""
     report = Report(None)
-    checker = _Checker(report, LineIndex(text), event_limit=event_limit, schemas=schemas,
+    checker = _Checker(report, text, event_limit=event_limit, schemas=schemas,
                        env_name=env_name)
     if not jsonl:
         report.value = checker.document(parse_with_positions(text))
@@ -140,3 +176,33 @@ def validate_text(text: str, *, event_limit: int, schemas: SchemaLibrary | None 
             checker.add(Problem("The file holds no events (JSON Lines: one event per line)"), 0)
     report.problems.sort(key=lambda p: (p.start, p.severity is not Severity.ERROR, p.message))
     return report
+
+
+def _plainly_valid(event: dict[str, Any], size: int | None, event_limit: int) -> bool:
+    """True only when `check_event(event, size=size, ...)` would return no issue at all.
+
+    The common case costs a few dict lookups instead of the full rule walk; anything
+    unusual (a missing or odd field, a ts, whitespace, an unknown key) returns False and
+    takes the full path, which finds the messages."""
+    if size is None or size > event_limit or not _KNOWN.issuperset(event):
+        return False
+    name = event.get("name")
+    if (not isinstance(name, str) or not name or len(name) > MAX_NAME_LENGTH
+            or name != name.strip() or name.lower().startswith(RESERVED_PREFIX)):
+        return False
+    if "data" in event:
+        data = event["data"]
+        if not isinstance(data, dict) or "inngest" in data:
+            return False
+    user = event.get("user")
+    if user is not None and not isinstance(user, dict):
+        return False
+    for key in ("id", "v"):
+        value = event.get(key)
+        if value is not None and not isinstance(value, str):
+            return False
+    ts = event.get("ts")
+    if ts is None:
+        return True
+    return (isinstance(ts, int) and not isinstance(ts, bool)
+            and (ts == 0 or TS_MIN <= ts <= TS_MAX))

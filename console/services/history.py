@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +24,12 @@ from typing import Any, Literal, Protocol
 from console.core.dedup import DEDUP_WINDOW_MS, Outcome, OutcomeKind, Prediction, PriorSend
 from console.core.ids import IdSeed
 from console.services.history_query import HistoryReads
-from console.services.history_schema import open_database
+from console.services.history_schema import DAY_MS as DAY_MS
+from console.services.history_schema import DEFAULT_RETENTION_DAYS as DEFAULT_RETENTION_DAYS
+from console.services.history_schema import HistoryUpkeep, open_database, pid_alive
+from console.services.history_schema import now_ms as now_ms
 
 DEFAULT_PAYLOAD_CAP = 64 * 1024
-DEFAULT_RETENTION_DAYS = 90
-DAY_MS = 24 * 60 * 60 * 1000
 UNKNOWN_REASON = "the console stopped before the server answered"
 CANCELLED_REASON = "cancelled while in flight; the server may have received it"
 
@@ -61,27 +60,6 @@ class CapturedLike(Protocol):
     raw: bytes
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
-
-
-def _pid_alive(pid: int | None) -> bool:
-    """Whether the process that wrote a pending row still runs (it may still get an answer)."""
-    if pid is None:
-        return False
-    if pid == os.getpid():
-        return True
-    if os.name != "posix":
-        return False  # no cheap, safe probe; treat other processes' rows as abandoned
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 @dataclass(frozen=True, slots=True)
 class ParsedEvent:
     name: str
@@ -105,14 +83,16 @@ def _meta(value: Any) -> ParsedEvent:
                        dedup if isinstance(dedup, str) and dedup else None)
 
 
-class HistoryStore(HistoryReads):
+class HistoryStore(HistoryUpkeep, HistoryReads):
     """The history database of one user. Not thread-safe: use it from one thread."""
 
     def __init__(self, path: Path | str, *, payload_cap: int = DEFAULT_PAYLOAD_CAP,
-                 recover: bool = True) -> None:
+                 recover: bool = True, handoff: bool = False) -> None:
+        """`handoff`: the store may be passed between threads (one at a time; the CLI's
+        history writer thread takes it for the duration of a send)."""
         self.path = Path(path)
         self.payload_cap = payload_cap
-        self.conn, self.notice = open_database(self.path)
+        self.conn, self.notice = open_database(self.path, same_thread=not handoff)
         self.fts = self.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'payload_fts'").fetchone() is not None
         self.recovered: list[int] = self.recover_abandoned() if recover else []
@@ -147,12 +127,14 @@ class HistoryStore(HistoryReads):
         source: Source = "sent", scenario: str | None = None, step: str | None = None,
         origin: str | None = None, branch: str | None = None,
         predictions: Sequence[Prediction | None] | None = None, time_ms: int | None = None,
-        parsed: Sequence[Any] | None = None,
+        parsed: Sequence[Any] | None = None, queued: bool = False,
     ) -> int:
         """Write a request about to go out, with its events; committed on return.
 
         `parsed`: the same events as JSON values, when the caller has them (saves parsing
-        the bytes again just to find each name and dedup id)."""
+        the bytes again just to find each name and dedup id). `queued`: written ahead of
+        time (state 'queued'); `mark_pending` must flip it before the request leaves, and
+        a queued request whose process is gone was never sent, so it is removed."""
         when = now_ms() if time_ms is None else time_ms
         seed_text = seed if isinstance(seed, str) or seed is None else seed.header
         size = request_bytes if request_bytes is not None else (
@@ -175,9 +157,9 @@ class HistoryStore(HistoryReads):
             cur = self.conn.execute(
                 "INSERT INTO requests(env, created_ms, request_bytes, events, seed, state,"
                 " request_no, first_event_id, origin, branch, scenario, step, source, owner_pid)"
-                " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (env, when, size, len(events), seed_text, request_no, first, origin, branch,
-                 scenario, step, source, os.getpid()),
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (env, when, size, len(events), seed_text, "queued" if queued else "pending",
+                 request_no, first, origin, branch, scenario, step, source, os.getpid()),
             )
             request_id = int(cur.lastrowid or 0)
             self.conn.executemany(
@@ -189,37 +171,89 @@ class HistoryStore(HistoryReads):
                                   [(first + i, body) for i, body in enumerate(bodies)])
         return request_id
 
-    def record_done(self, request_id: int, result: SendResultLike) -> None:
-        """Complete a pending request with the server's answer (or the client's error)."""
+    def mark_pending(self, request_id: int, *, seed: IdSeed | str | None,
+                     request_bytes: int | None = None, time_ms: int | None = None,
+                     stale_ms: int = 1000) -> None:
+        """A queued request is about to leave: now it is pending (one row, committed).
+
+        Its events keep the time they were queued at unless that is over `stale_ms` ago."""
+        when = now_ms() if time_ms is None else time_ms
+        seed_text = seed if isinstance(seed, str) or seed is None else seed.header
         with self._transaction():
             found = self.conn.execute(
-                "SELECT first_event_id, events FROM requests WHERE id = ?", (request_id,)
-            ).fetchone()
+                "SELECT first_event_id, events, created_ms FROM requests"
+                " WHERE id = ? AND state = 'queued'", (request_id,)).fetchone()
             if found is None:
-                return
-            first, count = int(found[0]), int(found[1])
-            accepted = min(len(result.ids), count)
+                raise ValueError(f"request {request_id} is not queued")
             self.conn.execute(
-                "UPDATE requests SET status = ?, accepted = ?, attempts = ?, latency_ms = ?,"
-                " error = ?, done_ms = ?, seed = coalesce(?, seed), state = 'done'"
-                " WHERE id = ?",
-                (result.status, accepted, result.attempts, result.latency_ms, result.error,
-                 now_ms(), result.seed or None, request_id),
+                "UPDATE requests SET state = 'pending', seed = ?, created_ms = ?,"
+                " request_bytes = coalesce(?, request_bytes) WHERE id = ?",
+                (seed_text, when, request_bytes, request_id))
+            if when - int(found[2]) > stale_ms:
+                first, count = int(found[0]), int(found[1])
+                self.conn.execute("UPDATE events SET time_ms = ? WHERE id BETWEEN ? AND ?",
+                                  (when, first, first + count - 1))
+
+    def drop_queued(self, request_ids: Iterable[int]) -> None:
+        """Remove queued requests that never left (their send stopped before them)."""
+        with self._transaction():
+            for request_id in request_ids:
+                self._drop_queued(request_id)
+
+    def _drop_queued(self, request_id: int) -> None:
+        found = self.conn.execute("SELECT first_event_id, events FROM requests"
+                                  " WHERE id = ? AND state = 'queued'", (request_id,)).fetchone()
+        if found is None:
+            return
+        first, last = int(found[0]), int(found[0]) + int(found[1]) - 1
+        if self.fts and first <= self._indexed_upto():  # a search indexed them meanwhile
+            self.conn.execute(
+                "INSERT INTO payload_fts(payload_fts, rowid, body) SELECT 'delete', event_id,"
+                " body FROM payloads WHERE event_id BETWEEN ? AND ? AND event_id <= ?",
+                (first, last, self._indexed_upto()))
+        self.conn.execute("DELETE FROM payloads WHERE event_id BETWEEN ? AND ?", (first, last))
+        self.conn.execute("DELETE FROM events WHERE id BETWEEN ? AND ?", (first, last))
+        self.conn.execute("DELETE FROM requests WHERE id = ?", (request_id,))
+
+    def record_done(self, request_id: int, result: SendResultLike) -> None:
+        """Complete a pending request with the server's answer (or the client's error)."""
+        self.record_done_many([(request_id, result)])
+
+    def record_done_many(self, items: Iterable[tuple[int, SendResultLike]]) -> None:
+        """Several answers in one transaction (a writer that lags behind catches up)."""
+        with self._transaction():
+            for request_id, result in items:
+                self._done(request_id, result)
+
+    def _done(self, request_id: int, result: SendResultLike) -> None:
+        found = self.conn.execute(
+            "SELECT first_event_id, events FROM requests WHERE id = ?", (request_id,)
+        ).fetchone()
+        if found is None:
+            return
+        first, count = int(found[0]), int(found[1])
+        accepted = min(len(result.ids), count)
+        self.conn.execute(
+            "UPDATE requests SET status = ?, accepted = ?, attempts = ?, latency_ms = ?,"
+            " error = ?, done_ms = ?, seed = coalesce(?, seed), state = 'done'"
+            " WHERE id = ?",
+            (result.status, accepted, result.attempts, result.latency_ms, result.error,
+             now_ms(), result.seed or None, request_id),
+        )
+        self.conn.executemany(
+            "UPDATE events SET internal_id = ?, status = ?, outcome = 'accepted',"
+            " outcome_detail = NULL WHERE id = ?",
+            [(result.ids[i], result.status, first + i) for i in range(accepted)],
+        )
+        if accepted < count:
+            reason = result.error or (f"server answered {result.status}"
+                                      if result.status else "no answer")
+            detail = Outcome(OutcomeKind.NOT_ACCEPTED, reason=reason).text
+            self.conn.execute(
+                "UPDATE events SET internal_id = NULL, status = ?, outcome = 'not accepted',"
+                " outcome_detail = ? WHERE id BETWEEN ? AND ?",
+                (result.status, detail, first + accepted, first + count - 1),
             )
-            self.conn.executemany(
-                "UPDATE events SET internal_id = ?, status = ?, outcome = 'accepted',"
-                " outcome_detail = NULL WHERE id = ?",
-                [(result.ids[i], result.status, first + i) for i in range(accepted)],
-            )
-            if accepted < count:
-                reason = result.error or (f"server answered {result.status}"
-                                          if result.status else "no answer")
-                detail = Outcome(OutcomeKind.NOT_ACCEPTED, reason=reason).text
-                self.conn.execute(
-                    "UPDATE events SET internal_id = NULL, status = ?, outcome = 'not accepted',"
-                    " outcome_detail = ? WHERE id BETWEEN ? AND ?",
-                    (result.status, detail, first + accepted, first + count - 1),
-                )
 
     def record_unknown(self, request_id: int, reason: str = CANCELLED_REASON) -> None:
         """A request that will get no answer in this process (cancelled mid-flight)."""
@@ -248,15 +282,22 @@ class HistoryStore(HistoryReads):
         )
 
     def recover_abandoned(self) -> list[int]:
-        """Mark pending requests of processes that are gone as unknown; their ids."""
-        pending = self.conn.execute(
-            "SELECT id, owner_pid FROM requests WHERE state = 'pending'").fetchall()
-        stale = [int(rid) for rid, pid in pending if not _pid_alive(pid)]
+        """Mark pending requests of processes that are gone as unknown; their ids.
+
+        Queued requests of such processes never left (they were not yet flipped to
+        pending), so they are removed, not reported."""
+        rows = self.conn.execute(  # two partial indexes, no scan
+            "SELECT id, owner_pid, state FROM requests WHERE state = 'pending' UNION ALL"
+            " SELECT id, owner_pid, state FROM requests WHERE state = 'queued'").fetchall()
+        stale = [(int(rid), state) for rid, pid, state in rows if not pid_alive(pid)]
         if stale:
             with self._transaction():
-                for request_id in stale:
-                    self._mark_unknown(request_id, UNKNOWN_REASON)
-        return stale
+                for request_id, state in stale:
+                    if state == "queued":
+                        self._drop_queued(request_id)
+                    else:
+                        self._mark_unknown(request_id, UNKNOWN_REASON)
+        return [rid for rid, state in stale if state == "pending"]
 
     def record_captured(self, env: str, captured: CapturedLike) -> int:
         """An event the built-in inbox received; returns its row id."""
@@ -313,79 +354,4 @@ class HistoryStore(HistoryReads):
                                        name))
         return found
 
-    # -- search index, retention -----------------------------------------------------------
-    def _indexed_upto(self) -> int:
-        row = self.conn.execute(
-            "SELECT value FROM meta WHERE key = 'fts_indexed_upto'").fetchone()
-        return int(row[0]) if row else 0
 
-    def index_payloads(self) -> int:
-        """Add payloads written since the last search to the FTS index (in one bulk insert,
-        far cheaper than a trigger per row); returns how many were added."""
-        if not self.fts:
-            return 0
-        with self._transaction():
-            upto = self._indexed_upto()
-            top = self.conn.execute("SELECT coalesce(max(event_id), 0) FROM payloads").fetchone()[0]
-            if top <= upto:
-                return 0
-            cur = self.conn.execute(
-                "INSERT INTO payload_fts(rowid, body) SELECT event_id, body FROM payloads"
-                " WHERE event_id > ? AND event_id <= ?", (upto, top))
-            self.conn.execute("INSERT OR REPLACE INTO meta(key, value)"
-                              " VALUES ('fts_indexed_upto', ?)", (str(top),))
-            return int(cur.rowcount)
-
-    def purge(self, older_than_ms: int) -> int:
-        """Delete events (and finished requests) older than this time; returns events gone."""
-        with self._transaction():
-            if self.fts:
-                self.conn.execute(
-                    "INSERT INTO payload_fts(payload_fts, rowid, body)"
-                    " SELECT 'delete', p.event_id, p.body FROM payloads p"
-                    " JOIN events e ON e.id = p.event_id WHERE e.time_ms < ?"
-                    " AND e.outcome != 'pending' AND p.event_id <= ?",
-                    (older_than_ms, self._indexed_upto()))
-            self.conn.execute("DELETE FROM payloads WHERE event_id IN (SELECT id FROM events"
-                              " WHERE time_ms < ? AND outcome != 'pending')", (older_than_ms,))
-            gone = self.conn.execute("DELETE FROM events WHERE time_ms < ? AND outcome !="
-                                     " 'pending'", (older_than_ms,)).rowcount
-            self.conn.execute("DELETE FROM requests WHERE created_ms < ? AND state != 'pending'",
-                              (older_than_ms,))
-        return int(gone)
-
-    @property
-    def retention_days(self) -> int:
-        """Days of history kept (0 = keep everything)."""
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'retention_days'").fetchone()
-        return int(row[0]) if row else DEFAULT_RETENTION_DAYS
-
-    def set_retention_days(self, days: int) -> None:
-        if days < 0:
-            raise ValueError("retention must be 0 (keep everything) or a number of days")
-        with self._transaction():
-            self.conn.execute("INSERT OR REPLACE INTO meta(key, value)"
-                              " VALUES ('retention_days', ?)", (str(days),))
-
-    def apply_retention(self, now: int | None = None) -> int:
-        """Purge what the retention setting no longer keeps (never the last 24 h)."""
-        days = self.retention_days
-        if days <= 0:
-            return 0
-        return self.purge((now_ms() if now is None else now) - max(days, 1) * DAY_MS)
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self.conn)
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); takes the write lock up front."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
-        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -12,10 +12,16 @@ Why this shape:
   started; the caller gets a notice to show. A locked or unreadable file is NOT corrupt
   and is reported as an error instead, so we never move a healthy history aside.
 - Full-text search uses an FTS5 index over payloads when this SQLite has FTS5, else LIKE.
+  Payloads are added to it in bulk when a search needs them (`HistoryUpkeep`), never by
+  a trigger per row: a 50,000-event send must not pay for indexing nobody asked for yet.
+- Requests may be written ahead of their send ('queued'); `QUEUED_INDEX` lets recovery
+  find them without a scan. It is ensured on open, like the FTS index, not versioned: a
+  file with or without it works with every console that knows schema 3.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 from pathlib import Path
@@ -24,6 +30,9 @@ from console.core.errors import UserError
 
 SQLITE_CORRUPT = 11
 SQLITE_NOTADB = 26
+DEFAULT_RETENTION_DAYS = 90
+WAL_AUTOCHECKPOINT = 4096  # pages (~16 MiB): see migrate
+DAY_MS = 24 * 60 * 60 * 1000
 
 V1 = """
 CREATE TABLE requests (
@@ -101,6 +110,12 @@ if tuple(int(p) for p in sqlite3.sqlite_version.split(".")[:2]) >= (3, 35):
     V2 += "ALTER TABLE events DROP COLUMN payload;\n"  # emptied above; older SQLite keeps it
 
 MIGRATIONS: list[str] = [V1, V2, V3]
+
+# Not a schema version of its own (a console that does not know it just keeps it up to
+# date): requests written ahead of their send (state 'queued': the CLI's history writer
+# inserts the next request's rows while the current one is in flight), found at recovery
+# without scanning the requests table.
+QUEUED_INDEX = "CREATE INDEX IF NOT EXISTS requests_queued ON requests(id) WHERE state = 'queued'"
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -119,13 +134,16 @@ def has_fts5() -> bool:
     return True
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
+def connect(path: Path | str, *, same_thread: bool = True) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit) with a 5 s busy wait.
 
     WAL is switched on by `migrate`, after the version check: turning it on rewrites the
     file header, and a file from a newer console must stay byte-for-byte untouched.
+    `same_thread=False`: the owner hands the connection from thread to thread (never uses
+    it from two at once).
     """
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=5.0)
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=5.0,
+                           check_same_thread=same_thread)
     conn.execute("PRAGMA busy_timeout = 5000")
     return conn
 
@@ -143,7 +161,7 @@ def migrate(conn: sqlite3.Connection, path: Path | str) -> int:
     conn.execute("PRAGMA synchronous = NORMAL")
     # checkpoints (the only fsyncs with synchronous=NORMAL) every ~16 MiB, not every 4 MiB:
     # a big send commits per request, and each checkpoint cost a sync of both files
-    conn.execute("PRAGMA wal_autocheckpoint = 4096")
+    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
     current = version
     while current < SCHEMA_VERSION:
         # one script, one transaction: executescript would commit an open transaction first
@@ -164,6 +182,7 @@ def migrate(conn: sqlite3.Connection, path: Path | str) -> int:
                 conn.execute("ROLLBACK")
             raise
         current += 1
+    conn.execute(QUEUED_INDEX)
     ensure_fts(conn)
     return version
 
@@ -208,10 +227,11 @@ def move_aside(path: Path) -> Path:
     return target
 
 
-def open_database(path: Path) -> tuple[sqlite3.Connection, str | None]:
+def open_database(path: Path, *, same_thread: bool = True
+                  ) -> tuple[sqlite3.Connection, str | None]:
     """An open, migrated connection and a notice for the user (None when all is well)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(path)
+    conn = connect(path, same_thread=same_thread)
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         migrate(conn, path)
@@ -233,10 +253,114 @@ def open_database(path: Path) -> tuple[sqlite3.Connection, str | None]:
     conn.close()
     notice = (f"the history file was damaged and has been moved aside to {moved}; "
               "a new, empty history was started")
-    fresh = connect(path)
+    fresh = connect(path, same_thread=same_thread)
     try:
         migrate(fresh, path)
     except sqlite3.DatabaseError as exc:
         fresh.close()
         raise HistoryError(f"cannot start a new history at {path}: {exc}") from None
     return fresh, notice
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def pid_alive(pid: int | None) -> bool:
+    """Whether the process that wrote a pending row still runs (it may still get an answer)."""
+    if pid is None:
+        return False
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return False  # no cheap, safe probe; treat other processes' rows as abandoned
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Transaction:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); takes the write lock up front."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
+
+
+class HistoryUpkeep:
+    """Search index and retention of `HistoryStore` (bulk work on the whole file)."""
+
+    conn: sqlite3.Connection
+    fts: bool
+
+    def _transaction(self) -> Transaction:
+        return Transaction(self.conn)
+
+    def _indexed_upto(self) -> int:
+        row = self.conn.execute(
+            "SELECT value FROM meta WHERE key = 'fts_indexed_upto'").fetchone()
+        return int(row[0]) if row else 0
+
+    def index_payloads(self) -> int:
+        """Add payloads written since the last search to the FTS index (in one bulk insert,
+        far cheaper than a trigger per row); returns how many were added."""
+        if not self.fts:
+            return 0
+        with self._transaction():
+            upto = self._indexed_upto()
+            top = self.conn.execute("SELECT coalesce(max(event_id), 0) FROM payloads").fetchone()[0]
+            if top <= upto:
+                return 0
+            cur = self.conn.execute(
+                "INSERT INTO payload_fts(rowid, body) SELECT event_id, body FROM payloads"
+                " WHERE event_id > ? AND event_id <= ?", (upto, top))
+            self.conn.execute("INSERT OR REPLACE INTO meta(key, value)"
+                              " VALUES ('fts_indexed_upto', ?)", (str(top),))
+            return int(cur.rowcount)
+
+    def purge(self, older_than_ms: int) -> int:
+        """Delete events (and finished requests) older than this time; returns events gone."""
+        with self._transaction():
+            if self.fts:
+                self.conn.execute(
+                    "INSERT INTO payload_fts(payload_fts, rowid, body)"
+                    " SELECT 'delete', p.event_id, p.body FROM payloads p"
+                    " JOIN events e ON e.id = p.event_id WHERE e.time_ms < ?"
+                    " AND e.outcome != 'pending' AND p.event_id <= ?",
+                    (older_than_ms, self._indexed_upto()))
+            self.conn.execute("DELETE FROM payloads WHERE event_id IN (SELECT id FROM events"
+                              " WHERE time_ms < ? AND outcome != 'pending')", (older_than_ms,))
+            gone = self.conn.execute("DELETE FROM events WHERE time_ms < ? AND outcome !="
+                                     " 'pending'", (older_than_ms,)).rowcount
+            self.conn.execute("DELETE FROM requests WHERE created_ms < ?"
+                              " AND state NOT IN ('pending', 'queued')", (older_than_ms,))
+        return int(gone)
+
+    @property
+    def retention_days(self) -> int:
+        """Days of history kept (0 = keep everything)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'retention_days'").fetchone()
+        return int(row[0]) if row else DEFAULT_RETENTION_DAYS
+
+    def set_retention_days(self, days: int) -> None:
+        if days < 0:
+            raise ValueError("retention must be 0 (keep everything) or a number of days")
+        with self._transaction():
+            self.conn.execute("INSERT OR REPLACE INTO meta(key, value)"
+                              " VALUES ('retention_days', ?)", (str(days),))
+
+    def apply_retention(self, now: int | None = None) -> int:
+        """Purge what the retention setting no longer keeps (never the last 24 h)."""
+        days = self.retention_days
+        if days <= 0:
+            return 0
+        return self.purge((now_ms() if now is None else now) - max(days, 1) * DAY_MS)

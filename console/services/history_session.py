@@ -14,16 +14,26 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from dataclasses import replace
+from typing import Any, overload
 
-from console.core.dedup import DedupLedger, Outcome, OutcomeKind, Prediction, summary_line
+from console.core.dedup import (
+    DedupLedger,
+    Outcome,
+    OutcomeKind,
+    Prediction,
+    dedup_id_of,
+    summary_line,
+)
+from console.core.plan import BatchPlan
 from console.services.history import HistoryStore, Source, now_ms
-from console.services.history_recorder import HistoryRecorder
+from console.services.history_recorder import HistoryWriter
 from console.services.outcomes import JsonGetter, PollPolicy, RestAccess, confirm_outcomes
 from console.services.paths import app_paths
 
 Notify = Callable[[str], None]
 MAX_WARNINGS = 5  # duplicate warnings printed one by one; the rest are counted
+_PROBE = "\x00probe"  # an id no event has: asks the ledger what a fresh id gets
 
 
 def _stderr(message: str) -> None:
@@ -42,8 +52,8 @@ def poll_policy_from_env() -> PollPolicy:
 class SendSession:
     """History, ledger and outcome polling around one `send_events` call."""
 
-    def __init__(self, store: HistoryStore, recorder: HistoryRecorder,
-                 predictions: list[Prediction], access: RestAccess,
+    def __init__(self, store: HistoryStore, recorder: HistoryWriter,
+                 predictions: Sequence[Prediction], access: RestAccess,
                  policy: PollPolicy) -> None:
         self.store = store
         self.observer = recorder
@@ -56,28 +66,39 @@ class SendSession:
     def open(cls, resolved: Any, events: Sequence[Any], parts: Sequence[bytes], *,
              path: Any = None, notify: Notify | None = _stderr, scenario: str | None = None,
              step: str | None = None, source: Source = "sent",
-             policy: PollPolicy | None = None) -> SendSession:
-        """`resolved` is a services.targets.ResolvedTarget (environment, target, signing key)."""
+             policy: PollPolicy | None = None, plan: BatchPlan | None = None) -> SendSession:
+        """`resolved` is a services.targets.ResolvedTarget (environment, target, signing key).
+
+        `plan`: the requests about to be sent; with it the history writer prepares each
+        request's rows while the one before is in flight."""
         env = resolved.environment
-        store = HistoryStore(path if path is not None else app_paths().ensure().history_db)
+        store = HistoryStore(path if path is not None else app_paths().ensure().history_db,
+                             handoff=True)
         for message in store.messages:
             if notify is not None:
                 notify(message)
         store.apply_retention()
-        ids = [e.get("id") for e in events if isinstance(e, dict)]
-        ledger = DedupLedger(store.prior_sends(env.name, [i for i in ids if isinstance(i, str)]),
-                             env=env.name)
-        predictions = ledger.classify(events, now_ms())
+        ids = [dedup_id_of(e) for e in events]
+        wanted = [i for i in ids if i]
+        prior = store.prior_sends(env.name, wanted)
+        ledger = DedupLedger(prior, env=env.name)
+        predictions: Sequence[Prediction]
+        if not prior and len(set(wanted)) == len(wanted):
+            predictions = FreshPredictions(ids, ledger, now_ms())  # nothing can repeat
+        else:
+            predictions = ledger.classify(events, now_ms())
         if notify is not None:
-            duplicates = [p for p in predictions if p.duplicate]
+            duplicates = ([] if isinstance(predictions, FreshPredictions)
+                          else [p for p in predictions if p.duplicate])
             for p in duplicates[:MAX_WARNINGS]:
                 notify(f"event {p.index}: {p.message}")
             if len(duplicates) > MAX_WARNINGS:
                 notify(f"… and {len(duplicates) - MAX_WARNINGS} more events whose id repeats "
                        "one sent in the last 24 h: Inngest will start no runs for them")
-        recorder = HistoryRecorder(
+        recorder = HistoryWriter(
             store, env.name, parts, events=events, predictions=predictions, source=source,
             scenario=scenario, step=step, origin=resolved.target.event_origin, branch=env.branch,
+            plan=plan,
         )
         access = RestAccess.for_environment(
             name=env.name, kind=env.kind, rest_origin=env.rest_origin, branch=env.branch,
@@ -97,16 +118,20 @@ class SendSession:
         """`dedup` and `runs` for the events of one request (a sender RequestOutcome)."""
         rng: range = outcome.events
         accepted = min(len(outcome.result.ids), len(rng))
-        dedup = [{"verdict": self.predictions[i].verdict.value,
-                  "message": self.predictions[i].message} for i in rng]
+        predictions = self.predictions
+        dedup = (predictions.entries(rng) if isinstance(predictions, FreshPredictions) else
+                 [{"verdict": p.verdict.value, "message": p.message}
+                  for p in predictions[rng.start : rng.stop]])
+        refused = Outcome(OutcomeKind.NOT_ACCEPTED, reason=outcome.result.error)
+        ok = Outcome(OutcomeKind.ACCEPTED)
         kinds: list[Outcome] = []
         for offset, index in enumerate(rng):
             if offset >= accepted:
-                kinds.append(Outcome(OutcomeKind.NOT_ACCEPTED, reason=outcome.result.error))
+                kinds.append(refused)
             elif verified is not None and index in verified:
                 kinds.append(verified[index])
             else:
-                kinds.append(Outcome(OutcomeKind.ACCEPTED))
+                kinds.append(ok)
         record: dict[str, Any] = {"dedup": dedup, "summary": summary_line(kinds)}
         if verified is not None:
             record["runs"] = [{"outcome": o.kind.value, "runs": o.runs, "detail": o.text}
@@ -118,3 +143,46 @@ class SendSession:
             self.observer.finish()
         finally:
             self.store.close()
+
+
+class FreshPredictions(Sequence[Prediction]):
+    """The ledger's predictions for a batch in which no id repeats, neither within the
+    batch nor in the history: each event's is what the ledger says of its id alone, made
+    when asked for (a 50,000-event send need not build 50,000 objects before it starts).
+    tests/services/test_history_perf_paths.py checks it against `DedupLedger.classify`."""
+
+    def __init__(self, ids: Sequence[str | None], ledger: DedupLedger, now: int) -> None:
+        self.ids = ids
+        fresh, none = ledger.classify_ids([_PROBE, None], now)
+        self._templates = {True: fresh, False: none}
+        self._entries = {has: {"verdict": p.verdict.value, "message": p.message}
+                         for has, p in self._templates.items()}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @overload
+    def __getitem__(self, index: int) -> Prediction: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Prediction]: ...
+    def __getitem__(self, index: int | slice) -> Prediction | list[Prediction]:
+        if isinstance(index, slice):
+            return [self._one(i) for i in range(*index.indices(len(self.ids)))]
+        if index < 0:
+            index += len(self.ids)
+        return self._one(index)
+
+    def _one(self, index: int) -> Prediction:
+        dedup_id = self.ids[index]
+        return replace(self._templates[bool(dedup_id)], index=index, dedup_id=dedup_id)
+
+    def stored(self, rng: range) -> list[Prediction]:
+        """What the history stores of each (its verdict and message): the ledger's own
+        prediction for a fresh id or for none, shared, without per-event copies."""
+        templates, ids = self._templates, self.ids
+        return [templates[bool(ids[i])] for i in rng]
+
+    def entries(self, rng: range) -> list[dict[str, str]]:
+        """`describe`'s dedup entries (shared dicts: they are only serialized)."""
+        entries, ids = self._entries, self.ids
+        return [entries[bool(ids[i])] for i in rng]

@@ -1,0 +1,144 @@
+"""The CLI's fast history paths record exactly what the plain ones do.
+
+`HistoryWriter` writes each request's rows ahead (state 'queued') and flips them to
+'pending' before the request leaves; `FreshPredictions` stands in for
+`DedupLedger.classify` when no id can repeat. Real SQLite files, the real inbox, a real
+killed process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from console.core.dedup import DedupLedger, dedup_id_of
+from console.core.plan import plan_requests
+from console.core.serialize import event_bytes
+from console.services.client import EventApiClient, Target
+from console.services.history import HistoryStore
+from console.services.history_recorder import HistoryRecorder, HistoryWriter
+from console.services.history_session import FreshPredictions
+from console.services.paths import app_paths
+from console.services.sender import send_events
+from tests.support.fault_server import FaultServer, Reply
+from tests.support.inbox_thread import running_inbox
+
+T0 = 1_700_000_000_000
+
+
+@settings(max_examples=100, deadline=None)
+@given(ids=st.lists(st.one_of(st.none(), st.just(""), st.text(min_size=1, max_size=6)),
+                    max_size=30).map(lambda xs: [x if not x else f"{i}-{x}"
+                                                 for i, x in enumerate(xs)]))
+def test_fresh_predictions_are_what_the_ledger_says(ids: list[str | None]) -> None:
+    events: list[Any] = [{"name": "a", **({"id": i} if i is not None else {})} for i in ids]
+    ledger = DedupLedger([], env="dev")
+    expected = ledger.classify(events, T0)
+    fresh = FreshPredictions([dedup_id_of(e) for e in events], ledger, T0)
+    assert list(fresh) == expected and fresh[1:4] == expected[1:4]
+    assert fresh.entries(range(len(ids))) == [
+        {"verdict": p.verdict.value, "message": p.message} for p in expected]
+    assert [(p.verdict, p.message) for p in fresh.stored(range(len(ids)))] == [
+        (p.verdict, p.message) for p in expected]
+
+
+def rows(store: HistoryStore) -> list[tuple[Any, ...]]:
+    return [(r.name, r.dedup_id, r.outcome, r.predicted, r.size, r.state, bool(r.internal_id))
+            for r in store.query(limit=1000)]
+
+
+def send(path: Path, origin: str, observer_for: Any, events: list[dict[str, Any]],
+         request_limit: int) -> None:
+    parts = [event_bytes(e) for e in events]
+    plan = plan_requests([len(p) for p in parts], request_limit=request_limit,
+                         event_limit=1 << 20)
+    ids = [dedup_id_of(e) for e in events]
+    predictions = FreshPredictions(ids, DedupLedger([], env="dev"), T0)
+
+    async def go() -> None:
+        client = EventApiClient()
+        with HistoryStore(path, handoff=True) as store:
+            observer = observer_for(store, parts, plan, predictions)
+            try:
+                outcomes = await send_events(client, Target(origin, "k"), parts, plan,
+                                             observer=observer)
+                assert all(o.result.ok for o in outcomes)
+            finally:
+                observer.finish()
+                await client.aclose()
+
+    asyncio.run(go())
+
+
+def test_writer_records_what_the_plain_recorder_records(tmp_path: Path) -> None:
+    events = [{"name": f"app/e{i % 3}", "id": f"w-{i}" if i % 4 else "", "data": {"i": i}}
+              for i in range(40)]
+    with running_inbox() as inbox:
+        send(tmp_path / "plain.sqlite3", inbox.url,
+             lambda s, parts, plan, p: HistoryRecorder(s, "dev", parts, events=events,
+                                                       predictions=p), events, 300)
+        send(tmp_path / "writer.sqlite3", inbox.url,
+             lambda s, parts, plan, p: HistoryWriter(s, "dev", parts, events=events,
+                                                     predictions=p, plan=plan), events, 300)
+    with HistoryStore(tmp_path / "plain.sqlite3") as plain, \
+            HistoryStore(tmp_path / "writer.sqlite3") as writer:
+        assert rows(writer) == rows(plain) and len(rows(plain)) == 40
+        assert writer.conn.execute("SELECT count(*), count(DISTINCT state) FROM requests"
+                                   ).fetchone() == (plain.conn.execute(
+                                       "SELECT count(*) FROM requests").fetchone()[0], 1)
+
+
+def test_rows_written_ahead_for_requests_never_sent_are_removed(tmp_path: Path) -> None:
+    events = [{"name": "a", "id": f"x-{i}", "data": {"pad": "p" * 40}} for i in range(6)]
+    parts = [event_bytes(e) for e in events]
+    plan = plan_requests([len(p) for p in parts], request_limit=150, event_limit=1 << 20)
+    assert len(plan.requests) > 2
+    path = tmp_path / "h.sqlite3"
+
+    async def go(server: FaultServer) -> None:
+        client = EventApiClient()
+        with HistoryStore(path, handoff=True) as store:
+            writer = HistoryWriter(store, "dev", parts, events=events, plan=plan)
+            task = asyncio.create_task(send_events(client, Target(server.origin, "k"), parts,
+                                                   plan, observer=writer))
+            while not server.requests:
+                await asyncio.sleep(0.01)
+            task.cancel()  # request 1 is in flight; request 2 was written ahead
+            await asyncio.gather(task, return_exceptions=True)
+            writer.finish()
+            await client.aclose()
+
+    with FaultServer() as server:
+        server.script(Reply.hang())
+        asyncio.run(go(server))
+    with HistoryStore(path) as store:
+        assert [r[0] for r in store.conn.execute("SELECT state FROM requests")] == ["unknown"]
+        assert {r.outcome for r in store.query()} == {"unknown"}
+        assert store.conn.execute("SELECT count(*) FROM payloads").fetchone()[0] == len(
+            plan.requests[0])
+
+
+def test_queued_rows_of_a_killed_process_vanish_pending_ones_become_unknown(app_home: Path
+                                                                             ) -> None:
+    path = app_paths().ensure().history_db
+    script = (
+        "import os\n"
+        "from console.services.history import HistoryStore\n"
+        f"store = HistoryStore({str(path)!r})\n"
+        "store.record_pending(env='dev', events=[b'{\"name\":\"sent\",\"id\":\"s1\"}'])\n"
+        "store.record_pending(env='dev', events=[b'{\"name\":\"ahead\",\"id\":\"q1\"}'],"
+        " queued=True)\n"
+        "os._exit(0)\n"  # no cleanup, as after SIGKILL
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, cwd=Path(__file__).parents[2])
+    with HistoryStore(path) as store:
+        assert store.messages == ["1 request from an earlier session ended without an "
+                                  "answer; their outcome is unknown (see history)"]
+        assert [(r.name, r.outcome) for r in store.query()] == [("sent", "unknown")]
+        assert store.conn.execute("SELECT count(*) FROM payloads").fetchone()[0] == 1
