@@ -29,7 +29,8 @@ def add_parser(subparsers: Any) -> None:
     add_target_options(parser)
     parser.add_argument("file", nargs="?", default="-", metavar="FILE|-")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
-    parser.add_argument("--jsonl", action="store_true", help="input is JSON Lines (.jsonl is)")
+    parser.add_argument("--jsonl", action="store_true",
+                        help="input is JSON Lines (.jsonl and .ndjson files are)")
     parser.add_argument("--request-limit", type=int, metavar="BYTES")
     parser.add_argument("--event-limit", type=int, metavar="BYTES")
     parser.add_argument("--concurrency", type=int, default=1, metavar="N")
@@ -56,7 +57,7 @@ def run_send(args: argparse.Namespace) -> int:
     name, text = read_input(args.file)
     prepared = prepare_text(
         text, request_limit=env.request_limit, event_limit=env.event_limit,
-        jsonl=args.jsonl or name.endswith(".jsonl"),
+        jsonl=args.jsonl or name.endswith((".jsonl", ".ndjson")),
     )
     for problem in prepared.errors:
         print(problem.located(name), file=sys.stderr)
