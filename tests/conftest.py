@@ -9,6 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
+
+# Shared 2-core CI machines stall now and then: a per-example deadline would turn that into
+# flaky failures, so properties are judged on their results only.
+settings.register_profile("event-console", deadline=None, print_blob=True)
+settings.load_profile("event-console")
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
