@@ -4,6 +4,11 @@ Exit codes: 0 every expectation held; 1 an expectation failed or a send failed; 
 input is invalid (scenario, templates, --var, --data), in which case nothing was sent.
 The summary (with the seed that reproduces the run) goes to stderr, so stdout stays
 pure JSON Lines for CI tools.
+
+Every send step's line carries `dedup` (the ledger's prediction per event, from the
+history; null with --no-history) and `runs` (the confirmed outcome per event: runs are
+polled after each send step within --verify-window). With --no-verify nothing is polled
+and `runs` is null, except on steps whose `expect.dedup` needs the confirmed outcome.
 """
 
 from __future__ import annotations
@@ -42,9 +47,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--dry-run", action="store_true",
                         help="render and check every step, send nothing")
     parser.add_argument("--verify-window", type=float, metavar="SECONDS",
-                        help="for \"dedup\" expectations: how long to look for runs before "
-                        "concluding that none started (default: EVENT_CONSOLE_VERIFY_SECONDS "
-                        "or 10)")
+                        help="how long to look for each send step's runs before concluding "
+                        "that none started (default: EVENT_CONSOLE_VERIFY_SECONDS or 10)")
+    parser.add_argument("--no-verify", action="store_true",
+                        help="do not poll for runs after sending (\"runs\" is null), except "
+                        "for steps that expect a dedup outcome")
     parser.add_argument("--no-history", action="store_true",
                         help="do not record the sends in the history")
     parser.add_argument("--workspace", metavar="DIR",
@@ -144,7 +151,7 @@ async def _send_run(args: argparse.Namespace, scenario: Scenario, workspace: Wor
             scenario, workspace.templates, client=client, target=resolved.target,
             environment=resolved.environment.name, limits=limits, variables=variables,
             rows=rows, seed=args.seed, on_result=lambda r: emit(r.to_json()),
-            **_outcome_options(args, scenario, resolved, client),
+            verify=not args.no_verify, **_outcome_options(args, scenario, resolved, client),
         )
         report = await _checked_run(runner)
     finally:
@@ -165,7 +172,8 @@ def _window(args: argparse.Namespace) -> float:
 def _outcome_options(args: argparse.Namespace, scenario: Scenario, resolved: Any,
                      client: Any) -> dict[str, Any]:
     """History sessions (recording + dedup ledger + confirmed runs) when the history is
-    there and wanted; otherwise a plain runs lookup for "dedup" expectations."""
+    there and wanted; otherwise a plain runs lookup (for every step, or with --no-verify
+    only for "dedup" expectations)."""
     if not args.no_history:
         try:
             from console.services.history_session import SendSession
@@ -184,7 +192,7 @@ def _outcome_options(args: argparse.Namespace, scenario: Scenario, resolved: Any
 
     wants_dedup = any(isinstance(s, SendStep) and s.expect and s.expect.dedup
                       for s in scenario.steps)
-    if not wants_dedup:
+    if args.no_verify and not wants_dedup:
         return {}
     return {"verifier": RunsVerifier(client, resolved.environment.rest_origin,
                                      bearer=resolved.signing_key, window=_window(args))}

@@ -1,19 +1,37 @@
 """How the runner learns what Inngest did with a step's events.
 
 Two ways: a history session (the dedup ledger predicts, the history records every request
-before it leaves, runs are confirmed and written back: `history_session.SendSession`), or,
-without a history, `RunsVerifier`, which only looks runs up. Both say per event "ran",
-"deduplicated", "no runs" or "unverified", which is what `expect.dedup` compares.
+before it leaves, runs are confirmed and written back), or, without a history,
+`RunsVerifier`, which only looks runs up. Both say per event "ran", "deduplicated",
+"no runs" or "unverified", which is what `expect.dedup` compares.
+
+History sessions come in two kinds: the CLI's `history_session.SendSession` (synchronous
+SQLite, fine in a process that only runs the scenario) and `WindowSession` here, for the
+window: every read and write goes to the `AsyncHistory` worker thread and is awaited, so
+the Qt loop never waits on SQLite.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+from console.core.dedup import (
+    DedupLedger,
+    Outcome,
+    OutcomeKind,
+    Prediction,
+    dedup_id_of,
+    summary_line,
+)
 from console.services.client import EventApiClient
+from console.services.history import now_ms
+from console.services.history_async import AsyncHistory
+from console.services.history_recorder import AsyncHistoryRecorder
+from console.services.history_session import poll_policy_from_env
+from console.services.outcomes import PollPolicy, RestAccess, confirm_outcomes
 from console.services.sender import RequestOutcome, SendObserver
 
 
@@ -28,7 +46,8 @@ class StepSession(Protocol):
     """History around one step's send (services.history_session.SendSession fits): records
     each request before it leaves, predicts dedup, confirms runs on demand."""
 
-    observer: SendObserver
+    @property
+    def observer(self) -> SendObserver: ...
 
     async def confirm(self, client: Any, outcomes: Sequence[RequestOutcome]
                       ) -> Mapping[int, Any]: ...
@@ -36,10 +55,79 @@ class StepSession(Protocol):
     def describe(self, outcome: RequestOutcome, verified: Mapping[int, Any] | None
                  ) -> dict[str, Any]: ...
 
-    def close(self) -> None: ...
+    def close(self) -> Awaitable[None] | None: ...
 
 
-SessionFactory = Callable[[Sequence[Any], Sequence[bytes], str], StepSession]
+SessionFactory = Callable[[Sequence[Any], Sequence[bytes], str],
+                          StepSession | Awaitable[StepSession]]
+
+
+class WindowSession:
+    """A `StepSession` on the window's `AsyncHistory`: open with `await WindowSession.open`.
+
+    Requests are recorded (pending before they leave, then answered) with source
+    "replayed" and the scenario and step names; the ledger's predictions come from the
+    history; confirmed outcomes are written back as they are known."""
+
+    def __init__(self, recorder: AsyncHistoryRecorder, predictions: Sequence[Prediction],
+                 access: RestAccess, policy: PollPolicy) -> None:
+        self.recorder = recorder
+        self.predictions = predictions
+        self.access = access
+        self.policy = policy
+
+    @property
+    def observer(self) -> SendObserver:
+        # on_pending's future carries the new row id (Future[int]); the sender only awaits it
+        return cast(SendObserver, self.recorder)
+
+    @classmethod
+    async def open(cls, history: AsyncHistory, resolved: Any, events: Sequence[Any],
+                   parts: Sequence[bytes], *, scenario: str, step: str,
+                   policy: PollPolicy | None = None) -> WindowSession:
+        """`resolved`: a services.targets.ResolvedTarget (environment, target, signing key)."""
+        env = resolved.environment
+        ids = [i for i in (dedup_id_of(e) for e in events) if i]
+        prior = await history.prior_sends(env.name, ids) if ids else []
+        predictions = DedupLedger(prior, env=env.name).classify(events, now_ms())
+        recorder = AsyncHistoryRecorder(
+            history, env.name, parts, events=events, predictions=predictions,
+            source="replayed", scenario=scenario, step=step,
+            origin=resolved.target.event_origin, branch=env.branch)
+        access = RestAccess.for_environment(
+            name=env.name, kind=env.kind, rest_origin=env.rest_origin, branch=env.branch,
+            signing_key=resolved.signing_key)
+        return cls(recorder, predictions, access, policy or poll_policy_from_env())
+
+    async def confirm(self, client: Any, outcomes: Sequence[RequestOutcome]
+                      ) -> dict[int, Outcome]:
+        sent = await self.recorder.sent()
+        return await confirm_outcomes(client, self.access, sent, policy=self.policy,
+                                      on_outcome=self.recorder.record_outcome)
+
+    def describe(self, outcome: RequestOutcome, verified: Mapping[int, Any] | None
+                 ) -> dict[str, Any]:
+        """`dedup` and `runs` for the events of one request, as `SendSession` gives them."""
+        rng = outcome.events
+        accepted = min(len(outcome.result.ids), len(rng))
+        refused = Outcome(OutcomeKind.NOT_ACCEPTED, reason=outcome.result.error)
+        kinds = [refused if offset >= accepted
+                 else verified[index] if verified is not None and index in verified
+                 else Outcome(OutcomeKind.ACCEPTED)
+                 for offset, index in enumerate(rng)]
+        record: dict[str, Any] = {
+            "dedup": [{"verdict": p.verdict.value, "message": p.message}
+                      for p in self.predictions[rng.start : rng.stop]],
+            "summary": summary_line(kinds),
+        }
+        if verified is not None:
+            record["runs"] = [{"outcome": o.kind.value, "runs": o.runs, "detail": o.text}
+                              for o in kinds]
+        return record
+
+    async def close(self) -> None:
+        """Requests that never got an answer (stopped in flight) become "unknown"."""
+        await self.recorder.finish()
 
 
 class RunsVerifier:

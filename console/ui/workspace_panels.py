@@ -48,7 +48,8 @@ class WorkspacePanels:
         self.browser.template_opened.connect(lambda _name, text: window.open_event_text(text))
         self.browser.message.connect(window.statusBar().showMessage)
         self.runner = RunnerPanel(self.workspace, self.watcher, context.environments,
-                                  context.secrets, context.client, context.tasks)
+                                  context.secrets, context.client, context.tasks,
+                                  history=lambda: context.history)
         self.preview = RenderedPreview(self.workspace)
         window.editor.textChanged.connect(self._editor_changed)
         self.reader = HistoryReader(context.paths.history_db)

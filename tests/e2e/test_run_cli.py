@@ -41,7 +41,7 @@ def test_the_example_scenario_passes_against_the_inbox(cli, workspace, tmp_path)
     with running_inbox() as inbox:
         proc = cli("run", str(workspace / "scenarios" / "checkout.json"), "--url", inbox.url,
                    "--seed", "11", "--junit", str(junit), "--report", str(report),
-                   "--verify-window", "0.3", env=KEY)
+                   "--verify-window", "0.6", env=KEY)
         captured = inbox.events()
     assert proc.returncode == 0, proc.stderr
     results = lines(proc.stdout)
@@ -51,6 +51,8 @@ def test_the_example_scenario_passes_against_the_inbox(cli, workspace, tmp_path)
     assert results[0]["ids"] == [captured[0].internal_id]
     assert results[0]["dedup"] == [{"verdict": "new", "message": results[0]["dedup"][0]
                                     ["message"]}]
+    assert [r["runs"][0]["outcome"] for r in (results[0], results[2])] == ["ran", "ran"]
+    assert results[1]["kind"] == "wait" and "runs" not in results[1]
     assert results[3]["dedup"][0]["verdict"] == "duplicate"
     assert results[3]["runs"][0]["outcome"] == "deduplicated"
     assert results[3]["runs"][0]["detail"].startswith(
@@ -71,6 +73,29 @@ def test_the_example_scenario_passes_against_the_inbox(cli, workspace, tmp_path)
     assert KEY["INNGEST_EVENT_KEY"] not in junit.read_text()
 
 
+def test_every_send_step_is_verified_unless_no_verify(cli, workspace):
+    write_scenario(workspace, "plain", [{"send": {"name": "qa/plain", "data": {}}}])
+    run = ("run", "plain", "--workspace", str(workspace), "--verify-window", "0.6")
+    with running_inbox() as inbox:
+        verified = cli(*run, "--url", inbox.url, env=KEY)
+        skipped = cli(*run, "--url", inbox.url, "--no-verify", env=KEY)
+        bare = cli(*run, "--url", inbox.url, "--no-history", env=KEY)
+        captured = inbox.events()
+    assert [p.returncode for p in (verified, skipped, bare)] == [0, 0, 0], skipped.stderr
+    (line,) = lines(verified.stdout)
+    assert line["dedup"][0]["verdict"] == "no dedup id"
+    assert line["runs"] == [{"outcome": "ran", "runs": 1, "detail": "ran: 1 run"}]
+    (line,) = lines(skipped.stdout)
+    assert line["dedup"][0]["verdict"] == "no dedup id" and line["runs"] is None
+    (line,) = lines(bare.stdout)
+    assert line["dedup"] is None and line["runs"] == [{"outcome": "ran"}]
+    history = lines(cli("history", "--json").stdout)
+    by_id = {h["internal_id"]: h for h in history}
+    assert len(captured) == 3 and set(by_id) == {e.internal_id for e in captured[:2]}
+    assert by_id[captured[0].internal_id]["outcome"] == "ran"
+    assert by_id[captured[1].internal_id]["outcome"] == "accepted"  # never polled
+
+
 def test_a_dry_run_sends_nothing(cli, workspace):
     with running_inbox() as inbox:
         proc = cli("run", "checkout", "--workspace", str(workspace), "--url", inbox.url,
@@ -89,7 +114,8 @@ def test_data_rows_vars_and_a_seed(cli, workspace, tmp_path):
     rows.write_text('{"n": 1}\n{"n": 2}\n{"n": 3}\n')
     with running_inbox() as inbox:
         proc = cli("run", str(workspace / "scenarios" / "rows.json"), "--url", inbox.url,
-                   "--data", str(rows), "--seed", "5", "--var", "amount=99", env=KEY)
+                   "--data", str(rows), "--seed", "5", "--var", "amount=99",
+                   "--verify-window", "0.6", env=KEY)
         payloads = [e.event["data"] for e in inbox.events()]
     assert proc.returncode == 0, proc.stderr
     assert [r["row"] for r in lines(proc.stdout)] == [1, 2, 3]
@@ -113,7 +139,8 @@ def test_a_failed_expectation_exits_1(cli, workspace):
         {"send": {"name": "a/c", "data": {}}},
     ])
     with running_inbox() as inbox:
-        proc = cli("run", "fails", "--workspace", str(workspace), "--url", inbox.url, env=KEY)
+        proc = cli("run", "fails", "--workspace", str(workspace), "--url", inbox.url,
+                   "--no-verify", env=KEY)
         assert len(inbox.events()) == 2
     assert proc.returncode == 1
     first, second = lines(proc.stdout)

@@ -6,6 +6,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 
 from console.core.scenario import EventTemplate, Scenario
@@ -119,7 +120,10 @@ def test_a_data_driven_scenario_with_references_waits_and_repeats(app_home, tmp_
         assert captured[5].event["data"]["run"] != run_id  # vars render once per row
         dedup_steps = [r for r in sends if r.name == "step 4"]
         assert [r.dedup for r in dedup_steps] == [["deduplicated"], ["deduplicated"]]
-        assert [r.dedup for r in sends if r.name == "order"] == [None] * 4
+        # every send step is confirmed, not only those that expect a dedup outcome
+        assert [r.dedup for r in sends if r.name == "order"] == [["ran"]] * 4
+        assert [r.runs for r in sends if r.name == "payment"] == [
+            [{"outcome": "ran"}, {"outcome": "ran"}]] * 2
         assert inbox.runs(captured[4].internal_id) == []
         assert len(inbox.runs(captured[1].internal_id)) == 1
 
@@ -128,6 +132,46 @@ def without_server_values(event):
     """The inbox's receipt time and the internal ids it assigned differ between runs."""
     data = {k: v for k, v in event["data"].items() if k != "orderEvent"}
     return dict(event, ts=None, data=data)
+
+
+class CountingTransport(httpx.AsyncHTTPTransport):
+    """A real transport that remembers the paths it was asked for."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paths: list[str] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        self.paths.append(request.url.path)
+        return await super().handle_async_request(request)
+
+
+def test_runs_are_confirmed_for_every_send_step_unless_verify_is_off(app_home, tmp_path):
+    scenario = dict(SCENARIO, steps=[{"send": {"name": "a/plain", "data": {}}}])
+    ws = workspace(tmp_path, scenario)
+
+    async def go(url: str, verify: bool):
+        transport = CountingTransport()
+        client = EventApiClient(transport=transport)
+        try:
+            runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, client=client,
+                                    target=Target(url, "k"), verify=verify,
+                                    verifier=RunsVerifier(client, url, window=0.3,
+                                                          interval=0.05))
+            return await runner.run(), transport.paths
+        finally:
+            await client.aclose()
+
+    with running_inbox() as inbox:
+        report, paths = run(go(inbox.url, True))
+        first = inbox.events()[0].internal_id
+        assert report.passed and report.results[0].dedup == ["ran"]
+        assert report.results[0].to_json()["runs"] == [{"outcome": "ran"}]
+        assert paths == ["/e/k", f"/v1/events/{first}/runs"]
+        report, paths = run(go(inbox.url, False))
+    assert report.passed and paths == ["/e/k"]
+    result = report.results[0]
+    assert result.dedup is None and result.to_json()["runs"] is None
 
 
 def test_the_same_seed_reproduces_the_payloads(app_home, tmp_path):

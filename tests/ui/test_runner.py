@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt
 
 from console.services.client import EventApiClient
 from console.services.environments import EnvironmentStore, inbox
+from console.services.history_async import AsyncHistory
 from console.services.paths import app_paths
 from console.services.secrets import SecretStore
 from console.services.workspace import Workspace
@@ -86,6 +87,47 @@ def test_save_a_template_and_run_a_two_step_scenario(parts, qtbot, run_async):
     panel.export_json(out / "r.json")
     assert etree.XMLSchema(etree.parse(str(XSD))).validate(etree.parse(str(out / "r.xml")))
     assert json.loads((out / "r.json").read_text())["passed"] is True
+
+
+def test_a_run_from_the_panel_is_recorded_in_the_history(parts, qtbot, run_async, tmp_path,
+                                                         monkeypatch):
+    monkeypatch.setenv("EVENT_CONSOLE_VERIFY_SECONDS", "0.6")
+    workspace, watcher, browser = parts
+    browser.save_from_event({"name": "app/user.signed_up", "data": {"userId": "u-{{ seq }}"},
+                             "id": "signup-{{ seq }}"}, "signup")
+    (workspace.folder / "scenarios" / "two-steps.json").write_text(
+        json.dumps(TWO_STEPS, indent=2) + "\n")
+    watcher.reload()
+    history = run_async(AsyncHistory.open(tmp_path / "history.db"))
+    current: list[AsyncHistory | None] = [None]  # the window opens its history later
+    with running_inbox() as box:
+        store = EnvironmentStore.load(app_paths())
+        store.put(replace(inbox(box.url), name="Test inbox"))
+        client = EventApiClient()
+        panel = RunnerPanel(workspace, watcher, store, SecretStore(), client,
+                            history=lambda: current[0])
+        qtbot.addWidget(panel)
+        current[0] = history
+        panel.select_scenario("two steps")
+        panel.select_environment("Test inbox")
+        report = run_async(panel.start())
+        events = box.events()
+        rows = run_async(history.query())
+        run_async(client.aclose())
+    run_async(history.aclose())
+    assert report.passed, [r.reason for r in report.results]
+    assert [r.dedup for r in report.results] == [["ran"], ["ran"]]
+    assert report.results[0].predicted[0]["verdict"] == "new"
+    assert report.results[1].predicted[0]["verdict"] == "no dedup id"
+    recorded = sorted(rows, key=lambda r: r.id)
+    assert [(r.internal_id, r.name, r.source, r.scenario, r.step, r.env) for r in recorded] == [
+        (events[0].internal_id, "app/user.signed_up", "replayed", "two steps", "signup",
+         "Test inbox"),
+        (events[1].internal_id, "app/welcome.sent", "replayed", "two steps", "step 2",
+         "Test inbox")]
+    assert [(r.status, r.outcome, r.runs, r.predicted) for r in recorded] == [
+        (200, "ran", 1, "new"), (200, "ran", 1, "no dedup id")]
+    assert recorded[0].dedup_id == "signup-1"
 
 
 def test_problems_are_shown_and_nothing_is_sent(parts, qtbot):

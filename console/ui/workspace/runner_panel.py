@@ -4,12 +4,18 @@ The panel only gathers choices and shows results: checking, rendering, sending a
 expectations are the runner's (the same code `event-console run` uses). Problems found
 before sending (a missing template, an unknown variable) are listed with FILE:LINE:COL
 and nothing is sent.
+
+Sends are recorded in the window's history (source "replayed", with the scenario and step
+names, predictions and confirmed outcomes) through `run_verify.WindowSession`, whose SQLite
+work all runs on the history thread. `history` is a callable because the window opens its
+history after the panel is built; while there is none, runs are only looked up.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +38,14 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.errors import UserError
-from console.core.scenario import Scenario, SendStep
+from console.core.scenario import Scenario
 from console.services.atomic import write_bytes_atomic, write_text_atomic
 from console.services.client import EventApiClient
 from console.services.environments import EnvironmentStore
+from console.services.history_async import AsyncHistory
 from console.services.junit import junit_xml
 from console.services.run_results import RunReport, load_rows, report_json
+from console.services.run_verify import WindowSession
 from console.services.runner import Limits, RunsVerifier, ScenarioRunner
 from console.services.secrets import SecretStore
 from console.services.targets import resolve_target
@@ -54,8 +62,10 @@ class RunnerPanel(QWidget):
 
     def __init__(self, workspace: Workspace, watcher: WorkspaceWatcher | None,
                  environments: EnvironmentStore, secrets: SecretStore, client: EventApiClient,
-                 tasks: TaskOwner | None = None, parent: QWidget | None = None) -> None:
+                 tasks: TaskOwner | None = None, parent: QWidget | None = None, *,
+                 history: Callable[[], AsyncHistory | None] | None = None) -> None:
         super().__init__(parent)
+        self.history = history
         self.watcher = watcher or WorkspaceWatcher(workspace, self)
         self.environments = environments
         self.secrets = secrets
@@ -217,8 +227,15 @@ class RunnerPanel(QWidget):
         if not dry_run:
             resolved = resolve_target(env, self.environments, self.secrets)
             options.update(client=self.client, target=resolved.target)
-            if any(isinstance(s, SendStep) and s.expect and s.expect.dedup
-                   for s in scenario.steps):
+            history = self.history() if self.history is not None else None
+            if history is not None:
+                def session(events: Sequence[Any], parts: Sequence[bytes],
+                            step: str) -> Any:
+                    return WindowSession.open(history, resolved, events, parts,
+                                              scenario=scenario.name, step=step)
+
+                options["sessions"] = session
+            else:
                 options["verifier"] = RunsVerifier(self.client, env.rest_origin,
                                                    bearer=resolved.signing_key)
         return ScenarioRunner(scenario, self.workspace.templates, **options)
