@@ -70,7 +70,7 @@ def run_send(args: argparse.Namespace) -> int:
     plan = prepared.plan
     if not plan.ok:
         for blocked in plan.blocked:
-            print(f"{name}: event {blocked.index}: {blocked.reason}", file=sys.stderr)
+            print(f"{name}: event #{blocked.index + 1}: {blocked.reason}", file=sys.stderr)
         return 2
     if args.dry_run:
         for number, rng in enumerate(plan.requests, start=1):

@@ -91,7 +91,7 @@ class SendSession:
             duplicates = ([] if isinstance(predictions, FreshPredictions)
                           else [p for p in predictions if p.duplicate])
             for p in duplicates[:MAX_WARNINGS]:
-                notify(f"event {p.index}: {p.message}")
+                notify(f"event #{p.index + 1}: {p.message}")
             if len(duplicates) > MAX_WARNINGS:
                 notify(f"… and {len(duplicates) - MAX_WARNINGS} more events whose id repeats "
                        "one sent in the last 24 h: Inngest will start no runs for them")

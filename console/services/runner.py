@@ -214,7 +214,7 @@ class ScenarioRunner:
                                   event_limit=self.limits.event_limit)
         if not prepared.plan.ok:
             blocked = prepared.plan.blocked[0]
-            raise StepError(f"event {blocked.index + 1}: {blocked.reason}")
+            raise StepError(f"event #{blocked.index + 1}: {blocked.reason}")
         return prepared
 
     def precheck(self) -> list[str]:

@@ -77,7 +77,7 @@ def test_send_prints_predicted_and_confirmed_outcomes_and_history_keeps_them(cli
     assert one["summary"] == "1 accepted · 1 ran"
     [two] = lines(second.stdout)
     assert two["dedup"][0]["verdict"] == "duplicate"
-    assert "event 0: duplicate of " + one["ids"][0] in second.stderr
+    assert "event #1: duplicate of " + one["ids"][0] in second.stderr
     assert two["runs"][0]["detail"].startswith(
         f"deduplicated: no runs (first seen as {one['ids'][0]} at ")
     assert two["summary"] == "1 accepted · 1 deduplicated"

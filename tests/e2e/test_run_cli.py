@@ -61,7 +61,7 @@ def test_the_example_scenario_passes_against_the_inbox(cli, workspace, tmp_path)
     assert captured[1].event["data"]["orderEventId"] == captured[0].internal_id
     err = proc.stderr.splitlines()
     assert err[-1] == "event-console: checkout: 4 passed (seed 11)"
-    assert err[0].startswith("event-console: event 0: ")  # the ledger warns before sending
+    assert err[0].startswith("event-console: event #1: ")  # the ledger warns before sending
     history = lines(cli("history", "--json").stdout)
     assert len(history) == 3
     assert {(h["scenario"], h["step"]) for h in history} == {

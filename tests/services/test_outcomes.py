@@ -232,7 +232,7 @@ def test_send_session_as_the_cli_uses_it(app_home: Path):
 
     with running_inbox() as inbox:
         [line] = asyncio.run(go(inbox.url))
-    assert notes == ["event 1: duplicate of event #1 in this batch: Inngest will accept it and "
+    assert notes == ["event #2: duplicate of event #1 in this batch: Inngest will accept it and "
                      "start no runs"]
     assert [d["verdict"] for d in line["dedup"]] == ["new", "duplicate in batch", "no dedup id"]
     assert [r["outcome"] for r in line["runs"]] == ["ran", "deduplicated", "ran"]
