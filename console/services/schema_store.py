@@ -10,8 +10,6 @@ for the naming convention).
 
 from __future__ import annotations
 
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from console.core.schemas import (
 )
 from console.core.serialize import pretty
 from console.services.atomic import write_text_atomic
+from console.services.text_files import read_text_file
 
 MAX_SCHEMA_BYTES = 5 * 1024 * 1024
 SCHEMAS_DIR = "schemas"
@@ -33,31 +32,8 @@ SCHEMAS_DIR = "schemas"
 
 def read_schema_file(path: Path) -> str:
     """Text of a regular UTF-8 file of sane size; anything else is an `InputError`."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block
-    except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise InputError("not a regular file")
-        if info.st_size > MAX_SCHEMA_BYTES:
-            raise InputError(f"file is {info.st_size:,} bytes, over the {MAX_SCHEMA_BYTES:,} "
-                             "bytes a schema file may have")
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(MAX_SCHEMA_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_SCHEMA_BYTES:
-        raise InputError(f"file is over the {MAX_SCHEMA_BYTES:,} bytes a schema file may have")
-    if b"\x00" in data:
-        raise InputError("binary file (contains NUL bytes), not a JSON schema")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})") from None
+    return read_text_file(path, max_bytes=MAX_SCHEMA_BYTES, kind="a schema file",
+                          not_binary="not a JSON schema")
 
 
 def load_schema_dir(folder: Path) -> SchemaLibrary:

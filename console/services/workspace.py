@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from console.core.sourcemap import FileProblem
 from console.core.template import TemplateEngine
 from console.services.atomic import write_bytes_atomic, write_text_atomic
 from console.services.paths import app_paths
+from console.services.text_files import read_text_file
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 KINDS = ("templates", "scenarios", "schemas")
@@ -50,31 +50,8 @@ def slug(name: str) -> str:
 
 def read_workspace_file(path: Path) -> str:
     """The text of a regular file, refusing what is not one (FIFO, device), too big or binary."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise UserError(f"cannot open: {exc.strerror or exc}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise UserError("not a regular file")
-        if info.st_size > MAX_FILE_BYTES:
-            raise UserError(f"file is {info.st_size:,} bytes, over the {MAX_FILE_BYTES:,} "
-                            "bytes a workspace file may have")
-        with os.fdopen(os.dup(fd), "rb") as handle:
-            data = handle.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise UserError(f"cannot read: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    if len(data) > MAX_FILE_BYTES:
-        raise UserError(f"file is over the {MAX_FILE_BYTES:,} bytes a workspace file may have")
-    if b"\x00" in data:
-        raise UserError("binary file (contains NUL bytes), not JSON text")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise UserError(f"not UTF-8 text (byte {exc.start})") from None
+    return read_text_file(path, max_bytes=MAX_FILE_BYTES, kind="a workspace file",
+                          not_binary="not JSON text")
 
 
 @dataclass

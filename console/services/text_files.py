@@ -1,0 +1,44 @@
+"""Reading a file someone else put in a folder (a git pull, a teammate): refuse what is not
+a regular UTF-8 text file of sane size, plainly, instead of blocking on a FIFO, filling
+memory or failing with a traceback."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from console.core.errors import InputError
+
+
+def read_text_file(path: Path, *, max_bytes: int, kind: str, not_binary: str) -> str:
+    """The text of `path`; an InputError saying what is wrong otherwise.
+
+    `kind` names the file in size messages ("a schema file"), `not_binary` ends the message
+    for a file with NUL bytes ("not JSON text").
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise InputError("not a regular file")
+        if info.st_size > max_bytes:
+            raise InputError(f"file is {info.st_size:,} bytes, over the {max_bytes:,} "
+                             f"bytes {kind} may have")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > max_bytes:
+        raise InputError(f"file is over the {max_bytes:,} bytes {kind} may have")
+    if b"\x00" in data:
+        raise InputError(f"binary file (contains NUL bytes), {not_binary}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text (byte {exc.start})") from None
