@@ -31,3 +31,17 @@ class Problem:
 
     def located(self, path: str) -> str:
         return f"{path}:{self.line}:{self.column}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """A problem inside one file (schema, template, scenario): `FILE:LINE:COL: message`."""
+
+    file: str
+    problem: Problem
+
+    def located(self) -> str:
+        return self.problem.located(self.file)
+
+    def __str__(self) -> str:
+        return self.located()

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.core.positions import escape_token, parse_with_positions
-from console.core.sourcemap import FileProblem, SourceMap
+from console.core.problems import FileProblem
+from console.core.sourcemap import SourceMap
 from console.core.template import TemplateEngine
 
 FORMAT_TEMPLATE = "event-console/template@1"

@@ -33,25 +33,12 @@ from referencing.exceptions import Unresolvable
 
 from console.core.errors import InputError
 from console.core.positions import escape_token, parse_with_positions, pointer_tokens
-from console.core.problems import Problem, Severity
+from console.core.problems import FileProblem, Problem, Severity
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 MAX_DATA_ERRORS = 200
 _UNSAFE = re.compile(r'[\\:*?"<>|\x00-\x1f]')
 
-
-@dataclass(frozen=True)
-class FileProblem:
-    """A problem inside one schema file; `located()` prints `FILE:LINE:COL: message`."""
-
-    file: str
-    problem: Problem
-
-    def located(self) -> str:
-        return self.problem.located(self.file)
-
-    def __str__(self) -> str:
-        return self.located()
 
 
 @dataclass(frozen=True)

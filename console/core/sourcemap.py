@@ -6,23 +6,11 @@ and the user should land on that placeholder, with the JSON escapes before it co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from console.core.positions import ParsedDocument
-from console.core.problems import Problem
+from console.core.problems import FileProblem
 from console.core.template import TemplateError
-
-
-@dataclass(frozen=True)
-class FileProblem:
-    """A problem in one file, printed the way editors and CI read it."""
-
-    file: str
-    problem: Problem
-
-    def __str__(self) -> str:
-        return self.problem.located(self.file)
 
 
 class SourceMap:

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from console.core.errors import InputError
-from console.core.problems import Problem
+from console.core.problems import FileProblem, Problem
 from console.core.schemas import (
     DRAFT_2020_12,
-    FileProblem,
     SchemaLibrary,
     load_schema_text,
     schema_file_name,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from console.core.errors import UserError
-from console.core.problems import Problem
+from console.core.problems import FileProblem, Problem
 from console.core.scenario import (
     EventTemplate,
     Scenario,
@@ -29,7 +29,6 @@ from console.core.scenario import (
     parse_template,
 )
 from console.core.serialize import pretty
-from console.core.sourcemap import FileProblem
 from console.core.template import TemplateEngine
 from console.services.atomic import write_bytes_atomic, write_text_atomic
 from console.services.paths import app_paths
