@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -20,27 +20,18 @@ from PySide6.QtWidgets import (
 
 from console.core.serialize import pretty
 from console.services.inbox import CapturedEvent
+from console.ui.table_model import Index, ListTableModel
 
-Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Received", "Name", "Size", "Internal id", "Dedup id")
 
 
-class InboxModel(QAbstractTableModel):
+class InboxModel(ListTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.events: list[CapturedEvent] = []
+        super().__init__(COLUMNS, parent)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.events)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
+    @property
+    def events(self) -> list[CapturedEvent]:
+        return self.items
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
@@ -59,15 +50,7 @@ class InboxModel(QAbstractTableModel):
         return dedup if isinstance(dedup, str) else ""
 
     def add(self, event: CapturedEvent) -> None:
-        n = len(self.events)
-        self.beginInsertRows(QModelIndex(), n, n)
-        self.events.append(event)
-        self.endInsertRows()
-
-    def clear(self) -> None:
-        self.beginResetModel()
-        self.events.clear()
-        self.endResetModel()
+        self.append(event)
 
 
 class InboxPanel(QWidget):

@@ -6,13 +6,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 from console.ui.history.icons import OUTCOME_STYLE, outcome_icon
-
-Index = QModelIndex | QPersistentModelIndex
+from console.ui.table_model import Index, ListTableModel
 
 
 @dataclass
@@ -40,22 +39,13 @@ COLUMNS = ("Time", "Environment", "Events", "Status", "Internal ids", "Latency",
            "Bytes", "Outcome", "Error")
 
 
-class SendLogModel(QAbstractTableModel):
+class SendLogModel(ListTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[LogRow] = []
+        super().__init__(COLUMNS, parent)
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
+    @property
+    def rows(self) -> list[LogRow]:
+        return self.items
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -106,16 +96,6 @@ class SendLogModel(QAbstractTableModel):
         if column == "Outcome":
             return row.outcome
         return row.error or ""
-
-    def append(self, row: LogRow) -> int:
-        n = len(self.rows)
-        self.beginInsertRows(QModelIndex(), n, n)
-        self.rows.append(row)
-        self.endInsertRows()
-        return n
-
-    def changed(self, n: int) -> None:
-        self.dataChanged.emit(self.index(n, 0), self.index(n, len(COLUMNS) - 1))
 
 
 class SendLogView(QTableView):
