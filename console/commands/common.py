@@ -13,6 +13,7 @@ from console.services.environments import Environment, EnvironmentStore
 from console.services.paths import app_paths
 from console.services.secrets import SecretStore
 from console.services.targets import ResolvedTarget, adhoc_environment, resolve_target
+from console.services.text_files import read_text_file
 
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 
@@ -44,26 +45,19 @@ def resolve(args: argparse.Namespace, env: Environment | None = None,
 
 def read_input(path: str) -> tuple[str, str]:
     """(display name, text) of FILE or `-` (stdin); unreadable input is an InputError."""
-    if path == "-":
-        data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
-        name = "<stdin>"
-    else:
-        file = Path(path)
-        name = path
+    if path != "-":
         try:
-            if file.is_dir():
-                raise InputError(f"{path}: is a folder, not a file")
-            with file.open("rb") as handle:
-                data = handle.read(MAX_INPUT_BYTES + 1)
-        except OSError as exc:
-            raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+            return path, read_text_file(Path(path), max_bytes=MAX_INPUT_BYTES,
+                                        kind="an input file", not_binary="not JSON text")
+        except InputError as exc:
+            raise InputError(f"{path}: {exc}") from None
+    data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
     if len(data) > MAX_INPUT_BYTES:
-        raise InputError(f"{name}: larger than {MAX_INPUT_BYTES:,} bytes")
+        raise InputError(f"<stdin>: larger than {MAX_INPUT_BYTES:,} bytes")
     try:
-        text = data.decode("utf-8-sig")
+        return "<stdin>", data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"{name}: not UTF-8 text (byte {exc.start})") from None
-    return name, text
+        raise InputError(f"<stdin>: not UTF-8 text (byte {exc.start})") from None
 
 
 def emit(record: dict[str, Any]) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from console.core.errors import InputError
 from console.core.positions import parse_with_positions
+from console.services.text_files import read_text_file
 
 MAX_ROWS_BYTES = 64 * 1024 * 1024
 
@@ -169,16 +170,10 @@ def parse_rows(text: str, name: str) -> list[dict[str, Any]]:
 
 def load_rows(path: Path) -> list[dict[str, Any]]:
     try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_ROWS_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_ROWS_BYTES:
-        raise InputError(f"{path}: larger than {MAX_ROWS_BYTES:,} bytes")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+        text = read_text_file(path, max_bytes=MAX_ROWS_BYTES, kind="a rows file",
+                              not_binary="not CSV or JSON text")
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
     rows = parse_rows(text, str(path))
     if not rows:
         raise InputError(f"{path}: no rows")

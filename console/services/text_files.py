@@ -20,7 +20,7 @@ def read_text_file(path: Path, *, max_bytes: int, kind: str, not_binary: str) ->
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block
     except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror or exc}") from None
+        raise InputError(f"cannot read: {exc.strerror or exc}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

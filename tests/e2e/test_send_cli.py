@@ -72,7 +72,13 @@ def test_unreadable_input_and_usage_errors_exit_2(cli, tmp_path):
     binary = tmp_path / "bin.json"
     binary.write_bytes(b"\xff\xfe\x00garbage")
     not_text = cli("send", "--url", "http://127.0.0.1:9", str(binary))
-    assert not_text.returncode == 2 and "not UTF-8" in not_text.stderr
+    assert not_text.returncode == 2 and "binary file (contains NUL bytes)" in not_text.stderr
+    latin1 = tmp_path / "latin1.json"
+    latin1.write_bytes(b'{"name": "caf\xe9"}')
+    not_utf8 = cli("send", "--url", "http://127.0.0.1:9", str(latin1))
+    assert not_utf8.returncode == 2 and "not UTF-8 text (byte 13)" in not_utf8.stderr
+    folder = cli("send", "--url", "http://127.0.0.1:9", str(tmp_path))
+    assert folder.returncode == 2 and "not a regular file" in folder.stderr
     unknown = cli("send", "--env", "Nope", str(binary))
     assert unknown.returncode == 2 and "no environment named 'Nope'" in unknown.stderr
 

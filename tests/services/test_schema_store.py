@@ -52,7 +52,7 @@ def test_loads_good_files_and_reports_hostile_ones(workspace: Path) -> None:
         "latin1.json": ("not UTF-8 text (byte 20)", 1, 1),
         "folder.json": ("not a regular file", 1, 1),
         "fifo.json": ("not a regular file", 1, 1),
-        "loop.json": ("cannot open: Too many levels of symbolic links", 1, 1),
+        "loop.json": ("cannot read: Too many levels of symbolic links", 1, 1),
         "broken.json": ("Trailing comma: remove the ',' before '}'", 2, 19),
     }
     assert all(p.problem.severity is Severity.ERROR for p in library.problems)
@@ -122,5 +122,5 @@ def test_import_reports_broken_and_unreadable_sources(workspace: Path, tmp_path:
     with pytest.raises(InputError) as caught:
         import_schema(tmp_path / "missing.json", workspace, "a/b")
     missing = tmp_path / "missing.json"
-    assert str(caught.value) == f"{missing}: cannot open: No such file or directory"
+    assert str(caught.value) == f"{missing}: cannot read: No such file or directory"
     assert list((workspace / "schemas").iterdir()) == []
