@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QWidget
 
 from console.services.run_results import CANCELLED, DRY_RUN, ERROR, FAILED, PASSED, StepResult
+from console.ui.table_model import Index, ListTableModel
 
-Index = QModelIndex | QPersistentModelIndex
 COLUMNS = ("Step", "Row", "Result", "Status", "Ids", "Time", "Expectation")
 MARKS = {PASSED: "✔ passed", FAILED: "✘ failed", ERROR: "✘ error", CANCELLED: "■ stopped",
          DRY_RUN: "○ dry run"}
@@ -18,43 +18,27 @@ COLOURS = {PASSED: "#1b7f3b", FAILED: "#b3261e", ERROR: "#b3261e", CANCELLED: "#
            DRY_RUN: "#44546a"}
 
 
-class StepResultsModel(QAbstractTableModel):
+class StepResultsModel(ListTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.results: list[StepResult] = []
+        super().__init__(COLUMNS, parent)
 
-    def clear(self) -> None:
-        self.beginResetModel()
-        self.results = []
-        self.endResetModel()
+    @property
+    def results(self) -> list[StepResult]:
+        return self.items
 
     def set_results(self, results: list[StepResult]) -> None:
         self.beginResetModel()
-        self.results = list(results)
+        self.items = list(results)
         self.endResetModel()
 
     def add(self, result: StepResult) -> None:
         """A new result, or the re-run of one already listed (same row, step, repeat)."""
-        for row, existing in enumerate(self.results):
+        for row, existing in enumerate(self.items):
             if existing.key == result.key:
-                self.results[row] = result
-                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+                self.items[row] = result
+                self.changed(row)
                 return
-        self.beginInsertRows(QModelIndex(), len(self.results), len(self.results))
-        self.results.append(result)
-        self.endInsertRows()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(self.results)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
-            return COLUMNS[section]
-        return None
+        self.append(result)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
