@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -26,7 +25,13 @@ from console.core.ids import IdSeed
 from console.services.history_query import HistoryReads
 from console.services.history_schema import DAY_MS as DAY_MS
 from console.services.history_schema import DEFAULT_RETENTION_DAYS as DEFAULT_RETENTION_DAYS
-from console.services.history_schema import HistoryUpkeep, open_database, pid_alive
+from console.services.history_schema import (
+    HistoryUpkeep,
+    insert_rows,
+    open_database,
+    pid_alive,
+    update_rows,
+)
 from console.services.history_schema import now_ms as now_ms
 
 DEFAULT_PAYLOAD_CAP = 64 * 1024
@@ -60,27 +65,43 @@ class CapturedLike(Protocol):
     raw: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedEvent:
-    name: str
-    dedup_id: str | None
-
-
-def parse_event(raw: bytes) -> ParsedEvent:
+def parse_event(raw: bytes) -> tuple[str, str | None]:
     """Name and dedup id of serialized event bytes (anything unexpected is kept as-is)."""
     try:
         value = json.loads(raw)
     except ValueError:
-        return ParsedEvent("", None)
+        return "", None
     return _meta(value)
 
 
-def _meta(value: Any) -> ParsedEvent:
+def _meta(value: Any) -> tuple[str, str | None]:
     if not isinstance(value, dict):
-        return ParsedEvent("", None)
+        return "", None
     name, dedup = value.get("name"), value.get("id")
-    return ParsedEvent(name if isinstance(name, str) else "",
-                       dedup if isinstance(dedup, str) and dedup else None)
+    return (name if isinstance(name, str) else "",
+            dedup if isinstance(dedup, str) and dedup else None)
+
+
+def _stored_predictions(predictions: Sequence[Prediction | None] | None,
+                        count: int) -> list[tuple[str | None, str | None]]:
+    """(verdict, message of a duplicate) per event; the same Prediction object (one shared
+    by every fresh event of a big send) is turned into its pair once."""
+    none: tuple[str | None, str | None] = (None, None)
+    if predictions is None:
+        return [none] * count
+    seen: dict[int, tuple[Prediction, tuple[str | None, str | None]]] = {}  # keeps each alive
+    out: list[tuple[str | None, str | None]] = []
+    for i in range(count):
+        pred = predictions[i] if i < len(predictions) else None
+        if pred is None:
+            out.append(none)
+            continue
+        known = seen.get(id(pred))
+        if known is None:
+            known = seen[id(pred)] = (pred, (pred.verdict.value,
+                                             pred.message if pred.duplicate else None))
+        out.append(known[1])
+    return out
 
 
 class HistoryStore(HistoryUpkeep, HistoryReads):
@@ -139,19 +160,17 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
         seed_text = seed if isinstance(seed, str) or seed is None else seed.header
         size = request_bytes if request_bytes is not None else (
             2 + sum(map(len, events)) + max(len(events) - 1, 0))
+        metas = ([_meta(p) for p in parsed] if parsed is not None and len(parsed) == len(events)
+                 else [parse_event(raw) for raw in events])
+        verdicts = _stored_predictions(predictions, len(events))
+        cap = self.payload_cap
         rows: list[tuple[Any, ...]] = []
         bodies: list[str] = []
         for i, raw in enumerate(events):
-            meta = (_meta(parsed[i]) if parsed is not None and i < len(parsed)
-                    else parse_event(raw))
-            pred = predictions[i] if predictions is not None and i < len(predictions) else None
-            body, truncated = self._capped(raw)
-            rows.append((
-                first_index + i, meta.name, meta.dedup_id, len(raw), truncated,
-                pred.verdict.value if pred else None,
-                pred.message if pred is not None and pred.duplicate else None,
-            ))
-            bodies.append(body)
+            size = len(raw)
+            rows.append((first_index + i, *metas[i], size, size > cap, *verdicts[i]))
+            bodies.append(raw.decode("utf-8", errors="replace") if size <= cap
+                          else self._capped(raw)[0])
         with self._transaction():
             first = self._next_event_id()
             cur = self.conn.execute(
@@ -162,13 +181,14 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
                  request_no, first, origin, branch, scenario, step, source, os.getpid()),
             )
             request_id = int(cur.lastrowid or 0)
-            self.conn.executemany(
+            insert_rows(
+                self.conn,
                 "INSERT INTO events(id, request_id, env, time_ms, source, outcome, idx, name,"
-                " dedup_id, size, truncated, predicted, predicted_detail)"
-                " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
-                [(first + i, request_id, env, when, source, *row) for i, row in enumerate(rows)])
-            self.conn.executemany("INSERT INTO payloads(event_id, body) VALUES (?, ?)",
-                                  [(first + i, body) for i, body in enumerate(bodies)])
+                " dedup_id, size, truncated, predicted, predicted_detail)",
+                [(first + i, request_id, env, when, source, "pending", *row)
+                 for i, row in enumerate(rows)])
+            insert_rows(self.conn, "INSERT INTO payloads(event_id, body)",
+                        [(first + i, body) for i, body in enumerate(bodies)])
         return request_id
 
     def mark_pending(self, request_id: int, *, seed: IdSeed | str | None,
@@ -240,11 +260,10 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
             (result.status, accepted, result.attempts, result.latency_ms, result.error,
              now_ms(), result.seed or None, request_id),
         )
-        self.conn.executemany(
-            "UPDATE events SET internal_id = ?, status = ?, outcome = 'accepted',"
-            " outcome_detail = NULL WHERE id = ?",
-            [(result.ids[i], result.status, first + i) for i in range(accepted)],
-        )
+        update_rows(self.conn, "events", ["internal_id"],
+                    [(first + i, result.ids[i]) for i in range(accepted)],
+                    also="status = ?, outcome = 'accepted', outcome_detail = NULL",
+                    params=[result.status])
         if accepted < count:
             reason = result.error or (f"server answered {result.status}"
                                       if result.status else "no answer")
@@ -269,9 +288,13 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
             return
         seed = IdSeed.parse(found[2]) if found[2] else None
         if seed is not None:  # the ids the server gives these events, if the request arrived
-            self.conn.executemany(
-                "UPDATE events SET internal_id = ? WHERE id = ? AND internal_id IS NULL",
-                [(seed.event_id(i), int(found[0]) + i) for i in range(int(found[1]))])
+            first = int(found[0])
+            missing = {row[0] for row in self.conn.execute(
+                "SELECT id FROM events WHERE id BETWEEN ? AND ? AND internal_id IS NULL",
+                (first, first + int(found[1]) - 1))}
+            update_rows(self.conn, "events", ["internal_id"],
+                        [(first + i, seed.event_id(i)) for i in range(int(found[1]))
+                         if first + i in missing])
         self.conn.execute("UPDATE requests SET state = 'unknown', error = ? WHERE id = ?",
                           (reason, request_id))
         first, count = int(found[0] or 0), int(found[1])
@@ -319,16 +342,15 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
     def set_outcomes(self, items: Iterable[tuple[int, Outcome, str | None]]) -> None:
         """Confirmed outcomes: (event row id, outcome, runs as JSON or None)."""
         with self._transaction():
-            self.conn.executemany(
-                "UPDATE events SET outcome = ?, outcome_detail = ?, runs = ?, runs_json = ?"
-                " WHERE id = ?",
-                [(o.kind.value, o.text, o.runs, runs, row_id) for row_id, o, runs in items],
-            )
+            update_rows(self.conn, "events", ["outcome", "outcome_detail", "runs", "runs_json"],
+                        [(row_id, o.kind.value, o.text, o.runs, runs)
+                         for row_id, o, runs in items])
 
     def set_outcome(self, row_id: int, outcome: Outcome, runs_json: str | None = None) -> None:
         self.set_outcomes([(row_id, outcome, runs_json)])
 
     def _capped(self, raw: bytes) -> tuple[str, bool]:
+        """The payload as stored (at most `payload_cap` bytes) and whether it was cut."""
         if len(raw) <= self.payload_cap:
             return raw.decode("utf-8", errors="replace"), False
         return raw[: self.payload_cap].decode("utf-8", errors="ignore"), True

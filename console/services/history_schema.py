@@ -21,10 +21,14 @@ Why this shape:
 
 from __future__ import annotations
 
+import functools
+import itertools
 import os
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from console.core.errors import UserError
 
@@ -145,6 +149,7 @@ def connect(path: Path | str, *, same_thread: bool = True) -> sqlite3.Connection
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=5.0,
                            check_same_thread=same_thread)
     conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute("PRAGMA temp_store = MEMORY")  # update_rows' scratch tables
     return conn
 
 
@@ -281,6 +286,51 @@ def pid_alive(pid: int | None) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def insert_rows(conn: sqlite3.Connection, head: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """`head VALUES (...), (...), ...`: many rows per statement, not one per row.
+
+    Why not `executemany`: the sqlite3 module lets go of the GIL around every row's step
+    and must win it back before the next one. On a writer thread beside a busy event loop
+    each of those hand-backs can wait a whole switch interval (5 ms): 50,000 rows took 50 s
+    in a test with a spinning main thread, against 2.7 s written this way (and 20 % less
+    CPU when nothing competes). Rows go in chunks within SQLite's bound-variable limit."""
+    if not rows:
+        return
+    width = len(rows[0])
+    per = max(1, conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width)
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        conn.execute(_values_sql(head, width, len(chunk)),
+                     tuple(itertools.chain.from_iterable(chunk)))
+
+
+def update_rows(conn: sqlite3.Connection, table: str, columns: Sequence[str],
+                rows: Sequence[tuple[Any, ...]], *, also: str = "",
+                params: Sequence[Any] = ()) -> None:
+    """Set `columns` of each row `(id, *values)` of `table` in a few statements (see
+    `insert_rows` for why not `executemany`); `also`: more `col = ?` assignments, the same
+    for every row, with their `params`. The rows go through a temporary table."""
+    if not rows:
+        return
+    width = len(columns)
+    cols = ", ".join(f"c{n}" for n in range(width))
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _rows{width}"
+                 f" (id INTEGER PRIMARY KEY, {cols})")
+    conn.execute(f"DELETE FROM temp._rows{width}")
+    insert_rows(conn, f"INSERT INTO temp._rows{width}(id, {cols})", rows)
+    sets = ", ".join(f"{column} = (SELECT r.c{n} FROM temp._rows{width} r"
+                     f" WHERE r.id = {table}.id)" for n, column in enumerate(columns))
+    conn.execute(f"UPDATE {table} SET {sets}{', ' + also if also else ''}"
+                 f" WHERE id IN (SELECT id FROM temp._rows{width})", tuple(params))
+    conn.execute(f"DELETE FROM temp._rows{width}")
+
+
+@functools.lru_cache(maxsize=64)
+def _values_sql(head: str, width: int, count: int) -> str:
+    one = "(" + ",".join("?" * width) + ")"
+    return f"{head} VALUES {','.join([one] * count)}"
 
 
 class Transaction:
