@@ -158,6 +158,7 @@ class AsyncHistoryRecorder(_Recording):
 
 Settle = Callable[[BaseException | None], None]
 CHECKPOINT_EVENTS = 8000  # ~8 MiB of ~1 KiB events between checkpoints
+SETTLE_WAIT = 0.05  # seconds the writer waits for the loop to see a flip (never longer)
 
 
 class HistoryWriter(_Recording):
@@ -199,8 +200,12 @@ class HistoryWriter(_Recording):
 
         def settle(exc: BaseException | None) -> None:
             if loop is not None and future is not None:
+                seen = threading.Event()
                 with contextlib.suppress(RuntimeError):  # the loop has closed meanwhile
-                    loop.call_soon_threadsafe(_settle, future, exc)
+                    loop.call_soon_threadsafe(_settle, future, exc, seen)
+                    # let the loop take the GIL and send the request before this thread
+                    # goes on to Python-heavy work (the request waited 2-4 ms otherwise)
+                    seen.wait(SETTLE_WAIT)
             else:
                 failure.extend([exc] if exc else [])
                 flag.set()
@@ -307,10 +312,19 @@ class HistoryWriter(_Recording):
         if ahead is not None:
             self._ahead += 1
             return lambda: self._write_ahead(ahead)
-        if self._answers:
-            answers, self._answers = self._answers, []
-            return lambda: self._write_answers(answers)
+        ready = [a for a in self._answers if self._answer_due(a[0])]
+        if ready:
+            self._answers = [a for a in self._answers if not self._answer_due(a[0])]
+            return lambda: self._write_answers(ready)
         return None
+
+    def _answer_due(self, request_no: int) -> bool:
+        """An answer waits until the sender has asked for the next request's flip: the
+        sender asks right after the answer, and a flip must never queue behind writing it
+        (that wait was most of what history added to a send). The last request's answer,
+        and every answer once stopping, are written at once."""
+        return (self._stopping or request_no < self._asked
+                or request_no >= len(self.planned))
 
     def _flip(self, request_no: int, queued: int | None, rng: range, size: int, seed: Any,
               settle: Settle) -> None:
@@ -400,7 +414,11 @@ class _Checkpointer:
             conn.close()
 
 
-def _settle(future: asyncio.Future[None], exc: BaseException | None) -> None:
+def _settle(future: asyncio.Future[None], exc: BaseException | None,
+            seen: threading.Event) -> None:
+    """Runs on the loop. `seen` is set after the sender's task has taken its next step
+    (its wake-up is queued by set_result, this after it): by then the request is out."""
+    asyncio.get_running_loop().call_soon(seen.set)
     if future.done():  # the sender was cancelled meanwhile
         return
     if exc is None:
