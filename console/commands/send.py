@@ -89,8 +89,16 @@ async def _send(
     from console.services.client import EventApiClient
     from console.services.sender import send_events
 
-    client = EventApiClient()
+    # history first: its writer prepares the first request while the client starts up
     session = _history_session(args, resolved, events, parts, plan)
+    origins = (resolved.target.event_origin, resolved.environment.rest_origin or "")
+    try:
+        client = EventApiClient(
+            tls=not all(o.lower().startswith("http://") for o in origins if o))
+    except BaseException:
+        if session:
+            session.close()
+        raise
     try:
         outcomes = await send_events(
             client, resolved.target, parts, plan,

@@ -448,3 +448,56 @@ def test_get_json(server: FaultServer) -> None:
     assert first.header("authorization") == "Bearer signkey-prod-abc"
     assert first.header("x-inngest-env") == "preview"
     assert second.header("authorization") is None
+
+
+def test_client_without_tls_never_sends_to_an_https_origin_unverified(tmp_path) -> None:
+    """`tls=False` (a send to http:// origins only) must fail closed on https: the handshake
+    is refused for want of a trusted certificate and the server never gets a request."""
+    import ssl
+    import subprocess
+    import threading
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    received: list[bytes] = []
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+
+    def serve() -> None:
+        listener.settimeout(10)
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            try:
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    received.append(tls.recv(65536))
+            except (ssl.SSLError, OSError):
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    async def go(tls: bool) -> SendResult:
+        client = EventApiClient(retry=RetryPolicy(max_attempts=1), tls=tls)
+        try:
+            return await client.send(Target(f"https://127.0.0.1:{port}", KEY), ONE, 1)
+        finally:
+            await client.aclose()
+
+    try:
+        result = asyncio.run(go(tls=False))
+        thread.join(10)
+    finally:
+        listener.close()
+    assert result.status is None
+    assert result.error is not None and "certificate" in result.error.lower()
+    assert KEY not in result.error
+    assert received == []  # not a byte of the request reached the server
