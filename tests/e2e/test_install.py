@@ -30,6 +30,9 @@ def test_the_wheel_carries_the_resources(tmp_path):
     )
     assert built.returncode == 0, built.stderr
     [wheel] = tmp_path.glob("event_console-*.whl")
+    from console import __version__
+
+    assert wheel.name.startswith(f"event_console-{__version__}-")  # the version's one source
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in ("console/resources/icons/event-console.svg",
                    "console/resources/template.schema.json",
