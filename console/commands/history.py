@@ -48,7 +48,24 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--search", metavar="TEXT", help="words in the payload")
     parser.add_argument("--limit", type=int, default=50, metavar="N",
                         help="at most N events (default 50)")
+    parser.add_argument("--set-payload-cap", type=int, metavar="KIB",
+                        help="keep this many KiB of each payload from now on, then exit")
+    parser.add_argument("--set-retention", type=int, metavar="DAYS",
+                        help="keep history this many days (0: forever), then exit")
     parser.set_defaults(func=run_history)
+
+
+def _settings(args: argparse.Namespace, store: HistoryStore) -> None:
+    try:
+        if args.set_payload_cap is not None:
+            store.set_payload_cap(args.set_payload_cap * 1024)
+        if args.set_retention is not None:
+            store.set_retention_days(args.set_retention)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
+    days = store.retention_days
+    print(f"history: payloads up to {store.payload_cap_setting // 1024:,} KiB are kept; "
+          f"events are kept {'forever' if days == 0 else f'{days} days'}")
 
 
 def run_history(args: argparse.Namespace) -> int:
@@ -60,6 +77,9 @@ def run_history(args: argparse.Namespace) -> int:
     with HistoryStore(app_paths().ensure().history_db) as store:
         for message in store.messages:
             print(f"event-console: {message}", file=sys.stderr)
+        if args.set_payload_cap is not None or args.set_retention is not None:
+            _settings(args, store)
+            return 0
         rows = store.query(filters, 0, args.limit)
     if args.json:
         for row in rows:

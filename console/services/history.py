@@ -24,6 +24,7 @@ from console.core.dedup import DEDUP_WINDOW_MS, Outcome, OutcomeKind, Prediction
 from console.core.ids import IdSeed
 from console.services.history_query import HistoryReads
 from console.services.history_schema import DAY_MS as DAY_MS
+from console.services.history_schema import DEFAULT_PAYLOAD_CAP as DEFAULT_PAYLOAD_CAP
 from console.services.history_schema import DEFAULT_RETENTION_DAYS as DEFAULT_RETENTION_DAYS
 from console.services.history_schema import (
     HistoryUpkeep,
@@ -34,7 +35,6 @@ from console.services.history_schema import (
 )
 from console.services.history_schema import now_ms as now_ms
 
-DEFAULT_PAYLOAD_CAP = 64 * 1024
 UNKNOWN_REASON = "the console stopped before the server answered"
 CANCELLED_REASON = "cancelled while in flight; the server may have received it"
 
@@ -107,12 +107,13 @@ def _stored_predictions(predictions: Sequence[Prediction | None] | None,
 class HistoryStore(HistoryUpkeep, HistoryReads):
     """The history database of one user. Not thread-safe: use it from one thread."""
 
-    def __init__(self, path: Path | str, *, payload_cap: int = DEFAULT_PAYLOAD_CAP,
+    def __init__(self, path: Path | str, *, payload_cap: int | None = None,
                  recover: bool = True, handoff: bool = False) -> None:
         """`handoff`: the store may be passed between threads (one at a time; the CLI's
-        history writer thread takes it for the duration of a send)."""
+        history writer thread takes it for the duration of a send). `payload_cap`: bytes of
+        each payload kept, instead of the setting stored in the file."""
         self.path = Path(path)
-        self.payload_cap = payload_cap
+        self._fixed_cap = payload_cap  # None: the user's setting (read at each write)
         self.conn, self.notice = open_database(self.path, same_thread=not handoff)
         self.fts = self.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'payload_fts'").fetchone() is not None
@@ -136,6 +137,10 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
             out.append(f"{n} request{'s' if n != 1 else ''} from an earlier session ended "
                        "without an answer; their outcome is unknown (see history)")
         return out
+
+    @property
+    def payload_cap(self) -> int:
+        return self._fixed_cap if self._fixed_cap is not None else self.payload_cap_setting
 
     # -- writing ---------------------------------------------------------------------------
     def _next_event_id(self) -> int:
@@ -170,7 +175,7 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
             size = len(raw)
             rows.append((first_index + i, *metas[i], size, size > cap, *verdicts[i]))
             bodies.append(raw.decode("utf-8", errors="replace") if size <= cap
-                          else self._capped(raw)[0])
+                          else self._capped(raw, cap)[0])
         with self._transaction():
             first = self._next_event_id()
             cur = self.conn.execute(
@@ -349,11 +354,12 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
     def set_outcome(self, row_id: int, outcome: Outcome, runs_json: str | None = None) -> None:
         self.set_outcomes([(row_id, outcome, runs_json)])
 
-    def _capped(self, raw: bytes) -> tuple[str, bool]:
-        """The payload as stored (at most `payload_cap` bytes) and whether it was cut."""
-        if len(raw) <= self.payload_cap:
+    def _capped(self, raw: bytes, cap: int | None = None) -> tuple[str, bool]:
+        """The payload as stored (at most `cap` bytes) and whether it was cut."""
+        cap = self.payload_cap if cap is None else cap
+        if len(raw) <= cap:
             return raw.decode("utf-8", errors="replace"), False
-        return raw[: self.payload_cap].decode("utf-8", errors="ignore"), True
+        return raw[:cap].decode("utf-8", errors="ignore"), True
 
     # -- the ledger ------------------------------------------------------------------------
     def prior_sends(self, env: str, dedup_ids: Iterable[str], *, now: int | None = None,

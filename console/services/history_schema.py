@@ -35,6 +35,9 @@ from console.core.errors import UserError
 SQLITE_CORRUPT = 11
 SQLITE_NOTADB = 26
 DEFAULT_RETENTION_DAYS = 90
+DEFAULT_PAYLOAD_CAP = 64 * 1024
+MIN_PAYLOAD_CAP = 1024
+MAX_PAYLOAD_CAP = 16 * 1024 * 1024  # above Inngest's largest event (3 MiB paid/self-hosted)
 WAL_AUTOCHECKPOINT = 4096  # pages (~16 MiB): see migrate
 DAY_MS = 24 * 60 * 60 * 1000
 
@@ -407,6 +410,22 @@ class HistoryUpkeep:
         with self._transaction():
             self.conn.execute("INSERT OR REPLACE INTO meta(key, value)"
                               " VALUES ('retention_days', ?)", (str(days),))
+
+    @property
+    def payload_cap_setting(self) -> int:
+        """Bytes of each event's payload kept (the exact size is recorded either way)."""
+        row = self.conn.execute(
+            "SELECT value FROM meta WHERE key = 'payload_cap_bytes'").fetchone()
+        return int(row[0]) if row else DEFAULT_PAYLOAD_CAP
+
+    def set_payload_cap(self, size: int) -> None:
+        """Keep this many bytes of each payload from now on (rows already written stay)."""
+        if not MIN_PAYLOAD_CAP <= size <= MAX_PAYLOAD_CAP:
+            raise ValueError(f"the payload size kept must be between {MIN_PAYLOAD_CAP // 1024}"
+                             f" KiB and {MAX_PAYLOAD_CAP // 1024 // 1024} MiB")
+        with self._transaction():
+            self.conn.execute("INSERT OR REPLACE INTO meta(key, value)"
+                              " VALUES ('payload_cap_bytes', ?)", (str(size),))
 
     def apply_retention(self, now: int | None = None) -> int:
         """Purge what the retention setting no longer keeps (never the last 24 h)."""

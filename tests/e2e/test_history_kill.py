@@ -89,3 +89,22 @@ def test_send_prints_predicted_and_confirmed_outcomes_and_history_keeps_them(cli
     assert bad.returncode == 2
     assert bad.stderr == ("event-console: --since: 'yesterday' is not a duration "
                           "(use e.g. 30m, 2h, 7d)\n")
+
+
+def test_history_settings_from_the_command_line(cli):
+    shown = cli("history", "--set-payload-cap", "2", "--set-retention", "30")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == ("history: payloads up to 2 KiB are kept; "
+                            "events are kept 30 days\n")
+    bad = cli("history", "--set-payload-cap", "0")
+    assert bad.returncode == 2
+    assert bad.stderr == ("event-console: the payload size kept must be between 1 KiB "
+                          "and 16 MiB\n")
+    event = json.dumps({"name": "app/big", "data": {"text": "z" * 5000}})
+    with running_inbox() as inbox:
+        sent = cli("send", "--url", inbox.url, "--no-verify", "-", input=event,
+                   env={"INNGEST_EVENT_KEY": KEY})
+    assert sent.returncode == 0, sent.stderr
+    [row] = lines(cli("history", "--json", "--name", "app/big").stdout)
+    assert row["size"] == len(json.dumps(json.loads(event), separators=(",", ":")))
+    assert row["truncated"] is True

@@ -203,6 +203,26 @@ def test_payload_cap_keeps_the_exact_size(db: Path):
     assert DEFAULT_PAYLOAD_CAP == 64 * 1024
 
 
+def test_payload_cap_is_a_setting_kept_in_the_file(db: Path):
+    raw = event_bytes({"name": "big", "data": {"text": "x" * 5000}})
+    with HistoryStore(db) as store:
+        assert store.payload_cap_setting == DEFAULT_PAYLOAD_CAP
+        store.record_pending(env="dev", events=[raw])
+        with pytest.raises(ValueError, match="between 1 KiB and 16 MiB"):
+            store.set_payload_cap(100)
+        with HistoryStore(db) as other:  # another connection (the window's reader) sets it
+            other.set_payload_cap(2048)
+        store.record_pending(env="dev", events=[raw])  # the writer sees it at its next write
+    with HistoryStore(db) as reopened:
+        assert reopened.payload_cap_setting == 2048
+        first, second = sorted(reopened.query(with_payload=True), key=lambda r: r.id)
+        assert not first.truncated and first.payload == raw.decode()
+        assert second.truncated and second.size == len(raw)
+        assert second.payload == raw[:2048].decode()
+    with HistoryStore(db, payload_cap=4096) as fixed:  # an explicit cap wins over the setting
+        assert fixed.payload_cap == 4096
+
+
 def test_filters_search_and_paging(db: Path):
     with HistoryStore(db) as store:
         for i in range(30):

@@ -208,3 +208,20 @@ def test_filters_search_and_retention(qtbot, sent_history):
     view.purge_now(confirm=False, done=purged.append)
     qtbot.waitUntil(lambda: purged == [0], timeout=10_000)  # everything is from today
     assert view.status_label.text() == "Purged 0 events older than 1 day."
+
+
+def test_payload_size_kept_is_set_in_the_view(qtbot, sent_history):
+    reader, _ = sent_history
+    view = HistoryView(reader, environments=["Inbox"])
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.payload_cap.value() == 64, timeout=10_000)
+    view.payload_cap.setValue(2)
+    view.payload_cap.editingFinished.emit()
+    qtbot.waitUntil(lambda: view.status_label.text()
+                    == "Payloads up to 2 KiB are kept from now on.", timeout=10_000)
+    with HistoryStore(app_paths().history_db) as store:  # what the next send will use
+        assert store.payload_cap == 2048
+        raw = event_bytes({"name": "big", "data": {"text": "y" * 4000}})
+        store.record_pending(env="Inbox", events=[raw])
+        [row] = store.query(HistoryFilter(name="big"), with_payload=True)
+    assert row.truncated and row.size == len(raw) and len(row.payload) == 2048

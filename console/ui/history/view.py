@@ -36,6 +36,7 @@ from console.core import snippets
 from console.core.serialize import event_bytes
 from console.services.history import DAY_MS, HistoryStore
 from console.services.history_query import HistoryRow, export_csv, export_jsonl
+from console.services.history_schema import MAX_PAYLOAD_CAP, MIN_PAYLOAD_CAP
 from console.ui.history.detail import HistoryDetail, event_text
 from console.ui.history.filters import HistoryFilterBar
 from console.ui.history.model import HistoryTableModel
@@ -101,6 +102,7 @@ class HistoryView(QWidget):
         self.model.pageLoaded.connect(self._page_loaded)
         self.reader.failed.connect(self.say)
         self.reader.call(lambda s: s.retention_days, self._retention_loaded)
+        self.reader.call(lambda s: s.payload_cap_setting, self._payload_cap_loaded)
         self.apply_filters()
 
     # -- building ----------------------------------------------------------------------
@@ -131,6 +133,11 @@ class HistoryView(QWidget):
         self.retention.setSpecialValueText("forever")
         self.retention.setToolTip("How long history is kept (purged at start-up)")
         self.retention.editingFinished.connect(self._retention_edited)
+        self.payload_cap = QSpinBox(minimum=MIN_PAYLOAD_CAP // 1024,
+                                    maximum=MAX_PAYLOAD_CAP // 1024, suffix=" KiB")
+        self.payload_cap.setToolTip("Bytes of each event's payload the history keeps (larger"
+                                    " payloads are cut; their exact size is always recorded)")
+        self.payload_cap.editingFinished.connect(self._payload_cap_edited)
         self.purge_button = QPushButton("Purge older")
         self.purge_button.clicked.connect(lambda: self.purge_now(confirm=True))
         row = QHBoxLayout()
@@ -139,6 +146,8 @@ class HistoryView(QWidget):
             row.addWidget(widget)
         row.addStretch(1)
         row.addWidget(self.count_label)
+        row.addWidget(QLabel("Payloads up to"))
+        row.addWidget(self.payload_cap)
         row.addWidget(QLabel("Keep"))
         row.addWidget(self.retention)
         row.addWidget(self.purge_button)
@@ -299,6 +308,16 @@ class HistoryView(QWidget):
                          lambda _: self.say("History is kept " + (
                              "forever." if days == 0
                              else f"for {days} day{'s' if days != 1 else ''}.")))
+
+    def _payload_cap_loaded(self, size: int) -> None:
+        self.payload_cap.blockSignals(True)
+        self.payload_cap.setValue(max(size // 1024, MIN_PAYLOAD_CAP // 1024))
+        self.payload_cap.blockSignals(False)
+
+    def _payload_cap_edited(self) -> None:
+        kib = self.payload_cap.value()
+        self.reader.call(lambda s: s.set_payload_cap(kib * 1024),
+                         lambda _: self.say(f"Payloads up to {kib:,} KiB are kept from now on."))
 
     def purge_now(self, *, confirm: bool = True,
                   done: Callable[[int], None] | None = None) -> None:
