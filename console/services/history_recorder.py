@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -157,6 +159,21 @@ class AsyncHistoryRecorder(_Recording):
 
 
 Settle = Callable[[BaseException | None], None]
+BACKGROUND_NICE = 10
+
+
+def background_priority() -> None:
+    """Lower the calling thread's CPU priority (Linux: the nice value of this thread only).
+
+    Recording is background work: when the cores are busy (a local Dev Server or inbox
+    handling the very requests being recorded), the send should get them first. The
+    writer still gets a core whenever the sender waits on it, as it does for a flip."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        tid = threading.get_native_id()
+        now = os.getpriority(os.PRIO_PROCESS, tid)
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, now + BACKGROUND_NICE))
 CHECKPOINT_EVENTS = 8000  # ~8 MiB of ~1 KiB events between checkpoints
 SETTLE_WAIT = 0.05  # seconds the writer waits for the loop to see a flip (never longer)
 
@@ -278,6 +295,7 @@ class HistoryWriter(_Recording):
         return self._ahead
 
     def _run(self) -> None:
+        background_priority()
         conn = self.store.conn
         conn.execute("PRAGMA wal_autocheckpoint = 0")  # no checkpoint inside a flip's commit
         try:
@@ -401,6 +419,7 @@ class _Checkpointer:
             self._thread = None
 
     def _run(self) -> None:
+        background_priority()
         conn = sqlite3.connect(str(self.path), isolation_level=None, timeout=5.0)
         try:
             while True:
