@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -36,6 +37,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--concurrency", type=int, default=1, metavar="N")
     parser.add_argument("--no-verify", action="store_true", help="do not poll for runs")
     parser.add_argument("--no-history", action="store_true", help="do not record this send")
+    parser.add_argument("--stats", action="store_true",
+                        help="say on stderr where the time went (reading, checking, sending...)")
     parser.set_defaults(func=run_send)
 
 
@@ -48,6 +51,7 @@ def run_send(args: argparse.Namespace) -> int:
     ):
         if value is not None and value <= 0:
             raise InputError(f"{flag} must be a positive number")
+    clock = Stopwatch()
     chosen, store = pick_environment(args)
     env = replace(
         chosen,
@@ -55,6 +59,7 @@ def run_send(args: argparse.Namespace) -> int:
         event_limit=args.event_limit or chosen.event_limit,
     )
     name, text = read_input(args.file)
+    clock.lap("read")
     prepared = prepare_text(
         text, request_limit=env.request_limit, event_limit=env.event_limit,
         jsonl=args.jsonl or name.endswith((".jsonl", ".ndjson")),
@@ -68,6 +73,7 @@ def run_send(args: argparse.Namespace) -> int:
     if not prepared.events:
         raise InputError(f"{name}: no events to send")
     plan = prepared.plan
+    clock.lap("checked")
     if not plan.ok:
         for blocked in plan.blocked:
             print(f"{name}: event #{blocked.index + 1}: {blocked.reason}", file=sys.stderr)
@@ -80,17 +86,47 @@ def run_send(args: argparse.Namespace) -> int:
             })
         return 0
     resolved = resolve(args, chosen, store)
-    return asyncio.run(_send(args, resolved, prepared.events, prepared.parts, plan))
+    code = asyncio.run(_send(args, resolved, prepared.events, prepared.parts, plan, clock))
+    if args.stats:
+        print(f"event-console: {clock.summary(len(prepared.events), plan)}", file=sys.stderr)
+    return code
+
+
+class Stopwatch:
+    """Seconds per phase of one send, for `--stats`."""
+
+    def __init__(self) -> None:
+        self.start = self.last = time.perf_counter()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.laps[phase] = self.laps.get(phase, 0.0) + now - self.last
+        self.last = now
+
+    def summary(self, events: int, plan: Any) -> str:
+        total = time.perf_counter() - self.start
+        sent = self.laps.get("sent", 0.0)
+        mib = sum(plan.request_bytes(i) for i in range(len(plan.requests))) / 2**20
+        parts = [f"{phase} {secs:.2f} s" + (f" ({events / secs:,.0f} events/s)"
+                                             if phase == "sent" and sent > 0 else "")
+                 for phase, secs in self.laps.items()]
+        return (f"{events:,} events in {len(plan.requests):,} requests ({mib:.1f} MiB): "
+                + " · ".join(parts) + f" · total {total:.2f} s (after start-up)")
 
 
 async def _send(
-    args: argparse.Namespace, resolved: Any, events: list[Any], parts: list[bytes], plan: Any
+    args: argparse.Namespace, resolved: Any, events: list[Any], parts: list[bytes], plan: Any,
+    clock: Stopwatch,
 ) -> int:
     from console.services.client import EventApiClient
     from console.services.sender import send_events
 
     # history first: its writer prepares the first request while the client starts up
+    clock.lap("resolved")
     session = _history_session(args, resolved, events, parts, plan)
+    if session:
+        clock.lap("history opened")
     origins = (resolved.target.event_origin, resolved.environment.rest_origin or "")
     try:
         client = EventApiClient(
@@ -104,13 +140,17 @@ async def _send(
             client, resolved.target, parts, plan,
             concurrency=args.concurrency, observer=session.observer if session else None,
         )
+        clock.lap("sent")
         verified = (
             await session.confirm(client, outcomes) if session and not args.no_verify else None
         )
+        if verified is not None:
+            clock.lap("verified")
     finally:
         await client.aclose()
         if session:
             session.close()
+            clock.lap("history closed")
     all_ok = True
     for outcome in outcomes:
         result = outcome.result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from tests.support.fault_server import FaultServer, Reply
 from tests.support.inbox_thread import running_inbox
@@ -137,3 +138,29 @@ def test_version(cli):
 
     done = cli("--version")
     assert done.returncode == 0 and done.stdout.strip() == f"event-console {__version__}"
+
+
+def test_stats_say_where_the_time_went(cli, tmp_path):
+    events = tmp_path / "many.json"
+    events.write_text(json.dumps([{"name": "app/tick", "data": {"n": i, "pad": "p" * 300}}
+                                  for i in range(3000)]))
+    with running_inbox() as inbox:
+        done = cli("send", "--url", inbox.url, "--no-verify", "--stats",
+                   "--request-limit", "200000", str(events),
+                   env={"INNGEST_EVENT_KEY": "local-key-1234"})
+        received = len(inbox.events())
+    assert done.returncode == 0, done.stderr
+    requests = lines(done.stdout)
+    assert received == 3000 and len(requests) > 1
+    [stats] = [line for line in done.stderr.splitlines() if line.startswith("event-console: ")]
+    assert stats.startswith(f"event-console: 3,000 events in {len(requests)} requests (")
+    phases = re.findall(r"(read|checked|resolved|history opened|sent|history closed|total)"
+                        r" (\d+\.\d\d) s", stats)
+    assert [p for p, _ in phases] == ["read", "checked", "resolved", "history opened", "sent",
+                                      "history closed", "total"]
+    seconds = {p: float(s) for p, s in phases}
+    assert seconds["total"] >= seconds["sent"] > 0
+    rate = float(re.search(r"sent [\d.]+ s \(([\d,]+) events/s\)", stats)[1].replace(",", ""))
+    sent = seconds["sent"]  # shown to 0.01 s, so the rate lies within that rounding
+    assert 3000 / (sent + 0.005) - 1 <= rate <= 3000 / max(sent - 0.005, 1e-6) + 1
+    assert "local-key-1234" not in done.stderr
