@@ -10,6 +10,8 @@ Ways to send the same events, each to a fresh `python -m console inbox --port 0`
   (the console's plan), timed around the posts only;
 - baseline (b): the official `inngest` Python SDK, `await client.send(chunk)` on the same
   chunks (Event objects built before the clock starts), pointed at the inbox in dev mode.
+Each CLI run also reports its own phases (`--stats`): the "sent" phase (first request to
+last answer) is printed against the same baselines, beside what the rest of the run took.
 The machine is shared (2 cores, other test runs): the ways run interleaved, round after
 round, and each figure is the median over the rounds; the CLI's CPU time (user + sys of
 the child) is printed too, as it does not depend on what else runs. Figures are events/s
@@ -22,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import resource
 import statistics
 import subprocess
@@ -120,21 +123,26 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_cli(app_home: Path, url: str, file: Path, requests: int, *extra: str
-            ) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) of one `event-console send` subprocess."""
+def run_cli(app_home: Path, url: str, file: Path, requests: int, *extra: str,
+            phases: dict[str, float] | None = None) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one `event-console send` subprocess; `phases` gets
+    the seconds of each phase it reports with --stats."""
     env = environ(app_home) | {"INNGEST_EVENT_KEY": KEY}
     cpu = children_cpu()
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "console", "send", "--url", url, "--no-verify", *extra,
-         str(file)],
+        [sys.executable, "-m", "console", "send", "--url", url, "--no-verify", "--stats",
+         *extra, str(file)],
         capture_output=True, text=True, env=env, cwd=ROOT, timeout=600, check=False,
     )
     elapsed = time.perf_counter() - start
     assert done.returncode == 0, done.stderr[-2000:]
     records = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(records) == requests and all(r["status"] == 200 for r in records)
+    if phases is not None:
+        phases.update((name, float(secs)) for name, secs in re.findall(
+            r"(read|checked|resolved|history opened|sent|history closed|total) (\d+\.\d+) s",
+            done.stderr))
     return elapsed, children_cpu() - cpu
 
 
@@ -176,6 +184,8 @@ def test_bench_send(app_home: Path, tmp_path: Path, inbox_factory: Any,
                     capsys: pytest.CaptureFixture[str]) -> None:
     walls: dict[str, list[float]] = {}
     cpus: dict[str, list[float]] = {}
+    sending: dict[str, list[float]] = {}  # the CLI's own "sent" phase (--stats)
+    before: dict[str, list[float]] = {}  # the rest: start-up, reading, checking, history
     for round_no in range(ROUNDS):
         # fresh dedup ids each round (same length, so the same plan): a history that
         # already holds them would rightly print "duplicate" warnings; a user's usual send
@@ -191,8 +201,11 @@ def test_bench_send(app_home: Path, tmp_path: Path, inbox_factory: Any,
 
         def cli(url: str, *extra: str, file: Path = file, requests: int = requests,
                 key: str) -> float:
-            wall, cpu = run_cli(app_home, url, file, requests, *extra)
+            phases: dict[str, float] = {}
+            wall, cpu = run_cli(app_home, url, file, requests, *extra, phases=phases)
             cpus.setdefault(key, []).append(cpu)
+            sending.setdefault(key, []).append(phases["sent"])
+            before.setdefault(key, []).append(wall - phases["sent"])
             return wall
 
         for label, run in (
@@ -229,6 +242,14 @@ def test_bench_send(app_home: Path, tmp_path: Path, inbox_factory: Any,
               f"cli/sdk = {rate['cli'] / rate['sdk']:.2f}   "
               f"(goal: >= 0.8 of httpx, >= 1.0 of the SDK); without history: "
               f"{rate['cli-nohist'] / rate['httpx']:.2f} / {rate['cli-nohist'] / rate['sdk']:.2f}")
+        send_rate = {k: EVENTS / statistics.median(v) for k, v in sending.items()}
+        for key, label in (("cli", "history on"), ("cli-nohist", "--no-history")):
+            print(f"  of which sending ({label}; first request to last answer, from --stats):"
+                  f" {statistics.median(sending[key]):.2f} s = {send_rate[key]:,.0f} events/s"
+                  f" = {send_rate[key] / rate['httpx']:.2f} of httpx,"
+                  f" {send_rate[key] / rate['sdk']:.2f} of the SDK; everything else"
+                  f" (start-up, reading, checking, history open/close)"
+                  f" {statistics.median(before[key]):.2f} s")
         if ROUNDS > 1:
             for label, values in walls.items():
                 print(f"    {label:10s} rounds: " + "  ".join(f"{v:.2f}" for v in values))
