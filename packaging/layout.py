@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 import sys
-import tomllib
 from dataclasses import dataclass
 from importlib.metadata import version as dist_version
 from pathlib import Path
@@ -30,12 +30,15 @@ class PackagingError(Exception):
 
 
 def package_version() -> str:
-    """The version the bundle will carry (installed metadata), checked against pyproject.toml."""
+    """The version the bundle will carry (installed metadata), checked against the source
+    (`console.__version__`, which pyproject.toml reads)."""
     installed = dist_version(APP)
-    declared = tomllib.loads((REPO / "pyproject.toml").read_text("utf-8"))["project"]["version"]
+    source = (REPO / "console" / "__init__.py").read_text("utf-8")
+    found = re.search(r'^__version__ = "([^"]+)"$', source, re.MULTILINE)
+    declared = found[1] if found else "(no __version__ in console/__init__.py)"
     if installed != declared:
         raise PackagingError(
-            f"installed metadata says {installed} but pyproject.toml says {declared}: "
+            f"installed metadata says {installed} but console/__init__.py says {declared}: "
             "reinstall the package (pip install -e .) so the bundle carries the right version"
         )
     return str(installed)

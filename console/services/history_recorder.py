@@ -174,6 +174,8 @@ def background_priority() -> None:
         tid = threading.get_native_id()
         now = os.getpriority(os.PRIO_PROCESS, tid)
         os.setpriority(os.PRIO_PROCESS, tid, min(19, now + BACKGROUND_NICE))
+
+
 CHECKPOINT_EVENTS = 2000  # ~2 MiB of ~1 KiB events: little left to copy at close
 SETTLE_WAIT = 0.05  # seconds the writer waits for the loop to see a flip (never longer)
 

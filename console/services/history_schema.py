@@ -416,7 +416,11 @@ class HistoryUpkeep:
         """Bytes of each event's payload kept (the exact size is recorded either way)."""
         row = self.conn.execute(
             "SELECT value FROM meta WHERE key = 'payload_cap_bytes'").fetchone()
-        return int(row[0]) if row else DEFAULT_PAYLOAD_CAP
+        try:
+            size = int(row[0]) if row else DEFAULT_PAYLOAD_CAP
+        except (TypeError, ValueError):  # written by hand or by something else: the default
+            return DEFAULT_PAYLOAD_CAP
+        return min(max(size, MIN_PAYLOAD_CAP), MAX_PAYLOAD_CAP)
 
     def set_payload_cap(self, size: int) -> None:
         """Keep this many bytes of each payload from now on (rows already written stay)."""

@@ -221,6 +221,11 @@ def test_payload_cap_is_a_setting_kept_in_the_file(db: Path):
         assert second.payload == raw[:2048].decode()
     with HistoryStore(db, payload_cap=4096) as fixed:  # an explicit cap wins over the setting
         assert fixed.payload_cap == 4096
+        for hostile, read in (("lots", DEFAULT_PAYLOAD_CAP), ("-5", 1024), ("1e99", 65536),
+                              (str(1 << 40), 16 * 1024 * 1024)):
+            fixed.conn.execute("UPDATE meta SET value = ? WHERE key = 'payload_cap_bytes'",
+                               (hostile,))
+            assert fixed.payload_cap_setting == read, hostile
 
 
 def test_filters_search_and_paging(db: Path):
