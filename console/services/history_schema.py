@@ -402,7 +402,11 @@ class HistoryUpkeep:
     def retention_days(self) -> int:
         """Days of history kept (0 = keep everything)."""
         row = self.conn.execute("SELECT value FROM meta WHERE key = 'retention_days'").fetchone()
-        return int(row[0]) if row else DEFAULT_RETENTION_DAYS
+        try:
+            days = int(row[0]) if row else DEFAULT_RETENTION_DAYS
+        except (TypeError, ValueError):  # edited by hand: keep the default, delete nothing odd
+            return DEFAULT_RETENTION_DAYS
+        return max(days, 0)
 
     def set_retention_days(self, days: int) -> None:
         if days < 0:

@@ -306,6 +306,10 @@ def test_purge_and_retention(db: Path):
         assert store.conn.execute("SELECT count(*) FROM requests").fetchone()[0] == 1
         with pytest.raises(ValueError, match="retention must be 0"):
             store.set_retention_days(-1)
+        for hostile, read in (("soon", 90), ("-3", 0), ("", 90)):
+            store.conn.execute("UPDATE meta SET value = ? WHERE key = 'retention_days'",
+                               (hostile,))
+            assert store.retention_days == read, hostile
 
 
 def test_exports(db: Path):
