@@ -64,8 +64,9 @@ def _settings(args: argparse.Namespace, store: HistoryStore) -> None:
     except ValueError as exc:
         raise InputError(str(exc)) from None
     days = store.retention_days
+    kept = "forever" if days == 0 else f"{days} day{'s' if days != 1 else ''}"
     print(f"history: payloads up to {store.payload_cap_setting // 1024:,} KiB are kept; "
-          f"events are kept {'forever' if days == 0 else f'{days} days'}")
+          f"events are kept {kept}")
 
 
 def run_history(args: argparse.Namespace) -> int:
