@@ -13,25 +13,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from console.core.plan import BatchPlan, plan_requests
-from console.core.problems import Problem, Severity
+from console.core.problems import Problem, ProblemList
 from console.core.serialize import event_bytes
 from console.core.validation import validate_text
 
 
 @dataclass
-class PreparedSend:
+class PreparedSend(ProblemList):
     events: list[Any]
     parts: list[bytes]
     plan: BatchPlan
     problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity is Severity.ERROR]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity is Severity.WARNING]
 
     @property
     def sendable(self) -> bool:
@@ -55,7 +47,7 @@ def prepare_text(
     schemas: Any = None,
 ) -> PreparedSend:
     report = validate_text(text, event_limit=event_limit, schemas=schemas, jsonl=jsonl)
-    if any(p.severity is Severity.ERROR for p in report.problems):
+    if report.blocking:
         empty = plan_requests([], request_limit=request_limit, event_limit=event_limit)
         return PreparedSend([], [], empty, list(report.problems))
     parts = [p for p in report.parts if p is not None]  # all of them: no error above

@@ -45,3 +45,23 @@ class FileProblem:
 
     def __str__(self) -> str:
         return self.located()
+
+
+class ProblemList:
+    """`errors` and `warnings` of whatever holds a `problems` list (a validation report,
+    a prepared send)."""
+
+    problems: list[Problem]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.severity is Severity.WARNING]
+
+    @property
+    def blocking(self) -> bool:
+        """True when an ERROR would make Inngest reject the request (Send is blocked)."""
+        return any(p.severity is Severity.ERROR for p in self.problems)

@@ -29,7 +29,7 @@ from console.core.envelope import (
     check_event,
 )
 from console.core.positions import LineIndex, ParsedDocument, parse_with_positions
-from console.core.problems import Problem, Severity
+from console.core.problems import Problem, ProblemList, Severity
 from console.core.serialize import event_bytes
 
 if TYPE_CHECKING:  # jsonschema costs ~80 ms to import: only a check with schemas pays it
@@ -41,7 +41,7 @@ _KNOWN = frozenset(KNOWN_FIELDS)
 
 
 @dataclass
-class Report:
+class Report(ProblemList):
     """What `validate_text` found; `events`/`sizes`/`parts` are the event objects in order.
 
     `parts[i]` is the compact UTF-8 JSON of `events[i]` (`serialize.event_bytes`), None
@@ -53,18 +53,6 @@ class Report:
     sizes: list[int | None] = field(default_factory=list)  # compact bytes, None if unmeasurable
     parts: list[bytes | None] = field(default_factory=list)
 
-    @property
-    def blocking(self) -> bool:
-        """True when an ERROR would make Inngest reject the request (Send is blocked)."""
-        return any(p.severity is Severity.ERROR for p in self.problems)
-
-    @property
-    def errors(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity is Severity.ERROR]
-
-    @property
-    def warnings(self) -> list[Problem]:
-        return [p for p in self.problems if p.severity is Severity.WARNING]
 
 
 class _Checker:
