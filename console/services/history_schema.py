@@ -398,42 +398,43 @@ class HistoryUpkeep:
                               " AND state NOT IN ('pending', 'queued')", (older_than_ms,))
         return int(gone)
 
+    def _setting(self, key: str, default: int, low: int, high: int) -> int:
+        """An integer setting from `meta`; a value edited by hand falls back to the default
+        (not a number) or to the nearest bound."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        try:
+            value = int(row[0]) if row else default
+        except (TypeError, ValueError):
+            return default
+        return min(max(value, low), high)
+
+    def _store_setting(self, key: str, value: int) -> None:
+        with self._transaction():
+            self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                              (key, str(value)))
+
     @property
     def retention_days(self) -> int:
         """Days of history kept (0 = keep everything)."""
-        row = self.conn.execute("SELECT value FROM meta WHERE key = 'retention_days'").fetchone()
-        try:
-            days = int(row[0]) if row else DEFAULT_RETENTION_DAYS
-        except (TypeError, ValueError):  # edited by hand: keep the default, delete nothing odd
-            return DEFAULT_RETENTION_DAYS
-        return max(days, 0)
+        return self._setting("retention_days", DEFAULT_RETENTION_DAYS, 0, 1 << 31)
 
     def set_retention_days(self, days: int) -> None:
         if days < 0:
             raise ValueError("retention must be 0 (keep everything) or a number of days")
-        with self._transaction():
-            self.conn.execute("INSERT OR REPLACE INTO meta(key, value)"
-                              " VALUES ('retention_days', ?)", (str(days),))
+        self._store_setting("retention_days", days)
 
     @property
     def payload_cap_setting(self) -> int:
         """Bytes of each event's payload kept (the exact size is recorded either way)."""
-        row = self.conn.execute(
-            "SELECT value FROM meta WHERE key = 'payload_cap_bytes'").fetchone()
-        try:
-            size = int(row[0]) if row else DEFAULT_PAYLOAD_CAP
-        except (TypeError, ValueError):  # written by hand or by something else: the default
-            return DEFAULT_PAYLOAD_CAP
-        return min(max(size, MIN_PAYLOAD_CAP), MAX_PAYLOAD_CAP)
+        return self._setting("payload_cap_bytes", DEFAULT_PAYLOAD_CAP, MIN_PAYLOAD_CAP,
+                             MAX_PAYLOAD_CAP)
 
     def set_payload_cap(self, size: int) -> None:
         """Keep this many bytes of each payload from now on (rows already written stay)."""
         if not MIN_PAYLOAD_CAP <= size <= MAX_PAYLOAD_CAP:
             raise ValueError(f"the payload size kept must be between {MIN_PAYLOAD_CAP // 1024}"
                              f" KiB and {MAX_PAYLOAD_CAP // 1024 // 1024} MiB")
-        with self._transaction():
-            self.conn.execute("INSERT OR REPLACE INTO meta(key, value)"
-                              " VALUES ('payload_cap_bytes', ?)", (str(size),))
+        self._store_setting("payload_cap_bytes", size)
 
     def apply_retention(self, now: int | None = None) -> int:
         """Purge what the retention setting no longer keeps (never the last 24 h)."""
