@@ -332,9 +332,12 @@ class HistoryWriter(_Recording):
         if ahead is not None:
             self._ahead += 1
             return lambda: self._write_ahead(ahead)
-        ready = [a for a in self._answers if self._answer_due(a[0])]
+        ready: list[tuple[int, SendResultLike]] = []
+        waiting: list[tuple[int, SendResultLike]] = []
+        for answer in self._answers:
+            (ready if self._answer_due(answer[0]) else waiting).append(answer)
         if ready:
-            self._answers = [a for a in self._answers if not self._answer_due(a[0])]
+            self._answers = waiting
             return lambda: self._write_answers(ready)
         return None
 
