@@ -30,7 +30,7 @@ from console.core.dedup import Outcome, Prediction, SentEvent
 from console.core.plan import BatchPlan
 from console.services.history import HistoryStore, SendResultLike, Source
 from console.services.history_async import AsyncHistory
-from console.services.history_schema import WAL_AUTOCHECKPOINT
+from console.services.history_schema import set_autocheckpoint
 
 
 class _Recording:
@@ -304,7 +304,7 @@ class HistoryWriter(_Recording):
             while self._step():
                 pass
         finally:
-            conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+            set_autocheckpoint(conn)
 
     def _step(self) -> bool:
         """One unit of work, most urgent first: flip > write ahead > answers > stop."""

@@ -38,7 +38,8 @@ DEFAULT_RETENTION_DAYS = 90
 DEFAULT_PAYLOAD_CAP = 64 * 1024
 MIN_PAYLOAD_CAP = 1024
 MAX_PAYLOAD_CAP = 16 * 1024 * 1024  # above Inngest's largest event (3 MiB paid/self-hosted)
-WAL_AUTOCHECKPOINT = 4096  # pages (~16 MiB): see migrate
+PAGE_SIZE = 16384  # of new files (files made by older consoles keep theirs)
+WAL_AUTOCHECKPOINT_BYTES = 16 * 1024 * 1024  # see set_autocheckpoint
 DAY_MS = 24 * 60 * 60 * 1000
 
 V1 = """
@@ -165,11 +166,13 @@ def migrate(conn: sqlite3.Connection, path: Path | str) -> int:
             f"this version knows up to {SCHEMA_VERSION}); it was left untouched — update the "
             "console to see it"
         )
+    if version == 0 and conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0:
+        # a new file: pages that hold 15 payloads of ~1 KiB, not 3 and a quarter page left
+        # empty (50,000 such events: 62 MiB, not 75; a big send writes and checkpoints less)
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    # checkpoints (the only fsyncs with synchronous=NORMAL) every ~16 MiB, not every 4 MiB:
-    # a big send commits per request, and each checkpoint cost a sync of both files
-    conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_AUTOCHECKPOINT}")
+    set_autocheckpoint(conn)
     current = version
     while current < SCHEMA_VERSION:
         # one script, one transaction: executescript would commit an open transaction first
@@ -193,6 +196,13 @@ def migrate(conn: sqlite3.Connection, path: Path | str) -> int:
     conn.execute(QUEUED_INDEX)
     ensure_fts(conn)
     return version
+
+
+def set_autocheckpoint(conn: sqlite3.Connection) -> None:
+    """Checkpoint (the only fsyncs with synchronous=NORMAL) every ~16 MiB of WAL, not every
+    1,000 pages: a big send commits per request, and each checkpoint syncs both files."""
+    page = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    conn.execute(f"PRAGMA wal_autocheckpoint = {max(1, WAL_AUTOCHECKPOINT_BYTES // page)}")
 
 
 def ensure_fts(conn: sqlite3.Connection) -> bool:

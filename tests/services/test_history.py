@@ -159,6 +159,22 @@ def test_migrates_a_version_1_file(db: Path):
         assert store.count() == 3
 
 
+
+def test_new_files_get_big_pages_and_old_files_keep_theirs(db: Path):
+    """A new history has 16 KiB pages (room for 15 payloads of ~1 KiB, not 3); a file an
+    older console made with 4 KiB pages keeps them; both checkpoint every ~16 MiB of WAL."""
+    old = db.with_name("old.sqlite3")
+    conn = sqlite3.connect(old)
+    conn.executescript(V1_SCHEMA)
+    conn.close()
+    for path, page in ((db, 16384), (old, 4096)):
+        with HistoryStore(path, recover=False) as store:
+            store.record_pending(env="dev", events=parts({"name": "a/b", "data": {}}))
+            assert store.conn.execute("PRAGMA page_size").fetchone()[0] == page
+            pages = store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+            assert pages * page == 16 * 1024 * 1024
+            assert store.count() == (1 if path == db else 3)
+
 def test_corrupt_file_is_moved_aside_and_a_fresh_history_started(db: Path):
     db.write_bytes(b"this is not a database, it is a shopping list\n" * 100)
     db.with_name(db.name + "-wal").write_bytes(b"stale wal")
