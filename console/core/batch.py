@@ -135,16 +135,22 @@ class Batch:
         return other
 
     # -- changing ------------------------------------------------------------------------
-    def insert(self, index: int, events: Sequence[Any]) -> None:
-        """Insert events before `index` (serializing each once)."""
+    def insert(self, index: int, events: Sequence[Any], *,
+               parts: Sequence[bytes] | None = None, checked: bool = False) -> None:
+        """Insert events before `index` (serializing each once).
+
+        `parts`: their bytes when the caller already has them from `event_bytes` (an
+        import's validation made them); `checked`: they have passed the envelope rules
+        (`read_events` without errors), so none is looked at again for `invalid()`."""
         if not events:
             return
-        parts = [event_bytes(e) for e in events]
+        if parts is None or len(parts) != len(events):
+            parts = [event_bytes(e) for e in events]
         sizes = [len(p) for p in parts]
         self._events[index:index] = list(events)
         self._parts[index:index] = parts
         self._sizes[index:index] = sizes
-        self._issues[index:index] = [None] * len(parts)
+        self._issues[index:index] = [() if checked else None] * len(parts)
         self._total += sum(sizes)
         self._touch()
 

@@ -98,7 +98,7 @@ class MainWindow(QMainWindow):
         editor_layout.addWidget(self.dedup.banner)
         editor_layout.addWidget(self.editor)
 
-        self.composer = BatchComposer(current_text=self.event_text)
+        self.composer = BatchComposer(current_text=self.event_text, tasks=self.context.tasks)
         self.composer.event_selected.connect(self._batch_selected)
         self.composer.batch_changed.connect(self._batch_changed)
         self.batch_box = QGroupBox()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
@@ -17,6 +17,7 @@ from console.core.batch import Level
 from console.core.serialize import array_body, event_bytes, pretty
 from console.services.client import EventApiClient, Target
 from console.ui.batch import BatchComposer, BatchSendPanel, PreviewDialog, PreviewTarget
+from console.ui.batch.composer import BACKGROUND_IMPORT_CHARS
 from tests.support.inbox_thread import running_inbox
 
 KEY = "ui-batch-key-abcdef987654"
@@ -218,6 +219,80 @@ def test_import_from_clipboard_and_by_dropping_a_file(qtbot, tmp_path: Path):
     drop = drag_and_drop(composer.view, mime, pos, Qt.DropAction.CopyAction)
     assert drop.isAccepted()
     assert names(composer) == [0, 1, 2, 7, 8]
+
+
+def test_a_big_file_is_checked_off_the_gui_thread_and_imported_whole(qtbot, run_async,
+                                                                     tmp_path: Path):
+    """Over BACKGROUND_IMPORT_CHARS the window stays live while the file is checked; the
+    events arrive in one undoable step with the bytes the check made (the wire's bytes)."""
+    composer = make(qtbot)
+    events = [{**ev(i, pad=600), "data": {"i": i, "text": "é€😀" * 50}} for i in range(2_500)]
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps(events), encoding="utf-8")
+    assert big.stat().st_size > BACKGROUND_IMPORT_CHARS
+    ticks: list[int] = []
+
+    async def import_while_the_loop_runs() -> tuple[bool, list[bool]]:
+        timer = QTimer()
+        timer.setInterval(0)
+        timer.timeout.connect(lambda: ticks.append(len(composer.batch)))
+        timer.start()
+        finished: list[bool] = []
+        composer.import_finished.connect(finished.append)
+        started = composer.import_file(big)
+        assert composer.importing is not None and len(composer.batch) == 0
+        assert composer.status_text().startswith("Importing big.json (")
+        assert not composer.actions_by_name["import_file"].isEnabled()
+        QGuiApplication.clipboard().setText(json.dumps(ev(1)))
+        assert not composer.import_clipboard()  # one import at a time, said so
+        assert composer.error_text() == "Still importing big.json: try again when it is done"
+        assert await composer.importing
+        timer.stop()
+        return started, finished
+
+    started, finished = run_async(import_while_the_loop_runs())
+    assert started and finished == [True]
+    assert 0 in ticks  # the loop ran while the file was being checked, before the rows came
+    assert names(composer) == list(range(2_500))
+    assert [composer.batch.part(i) for i in range(2_500)] == [event_bytes(e) for e in events]
+    assert composer.batch.invalid() == {}
+    assert composer.status_text() == "" and composer.actions_by_name["import_file"].isEnabled()
+    assert composer.undo_stack.undoText() == "Import 2,500 events"
+    composer.undo_stack.undo()
+    assert len(composer.batch) == 0
+    composer.undo_stack.redo()
+    assert [composer.batch.part(i) for i in range(2_500)] == [event_bytes(e) for e in events]
+
+    broken = tmp_path / "broken.jsonl"
+    lines = [json.dumps({**ev(i, pad=600)}) for i in range(2_000)]
+    lines[1_500] = lines[1_500].replace('"data"', '"data" 1', 1)
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    async def import_broken() -> bool:
+        assert composer.import_file(broken) and composer.importing is not None
+        return await composer.importing
+
+    assert run_async(import_broken()) is False
+    assert composer.error_text().splitlines()[:2] == [
+        "Nothing imported: 1 problem in broken.jsonl",
+        "broken.jsonl:1501:29: Expected ':' after property name",
+    ]
+    assert len(composer.batch) == 2_500  # nothing of the broken file, nothing lost
+
+    small = tmp_path / "small.jsonl"
+    small.write_text(json.dumps(ev(9_999)) + "\n", encoding="utf-8")
+
+    async def drop_both() -> None:
+        composer.select_rows([])
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(big)), QUrl.fromLocalFile(str(small))])
+        pos = QPointF(10, composer.view.viewport().height() - 5)
+        assert drag_and_drop(composer.view, mime, pos, Qt.DropAction.CopyAction).isAccepted()
+        while len(composer.batch) < 5_001:
+            await asyncio.sleep(0.01)
+
+    run_async(drop_both())
+    assert names(composer)[2_500:] == [*range(2_500), 9_999]  # in the order dropped
 
 
 def test_add_the_editor_event(qtbot):

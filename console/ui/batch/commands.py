@@ -23,18 +23,22 @@ def _plural(n: int, word: str) -> str:
 
 class InsertEvents(QUndoCommand):
     def __init__(
-        self, model: BatchListModel, row: int, events: Sequence[Any], select: Select, verb: str
+        self, model: BatchListModel, row: int, events: Sequence[Any], select: Select, verb: str,
+        *, parts: Sequence[bytes] | None = None, checked: bool = False,
     ) -> None:
         super().__init__(f"{verb} {_plural(len(events), 'event')}")
         self._model, self._row, self._events, self._select = model, row, list(events), select
+        self._parts, self._checked = parts, checked  # the first insert's (see Batch.insert)
 
     def redo(self) -> None:
-        self._model.insert_events(self._row, self._events)
+        self._model.insert_events(self._row, self._events, parts=self._parts,
+                                  checked=self._checked)
         self._select(list(range(self._row, self._row + len(self._events))))
 
     def undo(self) -> None:
         rows = range(self._row, self._row + len(self._events))
         self._events = [event for _, event in self._model.take_rows(rows)]
+        self._parts, self._checked = None, False  # they may have been edited meanwhile
         self._select([min(self._row, len(self._model.batch) - 1)] if len(self._model.batch) else [])
 
 

@@ -7,6 +7,8 @@ and takes the editor's text back). Sizes, plans and limits all come from `consol
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import json
 from collections.abc import Callable, Sequence
@@ -37,10 +39,14 @@ from console.ui.batch.model import (
 )
 from console.ui.batch.preview import PreviewDialog, PreviewTarget
 from console.ui.batch.view import BatchListView
+from console.ui.tasks import TaskOwner, loop_running
 
 NEW_EVENT = {"name": "app/event.name", "data": {}}
 _MAX_SHOWN_PROBLEMS = 6
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+# texts from this size on are checked on a worker thread while the window stays live
+# (50,000 events of ~1 KiB: 0.7 s of parsing and checking)
+BACKGROUND_IMPORT_CHARS = 1 << 20
 
 
 def _no_constant(name: str) -> Any:
@@ -56,6 +62,7 @@ class BatchComposer(QWidget):
     event_selected = Signal(int, str)
     batch_changed = Signal()
     meters_changed = Signal(object)
+    import_finished = Signal(bool)  # a background import ended: True when events were added
 
     def __init__(
         self,
@@ -65,9 +72,14 @@ class BatchComposer(QWidget):
         request_limit: int = DEFAULT_REQUEST_LIMIT,
         event_limit: int = DEFAULT_EVENT_LIMIT,
         batch: Batch | None = None,
+        tasks: TaskOwner | None = None,
     ) -> None:
         super().__init__(parent)
         self._current_text = current_text
+        self.tasks = tasks or TaskOwner()
+        self.importing: asyncio.Task[bool] | None = None  # a big import being checked
+        self._importing_source = ""
+        self.import_end = 0  # the row after the last events added
         self.schemas: Any = None  # a core SchemaLibrary, for schema warnings (never blocking)
         self._target: PreviewTarget | None = None
         self._emitted: tuple[int, bytes] = (-1, b"")  # row and bytes the editor was given
@@ -91,6 +103,9 @@ class BatchComposer(QWidget):
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.setStyleSheet(f"color: {COLOURS[Level.RED]};")
         self.error_label.hide()
+        self.status_label = QLabel()
+        self.status_label.setObjectName("batch-status")
+        self.status_label.hide()
         self.meters = SizeMeters(self)
         self.rules_label = QLabel()
         self.rules_label.setObjectName("batch-rules")
@@ -108,6 +123,7 @@ class BatchComposer(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(toolbar)
         layout.addWidget(self.error_label)
+        layout.addWidget(self.status_label)
         layout.addWidget(self.view, 1)
         layout.addWidget(self.rules_label)
         layout.addWidget(self.meters)
@@ -167,14 +183,18 @@ class BatchComposer(QWidget):
 
     # -- list operations (undoable) ------------------------------------------------------------
     def add_events(
-        self, events: Sequence[Any], *, at: int | None = None, verb: str = "Add"
+        self, events: Sequence[Any], *, at: int | None = None, verb: str = "Add",
+        parts: Sequence[bytes] | None = None, checked: bool = False,
     ) -> None:
+        """`parts`, `checked`: what an import's validation already made (Batch.insert)."""
         if not events:
             return
         if at is None:  # after the current row, else at the end
             at = self.current_row() + 1 if self.current_row() >= 0 else len(self.batch)
         row = at
-        self.undo_stack.push(InsertEvents(self.model, row, events, self.select_rows, verb))
+        self.import_end = row + len(events)
+        self.undo_stack.push(InsertEvents(self.model, row, events, self.select_rows, verb,
+                                          parts=parts, checked=checked))
         self._show_error("")
 
     def add_text(self, text: str, *, source: str = "editor") -> bool:
@@ -218,15 +238,49 @@ class BatchComposer(QWidget):
     # -- import ------------------------------------------------------------------------------
     def import_text(
         self, text: str, *, source: str = "clipboard", jsonl: bool | None = None,
-        verb: str = "Import",
+        verb: str = "Import", at: int | None = None,
     ) -> bool:
         """All or nothing: on any error nothing is added and the problems are shown.
 
         The same validation as the editor and `send` (syntax and envelope rules, with
         line:col); sizes are left to the plan, which marks an oversized row with its reason.
-        Schema warnings do not block.
+        Schema warnings do not block. A text of `BACKGROUND_IMPORT_CHARS` or more is checked
+        on a worker thread while the window stays live: then True means the import has
+        started (`self.importing`), and `import_finished` says how it ended. `at`: the row
+        to insert at (default: after the current row); `self.import_end` is the row after
+        the last one an import added.
         """
-        report = read_events(text, jsonl=jsonl, schemas=self.schemas)
+        if self.importing is not None:
+            self._show_error(f"Still importing {self._importing_source}: "
+                             "try again when it is done")
+            return False
+        if len(text) < BACKGROUND_IMPORT_CHARS or not loop_running():
+            return self._take_import(read_events(text, jsonl=jsonl, schemas=self.schemas),
+                                     source, verb, at)
+        self._importing_source = source
+        self._show_status(f"Importing {source} ({len(text) / 2**20:.1f} MB)…")
+        self._enable_imports(False)
+        self.importing = self.tasks.spawn(
+            self._import_in_background(text, source, jsonl, verb, at), "batch-import")
+        return True
+
+    async def _import_in_background(self, text: str, source: str, jsonl: bool | None,
+                                    verb: str, at: int | None) -> bool:
+        added = False
+        try:
+            report = await asyncio.to_thread(read_events, text, jsonl=jsonl,
+                                             schemas=self.schemas)
+            added = self._take_import(report, source, verb, min(at, len(self.batch))
+                                      if at is not None else None)
+        finally:
+            self.importing = None
+            with contextlib.suppress(RuntimeError):  # the window closed meanwhile
+                self._show_status("")
+                self._enable_imports(True)
+        self.import_finished.emit(added)
+        return added
+
+    def _take_import(self, report: Any, source: str, verb: str, at: int | None) -> bool:
         errors = report.errors
         if errors:
             count = len(errors)
@@ -237,10 +291,15 @@ class BatchComposer(QWidget):
                 lines.append(f"… and {count - _MAX_SHOWN_PROBLEMS} more")
             self._show_error("\n".join(lines))
             return False
-        self.add_events(report.events, verb=verb)
+        parts = report.parts if None not in report.parts else None
+        self.add_events(report.events, verb=verb, parts=parts, checked=True, at=at)
         return True
 
-    def import_file(self, path: str | Path) -> bool:
+    def _enable_imports(self, enabled: bool) -> None:
+        for name in ("import_file", "import_clipboard"):
+            self.actions_by_name[name].setEnabled(enabled)
+
+    def import_file(self, path: str | Path, *, at: int | None = None) -> bool:
         path = Path(path)
         try:
             raw = path.read_bytes()
@@ -253,7 +312,7 @@ class BatchComposer(QWidget):
             self._show_error(f"{path.name} is not UTF-8 text (byte {exc.start + 1} is not valid)")
             return False
         jsonl = True if path.suffix.lower() in JSONL_SUFFIXES else None
-        return self.import_text(text, source=path.name, jsonl=jsonl)
+        return self.import_text(text, source=path.name, jsonl=jsonl, at=at)
 
     def import_clipboard(self) -> bool:
         text = QGuiApplication.clipboard().text()
@@ -268,9 +327,27 @@ class BatchComposer(QWidget):
             self.import_file(path)
 
     def _import_files(self, paths: list[str]) -> None:
+        """Dropped files, one after the other in the batch as in the drop, stopping at the
+        first that cannot be imported."""
+        if loop_running():
+            self.tasks.spawn(self._import_files_in_order(paths), "batch-import-files")
+            return
+        at = None
         for path in paths:
-            if not self.import_file(path):
+            if not self.import_file(path, at=at):
                 break
+            at = self.import_end
+
+    async def _import_files_in_order(self, paths: list[str]) -> None:
+        at = None
+        for path in paths:
+            if self.importing is not None:
+                await asyncio.shield(self.importing)
+            if not self.import_file(path, at=at):
+                return
+            if self.importing is not None and not await asyncio.shield(self.importing):
+                return
+            at = self.import_end
 
     # -- the editor ----------------------------------------------------------------------------
     def update_selected(self, text: str) -> None:
@@ -346,6 +423,13 @@ class BatchComposer(QWidget):
     def _show_error(self, text: str) -> None:
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
+
+    def _show_status(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.status_label.setVisible(bool(text))
+
+    def status_text(self) -> str:
+        return self.status_label.text() if self.status_label.isVisible() else ""
 
     def _undo_index_changed(self, _index: int) -> None:
         self._changed()

@@ -166,11 +166,13 @@ class BatchListModel(QAbstractListModel):
         self.request_limit, self.event_limit = request_limit, event_limit
         self._refresh_all()
 
-    def insert_events(self, row: int, events: Sequence[Any]) -> None:
+    def insert_events(self, row: int, events: Sequence[Any], *,
+                      parts: Sequence[bytes] | None = None, checked: bool = False) -> None:
+        """`parts`, `checked`: see `Batch.insert`."""
         if not events:
             return
         self.beginInsertRows(QModelIndex(), row, row + len(events) - 1)
-        self.batch.insert(row, events)
+        self.batch.insert(row, events, parts=parts, checked=checked)
         self._shift(row, len(events))
         self.endInsertRows()
         self._refresh_all()
