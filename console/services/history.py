@@ -172,9 +172,9 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
         rows: list[tuple[Any, ...]] = []
         bodies: list[str] = []
         for i, raw in enumerate(events):
-            size = len(raw)
-            rows.append((first_index + i, *metas[i], size, size > cap, *verdicts[i]))
-            bodies.append(raw.decode("utf-8", errors="replace") if size <= cap
+            length = len(raw)
+            rows.append((first_index + i, *metas[i], length, length > cap, *verdicts[i]))
+            bodies.append(raw.decode("utf-8", errors="replace") if length <= cap
                           else self._capped(raw, cap)[0])
         with self._transaction():
             first = self._next_event_id()

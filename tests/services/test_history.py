@@ -58,9 +58,14 @@ def test_pending_then_done(db: Path):
         assert [r.outcome for r in pending] == ["pending", "pending"]
         assert pending[1].internal_id is None and pending[1].seed == seed.header
         assert pending[1].dedup_id == "o-1" and pending[1].name == "shop/order"
+        body = 2 + sum(map(len, events)) + 1  # [a,b]
+        assert [r.request_bytes for r in pending] == [body, body]
+        rid2 = store.record_pending(env="dev", events=events, request_bytes=4321)
+        assert {r.request_bytes for r in store.query() if r.request_id == rid2} == {4321}
         store.record_done(rid, result(seed, [seed.event_id(0)], 2, status=400,
                                       error="event name is empty"))
-        first, second = sorted(store.query(), key=lambda r: r.index)
+        first, second = sorted((r for r in store.query() if r.request_id == rid),
+                               key=lambda r: r.index)
         assert (first.outcome, first.internal_id, first.status) == (
             "accepted", seed.event_id(0), 400)
         assert second.outcome == "not accepted"
