@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
@@ -135,7 +136,7 @@ class DedupCheck(QObject):
         duplicates = [p for p in predictions if p.duplicate]
         if not duplicates:
             return prepared
-        choice = self.confirm(duplicates, len(prepared.events))
+        choice = await self.confirm(duplicates, len(prepared.events))
         if choice == "cancel":
             self.window.statusBar().showMessage("Not sent")
             return None
@@ -148,8 +149,13 @@ class DedupCheck(QObject):
             return None
         return prepare_events(keep, request_limit=env.request_limit, event_limit=env.event_limit)
 
-    def confirm(self, duplicates: list[Prediction], total: int) -> str:
-        """"send", "drop" or "cancel", from a dialog (tests replace this method)."""
+    async def confirm(self, duplicates: list[Prediction], total: int) -> str:
+        """"send", "drop" or "cancel", from a window-modal dialog.
+
+        The dialog is opened, never exec()'d: this runs inside a send's task, and a nested
+        event loop there would step the other tasks while this one is still executing,
+        which asyncio refuses ("Cannot enter into task ..."), leaving them stuck for good
+        (the health probe, the inbox, a run being polled)."""
         lines = "\n".join(p.message for p in duplicates[:6])
         box = QMessageBox(self.window)
         box.setWindowTitle("Duplicate ids")
@@ -161,8 +167,20 @@ class DedupCheck(QObject):
         send = box.addButton("Send anyway", QMessageBox.ButtonRole.AcceptRole)
         drop = box.addButton("Drop duplicates", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        clicked = box.clickedButton()
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+
+        def answered(_code: int) -> None:
+            if not answer.done():
+                answer.set_result(box.clickedButton())
+
+        box.finished.connect(answered)
+        box.open()
+        try:
+            clicked = await answer
+        finally:
+            box.finished.disconnect()
+            box.close()
+            box.deleteLater()
         return "send" if clicked is send else "drop" if clicked is drop else "cancel"
 
     def drop_duplicates(self) -> None:

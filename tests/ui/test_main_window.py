@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMessageBox
 
 from console.services.outcomes import PollPolicy
 from console.services.paths import app_paths
@@ -112,15 +114,13 @@ def test_name_field_edits_the_name_value_in_place(qtbot, app_home, qloop):
     assert window.editor.toPlainText() == '{\n  "data": {"a": 1},\n  "name": "shop/cart.paid"\n}\n'
 
 
+def dialog(window: MainWindow) -> QMessageBox | None:
+    boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
+    return boxes[0] if boxes else None
+
+
 def test_same_id_twice_warns_before_and_confirms_deduplicated_after(qtbot, app_home, run_async):
     context, window = open_window(qtbot)
-    asked: list[int] = []
-
-    def confirm(duplicates, total):
-        asked.append(len(duplicates))
-        return "send"
-
-    window.dedup.confirm = confirm
     context.poll_policy = PollPolicy(total=3.0)  # "no runs" is concluded after this long
     event = '{"name": "shop/order.paid", "id": "order-42-paid", "data": {"order": 42}}'
 
@@ -142,10 +142,21 @@ def test_same_id_twice_warns_before_and_confirms_deduplicated_after(qtbot, app_h
         warning = window.dedup.banner.label.text()
         assert "order-42-paid" in warning and "start no runs" in warning, warning
         window.send()
+        # the real dialog, window-modal: the loop goes on running every other task (this
+        # one included) while it waits for an answer
+        await wait_until(lambda: dialog(window) is not None, message="the duplicate dialog")
+        box = dialog(window)
+        assert box.text().startswith("1 of 1 event(s) repeat an id sent in the last 24 hours")
+        beats = 0
+        for _ in range(5):
+            await asyncio.sleep(0.02)
+            beats += 1
+        assert beats == 5 and dialog(window) is box and len(rows) == 1  # nothing sent yet
+        next(b for b in box.buttons() if b.text() == "Send anyway").click()
         await wait_until(lambda: len(rows) == 2 and rows[-1].outcome_kind == "deduplicated",
                          timeout=15, message="second send confirmed as deduplicated")
         await wait_until(lambda: not window.flow.sending, message="second send finished")
-        assert asked == [1]
+        assert dialog(window) is None
         assert rows[-1].outcome.startswith(f"deduplicated: no runs (first seen as {first_id}")
         assert window.statusBar().currentMessage() == "Inbox: 1 accepted · 1 deduplicated"
         tip = window.log_model.data(window.log_model.index(1, 8), Qt.ItemDataRole.ToolTipRole)
@@ -161,7 +172,11 @@ def test_same_id_twice_warns_before_and_confirms_deduplicated_after(qtbot, app_h
 
 def test_cancel_on_duplicate_sends_nothing(qtbot, app_home, run_async):
     context, window = open_window(qtbot)
-    window.dedup.confirm = lambda duplicates, total: "cancel"
+
+    async def cancel(duplicates, total):
+        return "cancel"
+
+    window.dedup.confirm = cancel
 
     async def session():
         await context.start(inbox_port=0)
