@@ -31,6 +31,7 @@ from console.core.plan import BatchPlan
 from console.services.history import HistoryStore, SendResultLike, Source
 from console.services.history_async import AsyncHistory
 from console.services.history_schema import set_autocheckpoint
+from console.services.outcomes import OutcomeBatch
 
 
 class _Recording:
@@ -150,6 +151,12 @@ class AsyncHistoryRecorder(_Recording):
 
     async def sent(self) -> list[SentEvent]:
         return await self.history.run(self.sent_events)
+
+    def outcome_batch(self) -> OutcomeBatch:
+        """Confirmed outcomes queued on the history thread in batches (in order, never
+        awaited one by one); `flush()` returns the last write's concurrent future."""
+        history = self.history
+        return OutcomeBatch(lambda rows: history.submit(lambda store: store.set_outcomes(rows)))
 
     async def record_outcome(self, event: SentEvent, outcome: Outcome,
                              runs_json: str | None) -> None:
@@ -281,11 +288,6 @@ class HistoryWriter(_Recording):
     def sent(self) -> list[SentEvent]:
         self.stop()
         return self.sent_events(self.store)
-
-    def record_outcome(self, event: SentEvent, outcome: Outcome, runs_json: str | None) -> None:
-        self.stop()
-        if event.row_id is not None:
-            self.store.set_outcome(event.row_id, outcome, runs_json)
 
     # -- the writer thread -----------------------------------------------------------------
     def _next_ahead(self) -> int | None:

@@ -28,7 +28,13 @@ from console.core.dedup import (
 from console.core.plan import BatchPlan
 from console.services.history import HistoryStore, Source, now_ms
 from console.services.history_recorder import HistoryWriter
-from console.services.outcomes import JsonGetter, PollPolicy, RestAccess, confirm_outcomes
+from console.services.outcomes import (
+    JsonGetter,
+    OutcomeBatch,
+    PollPolicy,
+    RestAccess,
+    confirm_outcomes,
+)
 from console.services.paths import app_paths
 
 Notify = Callable[[str], None]
@@ -108,9 +114,13 @@ class SendSession:
 
     async def confirm(self, client: JsonGetter, outcomes: Sequence[Any]) -> dict[int, Outcome]:
         """Poll runs of every accepted event; outcomes (by batch index) go to the history."""
-        sent = self.observer.sent()
-        found = await confirm_outcomes(client, self.access, sent, policy=self.policy,
-                                       on_outcome=self.observer.record_outcome)
+        sent = self.observer.sent()  # the writer has stopped: the store is this thread's
+        batch = OutcomeBatch(self.store.set_outcomes)
+        try:
+            found = await confirm_outcomes(client, self.access, sent, policy=self.policy,
+                                           on_outcome=batch.add)
+        finally:
+            batch.flush()
         self.outcomes.update(found)
         return found
 

@@ -164,6 +164,8 @@ class _Poller:
                             watch.problem = watch.problem or (
                                 f"not checked within {self.policy.total:g} s "
                                 f"({len(events):,} events to check)")
+                        if wait <= 0:  # nothing awaited: let the loop breathe (thousands
+                            await asyncio.sleep(0)  # left at the deadline took 190 ms)
                     else:
                         status, body = await self.fetch(watch.event.internal_id)
                         self._observe(watch, status, body, loop.time())
@@ -223,6 +225,35 @@ class _Poller:
 
     def _clean(self, text: str) -> str:
         return scrub(text, [self.access.bearer] if self.access.bearer else [])
+
+
+OutcomeRow = tuple[int, Outcome, "str | None"]  # (history event row id, outcome, runs JSON)
+
+
+class OutcomeBatch:
+    """Outcomes for the history, written `size` at a time (one transaction each), not one
+    transaction per event: 20,000 single-row commits kept a big send's confirmation going
+    long after the polling had ended. `write` gets the rows to store; call `flush()` at
+    the end (what it returns, e.g. a future, is passed through)."""
+
+    def __init__(self, write: Callable[[list[OutcomeRow]], Any], size: int = 500) -> None:
+        self.write = write
+        self.size = size
+        self.rows: list[OutcomeRow] = []
+        self.last: Any = None
+
+    def add(self, event: SentEvent, outcome: Outcome, runs_json: str | None) -> None:
+        if event.row_id is None:
+            return
+        self.rows.append((event.row_id, outcome, runs_json))
+        if len(self.rows) >= self.size:
+            self.flush()
+
+    def flush(self) -> Any:
+        if self.rows:
+            rows, self.rows = self.rows, []
+            self.last = self.write(rows)
+        return self.last
 
 
 def _runs_of(body: Any) -> list[Any] | None:

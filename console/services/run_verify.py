@@ -102,8 +102,15 @@ class WindowSession:
     async def confirm(self, client: Any, outcomes: Sequence[RequestOutcome]
                       ) -> dict[int, Outcome]:
         sent = await self.recorder.sent()
-        return await confirm_outcomes(client, self.access, sent, policy=self.policy,
-                                      on_outcome=self.recorder.record_outcome)
+        batch = self.recorder.outcome_batch()
+        try:
+            found = await confirm_outcomes(client, self.access, sent, policy=self.policy,
+                                           on_outcome=batch.add)
+        finally:
+            last_write = batch.flush()  # what was heard is kept, even when cancelled
+        if last_write is not None:
+            await asyncio.wrap_future(last_write)
+        return found
 
     def describe(self, outcome: RequestOutcome, verified: Mapping[int, Any] | None
                  ) -> dict[str, Any]:

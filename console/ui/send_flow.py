@@ -214,23 +214,20 @@ class SendFlow(QObject):
             signing_key=resolved.signing_key,
         )
 
-        history = recorder.history
-        last_write: list[Any] = []
+        batch = recorder.outcome_batch()
 
         def heard(event: SentEvent, outcome: Outcome, runs_json: str | None) -> None:
-            """Queued, not awaited: one round trip per event made 20,000 outcomes take
-            longer than the polling itself; the history thread keeps them in order."""
             log.outcome(event.index, outcome)
-            if event.row_id is not None:
-                row_id = event.row_id
-                last_write[:] = [history.submit(
-                    lambda store: store.set_outcome(row_id, outcome, runs_json))]
+            batch.add(event, outcome, runs_json)
 
-        outcomes = await confirm_outcomes(
-            self.context.client, access, sent, policy=self.context.poll_policy, on_outcome=heard
-        )
-        if last_write:
-            await asyncio.wrap_future(last_write[0])  # and with it every earlier write
+        try:
+            outcomes = await confirm_outcomes(
+                self.context.client, access, sent, policy=self.context.poll_policy,
+                on_outcome=heard)
+        finally:
+            last_write = batch.flush()  # what was heard is kept, even when cancelled
+        if last_write is not None:
+            await asyncio.wrap_future(last_write)  # and with it every earlier write
         self.outcomes_known.emit(outcomes)
         return outcomes
 
