@@ -42,12 +42,12 @@ def run_gui(*, smoke_test: bool = False) -> int:
     paths = app_paths()
     setup_logging(paths)
 
-    import qasync
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from console.ui.bug_dialog import BugReporter
     from console.ui.context import AppContext
+    from console.ui.loop import ConsoleEventLoop
     from console.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -64,7 +64,7 @@ def run_gui(*, smoke_test: bool = False) -> int:
     # closing the window ends `lifetime()` below, which shuts down in order; Qt must not
     # stop the loop underneath it first
     app.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(app)
+    loop = ConsoleEventLoop(app)
     asyncio.set_event_loop(loop)
     reporter = BugReporter(paths.log_file)
     sys.excepthook = reporter.excepthook

@@ -60,17 +60,17 @@ def take(out: Path) -> Path:
         os.environ["EVENT_CONSOLE_HOME"] = home
         for var in [v for v in os.environ if v.startswith("INNGEST_")]:
             del os.environ[var]
-        import qasync
         from PySide6.QtWidgets import QApplication
 
         from console.services.paths import app_paths
         from console.ui.context import AppContext
+        from console.ui.loop import ConsoleEventLoop
         from console.ui.main_window import MainWindow
 
         app = QApplication.instance() or QApplication(sys.argv[:1])
         app.setApplicationName("Event Console")
         app.setQuitOnLastWindowClosed(False)  # the loop ends when run() does, not before
-        loop = qasync.QEventLoop(app)
+        loop = ConsoleEventLoop(app)
         asyncio.set_event_loop(loop)
         context = AppContext.create(app_paths())
         window = MainWindow(context)

@@ -67,10 +67,10 @@ def keyring_backend() -> Iterator[object]:
 def _session_qloop(qapp: Any) -> Iterator[asyncio.AbstractEventLoop]:
     """One qasync loop for the whole run: creating and closing one per test left Qt timers
     behind that fired into freed objects (a rare segfault in pytest-qt's event processing)."""
-    import qasync
+    from console.ui.loop import ConsoleEventLoop
 
     qapp.setQuitOnLastWindowClosed(False)
-    loop = qasync.QEventLoop(qapp, already_running=False)
+    loop = ConsoleEventLoop(qapp, already_running=False)
     asyncio.set_event_loop(loop)
     yield loop
     asyncio.set_event_loop(None)

@@ -31,6 +31,8 @@ Sleep = Callable[[float], Awaitable[None]]
 OnOutcome = Callable[[SentEvent, Outcome, str | None], Any]
 
 CLOUD_REST_HOST = "api.inngest.com"
+# the most a poller does without letting the loop run: seconds, events settled
+STEP_SECONDS, STEP_EVENTS = 0.005, 100
 MAX_RUNS_KEPT = 20
 
 
@@ -147,6 +149,7 @@ class _Poller:
 
         async def worker() -> None:
             nonlocal busy
+            stepped, quick = loop.time(), 0
             while heap or busy:
                 if not heap:
                     pushed.clear()
@@ -158,16 +161,20 @@ class _Poller:
                     wait = due - loop.time()
                     if wait > 0:
                         await self.sleep(wait)
-                    if loop.time() > self.deadline and watch.seen is None:
-                        watch.done = True
+                        stepped, quick = loop.time(), 0
+                    if loop.time() > self.deadline:  # the budget holds: nothing more
+                        watch.done = True  # is fetched (runs seen so far are counted)
                         if not watch.answered:
                             watch.problem = watch.problem or (
                                 f"not checked within {self.policy.total:g} s "
                                 f"({len(events):,} events to check)")
-                        if wait <= 0:  # nothing awaited: let the loop breathe (thousands
-                            await asyncio.sleep(0)  # left at the deadline took 190 ms)
+                        quick += 1  # settled without awaiting anything: let the loop
+                        if quick >= STEP_EVENTS or loop.time() - stepped > STEP_SECONDS:
+                            await asyncio.sleep(0)  # run now and then (thousands left at
+                            stepped, quick = loop.time(), 0  # the deadline took 190 ms)
                     else:
                         status, body = await self.fetch(watch.event.internal_id)
+                        stepped, quick = loop.time(), 0
                         self._observe(watch, status, body, loop.time())
                     if watch.done:
                         await self._finish(watch, by_index, report)
