@@ -17,7 +17,7 @@ from console.core.batch import Level
 from console.core.serialize import array_body, event_bytes, pretty
 from console.services.client import EventApiClient, Target
 from console.ui.batch import BatchComposer, BatchSendPanel, PreviewDialog, PreviewTarget
-from console.ui.batch.composer import BACKGROUND_IMPORT_CHARS
+from console.ui.batch.importing import BACKGROUND_IMPORT_CHARS
 from tests.support.inbox_thread import running_inbox
 
 KEY = "ui-batch-key-abcdef987654"

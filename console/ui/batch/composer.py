@@ -8,17 +8,14 @@ and takes the editor's text back). Sizes, plans and limits all come from `consol
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import json
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QGuiApplication, QUndoStack
+from PySide6.QtGui import QAction, QUndoStack
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -26,10 +23,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.batch import Batch, Level, Meters, Tally, read_events
+from console.core.batch import Batch, Level, Meters, Tally
 from console.core.serialize import pretty
 from console.ui.batch.actions import make_actions, make_toolbar
 from console.ui.batch.commands import InsertEvents, MoveEvents, RemoveEvents
+from console.ui.batch.importing import BatchImports
 from console.ui.batch.meters import COLOURS, SizeMeters
 from console.ui.batch.model import (
     DEFAULT_EVENT_LIMIT,
@@ -39,21 +37,16 @@ from console.ui.batch.model import (
 )
 from console.ui.batch.preview import PreviewDialog, PreviewTarget
 from console.ui.batch.view import BatchListView
-from console.ui.tasks import TaskOwner, loop_running
+from console.ui.tasks import TaskOwner
 
 NEW_EVENT = {"name": "app/event.name", "data": {}}
-_MAX_SHOWN_PROBLEMS = 6
-JSONL_SUFFIXES = (".jsonl", ".ndjson")
-# texts from this size on are checked on a worker thread while the window stays live
-# (50,000 events of ~1 KiB: 0.7 s of parsing and checking)
-BACKGROUND_IMPORT_CHARS = 1 << 20
 
 
 def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-class BatchComposer(QWidget):
+class BatchComposer(BatchImports, QWidget):
     """Signals: `event_selected(row, pretty_text)` (row -1 and "" when nothing is selected),
     `batch_changed()` after any change, `meters_changed(Meters)`.
     Slots: `update_selected(text)` takes the editor's text for the selected event.
@@ -235,120 +228,6 @@ class BatchComposer(QWidget):
         elif delta > 0 and rows[-1] < len(self.batch) - 1:
             self.move_rows(rows, rows[-1] + 1 + delta)
 
-    # -- import ------------------------------------------------------------------------------
-    def import_text(
-        self, text: str, *, source: str = "clipboard", jsonl: bool | None = None,
-        verb: str = "Import", at: int | None = None,
-    ) -> bool:
-        """All or nothing: on any error nothing is added and the problems are shown.
-
-        The same validation as the editor and `send` (syntax and envelope rules, with
-        line:col); sizes are left to the plan, which marks an oversized row with its reason.
-        Schema warnings do not block. A text of `BACKGROUND_IMPORT_CHARS` or more is checked
-        on a worker thread while the window stays live: then True means the import has
-        started (`self.importing`), and `import_finished` says how it ended. `at`: the row
-        to insert at (default: after the current row); `self.import_end` is the row after
-        the last one an import added.
-        """
-        if self.importing is not None:
-            self._show_error(f"Still importing {self._importing_source}: "
-                             "try again when it is done")
-            return False
-        if len(text) < BACKGROUND_IMPORT_CHARS or not loop_running():
-            return self._take_import(read_events(text, jsonl=jsonl, schemas=self.schemas),
-                                     source, verb, at)
-        self._importing_source = source
-        self._show_status(f"Importing {source} ({len(text) / 2**20:.1f} MB)…")
-        self._enable_imports(False)
-        self.importing = self.tasks.spawn(
-            self._import_in_background(text, source, jsonl, verb, at), "batch-import")
-        return True
-
-    async def _import_in_background(self, text: str, source: str, jsonl: bool | None,
-                                    verb: str, at: int | None) -> bool:
-        added = False
-        try:
-            report = await asyncio.to_thread(read_events, text, jsonl=jsonl,
-                                             schemas=self.schemas)
-            added = self._take_import(report, source, verb, min(at, len(self.batch))
-                                      if at is not None else None)
-        finally:
-            self.importing = None
-            with contextlib.suppress(RuntimeError):  # the window closed meanwhile
-                self._show_status("")
-                self._enable_imports(True)
-        self.import_finished.emit(added)
-        return added
-
-    def _take_import(self, report: Any, source: str, verb: str, at: int | None) -> bool:
-        errors = report.errors
-        if errors:
-            count = len(errors)
-            lines = [f"Nothing {verb.lower()}ed: {count} problem{'s' if count > 1 else ''}"
-                     f" in {source}"]
-            lines += [p.located(source) for p in errors[:_MAX_SHOWN_PROBLEMS]]
-            if count > _MAX_SHOWN_PROBLEMS:
-                lines.append(f"… and {count - _MAX_SHOWN_PROBLEMS} more")
-            self._show_error("\n".join(lines))
-            return False
-        parts = report.parts if None not in report.parts else None
-        self.add_events(report.events, verb=verb, parts=parts, checked=True, at=at)
-        return True
-
-    def _enable_imports(self, enabled: bool) -> None:
-        for name in ("import_file", "import_clipboard"):
-            self.actions_by_name[name].setEnabled(enabled)
-
-    def import_file(self, path: str | Path, *, at: int | None = None) -> bool:
-        path = Path(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            self._show_error(f"Cannot read {path.name}: {exc.strerror or exc}")
-            return False
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            self._show_error(f"{path.name} is not UTF-8 text (byte {exc.start + 1} is not valid)")
-            return False
-        jsonl = True if path.suffix.lower() in JSONL_SUFFIXES else None
-        return self.import_text(text, source=path.name, jsonl=jsonl, at=at)
-
-    def import_clipboard(self) -> bool:
-        text = QGuiApplication.clipboard().text()
-        return self.import_text(text, source="clipboard")
-
-    def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Import events", "",
-            "Events (*.json *.jsonl *.ndjson);;All files (*)",
-        )
-        if path:
-            self.import_file(path)
-
-    def _import_files(self, paths: list[str]) -> None:
-        """Dropped files, one after the other in the batch as in the drop, stopping at the
-        first that cannot be imported."""
-        if loop_running():
-            self.tasks.spawn(self._import_files_in_order(paths), "batch-import-files")
-            return
-        at = None
-        for path in paths:
-            if not self.import_file(path, at=at):
-                break
-            at = self.import_end
-
-    async def _import_files_in_order(self, paths: list[str]) -> None:
-        at = None
-        for path in paths:
-            if self.importing is not None:
-                await asyncio.shield(self.importing)
-            if not self.import_file(path, at=at):
-                return
-            if self.importing is not None and not await asyncio.shield(self.importing):
-                return
-            at = self.import_end
-
     # -- the editor ----------------------------------------------------------------------------
     def update_selected(self, text: str) -> None:
         """The editor's text for the selected event: only that event is re-serialized.
@@ -423,13 +302,6 @@ class BatchComposer(QWidget):
     def _show_error(self, text: str) -> None:
         self.error_label.setText(text)
         self.error_label.setVisible(bool(text))
-
-    def _show_status(self, text: str) -> None:
-        self.status_label.setText(text)
-        self.status_label.setVisible(bool(text))
-
-    def status_text(self) -> str:
-        return self.status_label.text() if self.status_label.isVisible() else ""
 
     def _undo_index_changed(self, _index: int) -> None:
         self._changed()

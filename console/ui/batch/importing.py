@@ -1,0 +1,166 @@
+"""Importing events into the batch composer: from files, the clipboard, dropped files.
+
+All or nothing, with the same validation as the editor and `send`. A big text is checked
+on a worker thread while the window stays live; its rows then arrive in one undoable step
+with the bytes the check made. `BatchImports` is a part of `BatchComposer` (it uses the
+composer's widgets, tasks, batch and undo stack).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+from PySide6.QtGui import QAction, QGuiApplication
+from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
+
+from console.core.batch import read_events
+from console.ui.batch.model import BatchListModel
+from console.ui.tasks import TaskOwner, loop_running
+
+_MAX_SHOWN_PROBLEMS = 6
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+# texts from this size on are checked on a worker thread while the window stays live
+# (50,000 events of ~1 KiB: 0.7 s of parsing and checking)
+BACKGROUND_IMPORT_CHARS = 1 << 20
+
+
+class BatchImports:
+    """The import half of `BatchComposer` (a mix-in: the composer provides the rest)."""
+
+    tasks: TaskOwner
+    schemas: Any
+    importing: asyncio.Task[bool] | None
+    import_end: int
+    _importing_source: str
+    status_label: QLabel
+    actions_by_name: dict[str, QAction]
+
+    # the composer's
+    model: BatchListModel
+    import_finished: Any  # Signal(bool)
+    add_events: Callable[..., None]
+    _show_error: Callable[[str], None]
+
+    def import_text(
+        self, text: str, *, source: str = "clipboard", jsonl: bool | None = None,
+        verb: str = "Import", at: int | None = None,
+    ) -> bool:
+        """All or nothing: on any error nothing is added and the problems are shown.
+
+        The same validation as the editor and `send` (syntax and envelope rules, with
+        line:col); sizes are left to the plan, which marks an oversized row with its reason.
+        Schema warnings do not block. A text of `BACKGROUND_IMPORT_CHARS` or more is checked
+        on a worker thread while the window stays live: then True means the import has
+        started (`self.importing`), and `import_finished` says how it ended. `at`: the row
+        to insert at (default: after the current row); `self.import_end` is the row after
+        the last one an import added.
+        """
+        if self.importing is not None:
+            self._show_error(f"Still importing {self._importing_source}: "
+                             "try again when it is done")
+            return False
+        if len(text) < BACKGROUND_IMPORT_CHARS or not loop_running():
+            return self._take_import(read_events(text, jsonl=jsonl, schemas=self.schemas),
+                                     source, verb, at)
+        self._importing_source = source
+        self._show_status(f"Importing {source} ({len(text) / 2**20:.1f} MB)…")
+        self._enable_imports(False)
+        self.importing = self.tasks.spawn(
+            self._import_in_background(text, source, jsonl, verb, at), "batch-import")
+        return True
+
+    async def _import_in_background(self, text: str, source: str, jsonl: bool | None,
+                                    verb: str, at: int | None) -> bool:
+        added = False
+        try:
+            report = await asyncio.to_thread(read_events, text, jsonl=jsonl,
+                                             schemas=self.schemas)
+            added = self._take_import(report, source, verb, min(at, len(self.model.batch))
+                                      if at is not None else None)
+        finally:
+            self.importing = None
+            with contextlib.suppress(RuntimeError):  # the window closed meanwhile
+                self._show_status("")
+                self._enable_imports(True)
+        self.import_finished.emit(added)
+        return added
+
+    def _take_import(self, report: Any, source: str, verb: str, at: int | None) -> bool:
+        errors = report.errors
+        if errors:
+            count = len(errors)
+            lines = [f"Nothing {verb.lower()}ed: {count} problem{'s' if count > 1 else ''}"
+                     f" in {source}"]
+            lines += [p.located(source) for p in errors[:_MAX_SHOWN_PROBLEMS]]
+            if count > _MAX_SHOWN_PROBLEMS:
+                lines.append(f"… and {count - _MAX_SHOWN_PROBLEMS} more")
+            self._show_error("\n".join(lines))
+            return False
+        parts = report.parts if None not in report.parts else None
+        self.add_events(report.events, verb=verb, parts=parts, checked=True, at=at)
+        return True
+
+    def _enable_imports(self, enabled: bool) -> None:
+        for name in ("import_file", "import_clipboard"):
+            self.actions_by_name[name].setEnabled(enabled)
+
+    def import_file(self, path: str | Path, *, at: int | None = None) -> bool:
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            self._show_error(f"Cannot read {path.name}: {exc.strerror or exc}")
+            return False
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            self._show_error(f"{path.name} is not UTF-8 text (byte {exc.start + 1} is not valid)")
+            return False
+        jsonl = True if path.suffix.lower() in JSONL_SUFFIXES else None
+        return self.import_text(text, source=path.name, jsonl=jsonl, at=at)
+
+    def import_clipboard(self) -> bool:
+        text = QGuiApplication.clipboard().text()
+        return self.import_text(text, source="clipboard")
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            cast(QWidget, self), "Import events", "",
+            "Events (*.json *.jsonl *.ndjson);;All files (*)",
+        )
+        if path:
+            self.import_file(path)
+
+    def _import_files(self, paths: list[str]) -> None:
+        """Dropped files, one after the other in the batch as in the drop, stopping at the
+        first that cannot be imported."""
+        if loop_running():
+            self.tasks.spawn(self._import_files_in_order(paths), "batch-import-files")
+            return
+        at = None
+        for path in paths:
+            if not self.import_file(path, at=at):
+                break
+            at = self.import_end
+
+    async def _import_files_in_order(self, paths: list[str]) -> None:
+        at = None
+        for path in paths:
+            if self.importing is not None:
+                await asyncio.shield(self.importing)
+            if not self.import_file(path, at=at):
+                return
+            if self.importing is not None and not await asyncio.shield(self.importing):
+                return
+            at = self.import_end
+
+    def _show_status(self, text: str) -> None:
+        self.status_label.setText(text)
+        self.status_label.setVisible(bool(text))
+
+    def status_text(self) -> str:
+        return self.status_label.text() if self.status_label.isVisible() else ""
