@@ -27,7 +27,7 @@ from console.core.dedup import (
 )
 from console.core.plan import BatchPlan
 from console.services.history import HistoryStore, Source, now_ms
-from console.services.history_recorder import HistoryWriter
+from console.services.history_writer import HistoryWriter
 from console.services.outcomes import (
     JsonGetter,
     OutcomeBatch,

@@ -23,8 +23,9 @@ from console.core.plan import plan_requests
 from console.core.serialize import event_bytes
 from console.services.client import EventApiClient, Target
 from console.services.history import HistoryStore
-from console.services.history_recorder import HistoryRecorder, HistoryWriter
+from console.services.history_recorder import HistoryRecorder
 from console.services.history_session import FreshPredictions
+from console.services.history_writer import HistoryWriter
 from console.services.paths import app_paths
 from console.services.sender import send_events
 from tests.support.fault_server import FaultServer, Reply
