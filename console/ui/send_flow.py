@@ -32,6 +32,7 @@ from console.services.outcomes import RestAccess, confirm_outcomes
 from console.services.targets import ResolvedTarget
 from console.ui.batch import BatchSendPanel
 from console.ui.context import AppContext
+from console.ui.history.icons import headline
 from console.ui.send_log import LogRow, SendLogModel
 
 
@@ -78,7 +79,7 @@ class LogObserver:
             first = next(iter(known.values()))
             row.outcome = (first.text if len(rng) == 1
                            else summary_line(known.values()).split(" · ", 1)[-1])
-            row.outcome_kind = _worst(known.values())
+            row.outcome_kind = headline(o.kind.value for o in known.values())
             shown = sorted(known.items())[:_DETAIL_LINES]
             more = len(known) - len(shown)
             row.outcome_detail = "\n".join(
@@ -97,15 +98,6 @@ class LogObserver:
 
 
 _DETAIL_LINES = 30
-
-
-def _worst(outcomes: Any) -> str:
-    """The outcome kind a request's icon shows: trouble first, then dedup, then runs."""
-    kinds = [o.kind.value for o in outcomes]
-    for kind in ("not accepted", "unknown", "deduplicated", "unverified", "no runs", "ran"):
-        if kind in kinds:
-            return kind
-    return kinds[0] if kinds else ""
 
 
 class Observers:

@@ -18,6 +18,7 @@ from console.services.paths import app_paths
 from console.services.secrets import SecretStore
 from console.services.workspace import Workspace
 from console.ui.workspace import RenderedPreview, RunnerPanel, TemplateBrowser, WorkspaceWatcher
+from console.ui.workspace.results_model import COLUMNS
 from tests.support.inbox_thread import running_inbox
 from tests.ui.conftest import wait_until
 
@@ -75,7 +76,7 @@ def test_save_a_template_and_run_a_two_step_scenario(parts, qtbot, run_async):
     assert [model.index(r, 2).data() for r in range(2)] == ["✔ passed", "✔ passed"]
     assert model.index(0, 3).data() == "200"
     assert model.index(0, 4).data() == events[0].internal_id
-    assert model.index(0, 6).data() == "status 200, 1 accepted"
+    assert model.index(0, 7).data() == "status 200, 1 accepted"
     assert panel.progress.value() == panel.progress.maximum() == 2
     assert [e.name for e in events] == ["app/user.signed_up", "app/welcome.sent"]
     assert events[0].event["data"] == {"userId": "u-1", "plan": "pro"}
@@ -113,8 +114,20 @@ def test_a_run_from_the_panel_is_recorded_in_the_history(parts, qtbot, run_async
         report = run_async(panel.start())
         events = box.events()
         rows = run_async(history.query())
+        again = run_async(panel.start())  # the same dedup id ("signup-1") a second time
         run_async(client.aclose())
     run_async(history.aclose())
+    assert [r.dedup for r in again.results] == [["deduplicated"], ["ran"]]
+    model = panel.model  # the second run's results, with their outcome icon and tooltip
+    outcome = COLUMNS.index("Outcome")
+    assert model.index(0, outcome).data().startswith(
+        f"deduplicated: no runs (first seen as {events[0].internal_id} at ")
+    assert model.index(1, outcome).data() == "ran: 1 run"
+    assert model.index(0, outcome).data(Qt.ItemDataRole.DecorationRole) is not None
+    tip = model.index(0, outcome).data(Qt.ItemDataRole.ToolTipRole)
+    assert "started no runs" in tip and "#1 app/user.signed_up: deduplicated" in tip
+    assert "Before sending: duplicate of" in tip
+    assert panel.status.text().endswith("; events: 2 accepted · 1 deduplicated · 1 ran")
     assert report.passed, [r.reason for r in report.results]
     assert [r.dedup for r in report.results] == [["ran"], ["ran"]]
     assert report.results[0].predicted[0]["verdict"] == "new"

@@ -6,6 +6,7 @@ need no image files; colour is never the only cue: each has its own glyph and a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import cache
 
 from PySide6.QtCore import QRectF, Qt
@@ -26,6 +27,18 @@ OUTCOME_STYLE: dict[str, tuple[str, str, str]] = {
     "pending": ("#9e9e9e", "…", "Waiting for the server's answer"),
     "received": ("#00838f", "↓", "Captured by the built-in inbox"),
 }
+
+
+HEADLINE_ORDER = ("not accepted", "unknown", "deduplicated", "unverified", "no runs", "ran")
+
+
+def headline(kinds: Iterable[str]) -> str:
+    """The outcome one icon shows for several events: trouble first, then dedup, then runs."""
+    seen = list(kinds)
+    for kind in HEADLINE_ORDER:
+        if kind in seen:
+            return kind
+    return seen[0] if seen else ""
 
 
 @cache

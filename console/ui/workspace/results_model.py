@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QWidget
 
+from console.core.dedup import OutcomeKind, summary_line
 from console.services.run_results import CANCELLED, DRY_RUN, ERROR, FAILED, PASSED, StepResult
+from console.ui.history.icons import OUTCOME_STYLE, headline, outcome_icon
 from console.ui.table_model import Index, ListTableModel
 
-COLUMNS = ("Step", "Row", "Result", "Status", "Ids", "Time", "Expectation")
+COLUMNS = ("Step", "Row", "Result", "Status", "Ids", "Outcome", "Time", "Expectation")
+OUTCOME = COLUMNS.index("Outcome")
+_DETAIL_LINES = 30
+_KINDS = {kind.value for kind in OutcomeKind}
 MARKS = {PASSED: "✔ passed", FAILED: "✘ failed", ERROR: "✘ error", CANCELLED: "■ stopped",
          DRY_RUN: "○ dry run"}
 COLOURS = {PASSED: "#1b7f3b", FAILED: "#b3261e", ERROR: "#b3261e", CANCELLED: "#7a6400",
@@ -49,13 +55,16 @@ class StepResultsModel(ListTableModel):
             return self._text(result, column)
         if role == Qt.ItemDataRole.ForegroundRole and column == 2:
             return QBrush(QColor(COLOURS.get(result.state, "#000000")))
+        if role == Qt.ItemDataRole.DecorationRole and column == OUTCOME and result.dedup:
+            return outcome_icon(headline(result.dedup))
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == 4 and result.ids:
                 return "\n".join(result.ids)
-            if column in (2, 6):
+            if column == OUTCOME:
+                return _outcome_tooltip(result)
+            if column in (2, 7):
                 extra = f"\n{result.error}" if result.error else ""
-                dedup = f"\ndedup: {', '.join(result.dedup)}" if result.dedup else ""
-                return f"{result.reason}{extra}{dedup}"
+                return f"{result.reason}{extra}"
         return None
 
     @staticmethod
@@ -75,6 +84,47 @@ class StepResultsModel(ListTableModel):
                 return ""
             more = f" (+{len(result.ids) - 1})" if len(result.ids) > 1 else ""
             return result.ids[0] + more
-        if column == 5:
+        if column == OUTCOME:
+            return _outcome_text(result)
+        if column == 6:
             return f"{result.duration_ms:,.0f} ms"
         return result.reason
+
+
+def outcome_kinds(results: Iterable[StepResult]) -> list[OutcomeKind]:
+    """The confirmed outcome of every accepted event of these results."""
+    return [OutcomeKind(k) for r in results for k in r.dedup or [] if k in _KINDS]
+
+
+def _details(result: StepResult) -> list[str]:
+    """Each event's confirmed outcome in words ("deduplicated: no runs (first seen as …)")."""
+    runs = result.runs or []
+    return [str(r.get("detail") or r.get("outcome", "")) for r in runs]
+
+
+def _outcome_text(result: StepResult) -> str:
+    """What the events of a step did: one event's outcome in full, else the send's summary
+    line ("1 deduplicated · 2 ran") without its accepted count (the Ids column has it)."""
+    if not result.dedup:
+        return ""
+    details = _details(result)
+    if len(details) == 1:
+        return details[0]
+    return summary_line(outcome_kinds([result])).split(" · ", 1)[-1]
+
+
+def _outcome_tooltip(result: StepResult) -> str | None:
+    if not result.dedup:
+        return None
+    lines = [OUTCOME_STYLE.get(headline(result.dedup), ("", "", ""))[2]]
+    details = _details(result)
+    names = [e.get("name", "") if isinstance(e, dict) else "" for e in result.rendered]
+    shown = details[:_DETAIL_LINES]
+    lines += [f"#{i + 1} {names[i] if i < len(names) else ''}: {text}"
+              for i, text in enumerate(shown)]
+    if len(details) > len(shown):
+        lines.append(f"… and {len(details) - len(shown)} more (see History)")
+    before = {p.get("message", "") for p in result.predicted or [] if p.get("message")}
+    if len(before) == 1:
+        lines.append(f"Before sending: {before.pop()}")
+    return "\n".join(line for line in lines if line)
