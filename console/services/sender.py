@@ -72,12 +72,12 @@ async def send_events(
             if observer is not None:
                 await _maybe(observer.on_pending(request_no, rng, body, seed))
             result = await client.send(target, body, len(rng), seed=seed)
-            if observer is not None:
-                await _maybe(observer.on_done(request_no, rng, result))
             done_events += len(rng)
             done_bytes += len(body)
-            if progress is not None:
-                progress(done_events, done_bytes)
+            if progress is not None:  # before the observer's await: a cancel landing there
+                progress(done_events, done_bytes)  # must not leave this answer uncounted
+            if observer is not None:
+                await _maybe(observer.on_done(request_no, rng, result))
             return RequestOutcome(request_no, rng, result)
 
     if concurrency <= 1:

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from console.core.dedup import (
     DedupLedger,
     Outcome,
+    OutcomeKind,
     Prediction,
     SentEvent,
     dedup_id_of,
@@ -27,6 +28,7 @@ from console.core.ids import IdSeed
 from console.core.plan import BatchPlan
 from console.core.redact import scrub
 from console.services.client import SendResult
+from console.services.history import CANCELLED_REASON
 from console.services.history_recorder import AsyncHistoryRecorder
 from console.services.outcomes import RestAccess, confirm_outcomes
 from console.services.targets import ResolvedTarget
@@ -87,6 +89,22 @@ class LogObserver:
             ) + (f"\n… and {more} more (see History)" if more > 0 else "")
             self.model.changed(n)
         self._dirty.clear()
+
+    def cancelled(self) -> None:
+        """The send was cancelled: answered rows say their runs were not looked up, and a
+        request still in flight is "unknown" (the server may have received it)."""
+        for n in self.rows.values():
+            row = self.model.rows[n]
+            if row.pending:
+                row.error = CANCELLED_REASON
+                row.outcome = row.outcome_kind = OutcomeKind.UNKNOWN.value
+                row.outcome_detail = f"unknown: {CANCELLED_REASON}"
+            elif row.ids and not row.outcome:
+                row.outcome = row.outcome_kind = OutcomeKind.ACCEPTED.value
+                row.outcome_detail = "Runs were not looked up: the send was cancelled"
+            else:
+                continue
+            self.model.changed(n)
 
     def on_done(self, request_no: int, rng: range, result: SendResult) -> None:
         n = self.rows[request_no]
@@ -183,6 +201,7 @@ class SendFlow(QObject):
             except asyncio.CancelledError:
                 if not task.cancelled():
                     task.cancel()
+                log.cancelled()
                 self.finished.emit("Send cancelled: nothing more was sent")
                 return
             self.progress.emit(f"{self._summary(resolved, log, {})} — looking up runs…")

@@ -194,3 +194,51 @@ def test_cancel_on_duplicate_sends_nothing(qtbot, app_home, run_async):
         await context.shutdown()
 
     run_async(session(), timeout=40)
+
+
+def test_cancel_mid_batch_says_what_was_accepted_and_what_was_in_flight(qtbot, app_home,
+                                                                        run_async):
+    """The log and the progress bars agree after Cancel: answered requests are "accepted"
+    (runs not looked up), the one in flight is "unknown", nothing after it is sent."""
+    from dataclasses import replace as replaced
+
+    from console.services.environments import Environment
+    from console.services.history import CANCELLED_REASON
+    from tests.support.fault_server import FaultServer, accept_all
+
+    context, window = open_window(qtbot)
+
+    def slow(request):
+        return replaced(accept_all(request), delay=0.4)
+
+    events = [{"name": f"shop/item.{i}", "data": {"pad": "x" * 1000}} for i in range(30)]
+    with FaultServer(default=slow) as server:
+        async def session():
+            await context.start(inbox_port=0)
+            context.environments.put(Environment("Slow", "custom", server.origin,
+                                                 server.origin, request_limit=10_000))
+            window.select_environment("Slow")
+            window.composer.add_events(events)
+            import os
+            os.environ["INNGEST_EVENT_KEY"] = "slow-server-key-1234"
+            try:
+                window.send()
+            finally:
+                del os.environ["INNGEST_EVENT_KEY"]
+            rows = window.log_model.rows
+            await wait_until(lambda: len(rows) == 2 and rows[0].status == 200, timeout=10,
+                             message="the first request answered, the second in flight")
+            window.send_panel.cancel()
+            await wait_until(lambda: not window.flow.sending, message="the send stopped")
+            assert len(rows) == 2
+            assert sum(r.method == "POST" for r in server.requests) == 2
+            assert (rows[0].outcome, rows[0].outcome_kind) == ("accepted", "accepted")
+            assert rows[0].outcome_detail == "Runs were not looked up: the send was cancelled"
+            assert (rows[1].outcome, rows[1].error) == ("unknown", CANCELLED_REASON)
+            done = rows[0].events
+            assert window.send_panel.events_label.text() == f"{done:,} of 30 events"
+            assert window.send_panel.status.text().startswith(f"{done:,} of 30 events accepted")
+            assert window.statusBar().currentMessage() == "Send cancelled: nothing more was sent"
+            await context.shutdown()
+
+        run_async(session(), timeout=30)
