@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -25,6 +26,15 @@ def open_window(qtbot):
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow, timeout=5000)  # shortcuts need an active window
     return context, window
+
+
+def send_with_key(window: MainWindow, key: str) -> None:
+    """Send to a custom environment with its key from INNGEST_EVENT_KEY (read at Send)."""
+    os.environ["INNGEST_EVENT_KEY"] = key
+    try:
+        window.send()
+    finally:
+        del os.environ["INNGEST_EVENT_KEY"]
 
 
 def test_ctrl_enter_sends_and_the_log_shows_the_inbox_id(qtbot, app_home, run_async):
@@ -87,12 +97,7 @@ def test_unreachable_environment_keeps_the_window_running(qtbot, app_home, run_a
         context.environments.put(Environment("Nowhere", "custom", "http://127.0.0.1:9",
                                              "http://127.0.0.1:9"))
         window.select_environment("Nowhere")
-        import os
-        os.environ["INNGEST_EVENT_KEY"] = "unused-key-1234"
-        try:
-            window.send()
-        finally:
-            del os.environ["INNGEST_EVENT_KEY"]
+        send_with_key(window, "unused-key-1234")
         rows = window.log_model.rows
         await wait_until(lambda: rows and not rows[-1].pending, message="failed row")
         await wait_until(lambda: not window.flow.sending, message="send finished")
@@ -219,12 +224,7 @@ def test_cancel_mid_batch_says_what_was_accepted_and_what_was_in_flight(qtbot, a
                                                  server.origin, request_limit=10_000))
             window.select_environment("Slow")
             window.composer.add_events(events)
-            import os
-            os.environ["INNGEST_EVENT_KEY"] = "slow-server-key-1234"
-            try:
-                window.send()
-            finally:
-                del os.environ["INNGEST_EVENT_KEY"]
+            send_with_key(window, "slow-server-key-1234")
             rows = window.log_model.rows
             await wait_until(lambda: len(rows) == 2 and rows[0].status == 200, timeout=10,
                              message="the first request answered, the second in flight")
