@@ -67,6 +67,8 @@ def test_past_512_kib_the_request_meter_turns_red_and_preview_shows_two_requests
     total = len(array_body(composer.batch.parts))
     assert composer.meters.text("request").startswith(f"{total:,} of 524,288 bytes")
     assert composer.meters.text("request").endswith("→ 2 requests")
+    numbers = [composer.model.index(r).data().split(".  ")[0] for r in (0, 9, 99, 559)]
+    assert numbers == ["\u2007\u20071", "\u200710", "100", "560"]  # the names line up
     assert composer.meters.text("count") == "560 of 5,000"
     assert composer.meters.level("count") is Level.GREEN
 

@@ -99,7 +99,9 @@ class BatchListModel(QAbstractListModel):
             return None
         row = index.row()
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{row + 1}.  {event_title(self.batch[row])}"
+            # numbers right-aligned with figure spaces (digit-wide): the names line up
+            width = len(str(len(self.batch)))
+            return f"{row + 1:\u2007>{width}}.  {event_title(self.batch[row])}"
         if role == SIZE_ROLE:
             return self.batch.size(row)
         if role == PROBLEM_ROLE:
