@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
 from collections.abc import Sequence
@@ -178,9 +179,10 @@ class DedupCheck(QObject):
         try:
             clicked = await answer
         finally:
-            box.finished.disconnect()
-            box.close()
-            box.deleteLater()
+            with contextlib.suppress(RuntimeError):  # the window (and so the box) is gone
+                box.finished.disconnect()
+                box.close()
+                box.deleteLater()
         return "send" if clicked is send else "drop" if clicked is drop else "cancel"
 
     def drop_duplicates(self) -> None:
