@@ -207,5 +207,7 @@ def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport)
         write_text_atomic(Path(args.report), report_json(report))
     counts = report.counts()
     summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no steps"
-    print(f"event-console: {report.scenario}: {summary} (seed {runner.seed})", file=sys.stderr)
+    events = f"; events: {line}" if (line := report.events_summary()) else ""
+    print(f"event-console: {report.scenario}: {summary} (seed {runner.seed}){events}",
+          file=sys.stderr)
     return 0 if report.passed else 1

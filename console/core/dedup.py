@@ -243,13 +243,14 @@ _SUMMARY_ORDER = (
 _NOT_ACCEPTED_KINDS = (OutcomeKind.NOT_ACCEPTED, OutcomeKind.UNKNOWN, OutcomeKind.PENDING)
 
 
-def summary_line(outcomes: Iterable[Outcome | OutcomeKind]) -> str:
-    """One line for a send: "3 accepted · 1 deduplicated · 2 ran" (zero counts left out)."""
+def summary_line(outcomes: Iterable[Outcome | OutcomeKind], *, accepted: bool = True) -> str:
+    """One line for a send: "3 accepted · 1 deduplicated · 2 ran" (zero counts left out).
+
+    `accepted=False` leaves the accepted count out, for a place that shows it already."""
     kinds = [o.kind if isinstance(o, Outcome) else o for o in outcomes]
-    accepted = sum(1 for k in kinds if k not in _NOT_ACCEPTED_KINDS)
-    parts = [f"{accepted} accepted"]
+    count = sum(1 for k in kinds if k not in _NOT_ACCEPTED_KINDS)
+    parts = [f"{count} accepted"] if accepted else []
     for kind, label in _SUMMARY_ORDER:
-        count = kinds.count(kind)
-        if count:
-            parts.append(f"{count} {label}")
+        if n := kinds.count(kind):
+            parts.append(f"{n} {label}")
     return " · ".join(parts)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from console.core.dedup import OutcomeKind, summary_line
 from console.core.errors import InputError
 from console.core.positions import parse_with_positions
 from console.services.text_files import read_text_file
@@ -22,6 +23,7 @@ from console.services.text_files import read_text_file
 MAX_ROWS_BYTES = 64 * 1024 * 1024
 
 PASSED, FAILED, ERROR, CANCELLED, DRY_RUN = "passed", "failed", "error", "cancelled", "dry-run"
+_KINDS = {kind.value for kind in OutcomeKind}
 
 
 @dataclass
@@ -52,6 +54,12 @@ class StepResult:
     @property
     def passed(self) -> bool:
         return self.state in (PASSED, DRY_RUN)
+
+    @property
+    def outcome_kinds(self) -> list[OutcomeKind]:
+        """The confirmed outcome of each accepted event (empty when runs were not looked
+        up)."""
+        return [OutcomeKind(k) for k in self.dedup or [] if k in _KINDS]
 
     @property
     def key(self) -> tuple[int | None, int, int]:
@@ -114,6 +122,12 @@ class RunReport:
     @property
     def failed(self) -> list[StepResult]:
         return [r for r in self.results if r.state in (FAILED, ERROR)]
+
+    def events_summary(self) -> str:
+        """What the run's events did, "2 accepted · 1 deduplicated · 1 ran" ("" when no
+        step's runs were looked up)."""
+        kinds = [k for result in self.results for k in result.outcome_kinds]
+        return summary_line(kinds) if kinds else ""
 
     def counts(self) -> dict[str, int]:
         out = {PASSED: 0, FAILED: 0, ERROR: 0, CANCELLED: 0, DRY_RUN: 0}

@@ -73,9 +73,9 @@ class ConsoleEventLoop(qasync.QEventLoop):  # type: ignore[misc]
 
     def call_later(self, delay: float, callback: Callable[..., Any], *args: Any,
                    context: Context | None = None) -> asyncio.Handle:
-        if not self.stoppable or delay <= 0:  # call_soon: run next, nothing to stop early
-            return super().call_later(delay, callback, *args, context=context)  # type: ignore[no-any-return]
-        if asyncio.iscoroutinefunction(callback) or not callable(callback):
+        # call_soon (delay 0) runs next: nothing to stop early; qasync refuses bad callbacks
+        if (not self.stoppable or delay <= 0 or asyncio.iscoroutinefunction(callback)
+                or not callable(callback)):
             return super().call_later(delay, callback, *args, context=context)  # type: ignore[no-any-return]
         handle = _StoppableHandle(callback, args, self, context=context)
         return self._add_callback(handle, delay)  # type: ignore[no-any-return]

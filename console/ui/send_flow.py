@@ -80,7 +80,7 @@ class LogObserver:
             row = self.model.rows[n]
             first = next(iter(known.values()))
             row.outcome = (first.text if len(rng) == 1
-                           else summary_line(known.values()).split(" · ", 1)[-1])
+                           else summary_line(known.values(), accepted=False))
             row.outcome_kind = headline(o.kind.value for o in known.values())
             shown = sorted(known.items())[:_DETAIL_LINES]
             more = len(known) - len(shown)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -60,7 +61,8 @@ def test_the_example_scenario_passes_against_the_inbox(cli, workspace, tmp_path)
     assert captured[2].event["id"] == captured[0].event["id"]
     assert captured[1].event["data"]["orderEventId"] == captured[0].internal_id
     err = proc.stderr.splitlines()
-    assert err[-1] == "event-console: checkout: 4 passed (seed 11)"
+    assert err[-1] == ("event-console: checkout: 4 passed (seed 11); "
+                       "events: 3 accepted · 1 deduplicated · 2 ran")
     assert err[0].startswith("event-console: event #1: ")  # the ledger warns before sending
     history = lines(cli("history", "--json").stdout)
     assert len(history) == 3
@@ -87,6 +89,10 @@ def test_every_send_step_is_verified_unless_no_verify(cli, workspace):
     assert line["runs"] == [{"outcome": "ran", "runs": 1, "detail": "ran: 1 run"}]
     (line,) = lines(skipped.stdout)
     assert line["dedup"][0]["verdict"] == "no dedup id" and line["runs"] is None
+    summary = r"event-console: plain: 1 passed \(seed \d+\)"
+    assert re.fullmatch(summary + "; events: 1 accepted · 1 ran",
+                        verified.stderr.splitlines()[-1])
+    assert re.fullmatch(summary, skipped.stderr.splitlines()[-1])  # nothing looked up
     (line,) = lines(bare.stdout)
     assert line["dedup"] is None and line["runs"] == [{"outcome": "ran"}]
     history = lines(cli("history", "--json").stdout)

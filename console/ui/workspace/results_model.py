@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QWidget
 
-from console.core.dedup import OutcomeKind, summary_line
+from console.core.dedup import summary_line
 from console.services.run_results import CANCELLED, DRY_RUN, ERROR, FAILED, PASSED, StepResult
 from console.ui.history.icons import OUTCOME_STYLE, headline, outcome_icon
 from console.ui.table_model import Index, ListTableModel
 
 COLUMNS = ("Step", "Row", "Result", "Status", "Ids", "Outcome", "Time", "Expectation")
-OUTCOME = COLUMNS.index("Outcome")
 _DETAIL_LINES = 30
-_KINDS = {kind.value for kind in OutcomeKind}
 MARKS = {PASSED: "✔ passed", FAILED: "✘ failed", ERROR: "✘ error", CANCELLED: "■ stopped",
          DRY_RUN: "○ dry run"}
 COLOURS = {PASSED: "#1b7f3b", FAILED: "#b3261e", ERROR: "#b3261e", CANCELLED: "#7a6400",
@@ -50,50 +47,45 @@ class StepResultsModel(ListTableModel):
         if not index.isValid():
             return None
         result = self.results[index.row()]
-        column = index.column()
+        column = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(result, column)
-        if role == Qt.ItemDataRole.ForegroundRole and column == 2:
+        if role == Qt.ItemDataRole.ForegroundRole and column == "Result":
             return QBrush(QColor(COLOURS.get(result.state, "#000000")))
-        if role == Qt.ItemDataRole.DecorationRole and column == OUTCOME and result.dedup:
+        if role == Qt.ItemDataRole.DecorationRole and column == "Outcome" and result.dedup:
             return outcome_icon(headline(result.dedup))
         if role == Qt.ItemDataRole.ToolTipRole:
-            if column == 4 and result.ids:
+            if column == "Ids" and result.ids:
                 return "\n".join(result.ids)
-            if column == OUTCOME:
+            if column == "Outcome":
                 return _outcome_tooltip(result)
-            if column in (2, 7):
+            if column in ("Result", "Expectation"):
                 extra = f"\n{result.error}" if result.error else ""
                 return f"{result.reason}{extra}"
         return None
 
     @staticmethod
-    def _text(result: StepResult, column: int) -> str:
-        if column == 0:
+    def _text(result: StepResult, column: str) -> str:
+        if column == "Step":
             return result.name + (f" #{result.iteration}" if result.iteration > 1 else "")
-        if column == 1:
+        if column == "Row":
             return "" if result.row is None else str(result.row)
-        if column == 2:
+        if column == "Result":
             return MARKS.get(result.state, result.state)
-        if column == 3:
+        if column == "Status":
             if result.kind != "send" or result.state == DRY_RUN:
                 return ""
             return "no response" if result.status is None else str(result.status)
-        if column == 4:
+        if column == "Ids":
             if not result.ids:
                 return ""
             more = f" (+{len(result.ids) - 1})" if len(result.ids) > 1 else ""
             return result.ids[0] + more
-        if column == OUTCOME:
+        if column == "Outcome":
             return _outcome_text(result)
-        if column == 6:
+        if column == "Time":
             return f"{result.duration_ms:,.0f} ms"
         return result.reason
-
-
-def outcome_kinds(results: Iterable[StepResult]) -> list[OutcomeKind]:
-    """The confirmed outcome of every accepted event of these results."""
-    return [OutcomeKind(k) for r in results for k in r.dedup or [] if k in _KINDS]
 
 
 def _details(result: StepResult) -> list[str]:
@@ -110,7 +102,7 @@ def _outcome_text(result: StepResult) -> str:
     details = _details(result)
     if len(details) == 1:
         return details[0]
-    return summary_line(outcome_kinds([result])).split(" · ", 1)[-1]
+    return summary_line(result.outcome_kinds, accepted=False)
 
 
 def _outcome_tooltip(result: StepResult) -> str | None:

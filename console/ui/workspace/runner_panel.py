@@ -37,7 +37,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.dedup import summary_line
 from console.core.errors import UserError
 from console.core.scenario import Scenario
 from console.services.atomic import write_bytes_atomic, write_text_atomic
@@ -52,7 +51,7 @@ from console.services.secrets import SecretStore
 from console.services.targets import resolve_target
 from console.services.workspace import Workspace, WorkspaceChange
 from console.ui.tasks import TaskOwner
-from console.ui.workspace.results_model import COLUMNS, StepResultsModel, outcome_kinds
+from console.ui.workspace.results_model import COLUMNS, StepResultsModel
 from console.ui.workspace.watcher import WorkspaceWatcher
 
 ERROR_STYLE = "color: #b3261e;"
@@ -314,8 +313,7 @@ class RunnerPanel(QWidget):
         counts = ", ".join(f"{n} {state}" for state, n in report.counts().items() if n)
         verdict = "stopped" if report.cancelled else "passed" if report.passed else "failed"
         self.status.setStyleSheet("" if report.passed else ERROR_STYLE)
-        kinds = outcome_kinds(report.results)
-        events = f"; events: {summary_line(kinds)}" if kinds else ""
+        events = f"; events: {summary}" if (summary := report.events_summary()) else ""
         self.status.setText(f"{report.scenario}: {verdict} — {counts or 'no steps'} "
                             f"(seed {report.seed}, {report.duration_ms / 1000:.1f} s){events}")
 
