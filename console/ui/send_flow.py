@@ -205,7 +205,6 @@ class SendFlow(QObject):
                 self.finished.emit("Send cancelled: nothing more was sent")
                 return
             self.progress.emit(f"{self._summary(resolved, log, {})} — looking up runs…")
-            gc.freeze()  # and what the send made (predictions, log rows, answers)
             outcomes = await self._confirm(resolved, recorder, log, predictions)
             log.flush()
             self.finished.emit(self._summary(resolved, log, outcomes))
