@@ -43,6 +43,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_send(args: argparse.Namespace) -> int:
+    from console.core.batch import JSONL_SUFFIXES
     from console.core.pipeline import prepare_text
 
     for value, flag in (
@@ -62,7 +63,7 @@ def run_send(args: argparse.Namespace) -> int:
     clock.lap("read")
     prepared = prepare_text(
         text, request_limit=env.request_limit, event_limit=env.event_limit,
-        jsonl=args.jsonl or name.endswith((".jsonl", ".ndjson")),
+        jsonl=args.jsonl or name.endswith(JSONL_SUFFIXES),
     )
     for problem in prepared.errors:
         print(problem.located(name), file=sys.stderr)

@@ -12,13 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from console.core.batch import JSONL_SUFFIXES
 from console.core.errors import InputError
 from console.core.problems import Problem
 from console.core.schemas import SchemaLibrary
 from console.core.validation import validate_text
 
 DEFAULT_EVENT_LIMIT = 3 * 1024 * 1024
-JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
 
 def _positive_bytes(value: str) -> int:

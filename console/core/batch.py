@@ -21,6 +21,7 @@ from console.core.serialize import array_body, event_bytes
 from console.core.validation import Report, validate_text
 
 NO_SIZE_LIMIT = 1 << 62  # sizes are judged by the plan (the row is marked), not at import
+JSONL_SUFFIXES = (".jsonl", ".ndjson")  # files read as JSON Lines by their name
 
 
 class Level(Enum):

@@ -281,6 +281,17 @@ def test_a_big_file_is_checked_off_the_gui_thread_and_imported_whole(qtbot, run_
     ]
     assert len(composer.batch) == 2_500  # nothing of the broken file, nothing lost
 
+    latin1 = tmp_path / "latin1.json"  # read and decoded on the worker thread too
+    latin1.write_bytes(b'[{"name": "caf\xe9", "data": {"x": "' + b"y" * 2**20 + b'"}}]')
+
+    async def import_latin1() -> bool:
+        assert composer.import_file(latin1) and composer.importing is not None
+        return await composer.importing
+
+    assert run_async(import_latin1()) is False
+    assert composer.error_text() == "latin1.json is not UTF-8 text (byte 15 is not valid)"
+    assert len(composer.batch) == 2_500
+
     small = tmp_path / "small.jsonl"
     small.write_text(json.dumps(ev(9_999)) + "\n", encoding="utf-8")
 

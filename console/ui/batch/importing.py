@@ -17,12 +17,13 @@ from typing import Any, cast
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 
-from console.core.batch import read_events
+from console.core.batch import JSONL_SUFFIXES, read_events
+from console.core.errors import InputError
+from console.core.validation import Report
 from console.ui.batch.model import BatchListModel
 from console.ui.tasks import TaskOwner, loop_running
 
 _MAX_SHOWN_PROBLEMS = 6
-JSONL_SUFFIXES = (".jsonl", ".ndjson")
 # texts from this size on are checked on a worker thread while the window stays live
 # (50,000 events of ~1 KiB: 0.7 s of parsing and checking)
 BACKGROUND_IMPORT_CHARS = 1 << 20
@@ -59,28 +60,53 @@ class BatchImports:
         to insert at (default: after the current row); `self.import_end` is the row after
         the last one an import added.
         """
+        schemas = self.schemas
+        return self._import(lambda: read_events(text, jsonl=jsonl, schemas=schemas),
+                            len(text), source, verb, at)
+
+    def import_file(self, path: str | Path, *, at: int | None = None) -> bool:
+        """`import_text` of a file (JSON Lines by its name); a big one is read on the worker
+        thread too."""
+        path = Path(path)
+        jsonl = True if path.suffix.lower() in JSONL_SUFFIXES else None
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            self._show_error(_unreadable(path, exc))
+            return False
+        schemas = self.schemas
+        return self._import(lambda: read_events(_read_text(path), jsonl=jsonl, schemas=schemas),
+                            size, path.name, "Import", at)
+
+    def _import(self, check: Callable[[], Report], size: int, source: str, verb: str,
+                at: int | None) -> bool:
         if self.importing is not None:
             self._show_error(f"Still importing {self._importing_source}: "
                              "try again when it is done")
             return False
-        if len(text) < BACKGROUND_IMPORT_CHARS or not loop_running():
-            return self._take_import(read_events(text, jsonl=jsonl, schemas=self.schemas),
-                                     source, verb, at)
+        if size < BACKGROUND_IMPORT_CHARS or not loop_running():
+            try:
+                report = check()
+            except InputError as exc:
+                self._show_error(str(exc))
+                return False
+            return self._take_import(report, source, verb, at)
         self._importing_source = source
-        self._show_status(f"Importing {source} ({len(text) / 2**20:.1f} MB)…")
+        self._show_status(f"Importing {source} ({size / 2**20:.1f} MB)…")
         self._enable_imports(False)
         self.importing = self.tasks.spawn(
-            self._import_in_background(text, source, jsonl, verb, at), "batch-import")
+            self._import_in_background(check, source, verb, at), "batch-import")
         return True
 
-    async def _import_in_background(self, text: str, source: str, jsonl: bool | None,
+    async def _import_in_background(self, check: Callable[[], Report], source: str,
                                     verb: str, at: int | None) -> bool:
         added = False
         try:
-            report = await asyncio.to_thread(read_events, text, jsonl=jsonl,
-                                             schemas=self.schemas)
+            report = await asyncio.to_thread(check)
             added = self._take_import(report, source, verb, min(at, len(self.model.batch))
                                       if at is not None else None)
+        except InputError as exc:
+            self._show_error(str(exc))
         finally:
             self.importing = None
             with contextlib.suppress(RuntimeError):  # the window closed meanwhile
@@ -89,7 +115,7 @@ class BatchImports:
         self.import_finished.emit(added)
         return added
 
-    def _take_import(self, report: Any, source: str, verb: str, at: int | None) -> bool:
+    def _take_import(self, report: Report, source: str, verb: str, at: int | None) -> bool:
         errors = report.errors
         if errors:
             count = len(errors)
@@ -107,21 +133,6 @@ class BatchImports:
     def _enable_imports(self, enabled: bool) -> None:
         for name in ("import_file", "import_clipboard"):
             self.actions_by_name[name].setEnabled(enabled)
-
-    def import_file(self, path: str | Path, *, at: int | None = None) -> bool:
-        path = Path(path)
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            self._show_error(f"Cannot read {path.name}: {exc.strerror or exc}")
-            return False
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            self._show_error(f"{path.name} is not UTF-8 text (byte {exc.start + 1} is not valid)")
-            return False
-        jsonl = True if path.suffix.lower() in JSONL_SUFFIXES else None
-        return self.import_text(text, source=path.name, jsonl=jsonl, at=at)
 
     def import_clipboard(self) -> bool:
         text = QGuiApplication.clipboard().text()
@@ -164,3 +175,20 @@ class BatchImports:
 
     def status_text(self) -> str:
         return self.status_label.text() if self.status_label.isVisible() else ""
+
+
+def _unreadable(path: Path, exc: OSError) -> str:
+    return f"Cannot read {path.name}: {exc.strerror or exc}"
+
+
+def _read_text(path: Path) -> str:
+    """The file as UTF-8 text, or an InputError that says why not."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(_unreadable(path, exc)) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path.name} is not UTF-8 text (byte {exc.start + 1} is not valid)"
+                         ) from None
