@@ -12,13 +12,19 @@ The CLI's observer, `HistoryWriter`, is in history_writer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from console.core.dedup import Outcome, Prediction, SentEvent
 from console.services.history import HistoryStore, SendResultLike, Source
 from console.services.history_async import AsyncHistory
-from console.services.outcomes import OutcomeBatch
+from console.services.outcomes import (
+    JsonGetter,
+    OutcomeBatch,
+    PollPolicy,
+    RestAccess,
+    confirm_outcomes,
+)
 
 
 class Recording:
@@ -140,11 +146,29 @@ class AsyncHistoryRecorder(Recording):
     async def sent(self) -> list[SentEvent]:
         return await self.history.run(self.sent_events)
 
-    def outcome_batch(self) -> OutcomeBatch:
-        """Confirmed outcomes queued on the history thread in batches (in order, never
-        awaited one by one); `flush()` returns the last write's concurrent future."""
+    async def confirm(self, client: JsonGetter, access: RestAccess, policy: PollPolicy, *,
+                      heard: Callable[[SentEvent, Outcome], None] | None = None,
+                      ) -> dict[int, Outcome]:
+        """Poll runs of this send's accepted events. Each outcome goes to `heard` and to the
+        history, queued on its thread in batches (in order, never awaited one by one); what
+        was heard is kept even when the polling is cancelled."""
+        sent = await self.sent()
         history = self.history
-        return OutcomeBatch(lambda rows: history.submit(lambda store: store.set_outcomes(rows)))
+        batch = OutcomeBatch(lambda rows: history.submit(lambda store: store.set_outcomes(rows)))
+
+        def on_outcome(event: SentEvent, outcome: Outcome, runs_json: str | None) -> None:
+            if heard is not None:
+                heard(event, outcome)
+            batch.add(event, outcome, runs_json)
+
+        try:
+            found = await confirm_outcomes(client, access, sent, policy=policy,
+                                           on_outcome=on_outcome)
+        finally:
+            last_write = batch.flush()
+        if last_write is not None:
+            await asyncio.wrap_future(last_write)  # and with it every earlier write
+        return found
 
     async def record_outcome(self, event: SentEvent, outcome: Outcome,
                              runs_json: str | None) -> None:

@@ -31,7 +31,7 @@ from console.services.history import now_ms
 from console.services.history_async import AsyncHistory
 from console.services.history_recorder import AsyncHistoryRecorder
 from console.services.history_session import poll_policy_from_env
-from console.services.outcomes import PollPolicy, RestAccess, confirm_outcomes
+from console.services.outcomes import PollPolicy, RestAccess
 from console.services.sender import RequestOutcome, SendObserver
 
 
@@ -101,16 +101,7 @@ class WindowSession:
 
     async def confirm(self, client: Any, outcomes: Sequence[RequestOutcome]
                       ) -> dict[int, Outcome]:
-        sent = await self.recorder.sent()
-        batch = self.recorder.outcome_batch()
-        try:
-            found = await confirm_outcomes(client, self.access, sent, policy=self.policy,
-                                           on_outcome=batch.add)
-        finally:
-            last_write = batch.flush()  # what was heard is kept, even when cancelled
-        if last_write is not None:
-            await asyncio.wrap_future(last_write)
-        return found
+        return await self.recorder.confirm(client, self.access, self.policy)
 
     def describe(self, outcome: RequestOutcome, verified: Mapping[int, Any] | None
                  ) -> dict[str, Any]:

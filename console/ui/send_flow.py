@@ -20,7 +20,6 @@ from console.core.dedup import (
     Outcome,
     OutcomeKind,
     Prediction,
-    SentEvent,
     dedup_id_of,
     summary_line,
 )
@@ -30,7 +29,7 @@ from console.core.redact import scrub
 from console.services.client import SendResult
 from console.services.history import CANCELLED_REASON
 from console.services.history_recorder import AsyncHistoryRecorder
-from console.services.outcomes import RestAccess, confirm_outcomes
+from console.services.outcomes import RestAccess
 from console.services.targets import ResolvedTarget
 from console.ui.batch import BatchSendPanel
 from console.ui.context import AppContext
@@ -219,26 +218,13 @@ class SendFlow(QObject):
         env = resolved.environment
         if recorder is None:
             return {}
-        sent = await recorder.sent()
         access = RestAccess.for_environment(
             name=env.name, kind=env.kind, rest_origin=env.rest_origin, branch=env.branch,
             signing_key=resolved.signing_key,
         )
-
-        batch = recorder.outcome_batch()
-
-        def heard(event: SentEvent, outcome: Outcome, runs_json: str | None) -> None:
-            log.outcome(event.index, outcome)
-            batch.add(event, outcome, runs_json)
-
-        try:
-            outcomes = await confirm_outcomes(
-                self.context.client, access, sent, policy=self.context.poll_policy,
-                on_outcome=heard)
-        finally:
-            last_write = batch.flush()  # what was heard is kept, even when cancelled
-        if last_write is not None:
-            await asyncio.wrap_future(last_write)  # and with it every earlier write
+        outcomes = await recorder.confirm(
+            self.context.client, access, self.context.poll_policy,
+            heard=lambda event, outcome: log.outcome(event.index, outcome))
         self.outcomes_known.emit(outcomes)
         return outcomes
 
