@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -62,6 +63,64 @@ def test_kill_9_mid_send_leaves_an_unknown_row(cli, app_home: Path, tmp_path: Pa
     assert header.split() == ["TIME", "ENV", "NAME", "DEDUP", "ID", "STATUS", "OUTCOME"]
     assert "shop/order.placed" in body and body.endswith(
         "outcome unknown: the console stopped before the server answered")
+
+
+def test_kill_9_mid_batch_answered_unknown_and_never_sent_requests(cli, app_home: Path,
+                                                                   tmp_path: Path):
+    """Three requests: the first answered, the second in flight when the send is killed,
+    the third written ahead but never sent. The history keeps the first as accepted,
+    shows the second as unknown and has nothing of the third."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update(EVENT_CONSOLE_HOME=str(app_home), INNGEST_EVENT_KEY=KEY)
+    event_file = tmp_path / "events.json"
+    event_file.write_text(json.dumps([
+        {"name": f"shop/step.{i // 2}", "id": f"batch-{i}", "data": {"pad": "x" * 300}}
+        for i in range(6)]))
+    with FaultServer() as server:
+        server.script(Reply.json(200, {"ids": ["01HZZZZZZZZZZZZZZZZZZZZZZ1",
+                                               "01HZZZZZZZZZZZZZZZZZZZZZZ2"], "status": 200}),
+                      Reply.hang())
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console", "send", "--request-limit", "800",
+             "--url", server.origin, str(event_file)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ, cwd=ROOT,
+        )
+        try:
+            while len(server.requests) < 2 and proc.poll() is None:
+                time.sleep(0.01)
+            assert len(server.requests) == 2, proc.communicate()[1]
+            answered_and_ahead(app_home / "data" / "history.sqlite3")
+        finally:
+            proc.kill()
+            _, err = proc.communicate(timeout=30)
+        assert proc.returncode == -9, err
+        assert [len(r.json()) for r in server.requests] == [2, 2]
+
+    shown = cli("history", "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert "1 request from an earlier session ended without an answer" in shown.stderr
+    rows = sorted((r["dedup_id"], r["outcome"], r["state"]) for r in lines(shown.stdout))
+    assert rows == [("batch-0", "accepted", "done"), ("batch-1", "accepted", "done"),
+                    ("batch-2", "unknown", "unknown"), ("batch-3", "unknown", "unknown")]
+
+
+def answered_and_ahead(path: Path, timeout: float = 10.0) -> None:
+    """Wait until the history holds the first answer and the third request's rows written
+    ahead ('queued'): the writer does both while the second request is in flight. Read
+    through a connection of this process."""
+    deadline = time.monotonic() + timeout
+    conn = sqlite3.connect(path, timeout=5)
+
+    def count(state: str) -> int:
+        return int(conn.execute("SELECT count(*) FROM requests WHERE state = ?",
+                                (state,)).fetchone()[0])
+
+    try:
+        while count("done") < 1 or count("queued") < 1:
+            assert time.monotonic() < deadline, "the history never got that far"
+            time.sleep(0.01)
+    finally:
+        conn.close()
 
 
 def test_send_prints_predicted_and_confirmed_outcomes_and_history_keeps_them(cli):
