@@ -33,7 +33,7 @@ from console.services.outcomes import RestAccess
 from console.services.targets import ResolvedTarget
 from console.ui.batch import BatchSendPanel
 from console.ui.context import AppContext
-from console.ui.history.icons import headline
+from console.ui.history.icons import DETAIL_LINES, event_lines, headline
 from console.ui.send_log import LogRow, SendLogModel
 
 
@@ -81,11 +81,9 @@ class LogObserver:
             row.outcome = (first.text if len(rng) == 1
                            else summary_line(known.values(), accepted=False))
             row.outcome_kind = headline(o.kind.value for o in known.values())
-            shown = sorted(known.items())[:_DETAIL_LINES]
-            more = len(known) - len(shown)
-            row.outcome_detail = "\n".join(
-                f"#{i + 1} {self.events[i].get('name', '')}: {o.text}" for i, o in shown
-            ) + (f"\n… and {more} more (see History)" if more > 0 else "")
+            shown = sorted(known.items())[:DETAIL_LINES]
+            row.outcome_detail = "\n".join(event_lines(
+                ((i, self.events[i].get("name", ""), o.text) for i, o in shown), len(known)))
             self.model.changed(n)
         self._dirty.clear()
 
@@ -112,9 +110,6 @@ class LogObserver:
         row.attempts = result.attempts
         row.error = scrub(result.error, self.resolved.secrets) if result.error else None
         self.model.changed(n)
-
-
-_DETAIL_LINES = 30
 
 
 class Observers:

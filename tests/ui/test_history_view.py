@@ -22,6 +22,7 @@ from console.services.outcomes import PollPolicy, RestAccess, confirm_outcomes
 from console.services.paths import app_paths
 from console.services.sender import send_events
 from console.ui.history import HistoryReader, HistoryTableModel, HistoryView
+from console.ui.history.icons import DETAIL_LINES, event_lines
 from console.ui.history.model import PLACEHOLDER, ROW_ROLE
 from tests.support.history_fill import fill_history
 from tests.support.inbox_thread import running_inbox
@@ -225,3 +226,12 @@ def test_payload_size_kept_is_set_in_the_view(qtbot, sent_history):
         store.record_pending(env="Inbox", events=[raw])
         [row] = store.query(HistoryFilter(name="big"), with_payload=True)
     assert row.truncated and row.size == len(raw) and len(row.payload) == 2048
+
+
+def test_outcome_tooltips_list_the_first_events_and_count_the_rest() -> None:
+    """The send log and scenario results list events the same way."""
+    every = [(i, f"app/e{i}", "ran: 1 run") for i in range(DETAIL_LINES + 2)]
+    lines = event_lines(every[:DETAIL_LINES], len(every))
+    assert lines[0] == "#1 app/e0: ran: 1 run" and len(lines) == DETAIL_LINES + 1
+    assert lines[-1] == "… and 2 more (see History)"
+    assert event_lines(every[:2], 2) == ["#1 app/e0: ran: 1 run", "#2 app/e1: ran: 1 run"]

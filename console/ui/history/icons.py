@@ -41,6 +41,18 @@ def headline(kinds: Iterable[str]) -> str:
     return seen[0] if seen else ""
 
 
+DETAIL_LINES = 30  # events listed one by one in a tooltip; the rest are counted
+
+
+def event_lines(shown: Iterable[tuple[int, str, str]], total: int) -> list[str]:
+    """"#3 app/signup: ran: 1 run" per (batch index, event name, outcome text) shown (at
+    most DETAIL_LINES of them), then how many of `total` were left out."""
+    lines = [f"#{i + 1} {name}: {text}" for i, name, text in shown]
+    if total > len(lines):
+        lines.append(f"… and {total - len(lines)} more (see History)")
+    return lines
+
+
 @cache
 def outcome_icon(outcome: str) -> QIcon:
     colour, glyph, _ = OUTCOME_STYLE.get(outcome, ("#9e9e9e", "·", ""))

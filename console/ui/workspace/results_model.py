@@ -10,11 +10,16 @@ from PySide6.QtWidgets import QWidget
 
 from console.core.dedup import summary_line
 from console.services.run_results import CANCELLED, DRY_RUN, ERROR, FAILED, PASSED, StepResult
-from console.ui.history.icons import OUTCOME_STYLE, headline, outcome_icon
+from console.ui.history.icons import (
+    DETAIL_LINES,
+    OUTCOME_STYLE,
+    event_lines,
+    headline,
+    outcome_icon,
+)
 from console.ui.table_model import Index, ListTableModel
 
 COLUMNS = ("Step", "Row", "Result", "Status", "Ids", "Outcome", "Time", "Expectation")
-_DETAIL_LINES = 30
 MARKS = {PASSED: "✔ passed", FAILED: "✘ failed", ERROR: "✘ error", CANCELLED: "■ stopped",
          DRY_RUN: "○ dry run"}
 COLOURS = {PASSED: "#1b7f3b", FAILED: "#b3261e", ERROR: "#b3261e", CANCELLED: "#7a6400",
@@ -111,11 +116,8 @@ def _outcome_tooltip(result: StepResult) -> str | None:
     lines = [OUTCOME_STYLE.get(headline(result.dedup), ("", "", ""))[2]]
     details = _details(result)
     names = [e.get("name", "") if isinstance(e, dict) else "" for e in result.rendered]
-    shown = details[:_DETAIL_LINES]
-    lines += [f"#{i + 1} {names[i] if i < len(names) else ''}: {text}"
-              for i, text in enumerate(shown)]
-    if len(details) > len(shown):
-        lines.append(f"… and {len(details) - len(shown)} more (see History)")
+    lines += event_lines(((i, names[i] if i < len(names) else "", text)
+                          for i, text in enumerate(details[:DETAIL_LINES])), len(details))
     before = {p.get("message", "") for p in result.predicted or [] if p.get("message")}
     if len(before) == 1:
         lines.append(f"Before sending: {before.pop()}")
