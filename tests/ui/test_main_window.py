@@ -209,12 +209,17 @@ def test_cancel_mid_batch_says_what_was_accepted_and_what_was_in_flight(qtbot, a
 
     from console.services.environments import Environment
     from console.services.history import CANCELLED_REASON
-    from tests.support.fault_server import FaultServer, accept_all
+    from tests.support.fault_server import FaultServer, Reply, accept_all
 
     context, window = open_window(qtbot)
 
-    def slow(request):
-        return replaced(accept_all(request), delay=0.4)
+    sends = []
+
+    def slow(request):  # the first send answered soon, the next never (Cancel comes first)
+        if request.method != "POST":
+            return accept_all(request)
+        sends.append(request)
+        return replaced(accept_all(request), delay=0.2) if len(sends) == 1 else Reply.hang()
 
     events = [{"name": f"shop/item.{i}", "data": {"pad": "x" * 1000}} for i in range(30)]
     with FaultServer(default=slow) as server:
@@ -226,7 +231,8 @@ def test_cancel_mid_batch_says_what_was_accepted_and_what_was_in_flight(qtbot, a
             window.composer.add_events(events)
             send_with_key(window, "slow-server-key-1234")
             rows = window.log_model.rows
-            await wait_until(lambda: len(rows) == 2 and rows[0].status == 200, timeout=10,
+            await wait_until(lambda: len(rows) == 2 and rows[0].status == 200
+                             and len(sends) == 2, timeout=10,
                              message="the first request answered, the second in flight")
             window.send_panel.cancel()
             await wait_until(lambda: not window.flow.sending, message="the send stopped")
