@@ -62,6 +62,12 @@ class Recording:
             "parsed": self.events[rng.start : rng.stop] if self.events is not None else None,
         }
 
+    def mark_unanswered(self, store: HistoryStore) -> None:
+        """Requests that never got `on_done` (cancelled in flight) become "unknown"."""
+        for request_no, request_id in self.requests.items():
+            if request_no not in self.done:
+                store.record_unknown(request_id)
+
     def sent_events(self, store: HistoryStore) -> list[SentEvent]:
         out: list[SentEvent] = []
         for request_no in sorted(self.done):
@@ -92,9 +98,7 @@ class HistoryRecorder(Recording):
 
     def finish(self) -> None:
         """Requests that never got `on_done` (cancelled in flight) become "unknown" now."""
-        for request_no, request_id in self.requests.items():
-            if request_no not in self.done:
-                self.store.record_unknown(request_id)
+        self.mark_unanswered(self.store)
 
     def sent(self) -> list[SentEvent]:
         """Accepted events of this send, for outcome polling."""
@@ -136,12 +140,7 @@ class AsyncHistoryRecorder(Recording):
         return asyncio.wrap_future(self.history.submit(write))
 
     async def finish(self) -> None:
-        def write(store: HistoryStore) -> None:
-            for request_no, request_id in self.requests.items():
-                if request_no not in self.done:
-                    store.record_unknown(request_id)
-
-        await self.history.run(write)
+        await self.history.run(self.mark_unanswered)
 
     async def sent(self) -> list[SentEvent]:
         return await self.history.run(self.sent_events)

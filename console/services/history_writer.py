@@ -142,9 +142,7 @@ class HistoryWriter(Recording):
         try:
             self.stop()
         finally:
-            for request_no, request_id in self.requests.items():
-                if request_no not in self.done:
-                    self.store.record_unknown(request_id)
+            self.mark_unanswered(self.store)
 
     def sent(self) -> list[SentEvent]:
         self.stop()
