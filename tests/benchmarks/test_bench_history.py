@@ -236,7 +236,7 @@ def cli_overhead(home: Path, tmp: Path, url: str, parsed: list[dict[str, Any]]
     env.update(EVENT_CONSOLE_HOME=str(home), INNGEST_EVENT_KEY="bench-key")
     runs = 0
 
-    def run(*extra: str) -> tuple[float, float]:
+    def run(*extra: str) -> tuple[float, float, float]:
         nonlocal runs
         runs += 1  # fresh ids every run: the common case (repeats would add ledger work)
         file = tmp / f"sends-{runs}.json"
