@@ -180,6 +180,26 @@ def test_deduplicated_outcome_detail_and_actions(qtbot, sent_history, tmp_path: 
     assert view.status_label.text() == f"Exported 3 events to {tmp_path / 'sel.jsonl'}"
 
 
+def test_a_short_wide_tab_shows_rows_and_the_event_side_by_side(qtbot, sent_history):
+    """Under the editor the History tab is about 1260 x 330: the table keeps room for at
+    least 6 rows and the selected event's JSON is shown beside it, not squeezed under it."""
+    reader, _ = sent_history
+    view = HistoryView(reader, environments=["Inbox"])
+    qtbot.addWidget(view)
+    view.resize(1260, 330)
+    view.show()
+    qtbot.waitUntil(lambda: view.model.row_at(2) is not None, timeout=10_000)
+    row_height = view.table.verticalHeader().defaultSectionSize()
+    assert view.table.viewport().height() >= 6 * row_height
+    view.table.setCurrentIndex(view.model.index(1, 0))
+    qtbot.waitUntil(lambda: view.detail.row is not None, timeout=10_000)
+    box = view.detail.event_box
+    lines = len(box.toPlainText().splitlines())
+    assert lines == 7  # the pretty-printed {"name", "id", "data": {"amount"}} event
+    assert box.viewport().height() >= lines * box.fontMetrics().lineSpacing()
+    assert box.mapTo(view, box.rect().topLeft()).x() > view.table.width()  # beside
+
+
 def test_filters_search_and_retention(qtbot, sent_history):
     reader, _ = sent_history
     view = HistoryView(reader, environments=["Inbox"])

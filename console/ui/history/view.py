@@ -86,11 +86,14 @@ class HistoryView(QWidget):
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
         self._build_actions()
-        splitter = QSplitter(Qt.Orientation.Vertical)
+        # side by side, as in the Inbox tab: under the editor the tab is short and wide, and
+        # a table above a detail pane left room for three rows
+        splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
+        splitter.setSizes([600, 400])
         layout = QVBoxLayout(self)
         layout.addWidget(self.filter_bar)
         layout.addWidget(splitter, 1)
