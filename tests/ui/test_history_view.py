@@ -198,6 +198,9 @@ def test_a_short_wide_tab_shows_rows_and_the_event_side_by_side(qtbot, sent_hist
     assert lines == 7  # the pretty-printed {"name", "id", "data": {"amount"}} event
     assert box.viewport().height() >= lines * box.fontMetrics().lineSpacing()
     assert box.mapTo(view, box.rect().topLeft()).x() > view.table.width()  # beside
+    assert not view.status_label.isVisible()  # no message yet: no empty line under the table
+    view.say("Exported 1 event")
+    assert view.status_label.isVisible()
 
 
 def test_filters_search_and_retention(qtbot, sent_history):

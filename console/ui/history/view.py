@@ -85,6 +85,7 @@ class HistoryView(QWidget):
         self.count_label = QLabel("Loading history…")
         self.status_label = QLabel()
         self.status_label.setWordWrap(True)
+        self.status_label.setVisible(False)  # shown with a message: its room goes to the table
         self._build_actions()
         # side by side, as in the Inbox tab: under the editor the tab is short and wide, and
         # a table above a detail pane left room for three rows
@@ -224,6 +225,7 @@ class HistoryView(QWidget):
     # -- actions ---------------------------------------------------------------------------
     def say(self, text: str) -> None:
         self.status_label.setText(text)
+        self.status_label.setVisible(bool(text))
         self.message.emit(text)
 
     def _selected_event(self) -> HistoryRow | None:
