@@ -8,6 +8,8 @@
   first page painted-ready (count + page, through the reader thread and the queued
   signal); baseline: the same count and SELECT on a plain sqlite3 connection, no model.
   Also the last page by OFFSET and the page after it by keyset.
+- retention: the check every open runs, on M one-event requests (nothing to purge), by
+  index; baseline: the same file with the index dropped (a scan).
 - overhead: the same ~1 KiB events to the inbox (in a thread), (a) in-process through
   `send_events` without an observer and with `HistoryRecorder` (the worst case: nothing
   else costs anything), (b) `event-console send` subprocesses with `--no-history` and
@@ -149,6 +151,32 @@ def deep_pages(path: Path) -> tuple[float, float]:
     return by_offset, by_keyset
 
 
+def retention_check(path: Path, requests: int) -> tuple[float, float]:
+    """The retention check every open runs, on `requests` one-event requests spread over
+    the last 60 days (nothing to purge: the common case), by index; baseline: the same
+    file with the index on created_ms dropped (a scan of the requests table). Best of 3."""
+    with HistoryStore(path, recover=False) as store:
+        now = int(time.time() * 1000)
+        store.conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+            " INSERT INTO requests(env, created_ms, request_bytes, events, state,"
+            " first_event_id) SELECT 'dev', ? - i * ?, 100, 1, 'done', i FROM n",
+            (requests, now, 60 * 24 * 3600 * 1000 // requests))
+
+        def best() -> float:
+            times = []
+            for _ in range(3):
+                start = time.perf_counter()
+                assert store.apply_retention() == 0
+                times.append(time.perf_counter() - start)
+            return min(times)
+
+        indexed = best()
+        store.conn.execute("DROP INDEX requests_created")
+        scanned = best()
+    return indexed, scanned
+
+
 async def send_all(origin: str, parsed: list[dict[str, Any]], store: HistoryStore | None
                    ) -> float:
     parts = [event_bytes(e) for e in parsed]
@@ -178,6 +206,7 @@ def test_bench_history(qtbot, app_home: Path, tmp_path: Path,
     page, matched = first_page_through_model(qtbot, big, "app/event.7")
     select = plain_select(big, "app/event.7")
     by_offset, by_keyset = deep_pages(big)
+    indexed, scanned = retention_check(tmp_path / "requests.sqlite3", ROWS)
 
     kib = make_events(SENDS, note=940)  # ~1 KiB events, as in test_bench_send
     with running_inbox() as inbox, HistoryStore(tmp_path / "sends.sqlite3") as store:
@@ -203,6 +232,10 @@ def test_bench_history(qtbot, app_home: Path, tmp_path: Path,
               f"ratio model/plain = {page / select:.1f}x")
         print(f"  last page by OFFSET: {by_offset * 1000:.1f} ms; next page by keyset: "
               f"{by_keyset * 1000:.1f} ms")
+        print(f"  retention check at open, {ROWS:,} requests (nothing to purge): "
+              f"{indexed * 1000:.2f} ms by index")
+        print(f"    baseline the same without the index (scan): {scanned * 1000:.2f} ms   "
+              f"ratio scan/index = {scanned / indexed:.0f}x")
         print(f"  send {SENDS:,} ~1 KiB events to the inbox in-process (send_events): "
               f"{bare:.2f} s bare, {rec:.2f} s with HistoryRecorder: "
               f"{100 * (rec / bare - 1):+.1f} % (worst case: no start-up, no validation)")

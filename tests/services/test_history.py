@@ -333,6 +333,27 @@ def test_purge_and_retention(db: Path):
             assert store.retention_days == read, hostile
 
 
+def test_the_retention_check_at_open_finds_old_requests_by_index(db: Path):
+    """Every open purges what retention no longer keeps: with a big history that must not
+    read the whole requests table. A file made before the index gets it on open."""
+    day = 24 * 3600 * 1000
+    with HistoryStore(db) as store:
+        for age in (100, 0):
+            rid = store.record_pending(env="dev", events=parts({"name": f"age{age}"}),
+                                       time_ms=T0 - age * day)
+            store.record_done(rid, result(IdSeed.fresh(), ["01X"], 1))
+        store.conn.execute("DROP INDEX requests_created")  # as a file from before it
+    with HistoryStore(db) as store:
+        ran: list[str] = []
+        store.conn.set_trace_callback(ran.append)  # the statements, values filled in
+        assert store.apply_retention(now=T0) == 1
+        store.conn.set_trace_callback(None)
+        [purge] = [sql for sql in ran if sql.startswith("DELETE FROM requests")]
+        plan = " ".join(row[-1] for row in store.conn.execute(f"EXPLAIN QUERY PLAN {purge}"))
+        assert "USING INDEX requests_created" in plan, plan
+        assert store.conn.execute("SELECT count(*) FROM requests").fetchone()[0] == 1
+
+
 def test_exports(db: Path):
     with HistoryStore(db) as store:
         seed = IdSeed(T0, bytes(10))
