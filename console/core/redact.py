@@ -6,9 +6,17 @@ import re
 
 _EVENT_PATH = re.compile(r"(/e/)([^/?#\s]+)")
 
+# What the console (like Inngest's SDKs in dev mode) sends to a server that takes any key,
+# the Dev Server or the inbox, when none is set. Not a secret: shown as is, so a URL in an
+# error reads /e/NO_EVENT_KEY_SET, not /e/****_SET (which looks like a key was set).
+PLACEHOLDER_KEY = "NO_EVENT_KEY_SET"
+
 
 def mask_key(key: str) -> str:
-    """`****` plus the last 4 characters (fewer for very short keys)."""
+    """`****` plus the last 4 characters (fewer for very short keys); the placeholder
+    sent when no key is set stays as it is."""
+    if key == PLACEHOLDER_KEY:
+        return key
     tail = key[-4:] if len(key) > 8 else key[-2:] if len(key) > 4 else ""
     return "****" + tail
 

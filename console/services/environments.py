@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from console.core.errors import UserError
+from console.core.redact import PLACEHOLDER_KEY
 from console.services.atomic import write_text_atomic
 from console.services.paths import AppPaths
 
@@ -29,7 +30,7 @@ DEV_ORIGIN = "http://127.0.0.1:8288"
 INBOX_ORIGIN = "http://127.0.0.1:8289"
 CLOUD_EVENT_ORIGIN = "https://inn.gs"
 CLOUD_REST_ORIGIN = "https://api.inngest.com"
-DEV_PLACEHOLDER_KEY = "NO_EVENT_KEY_SET"
+DEV_PLACEHOLDER_KEY = PLACEHOLDER_KEY
 FROM_ENV_NAME = "From environment"
 
 

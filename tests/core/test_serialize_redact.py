@@ -30,3 +30,13 @@ def test_masks():
     assert mask_key("abcdefghijkl") == "****ijkl"
     assert mask_url("https://inn.gs/e/abcdefghijkl") == "https://inn.gs/e/****ijkl"
     assert "secret-key-123" not in scrub("failed for /e/secret-key-123 now", ["secret-key-123"])
+
+
+def test_the_no_key_placeholder_is_shown_as_it_is():
+    """Sent to the Dev Server and the inbox when no key is set: masking it as `****_SET`
+    would read as if a key ending in _SET were configured."""
+    assert mask_url("http://127.0.0.1:8288/e/NO_EVENT_KEY_SET") == (
+        "http://127.0.0.1:8288/e/NO_EVENT_KEY_SET")
+    assert scrub("could not connect to /e/NO_EVENT_KEY_SET", ["NO_EVENT_KEY_SET"]) == (
+        "could not connect to /e/NO_EVENT_KEY_SET")
+    assert mask_key("NO_EVENT_KEY_SET_REALLY") == "****ALLY"  # only the exact placeholder
