@@ -232,6 +232,13 @@ class Outcome:
         return str(kind.value)
 
 
+def refused(error: str | None, status: int | None) -> Outcome:
+    """The outcome of events a request did not get accepted: the client's error, else the
+    server's status, else no answer at all."""
+    reason = error or (f"server answered {status}" if status else "no answer")
+    return Outcome(OutcomeKind.NOT_ACCEPTED, reason=reason)
+
+
 _SUMMARY_ORDER = (
     (OutcomeKind.NOT_ACCEPTED, "not accepted"),
     (OutcomeKind.UNKNOWN, "unknown"),

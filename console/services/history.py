@@ -20,7 +20,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from console.core.dedup import DEDUP_WINDOW_MS, Outcome, OutcomeKind, Prediction, PriorSend
+from console.core.dedup import (
+    DEDUP_WINDOW_MS,
+    Outcome,
+    OutcomeKind,
+    Prediction,
+    PriorSend,
+    refused,
+)
 from console.core.ids import IdSeed
 from console.services.history_query import HistoryReads
 from console.services.history_schema import DAY_MS as DAY_MS
@@ -270,9 +277,7 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
                     also="status = ?, outcome = 'accepted', outcome_detail = NULL",
                     params=[result.status])
         if accepted < count:
-            reason = result.error or (f"server answered {result.status}"
-                                      if result.status else "no answer")
-            detail = Outcome(OutcomeKind.NOT_ACCEPTED, reason=reason).text
+            detail = refused(result.error, result.status).text
             self.conn.execute(
                 "UPDATE events SET internal_id = NULL, status = ?, outcome = 'not accepted',"
                 " outcome_detail = ? WHERE id BETWEEN ? AND ?",

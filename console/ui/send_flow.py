@@ -21,6 +21,7 @@ from console.core.dedup import (
     OutcomeKind,
     Prediction,
     dedup_id_of,
+    refused,
     summary_line,
 )
 from console.core.ids import IdSeed
@@ -78,8 +79,12 @@ class LogObserver:
             n = self.rows[request_no]
             row = self.model.rows[n]
             first = next(iter(known.values()))
-            row.outcome = (first.text if len(rng) == 1
-                           else summary_line(known.values(), accepted=False))
+            if len(rng) > 1:
+                row.outcome = summary_line(known.values(), accepted=False)
+            elif first.kind is OutcomeKind.NOT_ACCEPTED and row.error:
+                row.outcome = first.kind.value  # the reason is in the Error column
+            else:
+                row.outcome = first.text
             row.outcome_kind = headline(o.kind.value for o in known.values())
             shown = sorted(known.items())[:DETAIL_LINES]
             row.outcome_detail = "\n".join(event_lines(
@@ -109,6 +114,14 @@ class LogObserver:
         row.status, row.ids, row.latency_ms = result.status, result.ids, result.latency_ms
         row.attempts = result.attempts
         row.error = scrub(result.error, self.resolved.secrets) if result.error else None
+        accepted = min(len(result.ids), len(rng))
+        if accepted < len(rng):  # shown with its icon now; no runs will be looked up
+            outcome = refused(row.error, result.status)
+            known = self.outcomes.setdefault(request_no, {})
+            known.update(dict.fromkeys(rng[accepted:], outcome))
+            self.ranges[request_no] = rng
+            self._dirty.add(request_no)
+            self.flush()
         self.model.changed(n)
 
 

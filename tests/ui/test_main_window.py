@@ -14,6 +14,7 @@ from console.services.outcomes import PollPolicy
 from console.services.paths import app_paths
 from console.ui.context import AppContext
 from console.ui.main_window import MainWindow
+from console.ui.send_log import COLUMNS as LOG_COLUMNS
 from tests.ui.conftest import wait_until
 
 
@@ -103,6 +104,15 @@ def test_unreachable_environment_keeps_the_window_running(qtbot, app_home, run_a
         await wait_until(lambda: not window.flow.sending, message="send finished")
         assert rows[-1].status is None and "could not connect" in rows[-1].error
         assert rows[-1].attempts == 2
+        # the Outcome column says it as the history does, with its icon; the reason is in
+        # the Error column beside it, and in the tooltip
+        log = window.log_model
+        outcome = log.index(len(rows) - 1, LOG_COLUMNS.index("Outcome"))
+        assert log.data(outcome) == "not accepted"
+        assert log.data(outcome, Qt.ItemDataRole.DecorationRole) is not None
+        tooltip = log.data(outcome, Qt.ItemDataRole.ToolTipRole)
+        assert tooltip.startswith("The server did not accept this event")
+        assert "unused-key-1234" not in tooltip and "could not connect" in tooltip
         assert "unused-key-1234" not in window.statusBar().currentMessage()
         assert "could not connect" in window.statusBar().currentMessage()
         await context.shutdown()
