@@ -23,6 +23,7 @@ from console.core.dedup import (
     OutcomeKind,
     Prediction,
     dedup_id_of,
+    refused,
     summary_line,
 )
 from console.core.plan import BatchPlan
@@ -132,12 +133,12 @@ class SendSession:
         dedup = (predictions.entries(rng) if isinstance(predictions, FreshPredictions) else
                  [{"verdict": p.verdict.value, "message": p.message}
                   for p in predictions[rng.start : rng.stop]])
-        refused = Outcome(OutcomeKind.NOT_ACCEPTED, reason=outcome.result.error)
+        not_accepted = refused(outcome.result.error, outcome.result.status)
         ok = Outcome(OutcomeKind.ACCEPTED)
         kinds: list[Outcome] = []
         for offset, index in enumerate(rng):
             if offset >= accepted:
-                kinds.append(refused)
+                kinds.append(not_accepted)
             elif verified is not None and index in verified:
                 kinds.append(verified[index])
             else:

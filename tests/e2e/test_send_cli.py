@@ -102,11 +102,13 @@ def test_server_rejection_exits_1_with_the_server_message(cli, tmp_path):
     path = tmp_path / "e.json"
     path.write_text('{"name": "a", "data": {}}')
     with running_inbox(event_key="the-right-key-9999") as inbox:
-        done = cli("send", "--url", inbox.url, "--no-verify", str(path),
+        done = cli("send", "--url", inbox.url, str(path),
                    env={"INNGEST_EVENT_KEY": "a-wrong-key-1111"})
     assert done.returncode == 1
     [record] = lines(done.stdout)
     assert record["status"] == 401 and record["error"] == "Event key not found"
+    assert record["runs"] == [{"outcome": "not accepted", "runs": 0,
+                               "detail": "not accepted: Event key not found"}]
     assert "a-wrong-key-1111" not in done.stdout + done.stderr
 
 
