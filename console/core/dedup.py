@@ -233,8 +233,8 @@ class Outcome:
 
 
 def refused(error: str | None, status: int | None) -> Outcome:
-    """The outcome of events a request did not get accepted: the client's error, else the
-    server's status, else no answer at all."""
+    """The outcome of a request's events the server did not accept; the reason is the
+    client's error, else the server's status, else "no answer"."""
     reason = error or (f"server answered {status}" if status else "no answer")
     return Outcome(OutcomeKind.NOT_ACCEPTED, reason=reason)
 

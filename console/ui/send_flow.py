@@ -119,7 +119,6 @@ class LogObserver:
             outcome = refused(row.error, result.status)
             known = self.outcomes.setdefault(request_no, {})
             known.update(dict.fromkeys(rng[accepted:], outcome))
-            self.ranges[request_no] = rng
             self._dirty.add(request_no)
             self.flush()
         self.model.changed(n)
