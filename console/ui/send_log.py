@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
-from console.ui.history.icons import OUTCOME_STYLE, outcome_icon
+from console.ui.history.icons import outcome_icon, outcome_meaning
 from console.ui.table_model import Index, ListTableModel
 
 
@@ -60,7 +60,7 @@ class SendLogModel(ListTableModel):
             if column == "Events":
                 return "\n".join(row.names)
             if column == "Outcome":
-                meaning = OUTCOME_STYLE.get(row.outcome_kind, ("", "", ""))[2]
+                meaning = outcome_meaning(row.outcome_kind)
                 return "\n\n".join(t for t in (meaning, row.outcome_detail) if t) or None
             if column == "Error":
                 return row.error

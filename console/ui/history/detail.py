@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QVBoxLayout, Q
 
 from console.core.serialize import pretty
 from console.services.history_query import HistoryRow
-from console.ui.history.icons import OUTCOME_STYLE
+from console.ui.history.icons import outcome_meaning
 
 
 def _text_box() -> QPlainTextEdit:
@@ -68,7 +68,7 @@ class HistoryDetail(QWidget):
 
     def show_row(self, row: HistoryRow, response_ids: list[str]) -> None:
         self.row = row
-        meaning = OUTCOME_STYLE.get(row.outcome, ("", "", ""))[2]
+        meaning = outcome_meaning(row.outcome)
         self.summary.setText(f"<b>{row.name or '(no name)'}</b> — {row.outcome_text}"
                              + (f"<br><small>{meaning}</small>" if meaning else ""))
         text = event_text(row)

@@ -29,6 +29,12 @@ OUTCOME_STYLE: dict[str, tuple[str, str, str]] = {
 }
 
 
+def outcome_meaning(outcome: str) -> str:
+    """What an outcome kind means, in a sentence for a tooltip ("" for an unknown kind)."""
+    style = OUTCOME_STYLE.get(outcome)
+    return style[2] if style else ""
+
+
 HEADLINE_ORDER = ("not accepted", "unknown", "deduplicated", "unverified", "no runs", "ran")
 
 
@@ -77,7 +83,7 @@ def outcome_icon(outcome: str) -> QIcon:
 
 
 def outcome_tooltip(row: HistoryRow) -> str:
-    meaning = OUTCOME_STYLE.get(row.outcome, ("", "", row.outcome))[2]
+    meaning = outcome_meaning(row.outcome) or row.outcome
     lines = [row.outcome_text, meaning]
     if row.predicted_detail:
         lines.append(f"Before sending: {row.predicted_detail}")

@@ -12,10 +12,10 @@ from console.core.dedup import summary_line
 from console.services.run_results import CANCELLED, DRY_RUN, ERROR, FAILED, PASSED, StepResult
 from console.ui.history.icons import (
     DETAIL_LINES,
-    OUTCOME_STYLE,
     event_lines,
     headline,
     outcome_icon,
+    outcome_meaning,
 )
 from console.ui.table_model import Index, ListTableModel
 
@@ -113,7 +113,7 @@ def _outcome_text(result: StepResult) -> str:
 def _outcome_tooltip(result: StepResult) -> str | None:
     if not result.dedup:
         return None
-    lines = [OUTCOME_STYLE.get(headline(result.dedup), ("", "", ""))[2]]
+    lines = [outcome_meaning(headline(result.dedup))]
     details = _details(result)
     names = [e.get("name", "") if isinstance(e, dict) else "" for e in result.rendered]
     lines += event_lines(((i, names[i] if i < len(names) else "", text)
