@@ -168,9 +168,3 @@ class AsyncHistoryRecorder(Recording):
         if last_write is not None:
             await asyncio.wrap_future(last_write)  # and with it every earlier write
         return found
-
-    async def record_outcome(self, event: SentEvent, outcome: Outcome,
-                             runs_json: str | None) -> None:
-        if event.row_id is not None:
-            row_id = event.row_id
-            await self.history.run(lambda s: s.set_outcome(row_id, outcome, runs_json))

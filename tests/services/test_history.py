@@ -416,7 +416,8 @@ def test_async_history_runs_on_one_worker_thread(db: Path):
             await recorder.finish()
             sent = await recorder.sent()
             assert sorted(e.index for e in sent) == [0, 1, 2]
-            await recorder.record_outcome(sent[0], Outcome(OutcomeKind.RAN, runs=1), None)
+            row_id = sent[0].row_id
+            await history.run(lambda s: s.set_outcome(row_id, Outcome(OutcomeKind.RAN, runs=1)))
             threads.add(await history.run(lambda s: threading.current_thread().name))
             assert await history.count() == 3
             assert (await history.count(HistoryFilter(outcome="ran"))) == 1
