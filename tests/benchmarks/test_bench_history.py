@@ -22,6 +22,10 @@
   the noise floor of the comparison (this machine's vCPU speed changes by up to 2x from
   one second to the next). The best run of each series is compared too: the fastest
   runs are the ones least slowed by that.
+  The same three series run again against a `FaultServer` that only answers (it parses
+  each request and returns ids; no storage, no printing), as a remote server would cost
+  this machine nothing: there the sending phase is as short as the history writer lets
+  it be, since every request waits until its rows are committed.
 Quick mode (the test suite): 5,000 inserts, 50,000 rows, 1,000 sends, in-process once,
 CLI 3 runs each. BENCH_FULL=1: 100,000 inserts (goal < 5 s), 1,000,000 rows (goal <
 200 ms), 20,000 sends, in-process best of 3, CLI 5 runs each (BENCH_CLI_RUNS=N).
@@ -56,6 +60,7 @@ from console.services.paths import app_paths
 from console.services.sender import send_events
 from console.ui.history import HistoryReader, HistoryTableModel
 from tests.benchmarks.test_bench_send import InboxProcess
+from tests.support.fault_server import FaultServer
 from tests.support.history_fill import fill_history
 from tests.support.inbox_thread import running_inbox
 
@@ -215,9 +220,11 @@ def test_bench_history(qtbot, app_home: Path, tmp_path: Path,
         rec = min(asyncio.run(send_all(inbox.url, kib, store)) for _ in range(REPEAT))
     other = InboxProcess(app_home, tmp_path / "inbox-cli.jsonl")
     try:
-        cli = cli_overhead(app_home, tmp_path, other.url, kib)
+        cli = cli_overhead(app_home, tmp_path, other.url, kib, "inbox")
     finally:
         other.stop()
+    with FaultServer(record=False) as server:
+        quick_server = cli_overhead(app_home, tmp_path, server.origin, kib, "answer")
 
     with capsys.disabled():
         mode = "full" if FULL else "quick"
@@ -239,28 +246,36 @@ def test_bench_history(qtbot, app_home: Path, tmp_path: Path,
         print(f"  send {SENDS:,} ~1 KiB events to the inbox in-process (send_events): "
               f"{bare:.2f} s bare, {rec:.2f} s with HistoryRecorder: "
               f"{100 * (rec / bare - 1):+.1f} % (worst case: no start-up, no validation)")
-        (plain_cli, plain_cpu, plain_sent), (with_history, history_cpu, history_sent), \
-            (again, _, _), best, recorded = cli
-        note = "" if recorded else "  [send did not record: history not wired into send yet]"
-        print(f"  event-console send, {SENDS:,} events (subprocess, inbox in another process,"
-              f" median of {CLI_RUNS} interleaved runs each):")
-        print(f"    --no-history {plain_cli:.2f} s ({SENDS / plain_cli:,.0f} events/s, CPU "
-              f"{plain_cpu:.2f} s); with history {with_history:.2f} s "
-              f"({SENDS / with_history:,.0f} events/s, CPU {history_cpu:.2f} s)")
-        print(f"    history overhead: wall {100 * (with_history / plain_cli - 1):+.1f} %  "
-              f"(goal < 10 %), CPU {100 * (history_cpu / plain_cpu - 1):+.1f} %{note}")
-        print(f"    sending phase alone (first request to last answer, --stats): "
-              f"{plain_sent:.2f} s without, {history_sent:.2f} s with history: "
-              f"{100 * (history_sent / plain_sent - 1):+.1f} %; the rest of the wall time is "
-              f"start-up, checking and opening/closing the history")
-        print(f"    best run of each: --no-history {best[0]:.2f} s, with history {best[1]:.2f} s:"
-              f" {100 * (best[1] / best[0] - 1):+.1f} %")
-        print(f"    noise floor, --no-history against itself (third series): median "
-              f"{100 * (again / plain_cli - 1):+.1f} %, best run "
-              f"{100 * (best[2] / best[0] - 1):+.1f} %")
+        print(f"  event-console send, {SENDS:,} events (subprocess, median of {CLI_RUNS} "
+              "interleaved runs each):")
+        print_cli("to the inbox in another process", cli)
+        print_cli("to a server that only answers (FaultServer: no storage; as a remote "
+                  "server costs this machine nothing)", quick_server)
 
-def cli_overhead(home: Path, tmp: Path, url: str, parsed: list[dict[str, Any]]
-                 ) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...],
+
+def print_cli(target: str, cli: tuple[Any, ...]) -> None:
+    (plain_cli, plain_cpu, plain_sent), (with_history, history_cpu, history_sent), \
+        (again, _, _), best, recorded = cli
+    note = "" if recorded else "  [send did not record: history not wired into send yet]"
+    print(f"   {target}:")
+    print(f"    --no-history {plain_cli:.2f} s ({SENDS / plain_cli:,.0f} events/s, CPU "
+          f"{plain_cpu:.2f} s); with history {with_history:.2f} s "
+          f"({SENDS / with_history:,.0f} events/s, CPU {history_cpu:.2f} s)")
+    print(f"    history overhead: wall {100 * (with_history / plain_cli - 1):+.1f} %  "
+          f"(goal < 10 %), CPU {100 * (history_cpu / plain_cpu - 1):+.1f} %{note}")
+    print(f"    sending phase alone (first request to last answer, --stats): "
+          f"{plain_sent:.2f} s without, {history_sent:.2f} s with history: "
+          f"{100 * (history_sent / plain_sent - 1):+.1f} %; the rest of the wall time is "
+          f"start-up, checking and opening/closing the history")
+    print(f"    best run of each: --no-history {best[0]:.2f} s, with history {best[1]:.2f} s:"
+          f" {100 * (best[1] / best[0] - 1):+.1f} %")
+    print(f"    noise floor, --no-history against itself (third series): median "
+          f"{100 * (again / plain_cli - 1):+.1f} %, best run "
+          f"{100 * (best[2] / best[0] - 1):+.1f} %")
+
+
+def cli_overhead(home: Path, tmp: Path, url: str, parsed: list[dict[str, Any]],
+                 series: str) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...],
                             tuple[float, ...], bool]:
     """Medians of (wall, CPU, sending) without history, with it, and without it again (the
     noise floor); the best wall time of each of the three; whether history recorded.
@@ -272,8 +287,9 @@ def cli_overhead(home: Path, tmp: Path, url: str, parsed: list[dict[str, Any]]
     def run(*extra: str) -> tuple[float, float, float]:
         nonlocal runs
         runs += 1  # fresh ids every run: the common case (repeats would add ledger work)
-        file = tmp / f"sends-{runs}.json"
-        file.write_text(json.dumps([{**e, "id": f"r{runs:03d}-{e['id']}"} for e in parsed]),
+        file = tmp / f"sends-{series}-{runs}.json"
+        ids = f"{series}{runs:03d}"
+        file.write_text(json.dumps([{**e, "id": f"{ids}-{e['id']}"} for e in parsed]),
                         encoding="utf-8")
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()

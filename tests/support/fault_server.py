@@ -135,6 +135,7 @@ class FaultServer:
     default: Responder = accept_all
     host: str = "127.0.0.1"
     port: int = 0
+    record: bool = True  # False: keep no requests (long benchmarks: bodies add up)
     _replies: deque[Reply] = field(default_factory=deque, init=False, repr=False)
     _requests: list[RecordedRequest] = field(default_factory=list, init=False, repr=False)
     _cond: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
@@ -226,8 +227,9 @@ class FaultServer:
 
     def _next_reply(self, request: RecordedRequest) -> Reply:
         with self._cond:
-            self._requests.append(request)
-            self._cond.notify_all()
+            if self.record:
+                self._requests.append(request)
+                self._cond.notify_all()
             if self._replies:
                 return self._replies.popleft()
         return self.default(request)
