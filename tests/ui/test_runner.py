@@ -163,6 +163,20 @@ def test_problems_are_shown_and_nothing_is_sent(parts, qtbot):
     assert panel.status.text().startswith("Nothing sent: no scenario to run")
 
 
+def test_an_empty_workspace_says_where_scenarios_go(parts, qtbot):
+    workspace, watcher, _ = parts
+    panel = RunnerPanel(workspace, watcher, EnvironmentStore.load(app_paths()), SecretStore(),
+                        EventApiClient())
+    qtbot.addWidget(panel)
+    combo = panel.scenario_combo
+    assert combo.count() == 0 and combo.currentIndex() == -1  # the placeholder is what shows
+    assert combo.placeholderText() == (
+        f"No scenarios yet: add a scenario file to {workspace.folder / 'scenarios'}")
+    (workspace.folder / "scenarios" / "two-steps.json").write_text(json.dumps(TWO_STEPS))
+    watcher.reload()
+    assert combo.currentText() == "two steps"
+
+
 def test_browse_search_duplicate_rename_delete_and_undo(parts):
     workspace, _, browser = parts
     browser.save_from_event({"name": "shop/order.created", "data": {}}, "order",

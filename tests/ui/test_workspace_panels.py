@@ -14,12 +14,21 @@ from tests.ui.test_main_window import open_window
 def test_ctrl_s_saves_the_event_as_a_template_file_and_it_opens_again(qtbot, app_home, qloop):
     _context, window = open_window(qtbot)
     panels = window.panels
+    path = panels.workspace.folder / "templates"
+    hint = panels.browser.empty
+    # a new workspace says how a template is made and where it goes, not just an empty list
+    assert not hint.isHidden()
+    assert "Save as Template (Ctrl+S)" in hint.text() and str(path) in hint.text()
     window.editor.setPlainText('{"name": "shop/cart.paid", "data": {"cart": "c1"}}')
     window.editor.setFocus()
     QTest.keyClick(window.editor, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    path = panels.workspace.folder / "templates"
     files = sorted(path.glob("*.json"))
     assert len(files) == 1, files
+    assert hint.isHidden()
+    panels.browser.search.setText("refund")
+    assert not hint.isHidden() and 'No template matches "refund"' in hint.text()
+    panels.browser.search.setText("cart")
+    assert hint.isHidden()
     saved = json.loads(files[0].read_text())
     assert saved["format"] == "event-console/template@1"
     assert saved["event"] == {"name": "shop/cart.paid", "data": {"cart": "c1"}}

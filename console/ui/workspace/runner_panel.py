@@ -167,8 +167,12 @@ class RunnerPanel(QWidget):
         current = self.scenario_combo.currentText()
         self.scenario_combo.clear()
         self.scenario_combo.addItems(sorted(self.workspace.scenarios))
+        self.scenario_combo.setPlaceholderText(
+            f"No scenarios yet: add a scenario file to {self.workspace.dir('scenarios')}")
         if current:
             self.select_scenario(current)
+        if self.scenario_combo.currentIndex() < 0 and self.scenario_combo.count():
+            self.scenario_combo.setCurrentIndex(0)  # a placeholder stops Qt choosing the first
 
     def refresh_environments(self) -> None:
         current = self.env_combo.currentText()

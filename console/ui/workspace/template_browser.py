@@ -16,6 +16,7 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QKeySequence,
+    QPalette,
     QStandardItem,
     QStandardItemModel,
     QUndoCommand,
@@ -84,6 +85,7 @@ class TemplateBrowser(QWidget):
         self.proxy.setFilterKeyColumn(-1)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
+        self.search.textChanged.connect(lambda _text: self._show_empty())
         self.view = QTreeView()
         self.view.setModel(self.proxy)
         self.view.setRootIsDecorated(False)
@@ -95,6 +97,12 @@ class TemplateBrowser(QWidget):
         header = self.view.header()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.empty = QLabel()  # says how to make one, or that the search hides them all
+        self.empty.setWordWrap(True)
+        faint = self.empty.palette()
+        roles = QPalette.ColorRole
+        faint.setColor(roles.WindowText, faint.color(roles.PlaceholderText))
+        self.empty.setPalette(faint)
         self.problems = QLabel()
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #b3261e;")
@@ -130,6 +138,7 @@ class TemplateBrowser(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(self.search)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.empty)
         layout.addLayout(buttons)
         layout.addWidget(self.problems)
         self.watcher.changed.connect(self._changed)
@@ -174,6 +183,21 @@ class TemplateBrowser(QWidget):
         if selected:
             self.select(selected)
         self._update_actions()
+        self._show_empty()
+
+    def _show_empty(self) -> None:
+        if self.model.rowCount() == 0:
+            folder = self.workspace.dir("templates")
+            keys = QKeySequence(QKeySequence.StandardKey.Save).toString(
+                QKeySequence.SequenceFormat.NativeText)
+            self.empty.setText(
+                f"No templates in this workspace yet. Edit ▸ Save as Template ({keys}) saves "
+                f"the editor's event here, as a file in {folder}; the Inbox and History tabs "
+                f"save captured and sent events the same way.")
+        elif self.proxy.rowCount() == 0:
+            self.empty.setText(f"No template matches \"{self.search.text()}\" in its name, "
+                               "event name or tags.")
+        self.empty.setVisible(self.proxy.rowCount() == 0)
 
     def names(self) -> list[str]:
         """Visible template names, in view order (after the search filter)."""
