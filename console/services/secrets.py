@@ -14,19 +14,25 @@ from console.core.errors import UserError
 SERVICE = "event-console"
 KeyKind = Literal["event", "signing"]
 
-FIX_HINT = (
+KEYRING_HINT = (
     "Install and unlock a Secret Service (GNOME Keyring or KeePassXC on Linux; the system "
-    "keychain on macOS and Windows), or set INNGEST_EVENT_KEY for this shell. You can also "
-    "keep the key in memory for this session only."
+    "keychain on macOS and Windows), or set INNGEST_EVENT_KEY for this shell."
 )
+FIX_HINT = (KEYRING_HINT + " In the window, Environments… can also keep the key in memory "
+            "for this session only.")
+NO_BACKEND = "no keyring backend is installed or none is running"
 
 
 class KeyringUnavailable(UserError):
     """No usable keyring backend: say so, say how to fix it."""
 
     def __init__(self, reason: str) -> None:
-        super().__init__(f"No usable keyring: {reason}. {FIX_HINT}")
+        super().__init__(f"{self.lead(reason)} {FIX_HINT}")
         self.reason = reason
+
+    @staticmethod
+    def lead(reason: str) -> str:
+        return f"No usable keyring: {reason.rstrip('. ')}."
 
 
 def _entry(env_name: str, kind: KeyKind) -> str:
@@ -50,7 +56,7 @@ class SecretStore:
         except Exception as exc:
             return f"{type(exc).__name__}: {exc}"
         if isinstance(backend, fail.Keyring):
-            return "no keyring backend is installed or none is running"
+            return NO_BACKEND
         return None
 
     def known_backends(self) -> list[str]:
@@ -79,13 +85,10 @@ class SecretStore:
         if (env_name, kind) in self.session:
             return self.session[(env_name, kind)]
         import keyring
-        from keyring.errors import KeyringError
 
         try:
             return keyring.get_password(self.service, _entry(env_name, kind))
-        except KeyringError as exc:
-            raise KeyringUnavailable(_describe(exc)) from None
-        except Exception as exc:
+        except Exception as exc:  # keyring's own errors and the backend's (D-Bus, locked…)
             raise KeyringUnavailable(_describe(exc)) from None
 
     def set(self, env_name: str, kind: KeyKind, key: str, *, session_only: bool = False) -> None:
@@ -132,6 +135,12 @@ class SecretStore:
 
 
 def _describe(exc: BaseException) -> str:
-    """The backend's complaint, which never contains the key (we never pass it in text)."""
+    """The backend's complaint, which never contains the key (we never pass it in text).
+    keyring's fallback backend (no backend found) says it in a paragraph about PyPI
+    packages; that reads as ours does."""
+    from keyring.errors import NoKeyringError
+
+    if isinstance(exc, NoKeyringError):
+        return NO_BACKEND
     text = str(exc).strip() or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

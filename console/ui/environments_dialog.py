@@ -29,7 +29,7 @@ from console.services.environments import (
     cloud,
     normalize_origin,
 )
-from console.services.secrets import KeyringUnavailable
+from console.services.secrets import KEYRING_HINT, KeyringUnavailable
 from console.ui.context import AppContext
 
 
@@ -126,7 +126,9 @@ class EnvironmentsDialog(QDialog):
 
         problem = self.secrets.backend_problem()
         if problem:
-            self.keyring_note.setText(str(KeyringUnavailable(problem)))
+            self.keyring_note.setText(
+                f"{KeyringUnavailable.lead(problem)} Keys saved here now stay in memory for "
+                f"this session only (ticked above). {KEYRING_HINT}")
             self.session_only.setChecked(True)
         else:
             self.keyring_note.setText(f"Keys are stored in {self.secrets.backend_name()}.")

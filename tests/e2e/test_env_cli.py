@@ -28,6 +28,25 @@ def test_env_add_list_set_key_remove(cli, keyring_backend, app_home):
     assert keyring.get_password("event-console", "Staging/event") is None
 
 
+def test_without_a_keyring_send_and_set_key_say_why_and_what_to_do(cli):
+    no_keyring = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    assert cli("env", "add", "Staging", "--kind", "cloud").returncode == 0
+    set_key = cli("env", "set-key", "Staging", input="evt-key-abcd1234\n", env=no_keyring)
+    send = cli("send", "--env", "Staging", "--no-verify", "-", input='{"name": "a/b"}',
+               env=no_keyring)
+    listed = cli("env", "list", env=no_keyring)
+    assert listed.returncode == 0 and "key: keyring unavailable" in listed.stdout
+    for done in (set_key, send):
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr == (
+            "event-console: No usable keyring: no keyring backend is installed or none is "
+            "running. Install and unlock a Secret Service (GNOME Keyring or KeePassXC on "
+            "Linux; the system keychain on macOS and Windows), or set INNGEST_EVENT_KEY for "
+            "this shell. In the window, Environments… can also keep the key in memory for "
+            "this session only.\n")
+    assert "evt-key-abcd1234" not in set_key.stderr
+
+
 def test_set_key_never_from_argv_and_needs_input(cli):
     done = cli("env", "set-key", "Dev Server", "sekrit")
     assert done.returncode == 2 and "unrecognized arguments" in done.stderr

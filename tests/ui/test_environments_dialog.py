@@ -73,7 +73,9 @@ def no_keyring():
 
 def test_without_a_keyring_it_says_so_and_keeps_keys_for_the_session(qtbot, app_home, no_keyring):
     context, dialog = make_dialog(qtbot)
-    assert dialog.keyring_note.text().startswith("No usable keyring")
+    assert dialog.keyring_note.text().startswith(
+        "No usable keyring: no keyring backend is installed or none is running. Keys saved "
+        "here now stay in memory for this session only (ticked above). Install")
     assert "INNGEST_EVENT_KEY" in dialog.keyring_note.text()
     assert dialog.session_only.isChecked()
     dialog._select("Dev Server")
