@@ -21,6 +21,7 @@ KEYRING_HINT = (
 FIX_HINT = (KEYRING_HINT + " In the window, Environments… can also keep the key in memory "
             "for this session only.")
 NO_BACKEND = "no keyring backend is installed or none is running"
+LOCKED = "the keyring is locked and could not be unlocked (no unlock prompt was answered)"
 
 
 class KeyringUnavailable(UserError):
@@ -32,7 +33,7 @@ class KeyringUnavailable(UserError):
 
     @staticmethod
     def lead(reason: str) -> str:
-        return f"No usable keyring: {reason.rstrip('. ')}."
+        return f"No usable keyring: {reason.rstrip('.! ')}."
 
 
 def _entry(env_name: str, kind: KeyKind) -> str:
@@ -136,11 +137,14 @@ class SecretStore:
 
 def _describe(exc: BaseException) -> str:
     """The backend's complaint, which never contains the key (we never pass it in text).
-    keyring's fallback backend (no backend found) says it in a paragraph about PyPI
-    packages; that reads as ours does."""
-    from keyring.errors import NoKeyringError
+    The two common cases get plain words: keyring's fallback backend (none found) says
+    it in a paragraph about PyPI packages, and a locked one "Failed to unlock the
+    collection!"."""
+    from keyring.errors import KeyringLocked, NoKeyringError
 
     if isinstance(exc, NoKeyringError):
         return NO_BACKEND
+    if isinstance(exc, KeyringLocked):  # e.g. no desktop session to show the prompt
+        return LOCKED
     text = str(exc).strip() or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

@@ -47,6 +47,36 @@ def test_without_a_keyring_send_and_set_key_say_why_and_what_to_do(cli):
     assert "evt-key-abcd1234" not in set_key.stderr
 
 
+def test_a_locked_keyring_says_so(app_home):
+    """A real gnome-keyring in a D-Bus session of its own, started but never unlocked, and
+    no display for its unlock prompt: set-key and send fail with a plain message."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    tools = [shutil.which(t) for t in ("dbus-run-session", "gnome-keyring-daemon")]
+    assert all(tools), "dbus-run-session and gnome-keyring-daemon are needed (tests/run)"
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("INNGEST_", "DBUS_", "DISPLAY", "WAYLAND_"))}
+    env.update(EVENT_CONSOLE_HOME=str(app_home), KEY="evt-key-abcd1234")
+    cli = f"{sys.executable} -m console"
+    script = (f"gnome-keyring-daemon --start --components=secrets >/dev/null 2>&1\n"
+              f"{cli} env add Staging --kind cloud >/dev/null\n"
+              f'echo "$KEY" | {cli} env set-key Staging; echo "rc=$?"\n'
+              f"echo '{{\"name\": \"a/b\"}}' | {cli} send --env Staging --no-verify -;"
+              ' echo "rc=$?"\n')
+    done = subprocess.run(["dbus-run-session", "--", "bash", "-c", script], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.stdout.splitlines() == ["rc=2", "rc=2"], done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("event-console:")]
+    assert len(said) == 2, done.stderr
+    for line in said:
+        assert line.startswith("event-console: No usable keyring: the keyring is locked and "
+                               "could not be unlocked (no unlock prompt was answered). Install")
+    assert "evt-key-abcd1234" not in done.stdout + done.stderr
+
+
 def test_set_key_never_from_argv_and_needs_input(cli):
     done = cli("env", "set-key", "Dev Server", "sekrit")
     assert done.returncode == 2 and "unrecognized arguments" in done.stderr
