@@ -22,6 +22,8 @@ FIX_HINT = (KEYRING_HINT + " In the window, Environments… can also keep the ke
             "for this session only.")
 NO_BACKEND = "no keyring backend is installed or none is running"
 LOCKED = "the keyring is locked and could not be unlocked (no unlock prompt was answered)"
+NO_COLLECTION = ("the keyring has no collection to keep keys in yet, and creating one needs a "
+                 "prompt that was dismissed or could not be shown")
 
 
 class KeyringUnavailable(UserError):
@@ -137,14 +139,17 @@ class SecretStore:
 
 def _describe(exc: BaseException) -> str:
     """The backend's complaint, which never contains the key (we never pass it in text).
-    The two common cases get plain words: keyring's fallback backend (none found) says
-    it in a paragraph about PyPI packages, and a locked one "Failed to unlock the
-    collection!"."""
-    from keyring.errors import KeyringLocked, NoKeyringError
+    The common cases get plain words: keyring's fallback backend (none found) says it in
+    a paragraph about PyPI packages, a locked one "Failed to unlock the collection!", and
+    a Secret Service with no keyring yet "Failed to create the collection: Prompt
+    dismissed"."""
+    from keyring.errors import InitError, KeyringLocked, NoKeyringError
 
     if isinstance(exc, NoKeyringError):
         return NO_BACKEND
     if isinstance(exc, KeyringLocked):  # e.g. no desktop session to show the prompt
         return LOCKED
+    if isinstance(exc, InitError) and "create the collection" in str(exc):  # a new login
+        return NO_COLLECTION
     text = str(exc).strip() or type(exc).__name__
     return f"{type(exc).__name__}: {text}" if text != type(exc).__name__ else text

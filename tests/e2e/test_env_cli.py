@@ -47,9 +47,11 @@ def test_without_a_keyring_send_and_set_key_say_why_and_what_to_do(cli):
     assert "evt-key-abcd1234" not in set_key.stderr
 
 
-def test_a_locked_keyring_says_so(app_home):
-    """A real gnome-keyring in a D-Bus session of its own, started but never unlocked, and
-    no display for its unlock prompt: set-key and send fail with a plain message."""
+def test_a_keyring_that_cannot_prompt_says_why(app_home):
+    """A real gnome-keyring in D-Bus sessions of its own and no display for its prompts.
+    First a new login (no keyring yet): creating one needs a prompt. Then a keyring made
+    and unlocked with a password, and a later session where it starts locked: unlocking
+    needs a prompt. set-key and send fail with a plain message each time."""
     import os
     import shutil
     import subprocess
@@ -57,24 +59,49 @@ def test_a_locked_keyring_says_so(app_home):
 
     tools = [shutil.which(t) for t in ("dbus-run-session", "gnome-keyring-daemon")]
     assert all(tools), "dbus-run-session and gnome-keyring-daemon are needed (tests/run)"
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("INNGEST_", "DBUS_", "DISPLAY", "WAYLAND_"))}
-    env.update(EVENT_CONSOLE_HOME=str(app_home), KEY="evt-key-abcd1234")
+    # nothing of the suite's own session: its bus, its (unlocked) keyring daemon, a display
+    env = {k: v for k, v in os.environ.items() if not k.startswith(
+        ("INNGEST_", "DBUS_", "GNOME_KEYRING_", "SSH_AUTH_SOCK", "DISPLAY", "WAYLAND_"))}
+    runtime = app_home / "runtime"  # the daemon's sockets and keyring files: its own
+    runtime.mkdir(mode=0o700)
+    env.update(EVENT_CONSOLE_HOME=str(app_home), KEY="evt-key-abcd1234",
+               HOME=str(app_home), XDG_RUNTIME_DIR=str(runtime))
     cli = f"{sys.executable} -m console"
-    script = (f"gnome-keyring-daemon --start --components=secrets >/dev/null 2>&1\n"
-              f"{cli} env add Staging --kind cloud >/dev/null\n"
-              f'echo "$KEY" | {cli} env set-key Staging; echo "rc=$?"\n'
-              f"echo '{{\"name\": \"a/b\"}}' | {cli} send --env Staging --no-verify -;"
-              ' echo "rc=$?"\n')
-    done = subprocess.run(["dbus-run-session", "--", "bash", "-c", script], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
-    assert done.stdout.splitlines() == ["rc=2", "rc=2"], done.stderr
-    said = [line for line in done.stderr.splitlines() if line.startswith("event-console:")]
-    assert len(said) == 2, done.stderr
-    for line in said:
-        assert line.startswith("event-console: No usable keyring: the keyring is locked and "
-                               "could not be unlocked (no unlock prompt was answered). Install")
-    assert "evt-key-abcd1234" not in done.stdout + done.stderr
+    set_key = f'echo "$KEY" | {cli} env set-key Staging; echo "rc=$?"\n'
+    send = (f"echo '{{\"name\": \"a/b\"}}' | {cli} send --env Staging --no-verify -;"
+            ' echo "rc=$?"\n')
+
+    def session(start: str, script: str) -> tuple[list[str], list[str]]:
+        done = subprocess.run(
+            ["dbus-run-session", "--", "bash", "-c", f"{start} >/dev/null 2>&1\n{script}"],
+            env=env, capture_output=True, text=True, timeout=60, check=False)
+        assert "evt-key-abcd1234" not in done.stdout + done.stderr
+        said = [line for line in done.stderr.splitlines() if line.startswith("event-console:")]
+        return [line for line in done.stdout.splitlines() if line.startswith("rc=")], said
+
+    locked_start = "gnome-keyring-daemon --start --components=secrets"
+    assert subprocess.run([sys.executable, "-m", "console", "env", "add", "Staging", "--kind",
+                           "cloud"], env=env, capture_output=True, check=False).returncode == 0
+    hint = (". Install and unlock a Secret Service (GNOME Keyring or KeePassXC on Linux; the "
+            "system keychain on macOS and Windows), or set INNGEST_EVENT_KEY for this shell.")
+
+    rcs, said = session(locked_start, set_key)
+    assert rcs == ["rc=2"]
+    assert said == ["event-console: No usable keyring: the keyring has no collection to keep "
+                    "keys in yet, and creating one needs a prompt that was dismissed or could "
+                    "not be shown" + hint + " In the window, Environments… can also keep the "
+                    "key in memory for this session only."]
+
+    rcs, said = session("echo -n pw | gnome-keyring-daemon --unlock --components=secrets",
+                        set_key)
+    assert rcs == ["rc=0"] and said == []
+
+    rcs, said = session(locked_start, set_key + send)
+    assert rcs == ["rc=2", "rc=2"]
+    assert said == 2 * ["event-console: No usable keyring: the keyring is locked and could "
+                        "not be unlocked (no unlock prompt was answered)" + hint + " In the "
+                        "window, Environments… can also keep the key in memory for this "
+                        "session only."]
 
 
 def test_set_key_never_from_argv_and_needs_input(cli):
