@@ -65,6 +65,7 @@ class Meters:
     requests: int
     count: Meter
     blocked: int
+    editor: bool = False  # the batch is empty: these measure the editor's text, what Send sends
 
 
 class Batch:
@@ -294,21 +295,33 @@ class Batch:
         max_events: int = MAX_EVENTS_PER_REQUEST,
     ) -> Meters:
         """Meter values; `selected` picks the event shown on the per-event meter."""
-        n = len(self._sizes)
-        if selected is not None and not 0 <= selected < n:
-            selected = None
-        if selected is None and n:
-            selected = self._sizes.index(max(self._sizes))
-        event = Meter(self._sizes[selected], event_limit) if selected is not None else None
-        plan = self.plan(request_limit, event_limit, max_events)
-        return Meters(
-            event=event,
-            event_index=selected,
-            request=Meter(self.body_size, request_limit),
-            requests=len(plan.requests),
-            count=Meter(n, max_events),
-            blocked=len(plan.blocked),
-        )
+        return meters_of(self._sizes, request_limit, event_limit, selected, max_events,
+                         plan=self.plan(request_limit, event_limit, max_events))
+
+
+def meters_of(sizes: Sequence[int], request_limit: int, event_limit: int,
+              selected: int | None = None, max_events: int = MAX_EVENTS_PER_REQUEST, *,
+              plan: BatchPlan | None = None, editor: bool = False) -> Meters:
+    """The meters of events of these compact sizes (a batch's, or the editor's text's);
+    `plan`: theirs, when the caller has it cached."""
+    n = len(sizes)
+    if selected is not None and not 0 <= selected < n:
+        selected = None
+    if selected is None and n:
+        selected = sizes.index(max(sizes))
+    event = Meter(sizes[selected], event_limit) if selected is not None else None
+    if plan is None:
+        plan = plan_requests(sizes, request_limit=request_limit, event_limit=event_limit,
+                             max_events=max_events)
+    return Meters(
+        event=event,
+        event_index=selected,
+        request=Meter(sum(sizes) + n + 1 if n else 0, request_limit),
+        requests=len(plan.requests),
+        count=Meter(n, max_events),
+        blocked=len(plan.blocked),
+        editor=editor,
+    )
 
 
 # -- what a send came to -----------------------------------------------------------------

@@ -220,9 +220,12 @@ class MainWindow(QMainWindow):
         return sorted(names)
 
     def _validate(self, text: str) -> list[Problem]:
-        return validate_text(
-            text, event_limit=self._event_limit, schemas=self.schemas()
-        ).problems
+        report = validate_text(text, event_limit=self._event_limit, schemas=self.schemas())
+        # may run on a worker thread: the sizes reach the meters in _problems_changed
+        self._checked_sizes = (text, [size for size in report.sizes if size is not None])
+        return report.problems
+
+    _checked_sizes: tuple[str, list[int]] = ("", [])
 
     # -- environments ---------------------------------------------------------------------
     def _fill_environments(self, select: str | None = None) -> None:
@@ -333,6 +336,9 @@ class MainWindow(QMainWindow):
     def _problems_changed(self, problems: list[Problem]) -> None:
         label = f"Problems ({len(problems)})" if problems else "Problems"
         self.tabs.setTabText(self.tabs.indexOf(self.problems_view), label)
+        text, sizes = self._checked_sizes
+        if text == self.event_text():  # else a newer check is on its way
+            self.composer.set_editor_sizes(sizes)
 
     # -- sending --------------------------------------------------------------------------
     def _prepared(self, env: Environment) -> PreparedSend | None:

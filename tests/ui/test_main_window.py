@@ -258,3 +258,37 @@ def test_cancel_mid_batch_says_what_was_accepted_and_what_was_in_flight(qtbot, a
             await context.shutdown()
 
         run_async(session(), timeout=30)
+
+
+def test_with_the_batch_empty_the_meters_measure_the_editors_text(qtbot, app_home, run_async):
+    from console.core.batch import Level
+    from console.core.serialize import event_bytes
+
+    _context, window = open_window(qtbot)
+    meters = window.composer.meters
+    one = {"name": "shop/order.paid", "data": {"total": 42}}
+    window.editor.setPlainText(json.dumps(one))
+    size = len(event_bytes(one))
+
+    async def shown(text: str) -> None:
+        await wait_until(lambda: meters.text("event").startswith(text), message=text)
+
+    run_async(shown(f"editor: {size:,} of 3,145,728 bytes"))  # the Dev Server's limit
+    assert meters.text("request").startswith(f"{size + 2:,} of 524,288 bytes")
+    assert meters.text("count") == "1 of 5,000"
+    big = {"name": "shop/order.paid", "data": {"blob": "x" * 300_000}}
+    events = [one, big, {**big, "v": "2"}, one]
+    sizes = [len(event_bytes(e)) for e in events]
+    window.editor.setPlainText(json.dumps(events))
+    run_async(shown(f"editor #3: {sizes[2]:,} of 3,145,728 bytes"))  # the largest
+    body = sum(sizes) + 5
+    assert meters.text("request") == (
+        f"{body:,} of 524,288 bytes ({100 * body / 524_288:.0f} %) → 2 requests")
+    assert meters.level("request") is Level.RED and meters.text("count") == "4 of 5,000"
+    # in the batch, the batch is measured; emptied again, the editor is
+    window.editor.setPlainText(json.dumps(one))
+    run_async(shown("editor: "))
+    window.composer.add_current()
+    run_async(shown(f"#1: {size:,} of"))
+    window.composer.remove_selected()
+    run_async(shown(f"editor: {size:,} of"))

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.batch import Batch, Level, Meters, Tally
+from console.core.batch import Batch, Level, Meters, Tally, meters_of
 from console.core.serialize import pretty
 from console.ui.batch.actions import make_actions, make_toolbar
 from console.ui.batch.commands import InsertEvents, MoveEvents, RemoveEvents
@@ -78,6 +78,7 @@ class BatchComposer(BatchImports, QWidget):
         self._emitted: tuple[int, bytes] = (-1, b"")  # row and bytes the editor was given
         self._last_text = ""
         self._last_meters: Meters | None = None
+        self._editor_sizes: list[int] = []  # of the editor's events: metered while no batch
         self.preview_dialog: PreviewDialog | None = None
         self.model = BatchListModel(
             batch, request_limit=request_limit, event_limit=event_limit, parent=self
@@ -162,10 +163,20 @@ class BatchComposer(BatchImports, QWidget):
         self._emit_selected()
 
     def meters_now(self) -> Meters:
+        """The batch's meters; with the batch empty, the editor's events' (what Send sends)."""
+        if not len(self.batch) and self._editor_sizes:
+            return meters_of(self._editor_sizes, self.model.request_limit,
+                             self.model.event_limit, editor=True)
         row = self.current_row()
         return self.batch.meters(
             self.model.request_limit, self.model.event_limit, row if row >= 0 else None
         )
+
+    def set_editor_sizes(self, sizes: Sequence[int]) -> None:
+        """Compact sizes of the events in the editor's text, as its last check found them."""
+        self._editor_sizes = list(sizes)
+        if not len(self.batch):
+            self._update_meters()
 
     def problems(self) -> dict[int, str]:
         """Rows that stop the batch from being sent as it is (row -> reason); empty = ok."""

@@ -83,6 +83,8 @@ class SizeMeters(QWidget):
             self._set("event", None, "no event")
         else:
             which = "" if meters.event_index is None else f"#{meters.event_index + 1}: "
+            if meters.editor:  # the batch is empty: the editor's text is what Send sends
+                which = "editor: " if meters.count.value == 1 else f"editor {which}"
             self._set(
                 "event", meters.event,
                 f"{which}{meters.event.value:,} of {meters.event.limit:,} bytes "
