@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from console.services.outcomes import PollPolicy, RestAccess, confirm_outcomes
 from console.services.paths import app_paths
 from console.services.sender import send_events
 from console.ui.history import HistoryReader, HistoryTableModel, HistoryView
+from console.ui.history.detail import HistoryDetail
 from console.ui.history.icons import DETAIL_LINES, event_lines
 from console.ui.history.model import PLACEHOLDER, ROW_ROLE
 from tests.support.history_fill import fill_history
@@ -154,6 +156,19 @@ def test_deduplicated_outcome_detail_and_actions(qtbot, sent_history, tmp_path: 
         "name": "shop/paid", "id": "pay-1", "data": {"amount": 12}}
     assert json.loads(view.detail.response_box.toPlainText())["ids"][0] == dup.internal_id
     assert "deduplicated: no runs" in view.detail.runs_box.toPlainText()
+
+    def before_sending(detail: HistoryDetail) -> str | None:
+        lines = detail.runs_box.toPlainText().splitlines()
+        found = [line for line in lines if line.startswith("before sending")]
+        return found[0].removeprefix("before sending").strip() if found else None
+
+    assert before_sending(view.detail).startswith(f"duplicate of {first.internal_id} sent at ")
+    other = HistoryDetail()
+    qtbot.addWidget(other)
+    other.show_row(rows[0], [rows[0].internal_id])
+    assert before_sending(other) == "no dedup id"  # the verdict, where no message was kept
+    other.show_row(replace(rows[0], request_id=None), [])  # as the inbox captures
+    assert before_sending(other) is None
     assert f"origin             {origin}" in view.detail.request_box.toPlainText()
     view.resize(1200, 760)
     view.grab().save(os.environ.get("HISTORY_SCREENSHOT", "/tmp/history.png"))

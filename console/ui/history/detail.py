@@ -102,7 +102,10 @@ class HistoryDetail(QWidget):
         self.response_box.setPlainText(pretty(answer))
         runs: list[tuple[str, Any]] = [
             ("outcome", row.outcome_text), ("internal id", row.internal_id),
-            ("dedup id", row.dedup_id), ("before sending", row.predicted_detail),
+            ("dedup id", row.dedup_id),
         ]
+        if row.request_id is not None:  # a captured event was never predicted
+            # the history keeps a message for duplicates only; the verdict says the rest
+            runs.append(("before sending", row.predicted_detail or row.predicted))
         listing = json.loads(row.runs_json) if row.runs_json else []
         self.runs_box.setPlainText(_lines(runs) + ("\n" + pretty(listing) if listing else ""))
