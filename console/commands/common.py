@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from console.core.errors import InputError, UserError
+from console.core.positions import ANOTHER_EVENT
+from console.core.problems import Problem
 from console.services.environments import Environment, EnvironmentStore
 from console.services.paths import app_paths
 from console.services.secrets import SecretStore
@@ -58,6 +61,14 @@ def read_input(path: str) -> tuple[str, str]:
         return "<stdin>", data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"<stdin>: not UTF-8 text (byte {exc.start})") from None
+
+
+def jsonl_hint(problems: Iterable[Problem], jsonl: bool) -> str | None:
+    """What to say when a file read as one JSON document holds one event per line."""
+    if jsonl or not any(p.message.endswith(ANOTHER_EVENT) for p in problems):
+        return None
+    return ("event-console: one event per line is JSON Lines: pass --jsonl "
+            "(files named .jsonl or .ndjson are read as JSON Lines)")
 
 
 def emit(record: dict[str, Any]) -> None:

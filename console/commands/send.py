@@ -16,6 +16,7 @@ from typing import Any
 from console.commands.common import (
     add_target_options,
     emit,
+    jsonl_hint,
     pick_environment,
     read_input,
     resolve,
@@ -61,12 +62,15 @@ def run_send(args: argparse.Namespace) -> int:
     )
     name, text = read_input(args.file)
     clock.lap("read")
+    jsonl = args.jsonl or name.endswith(JSONL_SUFFIXES)
     prepared = prepare_text(
-        text, request_limit=env.request_limit, event_limit=env.event_limit,
-        jsonl=args.jsonl or name.endswith(JSONL_SUFFIXES),
+        text, request_limit=env.request_limit, event_limit=env.event_limit, jsonl=jsonl,
     )
     for problem in prepared.errors:
         print(problem.located(name), file=sys.stderr)
+    hint = jsonl_hint(prepared.errors, jsonl)
+    if hint:
+        print(hint, file=sys.stderr)
     if prepared.errors:
         count = len(prepared.errors)
         print(f"event-console: nothing sent: {count} problem(s) in {name}", file=sys.stderr)

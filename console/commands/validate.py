@@ -65,7 +65,7 @@ def _line(file: str, problem: Problem) -> str:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from console.commands.common import read_input
+    from console.commands.common import jsonl_hint, read_input
     from console.services.schema_store import load_schema_dir
 
     limit, env_name = _limit(args)
@@ -93,6 +93,10 @@ def run_validate(args: argparse.Namespace) -> int:
                                env_name=env_name)
         for problem in report.problems:
             print(_line(name, problem))
+        hint = jsonl_hint(report.problems, jsonl)
+        if hint:
+            sys.stdout.flush()
+            print(hint, file=sys.stderr)
         found += len(report.problems)
     sys.stdout.flush()
     if found:

@@ -29,6 +29,8 @@ from typing import Any, NamedTuple
 
 from console.core.problems import Problem, Severity
 
+AFTER_THE_END = "Unexpected text after the end of the JSON document"
+ANOTHER_EVENT = ": several events go in one array [ … ], or one per line as JSON Lines"
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _SCALAR = re.compile(r"-?[0-9][0-9.eE+-]*|true|false|null")
@@ -283,7 +285,8 @@ def _scan(text: str, *, skip_valid: bool = False) -> _Scan:
                 if not stack:
                     pos = _ws(text, pos)
                     if pos < n:
-                        raise _Fail("Unexpected text after the end of the JSON document", pos)
+                        raise _Fail(AFTER_THE_END + (ANOTHER_EVENT if text[pos] == "{" else ""),
+                                    pos)
                     return _Scan(value, node, None, duplicates, depth)
                 frame = stack[-1]
                 pos = _ws(text, pos)

@@ -135,6 +135,21 @@ def test_jsonl_input(cli, tmp_path):
     assert [e.name for e in captured] == ["a", "b"]
 
 
+def test_json_lines_on_stdin_without_the_flag_says_to_pass_it(cli):
+    text = '{"name": "a", "data": {}}\n{"name": "b", "data": {}}\n'
+    refused = cli("send", "--dry-run", "-", input=text)
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.splitlines() == [
+        "<stdin>:2:1: Unexpected text after the end of the JSON document: several events go "
+        "in one array [ … ], or one per line as JSON Lines",
+        "event-console: one event per line is JSON Lines: pass --jsonl (files named .jsonl or "
+        ".ndjson are read as JSON Lines)",
+        "event-console: nothing sent: 1 problem(s) in <stdin>"]
+    planned = cli("send", "--dry-run", "--jsonl", "-", input=text)
+    assert planned.returncode == 0, planned.stderr
+    assert [json.loads(line)["events"] for line in planned.stdout.splitlines()] == [2]
+
+
 def test_version(cli):
     from console import __version__
 
