@@ -129,11 +129,19 @@ class SecretStore:
         self.delete(env_name, "signing")
 
     def rename(self, old: str, new: str) -> None:
-        """Move an environment's keys when it is renamed."""
-        for kind in ("event", "signing"):
+        """Move an environment's keys when it is renamed: this session's first, then the
+        keyring's (none to move when there is no keyring at all; a locked one raises
+        KeyringUnavailable, and its keys stay under the old name)."""
+        kinds: tuple[KeyKind, ...] = ("event", "signing")
+        for kind in kinds:
+            if (old, kind) in self.session:
+                self.session[(new, kind)] = self.session.pop((old, kind))
+        if self.backend_problem() == NO_BACKEND:
+            return
+        for kind in kinds:
             key = self.get(old, kind)
             if key is not None:
-                self.set(new, kind, key, session_only=(old, kind) in self.session)
+                self.set(new, kind, key)
                 self.delete(old, kind)
 
 

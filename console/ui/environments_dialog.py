@@ -219,21 +219,38 @@ class EnvironmentsDialog(QDialog):
             env = self.edited()
             old = self.current
             self.store.put(env, replacing=old)
-            if old and old != env.name:
-                self.secrets.rename(old, env.name)
             self.store.save()
-            session = self.session_only.isChecked()
-            for field, kind in ((self.event_key, "event"), (self.signing_key, "signing")):
-                if field.text().strip():
-                    self.secrets.set(env.name, kind, field.text().strip(),  # type: ignore[arg-type]
-                                     session_only=session)
         except (UserError, ValueError) as exc:
             self.status.setText(f"<span style='color:#c62828'>Not saved: {exc}</span>")
             return
+        # the environment is saved; a key that cannot be is said as such, and kept typed
+        failed: list[str] = []
+        if old and old != env.name:
+            try:
+                self.secrets.rename(old, env.name)
+            except KeyringUnavailable as exc:
+                failed.append(f"its keys stay in the keyring under {old!r}: {exc}")
+        session = self.session_only.isChecked()
+        typed = {kind: field.text().strip() for field, kind in
+                 ((self.event_key, "event"), (self.signing_key, "signing"))}
+        for kind, key in typed.items():
+            if key:
+                try:
+                    self.secrets.set(env.name, kind, key,  # type: ignore[arg-type]
+                                     session_only=session)
+                except UserError as exc:
+                    failed.append(f"the {kind} key was not saved: {exc}")
         self._refresh(env.name)
+        self.changed.emit()
+        if failed:
+            if any(typed.values()):  # give back what was typed, to save again
+                self.event_key.setText(typed["event"])
+                self.signing_key.setText(typed["signing"])
+            self.status.setText(f"<span style='color:#c62828'>Saved {env.name!r}, but "
+                                f"{'; '.join(failed)}</span>")
+            return
         where = "this session's memory" if session else "the keyring"
         self.status.setText(f"Saved {env.name!r}; keys go to {where}.")
-        self.changed.emit()
 
     def _test(self) -> None:
         try:

@@ -7,6 +7,7 @@ import json
 import pytest
 from keyring.backends import fail
 
+from console.services.environments import EnvironmentStore
 from console.services.paths import app_paths
 from console.services.secrets import SecretStore
 from console.ui.context import AppContext
@@ -84,6 +85,26 @@ def test_without_a_keyring_it_says_so_and_keeps_keys_for_the_session(qtbot, app_
     assert "this session's memory" in dialog.status.text()
     assert context.secrets.get("Dev Server", "event") == "session-only-key-0001"
     assert "session-only-key-0001" not in app_paths().environments_file.read_text()
+    # renaming keeps working without a keyring, and the session's key follows the name
+    dialog.name.setText("Local dev")
+    dialog._save()
+    assert dialog.status.text() == "Saved 'Local dev'; keys go to this session's memory."
+    names = [e.name for e in context.environments.saved]
+    assert "Local dev" in names and "Dev Server" not in names
+    assert context.secrets.get("Local dev", "event") == "session-only-key-0001"
+    assert ("Dev Server", "event") not in context.secrets.session
+    # asked for the keyring anyway: the environment is saved, the key is not, and says so
+    dialog.session_only.setChecked(False)
+    dialog.rest_origin.setText("http://127.0.0.1:8299")
+    dialog.event_key.setText("for-the-keyring-0002")
+    dialog._save()
+    assert dialog.status.text().startswith(
+        "<span style='color:#c62828'>Saved 'Local dev', but the event key was not saved: "
+        "No usable keyring: no keyring backend")
+    assert dialog.event_key.text() == "for-the-keyring-0002"  # typed, not lost
+    assert EnvironmentStore.load(app_paths()).get("Local dev").rest_origin == (
+        "http://127.0.0.1:8299")
+    assert context.secrets.get("Local dev", "event") == "session-only-key-0001"
 
 
 def test_test_connection_reports_reachability(qtbot, app_home, run_async):
