@@ -121,7 +121,9 @@ class SecretStore:
         except PasswordDeleteError:
             return
         except Exception as exc:
-            raise KeyringUnavailable(_describe(exc)) from None
+            reason = _describe(exc)
+            if reason != NO_BACKEND:  # no keyring at all holds no key to remove
+                raise KeyringUnavailable(reason) from None
 
     def delete_all(self, env_name: str) -> None:
         """Both keys of an environment, when it is removed."""

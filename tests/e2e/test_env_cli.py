@@ -36,6 +36,10 @@ def test_without_a_keyring_send_and_set_key_say_why_and_what_to_do(cli):
                env=no_keyring)
     listed = cli("env", "list", env=no_keyring)
     assert listed.returncode == 0 and "key: keyring unavailable" in listed.stdout
+    assert cli("env", "add", "Scratch", "--kind", "cloud", env=no_keyring).returncode == 0
+    removed = cli("env", "remove", "Scratch", env=no_keyring)
+    # no keyring holds no key: nothing to warn about
+    assert (removed.returncode, removed.stdout, removed.stderr) == (0, "removed 'Scratch'\n", "")
     for done in (set_key, send):
         assert done.returncode == 2 and done.stdout == ""
         assert done.stderr == (
