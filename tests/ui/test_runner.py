@@ -172,9 +172,23 @@ def test_an_empty_workspace_says_where_scenarios_go(parts, qtbot):
     assert combo.count() == 0 and combo.currentIndex() == -1  # the placeholder is what shows
     assert combo.placeholderText() == (
         f"No scenarios yet: add a scenario file to {workspace.folder / 'scenarios'}")
-    (workspace.folder / "scenarios" / "two-steps.json").write_text(json.dumps(TWO_STEPS))
+    # a scenario file with a mistake: the panel says which and where, not "add one"
+    broken = dict(TWO_STEPS, steps=[{"send": {"name": "a/b"}, "expect": {"dedup": ["ran"]}}])
+    path = workspace.folder / "scenarios" / "two-steps.json"
+    path.write_text(json.dumps(broken, indent=2))
     watcher.reload()
-    assert combo.currentText() == "two steps"
+    assert combo.count() == 0
+    assert combo.placeholderText() == "No scenario loaded: 1 file(s) with problems, listed below"
+    assert not panel.file_problems.isHidden()
+    assert panel.file_problems.text() == (
+        "Not loaded: scenarios/two-steps.json:14:18: \"dedup\" must be one of 'ran', "
+        "'deduplicated', 'no runs', 'unverified'")
+    assert panel.start() is None
+    assert panel.status.text() == (
+        "Nothing sent: no scenario to run: fix the scenario files listed above\n")
+    path.write_text(json.dumps(TWO_STEPS))
+    watcher.reload()
+    assert combo.currentText() == "two steps" and panel.file_problems.isHidden()
 
 
 def test_browse_search_duplicate_rename_delete_and_undo(parts):

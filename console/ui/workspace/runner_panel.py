@@ -107,6 +107,11 @@ class RunnerPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        self.file_problems = QLabel()  # scenario files that did not load, and why
+        self.file_problems.setWordWrap(True)
+        self.file_problems.setStyleSheet(ERROR_STYLE)
+        self.file_problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.file_problems.hide()
         self.status = QLabel()
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -140,6 +145,7 @@ class RunnerPanel(QWidget):
         exports.addWidget(self.export_junit_button)
         layout = QVBoxLayout(self)
         layout.addLayout(grid)
+        layout.addWidget(self.file_problems)
         layout.addLayout(buttons)
         layout.addWidget(self.table, 1)
         layout.addLayout(exports)
@@ -167,8 +173,12 @@ class RunnerPanel(QWidget):
         current = self.scenario_combo.currentText()
         self.scenario_combo.clear()
         self.scenario_combo.addItems(sorted(self.workspace.scenarios))
+        broken = self._broken_files()
+        self.file_problems.setText("Not loaded: " + "\n".join(broken) if broken else "")
+        self.file_problems.setVisible(bool(broken))
         self.scenario_combo.setPlaceholderText(
-            f"No scenarios yet: add a scenario file to {self.workspace.dir('scenarios')}")
+            f"No scenario loaded: {len(broken)} file(s) with problems, listed below" if broken
+            else f"No scenarios yet: add a scenario file to {self.workspace.dir('scenarios')}")
         if current:
             self.select_scenario(current)
         if self.scenario_combo.currentIndex() < 0 and self.scenario_combo.count():
@@ -209,10 +219,15 @@ class RunnerPanel(QWidget):
         self.status.setStyleSheet(ERROR_STYLE)
         self.status.setText(f"Nothing sent: {what}\n" + "\n".join(problems))
 
+    def _broken_files(self) -> list[str]:
+        return [str(p) for p in self.workspace.problems if p.file.startswith("scenarios")]
+
     def _scenario(self) -> Scenario:
         name = self.scenario_combo.currentText()
         if not name:
-            raise UserError("no scenario to run: add one to the workspace's scenarios/ folder")
+            raise UserError(
+                "no scenario to run: fix the scenario files listed above" if self._broken_files()
+                else "no scenario to run: add one to the workspace's scenarios/ folder")
         return self.workspace.scenario(name)
 
     def _build(self, scenario: Scenario, *, dry_run: bool, seed: int | None = None
