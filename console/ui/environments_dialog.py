@@ -233,6 +233,7 @@ class EnvironmentsDialog(QDialog):
         session = self.session_only.isChecked()
         typed = {kind: field.text().strip() for field, kind in
                  ((self.event_key, "event"), (self.signing_key, "signing"))}
+        unsaved: dict[str, str] = {}
         for kind, key in typed.items():
             if key:
                 try:
@@ -240,12 +241,13 @@ class EnvironmentsDialog(QDialog):
                                      session_only=session)
                 except UserError as exc:
                     failed.append(f"the {kind} key was not saved: {exc}")
+                    unsaved[kind] = key
         self._refresh(env.name)
         self.changed.emit()
         if failed:
-            if any(typed.values()):  # give back what was typed, to save again
-                self.event_key.setText(typed["event"])
-                self.signing_key.setText(typed["signing"])
+            # give back what was typed and not saved, to save again
+            self.event_key.setText(unsaved.get("event", ""))
+            self.signing_key.setText(unsaved.get("signing", ""))
             self.status.setText(f"<span style='color:#c62828'>Saved {env.name!r}, but "
                                 f"{'; '.join(failed)}</span>")
             return
