@@ -244,6 +244,8 @@ def test_a_broken_template_file_is_listed_in_the_browser(parts):
     assert browser.problems.text() == (
         "templates/broken.json:2:3: Property names must be strings in double quotes")
     assert not browser.problems.isHidden()
+    assert browser.empty.text().startswith(
+        "No template loaded: the files listed below have problems. Edit ▸ Save as Template")
 
 
 def test_the_preview_renders_placeholders_and_points_at_problems(qtbot):

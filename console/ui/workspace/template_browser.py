@@ -190,10 +190,12 @@ class TemplateBrowser(QWidget):
             folder = self.workspace.dir("templates")
             keys = QKeySequence(QKeySequence.StandardKey.Save).toString(
                 QKeySequence.SequenceFormat.NativeText)
+            lead = ("No template loaded: the files listed below have problems."
+                    if self.problems.text() else "No templates in this workspace yet.")
             self.empty.setText(
-                f"No templates in this workspace yet. Edit ▸ Save as Template ({keys}) saves "
-                f"the editor's event here, as a file in {folder}; the Inbox and History tabs "
-                f"save captured and sent events the same way.")
+                f"{lead} Edit ▸ Save as Template ({keys}) saves the editor's event here, as a "
+                f"file in {folder}; the Inbox and History tabs save captured and sent events "
+                f"the same way.")
         elif self.proxy.rowCount() == 0:
             self.empty.setText(f"No template matches \"{self.search.text()}\" in its name, "
                                "event name or tags.")
