@@ -129,6 +129,28 @@ def test_name_field_edits_the_name_value_in_place(qtbot, app_home, qloop):
     assert window.editor.toPlainText() == '{\n  "data": {"a": 1},\n  "name": "shop/cart.paid"\n}\n'
 
 
+def test_the_name_field_follows_the_editor_without_a_parse_per_key_in_big_text(
+        qtbot, app_home, run_async, monkeypatch):
+    """A key typed in a big document must not wait for a parse of all of it."""
+    from console.ui.main_window import NAME_AT_ONCE_CHARS
+
+    _context, window = open_window(qtbot)
+    window.editor.setPlainText('{"name": "small/one", "data": {}}')
+    assert window.name_field.text() == "small/one"  # at once, before any check
+    parses: list[int] = []
+    real = window._name_from_editor
+    monkeypatch.setattr(window, "_name_from_editor",
+                        lambda: parses.append(len(window.event_text())) or real())
+    big = json.dumps({"name": "big/one", "data": {"blob": "x" * NAME_AT_ONCE_CHARS}})
+    window.editor.setPlainText(big)
+    assert parses == []  # not parsed on the keystroke path...
+    run_async(wait_until(lambda: window.name_field.text() == "big/one",
+                         message="the name from the editor's check"))  # ...but by the check
+    window.editor.setFocus()
+    QTest.keyClicks(window.editor, "ab")
+    assert parses == []
+
+
 def dialog(window: MainWindow) -> QMessageBox | None:
     boxes = [b for b in window.findChildren(QMessageBox) if b.isVisible()]
     return boxes[0] if boxes else None
