@@ -37,6 +37,7 @@ from console.ui.batch import BatchComposer, BatchSendPanel, PreviewTarget
 from console.ui.context import AppContext
 from console.ui.dedup_banner import DedupCheck
 from console.ui.editor import CoreCompletionProvider, JsonEditor, ProblemsView
+from console.ui.editor.scheduler import AT_ONCE_CHARS
 from console.ui.environments_dialog import EnvironmentsDialog
 from console.ui.inbox_panel import InboxPanel
 from console.ui.send_flow import SendFlow
@@ -47,7 +48,6 @@ from console.ui.workspace_panels import WorkspacePanels
 
 log = logging.getLogger(__name__)
 
-NAME_AT_ONCE_CHARS = 100_000  # the name field follows the editor per keystroke up to this
 STARTER_EVENT = """{
   "name": "app/user.signed_up",
   "data": {
@@ -307,9 +307,8 @@ class MainWindow(QMainWindow):
             self.name_field.setText(name)
 
     def _editor_changed(self) -> None:
-        # at once for an event's worth of text; a big document waits for its check (a parse
-        # per keystroke of 5 MB cost 9 ms of the key's 18)
-        if self.editor.document().characterCount() <= NAME_AT_ONCE_CHARS:
+        # a big document's name comes from its debounced check (_problems_changed)
+        if self.editor.document().characterCount() <= AT_ONCE_CHARS:
             self._name_from_editor()
         if self.composer.current_row() >= 0 and not self._loading_selection:
             self.composer.update_selected(self.event_text())

@@ -23,6 +23,7 @@ from console.core.serialize import pretty
 from console.services.history_query import HistoryFilter
 from console.services.schema_store import import_schema, load_library
 from console.services.workspace import RecentWorkspaces, Workspace
+from console.ui.editor.scheduler import AT_ONCE_CHARS
 from console.ui.history import HistoryReader, HistoryView
 from console.ui.schema_dialog import SchemaDialog, event_of
 from console.ui.workspace import RenderedPreview, RunnerPanel, TemplateBrowser, WorkspaceWatcher
@@ -51,6 +52,11 @@ class WorkspacePanels:
                                   context.secrets, context.client, context.tasks,
                                   history=lambda: context.history)
         self.preview = RenderedPreview(self.workspace)
+        # a big document is looked at for placeholders after a pause, not on every key
+        self._preview_timer = QTimer(window)
+        self._preview_timer.setSingleShot(True)
+        self._preview_timer.setInterval(300)
+        self._preview_timer.timeout.connect(self._show_placeholders)
         window.editor.textChanged.connect(self._editor_changed)
         self.reader = HistoryReader(context.paths.history_db)
         self.history = HistoryView(self.reader, environments=context.environments.names())
@@ -269,6 +275,12 @@ class WorkspacePanels:
         return saved
 
     def _editor_changed(self) -> None:
+        if self.window.editor.document().characterCount() <= AT_ONCE_CHARS:
+            self._show_placeholders()
+        else:
+            self._preview_timer.start()
+
+    def _show_placeholders(self) -> None:
         text = self.window.event_text()
         has_placeholders = "{{" in text
         self.preview.setVisible(has_placeholders)

@@ -132,7 +132,7 @@ def test_name_field_edits_the_name_value_in_place(qtbot, app_home, qloop):
 def test_the_name_field_follows_the_editor_without_a_parse_per_key_in_big_text(
         qtbot, app_home, run_async, monkeypatch):
     """A key typed in a big document must not wait for a parse of all of it."""
-    from console.ui.main_window import NAME_AT_ONCE_CHARS
+    from console.ui.editor.scheduler import AT_ONCE_CHARS
 
     _context, window = open_window(qtbot)
     window.editor.setPlainText('{"name": "small/one", "data": {}}')
@@ -141,7 +141,7 @@ def test_the_name_field_follows_the_editor_without_a_parse_per_key_in_big_text(
     real = window._name_from_editor
     monkeypatch.setattr(window, "_name_from_editor",
                         lambda: parses.append(len(window.event_text())) or real())
-    big = json.dumps({"name": "big/one", "data": {"blob": "x" * NAME_AT_ONCE_CHARS}})
+    big = json.dumps({"name": "big/one", "data": {"blob": "x" * AT_ONCE_CHARS}})
     window.editor.setPlainText(big)
     assert parses == []  # not parsed on the keystroke path...
     run_async(wait_until(lambda: window.name_field.text() == "big/one",
@@ -149,6 +149,12 @@ def test_the_name_field_follows_the_editor_without_a_parse_per_key_in_big_text(
     window.editor.setFocus()
     QTest.keyClicks(window.editor, "ab")
     assert parses == []
+    # the placeholder preview, the other per-key follower, waits for a pause the same way
+    preview = window.panels.preview
+    templated = big.replace('"data": {', '"data": {"n": "{{ seq }}", ')
+    window.editor.setPlainText(templated)
+    assert preview.isHidden()
+    run_async(wait_until(lambda: not preview.isHidden(), message="the placeholder preview"))
 
 
 def dialog(window: MainWindow) -> QMessageBox | None:
