@@ -19,7 +19,7 @@ import statistics
 import time
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QPaintEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QPlainTextEdit
@@ -158,3 +158,80 @@ def test_keystroke_to_repaint(qtbot, capsys) -> None:
         if validate_ms is not None:
             print(f"  one debounced validation (not on the keystroke path): {validate_ms:.1f} ms, "
                   f"{len(editor.problems())} problems underlined")
+
+
+BIG_EVENTS = 5000  # ~1 KiB each: a 5 MB document, the size of a big pasted batch
+
+
+class _Painted(QObject):
+    """Counts paint events of a widget it filters (the window's editor viewport)."""
+
+    painted = False
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if event.type() == QEvent.Type.Paint:
+            self.painted = True
+        return False
+
+
+def window_latencies(qtbot, editor: QPlainTextEdit, keys: int) -> list[float]:
+    """Key -> repaint of `editor` (already showing its text), the cursor mid-document."""
+    flag = _Painted()
+    editor.viewport().installEventFilter(flag)
+    cursor = editor.textCursor()
+    cursor.setPosition(editor.document().characterCount() // 2)
+    editor.setTextCursor(cursor)
+    editor.centerCursor()
+    editor.setFocus()
+    app = QApplication.instance()
+    app.processEvents()
+    samples = []
+    for n in range(keys):
+        flag.painted = False
+        start = time.perf_counter()
+        QTest.keyClick(editor, Qt.Key.Key_Backspace if n % 2 else Qt.Key.Key_X)
+        for _ in range(1000):
+            app.processEvents()
+            if flag.painted:
+                break
+        samples.append((time.perf_counter() - start) * 1000)
+    editor.viewport().removeEventFilter(flag)
+    return samples
+
+
+def test_keystroke_in_the_window_with_a_big_document(qtbot, app_home, capsys) -> None:
+    """The whole window reacts to each key (name field, placeholder preview, batch, dedup
+    check), not only the editor: those must not redo work proportional to the document."""
+    from console.services.paths import app_paths
+    from console.ui.context import AppContext
+    from console.ui.main_window import MainWindow
+
+    text = json.dumps([{"name": "app/order.created", "data": {"i": i, "pad": "x" * 900}}
+                       for i in range(BIG_EVENTS)], indent=2)
+    keys = KEYS // 2
+    bare = QPlainTextEdit()
+    qtbot.addWidget(bare)
+    bare.resize(900, 700)
+    bare.setPlainText(text)
+    bare.show()
+    qtbot.waitExposed(bare)
+    bare_samples = window_latencies(qtbot, bare, keys)
+    bare.close()
+
+    window = MainWindow(AppContext.create(app_paths()))
+    qtbot.addWidget(window)
+    window.resize(1280, 900)
+    window.show()
+    qtbot.waitExposed(window)
+    window.editor.setPlainText(text)
+    window_samples = window_latencies(qtbot, window.editor, keys)
+    window.close()
+
+    b_med, b_p95 = figures(bare_samples)
+    w_med, w_p95 = figures(window_samples)
+    with capsys.disabled():
+        print(f"\nkeystroke -> repaint in the main window, {len(text) / 1e6:.1f} MB document "
+              f"({BIG_EVENTS:,} events), {keys} keys")
+        print(f"  bare QPlainTextEdit (baseline): median {b_med:.2f} ms, p95 {b_p95:.2f} ms")
+        print(f"  the window's editor:            median {w_med:.2f} ms, p95 {w_p95:.2f} ms   "
+              f"ratio {w_med / b_med:.2f}x (goal: under 16 ms)")
