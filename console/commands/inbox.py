@@ -17,7 +17,7 @@ from typing import Any
 
 from console.commands.common import emit
 from console.core.errors import InputError, UserError
-from console.services.inbox import DEFAULT_EVENT_LIMIT, CapturedEvent, InboxServer
+from console.services.inbox import DEFAULT_EVENT_LIMIT, KEEP_EVENTS, CapturedEvent, InboxServer
 from console.services.inbox_store import iso_millis
 
 DEFAULT_PORT = 8288
@@ -43,6 +43,9 @@ def add_parser(subparsers: Any) -> None:
                         help="simulated runs appear this long after their event")
     parser.add_argument("--event-limit", type=int, default=DEFAULT_EVENT_LIMIT,
                         metavar="BYTES", help="largest event accepted (default 3 MiB)")
+    parser.add_argument("--keep", type=int, default=KEEP_EVENTS, metavar="N",
+                        help="captured events kept for lookups (GET /v1/events/…); older "
+                        f"ones are forgotten, not their printed lines (default {KEEP_EVENTS:,})")
     parser.set_defaults(func=run_inbox)
 
 
@@ -52,6 +55,8 @@ def run_inbox(args: argparse.Namespace) -> int:
         raise InputError(f"--port {args.port}: must be between 0 and 65535")
     if args.event_limit <= 0:
         raise InputError("--event-limit must be a positive number")
+    if args.keep < 1:
+        raise InputError("--keep must be a positive number")
     if args.run_delay < 0:
         raise InputError("--run-delay must not be negative")
     key: str | None = None
@@ -64,7 +69,7 @@ def run_inbox(args: argparse.Namespace) -> int:
     server = InboxServer(
         args.host, args.port, allow_remote=args.allow_remote, event_limit=args.event_limit,
         event_key=key, triggers=tuple(args.trigger or ("*",)), on_event=printer,
-        run_delay=args.run_delay,
+        run_delay=args.run_delay, keep_events=args.keep,
     )
     return asyncio.run(_serve(server, printer))
 

@@ -23,9 +23,16 @@ from console.core.ids import IdSeed, random_ulid
 from console.services.inbox_decode import decode_body
 from console.services.inbox_http import HttpRequest, HttpResponse, HttpServer, go_json
 from console.services.inbox_rest import RestApi
-from console.services.inbox_store import CapturedEvent, EventLog, RunSimulator, SimulatedRun
+from console.services.inbox_store import (
+    KEEP_EVENTS,
+    CapturedEvent,
+    EventLog,
+    RunSimulator,
+    SimulatedRun,
+)
 
-__all__ = ["DEFAULT_EVENT_LIMIT", "MAX_BODY", "CapturedEvent", "InboxServer", "SimulatedRun"]
+__all__ = ["DEFAULT_EVENT_LIMIT", "KEEP_EVENTS", "MAX_BODY", "CapturedEvent", "InboxServer",
+           "SimulatedRun"]
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +82,7 @@ class InboxServer:
         run_delay: float = 0.0,
         max_body: int = MAX_BODY,
         clock: Callable[[], int] | None = None,
+        keep_events: int = KEEP_EVENTS,
     ) -> None:
         check_host(host, allow_remote)
         if not 0 <= port <= 65535:
@@ -85,7 +93,7 @@ class InboxServer:
         self._event_key = event_key.encode("utf-8") if event_key is not None else None
         self._on_event = on_event
         self._clock = clock or _now_ms
-        self._log = EventLog()
+        self._log = EventLog(keep_events)
         self.events: list[CapturedEvent] = self._log.events
         self._runs = RunSimulator(list(triggers), run_delay=run_delay)
         self._rest = RestApi(self._log, self._runs, self._clock, time.monotonic)
@@ -196,7 +204,9 @@ class InboxServer:
         return events, decoded.error
 
     def _accept(self, event: CapturedEvent) -> None:
-        self._log.add(event)
+        forgotten = self._log.add(event)
+        if forgotten:
+            self._runs.forget(forgotten, event.received_at_ms)
         self._runs.record(event, time.monotonic())
         if self._on_event is not None:
             try:

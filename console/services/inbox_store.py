@@ -86,26 +86,49 @@ class SimulatedRun:
         }
 
 
+KEEP_EVENTS = 50_000  # captured events kept in memory (~3 KiB each for a 1 KiB event)
+
+
 class EventLog:
-    """Captured events in arrival order, findable by internal id (the first one wins)."""
+    """Captured events in arrival order, findable by internal id (the first one wins).
 
-    def __init__(self) -> None:
+    Only the newest `keep` stay in memory, so a long load test cannot exhaust it: past
+    that, the oldest tenth is forgotten in one go (lookups then say "not found", as for
+    an id never seen; the console's history keeps them all)."""
+
+    def __init__(self, keep: int = KEEP_EVENTS) -> None:
+        self.keep = max(1, keep)
         self.events: list[CapturedEvent] = []
-        self._first: dict[str, int] = {}
+        self._first: dict[str, int] = {}  # internal id -> position since the start
+        self._base = 0  # the position of events[0]
+        self.forgotten = 0
 
-    def add(self, event: CapturedEvent) -> None:
-        self._first.setdefault(event.internal_id, len(self.events))
+    def add(self, event: CapturedEvent) -> list[CapturedEvent]:
+        """Keep `event`; returns the events forgotten to make room (usually none)."""
+        self._first.setdefault(event.internal_id, self._base + len(self.events))
         self.events.append(event)
+        if len(self.events) <= self.keep:
+            return []
+        count = len(self.events) - self.keep + self.keep // 10
+        dropped = self.events[:count]
+        del self.events[:count]  # in place: InboxServer.events is this list
+        self._base += count
+        self.forgotten += count
+        for old in dropped:
+            if self._first.get(old.internal_id, self._base) < self._base:
+                del self._first[old.internal_id]
+        return dropped
 
     def get(self, internal_id: str) -> CapturedEvent | None:
-        index = self._first.get(internal_id)
-        return None if index is None else self.events[index]
+        position = self._first.get(internal_id)
+        return None if position is None else self.events[position - self._base]
 
     def newest_first(self, cursor: str | None = None) -> Iterator[CapturedEvent]:
         """Newest to oldest; with a cursor, only events older than that one."""
         start = len(self.events) - 1
         if cursor is not None:
-            start = self._first.get(cursor, 0) - 1
+            position = self._first.get(cursor)
+            start = -1 if position is None else position - self._base - 1
         for index in range(start, -1, -1):
             yield self.events[index]
 
@@ -139,6 +162,13 @@ class RunSimulator:
         if runs:
             self._runs.setdefault(event.internal_id, []).extend(runs)
         return runs
+
+    def forget(self, events: Sequence[CapturedEvent], now_ms: int) -> None:
+        """The runs of events the log forgot, and `id` windows that have closed."""
+        for event in events:
+            self._runs.pop(event.internal_id, None)
+        self._first_seen = {dedup: seen for dedup, seen in self._first_seen.items()
+                            if now_ms - seen[1] < self._window_ms}
 
     def runs_for(self, internal_id: str, now: float) -> list[SimulatedRun]:
         """The runs an event started that have "appeared" by monotonic time `now`."""

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.serialize import pretty
-from console.services.inbox import CapturedEvent
+from console.services.inbox import KEEP_EVENTS, CapturedEvent
 from console.ui.table_model import Index, ListTableModel
 
 COLUMNS = ("Received", "Name", "Size", "Internal id", "Dedup id")
@@ -28,6 +28,8 @@ COLUMNS = ("Received", "Name", "Size", "Internal id", "Dedup id")
 class InboxModel(ListTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(COLUMNS, parent)
+        self.keep = KEEP_EVENTS
+        self.dropped = 0  # rows let go, oldest first
 
     @property
     def events(self) -> list[CapturedEvent]:
@@ -50,7 +52,14 @@ class InboxModel(ListTableModel):
         return dedup if isinstance(dedup, str) else ""
 
     def add(self, event: CapturedEvent) -> None:
+        """Append; past `keep` rows the oldest tenth goes (the History tab has them all)."""
         self.append(event)
+        if len(self.items) > self.keep:
+            count = len(self.items) - self.keep + self.keep // 10
+            self.beginRemoveRows(QModelIndex(), 0, count - 1)
+            del self.items[:count]
+            self.endRemoveRows()
+            self.dropped += count
 
 
 class InboxPanel(QWidget):

@@ -101,6 +101,21 @@ def test_it_prints_where_it_listens_then_one_line_per_event_and_stops_on_sigint(
     assert (code, err) == (0, "")
 
 
+def test_keep_bounds_what_it_remembers_not_what_it_prints(started):
+    inbox = started("--port", "0", "--keep", "3")
+    url = inbox.line()["listening"]
+    body = json.dumps([{"name": "load", "data": {"i": i}} for i in range(8)])
+    ids = httpx.post(f"{url}/e/NO_EVENT_KEY_SET", content=body).json()["ids"]
+    printed = [inbox.line()["internal_id"] for _ in ids]
+    assert printed == ids  # every event is printed...
+    assert httpx.get(f"{url}/v1/events/{ids[0]}").status_code == 404  # ...the oldest forgotten
+    assert httpx.get(f"{url}/v1/events/{ids[-1]}").status_code == 200
+    assert inbox.stop(signal.SIGINT) == (0, "")
+    refused = run("--port", "0", "--keep", "0")
+    assert (refused.returncode, refused.stderr) == (
+        2, "event-console: --keep must be a positive number\n")
+
+
 def test_sigterm_also_stops_it_cleanly(started):
     inbox = started("--port", "0")
     url = inbox.line()["listening"]

@@ -302,6 +302,26 @@ def test_the_dedup_window_is_24_hours_from_the_first_event():
         assert [len(runs_of(inbox, i)) for i in (first, inside, after)] == [1, 0, 1]
 
 
+def test_past_its_keep_count_the_inbox_forgets_the_oldest_events_but_not_their_ids():
+    """A long load test must not fill memory: only the newest `keep_events` stay."""
+    with running_inbox(keep_events=10) as inbox:
+        ids = post(inbox, json.dumps([{"name": "load", "id": f"k-{i}", "data": {"i": i}}
+                                      for i in range(25)])).json()["ids"]
+        kept = [e.internal_id for e in inbox.events()]
+        assert 0 < len(kept) <= 10 and kept == ids[-len(kept):]  # the newest, in order
+        assert get(inbox, f"/v1/events/{ids[0]}").status_code == 404  # forgotten
+        assert get(inbox, f"/v1/events/{ids[-1]}").json()["data"]["data"] == {"i": 24}
+        listed = [e["internal_id"] for e in get(inbox, "/v1/events?limit=50").json()["data"]]
+        assert listed == kept[::-1]
+        assert get(inbox, f"/v1/events?cursor={ids[0]}").json()["data"] == []
+        # the 24 h window of a forgotten event's id still holds: a repeat starts no runs
+        again = post(inbox, '{"name": "load", "id": "k-0"}').json()["ids"][0]
+        assert runs_of(inbox, again) == []
+        fresh = post(inbox, '{"name": "load", "id": "k-new"}').json()["ids"][0]
+        assert len(runs_of(inbox, fresh)) == 1
+        assert len(inbox.events()) <= 10
+
+
 def test_runs_can_appear_late():
     with running_inbox(run_delay=3600) as inbox:
         (event_id,) = post(inbox, '{"name":"a"}').json()["ids"]

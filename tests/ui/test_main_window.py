@@ -320,3 +320,18 @@ def test_with_the_batch_empty_the_meters_measure_the_editors_text(qtbot, app_hom
     run_async(shown(f"#1: {size:,} of"))
     window.composer.remove_selected()
     run_async(shown(f"editor: {size:,} of"))
+
+
+def test_the_inbox_tab_keeps_the_newest_rows(qtbot):
+    from console.services.inbox import CapturedEvent
+    from console.ui.inbox_panel import InboxPanel
+
+    panel = InboxPanel()
+    qtbot.addWidget(panel)
+    panel.model.keep = 10
+    for i in range(25):
+        panel.add(CapturedEvent(f"01HF7YAT0000000000000000{i:02d}", 1_700_000_000_000 + i,
+                                "load", {"name": "load", "data": {"i": i}}, 30, b"{}"))
+    rows = panel.model.rowCount()
+    assert 0 < rows <= 10 and panel.model.dropped == 25 - rows
+    assert [e.event["data"]["i"] for e in panel.model.events] == list(range(25 - rows, 25))
