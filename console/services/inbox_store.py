@@ -101,7 +101,6 @@ class EventLog:
         self.events: list[CapturedEvent] = []
         self._first: dict[str, int] = {}  # internal id -> position since the start
         self._base = 0  # the position of events[0]
-        self.forgotten = 0
 
     def add(self, event: CapturedEvent) -> list[CapturedEvent]:
         """Keep `event`; returns the events forgotten to make room (usually none)."""
@@ -113,7 +112,6 @@ class EventLog:
         dropped = self.events[:count]
         del self.events[:count]  # in place: InboxServer.events is this list
         self._base += count
-        self.forgotten += count
         for old in dropped:
             if self._first.get(old.internal_id, self._base) < self._base:
                 del self._first[old.internal_id]
