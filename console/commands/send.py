@@ -29,13 +29,19 @@ def add_parser(subparsers: Any) -> None:
         "send", help="send one event or an array (JSON) or JSON Lines from FILE or stdin"
     )
     add_target_options(parser)
-    parser.add_argument("file", nargs="?", default="-", metavar="FILE|-")
+    parser.add_argument("file", nargs="?", default="-", metavar="FILE|-",
+                        help="one event, an array of events, or JSON Lines (--jsonl); "
+                        "- or nothing: standard input")
     parser.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
     parser.add_argument("--jsonl", action="store_true",
                         help="input is JSON Lines (.jsonl and .ndjson files are)")
-    parser.add_argument("--request-limit", type=int, metavar="BYTES")
-    parser.add_argument("--event-limit", type=int, metavar="BYTES")
-    parser.add_argument("--concurrency", type=int, default=1, metavar="N")
+    parser.add_argument("--request-limit", type=int, metavar="BYTES",
+                        help="largest request body; bigger batches are split (default: the "
+                        "environment's, 524,288 unless raised)")
+    parser.add_argument("--event-limit", type=int, metavar="BYTES",
+                        help="largest event (default: the environment's)")
+    parser.add_argument("--concurrency", type=int, default=1, metavar="N",
+                        help="requests in flight at once (default 1: in order)")
     parser.add_argument("--no-verify", action="store_true", help="do not poll for runs")
     parser.add_argument("--no-history", action="store_true", help="do not record this send")
     parser.add_argument("--stats", action="store_true",
