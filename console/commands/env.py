@@ -12,6 +12,9 @@ from console.commands.common import emit
 from console.core.errors import UserError
 from console.core.redact import mask_key
 from console.services.environments import (
+    CLOUD_EVENT_ORIGIN,
+    CLOUD_REST_ORIGIN,
+    DEV_ORIGIN,
     REQUEST_LIMIT,
     Environment,
     EnvironmentStore,
@@ -30,13 +33,21 @@ def add_parser(subparsers: Any) -> None:
     listing.set_defaults(func=cmd_list)
 
     add = sub.add_parser("add", help="add or replace an environment")
-    add.add_argument("name")
-    add.add_argument("--kind", choices=["cloud", "custom", "dev", "inbox"], default="custom")
-    add.add_argument("--event-origin", metavar="URL")
-    add.add_argument("--rest-origin", metavar="URL")
+    add.add_argument("name", help="what to call it (--env NAME picks it)")
+    add.add_argument("--kind", choices=["cloud", "custom", "dev", "inbox"], default="custom",
+                     help="cloud: Inngest Cloud; dev: a Dev Server; inbox: the built-in one; "
+                     "custom: self-hosted or anything else (default)")
+    add.add_argument("--event-origin", metavar="URL",
+                     help=f"where events are sent (default: {CLOUD_EVENT_ORIGIN} for cloud, "
+                     f"{DEV_ORIGIN} otherwise)")
+    add.add_argument("--rest-origin", metavar="URL",
+                     help=f"the REST API, for runs (default: {CLOUD_REST_ORIGIN} for cloud, "
+                     "the event origin otherwise)")
     add.add_argument("--branch", metavar="NAME", help="branch environment (x-inngest-env)")
-    add.add_argument("--request-limit", type=int, metavar="BYTES")
-    add.add_argument("--event-limit", type=int, metavar="BYTES")
+    add.add_argument("--request-limit", type=int, metavar="BYTES",
+                     help=f"largest request body (default {REQUEST_LIMIT:,})")
+    add.add_argument("--event-limit", type=int, metavar="BYTES",
+                     help="largest event (default 256 KiB for cloud, 3 MiB otherwise)")
     add.add_argument("--paid", action="store_true", help="Inngest Cloud paid plan (3 MiB events)")
     add.set_defaults(func=cmd_add)
 
