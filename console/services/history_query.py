@@ -281,6 +281,17 @@ CSV_FIELDS = ("time", "env", "name", "dedup_id", "internal_id", "source", "statu
               "scenario", "step", "event")
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula gets a leading apostrophe (names,
+    ids and errors come from whoever sent to the inbox); JSON Lines keeps values exact."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return "" if value is None else value
+
+
 def export_csv(rows: list[HistoryRow], file: IO[str]) -> int:
     """A spreadsheet-friendly table; the event (or the stored part) as compact JSON text."""
     writer = csv.writer(file, lineterminator="\n")
@@ -290,5 +301,5 @@ def export_csv(rows: list[HistoryRow], file: IO[str]) -> int:
         event = row.event
         data["event"] = (json.dumps(event, ensure_ascii=False, separators=(",", ":"))
                          if event is not None else (row.payload or ""))
-        writer.writerow(["" if data.get(f) is None else data.get(f) for f in CSV_FIELDS])
+        writer.writerow([_cell(data.get(f)) for f in CSV_FIELDS])
     return len(rows)

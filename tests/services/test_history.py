@@ -373,6 +373,29 @@ def test_exports(db: Path):
     assert body.endswith('"{""name"":""a"",""data"":{""q"":""x,y""}}"')
 
 
+
+def test_csv_cells_a_spreadsheet_would_run_are_defused(db: Path):
+    """Names, ids and errors come from whoever sent to the inbox: none may become a formula
+    in the CSV, while JSON Lines keeps them exact."""
+    import csv
+
+    hostile = {"name": "=HYPERLINK(\"http://x\",\"y\")", "id": "@SUM(1+1)", "data": {}}
+    with HistoryStore(db) as store:
+        seed = IdSeed(T0, bytes(10))
+        rid = store.record_pending(env="dev", seed=seed, time_ms=T0, events=parts(hostile))
+        store.record_done(rid, result(seed, [seed.event_id(0)], 1))
+        rows = store.rows([r.id for r in store.query()])
+    table = io.StringIO()
+    export_csv(rows, table)
+    record = dict(zip(*csv.reader(io.StringIO(table.getvalue())), strict=True))
+    assert record["name"] == "'=HYPERLINK(\"http://x\",\"y\")"
+    assert record["dedup_id"] == "'@SUM(1+1)"
+    assert json.loads(record["event"]) == hostile  # starts with "{": left as it is
+    lines = io.StringIO()
+    export_jsonl(rows, lines)
+    assert json.loads(lines.getvalue())["name"] == hostile["name"]
+
+
 def test_recorder_with_a_real_send_never_stores_the_key(db: Path):
     key = "signkey-prod-0123456789abcdef-SECRET"
     events = parts({"name": "a", "id": "u1", "data": {}}, {"name": "b", "data": {}})
