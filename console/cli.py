@@ -61,8 +61,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_gui(smoke_test=args.smoke_test)
     try:
         return int(args.func(args))
-    except UserError as exc:
-        print(f"event-console: {exc}", file=sys.stderr)
+    except UserError as exc:  # it may quote a server's answer or a file's text
+        from console.core.terminal import visible
+
+        print(f"event-console: {visible(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -15,6 +15,7 @@ from typing import Any
 
 from console.commands.common import emit
 from console.core.errors import InputError
+from console.core.terminal import visible
 from console.services.history import HistoryStore, now_ms
 from console.services.history_query import HistoryFilter, HistoryRow
 from console.services.paths import app_paths
@@ -100,8 +101,9 @@ def _cell_time(ms: int) -> str:
 def print_table(rows: list[HistoryRow]) -> None:
     header = ("TIME", "ENV", "NAME", "DEDUP ID", "STATUS", "OUTCOME")
     table = [header] + [
-        (_cell_time(r.time_ms), r.env, r.name or "(no name)", r.dedup_id or "-",
-         str(r.status) if r.status is not None else "-", r.outcome_text)
+        tuple(visible(cell) for cell in (
+            _cell_time(r.time_ms), r.env, r.name or "(no name)", r.dedup_id or "-",
+            str(r.status) if r.status is not None else "-", r.outcome_text))
         for r in rows
     ]
     widths = [min(max(len(line[i]) for line in table), 40) for i in range(len(header) - 1)]

@@ -23,6 +23,7 @@ from typing import Any
 from console.commands.common import add_target_options, emit, pick_environment, resolve
 from console.core.errors import InputError, UserError
 from console.core.scenario import Scenario, SendStep, parse_scenario
+from console.core.terminal import visible
 from console.services.atomic import write_bytes_atomic, write_text_atomic
 from console.services.run_results import RunReport, load_rows, report_json
 from console.services.runner import Limits, ScenarioRunner
@@ -108,7 +109,7 @@ def load_scenario(args: argparse.Namespace) -> tuple[Workspace, Scenario]:
 
 def _print_problems(lines: list[str]) -> None:
     for line in lines:
-        print(line, file=sys.stderr)
+        print(visible(line), file=sys.stderr)
 
 
 def run_scenario_cmd(args: argparse.Namespace) -> int:
@@ -208,6 +209,6 @@ def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport)
     counts = report.counts()
     summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no steps"
     events = f"; events: {line}" if (line := report.events_summary()) else ""
-    print(f"event-console: {report.scenario}: {summary} (seed {runner.seed}){events}",
+    print(visible(f"event-console: {report.scenario}: {summary} (seed {runner.seed}){events}"),
           file=sys.stderr)
     return 0 if report.passed else 1

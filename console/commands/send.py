@@ -22,6 +22,7 @@ from console.commands.common import (
     resolve,
 )
 from console.core.errors import InputError
+from console.core.terminal import visible
 
 
 def add_parser(subparsers: Any) -> None:
@@ -73,7 +74,7 @@ def run_send(args: argparse.Namespace) -> int:
         text, request_limit=env.request_limit, event_limit=env.event_limit, jsonl=jsonl,
     )
     for problem in prepared.errors:
-        print(problem.located(name), file=sys.stderr)
+        print(visible(problem.located(name)), file=sys.stderr)
     hint = jsonl_hint(prepared.errors, jsonl)
     if hint:
         print(hint, file=sys.stderr)
@@ -87,7 +88,8 @@ def run_send(args: argparse.Namespace) -> int:
     clock.lap("checked")
     if not plan.ok:
         for blocked in plan.blocked:
-            print(f"{name}: event #{blocked.index + 1}: {blocked.reason}", file=sys.stderr)
+            print(visible(f"{name}: event #{blocked.index + 1}: {blocked.reason}"),
+                  file=sys.stderr)
         return 2
     if args.dry_run:
         for number, rng in enumerate(plan.requests, start=1):

@@ -16,6 +16,7 @@ from console.core.batch import JSONL_SUFFIXES
 from console.core.errors import InputError
 from console.core.problems import Problem
 from console.core.schemas import SchemaLibrary
+from console.core.terminal import visible
 from console.core.validation import validate_text
 
 DEFAULT_EVENT_LIMIT = 3 * 1024 * 1024
@@ -61,7 +62,8 @@ def _limit(args: argparse.Namespace) -> tuple[int, str | None]:
 
 
 def _line(file: str, problem: Problem) -> str:
-    return f"{file}:{problem.line}:{problem.column}: {problem.severity.value}: {problem.message}"
+    return visible(
+        f"{file}:{problem.line}:{problem.column}: {problem.severity.value}: {problem.message}")
 
 
 def run_validate(args: argparse.Namespace) -> int:

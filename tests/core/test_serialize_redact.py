@@ -40,3 +40,11 @@ def test_the_no_key_placeholder_is_shown_as_it_is():
     assert scrub("could not connect to /e/NO_EVENT_KEY_SET", ["NO_EVENT_KEY_SET"]) == (
         "could not connect to /e/NO_EVENT_KEY_SET")
     assert mask_key("NO_EVENT_KEY_SET_REALLY") == "****ALLY"  # only the exact placeholder
+
+
+def test_visible_shows_control_characters_and_keeps_the_rest():
+    from console.core.terminal import visible
+
+    assert visible("a\x1b[2Jb\x07\x9b\x7f") == "a\\x1b[2Jb\\x07\\x9b\\x7f"
+    assert visible("line\nnext\ttab") == "line\\x0anext\\x09tab"
+    assert visible("café ☕ 日本 \u00a0") == "café ☕ 日本 \u00a0"

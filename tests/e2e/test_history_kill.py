@@ -150,6 +150,23 @@ def test_send_prints_predicted_and_confirmed_outcomes_and_history_keeps_them(cli
                           "(use e.g. 30m, 2h, 7d)\n")
 
 
+def test_history_shows_control_characters_instead_of_sending_them_to_the_terminal(cli):
+    """Whoever sends the events chooses their names and ids; the table must not let ESC
+    sequences through to the terminal of the person reading it."""
+    name, dedup = "evil\x1b[2J\x1b]0;pwned\x07", "id\x1b[31m"
+    event = json.dumps({"name": name, "id": dedup, "data": {}})
+    with running_inbox() as inbox:
+        sent = cli("send", "--url", inbox.url, "--no-verify", "-", input=event)
+    assert sent.returncode == 0, sent.stderr
+    table = cli("history")
+    assert table.returncode == 0
+    assert not any(ch in table.stdout for ch in "\x1b\x07")
+    assert "evil\\x1b[2J\\x1b]0;pwned\\x07" in table.stdout
+    assert "id\\x1b[31m" in table.stdout
+    [row] = lines(cli("history", "--json").stdout)
+    assert (row["name"], row["dedup_id"]) == (name, dedup)  # JSON keeps them exact
+
+
 def test_history_settings_from_the_command_line(cli):
     shown = cli("history", "--set-payload-cap", "2", "--set-retention", "30")
     assert shown.returncode == 0, shown.stderr

@@ -1,0 +1,17 @@
+"""Text from outside (event names, ids, server errors) printed for a person to read.
+
+Anyone who can reach the inbox chooses the names and ids that `event-console history`
+later prints. Control characters among them would reach the terminal as they are: ESC
+sequences can clear the screen, recolour it, retitle the window or, on some terminals,
+write the clipboard. So human-readable output shows each one as a visible escape instead
+(`\\x1b`); JSON output needs nothing, since JSON already escapes them.
+"""
+
+from __future__ import annotations
+
+_CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+def visible(text: str) -> str:
+    """`text` with every C0/C1 control character (newline and tab too) shown as `\\xNN`."""
+    return text.translate(_CONTROL)
