@@ -30,6 +30,7 @@ from console.services.environments import (
     normalize_origin,
 )
 from console.services.secrets import KEYRING_HINT, KeyringUnavailable
+from console.ui import rich
 from console.ui.context import AppContext
 
 
@@ -221,7 +222,7 @@ class EnvironmentsDialog(QDialog):
             self.store.put(env, replacing=old)
             self.store.save()
         except (UserError, ValueError) as exc:
-            self.status.setText(f"<span style='color:#c62828'>Not saved: {exc}</span>")
+            self.status.setText(rich.error(f"Not saved: {exc}"))
             return
         # the environment is saved; a key that cannot be is said as such, and kept typed
         failed: list[str] = []
@@ -248,8 +249,7 @@ class EnvironmentsDialog(QDialog):
             # give back what was typed and not saved, to save again
             self.event_key.setText(unsaved.get("event", ""))
             self.signing_key.setText(unsaved.get("signing", ""))
-            self.status.setText(f"<span style='color:#c62828'>Saved {env.name!r}, but "
-                                f"{'; '.join(failed)}</span>")
+            self.status.setText(rich.error(f"Saved {env.name!r}, but {'; '.join(failed)}"))
             return
         where = "this session's memory" if session else "the keyring"
         self.status.setText(f"Saved {env.name!r}; keys go to {where}.")

@@ -27,6 +27,7 @@ from console.core.problems import Problem
 from console.core.schemas import load_schema_text
 from console.core.serialize import pretty
 from console.services.schema_store import save_schema
+from console.ui import rich
 from console.ui.editor import JsonEditor, ProblemsView
 
 
@@ -39,8 +40,8 @@ class SchemaDialog(QDialog):
         self.workspace = workspace
         self.event_name = event_name
         self.setWindowTitle(f"Schema of {event_name}")
-        self.note = QLabel(f"<b>{event_name}</b> — {origin}. Saved into "
-                           f"<code>{workspace / 'schemas'}</code>.")
+        self.note = QLabel(f"<b>{rich.text(event_name)}</b> — {rich.text(origin)}. Saved into "
+                           f"<code>{rich.text(str(workspace / 'schemas'))}</code>.")
         self.note.setWordWrap(True)
         self.editor = JsonEditor()
         self.editor.set_validator(self._check)
@@ -76,7 +77,7 @@ class SchemaDialog(QDialog):
                 raise InputError("a JSON Schema is a JSON object")
             path = save_schema(self.workspace, self.event_name, schema)
         except (ValueError, InputError) as exc:
-            self.status.setText(f"<span style='color:#c62828'>Not saved: {exc}</span>")
+            self.status.setText(rich.error(f"Not saved: {exc}"))
             return None
         self.saved.emit(str(path))
         self.accept()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelectionModel, Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QTextDocument
 
 from console.core.dedup import DedupLedger
 from console.core.plan import plan_requests
@@ -169,6 +169,11 @@ def test_deduplicated_outcome_detail_and_actions(qtbot, sent_history, tmp_path: 
     assert before_sending(other) == "no dedup id"  # the verdict, where no message was kept
     other.show_row(replace(rows[0], request_id=None), [])  # as the inbox captures
     assert before_sending(other) is None
+    # a name is shown as its characters, never as markup (the sender chose it)
+    other.show_row(replace(rows[0], name="<img src=x> & <b>co</b>"), [])
+    shown = QTextDocument()
+    shown.setHtml(other.summary.text())
+    assert shown.toPlainText().startswith("<img src=x> & <b>co</b> — ")
     assert f"origin             {origin}" in view.detail.request_box.toPlainText()
     view.resize(1200, 760)
     view.grab().save(os.environ.get("HISTORY_SCREENSHOT", "/tmp/history.png"))

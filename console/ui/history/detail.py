@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QVBoxLayout, Q
 
 from console.core.serialize import pretty
 from console.services.history_query import HistoryRow
+from console.ui import rich
 from console.ui.history.icons import outcome_meaning
 
 
@@ -69,7 +70,9 @@ class HistoryDetail(QWidget):
     def show_row(self, row: HistoryRow, response_ids: list[str]) -> None:
         self.row = row
         meaning = outcome_meaning(row.outcome)
-        self.summary.setText(f"<b>{row.name or '(no name)'}</b> — {row.outcome_text}"
+        # rich text: the name and a server's error are whatever the sender made them
+        name = rich.text(row.name or "(no name)")
+        self.summary.setText(f"<b>{name}</b> — {rich.text(row.outcome_text)}"
                              + (f"<br><small>{meaning}</small>" if meaning else ""))
         text = event_text(row)
         if row.truncated:
