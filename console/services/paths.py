@@ -8,6 +8,7 @@ usual folders on macOS and Windows. Kept free of Qt so the CLI starts fast.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,9 +44,27 @@ class AppPaths:
         return self.data / "workspace"
 
     def ensure(self) -> AppPaths:
+        """Create the folders, readable by this user only: the history holds every payload
+        sent or captured, and the log and settings say where they went. Folders made
+        by an older console with the usual 0755 are narrowed too."""
         for folder in (self.config, self.data, self.state, self.cache):
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
+            _narrow(folder)
         return self
+
+
+PRIVATE = 0o700
+
+
+def _narrow(folder: Path) -> None:
+    if sys.platform == "win32":  # per-user profile folders; POSIX modes do not apply
+        return
+    try:
+        info = folder.stat()
+        if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & 0o077:
+            folder.chmod(PRIVATE)
+    except OSError:  # not ours to change (a read-only mount): use it as it is
+        pass
 
 
 def _xdg(var: str, fallback: str) -> Path:
