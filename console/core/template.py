@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 import re
+import sys
+import time
 import uuid as uuid_mod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from datetime import date, datetime
 from datetime import time as dtime
 from decimal import Decimal
 from functools import lru_cache
+from types import FrameType
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
@@ -38,6 +41,8 @@ from console.core.serialize import event_bytes
 HELPERS = ("uuid", "ulid", "now", "now_ms", "seq", "vars", "row", "fake", "steps")
 MAX_TEXT = 1_000_000  # characters any one operation or rendered string may produce
 MAX_DEPTH = 200  # nesting of values converted to JSON
+RENDER_SECONDS = 2.0  # the longest a `{% ... %}` template may run
+CHECK_EVERY = 4096  # template lines between looks at the clock
 _MARKERS = ("{{", "{%", "{#")
 
 
@@ -198,9 +203,12 @@ class CompiledString:
             return self.source
         if self.kind == "whole":
             try:
-                text: str = self.whole.render(scope)
+                text: str = _within_time(self.whole.render, scope)
             except TemplateError:
                 raise
+            except RecursionError:
+                raise TemplateError("the template calls itself without end (a macro that "
+                                    "calls itself?)") from None
             except (SecurityError, UndefinedError, JinjaTemplateError) as exc:
                 raise _runtime_error(exc, None) from None
             except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
@@ -216,6 +224,38 @@ class CompiledString:
                 return value
             parts.append(to_text(value))
         return _capped("".join(parts))
+
+
+def _within_time(render: Callable[[Mapping[str, Any]], str], scope: Mapping[str, Any]) -> str:
+    """`render(scope)`, stopped with a TemplateError after RENDER_SECONDS.
+
+    Only `{% ... %}` templates get here, and only they can loop inside a loop: two nested
+    loops over `range(100000)` would run for hours, freezing the window that renders a
+    preview. The template's own code (Jinja compiles it to Python, in "<template>") is
+    traced, and the clock read every CHECK_EVERY lines; nothing else is traced. Under a
+    debugger or coverage, which trace already, it runs untraced."""
+    if sys.gettrace() is not None:
+        return render(scope)
+    deadline = time.perf_counter() + RENDER_SECONDS
+    lines = 0
+
+    def on_line(_frame: FrameType, event: str, _arg: Any) -> Any:
+        nonlocal lines
+        if event == "line":
+            lines += 1
+            if lines % CHECK_EVERY == 0 and time.perf_counter() > deadline:
+                raise TemplateError(f"the template ran for over {RENDER_SECONDS:g} s and was "
+                                    "stopped (a loop inside a loop?)")
+        return on_line
+
+    def on_call(frame: FrameType, _event: str, _arg: Any) -> Any:
+        return on_line if frame.f_code.co_filename == "<template>" else None
+
+    sys.settrace(on_call)
+    try:
+        return render(scope)
+    finally:
+        sys.settrace(None)
 
 
 def _capped(text: str) -> str:

@@ -178,6 +178,18 @@ def test_rendered_text_is_capped():
         f"rendered text is longer than {MAX_TEXT:,} characters")
 
 
+def test_a_loop_inside_a_loop_is_stopped_and_a_macro_calling_itself_too(monkeypatch):
+    """Two nested loops over range(100000) would run for hours (a preview in the window
+    would freeze it): the render stops at its time limit with a message instead."""
+    monkeypatch.setattr("console.core.template.RENDER_SECONDS", 0.2)
+    nested = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
+    assert error(nested).message == (
+        "the template ran for over 0.2 s and was stopped (a loop inside a loop?)")
+    assert error("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}").message == (
+        "the template calls itself without end (a macro that calls itself?)")
+    assert render("{% for i in range(3) %}x{% endfor %}") == "xxx"  # loops still work
+
+
 def test_non_json_values_are_refused():
     assert error("{{ vars.n / 0.0 if false else (1e308 * 10) }}", vars={"n": 1}).message == (
         "inf is not a JSON number")
