@@ -89,6 +89,12 @@ class SimulatedRun:
 KEEP_EVENTS = 50_000  # captured events kept in memory (~3 KiB each for a 1 KiB event)
 
 
+def overflow(count: int, keep: int) -> int:
+    """How many of the oldest of `count` kept items to let go: none up to `keep`, else
+    enough to get back to nine tenths of it (one cut per `keep // 10` additions)."""
+    return 0 if count <= keep else count - keep + keep // 10
+
+
 class EventLog:
     """Captured events in arrival order, findable by internal id (the first one wins).
 
@@ -106,9 +112,9 @@ class EventLog:
         """Keep `event`; returns the events forgotten to make room (usually none)."""
         self._first.setdefault(event.internal_id, self._base + len(self.events))
         self.events.append(event)
-        if len(self.events) <= self.keep:
+        count = overflow(len(self.events), self.keep)
+        if not count:
             return []
-        count = len(self.events) - self.keep + self.keep // 10
         dropped = self.events[:count]
         del self.events[:count]  # in place: InboxServer.events is this list
         self._base += count

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from console.core.serialize import pretty
 from console.services.inbox import KEEP_EVENTS, CapturedEvent
+from console.services.inbox_store import overflow
 from console.ui.table_model import Index, ListTableModel
 
 COLUMNS = ("Received", "Name", "Size", "Internal id", "Dedup id")
@@ -54,8 +55,7 @@ class InboxModel(ListTableModel):
     def add(self, event: CapturedEvent) -> None:
         """Append; past `keep` rows the oldest tenth goes (the History tab has them all)."""
         self.append(event)
-        if len(self.items) > self.keep:
-            count = len(self.items) - self.keep + self.keep // 10
+        if count := overflow(len(self.items), self.keep):
             self.beginRemoveRows(QModelIndex(), 0, count - 1)
             del self.items[:count]
             self.endRemoveRows()
