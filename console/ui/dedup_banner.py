@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -109,9 +108,8 @@ class DedupCheck(QObject):
         if len(batch):
             events = batch.events
         else:
-            try:
-                value = json.loads(window.event_text())
-            except ValueError:
+            parsed, value = window.editor_value()
+            if not parsed:
                 return
             events = value if isinstance(value, list) else [value]
         env_name = window.env_combo.currentData()

@@ -222,13 +222,25 @@ class MainWindow(QMainWindow):
 
     def _validate(self, text: str) -> list[Problem]:
         report = validate_text(text, event_limit=self._event_limit, schemas=self.schemas())
-        # may run on a worker thread: sizes and name reach the widgets in _problems_changed
-        name = report.value.get("name") if isinstance(report.value, dict) else None
+        # may run on a worker thread: sizes and name reach the widgets in _problems_changed,
+        # and the parsed value saves the dedup check a second parse (editor_value)
         self._checked = (text, [size for size in report.sizes if size is not None],
-                         name if isinstance(name, str) else None)
+                         report.value)
         return report.problems
 
-    _checked: tuple[str, list[int], str | None] = ("", [], None)
+    _checked: tuple[str, list[int], Any] = ("", [], None)
+
+    def editor_value(self) -> tuple[bool, Any]:
+        """(True, the editor's text parsed), or (False, None) when it is not JSON. The
+        editor's last check already parsed this very text, usually: its value is used."""
+        text = self.event_text()
+        checked, _sizes, value = self._checked
+        if checked == text:
+            return value is not None, value
+        try:
+            return True, json.loads(text)
+        except ValueError:
+            return False, None
 
     # -- environments ---------------------------------------------------------------------
     def _fill_environments(self, select: str | None = None) -> None:
@@ -294,14 +306,10 @@ class MainWindow(QMainWindow):
         return str(self.editor.toPlainText())
 
     def _name_from_editor(self) -> None:
-        try:
-            value = json.loads(self.event_text())
-        except ValueError:
-            return
-        name = value.get("name") if isinstance(value, dict) else None
-        self._show_name(name)
+        self._show_name(self.editor_value()[1])
 
-    def _show_name(self, name: Any) -> None:
+    def _show_name(self, value: Any) -> None:
+        name = value.get("name") if isinstance(value, dict) else None
         if (isinstance(name, str) and self.name_field.text() != name
                 and not self.name_field.hasFocus()):
             self.name_field.setText(name)
@@ -344,10 +352,10 @@ class MainWindow(QMainWindow):
     def _problems_changed(self, problems: list[Problem]) -> None:
         label = f"Problems ({len(problems)})" if problems else "Problems"
         self.tabs.setTabText(self.tabs.indexOf(self.problems_view), label)
-        text, sizes, name = self._checked
+        text, sizes, value = self._checked
         if text == self.event_text():  # else a newer check is on its way
             self.composer.set_editor_sizes(sizes)
-            self._show_name(name)
+            self._show_name(value)
 
     # -- sending --------------------------------------------------------------------------
     def _prepared(self, env: Environment) -> PreparedSend | None:
