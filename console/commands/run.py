@@ -100,8 +100,8 @@ def load_scenario(args: argparse.Namespace) -> tuple[Workspace, Scenario]:
     problems = workspace.check(scenario)
     if problems:
         used = scenario.templates_used()
-        broken = [p for p in workspace.problems if p.file.startswith("templates")
-                  and Path(p.file).stem in {n.lower() for n in used}]
+        broken = [p for p in workspace.problems_in("templates")
+                  if Path(p.file).stem in {n.lower() for n in used}]
         _print_problems([str(p) for p in problems + broken])
         raise InputError(f"nothing sent: {len(problems)} problem(s) in {args.scenario}")
     return workspace, scenario

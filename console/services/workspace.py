@@ -180,6 +180,10 @@ class Workspace:
                     seen[name] = path
         return out
 
+    def problems_in(self, kind: str) -> list[FileProblem]:
+        """`problems` of the files of one kind ("templates", "scenarios")."""
+        return [p for p in self.problems if p.file.startswith(kind)]
+
     def _values(self, kind: str) -> Iterable[tuple[Path, EventTemplate | Scenario]]:
         names: set[str] = set()
         for path, entry in sorted(self._entries[kind].items()):

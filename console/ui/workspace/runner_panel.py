@@ -220,7 +220,7 @@ class RunnerPanel(QWidget):
         self.status.setText(f"Nothing sent: {what}\n" + "\n".join(problems))
 
     def _broken_files(self) -> list[str]:
-        return [str(p) for p in self.workspace.problems if p.file.startswith("scenarios")]
+        return [str(p) for p in self.workspace.problems_in("scenarios")]
 
     def _scenario(self) -> Scenario:
         name = self.scenario_combo.currentText()

@@ -175,7 +175,7 @@ class TemplateBrowser(QWidget):
             for item in row:
                 item.setToolTip(tip)
             self.model.appendRow(row)
-        problems = [str(p) for p in self.workspace.problems if p.file.startswith("templates")]
+        problems = [str(p) for p in self.workspace.problems_in("templates")]
         self.problems.setText("\n".join(problems))
         self.problems.setVisible(bool(problems))
         for column in range(len(COLUMNS) - 1):
