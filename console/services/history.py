@@ -371,7 +371,7 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
                     window_ms: int = DEDUP_WINDOW_MS) -> list[PriorSend]:
         """Earlier sends with these ids (two windows back, so window chains resolve)."""
         since = (now_ms() if now is None else now) - 2 * window_ms
-        wanted = sorted({i for i in dedup_ids if i})
+        wanted = list({i for i in dedup_ids if i})  # any order: each chunk is one IN (...)
         found: list[PriorSend] = []
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]

@@ -26,6 +26,10 @@
   each request and returns ids; no storage, no printing), as a remote server would cost
   this machine nothing: there the sending phase is as short as the history writer lets
   it be, since every request waits until its rows are committed.
+  And once more against a `FaultServer` that answers each request after `REMOTE_DELAY`
+  (10 ms): a server across a network, where each request spends most of its time on the
+  wire and the history writer works meanwhile.
+  Every CLI run has a bytecode cache (PYTHONPYCACHEPREFIX), as an installed app has.
 Quick mode (the test suite): 5,000 inserts, 50,000 rows, 1,000 sends, in-process once,
 CLI 3 runs each. BENCH_FULL=1: 100,000 inserts (goal < 5 s), 1,000,000 rows (goal <
 200 ms), 20,000 sends, in-process best of 3, CLI 5 runs each (BENCH_CLI_RUNS=N).
@@ -35,6 +39,7 @@ Printed only.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import re
@@ -60,7 +65,13 @@ from console.services.paths import app_paths
 from console.services.sender import send_events
 from console.ui.history import HistoryReader, HistoryTableModel
 from tests.benchmarks.test_bench_send import InboxProcess
-from tests.support.fault_server import FaultServer
+from tests.support.fault_server import (
+    FaultServer,
+    RecordedRequest,
+    Reply,
+    Responder,
+    accept_all,
+)
 from tests.support.history_fill import fill_history
 from tests.support.inbox_thread import running_inbox
 
@@ -73,6 +84,7 @@ SENDS = 20_000 if FULL else 1_000
 REPEAT = 3 if FULL else 1
 CLI_RUNS = int(os.environ.get("BENCH_CLI_RUNS", "5" if FULL else "3"))
 PER_REQUEST = 100
+REMOTE_DELAY = 0.010  # seconds: a round trip to a server across a network
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -225,6 +237,8 @@ def test_bench_history(qtbot, app_home: Path, tmp_path: Path,
         other.stop()
     with FaultServer(record=False) as server:
         quick_server = cli_overhead(app_home, tmp_path, server.origin, kib, "answer")
+    with FaultServer(default=answer_after(REMOTE_DELAY), record=False) as server:
+        remote = cli_overhead(app_home, tmp_path, server.origin, kib, "remote")
 
     with capsys.disabled():
         mode = "full" if FULL else "quick"
@@ -251,6 +265,15 @@ def test_bench_history(qtbot, app_home: Path, tmp_path: Path,
         print_cli("to the inbox in another process", cli)
         print_cli("to a server that only answers (FaultServer: no storage; as a remote "
                   "server costs this machine nothing)", quick_server)
+        print_cli(f"to a server that answers each request after {REMOTE_DELAY * 1000:.0f} ms "
+                  "(FaultServer: a server across a network)", remote)
+
+
+def answer_after(delay: float) -> Responder:
+    """The FaultServer's usual answer, given `delay` seconds after the request arrived."""
+    def respond(request: RecordedRequest) -> Reply:
+        return dataclasses.replace(accept_all(request), delay=delay)
+    return respond
 
 
 def print_cli(target: str, cli: tuple[Any, ...]) -> None:
@@ -280,8 +303,12 @@ def cli_overhead(home: Path, tmp: Path, url: str, parsed: list[dict[str, Any]],
     """Medians of (wall, CPU, sending) without history, with it, and without it again (the
     noise floor); the best wall time of each of the three; whether history recorded.
     sending: the CLI's own "sent" phase (first request to last answer, --stats)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
-    env.update(EVENT_CONSOLE_HOME=str(home), INNGEST_EVENT_KEY="bench-key")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("INNGEST_") and k != "PYTHONDONTWRITEBYTECODE"}
+    # compiled modules are cached, as in an installed app (pip compiles them): without a
+    # cache every run compiles the console's sources again, history's modules included
+    env.update(EVENT_CONSOLE_HOME=str(home), INNGEST_EVENT_KEY="bench-key",
+               PYTHONPYCACHEPREFIX=str(tmp / "pycache"))
     runs = 0
 
     def run(*extra: str) -> tuple[float, float, float]:
@@ -305,7 +332,8 @@ def cli_overhead(home: Path, tmp: Path, url: str, parsed: list[dict[str, Any]],
         return (wall, (after.ru_utime + after.ru_stime) - (usage.ru_utime + usage.ru_stime),
                 float(sent[1]))
 
-    run("--no-history")  # warm the file cache and the inbox
+    run("--no-history")  # warm the file cache, the bytecode cache and the server
+    run()
     plain, with_history, again = [], [], []
     for _ in range(CLI_RUNS):  # interleaved, so load changes hit all three alike
         plain.append(run("--no-history"))
