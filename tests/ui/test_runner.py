@@ -19,6 +19,7 @@ from console.services.secrets import SecretStore
 from console.services.workspace import Workspace
 from console.ui.workspace import RenderedPreview, RunnerPanel, TemplateBrowser, WorkspaceWatcher
 from console.ui.workspace.results_model import COLUMNS
+from tests.support.fault_server import FaultServer, Reply
 from tests.support.inbox_thread import running_inbox
 from tests.ui.conftest import wait_until
 
@@ -259,3 +260,37 @@ def test_the_preview_renders_placeholders_and_points_at_problems(qtbot):
         preview.set_source('{"name": "a", "data": {"n": "{{ nope }}"}}')
     assert signal.args[0].startswith("1:30: unknown variable 'nope'")
     assert not preview.error.isHidden()
+
+
+def test_a_step_the_server_refuses_says_so_in_the_outcome_column(parts, qtbot, run_async,
+                                                                  tmp_path):
+    workspace, watcher, _browser = parts
+    (workspace.folder / "scenarios" / "refused.json").write_text(json.dumps({
+        "format": "event-console/scenario@1", "name": "refused",
+        "steps": [{"send": [{"name": "app/a", "data": {}}, {"name": "app/b", "data": {}}]},
+                  {"send": {"name": "app/c", "data": {}}}],
+    }))
+    watcher.reload()
+    history = run_async(AsyncHistory.open(tmp_path / "history.db"))
+    refusal = {"ids": [], "status": 400, "error": "event name is reserved"}
+    with FaultServer(default=lambda _request: Reply.json(400, refusal)) as server:
+        store = EnvironmentStore.load(app_paths())
+        store.put(replace(inbox(server.origin), name="Refusing"))
+        client = EventApiClient()
+        panel = RunnerPanel(workspace, watcher, store, SecretStore(), client,
+                            history=lambda: history)
+        qtbot.addWidget(panel)
+        panel.select_scenario("refused")
+        panel.select_environment("Refusing")
+        report = run_async(panel.start())
+        run_async(client.aclose())
+    run_async(history.aclose())
+    assert [r.status for r in report.results] == [400, 400]
+    outcome = COLUMNS.index("Outcome")
+    two, one = panel.model.index(0, outcome), panel.model.index(1, outcome)
+    assert two.data() == "2 not accepted"
+    assert one.data() == "not accepted: event name is reserved"
+    assert one.data(Qt.ItemDataRole.DecorationRole) is not None
+    tip = two.data(Qt.ItemDataRole.ToolTipRole)
+    assert "#1 app/a: not accepted: event name is reserved" in tip
+    assert "#2 app/b: not accepted" in tip

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QWidget
 
-from console.core.dedup import summary_line
+from console.core.dedup import OutcomeKind, summary_line
 from console.services.run_results import CANCELLED, DRY_RUN, ERROR, FAILED, PASSED, StepResult
 from console.ui.history.icons import (
     DETAIL_LINES,
@@ -24,6 +24,7 @@ MARKS = {PASSED: "✔ passed", FAILED: "✘ failed", ERROR: "✘ error", CANCELL
          DRY_RUN: "○ dry run"}
 COLOURS = {PASSED: "#1b7f3b", FAILED: "#b3261e", ERROR: "#b3261e", CANCELLED: "#7a6400",
            DRY_RUN: "#44546a"}
+_VALUES = {kind.value for kind in OutcomeKind}
 
 
 class StepResultsModel(ListTableModel):
@@ -57,8 +58,8 @@ class StepResultsModel(ListTableModel):
             return self._text(result, column)
         if role == Qt.ItemDataRole.ForegroundRole and column == "Result":
             return QBrush(QColor(COLOURS.get(result.state, "#000000")))
-        if role == Qt.ItemDataRole.DecorationRole and column == "Outcome" and result.dedup:
-            return outcome_icon(headline(result.dedup))
+        if role == Qt.ItemDataRole.DecorationRole and column == "Outcome" and _kinds(result):
+            return outcome_icon(headline(_kinds(result)))
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == "Ids" and result.ids:
                 return "\n".join(result.ids)
@@ -99,21 +100,32 @@ def _details(result: StepResult) -> list[str]:
     return [str(r.get("detail") or r.get("outcome", "")) for r in runs]
 
 
+def _kinds(result: StepResult) -> list[str]:
+    """The outcome of each event looked up, those the server did not take included
+    (`dedup` has only the accepted ones)."""
+    if result.runs:
+        return [str(r.get("outcome", "")) for r in result.runs]
+    return list(result.dedup or [])
+
+
 def _outcome_text(result: StepResult) -> str:
     """What the events of a step did: one event's outcome in full, else the send's summary
-    line ("1 deduplicated · 2 ran") without its accepted count (the Ids column has it)."""
-    if not result.dedup:
+    line ("1 deduplicated · 2 ran", "3 not accepted") without its accepted count (the Ids
+    column has it)."""
+    kinds = _kinds(result)
+    if not kinds:
         return ""
     details = _details(result)
     if len(details) == 1:
         return details[0]
-    return summary_line(result.outcome_kinds, accepted=False)
+    return summary_line([OutcomeKind(k) for k in kinds if k in _VALUES], accepted=False)
 
 
 def _outcome_tooltip(result: StepResult) -> str | None:
-    if not result.dedup:
+    kinds = _kinds(result)
+    if not kinds:
         return None
-    lines = [outcome_meaning(headline(result.dedup))]
+    lines = [outcome_meaning(headline(kinds))]
     details = _details(result)
     names = [e.get("name", "") if isinstance(e, dict) else "" for e in result.rendered]
     lines += event_lines(((i, names[i] if i < len(names) else "", text)
