@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from console.core import patterns
 from console.core.envelope import ENVELOPE_SCHEMA
 from console.core.positions import pointer_tokens
 from console.core.schemas import SchemaLibrary, human_path
@@ -237,9 +238,10 @@ def _children(branches: list[dict[str, Any]], token: str | int) -> list[Any]:
 
 
 def _search(pattern: str, text: str) -> bool:
+    """Whether a `patternProperties` key covers `text` (no when it cannot tell)."""
     try:
-        return re.search(pattern, text) is not None
-    except re.error:
+        return patterns.search(pattern, text)
+    except (patterns.SlowPattern, patterns.PatternError):
         return False
 
 

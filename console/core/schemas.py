@@ -10,7 +10,10 @@ File convention (the workspace's `schemas/` folder, one schema per `*.json` file
   `schema_file_name` builds that name; saved and imported schemas get both the file name
   and the `x-event-*` keys, so renaming a file never changes what it describes.
 * `$schema` may name draft 2020-12 (the default when absent), 2019-09, draft-07, -06 or
-  -04; anything else is reported, as is a schema the metaschema rejects.
+  -04; anything else is reported, as is a schema the metaschema rejects (a `pattern`
+  that is not a regular expression included).
+* Patterns match with a time limit (console.core.patterns): a schema that makes them
+  backtrack for ever costs a value a message, not a frozen window.
 
 A broken file is a `FileProblem` (file name, line, column) and the others still load.
 Data that breaks an event's schema gives WARNINGs, never errors: QA sends invalid data on
@@ -25,12 +28,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
 from referencing.exceptions import Unresolvable
 
+from console.core import patterns
 from console.core.errors import InputError
 from console.core.positions import escape_token, parse_with_positions, pointer_tokens
 from console.core.problems import FileProblem, Problem, Severity
@@ -73,7 +77,9 @@ def _name_from_file(file: str) -> tuple[str, str | None]:
 
 
 def validator_class(schema: Any) -> type[Validator] | str:
-    """The jsonschema class for `schema`'s `$schema`, or a message when it is unknown."""
+    """The jsonschema class for `schema`'s `$schema`, or a message when it is unknown.
+
+    Its pattern keywords match with a time limit (console.core.patterns)."""
     if isinstance(schema, dict) and "$schema" in schema:
         if not isinstance(schema["$schema"], str):
             return "$schema must be a string (the URI of a JSON Schema draft)"
@@ -81,9 +87,19 @@ def validator_class(schema: Any) -> type[Validator] | str:
         if cls is None:
             return (f"Unknown $schema {json.dumps(schema['$schema'])}: use {DRAFT_2020_12} "
                     "or http://json-schema.org/draft-07/schema#")
-        return cls
-    default: type[Validator] = Draft202012Validator
-    return default
+        return _bounded(cls)
+    return _bounded(Draft202012Validator)
+
+
+_BOUNDED: dict[Any, type[Validator]] = {}
+
+
+def _bounded(cls: type[Validator]) -> type[Validator]:
+    extended = _BOUNDED.get(cls)
+    if extended is None:
+        extended = _BOUNDED[cls] = validators.extend(cls, patterns.KEYWORDS)
+        extended.__name__ = extended.__qualname__ = cls.__name__  # "Draft7Validator"
+    return extended
 
 
 def load_schema_text(file: str, text: str, *, event_name: str | None = None,
@@ -114,11 +130,15 @@ def load_schema_text(file: str, text: str, *, event_name: str | None = None,
     if isinstance(cls, str):
         return problem(cls, "/$schema")
     try:
-        error = best_match(cls(cls.META_SCHEMA).iter_errors(schema))
+        error = best_match(cls(cls.META_SCHEMA, format_checker=patterns.PATTERN_SYNTAX)
+                           .iter_errors(schema))
     except RecursionError:
         return problem("The schema is nested too deeply to check")
     if error is not None:
         where = "".join("/" + escape_token(str(p)) for p in error.absolute_path)
+        if error.validator == "format" and isinstance(error.instance, str):
+            return problem(f"Invalid schema: {json.dumps(error.instance)} is not a regular "
+                           f"expression ({patterns.pattern_error(error.instance)})", where)
         return problem(f"Invalid schema: {error.message}", where)
     validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
     return SchemaEntry(name, version or None, file, schema, validator), []
@@ -196,15 +216,13 @@ def _show(value: Any, limit: int = 60) -> str:
 def _describe(error: ValidationError) -> list[tuple[list[str | int], str]]:
     """(extra path tokens, message) for one error; `required` and extras yield several."""
     kind, expected, instance = error.validator, error.validator_value, error.instance
+    if isinstance(error, patterns.SlowPatternError):
+        return [([], error.message)]
     if kind == "required" and isinstance(instance, dict):
         return [([name], f'required property "{name}" is missing')
                 for name in expected if name not in instance]
     if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, dict):
-        schema = error.schema if isinstance(error.schema, dict) else {}
-        known = schema.get("properties", {})
-        patterns = list(schema.get("patternProperties", {}))
-        extras = [key for key in instance if key not in known
-                  and not any(re.search(p, key) for p in patterns)]
+        extras = patterns.additional(instance, error.schema)
         if extras:
             return [([key], f'property "{key}" is not allowed by the schema') for key in extras]
     if kind == "type":

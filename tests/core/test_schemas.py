@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from typing import Any
 
 import jsonschema
@@ -165,3 +167,58 @@ def test_infer_schema_from_payloads_with_genson() -> None:
     lib = library(("inferred.json", dump(schema)))
     assert lib.problems == [] and lib.for_event("app/user.created", "2") == schema
     assert infer_schema([]) == {"$schema": DRAFT_2020_12, "type": "object"}
+
+
+def test_a_pattern_that_is_not_a_regular_expression_is_reported_where_it_is() -> None:
+    lib = library(
+        ("p.json", '{\n  "x-event-name": "p/x",\n  "properties": {\n'
+                   '    "code": {"type": "string", "pattern": "(ab"}\n  }\n}'),
+        ("k.json", '{\n  "x-event-name": "k/x",\n  "patternProperties": {"[a-": {}}\n}'),
+        ("ok.json", dump({"x-event-name": "ok/x",  # a property named "pattern" is no pattern
+                          "properties": {"pattern": {"type": "string"}}})),
+    )
+    assert lib.names() == ["ok/x"]
+    assert [p.located() for p in lib.problems] == [
+        'k.json:3:24: Invalid schema: "[a-" is not a regular expression '
+        "(unterminated character set at position 3)",
+        'p.json:4:43: Invalid schema: "(ab" is not a regular expression '
+        "(missing ) at position 3)",
+    ]
+
+
+def test_a_pattern_that_backtracks_for_ever_is_stopped_with_a_message() -> None:
+    # with Python's re, each of these ran for hours, holding the GIL (a frozen window)
+    entry = library(("slow.json", dump({
+        "x-event-name": "slow/x",
+        "properties": {"code": {"type": "string", "pattern": "^(a|a)*$"},
+                       "codes": {"type": "array", "items": {"pattern": "^(c|c)*$"}},
+                       "zip": {"type": "string", "pattern": "^[0-9]{5}$"}},
+        "patternProperties": {"^(b|b)*$": {"type": "integer"}},
+        "additionalProperties": False,
+    }))).entry_for("slow/x")
+    assert entry is not None
+    stuck, key = "a" * 40 + "!", "b" * 40 + "!"
+    data = {"code": stuck, "codes": ["c" * 40 + "!"] * 20, key: "x", "zip": "123"}
+    beats: list[float] = []
+    done = threading.Event()
+    checked: list[Any] = []
+    worker = threading.Thread(target=lambda: (checked.extend(data_errors(entry, data)),
+                                              done.set()))
+    started = time.perf_counter()
+    worker.start()
+    while not done.wait(0.005):  # the window's loop, while a worker thread checks
+        beats.append(time.perf_counter())
+    worker.join()
+    found = sorted((e.pointer, e.message) for e in checked)
+    slow = "could not be checked: the schema's pattern {} took too long and was stopped"
+    assert found == sorted([
+        ("/" + key, f"data[{json.dumps(key)}]: " + slow.format("^(b|b)*$")
+         + " (simplify the pattern)"),
+        ("/code", "data.code: " + slow.format("^(a|a)*$") + " (simplify the pattern)"),
+        *[(f"/codes/{i}", f"data.codes[{i}]: " + slow.format("^(c|c)*$")
+           + " (simplify the pattern)") for i in range(20)],
+        ("/zip", 'data.zip: must match the pattern ^[0-9]{5}$; got "123"'),
+    ])
+    # each pattern was stopped once (then given 10 ms), and the loop kept running
+    assert time.perf_counter() - started < 5
+    assert len(beats) >= 20, "the matching thread held the GIL"

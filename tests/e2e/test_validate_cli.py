@@ -106,3 +106,22 @@ def test_event_limit_from_option_and_from_environment(files: Path) -> None:
     bad_limit = run("validate", "--event-limit", "-3", good)
     assert bad_limit.returncode == 2
     assert "argument --event-limit: must be a positive number of bytes" in bad_limit.stderr
+
+
+def test_a_hostile_schema_pattern_gets_a_message_not_a_hang(files: Path) -> None:
+    # ^(a|a)*$ backtracks for hours with Python's re on 40 a's and a "!"; "(" does not compile
+    schemas = files / "hostile"
+    schemas.mkdir()
+    (schemas / "app__user.created.json").write_text(json.dumps({
+        "type": "object", "properties": {"email": {"type": "string", "pattern": "^(a|a)*$"}}}))
+    (schemas / "app__other.json").write_text('{"properties": {"x": {"pattern": "("}}}')
+    event = files / "stuck.json"
+    event.write_text(json.dumps({"name": "app/user.created", "data": {"email": "a" * 40 + "!"}}))
+    result = run("validate", "--schemas", str(schemas), str(event))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{schemas / 'app__other.json'}:1:34: error: Invalid schema: \"(\" is not a regular "
+        "expression (missing ) at position 1)",
+        f"{event}:1:48: warning: data.email: could not be checked: the schema's pattern "
+        "^(a|a)*$ took too long and was stopped (simplify the pattern)",
+    ]

@@ -1,0 +1,144 @@
+"""Regular expressions from schemas, run with a time limit and without the GIL.
+
+A schema's `pattern` and `patternProperties` are its author's code, run on what the user
+types. Python's `re` cannot be stopped and holds the GIL while it backtracks: a pattern
+such as `^(a|a)*$` on a 40-character value ran for hours, and since the GIL was held, the
+window froze too, though the check runs on a worker thread. The `regex` module stops a
+match after `PATTERN_SECONDS` and lets go of the GIL while it matches (`concurrent`).
+
+The keyword functions here replace jsonschema's `pattern`, `patternProperties` and
+`additionalProperties` (the three that match patterns against values and keys) in every
+validator `schemas.validator_class` hands out; `unevaluatedProperties` still uses `re`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import regex
+from jsonschema import FormatChecker, ValidationError
+
+PATTERN_SECONDS = 0.25
+PatternError = regex.error  # an invalid pattern
+
+
+class SlowPattern(Exception):
+    """A pattern was stopped after PATTERN_SECONDS."""
+
+    def __init__(self, pattern: str) -> None:
+        super().__init__(pattern)
+        self.pattern = pattern
+
+
+class SlowPatternError(ValidationError):  # type: ignore[misc]
+    """The validation error of a value (or key) a pattern could not be checked against."""
+
+
+@functools.lru_cache(maxsize=1024)
+def compiled(pattern: str) -> regex.Pattern[str]:
+    """The compiled pattern; raises PatternError with the reason when it is invalid."""
+    return regex.compile(pattern)
+
+
+def pattern_error(pattern: str) -> str | None:
+    """Why `pattern` is not a regular expression, or None when it is."""
+    try:
+        compiled(pattern)
+    except PatternError as exc:
+        return str(exc)
+    except (RecursionError, OverflowError, ValueError):
+        return "too complex to compile"
+    return None
+
+
+STOPPED_SECONDS = 0.01  # the limit of a pattern stopped before, in this process
+_STOPPED: set[str] = set()
+
+
+def search(pattern: str, text: str) -> bool:
+    """Whether `pattern` matches somewhere in `text` (as JSON Schema's `pattern`: not
+    anchored). Raises SlowPattern when the match takes over PATTERN_SECONDS (a pattern
+    stopped once gets STOPPED_SECONDS from then on: an array of 1,000 values it backtracks
+    on would take 4 minutes otherwise), and PatternError when the pattern is invalid
+    (schemas are checked for that on load)."""
+    limit = STOPPED_SECONDS if pattern in _STOPPED else PATTERN_SECONDS
+    try:
+        return compiled(pattern).search(text, timeout=limit, concurrent=True) is not None
+    except TimeoutError:
+        _STOPPED.add(pattern)
+        raise SlowPattern(pattern) from None
+
+
+def slow_message(pattern: str) -> str:
+    return (f"could not be checked: the schema's pattern {pattern} took too long and was "
+            "stopped (simplify the pattern)")
+
+
+def pattern_keyword(validator: Any, pattern: str, instance: Any,
+                    schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "string"):
+        return
+    try:
+        if not search(pattern, instance):
+            yield ValidationError(f"{instance!r} does not match {pattern!r}")
+    except SlowPattern:
+        yield SlowPatternError(slow_message(pattern))
+
+
+def pattern_properties_keyword(validator: Any, patterns: dict[str, Any], instance: Any,
+                               schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    for pattern, subschema in patterns.items():
+        for key, value in instance.items():
+            try:
+                if search(pattern, key):
+                    yield from validator.descend(value, subschema, path=key,
+                                                 schema_path=pattern)
+            except SlowPattern:
+                yield SlowPatternError(slow_message(pattern), path=[key])
+
+
+def _covered(pattern: str, key: str) -> bool:
+    """Whether `patternProperties` covers `key`; a stopped pattern counts as covering it
+    (patternProperties reports it: the key is not called unexpected on a guess)."""
+    try:
+        return search(pattern, key)
+    except SlowPattern:
+        return True
+
+
+def additional(instance: dict[str, Any], schema: Any) -> list[str]:
+    """Keys of `instance` that neither `properties` nor `patternProperties` cover."""
+    schema = schema if isinstance(schema, dict) else {}
+    known, patterns = schema.get("properties", {}), list(schema.get("patternProperties", {}))
+    return [key for key in instance if key not in known
+            and not any(_covered(p, key) for p in patterns)]
+
+
+def additional_properties_keyword(validator: Any, allowed: Any, instance: Any,
+                                  schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "object"):
+        return
+    extras = additional(instance, schema)
+    if validator.is_type(allowed, "object"):
+        for key in extras:
+            yield from validator.descend(instance[key], allowed, path=key)
+    elif not allowed and extras:
+        listed = ", ".join(repr(key) for key in extras)
+        yield ValidationError(f"Additional properties are not allowed ({listed} unexpected)")
+
+
+KEYWORDS = {
+    "pattern": pattern_keyword,
+    "patternProperties": pattern_properties_keyword,
+    "additionalProperties": additional_properties_keyword,
+}
+
+# for the meta-schema check of a schema: its `pattern`s and `patternProperties` keys
+# must compile (the meta-schemas say `"format": "regex"` there); nothing else is checked
+PATTERN_SYNTAX = FormatChecker(formats=())
+PATTERN_SYNTAX.checks("regex", raises=())(lambda value: not isinstance(value, str)
+                                          or pattern_error(value) is None)
