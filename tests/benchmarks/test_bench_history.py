@@ -237,6 +237,7 @@ def test_bench_history(qtbot, app_home: Path, tmp_path: Path,
         other.stop()
     with FaultServer(record=False) as server:
         quick_server = cli_overhead(app_home, tmp_path, server.origin, kib, "answer")
+        one = cli_overhead(app_home, tmp_path, server.origin, kib[:1], "one")
     with FaultServer(default=answer_after(REMOTE_DELAY), record=False) as server:
         remote = cli_overhead(app_home, tmp_path, server.origin, kib, "remote")
 
@@ -267,6 +268,8 @@ def test_bench_history(qtbot, app_home: Path, tmp_path: Path,
                   "server costs this machine nothing)", quick_server)
         print_cli(f"to a server that answers each request after {REMOTE_DELAY * 1000:.0f} ms "
                   "(FaultServer: a server across a network)", remote)
+        print(f"  event-console send, one event (median of {CLI_RUNS} interleaved runs each):")
+        print_cli("to a server that only answers (FaultServer)", one, events=1)
 
 
 def answer_after(delay: float) -> Responder:
@@ -276,21 +279,21 @@ def answer_after(delay: float) -> Responder:
     return respond
 
 
-def print_cli(target: str, cli: tuple[Any, ...]) -> None:
+def print_cli(target: str, cli: tuple[Any, ...], events: int = SENDS) -> None:
     (plain_cli, plain_cpu, plain_sent), (with_history, history_cpu, history_sent), \
         (again, _, _), best, recorded = cli
     note = "" if recorded else "  [send did not record: history not wired into send yet]"
     print(f"   {target}:")
-    print(f"    --no-history {plain_cli:.2f} s ({SENDS / plain_cli:,.0f} events/s, CPU "
-          f"{plain_cpu:.2f} s); with history {with_history:.2f} s "
-          f"({SENDS / with_history:,.0f} events/s, CPU {history_cpu:.2f} s)")
+    print(f"    --no-history {plain_cli:.3f} s ({events / plain_cli:,.0f} events/s, CPU "
+          f"{plain_cpu:.2f} s); with history {with_history:.3f} s "
+          f"({events / with_history:,.0f} events/s, CPU {history_cpu:.2f} s)")
     print(f"    history overhead: wall {100 * (with_history / plain_cli - 1):+.1f} %  "
           f"(goal < 10 %), CPU {100 * (history_cpu / plain_cpu - 1):+.1f} %{note}")
+    change = f"{100 * (history_sent / plain_sent - 1):+.1f} %" if plain_sent else "-"
     print(f"    sending phase alone (first request to last answer, --stats): "
-          f"{plain_sent:.2f} s without, {history_sent:.2f} s with history: "
-          f"{100 * (history_sent / plain_sent - 1):+.1f} %; the rest of the wall time is "
-          f"start-up, checking and opening/closing the history")
-    print(f"    best run of each: --no-history {best[0]:.2f} s, with history {best[1]:.2f} s:"
+          f"{plain_sent:.2f} s without, {history_sent:.2f} s with history: {change}; the rest "
+          "of the wall time is start-up, checking and opening/closing the history")
+    print(f"    best run of each: --no-history {best[0]:.3f} s, with history {best[1]:.3f} s:"
           f" {100 * (best[1] / best[0] - 1):+.1f} %")
     print(f"    noise floor, --no-history against itself (third series): median "
           f"{100 * (again / plain_cli - 1):+.1f} %, best run "
