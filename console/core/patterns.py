@@ -25,7 +25,7 @@ PatternError = regex.error  # an invalid pattern
 
 
 class SlowPattern(Exception):
-    """A pattern was stopped after PATTERN_SECONDS."""
+    """A match took too long and was stopped (see `search`)."""
 
     def __init__(self, pattern: str) -> None:
         super().__init__(pattern)
