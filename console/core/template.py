@@ -35,6 +35,7 @@ from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from console.core import template_limits as limits
 from console.core.errors import InputError
 from console.core.serialize import event_bytes
 
@@ -108,11 +109,23 @@ def to_text(value: Any) -> str:
 
 
 class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, plus a cap on `*` and `**` so one expression cannot exhaust memory."""
+    """The sandbox, plus caps so one expression cannot exhaust memory: on `*`, `**` and
+    `%` here, on widening filters and str methods in template_limits."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        for name in limits.FILTER_CHECKS:
+            self.filters[name] = limits.guarded_filter(name, self.filters[name], MAX_TEXT)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        limits.check_call(__obj, args, kwargs, MAX_TEXT)
+        return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "%":
+            limits.printf_widths(left, MAX_TEXT)
         if operator == "*":
             for seq, count in ((left, right), (right, left)):
                 if (isinstance(seq, str | list | tuple) and isinstance(count, int)

@@ -173,6 +173,57 @@ def test_runaway_expressions_are_refused(source):
     assert error(source).message.startswith("refused by the template sandbox: ")
 
 
+# each asked for gigabytes in one call: the memory was gone before the rendered text's cap
+WIDE = 3_000_000_000
+
+
+@pytest.mark.parametrize("source", [
+    f"{{{{ 'x' | center({WIDE}) }}}}",
+    f"{{{{ 'a\\nb' | indent({WIDE}) }}}}",
+    "{{ ('x' * 1000000) | replace('x', 'yy') }}",
+    "{{ (['ab'] * 1000) | join('x' * 1000000) }}",
+    f"{{{{ '%{WIDE}d' | format(1) }}}}",
+    f"{{{{ '%.{WIDE}f' % 1.0 }}}}",
+    "{{ '%*d' % (5, 1) }}",
+    "{{ ('x' * 1000) | wordwrap(1, wrapstring='y' * 10000) }}",
+    f"{{{{ [1] | batch({WIDE}, 0) | list }}}}",
+    f"{{{{ [1] | slice({WIDE}) | list }}}}",
+    f"{{{{ 'x'.ljust({WIDE}) }}}}",
+    f"{{{{ 'x'.rjust({WIDE}) }}}}",
+    f"{{{{ 'x'.center({WIDE}) }}}}",
+    f"{{{{ 'x'.zfill({WIDE}) }}}}",
+    f"{{{{ ('\\t' * 1000).expandtabs({WIDE}) }}}}",
+    "{{ ('x' * 1000000).replace('x', 'yy') }}",
+    "{{ ('x' * 1000000).join(['a', 'b', 'c']) }}",
+    f"{{{{ '{{:>{WIDE}}}'.format(1) }}}}",
+    "{{ '{:{}}'.format(1, 10**9) }}",
+    f"{{{{ '{{n:.{WIDE}f}}'.format_map({{'n': 1.0}}) }}}}",
+])
+def test_operations_that_would_build_gigabytes_are_refused_before_they_do(source):
+    assert error(source).message == ("refused by the template sandbox: " + (
+        "a width or precision taken from the arguments (*)" if "%*d" in source else
+        "a width or precision taken from the arguments ({...})" if "{:{}}" in source else
+        f"result longer than {MAX_TEXT:,} characters"))
+
+
+def test_the_same_operations_at_ordinary_sizes_still_work():
+    assert render({
+        "center": "{{ 'ab' | center(6) }}", "indent": "{{ 'a\nb' | indent(2) }}",
+        "replace": "{{ 'a-b' | replace('-', '+') }}", "join": "{{ [1, 2] | join(', ') }}",
+        "format": "{{ '%05d' | format(42) }}", "percent": "{{ '%.2f' % 3.14159 }}",
+        "wrap": "{{ 'aaa bbb' | wordwrap(3) }}", "batch": "{{ [1, 2, 3] | batch(2, 0) | list }}",
+        "slice": "{{ [1, 2, 3] | slice(2) | list }}", "ljust": "{{ 'x'.ljust(3, '.') }}",
+        "zfill": "{{ '7'.zfill(3) }}", "tabs": "{{ 'a\tb'.expandtabs(4) }}",
+        "str_replace": "{{ 'a.b'.replace('.', '/') }}", "str_join": "{{ '-'.join(['a', 'b']) }}",
+        "str_format": "{{ '{:>4}|{n:03d}'.format('x', n=7) }}",
+    }) == {
+        "center": "  ab  ", "indent": "a\n  b", "replace": "a+b", "join": "1, 2",
+        "format": "00042", "percent": "3.14", "wrap": "aaa\nbbb",
+        "batch": [[1, 2], [3, 0]], "slice": [[1, 2], [3]], "ljust": "x..", "zfill": "007",
+        "tabs": "a   b", "str_replace": "a/b", "str_join": "a-b", "str_format": "   x|007",
+    }
+
+
 def test_rendered_text_is_capped():
     assert error("{% for i in range(20000) %}" + "x" * 60 + "{% endfor %}").message == (
         f"rendered text is longer than {MAX_TEXT:,} characters")
@@ -226,12 +277,13 @@ def test_check_value_reports_every_error_and_the_steps_referenced():
 
 
 # -- properties ---------------------------------------------------------------------------
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(
-    allow_nan=False, allow_infinity=False) | st.text()
 plain_text = st.text().filter(lambda s: not any(m in s for m in ("{{", "{%", "{#")))
 brace_free = st.text().filter(lambda s: "{" not in s and "}" not in s)
+# strings without template markers only: "{%" alone is a template (with a syntax error)
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(
+    allow_nan=False, allow_infinity=False) | plain_text
 json_values = st.recursive(
-    json_scalars | plain_text,
+    json_scalars,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children,
                                                                       max_size=4),
     max_leaves=20,
