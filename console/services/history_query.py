@@ -12,7 +12,7 @@ import csv
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import IO, Any
@@ -205,6 +205,22 @@ class HistoryReads:
         sql = row_sql(with_payload) + f" WHERE e.id IN ({inner}) ORDER BY e.id DESC"
         return [HistoryRow.from_db(r) for r in self.conn.execute(sql, (*params, limit, offset))]
 
+    def pages(self, filters: HistoryFilter | None, offset: int, count: int, *,
+              with_payload: bool = False, chunk: int = 2000) -> Iterator[HistoryRow]:
+        """`count` matching rows from `offset`, newest first, read `chunk` at a time (an
+        export of a million rows holds one chunk in memory, not the million)."""
+        left, before = count, None
+        while left > 0:
+            page = (self.query(filters, offset, min(chunk, left), with_payload=with_payload)
+                    if before is None else
+                    self.query(filters, limit=min(chunk, left), with_payload=with_payload,
+                               before_id=before))
+            if not page:
+                return
+            yield from page
+            left -= len(page)
+            before = page[-1].id
+
     def count(self, filters: HistoryFilter | None = None) -> int:
         where, params = self._where(filters or HistoryFilter())
         return int(self.conn.execute(f"SELECT count(*) FROM events e WHERE {where}",
@@ -269,11 +285,13 @@ def iso_time(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000).astimezone().isoformat(timespec="milliseconds")
 
 
-def export_jsonl(rows: list[HistoryRow], file: IO[str]) -> int:
+def export_jsonl(rows: Iterable[HistoryRow], file: IO[str]) -> int:
     """One JSON object per row (metadata plus the event); returns rows written."""
+    count = 0
     for row in rows:
         file.write(json.dumps(row.to_json(with_payload=True), ensure_ascii=False) + "\n")
-    return len(rows)
+        count += 1
+    return count
 
 
 CSV_FIELDS = ("time", "env", "name", "dedup_id", "internal_id", "source", "status", "outcome",
@@ -292,14 +310,16 @@ def _cell(value: Any) -> Any:
     return "" if value is None else value
 
 
-def export_csv(rows: list[HistoryRow], file: IO[str]) -> int:
+def export_csv(rows: Iterable[HistoryRow], file: IO[str]) -> int:
     """A spreadsheet-friendly table; the event (or the stored part) as compact JSON text."""
     writer = csv.writer(file, lineterminator="\n")
     writer.writerow(CSV_FIELDS)
+    count = 0
     for row in rows:
+        count += 1
         data = row.to_json()
         event = row.event
         data["event"] = (json.dumps(event, ensure_ascii=False, separators=(",", ":"))
                          if event is not None else (row.payload or ""))
         writer.writerow([_cell(data.get(f)) for f in CSV_FIELDS])
-    return len(rows)
+    return count

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QItemSelectionModel, Qt
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
 from PySide6.QtGui import QGuiApplication, QTextDocument
 
 from console.core.dedup import DedupLedger
@@ -278,3 +278,39 @@ def test_outcome_tooltips_list_the_first_events_and_count_the_rest() -> None:
     assert lines[0] == "#1 app/e0: ran: 1 run" and len(lines) == DETAIL_LINES + 1
     assert lines[-1] == "… and 2 more (see History)"
     assert event_lines(every[:2], 2) == ["#1 app/e0: ran: 1 run", "#2 app/e1: ran: 1 run"]
+
+
+def test_a_big_selection_is_exported_chunk_by_chunk_into_a_file_that_appears_whole(
+        qtbot, reader: HistoryReader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    view = HistoryView(reader, environments=["dev", "cloud"])
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.model.rowCount() == MILLION, timeout=20_000)
+    read: list[int] = []  # rows per query: an export must not load its selection at once
+    query = HistoryStore.query
+
+    def counted(self: HistoryStore, *args: object, **kwargs: object) -> object:
+        rows = query(self, *args, **kwargs)  # type: ignore[arg-type]
+        read.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(HistoryStore, "query", counted)
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    model, selection = view.model, view.table.selectionModel()
+    selection.select(QItemSelection(model.index(0, 0), model.index(4_999, 0)), flags)
+    selection.select(QItemSelection(model.index(10_000, 0), model.index(10_009, 0)), flags)
+    target, exported = tmp_path / "big.jsonl", []
+    view.export_selection(target, done=exported.append)
+    assert view.status_label.text() == f"Exporting 5,010 events to {target}…"
+    qtbot.waitUntil(lambda: exported == [5_010], timeout=30_000)
+    ids = [json.loads(line)["id"] for line in target.read_text("utf-8").splitlines()]
+    assert ids == ([MILLION - i for i in range(5_000)]
+                   + [MILLION - 10_000 - i for i in range(10)])
+    assert max(read) <= 2_000
+    assert view.status_label.text() == f"Exported 5,010 events to {target}"
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("x")
+    view.export_selection(blocked / "out.csv")
+    qtbot.waitUntil(lambda: view.status_label.text().startswith("Could not export"),
+                    timeout=10_000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "big.jsonl"]

@@ -7,6 +7,7 @@ event back in the editor, save it as a template) are signals; the main window wi
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -34,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from console.core import snippets
 from console.core.serialize import event_bytes
+from console.services.atomic import atomic_file
 from console.services.history import DAY_MS, HistoryStore
 from console.services.history_query import HistoryRow, export_csv, export_jsonl
 from console.services.history_schema import MAX_PAYLOAD_CAP, MIN_PAYLOAD_CAP
@@ -286,12 +288,16 @@ class HistoryView(QWidget):
             self.say("Select the rows to export first.")
             return
         filters, writer = self.model.filters, export_csv if fmt == "csv" else export_jsonl
+        total = sum(bottom - top + 1 for top, bottom in spans)
+        self.say(f"Exporting {total:,} event{'s' if total != 1 else ''} to {path}…")
 
         def write(store: HistoryStore) -> int:
-            rows: list[HistoryRow] = []
-            for top, bottom in spans:
-                rows.extend(store.query(filters, top, bottom - top + 1, with_payload=True))
-            with path.open("w", encoding="utf-8", newline="") as file:
+            rows = itertools.chain.from_iterable(
+                store.pages(filters, top, bottom - top + 1, with_payload=True)
+                for top, bottom in spans)
+            # streamed (a million rows held at once took gigabytes), and the file appears
+            # only when it is whole
+            with atomic_file(path, "w", encoding="utf-8", newline="") as file:
                 return writer(rows, file)
 
         def written(count: int) -> None:
