@@ -13,7 +13,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import IO, Any
 
@@ -163,9 +163,9 @@ class HistoryRow:
             return None
 
     def to_json(self, *, with_payload: bool = False) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("payload", "runs_json", "request_events"):
-            data.pop(key)
+        # every field is a scalar: a plain read of each (dataclasses.asdict deep-copies
+        # field by field, 90 % of the time of `history --json` and of an export)
+        data = {name: getattr(self, name) for name in _JSON_FIELDS}
         data["time"] = iso_time(self.time_ms)
         data["outcome_text"] = self.outcome_text
         if self.runs_json:
@@ -176,6 +176,10 @@ class HistoryRow:
             if event is None and self.payload is not None:
                 data["payload"] = self.payload
         return data
+
+
+_JSON_FIELDS = tuple(f.name for f in fields(HistoryRow)
+                     if f.name not in ("payload", "runs_json", "request_events"))
 
 
 class HistoryReads:
