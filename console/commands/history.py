@@ -82,11 +82,11 @@ def run_history(args: argparse.Namespace) -> int:
         if args.set_payload_cap is not None or args.set_retention is not None:
             _settings(args, store)
             return 0
+        if args.json:  # streamed: `--limit 1000000 --json` need not hold a million rows
+            for row in store.pages(filters, 0, args.limit):
+                emit(row.to_json())
+            return 0
         rows = store.query(filters, 0, args.limit)
-    if args.json:
-        for row in rows:
-            emit(row.to_json())
-        return 0
     if not rows:
         print("event-console: no events in the history match", file=sys.stderr)
         return 0

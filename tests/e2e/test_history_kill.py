@@ -14,8 +14,10 @@ import sys
 import time
 from pathlib import Path
 
+from console.services.paths import app_paths
 from tests.e2e.conftest import ROOT
 from tests.support.fault_server import FaultServer, Reply
+from tests.support.history_fill import fill_history
 from tests.support.inbox_thread import running_inbox
 
 KEY = "test-event-key-0001"
@@ -184,3 +186,19 @@ def test_history_settings_from_the_command_line(cli):
     [row] = lines(cli("history", "--json", "--name", "app/big").stdout)
     assert row["size"] == len(json.dumps(json.loads(event), separators=(",", ":")))
     assert row["truncated"] is True
+
+
+def test_a_reader_that_stops_early_ends_the_listing_quietly(app_home: Path):
+    """`event-console history --json | head -1`: the rest of the listing has nowhere to
+    go; the command stops with SIGPIPE's exit status and no traceback."""
+    fill_history(app_paths().ensure().history_db, 5_000)
+    environ = {**os.environ, "EVENT_CONSOLE_HOME": str(app_home)}
+    proc = subprocess.Popen([sys.executable, "-m", "console", "history", "--json",
+                             "--limit", "5000"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=environ, cwd=ROOT)
+    assert proc.stdout is not None and proc.stderr is not None
+    first = json.loads(proc.stdout.readline())
+    proc.stdout.close()  # as `head -1` does
+    errors = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert first["id"] == 5_000 and errors == ""
