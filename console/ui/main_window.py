@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.core.batch import Batch
 from console.core.errors import UserError
 from console.core.pipeline import PreparedSend, prepare_text
 from console.core.problems import Problem
@@ -370,12 +371,26 @@ class MainWindow(QMainWindow):
                 return None
             plan = batch.plan(env.request_limit, env.event_limit)
             return PreparedSend(batch.events, batch.parts, plan)
+        prepared = self._editor_prepared(env, "Not sent")
+        if prepared is None:
+            return None
+        if not prepared.plan.ok:
+            blocked = prepared.plan.blocked[0]
+            self.statusBar().showMessage(f"Not sent: event {blocked.index}: {blocked.reason}")
+            return None
+        if prepared.warnings and not self._send_anyway(prepared.warnings):
+            return None
+        return prepared
+
+    def _editor_prepared(self, env: Environment, failed: str) -> PreparedSend | None:
+        """The editor's text as Send would send it (placeholders rendered with a fresh
+        seed), or None with the first problem in the status bar after `failed`."""
         text = self.event_text()
-        if "{{" in text:  # placeholders render at send time, with a fresh seed
+        if "{{" in text:
             rendered, error = render_text(text, TemplateEngine(),
                                           seed=random.SystemRandom().randrange(2**31))
             if rendered is None:
-                self.statusBar().showMessage(f"Not sent: placeholder at {error}")
+                self.statusBar().showMessage(f"{failed}: placeholder at {error}")
                 return None
             text = rendered
         prepared = prepare_text(
@@ -386,15 +401,9 @@ class MainWindow(QMainWindow):
             first = prepared.errors[0]
             more = f" (+{len(prepared.errors) - 1} more)" if len(prepared.errors) > 1 else ""
             self.statusBar().showMessage(
-                f"Not sent: line {first.line}, column {first.column}: {first.message}{more}"
+                f"{failed}: line {first.line}, column {first.column}: {first.message}{more}"
             )
             self.editor.go_to(first.line, first.column)
-            return None
-        if not prepared.plan.ok:
-            blocked = prepared.plan.blocked[0]
-            self.statusBar().showMessage(f"Not sent: event {blocked.index}: {blocked.reason}")
-            return None
-        if prepared.warnings and not self._send_anyway(prepared.warnings):
             return None
         return prepared
 
@@ -450,9 +459,18 @@ class MainWindow(QMainWindow):
                         concurrency=self.in_flight.value())
 
     def preview(self) -> None:
-        if not len(self.composer.batch):
-            self.composer.add_current()
-        self.composer.open_preview()
+        """The requests Send would make: the batch's, or with an empty batch the editor's
+        (which stays out of the batch, as it does when sent)."""
+        if len(self.composer.batch):
+            self.composer.open_preview()
+            return
+        try:
+            prepared = self._editor_prepared(self.environment(), "Nothing to preview")
+        except UserError as exc:
+            self.statusBar().showMessage(f"Nothing to preview: {exc}")
+            return
+        if prepared is not None:
+            self.composer.open_preview(Batch(prepared.events), prepared.plan)
 
     # -- inbox ----------------------------------------------------------------------------
     def inbox_started(self) -> None:

@@ -322,6 +322,30 @@ def test_with_the_batch_empty_the_meters_measure_the_editors_text(qtbot, app_hom
     run_async(shown(f"editor: {size:,} of"))
 
 
+def test_with_the_batch_empty_preview_shows_the_editors_requests_and_adds_nothing(
+        qtbot, app_home):
+    from console.core.serialize import array_body, event_bytes
+
+    _context, window = open_window(qtbot)
+    big = {"name": "shop/order.paid", "data": {"blob": "x" * 300_000}}
+    events = [big, {**big, "v": "2"}, {"name": "shop/seq", "data": {"n": "{{ seq }}"}}]
+    window.editor.setPlainText(json.dumps(events))
+    window.preview()
+    dialog = window.composer.preview_dialog
+    assert dialog is not None
+    qtbot.addWidget(dialog)
+    assert len(window.composer.batch) == 0  # as Send, which sends the editor's text as is
+    rendered = [big, {**big, "v": "2"}, {"name": "shop/seq", "data": {"n": 1}}]
+    assert dialog.request_count() == 2  # 600 KB: split as Send would split it
+    assert [dialog.request_body(i) for i in range(2)] == [
+        array_body([event_bytes(rendered[0])]), array_body([event_bytes(e) for e in rendered[1:]])]
+
+    window.editor.setPlainText('{"name": "shop/x", "data": [1,]}')
+    window.preview()
+    assert window.statusBar().currentMessage().startswith("Nothing to preview: line 1, column")
+    assert window.composer.preview_dialog is dialog and len(window.composer.batch) == 0
+
+
 def test_the_inbox_tab_keeps_the_newest_rows(qtbot):
     from console.services.inbox import CapturedEvent
     from console.ui.inbox_panel import InboxPanel

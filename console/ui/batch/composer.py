@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.batch import Batch, Level, Meters, Tally, meters_of
+from console.core.plan import BatchPlan
 from console.core.serialize import pretty
 from console.ui.batch.actions import make_actions, make_toolbar
 from console.ui.batch.commands import InsertEvents, MoveEvents, RemoveEvents
@@ -293,10 +294,14 @@ class BatchComposer(BatchImports, QWidget):
             self.event_selected.emit(row, self._last_text)
 
     # -- preview and send results ------------------------------------------------------------
-    def open_preview(self) -> PreviewDialog:
+    def open_preview(self, batch: Batch | None = None,
+                     plan: BatchPlan | None = None) -> PreviewDialog:
+        """The requests of this batch, or of `batch` planned as `plan` (the editor's)."""
         if self.preview_dialog is not None:
             self.preview_dialog.close()
-        self.preview_dialog = PreviewDialog(self.batch, self.model.plan(), self._target, self)
+        if batch is None or plan is None:
+            batch, plan = self.batch, self.model.plan()
+        self.preview_dialog = PreviewDialog(batch, plan, self._target, self)
         self.preview_dialog.show()
         return self.preview_dialog
 
