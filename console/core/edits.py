@@ -32,3 +32,20 @@ def set_top_level_string(text: str, key: str, value: str) -> str | None:
         indent = "\n  "
         return text[:opening] + indent + member + ("," if rest.strip() else "") + text[opening:]
     return text[:opening] + member + separator + text[opening:]
+
+
+def set_strings(text: str, values: dict[str, str]) -> str | None:
+    """`text` with the existing value at each JSON pointer replaced by a string, touching
+    only those values. None when the text is not JSON or a pointer names no value."""
+    doc = parse_with_positions(text)
+    if doc.error is not None:
+        return None
+    spans = []
+    for pointer, value in values.items():
+        span = doc.span(pointer)
+        if span is None:
+            return None
+        spans.append((span.start, span.end, json.dumps(value, ensure_ascii=False)))
+    for start, end, literal in sorted(spans, reverse=True):  # from the end: offsets hold
+        text = text[:start] + literal + text[end:]
+    return text

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
 
 from console.core.dedup import Prediction, Verdict
-from console.core.edits import set_top_level_string
+from console.core.edits import set_strings
 from console.core.ids import random_ulid
 from console.core.pipeline import PreparedSend, prepare_events
 from console.services.targets import ResolvedTarget
@@ -80,7 +80,7 @@ class DedupBanner(QFrame):
             )
         self.label.setText("<br>".join(lines))
         self.drop_button.setVisible(bool(duplicates) and batch)
-        self.regenerate_button.setVisible(bool(duplicates) and not batch)
+        self.regenerate_button.setVisible(bool(duplicates))
         self.show()
 
 
@@ -141,6 +141,11 @@ class DedupCheck(QObject):
             return None
         if choice == "send":
             return prepared
+        if choice == "renew":
+            if not self.renew({p.index for p in duplicates}):
+                self.window.statusBar().showMessage("Not sent: the ids could not be replaced")
+                return None
+            return self._prepared_again(resolved)
         dropped = {p.index for p in duplicates}
         keep = [e for i, e in enumerate(prepared.events) if i not in dropped]
         if not keep:
@@ -164,6 +169,8 @@ class DedupCheck(QObject):
             f"Inngest will accept them and start no runs.\n\n{lines}"
         )
         send = box.addButton("Send anyway", QMessageBox.ButtonRole.AcceptRole)
+        renew = box.addButton("New ids and send", QMessageBox.ButtonRole.AcceptRole)
+        renew.setToolTip("Give the duplicates fresh ids (in the batch or the editor), then send")
         drop = box.addButton("Drop duplicates", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -181,7 +188,7 @@ class DedupCheck(QObject):
                 box.finished.disconnect()
                 box.close()
                 box.deleteLater()
-        return "send" if clicked is send else "drop" if clicked is drop else "cancel"
+        return {send: "send", renew: "renew", drop: "drop"}.get(clicked, "cancel")
 
     def drop_duplicates(self) -> None:
         rows = [p.index for p in self.banner.duplicates]
@@ -191,8 +198,37 @@ class DedupCheck(QObject):
             composer.remove_selected()
 
     def regenerate_ids(self) -> None:
-        updated = set_top_level_string(self.window.event_text(), "id", random_ulid())
-        if updated is not None:
-            cursor = self.window.editor.textCursor()
-            cursor.select(cursor.SelectionType.Document)
-            cursor.insertText(updated)
+        self.renew({p.index for p in self.banner.duplicates})
+
+    def renew(self, indexes: set[int]) -> bool:
+        """Fresh ids for these events where the user sees them: the batch's rows (one undo
+        step), else the editor's event or array (only those values change, one editor
+        undo step). False when there is nothing to change there."""
+        if not indexes:
+            return False
+        ids = {index: random_ulid() for index in sorted(indexes)}
+        composer = self.window.composer
+        if len(composer.batch):
+            composer.set_ids(ids)
+            return True
+        parsed, value = self.window.editor_value()
+        if not parsed:
+            return False
+        pointers = ({"/id": ids[0]} if isinstance(value, dict) and set(ids) == {0} else
+                    {f"/{index}/id": new for index, new in ids.items()})
+        updated = set_strings(self.window.event_text(), pointers)
+        if updated is None:
+            return False
+        cursor = self.window.editor.textCursor()
+        cursor.select(cursor.SelectionType.Document)
+        cursor.insertText(updated)
+        return True
+
+    def _prepared_again(self, resolved: ResolvedTarget) -> PreparedSend | None:
+        """What Send sends after `renew`: the batch, or the editor's text, as it is now."""
+        env = resolved.environment
+        batch = self.window.composer.batch
+        if len(batch):
+            return PreparedSend(batch.events, batch.parts,
+                                batch.plan(env.request_limit, env.event_limit))
+        return self.window.editor_prepared(env, "Not sent")

@@ -371,7 +371,7 @@ class MainWindow(QMainWindow):
                 return None
             plan = batch.plan(env.request_limit, env.event_limit)
             return PreparedSend(batch.events, batch.parts, plan)
-        prepared = self._editor_prepared(env, "Not sent")
+        prepared = self.editor_prepared(env, "Not sent")
         if prepared is None:
             return None
         if not prepared.plan.ok:
@@ -382,7 +382,7 @@ class MainWindow(QMainWindow):
             return None
         return prepared
 
-    def _editor_prepared(self, env: Environment, failed: str) -> PreparedSend | None:
+    def editor_prepared(self, env: Environment, failed: str) -> PreparedSend | None:
         """The editor's text as Send would send it (placeholders rendered with a fresh
         seed), or None with the first problem in the status bar after `failed`."""
         text = self.event_text()
@@ -465,7 +465,7 @@ class MainWindow(QMainWindow):
             self.composer.open_preview()
             return
         try:
-            prepared = self._editor_prepared(self.environment(), "Nothing to preview")
+            prepared = self.editor_prepared(self.environment(), "Nothing to preview")
         except UserError as exc:
             self.statusBar().showMessage(f"Nothing to preview: {exc}")
             return

@@ -213,6 +213,64 @@ def test_same_id_twice_warns_before_and_confirms_deduplicated_after(qtbot, app_h
     run_async(session(), timeout=40)
 
 
+def test_new_ids_for_the_duplicates_of_a_batch_or_an_editor_array(qtbot, app_home, run_async):
+    context, window = open_window(qtbot)
+    context.poll_policy = PollPolicy(total=0.5)
+    sent_before = [{"name": "shop/a", "id": "a-1", "data": {}},
+                   {"name": "shop/c", "id": "c-1", "data": {}}]
+    batch = [sent_before[0], {"name": "shop/b", "id": "b-1", "data": {}}, sent_before[1]]
+    composer, banner = window.composer, window.dedup.banner
+
+    def ids() -> list[str]:
+        return [e["id"] for e in composer.batch.events]
+
+    async def session():
+        await context.start(inbox_port=0)
+        window.inbox_started()
+        window.select_environment("Inbox")
+        window.editor.setPlainText(json.dumps(sent_before))
+        window.send()
+        await wait_until(lambda: len(context.inbox.events) == 2, message="first send")
+        await wait_until(lambda: not window.flow.sending, message="first send finished")
+
+        composer.add_events(batch)
+        await wait_until(lambda: banner.isVisible() and len(banner.duplicates) == 2,
+                         message="two duplicates in the batch")
+        assert banner.regenerate_button.isVisible() and banner.drop_button.isVisible()
+        banner.regenerate_button.click()
+        fresh = ids()
+        assert fresh[1] == "b-1" and "a-1" not in fresh and "c-1" not in fresh
+        assert all(len(i) == 26 for i in (fresh[0], fresh[2])) and fresh[0] != fresh[2]
+        await wait_until(lambda: not banner.isVisible(), message="no duplicates left")
+        composer.undo_stack.undo()  # one step puts both old ids back
+        assert ids() == ["a-1", "b-1", "c-1"]
+
+        window.send()  # the dialog's "New ids and send": fresh ids, then the batch goes
+        await wait_until(lambda: dialog(window) is not None, message="the duplicate dialog")
+        next(b for b in dialog(window).buttons() if b.text() == "New ids and send").click()
+        await wait_until(lambda: len(context.inbox.events) == 5, message="second send")
+        received = [e.event["id"] for e in context.inbox.events[2:]]
+        assert received == ids() and received[1] == "b-1" and received[0] != "a-1"
+        await wait_until(lambda: not window.flow.sending, message="second send finished")
+
+        # an array in the editor (empty batch): only the duplicate's id changes in the text
+        composer.undo_stack.undo()
+        composer.undo_stack.undo()  # the batch is empty again (the add undone)
+        assert len(composer.batch) == 0
+        text = ('[\n  {"name": "shop/a", "id": "a-1", "data": {}},\n'
+                '  {"name": "shop/d", "id": "d-1"}\n]')
+        window.editor.setPlainText(text)
+        await wait_until(lambda: [p.index for p in banner.duplicates] == [0],
+                         message="the editor's duplicate")
+        banner.regenerate_button.click()
+        renewed = window.editor.toPlainText()
+        new_id = json.loads(renewed)[0]["id"]
+        assert new_id != "a-1" and renewed == text.replace('"a-1"', json.dumps(new_id))
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
+
+
 def test_cancel_on_duplicate_sends_nothing(qtbot, app_home, run_async):
     context, window = open_window(qtbot)
 

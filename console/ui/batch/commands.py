@@ -1,4 +1,4 @@
-"""Undoable list operations on the batch: add/import, remove, move.
+"""Undoable list operations on the batch: add/import, remove, move, new ids.
 
 Each command captures what it needs at the moment it runs (not when it was created), so
 an event edited in the editor between a command and its undo comes back as edited.
@@ -83,3 +83,25 @@ class MoveEvents(QUndoCommand):
             inverse[old] = new
         self._model.reorder(inverse)
         self._select(sorted(set(self._rows)))
+
+
+class ReplaceEvents(QUndoCommand):
+    """New content for several rows at once (fresh ids for duplicates); undone by putting
+    back what each row held when it ran."""
+
+    def __init__(self, model: BatchListModel, events: dict[int, Any], select: Select,
+                 text: str) -> None:
+        super().__init__(text)
+        self._model, self._events, self._select = model, dict(events), select
+        self._before: dict[int, Any] = {}
+
+    def redo(self) -> None:
+        self._before = {row: self._model.batch[row] for row in self._events}
+        for row, event in self._events.items():
+            self._model.replace(row, event)
+        self._select(sorted(self._events))
+
+    def undo(self) -> None:
+        for row, event in self._before.items():
+            self._model.replace(row, event)
+        self._select(sorted(self._before))

@@ -27,7 +27,7 @@ from console.core.batch import Batch, Level, Meters, Tally, meters_of
 from console.core.plan import BatchPlan
 from console.core.serialize import pretty
 from console.ui.batch.actions import make_actions, make_toolbar
-from console.ui.batch.commands import InsertEvents, MoveEvents, RemoveEvents
+from console.ui.batch.commands import InsertEvents, MoveEvents, RemoveEvents, ReplaceEvents
 from console.ui.batch.importing import BatchImports
 from console.ui.batch.meters import COLOURS, SizeMeters
 from console.ui.batch.model import (
@@ -212,6 +212,15 @@ class BatchComposer(BatchImports, QWidget):
             self.add_events([copy.deepcopy(NEW_EVENT)])
         else:
             self.add_text(self._current_text())
+
+    def set_ids(self, ids: dict[int, str]) -> None:
+        """Give the events of these rows these `id`s (one undo step)."""
+        events = {row: {**self.batch[row], "id": new} for row, new in ids.items()
+                  if 0 <= row < len(self.batch) and isinstance(self.batch[row], dict)}
+        if events:
+            self.undo_stack.push(ReplaceEvents(
+                self.model, events, self.select_rows,
+                f"New ids for {len(events):,} event{'s' if len(events) != 1 else ''}"))
 
     def duplicate_selected(self) -> None:
         rows = self.selected_rows()
