@@ -22,7 +22,7 @@ from typing import Any
 
 from console.commands.common import add_target_options, emit, pick_environment, resolve
 from console.core.errors import InputError, UserError
-from console.core.scenario import Scenario, SendStep, parse_scenario
+from console.core.scenario import Scenario, SendStep, parse_scenario, parse_var_pairs
 from console.core.terminal import visible
 from console.services.atomic import write_bytes_atomic, write_text_atomic
 from console.services.run_results import RunReport, load_rows, report_json
@@ -59,16 +59,6 @@ def add_parser(subparsers: Any) -> None:
                         help="templates/ and scenarios/ folder (default: the scenario file's "
                         "workspace, else the app's)")
     parser.set_defaults(func=run_scenario_cmd)
-
-
-def parse_vars(pairs: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise InputError(f"--var {pair!r}: expected NAME=VALUE")
-        out[name.strip()] = value
-    return out
 
 
 def _workspace_folder(args: argparse.Namespace) -> Path | None:
@@ -113,7 +103,7 @@ def _print_problems(lines: list[str]) -> None:
 
 
 def run_scenario_cmd(args: argparse.Namespace) -> int:
-    variables = parse_vars(args.var)
+    variables = parse_var_pairs(args.var)
     rows = load_rows(Path(args.data)) if args.data else None
     workspace, scenario = load_scenario(args)
     if args.dry_run:

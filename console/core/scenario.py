@@ -9,10 +9,11 @@ a placeholder points at the placeholder itself, escapes in the JSON string accou
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.core.errors import InputError
 from console.core.positions import escape_token, parse_with_positions
 from console.core.problems import FileProblem
 from console.core.sourcemap import SourceMap
@@ -411,3 +412,14 @@ def _refs(source: SourceMap, refs: list[tuple[str, str]], earlier: set[str]
     return [source.problem(pointer, f"steps.{ref} does not name an earlier step (use \"as\" "
                            f"on a step before this one)")
             for pointer, ref in refs if ref not in earlier]
+
+
+def parse_var_pairs(pairs: Iterable[str], option: str = "--var") -> dict[str, str]:
+    """`NAME=VALUE` overrides of a scenario's vars (values stay strings; the last wins)."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise InputError(f"{option} {pair!r}: expected NAME=VALUE")
+        out[name.strip()] = value
+    return out

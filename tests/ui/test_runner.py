@@ -294,3 +294,32 @@ def test_a_step_the_server_refuses_says_so_in_the_outcome_column(parts, qtbot, r
     tip = two.data(Qt.ItemDataRole.ToolTipRole)
     assert "#1 app/a: not accepted: event name is reserved" in tip
     assert "#2 app/b: not accepted" in tip
+
+
+def test_the_vars_field_overrides_the_scenarios_vars_for_a_run(parts, qtbot, run_async):
+    workspace, watcher, browser = parts
+    browser.save_from_event({"name": "app/user.signed_up", "data": {"userId": "u-1"}},
+                            "signup")
+    (workspace.folder / "scenarios" / "two-steps.json").write_text(json.dumps(TWO_STEPS))
+    watcher.reload()
+    with running_inbox() as box:
+        store = EnvironmentStore.load(app_paths())
+        store.put(replace(inbox(box.url), name="Test inbox"))
+        client = EventApiClient()
+        panel = RunnerPanel(workspace, watcher, store, SecretStore(), client)
+        qtbot.addWidget(panel)
+        panel.select_scenario("two steps")
+        panel.select_environment("Test inbox")
+        assert panel.vars_edit.placeholderText() == (
+            "optional: NAME=VALUE to override the scenario's plan=pro")
+        for typed, said in (("plan", "vars: 'plan': expected NAME=VALUE"),
+                            ("plan='pro plus", "vars: No closing quotation")):
+            panel.vars_edit.setText(typed)
+            assert panel.start() is None
+            assert panel.status.text() == f"Nothing sent: {said}\n"
+        panel.vars_edit.setText("plan='pro plus' unused=1")
+        report = run_async(panel.start())
+        events = box.events()
+        run_async(client.aclose())
+    assert report.passed and len(events) == 2
+    assert events[0].event["data"] == {"userId": "u-1", "plan": "pro plus"}

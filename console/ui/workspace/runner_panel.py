@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.errors import UserError
-from console.core.scenario import Scenario
+from console.core.scenario import Scenario, parse_var_pairs
 from console.services.atomic import write_bytes_atomic, write_text_atomic
 from console.services.client import EventApiClient
 from console.services.environments import EnvironmentStore
@@ -77,6 +79,7 @@ class RunnerPanel(QWidget):
 
         self.scenario_combo = QComboBox()
         self.scenario_combo.setMinimumWidth(200)
+        self.scenario_combo.currentTextChanged.connect(self._show_vars_hint)
         self.env_combo = QComboBox()
         self.env_combo.setMinimumWidth(160)
         self.run_button = QPushButton("Run")
@@ -94,6 +97,10 @@ class RunnerPanel(QWidget):
         self.seed_edit.setMaximumWidth(110)
         self.seed_edit.setToolTip("Seed for fake.*, uuid() and ulid(): the same seed "
                                   "reproduces a run")
+        self.vars_edit = QLineEdit()
+        self.vars_edit.setToolTip(
+            "Override the scenario's vars for this run: NAME=VALUE pairs separated by spaces "
+            "(quote a value with spaces: note='two words'); as run --var does")
         self.dry_run_box = QCheckBox("Dry run")
         self.dry_run_box.setToolTip("Render and check every step, send nothing")
         self.progress = QProgressBar()
@@ -134,6 +141,8 @@ class RunnerPanel(QWidget):
         seed_row.addWidget(self.dry_run_box)
         seed_row.addStretch(1)
         grid.addLayout(seed_row, 1, 3)
+        grid.addWidget(QLabel("Vars"), 2, 0)
+        grid.addWidget(self.vars_edit, 2, 1, 1, 3)
         grid.setColumnStretch(1, 1)
         buttons = QHBoxLayout()
         for button in (self.run_button, self.stop_button, self.rerun_button):
@@ -191,6 +200,16 @@ class RunnerPanel(QWidget):
         with contextlib.suppress(UserError):  # no environments at all: the combo stays empty
             self.select_environment(current or self.environments.default().name)
 
+    def _show_vars_hint(self, name: str) -> None:
+        """The selected scenario's own vars, as the placeholder of the overrides."""
+        scenario = self.workspace.scenarios.get(name)
+        own = " ".join(
+            f"{key}={shlex.quote(value if isinstance(value, str) else json.dumps(value))}"
+            for key, value in (scenario.vars if scenario else {}).items())
+        self.vars_edit.setPlaceholderText(
+            f"optional: NAME=VALUE to override the scenario's {own}" if own
+            else "optional: NAME=VALUE (the scenario has no vars)")
+
     def select_scenario(self, name: str) -> None:
         index = self.scenario_combo.findText(name)
         if index >= 0:
@@ -237,9 +256,14 @@ class RunnerPanel(QWidget):
         if seed_text and not seed_text.lstrip("-").isdigit():
             raise UserError(f"the seed must be a whole number, not {seed_text!r}")
         data = self.data_edit.text().strip()
+        try:
+            pairs = shlex.split(self.vars_edit.text())
+        except ValueError as exc:  # an unclosed quote
+            raise UserError(f"vars: {exc}") from None
         options: dict[str, Any] = {
             "environment": env.name, "limits": Limits(env.request_limit, env.event_limit),
             "rows": load_rows(Path(data)) if data else None,
+            "variables": parse_var_pairs(pairs, "vars:"),
             "seed": int(seed_text) if seed_text else None, "on_result": self.model.add,
             "on_progress": self._progress, "dry_run": dry_run,
         }
