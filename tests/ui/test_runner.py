@@ -46,6 +46,17 @@ def parts(app_home, tmp_path, qtbot):
     return workspace, watcher, browser
 
 
+def inbox_panel(qtbot, workspace, watcher, url: str,
+                **options) -> tuple[RunnerPanel, EventApiClient]:
+    """A runner panel whose environment "Test inbox" is the inbox at `url`."""
+    store = EnvironmentStore.load(app_paths())
+    store.put(replace(inbox(url), name="Test inbox"))
+    client = EventApiClient()
+    panel = RunnerPanel(workspace, watcher, store, SecretStore(), client, **options)
+    qtbot.addWidget(panel)
+    return panel, client
+
+
 def test_save_a_template_and_run_a_two_step_scenario(parts, qtbot, run_async):
     workspace, watcher, browser = parts
     name = browser.save_from_event({"name": "app/user.signed_up",
@@ -55,11 +66,7 @@ def test_save_a_template_and_run_a_two_step_scenario(parts, qtbot, run_async):
     (workspace.folder / "scenarios" / "two-steps.json").write_text(
         json.dumps(TWO_STEPS, indent=2) + "\n")
     with running_inbox() as box:
-        store = EnvironmentStore.load(app_paths())
-        store.put(replace(inbox(box.url), name="Test inbox"))
-        client = EventApiClient()
-        panel = RunnerPanel(workspace, watcher, store, SecretStore(), client)
-        qtbot.addWidget(panel)
+        panel, client = inbox_panel(qtbot, workspace, watcher, box.url)
         # the scenario file was written "outside": the watcher picks it up
         run_async(wait_until(lambda: panel.scenario_combo.findText("two steps") >= 0,
                              message="the scenario to appear"))
@@ -103,12 +110,8 @@ def test_a_run_from_the_panel_is_recorded_in_the_history(parts, qtbot, run_async
     history = run_async(AsyncHistory.open(tmp_path / "history.db"))
     current: list[AsyncHistory | None] = [None]  # the window opens its history later
     with running_inbox() as box:
-        store = EnvironmentStore.load(app_paths())
-        store.put(replace(inbox(box.url), name="Test inbox"))
-        client = EventApiClient()
-        panel = RunnerPanel(workspace, watcher, store, SecretStore(), client,
-                            history=lambda: current[0])
-        qtbot.addWidget(panel)
+        panel, client = inbox_panel(qtbot, workspace, watcher, box.url,
+                                    history=lambda: current[0])
         current[0] = history
         panel.select_scenario("two steps")
         panel.select_environment("Test inbox")
@@ -274,14 +277,10 @@ def test_a_step_the_server_refuses_says_so_in_the_outcome_column(parts, qtbot, r
     history = run_async(AsyncHistory.open(tmp_path / "history.db"))
     refusal = {"ids": [], "status": 400, "error": "event name is reserved"}
     with FaultServer(default=lambda _request: Reply.json(400, refusal)) as server:
-        store = EnvironmentStore.load(app_paths())
-        store.put(replace(inbox(server.origin), name="Refusing"))
-        client = EventApiClient()
-        panel = RunnerPanel(workspace, watcher, store, SecretStore(), client,
-                            history=lambda: history)
-        qtbot.addWidget(panel)
+        panel, client = inbox_panel(qtbot, workspace, watcher, server.origin,
+                                    history=lambda: history)
         panel.select_scenario("refused")
-        panel.select_environment("Refusing")
+        panel.select_environment("Test inbox")
         report = run_async(panel.start())
         run_async(client.aclose())
     run_async(history.aclose())
@@ -303,11 +302,7 @@ def test_the_vars_field_overrides_the_scenarios_vars_for_a_run(parts, qtbot, run
     (workspace.folder / "scenarios" / "two-steps.json").write_text(json.dumps(TWO_STEPS))
     watcher.reload()
     with running_inbox() as box:
-        store = EnvironmentStore.load(app_paths())
-        store.put(replace(inbox(box.url), name="Test inbox"))
-        client = EventApiClient()
-        panel = RunnerPanel(workspace, watcher, store, SecretStore(), client)
-        qtbot.addWidget(panel)
+        panel, client = inbox_panel(qtbot, workspace, watcher, box.url)
         panel.select_scenario("two steps")
         panel.select_environment("Test inbox")
         assert panel.vars_edit.placeholderText() == (
