@@ -54,6 +54,10 @@ def read_input(path: str) -> tuple[str, str]:
                                         kind="an input file", not_binary="not JSON text")
         except InputError as exc:
             raise InputError(f"{path}: {exc}") from None
+    if sys.stdin.isatty():  # `event-console send` typed alone would seem to hang
+        end = "Ctrl+Z then Enter" if sys.platform == "win32" else "Ctrl+D"
+        print(f"event-console: reading events from the terminal; end with {end}",
+              file=sys.stderr)
     data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(f"<stdin>: larger than {MAX_INPUT_BYTES:,} bytes")

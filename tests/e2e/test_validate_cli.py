@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
@@ -125,3 +127,22 @@ def test_a_hostile_schema_pattern_gets_a_message_not_a_hang(files: Path) -> None
         f"{event}:1:48: warning: data.email: could not be checked: the schema's pattern "
         "^(a|a)*$ took too long and was stopped (simplify the pattern)",
     ]
+
+
+def test_reading_from_a_terminal_says_how_to_end_the_input(app_home: Path) -> None:
+    """`event-console validate -` (or `send`) at a terminal waits for typed events: it says
+    so, and how to end them, instead of seeming to hang."""
+    main, terminal = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "console", "validate", "-"],
+                                stdin=terminal, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        os.write(main, b'{"name": "app/typed", "data": []}\n\x04')  # Ctrl+D ends it
+        out, err = proc.communicate(timeout=60)
+    finally:
+        os.close(main)
+        os.close(terminal)
+    assert err.splitlines()[0] == (
+        "event-console: reading events from the terminal; end with Ctrl+D")
+    assert out == "<stdin>:1:31: error: Event data must be a JSON object, not an array\n"
+    assert proc.returncode == 1
