@@ -333,12 +333,13 @@ def _value_candidates(ctx: _Context, library: SchemaLibrary | None,
                 if e.name == ctx.event["name"] and e.version]
     branches = _schema_at(path, _event_schema(ctx, library))
     out, seen = [], set()
+    doc = _describe(branches)[1]  # once: it reads the whole enum (300,000 values: 2 min)
 
     def add(value: Any, kind: CandidateKind, detail: str) -> None:
         text = json.dumps(value, ensure_ascii=False)
         if text not in seen:
             seen.add(text)
-            out.append(Candidate(text, text, kind, detail, _describe(branches)[1]))
+            out.append(Candidate(text, text, kind, detail, doc))
 
     for s in branches:
         for value in s.get("enum", []) if isinstance(s.get("enum"), list) else []:
