@@ -279,6 +279,9 @@ class ScenarioRunner:
         report = self._new_report()
         report.rows = previous.rows
         report.results = list(previous.results)
+        # by identity, not by value: list.index compared whole results (dataclass __eq__)
+        # with every one before it, and would pick the first of two equal ones
+        position = {id(result): i for i, result in enumerate(previous.results)}
         started = time.perf_counter()
         try:
             for result in previous.failed:
@@ -288,7 +291,7 @@ class ScenarioRunner:
                     continue
                 state = previous.rows[(result.row or 1) - 1]
                 new = await self._guarded(step, result.step, result.iteration, result.row, state)
-                report.results[report.results.index(result)] = new
+                report.results[position[id(result)]] = new
                 self._done += 1
                 if self.on_result is not None:
                     self.on_result(new)
