@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
+from console.ui import rich
 from console.ui.history.icons import outcome_icon, outcome_meaning
 from console.ui.table_model import Index, ListTableModel
 
@@ -54,16 +55,16 @@ class SendLogModel(ListTableModel):
         column = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == Qt.ItemDataRole.ToolTipRole:  # server text and event names: plain
             if column == "Internal ids":
-                return "\n".join(row.ids) or None
+                return rich.tip("\n".join(row.ids))
             if column == "Events":
-                return "\n".join(row.names)
+                return rich.tip("\n".join(row.names))
             if column == "Outcome":
                 meaning = outcome_meaning(row.outcome_kind)
-                return "\n\n".join(t for t in (meaning, row.outcome_detail) if t) or None
+                return rich.tip("\n\n".join(t for t in (meaning, row.outcome_detail) if t))
             if column == "Error":
-                return row.error
+                return rich.tip(row.error)
         if role == Qt.ItemDataRole.DecorationRole and column == "Outcome" and row.outcome_kind:
             return outcome_icon(row.outcome_kind)
         if role == Qt.ItemDataRole.ForegroundRole and column == "Status":

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt
-from PySide6.QtGui import QGuiApplication, QTextDocument
+from PySide6.QtGui import QGuiApplication
 
 from console.core.dedup import DedupLedger
 from console.core.plan import plan_requests
@@ -26,6 +26,7 @@ from console.ui.history import HistoryReader, HistoryTableModel, HistoryView
 from console.ui.history.detail import HistoryDetail
 from console.ui.history.icons import DETAIL_LINES, event_lines
 from console.ui.history.model import PLACEHOLDER, ROW_ROLE
+from console.ui.rich import shown
 from tests.support.history_fill import fill_history
 from tests.support.inbox_thread import running_inbox
 
@@ -58,7 +59,7 @@ def test_a_million_rows_load_page_by_page(qtbot, reader: HistoryReader):
     assert name_at(model, 0) == PLACEHOLDER  # data() never waits for SQLite
     qtbot.waitUntil(lambda: name_at(model, 0) != PLACEHOLDER, timeout=10_000)
     assert name_at(model, 0) == f"app/event.{MILLION % 50}"  # newest first
-    assert model.data(model.index(0, 5), Qt.ItemDataRole.ToolTipRole).startswith("ran")
+    assert shown(model.data(model.index(0, 5), Qt.ItemDataRole.ToolTipRole)).startswith("ran")
     assert model.data(model.index(0, 5), Qt.ItemDataRole.DecorationRole) is not None
     # the very last row, then the page above it (keyset from the cached neighbour)
     assert name_at(model, MILLION - 1) == PLACEHOLDER
@@ -146,7 +147,7 @@ def test_deduplicated_outcome_detail_and_actions(qtbot, sent_history, tmp_path: 
     assert [r.name for r in rows] == ["shop/refund", "shop/paid", "shop/paid"]
     dup, first = rows[1], rows[2]
     assert dup.outcome == "deduplicated" and first.outcome_text == "ran: 1 run"
-    tooltip = view.model.data(view.model.index(1, 5), Qt.ItemDataRole.ToolTipRole)
+    tooltip = shown(view.model.data(view.model.index(1, 5), Qt.ItemDataRole.ToolTipRole))
     assert tooltip.startswith(f"deduplicated: no runs (first seen as {first.internal_id} at ")
     assert f"Before sending: duplicate of {first.internal_id} sent at " in tooltip
 
@@ -171,9 +172,7 @@ def test_deduplicated_outcome_detail_and_actions(qtbot, sent_history, tmp_path: 
     assert before_sending(other) is None
     # a name is shown as its characters, never as markup (the sender chose it)
     other.show_row(replace(rows[0], name="<img src=x> & <b>co</b>"), [])
-    shown = QTextDocument()
-    shown.setHtml(other.summary.text())
-    assert shown.toPlainText().startswith("<img src=x> & <b>co</b> — ")
+    assert shown(other.summary.text()).startswith("<img src=x> & <b>co</b> — ")
     assert f"origin             {origin}" in view.detail.request_box.toPlainText()
     view.resize(1200, 760)
     view.grab().save(os.environ.get("HISTORY_SCREENSHOT", "/tmp/history.png"))

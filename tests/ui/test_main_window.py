@@ -14,6 +14,7 @@ from console.services.outcomes import PollPolicy
 from console.services.paths import app_paths
 from console.ui.context import AppContext
 from console.ui.main_window import MainWindow
+from console.ui.rich import shown
 from console.ui.send_log import COLUMNS as LOG_COLUMNS
 from tests.ui.conftest import wait_until
 
@@ -110,7 +111,7 @@ def test_unreachable_environment_keeps_the_window_running(qtbot, app_home, run_a
         outcome = log.index(len(rows) - 1, LOG_COLUMNS.index("Outcome"))
         assert log.data(outcome) == "not accepted"
         assert log.data(outcome, Qt.ItemDataRole.DecorationRole) is not None
-        tooltip = log.data(outcome, Qt.ItemDataRole.ToolTipRole)
+        tooltip = shown(log.data(outcome, Qt.ItemDataRole.ToolTipRole))
         assert tooltip.startswith("The server did not accept this event")
         assert "unused-key-1234" not in tooltip and "could not connect" in tooltip
         assert "unused-key-1234" not in window.statusBar().currentMessage()
@@ -202,7 +203,8 @@ def test_same_id_twice_warns_before_and_confirms_deduplicated_after(qtbot, app_h
         assert dialog(window) is None
         assert rows[-1].outcome.startswith(f"deduplicated: no runs (first seen as {first_id}")
         assert window.statusBar().currentMessage() == "Inbox: 1 accepted · 1 deduplicated"
-        tip = window.log_model.data(window.log_model.index(1, 8), Qt.ItemDataRole.ToolTipRole)
+        tip = shown(window.log_model.data(window.log_model.index(1, 8),
+                                          Qt.ItemDataRole.ToolTipRole))
         assert "started no runs" in tip
         history = await context.history.query()
         sent = [(r.outcome, r.source, r.predicted) for r in history if r.source == "sent"]
@@ -417,3 +419,26 @@ def test_the_inbox_tab_keeps_the_newest_rows(qtbot):
     rows = panel.model.rowCount()
     assert 0 < rows <= 10 and panel.model.dropped == 25 - rows
     assert [e.event["data"]["i"] for e in panel.model.events] == list(range(25 - rows, 25))
+
+
+def test_tooltips_show_server_text_and_event_names_as_written(qtbot):
+    """Qt renders a tooltip as HTML when its first line holds a tag: a proxy's error page
+    quoted in an error, or an event name like <b>x</b>, must read as written."""
+    from PySide6 import QtGui
+
+    from console.services.run_results import StepResult
+    from console.ui.send_log import LogRow, SendLogModel
+    from console.ui.workspace.results_model import COLUMNS as RESULT_COLUMNS
+    from console.ui.workspace.results_model import StepResultsModel
+
+    page = "server answered 502 with a body that is not JSON: '<html><h1>Bad Gateway</h1>…'"
+    assert QtGui.Qt.mightBeRichText(page)  # as written, Qt would render it
+    log = SendLogModel()
+    log.append(LogRow("Inbox", ["<b>shop/x</b>", "app/y"], 2, 10, status=502, error=page))
+    for column, written in (("Error", page), ("Events", "<b>shop/x</b>\napp/y")):
+        tip = log.data(log.index(0, LOG_COLUMNS.index(column)), Qt.ItemDataRole.ToolTipRole)
+        assert shown(tip) == written
+    results = StepResultsModel()
+    results.append(StepResult(0, "pay", "send", state="error", reason="status 502", error=page))
+    tip = results.index(0, RESULT_COLUMNS.index("Result")).data(Qt.ItemDataRole.ToolTipRole)
+    assert shown(tip) == f"status 502\n{page}"

@@ -17,6 +17,7 @@ from console.services.history_async import AsyncHistory
 from console.services.paths import app_paths
 from console.services.secrets import SecretStore
 from console.services.workspace import Workspace
+from console.ui.rich import shown
 from console.ui.workspace import RenderedPreview, RunnerPanel, TemplateBrowser, WorkspaceWatcher
 from console.ui.workspace.results_model import COLUMNS
 from tests.support.fault_server import FaultServer, Reply
@@ -128,7 +129,7 @@ def test_a_run_from_the_panel_is_recorded_in_the_history(parts, qtbot, run_async
         f"deduplicated: no runs (first seen as {events[0].internal_id} at ")
     assert model.index(1, outcome).data() == "ran: 1 run"
     assert model.index(0, outcome).data(Qt.ItemDataRole.DecorationRole) is not None
-    tip = model.index(0, outcome).data(Qt.ItemDataRole.ToolTipRole)
+    tip = shown(model.index(0, outcome).data(Qt.ItemDataRole.ToolTipRole))
     assert "started no runs" in tip and "#1 app/user.signed_up: deduplicated" in tip
     assert "Before sending: duplicate of" in tip
     assert panel.status.text().endswith("; events: 2 accepted · 1 deduplicated · 1 ran")
@@ -290,7 +291,7 @@ def test_a_step_the_server_refuses_says_so_in_the_outcome_column(parts, qtbot, r
     assert two.data() == "2 not accepted"
     assert one.data() == "not accepted: event name is reserved"
     assert one.data(Qt.ItemDataRole.DecorationRole) is not None
-    tip = two.data(Qt.ItemDataRole.ToolTipRole)
+    tip = shown(two.data(Qt.ItemDataRole.ToolTipRole))
     assert "#1 app/a: not accepted: event name is reserved" in tip
     assert "#2 app/b: not accepted" in tip
 

@@ -13,6 +13,7 @@ from PySide6.QtGui import QColor, QTextCharFormat, QTextCursor, QTextDocument
 from PySide6.QtWidgets import QTextEdit
 
 from console.core.problems import Problem, Severity
+from console.ui import rich
 from console.ui.editor.offsets import OffsetMap
 from console.ui.editor.theme import EditorTheme
 
@@ -69,7 +70,7 @@ class ProblemMarks:
             color = theme.error if mark.problem.severity is Severity.ERROR else theme.warning
             fmt.setUnderlineStyle(QTextCharFormat.UnderlineStyle.WaveUnderline)
             fmt.setUnderlineColor(QColor(color))
-            fmt.setToolTip(mark.problem.message)
+            fmt.setToolTip(rich.tip(mark.problem.message) or "")
             sel = QTextEdit.ExtraSelection()
             sel.cursor = mark.cursor
             sel.format = fmt

@@ -20,6 +20,7 @@ from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTreeView, QWidget
 
 from console.core.problems import Problem, Severity
+from console.ui import rich
 from console.ui.editor.theme import LIGHT, EditorTheme, system_theme
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ class ProblemsModel(QAbstractTableModel):
             return self._icons[problem.severity]
         if role == Qt.ItemDataRole.ToolTipRole:
             where = f" at {problem.pointer}" if problem.pointer else ""
-            return f"{problem.severity.value.capitalize()}{where}: {problem.message}"
+            return rich.tip(f"{problem.severity.value.capitalize()}{where}: {problem.message}")
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{problem.severity.value} line {problem.line} column {problem.column}: " + (
                 problem.message

@@ -24,6 +24,7 @@ from PySide6.QtCore import (
 
 from console.services.history import HistoryStore
 from console.services.history_query import HistoryFilter, HistoryRow
+from console.ui import rich
 from console.ui.history.icons import outcome_icon, outcome_tooltip
 from console.ui.history.reader import SKIP, HistoryReader
 
@@ -169,7 +170,7 @@ class HistoryTableModel(QAbstractTableModel):
         if column == 5 and role == Qt.ItemDataRole.DecorationRole:
             return outcome_icon(row.outcome)
         if column == 5 and role == Qt.ItemDataRole.ToolTipRole:
-            return outcome_tooltip(row)
+            return rich.tip(outcome_tooltip(row))
         if column == 7 and role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 
 from console.core.dedup import OutcomeKind, summary_line
 from console.services.run_results import CANCELLED, DRY_RUN, ERROR, FAILED, PASSED, StepResult
+from console.ui import rich
 from console.ui.history.icons import (
     DETAIL_LINES,
     event_lines,
@@ -60,14 +61,14 @@ class StepResultsModel(ListTableModel):
             return QBrush(QColor(COLOURS.get(result.state, "#000000")))
         if role == Qt.ItemDataRole.DecorationRole and column == "Outcome" and _kinds(result):
             return outcome_icon(headline(_kinds(result)))
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == Qt.ItemDataRole.ToolTipRole:  # server text and event names: plain
             if column == "Ids" and result.ids:
-                return "\n".join(result.ids)
+                return rich.tip("\n".join(result.ids))
             if column == "Outcome":
-                return _outcome_tooltip(result)
+                return rich.tip(_outcome_tooltip(result))
             if column in ("Result", "Expectation"):
                 extra = f"\n{result.error}" if result.error else ""
-                return f"{result.reason}{extra}"
+                return rich.tip(f"{result.reason}{extra}")
         return None
 
     @staticmethod

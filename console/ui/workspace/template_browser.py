@@ -39,6 +39,7 @@ from console.core.errors import UserError
 from console.core.scenario import EventTemplate, ordered_event
 from console.core.serialize import pretty
 from console.services.workspace import Workspace, WorkspaceChange, slug
+from console.ui import rich
 from console.ui.workspace.watcher import WorkspaceWatcher
 
 COLUMNS = ("Template", "Event name", "Tags")
@@ -171,7 +172,7 @@ class TemplateBrowser(QWidget):
             row = [QStandardItem(name), QStandardItem(template.event_name),
                    QStandardItem(", ".join(template.tags))]
             row[0].setData(name, NAME_ROLE)
-            tip = template.description or name
+            tip = rich.tip(template.description or name) or ""
             for item in row:
                 item.setToolTip(tip)
             self.model.appendRow(row)
