@@ -72,6 +72,7 @@ class InboxPanel(QWidget):
         super().__init__(parent)
         self.model = InboxModel(self)
         self.address = QLabel("Inbox not running")
+        self.address.setTextFormat(Qt.TextFormat.PlainText)
         self.address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = QTableView()
         self.table.setModel(self.model)

@@ -294,6 +294,8 @@ def test_a_step_the_server_refuses_says_so_in_the_outcome_column(parts, qtbot, r
     tip = shown(two.data(Qt.ItemDataRole.ToolTipRole))
     assert "#1 app/a: not accepted: event name is reserved" in tip
     assert "#2 app/b: not accepted" in tip
+    # the server's words are shown as written, never as markup
+    assert panel.status.textFormat() == Qt.TextFormat.PlainText
 
 
 def test_the_vars_field_overrides_the_scenarios_vars_for_a_run(parts, qtbot, run_async):

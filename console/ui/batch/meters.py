@@ -7,6 +7,7 @@ label updates, not a relayout.
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QWidget
 
 from console.core.batch import Level, Meter, Meters
@@ -59,6 +60,7 @@ class SizeMeters(QWidget):
             bar.setTextVisible(False)
             bar.setToolTip(tips[name])
             label = QLabel()
+            label.setTextFormat(Qt.TextFormat.PlainText)
             label.setObjectName(f"meter-{name}")
             grid.addWidget(title, row, 0)
             grid.addWidget(bar, row, 1)
@@ -67,6 +69,7 @@ class SizeMeters(QWidget):
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(2, 2)
         self.blocked_label = QLabel()
+        self.blocked_label.setTextFormat(Qt.TextFormat.PlainText)
         self.blocked_label.setStyleSheet(f"color: {COLOURS[Level.RED]};")
         self.blocked_label.hide()
         grid.addWidget(self.blocked_label, len(self.NAMES), 0, 1, 3)

@@ -13,7 +13,7 @@ import asyncio
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, Protocol
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -80,8 +80,11 @@ class BatchSendPanel(QWidget):
             bar.setRange(0, 1)
             bar.setValue(0)
         self.events_label = QLabel("0 of 0 events")
+        self.events_label.setTextFormat(Qt.TextFormat.PlainText)
         self.bytes_label = QLabel("0 of 0 bytes")
+        self.bytes_label.setTextFormat(Qt.TextFormat.PlainText)
         self.status = QLabel("Nothing sent yet")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setWordWrap(True)
         self.log = QPlainTextEdit(readOnly=True)
         self.log.setMaximumBlockCount(2000)

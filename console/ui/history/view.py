@@ -85,7 +85,9 @@ class HistoryView(QWidget):
         header.setStretchLastSection(True)
         self.detail = HistoryDetail()
         self.count_label = QLabel("Loading history…")
+        self.count_label.setTextFormat(Qt.TextFormat.PlainText)
         self.status_label = QLabel()
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self.status_label.setWordWrap(True)
         self.status_label.setVisible(False)  # shown with a message: its room goes to the table
         self._build_actions()

@@ -115,11 +115,13 @@ class RunnerPanel(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.file_problems = QLabel()  # scenario files that did not load, and why
+        self.file_problems.setTextFormat(Qt.TextFormat.PlainText)
         self.file_problems.setWordWrap(True)
         self.file_problems.setStyleSheet(ERROR_STYLE)
         self.file_problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.file_problems.hide()
         self.status = QLabel()
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.export_json_button = QPushButton("Export JSON…")

@@ -99,12 +99,14 @@ class TemplateBrowser(QWidget):
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.empty = QLabel()  # says how to make one, or that the search hides them all
+        self.empty.setTextFormat(Qt.TextFormat.PlainText)
         self.empty.setWordWrap(True)
         faint = self.empty.palette()
         roles = QPalette.ColorRole
         faint.setColor(roles.WindowText, faint.color(roles.PlaceholderText))
         self.empty.setPalette(faint)
         self.problems = QLabel()
+        self.problems.setTextFormat(Qt.TextFormat.PlainText)
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #b3261e;")
         self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
