@@ -69,6 +69,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Event Console")
         self.resize(1280, 820)
         self._painted = False
+        self._checking = False  # a send is being checked (ledger, dialog) before it starts
         self.settings = QSettings(
             str(context.paths.config / "window.ini"), QSettings.Format.IniFormat
         )
@@ -408,7 +409,7 @@ class MainWindow(QMainWindow):
         return prepared
 
     def send(self) -> None:
-        if self.flow.sending:
+        if self.flow.sending or self._checking:
             self.statusBar().showMessage("A send is in progress: wait, or Cancel it in Progress")
             return
         try:
@@ -421,15 +422,19 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Not sent: {exc}")
             return
         self.statusBar().showMessage(f"Sending to {env.name}…")
+        self._checking = True  # a second Ctrl+Enter while the ledger is asked sends nothing
         self.context.tasks.spawn(self._send_checked(resolved, prepared), "send-checked")
 
     async def _send_checked(self, resolved: ResolvedTarget, prepared: PreparedSend) -> None:
         """Duplicates of earlier sends are confirmed with the user before anything leaves."""
-        checked = await self.dedup.checked(resolved, prepared)
-        if checked is not None:
-            predictions = self.dedup.banner.predictions if checked is prepared else None
-            self.flow.start(resolved, checked.events, checked.parts, checked.plan,
-                            predictions=predictions, concurrency=self.in_flight.value())
+        try:
+            checked = await self.dedup.checked(resolved, prepared)
+            if checked is not None:
+                predictions = self.dedup.banner.predictions if checked is prepared else None
+                self.flow.start(resolved, checked.events, checked.parts, checked.plan,
+                                predictions=predictions, concurrency=self.in_flight.value())
+        finally:
+            self._checking = False  # flow.sending has taken over, or nothing is sent
 
     def _send_finished(self, summary: str) -> None:
         self.statusBar().showMessage(summary)

@@ -273,6 +273,30 @@ def test_new_ids_for_the_duplicates_of_a_batch_or_an_editor_array(qtbot, app_hom
     run_async(session(), timeout=40)
 
 
+def test_a_second_send_while_the_first_is_checked_sends_nothing(qtbot, app_home, run_async):
+    """Ctrl+Enter twice in quick succession: the second arrives while the first is still
+    asking the ledger about its ids (before the send starts) and must not send again."""
+    context, window = open_window(qtbot)
+
+    async def session():
+        await context.start(inbox_port=0)
+        window.inbox_started()
+        window.select_environment("Inbox")
+        window.editor.setPlainText('{"name": "shop/once", "data": {}}')
+        window.send()
+        window.send()  # the ledger has not answered yet: nothing has started
+        assert window.statusBar().currentMessage().startswith("A send is in progress")
+        await wait_until(lambda: len(context.inbox.events) == 1, message="one send")
+        await wait_until(lambda: not window.flow.sending, message="send finished")
+        await asyncio.sleep(0.3)
+        assert len(context.inbox.events) == 1
+        window.send()  # and once it has finished, Send sends again
+        await wait_until(lambda: len(context.inbox.events) == 2, message="second send")
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
+
+
 def test_cancel_on_duplicate_sends_nothing(qtbot, app_home, run_async):
     context, window = open_window(qtbot)
 
