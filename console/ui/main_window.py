@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
@@ -372,7 +373,10 @@ class MainWindow(QMainWindow):
                 return None
             plan = batch.plan(env.request_limit, env.event_limit)
             return PreparedSend(batch.events, batch.parts, plan)
-        prepared = self.editor_prepared(env, "Not sent")
+        return self._sendable(self.editor_prepared(env, "Not sent"))
+
+    def _sendable(self, prepared: PreparedSend | None) -> PreparedSend | None:
+        """`prepared` when it may go: every event fits, and schema warnings were accepted."""
         if prepared is None:
             return None
         if not prepared.plan.ok:
@@ -386,7 +390,10 @@ class MainWindow(QMainWindow):
     def editor_prepared(self, env: Environment, failed: str) -> PreparedSend | None:
         """The editor's text as Send would send it (placeholders rendered with a fresh
         seed), or None with the first problem in the status bar after `failed`."""
-        text = self.event_text()
+        return self._text_prepared(self.event_text(), env, failed, in_editor=True)
+
+    def _text_prepared(self, text: str, env: Environment, failed: str, *,
+                       in_editor: bool) -> PreparedSend | None:
         if "{{" in text:
             rendered, error = render_text(text, TemplateEngine(),
                                           seed=random.SystemRandom().randrange(2**31))
@@ -404,17 +411,31 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(
                 f"{failed}: line {first.line}, column {first.column}: {first.message}{more}"
             )
-            self.editor.go_to(first.line, first.column)
+            if in_editor:
+                self.editor.go_to(first.line, first.column)
             return None
         return prepared
 
     def send(self) -> None:
+        """Send the batch, or the editor's text when the batch is empty."""
+        self._send_with(self._prepared, None)
+
+    def send_text(self, text: str, env_name: str | None = None) -> None:
+        """Send this event (History's Send again) to `env_name` (default: the selected
+        environment) through the same checks as Send; the editor, the batch and the
+        selected environment stay as they are."""
+        self._send_with(lambda env: self._sendable(
+            self._text_prepared(text, env, "Not sent", in_editor=False)), env_name)
+
+    def _send_with(self, prepare: Callable[[Environment], PreparedSend | None],
+                   env_name: str | None) -> None:
         if self.flow.sending or self._checking:
             self.statusBar().showMessage("A send is in progress: wait, or Cancel it in Progress")
             return
         try:
-            env = self.environment()
-            prepared = self._prepared(env)
+            env = (self.context.environments.get(env_name) if env_name
+                   else self.environment())
+            prepared = prepare(env)
             if prepared is None:
                 return
             resolved = resolve_target(env, self.context.environments, self.context.secrets)

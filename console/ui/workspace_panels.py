@@ -288,12 +288,11 @@ class WorkspacePanels:
             self.preview.set_source(text)
 
     def _send_again(self, text: str, env_name: str) -> None:
-        """History's "Send again" (to the environment picked in its menu): load, then send
-        through the same checks as Ctrl+Enter (duplicates are confirmed first)."""
-        self.window.open_event_text(text)
-        if env_name:
-            self.window.select_environment(env_name)
-        self.window.send()
+        """History's "Send again" (to the environment picked in its menu), through the same
+        checks as Ctrl+Enter (duplicates are confirmed first). Only that event goes: the
+        editor and the batch are left as they are (the editor edits the selected batch
+        event, so loading it there overwrote that row and sent the whole batch)."""
+        self.window.send_text(text, env_name or None)
 
     def close(self) -> None:
         self.reader.close()

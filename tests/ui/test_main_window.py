@@ -297,6 +297,33 @@ def test_a_second_send_while_the_first_is_checked_sends_nothing(qtbot, app_home,
     run_async(session(), timeout=40)
 
 
+def test_send_again_from_history_sends_only_that_event(qtbot, app_home, run_async):
+    """With a batch in the window, History's Send again used to load the event into the
+    editor (which edits the selected batch row, overwriting it) and send the whole batch."""
+    context, window = open_window(qtbot)
+    batch = [{"name": "shop/a", "data": {"n": 1}}, {"name": "shop/b", "data": {"n": 2}}]
+    again = {"name": "shop/again", "id": "again-1", "data": {}}
+
+    async def session():
+        await context.start(inbox_port=0)
+        window.inbox_started()
+        window.select_environment("Dev Server")
+        window.composer.add_events(batch)
+        window.composer.select_rows([0])
+        shown_before = window.editor.toPlainText()
+        window.panels.history.sendAgainRequested.emit(json.dumps(again), "Inbox")
+        await wait_until(lambda: len(context.inbox.events) == 1, message="the one event")
+        await wait_until(lambda: not window.flow.sending, message="send finished")
+        [received] = context.inbox.events
+        assert {k: received.event[k] for k in again} == again  # the inbox adds a ts
+        assert window.composer.batch.events == batch  # the selected row is not overwritten
+        assert window.editor.toPlainText() == shown_before
+        assert window.environment().name == "Dev Server"
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
+
+
 def test_cancel_on_duplicate_sends_nothing(qtbot, app_home, run_async):
     context, window = open_window(qtbot)
 
