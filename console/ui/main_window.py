@@ -208,8 +208,13 @@ class MainWindow(QMainWindow):
         return super().eventFilter(watched, event)
 
     def open_event_text(self, text: str) -> None:
-        """Show an event (from a template, the inbox, the history) in the editor."""
-        self.editor.setPlainText(text)
+        """Show an event (a template, a captured one) in the editor. With a batch, the
+        editor edits the selected row: the event becomes a new row after it (one undo
+        step, selected, so the editor shows it) instead of overwriting that row."""
+        if len(self.composer.batch):
+            self.composer.import_text(text, source="the opened event", verb="Open")
+        else:
+            self.editor.setPlainText(text)
         self.editor.setFocus()
 
     def event_names(self) -> list[str]:

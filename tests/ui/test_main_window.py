@@ -324,6 +324,23 @@ def test_send_again_from_history_sends_only_that_event(qtbot, app_home, run_asyn
     run_async(session(), timeout=40)
 
 
+def test_opening_an_event_with_a_batch_adds_a_row_instead_of_overwriting_one(qtbot, app_home):
+    _context, window = open_window(qtbot)
+    composer = window.composer
+    batch = [{"name": "shop/a", "data": {}}, {"name": "shop/b", "data": {}}]
+    opened = {"name": "shop/template", "data": {"n": "{{ seq }}"}}
+    window.open_event_text(json.dumps(opened))  # no batch: the editor shows it
+    assert json.loads(window.editor.toPlainText()) == opened and len(composer.batch) == 0
+    composer.add_events(batch)
+    composer.select_rows([0])
+    window.open_event_text(json.dumps(opened))  # a template's Open, the inbox's "Open"
+    assert composer.batch.events == [batch[0], opened, batch[1]]
+    assert composer.selected_rows() == [1]
+    assert json.loads(window.editor.toPlainText()) == opened
+    composer.undo_stack.undo()
+    assert composer.batch.events == batch
+
+
 def test_cancel_on_duplicate_sends_nothing(qtbot, app_home, run_async):
     context, window = open_window(qtbot)
 
