@@ -30,6 +30,13 @@ def open_window(qtbot):
     return context, window
 
 
+async def start_on_inbox(context: AppContext, window: MainWindow) -> None:
+    """Start the app's services (history, inbox on a free port) and pick the Inbox."""
+    await context.start(inbox_port=0)
+    window.inbox_started()
+    window.select_environment("Inbox")
+
+
 def send_with_key(window: MainWindow, key: str) -> None:
     """Send to a custom environment with its key from INNGEST_EVENT_KEY (read at Send)."""
     os.environ["INNGEST_EVENT_KEY"] = key
@@ -43,9 +50,7 @@ def test_ctrl_enter_sends_and_the_log_shows_the_inbox_id(qtbot, app_home, run_as
     context, window = open_window(qtbot)
 
     async def session():
-        await context.start(inbox_port=0)
-        window.inbox_started()
-        window.select_environment("Inbox")
+        await start_on_inbox(context, window)
         assert window.environment().event_origin == context.inbox.url
         window.editor.setPlainText("")
         window.editor.setFocus()
@@ -70,9 +75,7 @@ def test_invalid_event_is_not_sent_and_says_where(qtbot, app_home, run_async):
     context, window = open_window(qtbot)
 
     async def session():
-        await context.start(inbox_port=0)
-        window.inbox_started()
-        window.select_environment("Inbox")
+        await start_on_inbox(context, window)
         window.editor.setPlainText('{"name": "inngest/x", "data": {}}')
         window.send()
         message = window.statusBar().currentMessage()
@@ -169,9 +172,7 @@ def test_same_id_twice_warns_before_and_confirms_deduplicated_after(qtbot, app_h
     event = '{"name": "shop/order.paid", "id": "order-42-paid", "data": {"order": 42}}'
 
     async def session():
-        await context.start(inbox_port=0)
-        window.inbox_started()
-        window.select_environment("Inbox")
+        await start_on_inbox(context, window)
         window.editor.setPlainText(event)
         window.send()
         rows = window.log_model.rows
@@ -227,9 +228,7 @@ def test_new_ids_for_the_duplicates_of_a_batch_or_an_editor_array(qtbot, app_hom
         return [e["id"] for e in composer.batch.events]
 
     async def session():
-        await context.start(inbox_port=0)
-        window.inbox_started()
-        window.select_environment("Inbox")
+        await start_on_inbox(context, window)
         window.editor.setPlainText(json.dumps(sent_before))
         window.send()
         await wait_until(lambda: len(context.inbox.events) == 2, message="first send")
@@ -279,9 +278,7 @@ def test_a_second_send_while_the_first_is_checked_sends_nothing(qtbot, app_home,
     context, window = open_window(qtbot)
 
     async def session():
-        await context.start(inbox_port=0)
-        window.inbox_started()
-        window.select_environment("Inbox")
+        await start_on_inbox(context, window)
         window.editor.setPlainText('{"name": "shop/once", "data": {}}')
         window.send()
         window.send()  # the ledger has not answered yet: nothing has started
@@ -350,9 +347,7 @@ def test_cancel_on_duplicate_sends_nothing(qtbot, app_home, run_async):
     window.dedup.confirm = cancel
 
     async def session():
-        await context.start(inbox_port=0)
-        window.inbox_started()
-        window.select_environment("Inbox")
+        await start_on_inbox(context, window)
         window.editor.setPlainText('{"name": "a/b", "id": "same", "data": {}}')
         window.send()
         await wait_until(lambda: window.log_model.rows and window.log_model.rows[-1].status,
