@@ -6,6 +6,7 @@ import json
 import logging
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
@@ -13,6 +14,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
+    QFileDialog,
     QGroupBox,
     QLabel,
     QLineEdit,
@@ -26,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.batch import Batch
-from console.core.errors import UserError
+from console.core.batch import JSONL_SUFFIXES, Batch
+from console.core.errors import InputError, UserError
 from console.core.pipeline import PreparedSend, prepare_text
 from console.core.problems import Problem
 from console.core.template import TemplateEngine
@@ -35,6 +37,7 @@ from console.core.validation import validate_text
 from console.services.environments import Environment
 from console.services.inbox import CapturedEvent
 from console.services.targets import ResolvedTarget, resolve_target
+from console.services.text_files import read_text_file
 from console.ui.batch import BatchComposer, BatchSendPanel, PreviewTarget
 from console.ui.context import AppContext
 from console.ui.dedup_banner import DedupCheck
@@ -122,6 +125,7 @@ class MainWindow(QMainWindow):
         self.send_panel.resend_requested.connect(self._resend_rest)
         self.inbox_panel = InboxPanel()
         self.inbox_panel.open_in_editor.connect(self.open_event_text)
+        self.editor.files_dropped.connect(self.open_files)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.log_view, "Send log")
         self.tabs.addTab(self.problems_view, "Problems")
@@ -183,6 +187,11 @@ class MainWindow(QMainWindow):
 
     def _build_menus(self) -> None:
         self.file_menu = file_menu = self.menuBar().addMenu("&File")
+        open_action = file_menu.addAction("Open Event File…")
+        open_action.setShortcut(QKeySequence("Ctrl+Shift+O"))  # Ctrl+O opens a workspace
+        open_action.setToolTip("Open a JSON event or array in the editor (JSON Lines go to "
+                               "the batch); dropping files on the editor does the same")
+        open_action.triggered.connect(self._ask_open_file)
         file_menu.addAction(self.envs_action)
         quit_action = file_menu.addAction("Quit")
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -216,6 +225,30 @@ class MainWindow(QMainWindow):
         else:
             self.editor.setPlainText(text)
         self.editor.setFocus()
+
+    def _ask_open_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open event file", "", "Events (*.json *.jsonl *.ndjson);;All files (*)")
+        if path:
+            self.open_files([path])
+
+    def open_files(self, paths: list[str]) -> None:
+        """Event files opened or dropped on the editor. One JSON file opens like a template
+        (in the editor, or as a new batch row with a batch open); JSON Lines, several files,
+        or files too big for the editor are imported into the batch."""
+        path = Path(paths[0]) if len(paths) == 1 else None
+        if (path is None or path.suffix.lower() in JSONL_SUFFIXES
+                or _size(path) > OPEN_IN_EDITOR_BYTES):
+            self.composer.import_files(paths)
+            return
+        try:
+            text = read_text_file(path, max_bytes=OPEN_IN_EDITOR_BYTES, kind="an event file",
+                                  not_binary="not JSON text")
+        except InputError as exc:
+            self.statusBar().showMessage(f"Not opened: {path.name}: {exc}")
+            return
+        self.open_event_text(text)
+        self.statusBar().showMessage(f"Opened {path.name}")
 
     def event_names(self) -> list[str]:
         library = self.schemas()
@@ -549,3 +582,13 @@ class MainWindow(QMainWindow):
         self.panels.close()
         super().closeEvent(event)
         self.closed.emit()
+
+
+OPEN_IN_EDITOR_BYTES = 16 * 1024 * 1024  # bigger files go to the batch, read off the loop
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reading it says why

@@ -338,6 +338,56 @@ def test_opening_an_event_with_a_batch_adds_a_row_instead_of_overwriting_one(qtb
     assert composer.batch.events == batch
 
 
+def test_files_dropped_on_the_editor_are_opened_not_typed_in(qtbot, app_home, tmp_path):
+    from PySide6.QtCore import QMimeData, QUrl
+
+    _context, window = open_window(qtbot)
+
+    def drop(*paths) -> None:  # what a file manager's drag carries: the files' URLs
+        mime = QMimeData()
+        mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+        assert window.editor.canInsertFromMimeData(mime)
+        window.editor.insertFromMimeData(mime)
+
+    one = tmp_path / "order.json"
+    one.write_text('{\n  "name": "shop/order.paid",\n  "data": {"n": 1}\n}\n')
+    drop(one)
+    assert window.editor.toPlainText() == one.read_text()
+    assert window.statusBar().currentMessage() == "Opened order.json"
+    binary = tmp_path / "photo.json"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00")
+    drop(binary)
+    assert window.statusBar().currentMessage().startswith("Not opened: photo.json: ")
+    assert window.editor.toPlainText() == one.read_text()  # nothing lost
+    lines = tmp_path / "events.jsonl"  # one event per line: the batch takes them
+    lines.write_text('{"name": "a/1", "data": {}}\n{"name": "a/2", "data": {}}\n')
+    drop(lines)
+    assert [e["name"] for e in window.composer.batch.events] == ["a/1", "a/2"]
+    mime = QMimeData()
+    mime.setText('"typed"')  # ordinary text is still pasted as text
+    window.composer.select_rows([0])
+    window.editor.setPlainText("")
+    window.editor.insertFromMimeData(mime)
+    assert window.editor.toPlainText() == '"typed"'
+
+
+def test_no_two_window_actions_share_a_shortcut(qtbot, app_home):
+    """Qt runs neither of two window-wide actions with the same keys ("ambiguous
+    shortcut"): Open Event File once took Ctrl+O from Open Workspace."""
+    from PySide6.QtGui import QAction
+
+    _context, window = open_window(qtbot)
+    seen: dict[str, str] = {}
+    for action in window.findChildren(QAction):
+        if action.shortcutContext() is not Qt.ShortcutContext.WindowShortcut:
+            continue  # widget-local keys (the editor's, the batch list's) may repeat
+        for keys in action.shortcuts():
+            text = keys.toString()
+            assert text not in seen, f"{text}: {seen[text]!r} and {action.text()!r}"
+            seen[text] = action.text()
+    assert seen["Ctrl+Shift+O"] == "Open Event File…" and seen["Ctrl+O"] == "Open Workspace…"
+
+
 def test_cancel_on_duplicate_sends_nothing(qtbot, app_home, run_async):
     context, window = open_window(qtbot)
 

@@ -89,7 +89,7 @@ class BatchComposer(BatchImports, QWidget):
 
         self.view = BatchListView(self.model, self)
         self.view.rows_dropped.connect(self.move_rows)
-        self.view.files_dropped.connect(self._import_files)
+        self.view.files_dropped.connect(self.import_files)
         self.view.selectionModel().currentChanged.connect(self._current_changed)
         self.view.selectionModel().selectionChanged.connect(self._selection_changed)
         self.error_label = QLabel()

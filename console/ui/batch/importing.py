@@ -146,7 +146,7 @@ class BatchImports:
         if path:
             self.import_file(path)
 
-    def _import_files(self, paths: list[str]) -> None:
+    def import_files(self, paths: list[str]) -> None:
         """Dropped files, one after the other in the batch as in the drop, stopping at the
         first that cannot be imported."""
         if loop_running():

@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from PySide6.QtCore import QEvent, QRect, Qt, Signal
+from PySide6.QtCore import QEvent, QMimeData, QRect, Qt, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -57,6 +57,7 @@ _SHORTCUTS = {
 class JsonEditor(QPlainTextEdit):
     problems_changed = Signal(list)
     status_message = Signal(str)
+    files_dropped = Signal(list)  # local files dropped or pasted: opened, not typed in
 
     def __init__(self, parent: QWidget | None = None, *, theme: EditorTheme | None = None) -> None:
         super().__init__(parent)
@@ -219,6 +220,18 @@ class JsonEditor(QPlainTextEdit):
         return "<hr>".join(parts) if parts else None
 
     # -- Qt overrides ---------------------------------------------------------------
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:  # noqa: N802 - Qt override
+        return bool(_local_files(source)) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:  # noqa: N802 - Qt override
+        """A file dragged from a file manager arrives as its URL: Qt would type
+        "file:///…/order.json" into the event. The file is opened instead."""
+        files = _local_files(source)
+        if files:
+            self.files_dropped.emit(files)
+            return
+        super().insertFromMimeData(source)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         if self._completion.handle_key(event):
             return
@@ -399,3 +412,7 @@ class JsonEditor(QPlainTextEdit):
         else:
             self._gutter.refresh(rect.y(), rect.height())
 
+
+def _local_files(source: QMimeData) -> list[str]:
+    return ([url.toLocalFile() for url in source.urls() if url.isLocalFile()]
+            if source.hasUrls() else [])
