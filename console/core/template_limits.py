@@ -105,20 +105,22 @@ def _wrapped_size(a: dict[str, Any], limit: int) -> None:
 
 Check = Callable[[dict[str, Any], int], None]
 
-# filter -> (its parameters after the value, their defaults, the check)
+# filter -> (its parameters after the value, their defaults, the check); an argument left
+# out is left to the filter to complain about (`.get`), in its own words
 FILTER_CHECKS: dict[str, tuple[tuple[str, ...], dict[str, Any], Check]] = {
     "center": (("width",), {"width": 80}, lambda a, n: _too_big(_width(a["width"]), n)),
     "indent": (("width", "first", "blank"), {"width": 4},
                lambda a, n: _too_big(_width(a["width"]) * _lines(a["value"]), n)),
     "replace": (("old", "new", "count"), {"count": None},
-                lambda a, n: replaced_size(a["value"], a["old"], a["new"], a["count"], n)),
+                lambda a, n: replaced_size(a["value"], a.get("old"), a.get("new"), a["count"], n)),
     "join": (("d", "attribute"), {"d": ""},
              lambda a, n: joined_size(a["d"], a["value"], n)),
     "format": ((), {}, lambda a, n: printf_widths(a["value"], n)),
     "wordwrap": (("width", "break_long_words", "wrapstring"),
                  {"width": 79, "wrapstring": "\n"}, _wrapped_size),
-    "batch": (("linecount", "fill_with"), {}, lambda a, n: _too_big(_width(a["linecount"]), n)),
-    "slice": (("slices", "fill_with"), {}, lambda a, n: _too_big(_width(a["slices"]), n)),
+    "batch": (("linecount", "fill_with"), {},
+              lambda a, n: _too_big(_width(a.get("linecount")), n)),
+    "slice": (("slices", "fill_with"), {}, lambda a, n: _too_big(_width(a.get("slices")), n)),
 }
 
 
