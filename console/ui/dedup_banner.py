@@ -126,12 +126,16 @@ class DedupCheck(QObject):
 
         window.context.tasks.spawn(refresh(), "dedup-check")
 
-    async def checked(self, resolved: ResolvedTarget,
-                      prepared: PreparedSend) -> PreparedSend | None:
-        """What may be sent after the user saw the duplicates: all, fewer, or nothing."""
+    async def checked(self, resolved: ResolvedTarget, prepared: PreparedSend, *,
+                      shown: bool = True) -> PreparedSend | None:
+        """What may be sent after the user saw the duplicates: all, fewer, or nothing.
+
+        `shown`: the events are the batch's or the editor's (the banner describes them,
+        and new ids are written there too); History's Send again passes False."""
         env = resolved.environment
         predictions = await self.window.flow.predict(env.name, prepared.events)
-        self.banner.set_predictions(predictions, batch=len(prepared.events) > 1)
+        if shown:
+            self.banner.set_predictions(predictions, batch=len(prepared.events) > 1)
         duplicates = [p for p in predictions if p.duplicate]
         if not duplicates:
             return prepared
@@ -142,10 +146,13 @@ class DedupCheck(QObject):
         if choice == "send":
             return prepared
         if choice == "renew":
-            if not self.renew({p.index for p in duplicates}):
-                self.window.statusBar().showMessage("Not sent: the ids could not be replaced")
-                return None
-            return self._prepared_again(resolved)
+            ids = {p.index: random_ulid() for p in duplicates}
+            if shown:
+                self.renew_with(ids)  # the same ids where the user sees the events
+            events = [{**event, "id": ids[i]} if i in ids else event
+                      for i, event in enumerate(prepared.events)]
+            return prepare_events(events, request_limit=env.request_limit,
+                                  event_limit=env.event_limit)
         dropped = {p.index for p in duplicates}
         keep = [e for i, e in enumerate(prepared.events) if i not in dropped]
         if not keep:
@@ -198,15 +205,14 @@ class DedupCheck(QObject):
             composer.remove_selected()
 
     def regenerate_ids(self) -> None:
-        self.renew({p.index for p in self.banner.duplicates})
+        self.renew_with({p.index: random_ulid() for p in self.banner.duplicates})
 
-    def renew(self, indexes: set[int]) -> bool:
-        """Fresh ids for these events where the user sees them: the batch's rows (one undo
+    def renew_with(self, ids: dict[int, str]) -> bool:
+        """These ids for these events where the user sees them: the batch's rows (one undo
         step), else the editor's event or array (only those values change, one editor
         undo step). False when there is nothing to change there."""
-        if not indexes:
+        if not ids:
             return False
-        ids = {index: random_ulid() for index in sorted(indexes)}
         composer = self.window.composer
         if len(composer.batch):
             composer.set_ids(ids)
@@ -223,12 +229,3 @@ class DedupCheck(QObject):
         cursor.select(cursor.SelectionType.Document)
         cursor.insertText(updated)
         return True
-
-    def _prepared_again(self, resolved: ResolvedTarget) -> PreparedSend | None:
-        """What Send sends after `renew`: the batch, or the editor's text, as it is now."""
-        env = resolved.environment
-        batch = self.window.composer.batch
-        if len(batch):
-            return PreparedSend(batch.events, batch.parts,
-                                batch.plan(env.request_limit, env.event_limit))
-        return self.window.editor_prepared(env, "Not sent")

@@ -456,17 +456,19 @@ class MainWindow(QMainWindow):
 
     def send(self) -> None:
         """Send the batch, or the editor's text when the batch is empty."""
-        self._send_with(self._prepared, None)
+        self._send_with(self._prepared, None, shown=True)
 
     def send_text(self, text: str, env_name: str | None = None) -> None:
         """Send this event (History's Send again) to `env_name` (default: the selected
         environment) through the same checks as Send; the editor, the batch and the
         selected environment stay as they are."""
         self._send_with(lambda env: self._sendable(
-            self._text_prepared(text, env, "Not sent", in_editor=False)), env_name)
+            self._text_prepared(text, env, "Not sent", in_editor=False)), env_name,
+            shown=False)
 
     def _send_with(self, prepare: Callable[[Environment], PreparedSend | None],
-                   env_name: str | None) -> None:
+                   env_name: str | None, *, shown: bool) -> None:
+        """`shown`: the events are the batch's or the editor's (see DedupCheck.checked)."""
         if self.flow.sending or self._checking:
             self.statusBar().showMessage("A send is in progress: wait, or Cancel it in Progress")
             return
@@ -482,14 +484,16 @@ class MainWindow(QMainWindow):
             return
         self.statusBar().showMessage(f"Sending to {env.name}…")
         self._checking = True  # a second Ctrl+Enter while the ledger is asked sends nothing
-        self.context.tasks.spawn(self._send_checked(resolved, prepared), "send-checked")
+        self.context.tasks.spawn(self._send_checked(resolved, prepared, shown), "send-checked")
 
-    async def _send_checked(self, resolved: ResolvedTarget, prepared: PreparedSend) -> None:
+    async def _send_checked(self, resolved: ResolvedTarget, prepared: PreparedSend,
+                            shown: bool) -> None:
         """Duplicates of earlier sends are confirmed with the user before anything leaves."""
         try:
-            checked = await self.dedup.checked(resolved, prepared)
+            checked = await self.dedup.checked(resolved, prepared, shown=shown)
             if checked is not None:
-                predictions = self.dedup.banner.predictions if checked is prepared else None
+                predictions = (self.dedup.banner.predictions if shown and checked is prepared
+                               else None)  # else: the flow asks the ledger again
                 self.flow.start(resolved, checked.events, checked.parts, checked.plan,
                                 predictions=predictions, concurrency=self.in_flight.value())
         finally:

@@ -316,6 +316,15 @@ def test_send_again_from_history_sends_only_that_event(qtbot, app_home, run_asyn
         assert window.composer.batch.events == batch  # the selected row is not overwritten
         assert window.editor.toPlainText() == shown_before
         assert window.environment().name == "Dev Server"
+        # again: now a duplicate; "New ids and send" renews that event, not the batch's
+        window.panels.history.sendAgainRequested.emit(json.dumps(again), "Inbox")
+        await wait_until(lambda: dialog(window) is not None, message="the duplicate dialog")
+        next(b for b in dialog(window).buttons() if b.text() == "New ids and send").click()
+        await wait_until(lambda: len(context.inbox.events) == 2, message="sent with a new id")
+        renewed = context.inbox.events[1].event
+        assert renewed["name"] == "shop/again" and renewed["id"] != "again-1"
+        assert window.composer.batch.events == batch  # its rows keep their ids
+        await wait_until(lambda: not window.flow.sending, message="second send finished")
         await context.shutdown()
 
     run_async(session(), timeout=40)
