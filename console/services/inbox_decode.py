@@ -10,6 +10,7 @@ case-insensitive struct fields and its `json: cannot unmarshal ...` / syntax mes
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,9 @@ _MAP = "map[string]interface {}"
 _FIELDS = {"name": "string", "data": _MAP, "user": _MAP, "id": "string", "ts": "int64",
            "v": "string"}
 _HUGE_NUMBER = "json: cannot unmarshal number into Go value of type float64"
+# Python's decoder recurses once per level and stops near 1,000; Go's allows 10,000
+_TOO_DEEP = ("JSON nested too deeply for the inbox to decode (about 900 levels; Inngest "
+             "accepts up to 10,000)")
 _LONE_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
@@ -35,14 +39,44 @@ def _reject_constant(name: str) -> Any:
     raise ConstantError(name)
 
 
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+class _Huge(float):
+    """A number beyond float64 (1e400, a 400-digit integer), kept with its source text: Go
+    refuses it where Python would keep `inf`, and the REST API would then serve
+    `Infinity`, which is not JSON."""
+
+    text: str
+
+    def __new__(cls, text: str) -> _Huge:
+        number = super().__new__(cls, math.inf)
+        number.text = text
+        return number
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    return _Huge(text) if math.isinf(value) else value
+
+
+def _int(text: str) -> int | float:
+    if len(text) > 300 and math.isinf(float(text)):  # float64 ends near 1.8e308
+        return _Huge(text)
+    return int(text)
+
+
+# where a number beyond float64 may be: an exponent of 3 digits or a 300-digit run
+_HUGE_HINT = re.compile(r"[eE][+]?[0-9]{3}|[0-9]{300}")
+
+
+_DECODER = json.JSONDecoder(parse_float=_float, parse_int=_int,
+                            parse_constant=_reject_constant)
 
 
 class _FloatLiteral(str):
     """A float kept as its source text, to quote it in Go's `number 1.5` message."""
 
 
-_LITERAL_DECODER = json.JSONDecoder(parse_float=_FloatLiteral, parse_constant=_reject_constant)
+_LITERAL_DECODER = json.JSONDecoder(parse_float=_FloatLiteral, parse_int=_int,
+                                    parse_constant=_reject_constant)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,17 +108,17 @@ class DecodedBody:
 def decode_body(body: bytes, *, event_limit: int, now_ms: int) -> DecodedBody:
     """Every event of a request body in order, stopping at the first one Go would refuse."""
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError:
-        text = body.decode("utf-8", "replace")
-    ascii_only = len(text) == len(body)
+        text, invalid = body.decode("utf-8"), False
+    except UnicodeDecodeError:  # Go measures and keeps the bytes; strings get U+FFFD
+        text, invalid = body.decode("utf-8", "surrogateescape"), True
+    ascii_only = len(text) == len(body)  # one character per byte: positions are offsets
     n = len(text)
     pos = _skip_ws(text, 0)
     if pos >= n:
         return DecodedBody([], None)  # Go: an empty body is "no events", not an error
     first = text[pos]
     if first == "{":
-        return _single(text, pos, body, event_limit, now_ms, ascii_only)
+        return _single(text, pos, body, event_limit, now_ms, ascii_only, invalid)
     if first != "[":
         return DecodedBody([], INVALID_BODY)
     events: list[DecodedEvent] = []
@@ -109,11 +143,13 @@ def decode_body(body: bytes, *, event_limit: int, now_ms: int) -> DecodedBody:
             return DecodedBody(events, exc.go_message())
         except ValueError:  # an integer too long for Python's int parser
             return DecodedBody(events, _HUGE_NUMBER)
+        except RecursionError:
+            return DecodedBody(events, _TOO_DEEP)
         raw_text = text[pos:end]
-        raw = raw_text.encode("utf-8") if not ascii_only else body[pos:end]
+        raw = raw_text.encode("utf-8", "surrogateescape") if not ascii_only else body[pos:end]
         if len(raw) > event_limit:
             return DecodedBody(events, _too_large(event_limit, len(raw)))
-        outcome = _to_event(value, raw_text, now_ms)
+        outcome = _checked_event(value, raw_text, now_ms, invalid)
         if isinstance(outcome, str):
             return DecodedBody(events, outcome)
         events.append(DecodedEvent(outcome, raw, len(raw)))
@@ -121,10 +157,11 @@ def decode_body(body: bytes, *, event_limit: int, now_ms: int) -> DecodedBody:
 
 
 def _single(
-    text: str, pos: int, body: bytes, event_limit: int, now_ms: int, ascii_only: bool
+    text: str, pos: int, body: bytes, event_limit: int, now_ms: int, ascii_only: bool,
+    invalid: bool,
 ) -> DecodedBody:
     """A body that is one object: Go measures it from `{` to the last byte of the body."""
-    raw = body[pos:] if ascii_only else text[pos:].encode("utf-8")
+    raw = body[pos:] if ascii_only else text[pos:].encode("utf-8", "surrogateescape")
     if len(raw) > event_limit:
         return DecodedBody([], _too_large(event_limit, len(raw)))
     raw_text = text[pos:]
@@ -136,7 +173,9 @@ def _single(
         return DecodedBody([], exc.go_message())
     except ValueError:  # an integer too long for Python's int parser
         return DecodedBody([], _HUGE_NUMBER)
-    outcome = _to_event(value, raw_text, now_ms)
+    except RecursionError:
+        return DecodedBody([], _TOO_DEEP)
+    outcome = _checked_event(value, raw_text, now_ms, invalid)
     if isinstance(outcome, str):
         return DecodedBody([], outcome)
     kept = raw.rstrip(b" \t\r\n")
@@ -171,13 +210,23 @@ def _type_error(value: Any, field: str) -> str:
     return f"json: cannot unmarshal {value} into Go struct field .{field} of type {_FIELDS[field]}"
 
 
-def _to_event(value: Any, raw_text: str, now_ms: int) -> dict[str, Any] | str:
-    """The envelope Go's `event.Event` would hold, or the first message it would give."""
+def _checked_event(value: Any, raw_text: str, now_ms: int,
+                   invalid: bool) -> dict[str, Any] | str:
+    try:
+        return _to_event(value, raw_text, now_ms, invalid)
+    except RecursionError:  # a value nested nearly as deep as the decoder allows
+        return _TOO_DEEP
+
+
+def _to_event(value: Any, raw_text: str, now_ms: int,
+              invalid: bool = False) -> dict[str, Any] | str:
+    """The envelope Go's `event.Event` would hold, or the first message it would give.
+    `invalid`: the body was not UTF-8 (its bad bytes are lone surrogates here)."""
     if value is None:
         value = {}  # `null` decodes to an empty struct; the empty name is caught below
     if not isinstance(value, dict):
         return f"json: cannot unmarshal {_kind(value)} into Go value of type event.Event"
-    if _LONE_SURROGATE_ESCAPE.search(raw_text):
+    if invalid or _LONE_SURROGATE_ESCAPE.search(raw_text):
         value = _replace_surrogates(value)
     fields: dict[str, Any] = {}
     first_error: str | None = None
@@ -222,7 +271,11 @@ def _field_problem(field: str, item: Any, raw_text: str, key: str) -> str | None
     if expected == "string":
         return None if isinstance(item, str) else _type_error(_kind(item), field)
     if expected == _MAP:
-        return None if item is None or isinstance(item, dict) else _type_error(_kind(item), field)
+        if item is not None and not isinstance(item, dict):
+            return _type_error(_kind(item), field)
+        huge = _first_huge(item) if _HUGE_HINT.search(raw_text) else None
+        return None if huge is None else (
+            f"json: cannot unmarshal number {huge.text} into Go value of type float64")
     # int64: an integer literal that fits; any other number is quoted as written
     if isinstance(item, bool) or not isinstance(item, int | float):
         return _type_error(_kind(item), field)
@@ -235,13 +288,30 @@ def _literal(value: int | float, raw_text: str, key: str) -> str:
     """The source text of a number (Go quotes `1.5e3`, not Python's `1500.0`)."""
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, _Huge):
+        return value.text
     reparsed = _LITERAL_DECODER.decode(raw_text)
     found = reparsed.get(key) if isinstance(reparsed, dict) else None
     return str(found) if isinstance(found, _FloatLiteral) else repr(value)
 
 
+def _first_huge(value: Any) -> _Huge | None:
+    """The first number beyond float64 in a decoded value, in document order."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Huge):
+            return item
+        if isinstance(item, dict):
+            stack.extend(reversed(item.values()))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
+    return None
+
+
 def _replace_surrogates(value: Any) -> Any:
-    """Go turns a lone `\\ud800` escape into U+FFFD; Python would keep an unencodable str."""
+    """Go turns a lone `\\ud800` escape, and each byte that is not UTF-8, into U+FFFD;
+    Python would keep an unencodable str."""
     if isinstance(value, str):
         return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     if isinstance(value, dict):

@@ -29,8 +29,9 @@ class ConstantError(ValueError):
 
 
 def quote_char(ch: str) -> str:
-    """Go's `quoteChar`: the first UTF-8 byte of the character, quoted like a Go rune."""
-    b = ch.encode("utf-8", "replace")[0]
+    """Go's `quoteChar`: the first UTF-8 byte of the character, quoted like a Go rune (a
+    byte that is not UTF-8 arrives as its surrogateescape character)."""
+    b = ch.encode("utf-8", "surrogateescape")[0]
     if b == 0x27:
         return "'\\''"
     if b == 0x22:

@@ -322,6 +322,50 @@ def test_past_its_keep_count_the_inbox_forgets_the_oldest_events_but_not_their_i
         assert len(inbox.events()) <= 10
 
 
+@pytest.mark.parametrize(("body", "error"), [
+    ('{"name":"a","data":{"x":1e400}}',
+     "json: cannot unmarshal number 1e400 into Go value of type float64"),
+    ('{"name":"a","user":{"deep":[1,{"x":-1E999}]}}',
+     "json: cannot unmarshal number -1E999 into Go value of type float64"),
+    ('{"name":"a","data":{"x":' + "9" * 400 + "}}",
+     f"json: cannot unmarshal number {'9' * 400} into Go value of type float64"),
+    ('{"name":"a","ts":1e400}',
+     "json: cannot unmarshal number 1e400 into Go struct field .ts of type int64"),
+])
+def test_a_number_beyond_float64_is_refused_as_go_refuses_it(inbox, body, error):
+    """Python would keep `inf`, and GET /v1/events would then serve `Infinity`: not JSON."""
+    response = post(inbox, body)
+    assert (response.status_code, response.json()["error"]) == (400, error)
+    assert inbox.events() == []
+    ok = post(inbox, '{"name":"a","data":{"x":1e300,"n":12345678901234567890123}}')
+    assert ok.status_code == 200
+    listed = json.loads(get(inbox, "/v1/events").text, parse_constant=pytest.fail)
+    assert listed["data"][0]["data"] == {"x": 1e300, "n": 12345678901234567890123}
+
+
+def test_json_nested_too_deep_is_a_400_that_keeps_the_events_before_it(inbox):
+    deep = '{"name":"deep","data":{"x":' + "[" * 5000 + "]" * 5000 + "}}"
+    response = post(inbox, '[{"name":"before"},' + deep + "]")
+    assert response.status_code == 400
+    assert response.json()["error"].startswith("JSON nested too deeply for the inbox")
+    assert [e.name for e in inbox.events()] == ["before"]
+    assert response.json()["ids"] == [inbox.events()[0].internal_id]
+    assert post(inbox, deep).status_code == 400
+    assert post(inbox, '{"name":"ok"}').status_code == 200  # and the inbox goes on
+
+
+def test_bytes_that_are_not_utf8_are_measured_as_sent_and_read_as_u_fffd():
+    body = b'{"name":"u/size","data":{"s":"\xc3\xa9' + b"\xff" * 600 + b'"}}'
+    with running_inbox(event_limit=len(body)) as inbox:
+        response = post(inbox, body)
+        assert response.status_code == 200, response.text  # 1 byte each, not 3 (U+FFFD)
+        (event,) = inbox.events()
+        assert event.size == len(body) and event.raw == body
+        assert event.event["data"]["s"] == "\u00e9" + "\ufffd" * 600
+        bad = post(inbox, b'[{"name":"a"}, \xff]')
+        assert bad.json()["error"] == "invalid character '\u00ff' looking for beginning of value"
+
+
 def test_runs_can_appear_late():
     with running_inbox(run_delay=3600) as inbox:
         (event_id,) = post(inbox, '{"name":"a"}').json()["ids"]
