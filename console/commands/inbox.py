@@ -17,7 +17,13 @@ from typing import Any
 
 from console.commands.common import emit
 from console.core.errors import InputError, UserError
-from console.services.inbox import DEFAULT_EVENT_LIMIT, KEEP_EVENTS, CapturedEvent, InboxServer
+from console.services.inbox import (
+    DEFAULT_EVENT_LIMIT,
+    KEEP_BYTES,
+    KEEP_EVENTS,
+    CapturedEvent,
+    InboxServer,
+)
 from console.services.inbox_store import iso_millis
 
 DEFAULT_PORT = 8288
@@ -46,6 +52,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--keep", type=int, default=KEEP_EVENTS, metavar="N",
                         help="captured events kept for lookups (GET /v1/events/…); older "
                         f"ones are forgotten, not their printed lines (default {KEEP_EVENTS:,})")
+    parser.add_argument("--keep-mib", type=int, default=KEEP_BYTES // 2**20, metavar="MIB",
+                        help="and at most this many MiB of them (default "
+                        f"{KEEP_BYTES // 2**20}; memory use is about twice that)")
     parser.set_defaults(func=run_inbox)
 
 
@@ -57,6 +66,8 @@ def run_inbox(args: argparse.Namespace) -> int:
         raise InputError("--event-limit must be a positive number")
     if args.keep < 1:
         raise InputError("--keep must be a positive number")
+    if args.keep_mib < 1:
+        raise InputError("--keep-mib must be a positive number")
     if args.run_delay < 0:
         raise InputError("--run-delay must not be negative")
     key: str | None = None
@@ -70,6 +81,7 @@ def run_inbox(args: argparse.Namespace) -> int:
         args.host, args.port, allow_remote=args.allow_remote, event_limit=args.event_limit,
         event_key=key, triggers=tuple(args.trigger or ("*",)), on_event=printer,
         run_delay=args.run_delay, keep_events=args.keep,
+        keep_bytes=args.keep_mib * 2**20,
     )
     return asyncio.run(_serve(server, printer))
 

@@ -24,6 +24,7 @@ from console.services.inbox_decode import decode_body
 from console.services.inbox_http import HttpRequest, HttpResponse, HttpServer, go_json
 from console.services.inbox_rest import RestApi
 from console.services.inbox_store import (
+    KEEP_BYTES,
     KEEP_EVENTS,
     CapturedEvent,
     EventLog,
@@ -31,8 +32,8 @@ from console.services.inbox_store import (
     SimulatedRun,
 )
 
-__all__ = ["DEFAULT_EVENT_LIMIT", "KEEP_EVENTS", "MAX_BODY", "CapturedEvent", "InboxServer",
-           "SimulatedRun"]
+__all__ = ["DEFAULT_EVENT_LIMIT", "KEEP_BYTES", "KEEP_EVENTS", "MAX_BODY", "CapturedEvent",
+           "InboxServer", "SimulatedRun"]
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class InboxServer:
         max_body: int = MAX_BODY,
         clock: Callable[[], int] | None = None,
         keep_events: int = KEEP_EVENTS,
+        keep_bytes: int = KEEP_BYTES,
     ) -> None:
         check_host(host, allow_remote)
         if not 0 <= port <= 65535:
@@ -93,7 +95,7 @@ class InboxServer:
         self._event_key = event_key.encode("utf-8") if event_key is not None else None
         self._on_event = on_event
         self._clock = clock or _now_ms
-        self._log = EventLog(keep_events)
+        self._log = EventLog(keep_events, keep_bytes)
         self.events: list[CapturedEvent] = self._log.events
         self._runs = RunSimulator(list(triggers), run_delay=run_delay)
         self._rest = RestApi(self._log, self._runs, self._clock, time.monotonic)

@@ -87,23 +87,37 @@ class SimulatedRun:
 
 
 KEEP_EVENTS = 50_000  # captured events kept in memory (~3 KiB each for a 1 KiB event)
+KEEP_BYTES = 256 * 2**20  # and at most this many bytes of them (~2.2x that in memory)
 
 
-def overflow(count: int, keep: int) -> int:
-    """How many of the oldest of `count` kept items to let go: none up to `keep`, else
-    enough to get back to nine tenths of it (one cut per `keep // 10` additions)."""
-    return 0 if count <= keep else count - keep + keep // 10
+def overflow(events: Sequence[CapturedEvent], kept_bytes: int, keep: int,
+             keep_bytes: int = KEEP_BYTES) -> tuple[int, int]:
+    """How many of the oldest kept events to let go, and their bytes: none up to `keep`
+    events and `keep_bytes` bytes (`kept_bytes` is what they hold now), else enough to get
+    back to nine tenths of both (one cut per tenth added). The newest always stays."""
+    count = len(events)
+    if count <= keep and kept_bytes <= keep_bytes:
+        return 0, 0
+    drop = count - keep + keep // 10 if count > keep else 0
+    freed = sum(event.size for event in events[:drop])
+    target = keep_bytes - keep_bytes // 10
+    while drop < count - 1 and kept_bytes - freed > target:
+        freed += events[drop].size
+        drop += 1
+    return drop, freed
 
 
 class EventLog:
     """Captured events in arrival order, findable by internal id (the first one wins).
 
-    Only the newest `keep` stay in memory, so a long load test cannot exhaust it: past
-    that, the oldest tenth is forgotten in one go (lookups then say "not found", as for
-    an id never seen; the console's history keeps them all)."""
+    Only the newest `keep` (and `keep_bytes` of them) stay in memory, so a long load test
+    cannot exhaust it: past that, the oldest tenth is forgotten in one go (lookups then
+    say "not found", as for an id never seen; the console's history keeps them all)."""
 
-    def __init__(self, keep: int = KEEP_EVENTS) -> None:
+    def __init__(self, keep: int = KEEP_EVENTS, keep_bytes: int = KEEP_BYTES) -> None:
         self.keep = max(1, keep)
+        self.keep_bytes = max(1, keep_bytes)
+        self.bytes = 0  # the sizes of the kept events
         self.events: list[CapturedEvent] = []
         self._first: dict[str, int] = {}  # internal id -> position since the start
         self._base = 0  # the position of events[0]
@@ -112,9 +126,11 @@ class EventLog:
         """Keep `event`; returns the events forgotten to make room (usually none)."""
         self._first.setdefault(event.internal_id, self._base + len(self.events))
         self.events.append(event)
-        count = overflow(len(self.events), self.keep)
+        self.bytes += event.size
+        count, freed = overflow(self.events, self.bytes, self.keep, self.keep_bytes)
         if not count:
             return []
+        self.bytes -= freed
         dropped = self.events[:count]
         del self.events[:count]  # in place: InboxServer.events is this list
         self._base += count

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from console.core.serialize import pretty
 from console.services.inbox import KEEP_EVENTS, CapturedEvent
-from console.services.inbox_store import overflow
+from console.services.inbox_store import KEEP_BYTES, overflow
 from console.ui.table_model import Index, ListTableModel
 
 COLUMNS = ("Received", "Name", "Size", "Internal id", "Dedup id")
@@ -30,6 +30,8 @@ class InboxModel(ListTableModel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(COLUMNS, parent)
         self.keep = KEEP_EVENTS
+        self.keep_bytes = KEEP_BYTES
+        self.bytes = 0  # the sizes of the rows kept
         self.dropped = 0  # rows let go, oldest first
 
     @property
@@ -52,10 +54,18 @@ class InboxModel(ListTableModel):
         dedup = event.event.get("id") if isinstance(event.event, dict) else None
         return dedup if isinstance(dedup, str) else ""
 
+    def clear(self) -> None:
+        super().clear()
+        self.bytes = 0
+
     def add(self, event: CapturedEvent) -> None:
-        """Append; past `keep` rows the oldest tenth goes (the History tab has them all)."""
+        """Append; past `keep` rows (or `keep_bytes`) the oldest tenth goes (the History tab
+        has them all)."""
         self.append(event)
-        if count := overflow(len(self.items), self.keep):
+        self.bytes += event.size
+        count, freed = overflow(self.items, self.bytes, self.keep, self.keep_bytes)
+        if count:
+            self.bytes -= freed
             self.beginRemoveRows(QModelIndex(), 0, count - 1)
             del self.items[:count]
             self.endRemoveRows()

@@ -322,6 +322,20 @@ def test_past_its_keep_count_the_inbox_forgets_the_oldest_events_but_not_their_i
         assert len(inbox.events()) <= 10
 
 
+def test_past_its_byte_budget_the_inbox_forgets_the_oldest_events():
+    """A few big events must not fill memory either: the kept bytes are capped too."""
+    with running_inbox(keep_bytes=10_000) as inbox:
+        pad = "x" * 2_000
+        for i in range(12):
+            post(inbox, json.dumps({"name": "big", "data": {"i": i, "pad": pad}}))
+        kept = [e.event["data"]["i"] for e in inbox.events()]
+        assert kept == list(range(12 - len(kept), 12)) and 0 < len(kept) <= 5
+        assert sum(e.size for e in inbox.events()) <= 10_000
+        huge = json.dumps({"name": "huge", "data": {"pad": "y" * 20_000}})
+        post(inbox, huge)  # over the whole budget alone: it is still kept, the rest goes
+        assert [e.name for e in inbox.events()] == ["huge"]
+
+
 @pytest.mark.parametrize(("body", "error"), [
     ('{"name":"a","data":{"x":1e400}}',
      "json: cannot unmarshal number 1e400 into Go value of type float64"),
