@@ -124,18 +124,6 @@ class Batch:
         n = len(self._sizes)
         return self._total + n + 1 if n else 0
 
-    def subset(self, indices: Iterable[int]) -> Batch:
-        """A new batch of these events in this order, reusing their cached bytes (for
-        "Resend the rest": the same bytes go out again, nothing is re-serialized)."""
-        rows = list(indices)
-        other = Batch()
-        other._events = [self._events[i] for i in rows]
-        other._parts = [self._parts[i] for i in rows]
-        other._sizes = [self._sizes[i] for i in rows]
-        other._issues = [self._issues[i] for i in rows]
-        other._total = sum(other._sizes)
-        return other
-
     # -- changing ------------------------------------------------------------------------
     def insert(self, index: int, events: Sequence[Any], *,
                parts: Sequence[bytes] | None = None, checked: bool = False) -> None:

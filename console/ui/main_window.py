@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from console.core.batch import JSONL_SUFFIXES, Batch
 from console.core.errors import InputError, UserError
 from console.core.pipeline import PreparedSend, prepare_text
+from console.core.plan import plan_requests
 from console.core.problems import Problem
 from console.core.template import TemplateEngine
 from console.core.validation import validate_text
@@ -514,17 +515,20 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Yes
 
     def _resend_rest(self, rows: list[int]) -> None:
-        batch = self.composer.batch
-        rest = batch.subset(rows)
-        try:
-            env = self.environment()
-            resolved = resolve_target(env, self.context.environments, self.context.secrets)
-        except UserError as exc:
-            self.statusBar().showMessage(f"Not sent: {exc}")
+        """The events the last send did not get accepted, as they were sent, to the same
+        environment (as it is set now), through the same checks as Send."""
+        sent = self.flow.sent
+        if sent is None or not rows or max(rows) >= len(sent.events):
+            self.statusBar().showMessage("Not sent: nothing is left from the last send")
             return
-        plan = rest.plan(env.request_limit, env.event_limit)
-        self.flow.start(resolved, rest.events, rest.parts, plan,
-                        concurrency=self.in_flight.value())
+        events, parts = sent.rest(rows)
+
+        def prepare(env: Environment) -> PreparedSend | None:
+            plan = plan_requests([len(p) for p in parts], request_limit=env.request_limit,
+                                 event_limit=env.event_limit)
+            return self._sendable(PreparedSend(events, parts, plan))
+
+        self._send_with(prepare, sent.env_name, shown=False)
 
     def preview(self) -> None:
         """The requests Send would make: the batch's, or with an empty batch the editor's

@@ -11,6 +11,7 @@ import gc
 import inspect
 import time
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -143,6 +144,20 @@ def _all(results: list[Any]) -> Awaitable[Any] | None:
     return asyncio.gather(*waits) if waits else None
 
 
+@dataclass(frozen=True, slots=True)
+class SentBatch:
+    """The events a send sent, as sent, and where to: "Resend the rest" picks from these
+    (the batch may have changed since, or the send was the editor's or History's)."""
+
+    env_name: str
+    events: Sequence[Any]
+    parts: Sequence[bytes]
+
+    def rest(self, rows: Sequence[int]) -> tuple[list[Any], list[bytes]]:
+        """The events at these rows of the send, and their bytes (nothing re-serialized)."""
+        return [self.events[i] for i in rows], [self.parts[i] for i in rows]
+
+
 class SendFlow(QObject):
     """Predicts dedup, sends, records history, confirms outcomes; `finished(summary)`."""
 
@@ -156,6 +171,7 @@ class SendFlow(QObject):
         self.log = log
         self.panel = panel
         self.last: LogObserver | None = None
+        self.sent: SentBatch | None = None  # what the last send sent ("Resend the rest")
         self._busy = False
 
     @property
@@ -175,6 +191,7 @@ class SendFlow(QObject):
               plan: BatchPlan, *, concurrency: int = 1,
               predictions: Sequence[Prediction] | None = None) -> asyncio.Task[Any]:
         self._busy = True
+        self.sent = SentBatch(resolved.environment.name, events, parts)
         return self.context.tasks.spawn(
             self._run(resolved, events, parts, plan, concurrency, predictions), "send"
         )

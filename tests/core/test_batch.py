@@ -173,12 +173,3 @@ def test_issues_are_checked_lazily_and_follow_edits() -> None:
     batch.remove([0])
     assert batch.invalid() == {}
 
-
-def test_subset_reuses_the_cached_bytes() -> None:
-    batch = Batch([ev(i, pad=i) for i in range(6)])
-    rest = batch.subset([4, 1, 5])
-    assert rest.events == [ev(4, pad=4), ev(1, pad=1), ev(5, pad=5)]
-    assert all(rest.part(j) is batch.part(i) for j, i in enumerate([4, 1, 5]))
-    assert rest.total_bytes == sum(rest.sizes()) and rest.body_size == len(array_body(rest.parts))
-    rest.append(ev(9))
-    assert len(rest) == 4 and len(batch) == 6

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -325,6 +326,57 @@ def test_send_again_from_history_sends_only_that_event(qtbot, app_home, run_asyn
         assert renewed["name"] == "shop/again" and renewed["id"] != "again-1"
         assert window.composer.batch.events == batch  # its rows keep their ids
         await wait_until(lambda: not window.flow.sending, message="second send finished")
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
+
+
+def test_resend_the_rest_sends_what_the_failed_send_sent_to_where_it_went(
+        qtbot, app_home, run_async):
+    """Resend the rest used to pick the failed rows out of the batch as it is now: after
+    an editor send it raised IndexError; after History's Send again it sent batch rows."""
+    from console.services.client import EventApiClient, RetryPolicy, Timeouts
+    from console.services.environments import Environment
+
+    context, window = open_window(qtbot)
+    context.client = EventApiClient(retry=RetryPolicy(max_attempts=1, base_delay=0.01),
+                                    timeouts=Timeouts(connect=0.5, attempt=1.0))
+    nowhere = Environment("Flaky", "custom", "http://127.0.0.1:9", "http://127.0.0.1:9")
+    panel = window.send_panel
+
+    async def fail_then_resend(send: Callable[[], None]) -> None:
+        context.environments.put(nowhere, replacing="Flaky")
+        os.environ["INNGEST_EVENT_KEY"] = "unused-key-1234"
+        try:
+            send()
+            await wait_until(lambda: panel.resend_button.isVisibleTo(panel),
+                             message="Resend the rest offered")
+            await wait_until(lambda: not window.flow.sending, message="failed send over")
+            window.select_environment("Dev Server")  # the resend goes where the send went
+            inbox = context.inbox.url
+            context.environments.put(Environment("Flaky", "custom", inbox, inbox),
+                                     replacing="Flaky")
+            panel.resend_button.click()
+            await wait_until(lambda: not window._checking, message="resend checked")
+        finally:
+            del os.environ["INNGEST_EVENT_KEY"]
+        await wait_until(lambda: not window.flow.sending, message="resend over")
+
+    async def session():
+        await context.start(inbox_port=0)
+        window.inbox_started()
+        context.environments.put(nowhere)
+        window.select_environment("Flaky")
+        window.editor.setPlainText('{"name": "rest/editor", "data": {}}')
+        await fail_then_resend(window.send)
+        assert [e.name for e in context.inbox.events] == ["rest/editor"]
+
+        window.composer.add_events([{"name": "rest/unrelated", "data": {}}])
+        again = {"name": "rest/history", "data": {"n": 1}}
+        await fail_then_resend(lambda: window.panels.history.sendAgainRequested.emit(
+            json.dumps(again), "Flaky"))
+        assert [e.name for e in context.inbox.events] == ["rest/editor", "rest/history"]
+        assert context.inbox.events[1].event["data"] == {"n": 1}
         await context.shutdown()
 
     run_async(session(), timeout=40)
