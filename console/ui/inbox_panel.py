@@ -122,8 +122,7 @@ class InboxPanel(QWidget):
     def set_address(self, url: str | None, error: str | None = None) -> None:
         if url:
             self.address.setText(
-                f"Listening on <b>{url}</b> — point an app at it with "
-                f"<code>INNGEST_DEV={url}</code>"
+                f"Listening on {url} — point an app at it with INNGEST_DEV={url}"
             )
         else:
             self.address.setText(f"Inbox not running: {error or 'not started'}")

@@ -67,6 +67,12 @@ def test_ctrl_enter_sends_and_the_log_shows_the_inbox_id(qtbot, app_home, run_as
         assert window.log_model.data(window.log_model.index(0, 3)) == "200"
         await wait_until(lambda: window.inbox_panel.model.rowCount() == 1, message="inbox row")
         assert window.inbox_panel.model.events[0].internal_id == captured[0].internal_id
+        bar = window.send_panel.bytes_bar  # a 40-byte send fills it (whole KiB left it at 0)
+        await wait_until(lambda: not window.flow.sending, message="send finished")
+        assert bar.value() == bar.maximum() > 0
+        address = window.inbox_panel.address.text()  # plain text: no markup shown raw
+        assert address == (f"Listening on {context.inbox.url} — point an app at it with "
+                           f"INNGEST_DEV={context.inbox.url}")
         await context.shutdown()
 
     run_async(session())

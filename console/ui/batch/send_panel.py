@@ -58,6 +58,9 @@ def _ids(ids: list[str]) -> str:
     return f" (ids {ids[0]})" if len(ids) == 1 else f" (ids {ids[0]} … {ids[-1]})"
 
 
+BAR_STEPS = 1000
+
+
 class BatchSendPanel(QWidget):
     """Signals: `cancel_requested()`, `resend_requested(list[int])` (0-based rows of the
     batch as it was sent), `finished(Tally)`."""
@@ -120,7 +123,7 @@ class BatchSendPanel(QWidget):
         self._reports, self._pending, self.tally = {}, set(), None
         events = sum(len(r) for r in plan.requests)
         self.events_bar.setRange(0, max(events, 1))
-        self.bytes_bar.setRange(0, max(1, plan.total_bytes // 1024))
+        self.bytes_bar.setRange(0, BAR_STEPS)
         self.progress(0, 0)
         self.log.clear()
         self.resend_button.hide()
@@ -157,7 +160,8 @@ class BatchSendPanel(QWidget):
         events = sum(len(r) for r in plan.requests) if plan else 0
         total_bytes = plan.total_bytes if plan else 0
         self.events_bar.setValue(events_done)
-        self.bytes_bar.setValue(bytes_done // 1024)
+        # in thousandths: whole KiB left a 135-byte send at 0 %, and an int bar ends at 2 GiB
+        self.bytes_bar.setValue(bytes_done * BAR_STEPS // total_bytes if total_bytes else 0)
         self.events_label.setText(f"{events_done:,} of {events:,} events")
         self.bytes_label.setText(f"{bytes_done:,} of {total_bytes:,} bytes")
 

@@ -117,8 +117,9 @@ class HistoryView(QWidget):
     def _build_actions(self) -> None:
         self.send_again = _tool_button("Send again")
         self.send_again.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-        self.send_again.setToolTip("Put this event in the editor (to the same or another "
-                                   "environment)")
+        self.send_again.setToolTip("Send this event again, as it was sent, to its environment "
+                                   "(the arrow: to another); the editor and the batch stay "
+                                   "as they are")
         self.send_again.clicked.connect(lambda: self.request_send_again(None))
         self.send_menu = QMenu(self.send_again)
         self.send_again.setMenu(self.send_menu)
