@@ -34,7 +34,7 @@ from console.core.pipeline import PreparedSend, prepare_text
 from console.core.plan import plan_requests
 from console.core.problems import Problem
 from console.core.template import TemplateEngine
-from console.core.validation import validate_text
+from console.core.validation import validate_text, without_placeholder_types
 from console.services.environments import Environment
 from console.services.inbox import CapturedEvent
 from console.services.targets import ResolvedTarget, resolve_target
@@ -106,7 +106,7 @@ class MainWindow(QMainWindow):
         editor_layout.addWidget(self.dedup.banner)
         editor_layout.addWidget(self.editor)
 
-        self.composer = BatchComposer(current_text=self.event_text, tasks=self.context.tasks)
+        self.composer = BatchComposer(current_text=self._rendered_text, tasks=self.context.tasks)
         self.composer.event_selected.connect(self._batch_selected)
         self.composer.batch_changed.connect(self._batch_changed)
         self.batch_box = QGroupBox()
@@ -222,7 +222,9 @@ class MainWindow(QMainWindow):
         editor edits the selected row: the event becomes a new row after it (one undo
         step, selected, so the editor shows it) instead of overwriting that row."""
         if len(self.composer.batch):
-            self.composer.import_text(text, source="the opened event", verb="Open")
+            rendered = self._rendered_text(text, "Not opened")
+            if rendered is not None:
+                self.composer.import_text(rendered, source="the opened event", verb="Open")
         else:
             self.editor.setPlainText(text)
         self.editor.setFocus()
@@ -268,7 +270,7 @@ class MainWindow(QMainWindow):
         # and the parsed value saves the dedup check a second parse (editor_value)
         self._checked = (text, [size for size in report.sizes if size is not None],
                          report.value)
-        return report.problems
+        return without_placeholder_types(text, report.problems)
 
     _checked: tuple[str, list[int], Any] = ("", [], None)
 
@@ -425,6 +427,19 @@ class MainWindow(QMainWindow):
         if prepared.warnings and not self._send_anyway(prepared.warnings):
             return None
         return prepared
+
+    def _rendered_text(self, text: str | None = None, failed: str = "Not added") -> str | None:
+        """`text` (default: the editor's) with its placeholders rendered as Send renders
+        them (a fresh seed), for a batch row: the batch holds events as they will be sent.
+        None, with the reason in the status bar, when a placeholder does not render."""
+        text = self.event_text() if text is None else text
+        if "{{" not in text:
+            return text
+        rendered, error = render_text(text, TemplateEngine(),
+                                      seed=random.SystemRandom().randrange(2**31))
+        if rendered is None:
+            self.statusBar().showMessage(f"{failed}: placeholder at {error}")
+        return rendered
 
     def editor_prepared(self, env: Environment, failed: str) -> PreparedSend | None:
         """The editor's text as Send would send it (placeholders rendered with a fresh

@@ -6,7 +6,11 @@ import json
 
 from console.core.problems import Problem, Severity
 from console.core.schemas import SchemaLibrary
-from console.core.validation import TOP_LEVEL_MESSAGE, validate_text
+from console.core.validation import (
+    TOP_LEVEL_MESSAGE,
+    validate_text,
+    without_placeholder_types,
+)
 
 LIMIT = 3 * 1024 * 1024
 SCHEMA = {
@@ -147,3 +151,14 @@ def test_clean_event_has_no_problems() -> None:
                            event_limit=LIMIT, schemas=LIBRARY)
     assert report.problems == [] and not report.blocking
     assert Severity.ERROR not in {p.severity for p in report.problems}
+
+
+def test_problems_of_a_value_that_is_one_placeholder_are_left_to_the_rendered_send():
+    text = ('{"name": "a/b", "ts": "{{ now_ms() }}", "data": {"q": "{{ \\"x\\" | upper }}"},'
+            ' "v": 5, "user": " {{ u }} "}')
+    problems = validate_text(text, event_limit=10_000).problems
+    kept = [p.message for p in without_placeholder_types(text, problems)]
+    assert len(problems) == 3 and kept == ["Event v (version) must be a string, not a number"]
+    plain = '{"name": "a/b", "ts": "soon {{ now_ms() }}"}'  # text around it: a string
+    problems = validate_text(plain, event_limit=10_000).problems
+    assert without_placeholder_types(plain, problems) == problems != []

@@ -388,6 +388,34 @@ def test_resend_the_rest_sends_what_the_failed_send_sent_to_where_it_went(
     run_async(session(), timeout=40)
 
 
+def test_a_whole_placeholder_is_checked_as_it_renders_and_batch_rows_are_rendered(
+        qtbot, app_home):
+    """`"ts": "{{ now_ms() }}"` renders to an integer when sent: the editor flagged it as a
+    string (an error Send did not enforce), and Add to batch refused it."""
+    _context, window = open_window(qtbot)
+    text = ('{"name": "tpl/x", "data": {"n": "{{ 2 + 3 }}"}, "id": "o-{{ uuid() }}",'
+            ' "ts": "{{ now_ms() }}"}')
+    window.editor.setPlainText(text)
+    window.editor.validate_now()
+    assert window.editor.problems() == []
+    window.editor.setPlainText('{"name": "tpl/x", "ts": "at {{ now_ms() }}"}')
+    window.editor.validate_now()  # not one whole placeholder: a string, as before
+    assert [p.message for p in window.editor.problems()] == [
+        "Event ts must be an integer number of milliseconds, not a string"]
+
+    window.editor.setPlainText(text)
+    window.composer.add_current()
+    [first] = window.composer.batch.events
+    assert isinstance(first["ts"], int) and first["data"] == {"n": 5}
+    assert first["id"].startswith("o-") and "{{" not in first["id"]
+    window.open_event_text('{"name": "tpl/y", "data": {"x": "{{ vars.missing }}"}}')
+    assert len(window.composer.batch) == 1  # nothing added, and the status bar says why
+    assert window.statusBar().currentMessage().startswith("Not opened: placeholder at 1:")
+    window.open_event_text('{"name": "tpl/y", "ts": "{{ now_ms() }}"}')
+    assert [e["name"] for e in window.composer.batch.events] == ["tpl/x", "tpl/y"]
+    assert isinstance(window.composer.batch.events[1]["ts"], int)
+
+
 def test_opening_an_event_with_a_batch_adds_a_row_instead_of_overwriting_one(qtbot, app_home):
     _context, window = open_window(qtbot)
     composer = window.composer
@@ -398,9 +426,10 @@ def test_opening_an_event_with_a_batch_adds_a_row_instead_of_overwriting_one(qtb
     composer.add_events(batch)
     composer.select_rows([0])
     window.open_event_text(json.dumps(opened))  # a template's Open, the inbox's "Open"
-    assert composer.batch.events == [batch[0], opened, batch[1]]
+    row = {"name": "shop/template", "data": {"n": 1}}  # as it will be sent: rendered
+    assert composer.batch.events == [batch[0], row, batch[1]]
     assert composer.selected_rows() == [1]
-    assert json.loads(window.editor.toPlainText()) == opened
+    assert json.loads(window.editor.toPlainText()) == row
     composer.undo_stack.undo()
     assert composer.batch.events == batch
 

@@ -62,7 +62,7 @@ class BatchComposer(BatchImports, QWidget):
         self,
         parent: QWidget | None = None,
         *,
-        current_text: Callable[[], str] | None = None,
+        current_text: Callable[[], str | None] | None = None,
         request_limit: int = DEFAULT_REQUEST_LIMIT,
         event_limit: int = DEFAULT_EVENT_LIMIT,
         batch: Batch | None = None,
@@ -213,8 +213,8 @@ class BatchComposer(BatchImports, QWidget):
         """Add the editor's event (or a new skeleton event when there is no editor)."""
         if self._current_text is None:
             self.add_events([copy.deepcopy(NEW_EVENT)])
-        else:
-            self.add_text(self._current_text())
+        elif (text := self._current_text()) is not None:  # None: the editor said why
+            self.add_text(text)
 
     def set_ids(self, ids: dict[int, str]) -> None:
         """Give the events of these rows these `id`s (one undo step)."""
