@@ -199,6 +199,35 @@ def test_deduplicated_outcome_detail_and_actions(qtbot, sent_history, tmp_path: 
     assert view.status_label.text() == f"Exported 3 events to {tmp_path / 'sel.jsonl'}"
 
 
+def test_the_selected_event_stays_selected_when_new_events_are_recorded(qtbot,
+                                                                       sent_history):
+    """An app posting to the inbox records an event every few seconds: each refresh used
+    to clear the selection, the detail pane and the row actions."""
+    from console.services.inbox import CapturedEvent
+
+    reader, _origin = sent_history
+    view = HistoryView(reader, environments=["Inbox"])
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.model.row_at(2) is not None, timeout=10_000)
+    view.table.setCurrentIndex(view.model.index(1, 0))
+    qtbot.waitUntil(lambda: view.detail.row is not None, timeout=10_000)
+    chosen = view.detail.row.id
+    with HistoryStore(app_paths().history_db) as store:
+        for n in range(2):
+            raw = json.dumps({"name": f"app/new.{n}", "data": {}}).encode()
+            store.record_captured("Inbox", CapturedEvent(
+                f"01NEW{n}", now_ms(), f"app/new.{n}", json.loads(raw), len(raw), raw))
+    view.refresh()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 5, timeout=10_000)
+    qtbot.waitUntil(lambda: view.table.currentIndex().row() == 3, timeout=10_000)
+    assert view.model.row_at(3).id == chosen and view.detail.row.id == chosen
+    assert view.send_again.isEnabled()
+    view.apply_filters()  # a filter change is a new list: nothing is carried over
+    qtbot.waitUntil(lambda: view.detail.row is None, timeout=10_000)
+    assert not view.send_again.isEnabled()
+
+
 def test_a_short_wide_tab_shows_rows_and_the_event_side_by_side(qtbot, sent_history):
     """Under the editor the History tab is about 1260 x 330: the table keeps room for at
     least 6 rows and the selected event's JSON is shown beside it, not squeezed under it."""

@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QModelIndex, Qt, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -104,6 +104,8 @@ class HistoryView(QWidget):
         layout.addWidget(splitter, 1)
         layout.addLayout(self._actions_row)
         layout.addWidget(self.status_label)
+        self._keep: tuple[int, int, int] | None = None  # (row id, row, count) across refresh
+        self._restore: tuple[int, int] | None = None  # (row id, the row it should now be)
         self.filter_bar.changed.connect(self.apply_filters)
         self.model.countChanged.connect(self._counted)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
@@ -188,18 +190,51 @@ class HistoryView(QWidget):
         self.model.set_filters(filters)
 
     def refresh(self) -> None:
-        """Show new rows (after a send or a capture)."""
+        """Show new rows (after a send or a capture). The selected event stays selected,
+        with its detail and actions: new rows come in above it (newest first)."""
+        row, current = self.detail.row, self.table.currentIndex()
+        self._keep = ((row.id, current.row(), self.model.rowCount())
+                      if row is not None and current.isValid() else None)
         self.model.refresh()
 
     def _counted(self, count: int) -> None:
         self.count_label.setText(f"{count:,} event{'s' if count != 1 else ''}")
+        keep, self._keep = self._keep, None
+        self._restore = None
+        if keep is not None:
+            row_id, row, before = keep
+            target = row + count - before
+            if 0 <= target < count:
+                self._restore = (row_id, target)
+                self._restored(self.model.row_at(target))  # its page loads, usually
+                return
         self.detail.clear()
         self._enable_row_actions(False)
 
+    def _restored(self, row: HistoryRow | None) -> None:
+        """Select the kept event again once its row is loaded (if it is the same event)."""
+        if self._restore is None or row is None:
+            return
+        row_id, target = self._restore
+        self._restore = None
+        if row.id != row_id:  # rows went away below it too (a purge): let it go
+            self.detail.clear()
+            self._enable_row_actions(False)
+            return
+        index = self.model.index(target, 0)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self._restore = None  # the user picked a row meanwhile
         self._show_detail(current.row())
 
     def _page_loaded(self, page: int) -> None:
+        if self._restore is not None and self._restore[1] // self.model.page_size == page:
+            self._restored(self.model.row_at(self._restore[1]))
+            return
         current = self.table.currentIndex()
         if (current.isValid() and self.detail.row is None
                 and current.row() // self.model.page_size == page):
