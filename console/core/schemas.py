@@ -32,6 +32,7 @@ from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
+from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 from referencing.exceptions import Unresolvable
 
 from console.core import patterns
@@ -140,8 +141,44 @@ def load_schema_text(file: str, text: str, *, event_name: str | None = None,
             return problem(f"Invalid schema: {json.dumps(error.instance)} is not a regular "
                            f"expression ({patterns.pattern_error(error.instance)})", where)
         return problem(f"Invalid schema: {error.message}", where)
-    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    refs = list(_refs(schema, "$ref"))
+    ids = {value for _, value in _refs(schema, "$id")}
+    for pointer, ref in refs:
+        if _fetched(ref, ids):
+            return problem(f"$ref {json.dumps(ref)} points outside this schema: schemas are "
+                           "never fetched from files or the network; put the definition in "
+                           "this schema's $defs and refer to it as #/$defs/…",
+                           pointer + "/$ref")
+    # the metaschemas, and nothing fetched: jsonschema's default registry still reads
+    # any http(s) URL a $ref names (with no time limit), a hostile workspace's included
+    validator = cls(schema, format_checker=cls.FORMAT_CHECKER, registry=SPECIFICATIONS)
     return SchemaEntry(name, version or None, file, schema, validator), []
+
+
+def _refs(schema: Any, key: str) -> Iterable[tuple[str, str]]:
+    """(pointer of the object, its value) for every string `key` ($ref, $id) of the
+    schema's objects, in document order."""
+    stack: list[tuple[str, Any]] = [("", schema)]
+    while stack:
+        pointer, node = stack.pop()
+        if isinstance(node, dict):
+            value = node.get(key)
+            if isinstance(value, str):
+                yield pointer, value
+            stack.extend((f"{pointer}/{escape_token(str(k))}", v)
+                         for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((f"{pointer}/{i}", v) for i, v in reversed(list(enumerate(node))))
+
+
+def _fetched(ref: str, ids: set[str]) -> bool:
+    """A $ref that only a file or network read could resolve (a URL, a file: URI, a path
+    to another file), not one to the metaschemas or to an $id inside the schema."""
+    target = ref.split("#", 1)[0]
+    if not target or target in SPECIFICATIONS or target in ids:
+        return False
+    has_scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", target) is not None
+    return has_scheme or target.endswith(".json") or "/" in target
 
 
 class SchemaLibrary:

@@ -16,6 +16,7 @@ from console.core.schemas import (
     data_errors,
     human_path,
     infer_schema,
+    load_schema_text,
     schema_file_name,
 )
 
@@ -138,7 +139,7 @@ def test_data_errors_have_pointers_and_human_messages() -> None:
 
 def test_data_errors_never_raise() -> None:
     entry = library(("r.json", dump({"x-event-name": "r/x", "properties": {
-        "a": {"$ref": "https://example.com/remote.json"}}}))).entry_for("r/x")
+        "a": {"$ref": "item"}}}))).entry_for("r/x")  # an $id no resource has
     assert entry is not None
     [error] = data_errors(entry, {"a": 1})
     assert error.message.startswith("Schema r.json has a $ref that cannot be resolved")
@@ -222,3 +223,51 @@ def test_a_pattern_that_backtracks_for_ever_is_stopped_with_a_message() -> None:
     # each pattern was stopped once (then given 10 ms), and the loop kept running
     assert time.perf_counter() - started < 5
     assert len(beats) >= 20, "the matching thread held the GIL"
+
+
+def test_a_ref_outside_the_schema_is_refused_at_load_and_nothing_is_fetched(tmp_path):
+    """A workspace's schema named http:// and file: refs; jsonschema fetched them (with no
+    time limit: `validate` hung on a server that never answered) and read local files."""
+    import http.server
+
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            body = b'{"type": "string"}'
+            self.send_response(200)
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    secret = tmp_path / "elsewhere.json"
+    secret.write_text('{"type": "string"}', encoding="utf-8")
+    try:
+        for ref in (f"http://127.0.0.1:{server.server_port}/remote.json",
+                    secret.as_uri(), "other.json#/$defs/x"):
+            text = json.dumps({"x-event-name": "a/b", "properties": {"p": {"$ref": ref}}},
+                              indent=2)
+            entry, problems = load_schema_text("a.json", text)
+            assert entry is None
+            [found] = problems
+            assert found.problem.message.startswith(f"$ref {json.dumps(ref)} points outside")
+            assert (found.problem.line, found.problem.column) == (5, 15)  # the $ref's value
+        # refs inside the schema still work, and one left unresolved fetches nothing either
+        entry, problems = load_schema_text("b.json", json.dumps({
+            "x-event-name": "a/b", "$defs": {"n": {"type": "number"}},
+            "properties": {"p": {"$ref": "#/$defs/n"}, "q": {"$ref": "item"}}}))
+        assert entry is not None and problems == []
+        [error] = data_errors(entry, {"p": "text", "q": 1})
+        assert "cannot be resolved" in error.message
+        assert data_errors(entry, {"p": "text"})[0].message == (
+            'data.p: expected number, got string "text"')
+        assert asked == []
+    finally:
+        server.shutdown()
+        server.server_close()
