@@ -14,6 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from console.core.errors import UserError
 from console.core.redact import PLACEHOLDER_KEY
@@ -89,6 +90,32 @@ def normalize_origin(origin: str) -> str:
     if origin and "://" not in origin:
         origin = "http://" + origin
     return origin
+
+
+def origin_problem(origin: str) -> str | None:
+    """Why `origin` (normalized) cannot be sent to, or None: an http(s) URL with a host and
+    a port from 1 to 65535, no spaces or control characters."""
+    if not origin.startswith(("http://", "https://")):
+        return f"{origin!r} is not an http:// or https:// origin"
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in origin):
+        return f"{origin!r} holds a space or a control character"
+    parts = urlsplit(origin)
+    try:
+        port = parts.port
+    except ValueError:
+        return f"{origin!r} has a port that is not a number from 1 to 65535"
+    if not parts.hostname:
+        return f"{origin!r} has no host"
+    if port == 0:
+        return f"{origin!r} has a port that is not a number from 1 to 65535"
+    return None
+
+
+def _text_problem(value: str | None, what: str) -> str | None:
+    """A name or branch goes into headers and one-line listings: no control characters."""
+    if value and any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        return f"{what} {value!r} holds a control character (a line break, a tab…)"
+    return None
 
 
 def dev_server() -> Environment:
@@ -250,6 +277,12 @@ class EnvironmentStore:
             raise UserError(f"{FROM_ENV_NAME!r} comes from INNGEST_* variables; pick another name")
         if not env.name.strip():
             raise UserError("an environment needs a name")
+        problem = (_text_problem(env.name, "the name") or _text_problem(env.branch, "the branch")
+                   or next((f"{label}: {p}" for label, origin in (
+                       ("event origin", env.event_origin), ("REST origin", env.rest_origin))
+                       if origin and (p := origin_problem(origin))), None))
+        if problem:
+            raise UserError(problem)
         old = replacing or env.name
         if replacing != env.name and env.name in [e.name for e in self.saved]:
             raise UserError(f"an environment named {env.name!r} already exists")

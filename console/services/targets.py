@@ -19,6 +19,7 @@ from console.services.environments import (
     Environment,
     EnvironmentStore,
     normalize_origin,
+    origin_problem,
 )
 from console.services.secrets import KeyringUnavailable, SecretStore
 
@@ -43,8 +44,9 @@ def adhoc_environment(origin: str) -> Environment:
     a server that wants a real key answers 401 and the user sees that plainly.
     """
     origin = normalize_origin(origin)
-    if not origin.startswith(("http://", "https://")):
-        raise UserError(f"--url needs an http(s) origin, not {origin!r}")
+    problem = origin_problem(origin)
+    if problem:
+        raise UserError(f"--url: {problem}")
     return Environment(name=origin, kind="dev", event_origin=origin, rest_origin=origin)
 
 
@@ -55,6 +57,9 @@ def resolve_target(
     environ: Mapping[str, str] | None = None,
 ) -> ResolvedTarget:
     environ = os.environ if environ is None else environ
+    problem = origin_problem(env.event_origin)
+    if problem:  # a hand-edited environments file, say
+        raise UserError(f"environment {env.name!r}: {problem}")
     if env.kind == "from-env" and store.sdk is not None:
         sdk_key = store.sdk.event_key
         if not sdk_key:

@@ -108,6 +108,30 @@ def test_a_keyring_that_cannot_prompt_says_why(app_home):
                         "session only."]
 
 
+def test_origins_names_and_branches_that_cannot_work_are_refused_when_saved(cli):
+    """They were saved, and every send then failed: port 99999 with an OverflowError
+    traceback, CR/LF in a branch with "Illegal header value"; a newline in a name split
+    the rows of `env list`."""
+    for args, message in [
+        (["Far", "--event-origin", "http://127.0.0.1:99999"],
+         "event origin: 'http://127.0.0.1:99999' has a port that is not a number from 1 "
+         "to 65535"),
+        (["Ftp", "--event-origin", "ftp://x"], "event origin: 'ftp://x' is not an http:// or "
+         "https:// origin"),
+        (["Br", "--branch", "x\r\ny: z"], "the branch 'x\\r\\ny: z' holds a control "
+         "character (a line break, a tab…)"),
+        (["a\nb"], "the name 'a\\nb' holds a control character (a line break, a tab…)"),
+    ]:
+        added = cli("env", "add", *args)
+        assert (added.returncode, added.stderr) == (2, f"event-console: {message}\n")
+    assert [json.loads(r)["name"] for r in cli("env", "list", "--json").stdout.splitlines()
+            ] == ["Dev Server", "Inbox"]
+    sent = cli("send", "--url", "http://127.0.0.1:99999", input='{"name": "a/b"}')
+    assert sent.returncode == 2 and "Traceback" not in sent.stderr
+    assert sent.stderr == ("event-console: --url: 'http://127.0.0.1:99999' has a port that "
+                           "is not a number from 1 to 65535\n")
+
+
 def test_set_key_never_from_argv_and_needs_input(cli):
     done = cli("env", "set-key", "Dev Server", "sekrit")
     assert done.returncode == 2 and "unrecognized arguments" in done.stderr
