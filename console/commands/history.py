@@ -35,7 +35,7 @@ def parse_duration(text: str) -> int:
         pos = match.end()
     if not value or pos != len(value):
         raise InputError(f"--since: {text!r} is not a duration (use e.g. 30m, 2h, 7d)")
-    return int(total)
+    return int(min(total, 2.0**62))
 
 
 def add_parser(subparsers: Any) -> None:
@@ -73,7 +73,10 @@ def _settings(args: argparse.Namespace, store: HistoryStore) -> None:
 def run_history(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit <= 0:
         raise InputError("--limit must be a positive number")
-    since = now_ms() - parse_duration(args.since) if args.since else None
+    # SQLite's integers end at 2**63: a longer look back is simply "all of it"
+    since = (max(0, now_ms() - parse_duration(args.since)) if args.since is not None
+             else None)
+    args.limit = min(args.limit, 2**62)
     filters = HistoryFilter(env=args.env, name=args.name, outcome=args.outcome,
                             text=args.search, since_ms=since)
     with HistoryStore(app_paths().ensure().history_db) as store:

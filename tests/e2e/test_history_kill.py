@@ -150,6 +150,13 @@ def test_send_prints_predicted_and_confirmed_outcomes_and_history_keeps_them(cli
     assert bad.returncode == 2
     assert bad.stderr == ("event-console: --since: 'yesterday' is not a duration "
                           "(use e.g. 30m, 2h, 7d)\n")
+    empty = cli("history", "--since", "")  # was ignored: everything was listed
+    assert empty.returncode == 2 and "'' is not a duration" in empty.stderr
+    # past SQLite's integers: all of it, not an OverflowError traceback
+    huge = cli("history", "--json", "--since", "99999999999999999999w",
+               "--limit", "99999999999999999999")
+    assert huge.returncode == 0, huge.stderr
+    assert [r["outcome"] for r in lines(huge.stdout)] == ["deduplicated", "ran"]
 
 
 def test_history_shows_control_characters_instead_of_sending_them_to_the_terminal(cli):
