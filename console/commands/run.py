@@ -102,7 +102,15 @@ def _print_problems(lines: list[str]) -> None:
         print(visible(line), file=sys.stderr)
 
 
+def _check_outputs(args: argparse.Namespace) -> None:
+    """--junit and --report must be writable files, known before anything is sent."""
+    for flag, value in (("--junit", args.junit), ("--report", args.report)):
+        if value and Path(value).is_dir():
+            raise InputError(f"{flag} {value}: that is a folder; give a file name")
+
+
 def run_scenario_cmd(args: argparse.Namespace) -> int:
+    _check_outputs(args)
     variables = parse_var_pairs(args.var)
     rows = load_rows(Path(args.data)) if args.data else None
     workspace, scenario = load_scenario(args)

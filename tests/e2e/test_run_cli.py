@@ -187,6 +187,7 @@ def test_invalid_scenarios_exit_2_with_positions_and_send_nothing(cli, workspace
     (["--var", "novalue"], "event-console: --var 'novalue': expected NAME=VALUE"),
     (["--data", "/nonexistent/rows.csv"],
      "event-console: /nonexistent/rows.csv: cannot read: No such file or directory"),
+    (["--junit", "/"], "event-console: --junit /: that is a folder; give a file name"),
 ])
 def test_bad_options_exit_2(cli, workspace, args, message):
     proc = cli("run", "checkout", "--workspace", str(workspace), "--dry-run", *args)

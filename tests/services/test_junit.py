@@ -82,3 +82,25 @@ def test_the_schema_rejects_what_ci_servers_would_not_read():
               b'<testcase classname="c"/></testsuite></testsuites>')
     assert not XSD.validate(etree.fromstring(broken))
     assert "'name' is required" in str(XSD.error_log.last_error)
+
+
+def test_a_report_written_to_a_pipe_goes_into_the_pipe(tmp_path):
+    """`run --junit PIPE` (or /dev/stdout) replaced the pipe with a plain file: the write
+    is atomic by renaming a temp file over the path, which is right for files only."""
+    import os
+    import threading
+
+    from console.services.atomic import write_text_atomic
+
+    pipe = tmp_path / "results.fifo"
+    os.mkfifo(pipe)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(pipe.read_text("utf-8")))
+    reader.start()
+    write_text_atomic(pipe, "<testsuites/>\n")
+    reader.join(timeout=10)
+    assert received == ["<testsuites/>\n"]
+    assert pipe.is_fifo() and sorted(p.name for p in tmp_path.iterdir()) == ["results.fifo"]
+    plain = tmp_path / "plain.xml"
+    write_text_atomic(plain, "x")  # a file is still replaced whole
+    assert plain.read_text("utf-8") == "x"
