@@ -224,8 +224,8 @@ class CompiledString:
                                     "calls itself?)") from None
             except (SecurityError, UndefinedError, JinjaTemplateError) as exc:
                 raise _runtime_error(exc, None) from None
-            except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
-                raise TemplateError(f"{type(exc).__name__}: {exc}") from None
+            except (ArithmeticError, TypeError, ValueError, LookupError, NameError) as exc:
+                raise TemplateError(": ".join(_problem(exc))) from None
             return _capped(text)
         parts: list[str] = []
         for piece in self.pieces:
@@ -284,10 +284,18 @@ def _evaluate(expr: _Expr, scope: Mapping[str, Any]) -> Any:
         raise TemplateError(exc.message, offset=expr.offset) from None
     except (SecurityError, UndefinedError, JinjaTemplateError) as exc:
         raise _runtime_error(exc, expr.offset) from None
-    except (ArithmeticError, TypeError, ValueError, LookupError) as exc:
-        raise TemplateError(
-            f"{type(exc).__name__} in {{{{{expr.source}}}}}: {exc}", offset=expr.offset
-        ) from None
+    except (ArithmeticError, TypeError, ValueError, LookupError, NameError) as exc:
+        what, why = _problem(exc)
+        raise TemplateError(f"{what} in {{{{{expr.source}}}}}: {why}",
+                            offset=expr.offset) from None
+
+
+def _problem(exc: Exception) -> tuple[str, str]:
+    """(what, why) of an error in the template's own Python code. Jinja folds constants as
+    it compiles: `"nan" | float` becomes the Python name `nan`, which is not defined."""
+    if isinstance(exc, NameError) and exc.name in ("nan", "inf"):
+        return "NaN or Infinity", "JSON cannot hold it"
+    return type(exc).__name__, str(exc)
 
 
 def _runtime_error(exc: Exception, offset: int | None) -> TemplateError:

@@ -146,6 +146,9 @@ def test_syntax_errors_name_the_problem_and_where():
 
 def test_runtime_errors_are_template_errors():
     assert error("{{ 1 / 0 }}").message == "ZeroDivisionError in {{1 / 0}}: division by zero"
+    # Jinja folds "nan" | float into the Python name `nan` as it compiles: a NameError
+    assert error('{{ "nan" | float }}').message == (
+        'NaN or Infinity in {{"nan" | float}}: JSON cannot hold it')
 
 
 @pytest.mark.parametrize("source", [
