@@ -256,8 +256,7 @@ def summary_line(outcomes: Iterable[Outcome | OutcomeKind], *, accepted: bool = 
     `accepted=False` leaves the accepted count out, for a place that shows it already."""
     kinds = [o.kind if isinstance(o, Outcome) else o for o in outcomes]
     count = sum(1 for k in kinds if k not in _NOT_ACCEPTED_KINDS)
-    parts = [f"{count} accepted"] if accepted else []
-    for kind, label in _SUMMARY_ORDER:
-        if n := kinds.count(kind):
-            parts.append(f"{n} {label}")
+    parts = [f"{n} {label}" for kind, label in _SUMMARY_ORDER if (n := kinds.count(kind))]
+    if accepted and (count or not parts):  # "0 accepted" only when there is nothing else
+        parts.insert(0, f"{count} accepted")
     return " · ".join(parts)

@@ -131,5 +131,6 @@ def test_summary_line():
     assert summary_line([OutcomeKind.ACCEPTED, OutcomeKind.NOT_ACCEPTED]) == (
         "1 accepted · 1 not accepted")
     assert summary_line([]) == "0 accepted"
+    assert summary_line([OutcomeKind.NOT_ACCEPTED]) == "1 not accepted"  # no "0 accepted ·"
     assert summary_line([Outcome(OutcomeKind.NO_RUNS), Outcome(OutcomeKind.UNVERIFIED)]) == (
         "2 accepted · 1 no runs · 1 unverified")
