@@ -320,6 +320,7 @@ class RequestReport:
     status: int | None
     accepted: int
     error: str | None
+    uncertain: bool = False  # the server may have taken the events it gave no id (client)
 
 
 @dataclass
@@ -329,7 +330,8 @@ class Tally:
     After a 400 the server has accepted the events before the bad one (their ids came
     back) and stopped there: the event at position `accepted` is the one it named, the
     rest of that request was not taken. A request cancelled while in flight may or may not
-    have reached the server; its events are listed apart so the user can decide.
+    have reached the server; its events are listed apart so the user can decide, and so
+    are those of a request whose answer broke off (`uncertain`).
     """
 
     accepted: list[int] = field(default_factory=list)
@@ -337,13 +339,13 @@ class Tally:
     not_accepted: list[int] = field(default_factory=list)
     in_flight: list[int] = field(default_factory=list)
     not_sent: list[int] = field(default_factory=list)
+    uncertain: list[int] = field(default_factory=list)
 
     @property
     def rest(self) -> list[int]:
         """Every event that was not accepted, in batch order: what "Resend the rest" sends."""
-        return sorted(
-            [i for i, _ in self.rejected] + self.not_accepted + self.in_flight + self.not_sent
-        )
+        return sorted([i for i, _ in self.rejected] + self.not_accepted + self.in_flight
+                      + self.not_sent + self.uncertain)
 
     @property
     def complete(self) -> bool:
@@ -368,7 +370,9 @@ def tally(
         left = rng[taken:]
         if not left:
             continue
-        if report.status == 400:
+        if report.uncertain:
+            out.uncertain.extend(left)
+        elif report.status == 400:
             out.rejected.append((left[0], report.error or "rejected by the server"))
             out.not_accepted.extend(left[1:])
         else:

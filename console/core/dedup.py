@@ -239,6 +239,16 @@ def refused(error: str | None, status: int | None) -> Outcome:
     return Outcome(OutcomeKind.NOT_ACCEPTED, reason=reason)
 
 
+def not_taken(result: Any) -> Outcome:
+    """The outcome of the events of a send `result` (a client SendResult) that got no id:
+    "unknown" when the server may have acted on them anyway (`result.uncertain`: a 200
+    whose body broke off, no answer after the request went out), else not accepted."""
+    if getattr(result, "uncertain", False):
+        reason = result.error or "the answer did not come"
+        return Outcome(OutcomeKind.UNKNOWN, reason=f"{reason}; the server may have taken them")
+    return refused(result.error, result.status)
+
+
 _SUMMARY_ORDER = (
     (OutcomeKind.NOT_ACCEPTED, "not accepted"),
     (OutcomeKind.UNKNOWN, "unknown"),

@@ -101,6 +101,9 @@ class SendResult:
     latency_ms: float
     request_bytes: int
     seed: str
+    # the server may have acted on it though no ids came back (a 200 whose body broke off,
+    # no answer after the request went out): its events' outcome is unknown, not refused
+    uncertain: bool = False
 
     @property
     def ok(self) -> bool:
@@ -114,6 +117,7 @@ class _Attempt:
     error: str | None = None
     retry: bool = False
     retry_after: float | None = None
+    uncertain: bool = False  # the request may have arrived and been acted on
 
 
 class EventApiClient:
@@ -154,9 +158,11 @@ class EventApiClient:
             headers["x-inngest-env"] = target.branch
         started = time.perf_counter()
         attempts = 0
+        uncertain = False  # once any attempt may have arrived, a later failure cannot undo it
         while True:
             attempts += 1
             outcome = await self._attempt(target, body, events, headers)
+            uncertain = uncertain or outcome.uncertain
             if not outcome.retry or attempts >= self._retry.max_attempts:
                 break
             await self._sleep(self._delay(attempts, outcome.retry_after))
@@ -175,6 +181,7 @@ class EventApiClient:
             latency_ms=(time.perf_counter() - started) * 1000,
             request_bytes=len(body),
             seed=seed.header,
+            uncertain=uncertain and len(outcome.ids) < events,
         )
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
@@ -205,13 +212,15 @@ class EventApiClient:
         except httpx.ConnectTimeout:
             return _Attempt(error=f"could not connect to {where} within "
                                   f"{_secs(self._timeouts.connect)}", retry=True)
+        except httpx.PoolTimeout:  # never left: no connection was free
+            return _Attempt(error=self._no_answer(where), retry=True)
         except (TimeoutError, httpx.TimeoutException):
-            if response is None:
-                return _Attempt(error=self._no_answer(where), retry=True)
+            if response is None:  # it went out, or part of it: it may have been acted on
+                return _Attempt(error=self._no_answer(where), retry=True, uncertain=True)
             # the status line came, the body stalled: the server has acted on the request
             status = response.status_code
             return _Attempt(
-                status=status, retry=_retryable(status),
+                status=status, retry=_retryable(status), uncertain=_success(status),
                 error=f"server answered {status} but the rest of its answer did not arrive "
                       f"within {_secs(self._timeouts.attempt)}",
             )
@@ -222,10 +231,10 @@ class EventApiClient:
             return _Attempt(error=f"could not connect to {where}: {_detail(exc)}", retry=True)
         except httpx.RemoteProtocolError:
             return _Attempt(error=f"{where} closed the connection without answering",
-                            retry=True)
+                            retry=True, uncertain=True)
         except (httpx.NetworkError, httpx.ProxyError) as exc:
             return _Attempt(error=f"the connection to {where} broke: {_detail(exc)}",
-                            retry=True)
+                            retry=True, uncertain=True)
         except httpx.HTTPError as exc:  # LocalProtocolError and the like: retrying won't help
             return _Attempt(error=f"cannot send to {where}: {_detail(exc)}")
 
@@ -236,7 +245,8 @@ class EventApiClient:
     async def _read(response: httpx.Response, events: int) -> _Attempt:
         status = response.status_code
         retry = _retryable(status)
-        outcome = _Attempt(status=status, retry=retry,
+        # a success status whose body cannot be read: the server has acted on the request
+        outcome = _Attempt(status=status, retry=retry, uncertain=_success(status),
                            retry_after=_retry_after(response) if retry else None)
         chunks: list[bytes] = []
         try:
@@ -266,6 +276,7 @@ class EventApiClient:
         # the real Dev Server answers `"ids": [""]` when nothing was accepted: drop empties
         outcome.ids = [i for i in ids if isinstance(i, str) and i] if isinstance(ids, list) else []
         outcome.error = _server_error(status, parsed, len(outcome.ids), events)
+        outcome.uncertain = False  # the server said what it took
         return outcome
 
     async def health(self, origin: str) -> bool:
@@ -318,6 +329,10 @@ def _server_error(status: int, parsed: dict[str, Any], accepted: int, events: in
             return f"server answered 200 with {accepted} ids for {events} events"
         return None
     return f"server answered {status}"
+
+
+def _success(status: int) -> bool:
+    return 200 <= status < 300
 
 
 def _retryable(status: int) -> bool:

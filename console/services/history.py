@@ -26,7 +26,7 @@ from console.core.dedup import (
     OutcomeKind,
     Prediction,
     PriorSend,
-    refused,
+    not_taken,
 )
 from console.core.ids import IdSeed
 from console.services.history_query import HistoryReads
@@ -277,12 +277,18 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
                     also="status = ?, outcome = 'accepted', outcome_detail = NULL",
                     params=[result.status])
         if accepted < count:
-            detail = refused(result.error, result.status).text
+            outcome = not_taken(result)
             self.conn.execute(
-                "UPDATE events SET internal_id = NULL, status = ?, outcome = 'not accepted',"
+                "UPDATE events SET internal_id = NULL, status = ?, outcome = ?,"
                 " outcome_detail = ? WHERE id BETWEEN ? AND ?",
-                (result.status, detail, first + accepted, first + count - 1),
+                (result.status, outcome.kind.value, outcome.text, first + accepted,
+                 first + count - 1),
             )
+            unknown = outcome.kind is OutcomeKind.UNKNOWN
+            seed = IdSeed.parse(result.seed) if unknown and result.seed else None
+            if seed is not None:  # the ids the server gave them, if it took them
+                update_rows(self.conn, "events", ["internal_id"],
+                            [(first + i, seed.event_id(i)) for i in range(accepted, count)])
 
     def record_unknown(self, request_id: int, reason: str = CANCELLED_REASON) -> None:
         """A request that will get no answer in this process (cancelled mid-flight)."""

@@ -23,7 +23,7 @@ from console.core.dedup import (
     OutcomeKind,
     Prediction,
     dedup_id_of,
-    refused,
+    not_taken,
     summary_line,
 )
 from console.core.plan import BatchPlan
@@ -133,7 +133,7 @@ class SendSession:
         dedup = (predictions.entries(rng) if isinstance(predictions, FreshPredictions) else
                  [{"verdict": p.verdict.value, "message": p.message}
                   for p in predictions[rng.start : rng.stop]])
-        not_accepted = refused(outcome.result.error, outcome.result.status)
+        not_accepted = not_taken(outcome.result)
         ok = Outcome(OutcomeKind.ACCEPTED)
         kinds: list[Outcome] = []
         for offset, index in enumerate(rng):

@@ -24,6 +24,7 @@ from console.core.dedup import (
     OutcomeKind,
     Prediction,
     dedup_id_of,
+    not_taken,
     summary_line,
 )
 from console.services.client import EventApiClient
@@ -108,7 +109,7 @@ class WindowSession:
         """`dedup` and `runs` for the events of one request, as `SendSession` gives them."""
         rng = outcome.events
         accepted = min(len(outcome.result.ids), len(rng))
-        refused = Outcome(OutcomeKind.NOT_ACCEPTED, reason=outcome.result.error)
+        refused = not_taken(outcome.result)
         kinds = [refused if offset >= accepted
                  else verified[index] if verified is not None and index in verified
                  else Outcome(OutcomeKind.ACCEPTED)

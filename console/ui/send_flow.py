@@ -22,7 +22,7 @@ from console.core.dedup import (
     OutcomeKind,
     Prediction,
     dedup_id_of,
-    refused,
+    not_taken,
     summary_line,
 )
 from console.core.ids import IdSeed
@@ -82,7 +82,7 @@ class LogObserver:
             first = next(iter(known.values()))
             if len(rng) > 1:
                 row.outcome = summary_line(known.values(), accepted=False)
-            elif first.kind is OutcomeKind.NOT_ACCEPTED and row.error:
+            elif first.kind in (OutcomeKind.NOT_ACCEPTED, OutcomeKind.UNKNOWN) and row.error:
                 row.outcome = first.kind.value  # the reason is in the Error column
             else:
                 row.outcome = first.text
@@ -117,7 +117,7 @@ class LogObserver:
         row.error = scrub(result.error, self.resolved.secrets) if result.error else None
         accepted = min(len(result.ids), len(rng))
         if accepted < len(rng):  # shown with its icon now; no runs will be looked up
-            outcome = refused(row.error, result.status)
+            outcome = not_taken(result)
             known = self.outcomes.setdefault(request_no, {})
             known.update(dict.fromkeys(rng[accepted:], outcome))
             self._dirty.add(request_no)

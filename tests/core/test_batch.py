@@ -137,6 +137,10 @@ def test_tally_after_a_partial_400_and_a_cancel() -> None:
     none_sent = tally(requests, {})
     assert none_sent.not_sent == list(range(10)) and none_sent.accepted == []
     assert tally(requests[:1], {0: RequestReport(200, 3, None)}).complete
+    broke_off = tally(requests[:2], {0: RequestReport(200, 3, None),
+                                     1: RequestReport(200, 0, "truncated body", True)})
+    assert broke_off.uncertain == [3, 4, 5] and broke_off.not_accepted == []
+    assert broke_off.rest == [3, 4, 5]  # the user may resend them: the dedup check asks
 
 
 def test_read_events_guesses_json_lines_and_keeps_positions() -> None:

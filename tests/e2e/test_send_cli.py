@@ -125,6 +125,28 @@ def test_retries_reuse_the_seed_and_report_attempts(cli, tmp_path):
     assert len(seeds) == 1
 
 
+def test_a_200_whose_body_broke_off_is_unknown_not_refused(cli, tmp_path):
+    """The server took the event (200) but its answer broke off: "not accepted" invited a
+    resend that runs functions twice, and the ledger then called the same id "new"."""
+    path = tmp_path / "e.json"
+    path.write_text('{"name": "t/x", "id": "order-77", "data": {}}')
+    with FaultServer() as server:
+        server.script(Reply.truncated(200, b'{"ids":["01', 200))
+        first = cli("send", "--url", server.origin, "--no-verify", str(path))
+        again = cli("send", "--url", server.origin, "--no-verify", str(path))
+    assert first.returncode == 1
+    [record] = lines(first.stdout)
+    assert record["status"] == 200 and record["summary"] == "1 unknown"
+    assert again.returncode == 0, again.stderr
+    [second] = lines(again.stdout)
+    assert second["dedup"][0]["verdict"] == "maybe duplicate"  # it may have been taken
+    [row] = [r for r in lines(cli("history", "--json").stdout) if r["status"] == 200
+             and r["outcome"] == "unknown"]
+    assert row["outcome_detail"].startswith("outcome unknown: server answered 200 with a "
+                                            "truncated body")
+    assert row["outcome_detail"].endswith("; the server may have taken them")
+
+
 def test_jsonl_input(cli, tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_text('{"name": "a", "data": {}}\n\n{"name": "b", "data": {"x": 1}}\n')

@@ -186,6 +186,7 @@ def test_connection_reset_every_time(server: FaultServer) -> None:
     assert result.error is not None
     assert result.error.startswith(f"the connection to {target.display_url()} broke: ")
     assert result.error.endswith(" (gave up after 2 attempts)")
+    assert result.uncertain  # the request went out: the server may have taken it
 
 
 def test_timeout_gives_up_with_clear_error(server: FaultServer) -> None:
@@ -198,6 +199,7 @@ def test_timeout_gives_up_with_clear_error(server: FaultServer) -> None:
     assert result.status is None
     assert result.ids == []
     assert result.attempts == 3
+    assert result.uncertain  # no answer after the request went out
     assert result.error == (
         f"no answer from {target.display_url()} within 0.5 s (gave up after 3 attempts)"
     )
@@ -216,6 +218,7 @@ def test_connection_refused() -> None:
     assert result.error.startswith(f"could not connect to http://127.0.0.1:{port}/e/****9e2c: ")
     assert result.error.endswith("(gave up after 2 attempts)")
     assert len(delays) == 1
+    assert not result.uncertain  # nothing ever reached a server: not accepted, for sure
 
 
 # -- bodies that are not what they should be ----------------------------------------------
@@ -227,7 +230,7 @@ def test_non_json_body(server: FaultServer) -> None:
     assert result.error == "server answered 200 with a body that is not JSON: " \
         "'<html> <b>hello</b> </html>'"
     assert (result.ids, result.accepted, result.attempts) == ([], 0, 1)
-    assert not result.ok
+    assert not result.ok and result.uncertain  # a 200: the server acted on it
     assert delays == []
 
 
@@ -260,7 +263,7 @@ def test_truncated_body_is_not_retried(server: FaultServer) -> None:
         "server answered 200 with a truncated body (the connection closed after 11 of 50 bytes)"
     )
     assert result.attempts == 1
-    assert not result.ok
+    assert not result.ok and result.uncertain
     assert delays == []
 
 
@@ -272,12 +275,13 @@ def test_body_stalling_after_the_status_is_not_retried(server: FaultServer) -> N
     assert result.error == "server answered 200 but the rest of its answer did not arrive " \
         "within 0.5 s"
     assert (result.attempts, delays) == (1, [])
+    assert result.uncertain
 
 
 def test_truncated_5xx_is_retried(server: FaultServer) -> None:
     server.script(Reply.truncated(503, b'{"err', 40))
     result, _ = send(target_for(server))
-    assert result.ok
+    assert result.ok and not result.uncertain
     assert result.attempts == 2
 
 
@@ -286,7 +290,7 @@ def test_200_with_too_few_ids(server: FaultServer) -> None:
     result, _ = send(target_for(server), THREE, 3)
     assert result.accepted == 1
     assert result.error == "server answered 200 with 1 ids for 3 events"
-    assert not result.ok
+    assert not result.ok and not result.uncertain  # the server said what it took
 
 
 # -- 4xx: never retried, the server's own words --------------------------------------------

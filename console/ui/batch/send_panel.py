@@ -136,7 +136,8 @@ class BatchSendPanel(QWidget):
     def on_done(self, request_no: int, rng: range, result: _Result) -> None:
         index = request_no - 1
         self._pending.discard(index)
-        self._reports[index] = RequestReport(result.status, result.accepted, result.error)
+        self._reports[index] = RequestReport(result.status, result.accepted, result.error,
+                                             getattr(result, "uncertain", False))
         total = len(self._plan.requests) if self._plan else request_no
         head = f"Request {request_no}/{total}: {result.status or 'no answer'} · "
         if result.ok:
@@ -182,6 +183,9 @@ class BatchSendPanel(QWidget):
         if result.in_flight:
             lines.append(f"{len(result.in_flight):,} were in flight when cancelled "
                          "(the server may have received them)")
+        if result.uncertain:
+            lines.append(f"{len(result.uncertain):,} unknown: the answer broke off (the "
+                         "server may have taken them)")
         if result.not_sent:
             lines.append(f"{len(result.not_sent):,} not sent"
                          + (" (cancelled)" if cancelled else ""))
