@@ -21,6 +21,8 @@ KEYRING_HINT = (
 FIX_HINT = (KEYRING_HINT + " In the window, Environments… can also keep the key in memory "
             "for this session only.")
 NO_BACKEND = "no keyring backend is installed or none is running"
+NULL_BACKEND = ("the keyring backend is keyring's null backend (PYTHON_KEYRING_BACKEND or "
+                "keyringrc.cfg), which keeps nothing")
 LOCKED = "the keyring is locked and could not be unlocked (no unlock prompt was answered)"
 NO_COLLECTION = ("the keyring has no collection to keep keys in yet, and creating one needs a "
                  "prompt that was dismissed or could not be shown")
@@ -53,13 +55,15 @@ class SecretStore:
         """Why the keyring cannot be used, or None when it can."""
         try:
             import keyring
-            from keyring.backends import fail
+            from keyring.backends import fail, null
 
             backend = keyring.get_keyring()
         except Exception as exc:
             return f"{type(exc).__name__}: {exc}"
         if isinstance(backend, fail.Keyring):
             return NO_BACKEND
+        if isinstance(backend, null.Keyring):  # keeps nothing: "stored" would be a lie
+            return NULL_BACKEND
         return None
 
     def known_backends(self) -> list[str]:

@@ -49,6 +49,11 @@ def test_without_a_keyring_send_and_set_key_say_why_and_what_to_do(cli):
             "this shell. In the window, Environments… can also keep the key in memory for "
             "this session only.\n")
     assert "evt-key-abcd1234" not in set_key.stderr
+    null = {"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}  # keeps nothing
+    set_key = cli("env", "set-key", "Staging", input="evt-key-abcd1234\n", env=null)
+    assert set_key.returncode == 2 and set_key.stdout == ""  # it said "stored"
+    assert set_key.stderr.startswith("event-console: No usable keyring: the keyring backend "
+                                     "is keyring's null backend")
 
 
 def test_a_keyring_that_cannot_prompt_says_why(app_home):
