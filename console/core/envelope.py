@@ -23,6 +23,7 @@ TS_MAX = 4_102_444_800_000  # 2100-01-01T00:00:00Z in milliseconds
 MAX_NAME_LENGTH = 512  # newer Inngest APIs reject longer names
 RESERVED_PREFIX = "inngest/"
 KNOWN_FIELDS = ("name", "data", "user", "id", "ts", "v")
+KNOWN_SET = frozenset(KNOWN_FIELDS)
 
 ENVELOPE_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -107,8 +108,26 @@ def _check_ts(ts: Any, pointer: str) -> list[EnvelopeIssue]:
     return []
 
 
-def _check_name(event: dict[str, Any], pointer: str) -> list[EnvelopeIssue]:
-    at = pointer + "/name"
+def as_read(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The envelope fields as the server reads them, and the key each came from. Go's JSON
+    decoder matches field names in any case ("NAME" sets name); of several keys for one
+    field the last wins, and a null leaves a string or number field as it was."""
+    if KNOWN_SET.issuperset(event):
+        return event, {}
+    fields: dict[str, Any] = {}
+    keys: dict[str, str] = {}
+    for key, item in event.items():
+        field = key if key in KNOWN_SET else key.casefold()
+        if field not in KNOWN_SET or (item is None and field not in ("data", "user")
+                                      and field in fields):
+            continue
+        fields[field] = item
+        keys[field] = key
+    return fields, {f: k for f, k in keys.items() if k != f}
+
+
+def _check_name(event: dict[str, Any], pointer: str, keys: dict[str, str]) -> list[EnvelopeIssue]:
+    at = pointer + "/" + escape_token(keys.get("name", "name"))
     if "name" not in event:
         return [EnvelopeIssue(at, 'Event name is missing: add "name", e.g. "app/user.created"',
                               Severity.ERROR)]
@@ -135,29 +154,41 @@ def _check_name(event: dict[str, Any], pointer: str) -> list[EnvelopeIssue]:
     return issues
 
 
-def _check_fields(event: dict[str, Any], pointer: str) -> list[EnvelopeIssue]:
+def _check_fields(raw: dict[str, Any], event: dict[str, Any], pointer: str,
+                  keys: dict[str, str]) -> list[EnvelopeIssue]:
+    def at(field: str) -> str:
+        return pointer + "/" + escape_token(keys.get(field, field))
+
     issues = []
     data = event.get("data")
     if "data" in event and data is None:
-        issues.append(EnvelopeIssue(pointer + "/data", "Event data is null: write {} or leave "
+        issues.append(EnvelopeIssue(at("data"), "Event data is null: write {} or leave "
                                     "data out (the SDKs send {})", Severity.WARNING))
     elif "data" in event and not isinstance(data, dict):
-        issues.append(EnvelopeIssue(pointer + "/data", f"Event data must be a JSON object, "
+        issues.append(EnvelopeIssue(at("data"), f"Event data must be a JSON object, "
                                     f"not {json_type(data)}", Severity.ERROR))
     elif isinstance(data, dict) and "inngest" in data:
-        issues.append(EnvelopeIssue(pointer + "/data/inngest", 'The key "inngest" in data is '
+        issues.append(EnvelopeIssue(at("data") + "/inngest", 'The key "inngest" in data is '
                                     "reserved: the server strips it", Severity.WARNING))
     user = event.get("user")
     if user is not None and not isinstance(user, dict):
-        issues.append(EnvelopeIssue(pointer + "/user", f"Event user must be a JSON object, "
+        issues.append(EnvelopeIssue(at("user"), f"Event user must be a JSON object, "
                                     f"not {json_type(user)}", Severity.ERROR))
     for field, what in (("id", "id (the deduplication key)"), ("v", "v (version)")):
         value = event.get(field)
         if value is not None and not isinstance(value, str):
-            issues.append(EnvelopeIssue(pointer + "/" + field, f"Event {what} must be a string, "
+            issues.append(EnvelopeIssue(at(field), f"Event {what} must be a string, "
                                         f"not {json_type(value)}", Severity.ERROR))
-    issues.extend(_check_ts(event.get("ts"), pointer + "/ts"))
-    for field in event:
+    issues.extend(_check_ts(event.get("ts"), at("ts")))
+    for field in raw:
+        if field in KNOWN_SET:
+            continue
+        if field.casefold() in KNOWN_SET:
+            issues.append(EnvelopeIssue(
+                pointer + "/" + escape_token(field),
+                f'Event field "{field}" is read as "{field.casefold()}": the server matches '
+                f'field names in any case; write "{field.casefold()}"', Severity.WARNING))
+            continue
         if field not in KNOWN_FIELDS:
             close = difflib.get_close_matches(field, KNOWN_FIELDS, n=1)
             hint = f'; did you mean "{close[0]}"?' if close else (
@@ -184,7 +215,8 @@ def check_event(value: Any, *, pointer: str = "", event_limit: int,
     if not isinstance(value, dict):
         return [EnvelopeIssue(pointer, f"An event must be a JSON object, not {json_type(value)}",
                               Severity.ERROR)]
-    issues = _check_name(value, pointer) + _check_fields(value, pointer)
+    event, keys = as_read(value)
+    issues = _check_name(event, pointer, keys) + _check_fields(value, event, pointer, keys)
     if size is None:
         try:
             size = len(event_bytes(value))

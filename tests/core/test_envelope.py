@@ -136,3 +136,26 @@ def test_envelope_schema_is_valid_and_agrees_with_the_checks() -> None:
                                         or isinstance(event.get("ts"), float)):
             continue  # ts 0, data null and 1.7e12 (an "integer" to JSON Schema, not to Go)
         assert schema_ok == (not errors), event
+
+
+def test_field_names_in_another_case_are_read_as_the_server_reads_them() -> None:
+    """Go's decoder matches field names in any case: "NAME": "inngest/x" is a reserved name
+    to the server (400), which the console used to wave through as an unknown field."""
+    def found(event: dict[str, object]) -> list[tuple[str, str, Severity]]:
+        return [(i.pointer, i.message, i.severity)
+                for i in check_event(event, event_limit=LIMIT)]
+
+    read_as = ('Event field "{0}" is read as "{1}": the server matches field names in any '
+               'case; write "{1}"')
+    assert found({"name": "a/b", "NAME": "inngest/x"}) == [
+        ("/NAME", 'Event name is reserved for internal use: names starting with "inngest/" '
+                  "belong to Inngest", Severity.ERROR),
+        ("/NAME", read_as.format("NAME", "name"), Severity.WARNING)]
+    assert [m for _, m, s in found({"name": "a/b", "Data": [1]}) if s is Severity.ERROR] == [
+        "Event data must be a JSON object, not an array"]
+    assert found({"name": "a/b", "TS": 5})[0][:2] == ("/TS", "Timestamp is before Jan 1, 1980")
+    # "Name" alone is a name: no "missing" error, only the advice
+    assert found({"Name": "a/b"}) == [("/Name", read_as.format("Name", "name"),
+                                       Severity.WARNING)]
+    assert found({"name": "a/b", "NAME": None}) == [  # null leaves the name as it was
+        ("/NAME", read_as.format("NAME", "name"), Severity.WARNING)]
