@@ -1,7 +1,8 @@
 """`event-console run SCENARIO`: replay a scenario headless, one JSON line per step result.
 
 Exit codes: 0 every expectation held; 1 an expectation failed or a send failed; 2 the
-input is invalid (scenario, templates, --var, --data), in which case nothing was sent.
+input is invalid (scenario, templates, --var, --data), in which case nothing was sent;
+130 stopped by Ctrl+C (the report and JUnit files are still written).
 The summary (with the seed that reproduces the run) goes to stderr, so stdout stays
 pure JSON Lines for CI tools.
 
@@ -15,8 +16,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -152,10 +156,40 @@ async def _send_run(args: argparse.Namespace, scenario: Scenario, workspace: Wor
             rows=rows, seed=args.seed, on_result=lambda r: emit(r.to_json()),
             verify=not args.no_verify, **_outcome_options(args, scenario, resolved, client),
         )
-        report = await _checked_run(runner)
+        with _stop_on_interrupt(runner):
+            report = await _checked_run(runner)
     finally:
         await client.aclose()
     return _finish(args, runner, report)
+
+
+@contextlib.contextmanager
+def _stop_on_interrupt(runner: ScenarioRunner) -> Iterator[None]:
+    """Ctrl+C stops the run as the window's Stop does: the step in flight ends "stopped",
+    nothing more is sent, and the report and JUnit file are still written. A second
+    Ctrl+C interrupts at once."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    pressed = 0
+
+    def interrupt() -> None:
+        nonlocal pressed
+        pressed += 1
+        if pressed == 1:
+            print("event-console: stopping (Ctrl+C again to quit at once)", file=sys.stderr)
+            runner.stop()
+        elif task is not None:
+            task.cancel()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
 
 
 def _window(args: argparse.Namespace) -> float:
@@ -204,9 +238,12 @@ def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport)
         write_bytes_atomic(Path(args.junit), junit_xml(report))
     if args.report:
         write_text_atomic(Path(args.report), report_json(report))
+    if report.cancelled:
+        print("event-console: interrupted: the step in flight was stopped and nothing more "
+              "was sent", file=sys.stderr)
     counts = report.counts()
     summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no steps"
     events = f"; events: {line}" if (line := report.events_summary()) else ""
     print(visible(f"event-console: {report.scenario}: {summary} (seed {runner.seed}){events}"),
           file=sys.stderr)
-    return 0 if report.passed else 1
+    return 130 if report.cancelled else 0 if report.passed else 1

@@ -148,17 +148,20 @@ async def _send(
         if session:
             session.close()
         raise
+    finished = _Finished(session.observer if session else None)
+    interrupted = False
+    verified = None
     try:
-        outcomes = await send_events(
-            client, resolved.target, parts, plan,
-            concurrency=args.concurrency, observer=session.observer if session else None,
-        )
-        clock.lap("sent")
-        verified = (
-            await session.confirm(client, outcomes) if session and not args.no_verify else None
-        )
-        if verified is not None:
-            clock.lap("verified")
+        try:
+            outcomes = await send_events(client, resolved.target, parts, plan,
+                                         concurrency=args.concurrency, observer=finished)
+            clock.lap("sent")
+            if session and not args.no_verify:
+                verified = await session.confirm(client, outcomes)
+                clock.lap("verified")
+        except asyncio.CancelledError:  # Ctrl+C: say what came of what was sent
+            interrupted = True
+            outcomes = sorted(finished.done, key=lambda o: o.request_no)
     finally:
         await client.aclose()
         if session:
@@ -176,7 +179,30 @@ async def _send(
         if session:
             record.update(session.describe(outcome, verified))
         emit(record)
+    if interrupted:
+        print(f"event-console: interrupted: {len(outcomes):,} of {len(plan.requests):,} "
+              "requests answered; nothing more was sent, and a request in flight is "
+              "\"outcome unknown\" in the history", file=sys.stderr)
+        return 130
     return 0 if all_ok else 1
+
+
+class _Finished:
+    """The sender's observer, passed through to the history's, keeping each answered
+    request: an interrupted send still prints what came of those."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.done: list[Any] = []
+
+    def on_pending(self, request_no: int, rng: range, body: bytes, seed: Any) -> Any:
+        return self.inner.on_pending(request_no, rng, body, seed) if self.inner else None
+
+    def on_done(self, request_no: int, rng: range, result: Any) -> Any:
+        from console.services.sender import RequestOutcome
+
+        self.done.append(RequestOutcome(request_no, rng, result))
+        return self.inner.on_done(request_no, rng, result) if self.inner else None
 
 
 def _history_session(args: argparse.Namespace, resolved: Any, events: list[Any],
