@@ -467,6 +467,23 @@ def test_files_dropped_on_the_editor_are_opened_not_typed_in(qtbot, app_home, tm
     assert window.editor.toPlainText() == '"typed"'
 
 
+def test_ctrl_shift_a_in_the_editor_adds_its_event_to_the_batch(qtbot, app_home):
+    """The key was scoped to the batch list: pressed while typing, it did nothing."""
+    _context, window = open_window(qtbot)
+    window.editor.setPlainText('{"name": "keys/added", "data": {}}')
+    window.editor.setFocus()
+    mods = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    QTest.keyClick(window.editor, Qt.Key.Key_A, mods)
+    assert [e["name"] for e in window.composer.batch.events] == ["keys/added"]
+    # Tab indents in the editor; Ctrl+Tab and Ctrl+Shift+Tab leave it (a keyboard trap)
+    window.editor.setFocus()
+    QTest.keyClick(window.editor, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert not window.editor.hasFocus() and window.focusWidget() is not None
+    window.editor.setFocus()
+    QTest.keyClick(window.editor, Qt.Key.Key_Backtab, mods)
+    assert not window.editor.hasFocus()
+
+
 def test_no_two_window_actions_share_a_shortcut(qtbot, app_home):
     """Qt runs neither of two window-wide actions with the same keys ("ambiguous
     shortcut"): Open Event File once took Ctrl+O from Open Workspace."""

@@ -1,7 +1,8 @@
 """The composer's actions and toolbar: names, shortcuts and where each one lives.
 
 List shortcuts (Delete, Ctrl+Z, ...) are scoped to the list, so the same keys keep
-working in the editor next to it for the editor's own purposes.
+working in the editor next to it for the editor's own purposes; Add (Ctrl+Shift+A) works
+anywhere in the window, the editor included, since it adds the editor's event.
 """
 
 from __future__ import annotations
@@ -33,7 +34,10 @@ def make_actions(composer: BatchComposer) -> dict[str, QAction]:
         action = QAction(text, composer)
         if keys:
             action.setShortcut(QKeySequence(keys))
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            # Add takes the editor's event: its key works from the editor too (the whole
+            # window); the others act on the list's selection, from the list
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut if name == "add"
+                                      else Qt.ShortcutContext.WidgetWithChildrenShortcut)
         action.triggered.connect(lambda _=False, s=slot: s())
         actions[name] = action
     stack = composer.undo_stack

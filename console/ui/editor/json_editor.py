@@ -235,6 +235,14 @@ class JsonEditor(QPlainTextEdit):
     def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
         if self._completion.handle_key(event):
             return
+        if (event.modifiers() & Qt.KeyboardModifier.ControlModifier
+                and event.key() in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab)):
+            # Tab indents here, so Ctrl+Tab / Ctrl+Shift+Tab move the focus on (or back):
+            # without them the keyboard could not leave the editor
+            forward = (event.key() == Qt.Key.Key_Tab
+                       and not event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            QWidget.focusNextPrevChild(self, forward)  # QPlainTextEdit's own refuses
+            return
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             pressed = QKeySequence(event.keyCombination())
             for name, sequence in _SHORTCUTS.items():
