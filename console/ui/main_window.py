@@ -64,6 +64,9 @@ STARTER_EVENT = """{
 """
 
 
+NAME_PLACEHOLDER = "event name, e.g. app/user.signed_up"
+
+
 class MainWindow(QMainWindow):
     first_painted = Signal()
     closed = Signal()
@@ -81,7 +84,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
 
         self.name_field = QLineEdit()
-        self.name_field.setPlaceholderText("event name, e.g. app/user.signed_up")
+        self.name_field.setPlaceholderText(NAME_PLACEHOLDER)
         self.name_field.textEdited.connect(self._name_edited)
         self.name_completer = QCompleter([], self.name_field)
         self.name_completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -353,6 +356,13 @@ class MainWindow(QMainWindow):
         self._show_name(self.editor_value()[1])
 
     def _show_name(self, value: Any) -> None:
+        several = isinstance(value, list)  # one name field cannot stand for many names
+        self.name_field.setEnabled(not several)
+        if several:
+            self.name_field.clear()
+            self.name_field.setPlaceholderText("several events: edit their names in the text")
+            return
+        self.name_field.setPlaceholderText(NAME_PLACEHOLDER)
         name = value.get("name") if isinstance(value, dict) else None
         if (isinstance(name, str) and self.name_field.text() != name
                 and not self.name_field.hasFocus()):
@@ -371,7 +381,12 @@ class MainWindow(QMainWindow):
         from console.core.edits import set_top_level_string
 
         updated = set_top_level_string(self.event_text(), "name", name)
-        if updated is not None and updated != self.event_text():
+        if updated is None:  # typed into the field, and lost: say why
+            self.statusBar().showMessage(
+                "The name was not applied: the editor's text is not one JSON event (fix it "
+                "first; the Problems tab says where)")
+            return
+        if updated != self.event_text():
             cursor = self.editor.textCursor()
             cursor.select(cursor.SelectionType.Document)
             cursor.insertText(updated)

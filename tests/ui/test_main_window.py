@@ -138,6 +138,18 @@ def test_name_field_edits_the_name_value_in_place(qtbot, app_home, qloop):
     window.name_field.selectAll()
     QTest.keyClicks(window.name_field, "shop/cart.paid")
     assert window.editor.toPlainText() == '{\n  "data": {"a": 1},\n  "name": "shop/cart.paid"\n}\n'
+    # text that is not one event: the typing is not silently dropped, it says why
+    broken = '{"name": "old/name", "data": {"x": 1,}}'
+    window.editor.setPlainText(broken)
+    window.name_field.setFocus()
+    QTest.keyClicks(window.name_field, "z")
+    assert window.editor.toPlainText() == broken
+    assert window.statusBar().currentMessage().startswith("The name was not applied: the "
+                                                          "editor's text is not one JSON event")
+    window.editor.setPlainText('[{"name": "a1"}, {"name": "a2"}]')  # several names: no field
+    assert not window.name_field.isEnabled() and window.name_field.text() == ""
+    window.editor.setPlainText('{"name": "one/again"}')
+    assert window.name_field.isEnabled() and window.name_field.text() == "one/again"
 
 
 def test_the_name_field_follows_the_editor_without_a_parse_per_key_in_big_text(
