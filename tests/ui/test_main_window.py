@@ -496,6 +496,18 @@ def test_ctrl_shift_a_in_the_editor_adds_its_event_to_the_batch(qtbot, app_home)
     assert not window.editor.hasFocus()
 
 
+def test_the_window_fits_an_800_by_600_screen_on_every_tab(qtbot, app_home):
+    """Its least width was 953 px (the History tab's one row of buttons and settings, the
+    scenario picker's long placeholder): on an 800 px screen it ran off the edge."""
+    _context, window = open_window(qtbot)
+    for index in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(index)
+        hint = window.minimumSizeHint()
+        assert hint.width() <= 800 and hint.height() <= 600, (window.tabs.tabText(index), hint)
+    window.resize(800, 600)
+    qtbot.waitUntil(lambda: window.width() == 800)
+
+
 def test_no_two_window_actions_share_a_shortcut(qtbot, app_home):
     """Qt runs neither of two window-wide actions with the same keys ("ambiguous
     shortcut"): Open Event File once took Ctrl+O from Open Workspace."""

@@ -151,18 +151,24 @@ class HistoryView(QWidget):
         self.payload_cap.editingFinished.connect(self._payload_cap_edited)
         self.purge_button = QPushButton("Purge older")
         self.purge_button.clicked.connect(lambda: self.purge_now(confirm=True))
-        row = QHBoxLayout()
+        # two rows: on one, the tab needed 900 px and the window could not be made 800 wide
+        actions = QHBoxLayout()
         for widget in (self.send_again, self.save_template, self.copy_button,
                        self.export_button):
-            row.addWidget(widget)
-        row.addStretch(1)
-        row.addWidget(self.count_label)
-        row.addWidget(QLabel("Payloads up to"))
-        row.addWidget(self.payload_cap)
-        row.addWidget(QLabel("Keep"))
-        row.addWidget(self.retention)
-        row.addWidget(self.purge_button)
-        self._actions_row = row
+            actions.addWidget(widget)
+        actions.addStretch(1)
+        actions.addWidget(self.count_label)
+        storage = QHBoxLayout()
+        storage.addStretch(1)
+        storage.addWidget(QLabel("Payloads up to"))
+        storage.addWidget(self.payload_cap)
+        storage.addWidget(QLabel("Keep"))
+        storage.addWidget(self.retention)
+        storage.addWidget(self.purge_button)
+        rows = QVBoxLayout()
+        rows.addLayout(actions)
+        rows.addLayout(storage)
+        self._actions_row = rows
         self._enable_row_actions(False)
 
     def _fill_send_menu(self) -> None:

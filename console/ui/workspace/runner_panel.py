@@ -52,6 +52,7 @@ from console.services.runner import Limits, RunsVerifier, ScenarioRunner
 from console.services.secrets import SecretStore
 from console.services.targets import resolve_target
 from console.services.workspace import Workspace, WorkspaceChange
+from console.ui.rich import tip
 from console.ui.tasks import TaskOwner
 from console.ui.workspace.results_model import COLUMNS, StepResultsModel
 from console.ui.workspace.watcher import WorkspaceWatcher
@@ -79,6 +80,11 @@ class RunnerPanel(QWidget):
 
         self.scenario_combo = QComboBox()
         self.scenario_combo.setMinimumWidth(200)
+        # a long scenario name must not set the window's least width (its list still shows
+        # it whole)
+        self.scenario_combo.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.scenario_combo.setMinimumContentsLength(24)
         self.scenario_combo.currentTextChanged.connect(self._show_vars_hint)
         self.env_combo = QComboBox()
         self.env_combo.setMinimumWidth(160)
@@ -187,9 +193,12 @@ class RunnerPanel(QWidget):
         broken = self._broken_files()
         self.file_problems.setText("Not loaded: " + "\n".join(broken) if broken else "")
         self.file_problems.setVisible(bool(broken))
-        self.scenario_combo.setPlaceholderText(
+        placeholder = (
             f"No scenario loaded: {len(broken)} file(s) with problems, listed below" if broken
             else f"No scenarios yet: add a scenario file to {self.workspace.dir('scenarios')}")
+        self.scenario_combo.setPlaceholderText(placeholder)
+        self.scenario_combo.setToolTip(tip(placeholder if not self.scenario_combo.count()
+                                           else None) or "")
         if current:
             self.select_scenario(current)
         if self.scenario_combo.currentIndex() < 0 and self.scenario_combo.count():
