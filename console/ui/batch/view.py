@@ -6,6 +6,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QPoint, QRect, Qt
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHeaderView,
     QStyle,
     QStyledItemDelegate,
@@ -23,14 +24,22 @@ class RowDelegate(QStyledItemDelegate):
     """Name on the left; size and request number (R2) on the right, dimmed."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        super().paint(painter, option, index)
         size = index.data(SIZE_ROLE)
         if size is None:
+            super().paint(painter, option, index)
             return
         request = index.data(REQUEST_ROLE)
         text = f"{size:,} B" + (f"  ·  R{request}" if request else "")
         if index.data(PROBLEM_ROLE):
             text = "⚠ " + text
+        # the name is cut short before the label: a long name was drawn under it
+        item = QStyleOptionViewItem(option)
+        self.initStyleOption(item, index)
+        room = option.rect.width() - option.fontMetrics.horizontalAdvance(text) - 18
+        item.text = option.fontMetrics.elidedText(item.text, Qt.TextElideMode.ElideRight,
+                                                  max(room, 0))
+        style = item.widget.style() if item.widget is not None else QApplication.style()
+        style.drawControl(QStyle.ControlElement.CE_ItemViewItem, item, painter, item.widget)
         painter.save()
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         roles = QPalette.ColorRole
