@@ -516,6 +516,11 @@ def test_insert_skeleton_adds_only_missing_properties(qtbot, editor, provider, s
     assert statuses[-1] == "Inserted plan, seats."
     assert editor.insert_skeleton() is False
     assert statuses[-1] == "Nothing to insert: data already has every skeleton property."
+    for before_or_after in (0, len('\n{"name": "app/signup"}\n')):  # outside the braces
+        editor.setPlainText('\n{"name": "app/signup"}\n')  # it said "No schema"
+        put_cursor(editor, before_or_after)
+        assert editor.insert_skeleton() is True
+        assert '"data": {"plan": "free", "seats": 1}' in editor.toPlainText()
 
     editor.setPlainText('[\n  {\n    "name": "app/signup",\n    "data": {}\n  }\n]')
     put_cursor(editor, 8)

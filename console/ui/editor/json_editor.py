@@ -31,6 +31,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
+from console.core.positions import parse_with_positions
 from console.core.problems import Problem, Severity
 from console.ui.editor import typing_aids
 from console.ui.editor.brackets import bracket_selections
@@ -164,7 +165,7 @@ class JsonEditor(QPlainTextEdit):
             return False
         text = self.toPlainText()
         offsets = OffsetMap(text)
-        offset = offsets.to_code_point(self.textCursor().position())
+        offset = _inside_the_event(text, offsets.to_code_point(self.textCursor().position()))
         skeleton = provider.skeleton_for(text, offset)
         if skeleton is None:
             self.status_message.emit("No schema for this event: nothing to insert.")
@@ -424,3 +425,14 @@ class JsonEditor(QPlainTextEdit):
 def _local_files(source: QMimeData) -> list[str]:
     return ([url.toLocalFile() for url in source.urls() if url.isLocalFile()]
             if source.hasUrls() else [])
+
+
+def _inside_the_event(text: str, offset: int) -> int:
+    """`offset`, or just inside the document's one event when it is before or after it
+    (where setPlainText leaves the cursor, or after the last brace): that can only mean
+    that event. In an array the cursor must say which event."""
+    doc = parse_with_positions(text)
+    span = doc.span("") if doc.error is None and isinstance(doc.value, dict) else None
+    if span is not None and not span.start < offset < span.end:
+        return span.start + 1
+    return offset
