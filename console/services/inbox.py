@@ -172,13 +172,19 @@ class InboxServer:
             return HttpResponse(200, _BANNER, _TEXT)
         return HttpResponse(404, b"404 page not found\n", _TEXT)
 
-    async def _receive(self, request: HttpRequest, key: str) -> HttpResponse:
+    def _key_problem(self, key: str) -> HttpResponse | None:
         if not key:
             return _unauthorized("Event key is required")
         if self._event_key is not None and not hmac.compare_digest(
             key.encode("utf-8"), self._event_key
         ):
             return _unauthorized("Event key not found")
+        return None
+
+    async def _receive(self, request: HttpRequest, key: str) -> HttpResponse:
+        refused = self._key_problem(key)
+        if refused is not None:
+            return refused
         now_ms = self._clock()
         seed = _seed(request.headers.get(_SEED_HEADER, ""))
         if len(request.body) > THREAD_THRESHOLD:  # keep the loop (and the window) responsive
@@ -216,7 +222,13 @@ class InboxServer:
             except Exception:
                 log.exception("inbox on_event callback failed")
 
-    def _too_large(self, limit: int) -> HttpResponse:
+    def _too_large(self, path: str, limit: int) -> HttpResponse:
+        """A body over the inbox's own cap (the Dev Server has none; this one keeps memory
+        bounded): a send without a valid key is refused for that first, as it would be."""
+        if path.startswith("/e/") and "/" not in path[3:]:
+            refused = self._key_problem(path[3:])
+            if refused is not None:
+                return refused
         message = f"Request body is over the max size: Max {limit} bytes"
         return HttpResponse(413, go_json({"ids": [], "status": 413, "error": message}), _TEXT)
 

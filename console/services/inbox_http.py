@@ -67,7 +67,9 @@ class HttpServer:
     """Serves `handler` on one listening socket until `stop()`."""
 
     def __init__(self, handler: Handler, *, max_body: int,
-                 too_large: Callable[[int], HttpResponse]) -> None:
+                 too_large: Callable[[str, int], HttpResponse]) -> None:
+        """`too_large(path, limit)`: the answer to a body over `max_body` (a server may
+        refuse such a request for another reason first, a missing key say)."""
         self._handler = handler
         self._max_body = max_body
         self._too_large = too_large
@@ -127,8 +129,9 @@ class HttpServer:
         headers = {name.decode("latin-1"): value.decode("latin-1")
                    for name, value in event.headers}
         declared = headers.get("content-length")
+        path = event.target.decode("latin-1").partition("?")[0]
         if declared is not None and int(declared) > self._max_body:
-            await self._refuse(conn, writer)
+            await self._refuse(conn, writer, path)
         if conn.they_are_waiting_for_100_continue:
             writer.write(_bytes(conn.send(h11.InformationalResponse(status_code=100,
                                                                      headers=[]))))
@@ -139,7 +142,7 @@ class HttpServer:
             if isinstance(part, h11.Data):
                 total += len(part.data)
                 if total > self._max_body:
-                    await self._refuse(conn, writer)
+                    await self._refuse(conn, writer, path)
                 chunks.append(bytes(part.data))
             elif isinstance(part, h11.EndOfMessage):
                 break
@@ -157,8 +160,9 @@ class HttpServer:
         await _send(conn, writer, method, response, close=False)
         return conn.our_state is h11.DONE and conn.their_state is h11.DONE
 
-    async def _refuse(self, conn: h11.Connection, writer: asyncio.StreamWriter) -> None:
-        await _send(conn, writer, "POST", self._too_large(self._max_body), close=True)
+    async def _refuse(self, conn: h11.Connection, writer: asyncio.StreamWriter,
+                      path: str) -> None:
+        await _send(conn, writer, "POST", self._too_large(path, self._max_body), close=True)
         raise _TooLargeError
 
 

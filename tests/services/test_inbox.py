@@ -432,6 +432,12 @@ def test_a_body_over_the_limit_gets_413_without_being_stored():
             sock.sendall(b"POST /e/k HTTP/1.1\r\nhost: x\r\ncontent-length: 99999999999\r\n\r\n")
             assert sock.recv(65536).startswith(b"HTTP/1.1 413 ")
         assert inbox.events() == []
+    with running_inbox(max_body=4096, event_key="the-key") as inbox:  # the key comes first
+        big = json.dumps([{"name": "a", "data": {"p": "x" * 5000}}])
+        assert post(inbox, big, key="").json()["error"] == "Event key is required"
+        wrong = post(inbox, big, key="other")
+        assert (wrong.status_code, wrong.json()["error"]) == (401, "Event key not found")
+        assert post(inbox, big, key="the-key").status_code == 413
 
 
 def raw_exchange(port: int, data: bytes, until: int) -> bytes:
