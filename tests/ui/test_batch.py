@@ -429,3 +429,13 @@ def test_rows_and_preview_paint_offscreen(qtbot, tmp_path: Path):
     )
     assert composer.grab().save(str(tmp_path / "composer.png"))
     assert dialog.grab().save(str(tmp_path / "preview.png"))
+
+
+def test_rows_whose_answer_broke_off_are_marked_unknown(qtbot):
+    from console.core.batch import Tally
+
+    composer = make(qtbot)
+    composer.add_events([ev(0), ev(1)])
+    composer.mark_outcomes(Tally(accepted=[0], uncertain=[1]))
+    tip = composer.model.data(composer.model.index(1, 0), Qt.ItemDataRole.ToolTipRole)
+    assert tip.endswith("the answer broke off: the server may have taken it")

@@ -323,6 +323,8 @@ class BatchComposer(BatchImports, QWidget):
         marks.update({i: ("rejected", f"rejected: {why}") for i, why in result.rejected})
         marks.update(dict.fromkeys(result.not_accepted, ("not accepted", "not accepted")))
         marks.update(dict.fromkeys(result.in_flight, ("unknown", "in flight when cancelled")))
+        marks.update(dict.fromkeys(result.uncertain, (
+            "unknown", "the answer broke off: the server may have taken it")))
         marks.update(dict.fromkeys(result.not_sent, ("not sent", "not sent")))
         self.model.set_outcomes(marks)
 
