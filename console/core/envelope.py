@@ -12,6 +12,7 @@ reject the event); warnings (unknown fields, stripped keys) only inform.
 from __future__ import annotations
 
 import difflib
+import math
 from typing import Any, NamedTuple
 
 from console.core.positions import escape_token, nesting_depth
@@ -223,10 +224,27 @@ def check_event(value: Any, *, pointer: str = "", event_limit: int,
         except RecursionError:
             return [*issues, EnvelopeIssue(pointer, too_deep_message(value), Severity.ERROR)]
         except ValueError:
-            return [*issues, EnvelopeIssue(pointer, "Event holds NaN or Infinity, which JSON "
-                                                    "cannot carry", Severity.ERROR)]
+            where = _first_non_finite(value)
+            return [*issues, EnvelopeIssue(
+                pointer + where, "A number beyond what JSON can carry (over ±1.8e308, or NaN "
+                "or Infinity): Inngest refuses it", Severity.ERROR)]
     over = size_issue(size, event_limit, pointer, env_name)
     return [*issues, over] if over else issues
+
+
+def _first_non_finite(value: Any) -> str:
+    """The pointer (relative to `value`) of its first NaN or infinite number, or ""."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return where
+        if isinstance(item, dict):
+            stack.extend((f"{where}/{escape_token(str(k))}", v)
+                         for k, v in reversed(item.items()))
+        elif isinstance(item, list):
+            stack.extend((f"{where}/{i}", v) for i, v in reversed(list(enumerate(item))))
+    return ""
 
 
 def too_deep_message(value: Any) -> str:

@@ -122,8 +122,12 @@ def test_unserializable_events_get_a_clear_message() -> None:
     assert issues({"name": "x", "data": deep}) == [
         ("", "Event is nested 5,002 levels deep: too deep to serialize here; flatten the data",
          E)]
-    assert issues({"name": "x", "data": {"n": float("nan")}}) == [
-        ("", "Event holds NaN or Infinity, which JSON cannot carry", E)]
+    beyond = ("A number beyond what JSON can carry (over ±1.8e308, or NaN or Infinity): "
+              "Inngest refuses it")
+    assert issues({"name": "x", "data": {"n": float("nan")}}) == [("/data/n", beyond, E)]
+    # 1e999 parses as inf: it is reported at the number, not at the start of the event
+    assert issues({"name": "x", "data": {"a": [1, {"b": float("inf")}]}}) == [
+        ("/data/a/1/b", beyond, E)]
 
 
 def test_envelope_schema_is_valid_and_agrees_with_the_checks() -> None:
