@@ -19,6 +19,7 @@ from tests.e2e.conftest import ROOT
 from tests.support.fault_server import FaultServer, Reply
 from tests.support.history_fill import fill_history
 from tests.support.inbox_thread import running_inbox
+from tests.support.interrupt import interrupted_run
 
 KEY = "test-event-key-0001"
 
@@ -31,30 +32,15 @@ def test_ctrl_c_mid_send_prints_what_came_of_the_requests_already_answered(
         cli, app_home: Path, tmp_path: Path):
     """SIGINT after the first of three requests was answered: the command printed nothing
     (its JSON lines came only after the last request) and exited 130."""
-    import signal
-
     environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
     environ.update(EVENT_CONSOLE_HOME=str(app_home), INNGEST_EVENT_KEY=KEY)
     event_file = tmp_path / "events.json"
     event_file.write_text(json.dumps([{"name": "shop/c", "id": f"m-{i}", "data": {}}
                                       for i in range(3)]))
-    with FaultServer() as server:
-        server.script(Reply.json(200, {"ids": ["01HZZZZZZZZZZZZZZZZZZZZZZZ"], "status": 200}),
-                      Reply.hang())
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "console", "send", "--url", server.origin, "--no-verify",
-             "--request-limit", "60", str(event_file)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ, cwd=ROOT, text=True,
-        )
-        try:
-            while len(server.requests) < 2 and proc.poll() is None:
-                time.sleep(0.01)  # the second request is on the wire
-            assert len(server.requests) == 2, proc.communicate()[1]
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=30)
-        finally:
-            proc.kill()
-    assert proc.returncode == 130, err
+    code, out, err = interrupted_run(lambda origin: [
+        "send", "--url", origin, "--no-verify", "--request-limit", "60", str(event_file)],
+        environ)
+    assert code == 130, err
     [first] = lines(out)
     assert (first["request"], first["status"], first["events"]) == (1, 200, 1)
     assert err.strip().endswith("event-console: interrupted: 1 of 3 requests answered; nothing "

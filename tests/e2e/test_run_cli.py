@@ -220,36 +220,18 @@ def test_ctrl_c_stops_the_run_and_still_writes_the_report_and_junit(workspace, a
     """SIGINT used to end the run with a traceback-free 130 but no line for the step in
     flight, no summary, and neither --junit nor --report written."""
     import os
-    import signal
-    import subprocess
-    import sys
-    import time
 
-    from tests.e2e.conftest import ROOT
-    from tests.support.fault_server import FaultServer, Reply
+    from tests.support.interrupt import interrupted_run
 
     write_scenario(workspace, "three", [{"send": {"name": f"c/{i}", "data": {}}}
                                         for i in range(3)])
     junit, report = tmp_path / "j.xml", tmp_path / "r.json"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
     environ.update(EVENT_CONSOLE_HOME=str(app_home), **KEY)
-    with FaultServer() as server:
-        server.script(Reply.json(200, {"ids": ["01HZZZZZZZZZZZZZZZZZZZZZZZ"], "status": 200}),
-                      Reply.hang())
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "console", "run", "three", "--workspace", str(workspace),
-             "--url", server.origin, "--no-verify", "--junit", str(junit),
-             "--report", str(report)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ, cwd=ROOT, text=True)
-        try:
-            while len(server.requests) < 2 and proc.poll() is None:
-                time.sleep(0.01)
-            assert len(server.requests) == 2, proc.communicate()[1]
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=30)
-        finally:
-            proc.kill()
-    assert proc.returncode == 130, err
+    code, out, err = interrupted_run(lambda origin: [
+        "run", "three", "--workspace", str(workspace), "--url", origin, "--no-verify",
+        "--junit", str(junit), "--report", str(report)], environ)
+    assert code == 130, err
     first, second = lines(out)
     assert first["state"] == "passed"
     assert (second["state"], second["reason"]) == ("cancelled", "stopped")
