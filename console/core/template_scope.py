@@ -17,7 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from console.core.ids import ulid as make_ulid
-from console.core.template import Bag, TemplateEngine, to_json_value
+from console.core.positions import parse_with_positions
+from console.core.scenario import FORMAT_TEMPLATE
+from console.core.serialize import pretty
+from console.core.sourcemap import SourceMap
+from console.core.template import Bag, TemplateEngine, TemplateError, to_json_value
 
 Clock = Callable[[], int]  # epoch milliseconds
 
@@ -157,3 +161,24 @@ def preview_render(value: Any, engine: TemplateEngine, *, vars: Mapping[str, Any
     }
     run = RenderRun(engine, seed=seed, clock=clock)
     return run.render_event(value, vars=vars, steps=steps)
+
+
+def render_text(text: str, engine: TemplateEngine, variables: Mapping[str, Any] | None = None,
+                *, seed: int = PREVIEW_SEED) -> tuple[str | None, str | None]:
+    """An event's text (or a template document's) with its placeholders rendered:
+    (pretty JSON, None), or (None, "LINE:COL: message") at the place in `text`.
+
+    The preview uses a fixed seed so it does not jump; a send passes a fresh one."""
+    doc = parse_with_positions(text)
+    if doc.error is not None:
+        return None, f"{doc.error.line}:{doc.error.column}: {doc.error.message}"
+    value, base = doc.value, ""
+    if isinstance(value, dict) and value.get("format") == FORMAT_TEMPLATE:
+        value, base = value.get("event"), "/event"
+    try:
+        rendered = preview_render(value, engine, vars=variables, seed=seed)
+    except TemplateError as exc:
+        problem = SourceMap("", doc).problem(base + exc.pointer, exc.message,
+                                             string_offset=exc.offset, line=exc.line)
+        return None, f"{problem.problem.line}:{problem.problem.column}: {exc.message}"
+    return pretty(rendered), None

@@ -207,25 +207,21 @@ class DedupCheck(QObject):
     def regenerate_ids(self) -> None:
         self.renew_with({p.index: random_ulid() for p in self.banner.duplicates})
 
-    def renew_with(self, ids: dict[int, str]) -> bool:
+    def renew_with(self, ids: dict[int, str]) -> None:
         """These ids for these events where the user sees them: the batch's rows (one undo
         step), else the editor's event or array (only those values change, one editor
-        undo step). False when there is nothing to change there."""
+        undo step)."""
         if not ids:
-            return False
+            return
         composer = self.window.composer
         if len(composer.batch):
             composer.set_ids(ids)
-            return True
+            return
         parsed, value = self.window.editor_value()
         if not parsed:
-            return False
+            return
         pointers = ({"/id": ids[0]} if isinstance(value, dict) and set(ids) == {0} else
                     {f"/{index}/id": new for index, new in ids.items()})
         updated = set_strings(self.window.event_text(), pointers)
-        if updated is None:
-            return False
-        cursor = self.window.editor.textCursor()
-        cursor.select(cursor.SelectionType.Document)
-        cursor.insertText(updated)
-        return True
+        if updated is not None:
+            self.window.editor.replace_text(updated)

@@ -34,6 +34,7 @@ from console.core.pipeline import PreparedSend, prepare_text
 from console.core.plan import plan_requests
 from console.core.problems import Problem
 from console.core.template import TemplateEngine
+from console.core.template_scope import render_text
 from console.core.validation import validate_text, without_placeholder_types
 from console.services.environments import Environment
 from console.services.inbox import CapturedEvent
@@ -49,7 +50,6 @@ from console.ui.inbox_panel import InboxPanel
 from console.ui.send_flow import SendFlow
 from console.ui.send_log import SendLogModel, SendLogView
 from console.ui.tasks import loop_running
-from console.ui.workspace.preview import render_text
 from console.ui.workspace_panels import WorkspacePanels
 
 log = logging.getLogger(__name__)
@@ -387,9 +387,7 @@ class MainWindow(QMainWindow):
                 "first; the Problems tab says where)")
             return
         if updated != self.event_text():
-            cursor = self.editor.textCursor()
-            cursor.select(cursor.SelectionType.Document)
-            cursor.insertText(updated)
+            self.editor.replace_text(updated)
 
     def _batch_selected(self, row: int, text: str) -> None:
         if row < 0:
@@ -444,9 +442,9 @@ class MainWindow(QMainWindow):
         return prepared
 
     def _rendered_text(self, text: str | None = None, failed: str = "Not added") -> str | None:
-        """`text` (default: the editor's) with its placeholders rendered as Send renders
-        them (a fresh seed), for a batch row: the batch holds events as they will be sent.
-        None, with the reason in the status bar, when a placeholder does not render."""
+        """`text` (default: the editor's) with its placeholders rendered with a fresh seed,
+        as Send sends it and as a batch row holds it. None, with the reason in the status
+        bar after `failed`, when a placeholder does not render."""
         text = self.event_text() if text is None else text
         if "{{" not in text:
             return text
@@ -463,15 +461,11 @@ class MainWindow(QMainWindow):
 
     def _text_prepared(self, text: str, env: Environment, failed: str, *,
                        in_editor: bool) -> PreparedSend | None:
-        if "{{" in text:
-            rendered, error = render_text(text, TemplateEngine(),
-                                          seed=random.SystemRandom().randrange(2**31))
-            if rendered is None:
-                self.statusBar().showMessage(f"{failed}: placeholder at {error}")
-                return None
-            text = rendered
+        rendered = self._rendered_text(text, failed)
+        if rendered is None:
+            return None
         prepared = prepare_text(
-            text, request_limit=env.request_limit, event_limit=env.event_limit,
+            rendered, request_limit=env.request_limit, event_limit=env.event_limit,
             schemas=self.schemas(),
         )
         if prepared.errors:

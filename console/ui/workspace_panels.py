@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFileDialog
 from console.core.errors import UserError
 from console.core.schemas import SchemaLibrary, infer_schema
 from console.core.serialize import pretty
+from console.core.template_scope import render_text
 from console.services.history_query import HistoryFilter
 from console.services.schema_store import import_schema, load_library
 from console.services.workspace import RecentWorkspaces, Workspace
@@ -27,7 +28,6 @@ from console.ui.editor.scheduler import AT_ONCE_CHARS
 from console.ui.history import HistoryReader, HistoryView
 from console.ui.schema_dialog import SchemaDialog, event_of
 from console.ui.workspace import RenderedPreview, RunnerPanel, TemplateBrowser, WorkspaceWatcher
-from console.ui.workspace.preview import render_text
 
 if TYPE_CHECKING:
     from console.ui.main_window import MainWindow

@@ -347,21 +347,25 @@ class JsonEditor(QPlainTextEdit):
         if rewrite.text is None:
             self.status_message.emit(rewrite.message)
             return False
-        old = self.toPlainText()
-        if rewrite.text == old:
+        if rewrite.text == self.toPlainText():
             self.status_message.emit("Nothing to change.")
             return True
-        position = carry_position(old, rewrite.text, self.textCursor().position())
+        self.replace_text(rewrite.text)
+        self.status_message.emit(rewrite.message)
+        return True
+
+    def replace_text(self, text: str) -> None:
+        """The whole document becomes `text` in one undo step; the cursor keeps its place
+        in the text around it (unlike setPlainText, which clears the undo history)."""
+        position = carry_position(self.toPlainText(), text, self.textCursor().position())
         cursor = QTextCursor(self.document())
         cursor.beginEditBlock()
         cursor.select(QTextCursor.SelectionType.Document)
-        cursor.insertText(rewrite.text)
+        cursor.insertText(text)
         cursor.endEditBlock()
         cursor.setPosition(min(position, self.document().characterCount() - 1))
         self.setTextCursor(cursor)
         self.ensureCursorVisible()
-        self.status_message.emit(rewrite.message)
-        return True
 
     def _apply_problems(self, problems: list[Problem], text: str) -> None:
         self._problems = sorted(problems, key=lambda p: (p.start, p.end))

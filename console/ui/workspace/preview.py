@@ -14,35 +14,13 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QVBoxLayout, QWidget
 
-from console.core.positions import parse_with_positions
-from console.core.scenario import FORMAT_TEMPLATE
-from console.core.serialize import pretty
-from console.core.sourcemap import SourceMap
-from console.core.template import TemplateEngine, TemplateError
-from console.core.template_scope import PREVIEW_SEED, preview_render
+from console.core.template import TemplateEngine
+from console.core.template_scope import render_text
 from console.services.workspace import Workspace
 
 DEBOUNCE_MS = 200
 
 
-def render_text(text: str, engine: TemplateEngine, variables: dict[str, Any] | None = None,
-                *, seed: int = PREVIEW_SEED) -> tuple[str | None, str | None]:
-    """(rendered pretty JSON, None) or (None, "LINE:COL: message").
-
-    The preview uses a fixed seed so it does not jump; a send passes a fresh one."""
-    doc = parse_with_positions(text)
-    if doc.error is not None:
-        return None, f"{doc.error.line}:{doc.error.column}: {doc.error.message}"
-    value, base = doc.value, ""
-    if isinstance(value, dict) and value.get("format") == FORMAT_TEMPLATE:
-        value, base = value.get("event"), "/event"
-    try:
-        rendered = preview_render(value, engine, vars=variables, seed=seed)
-    except TemplateError as exc:
-        problem = SourceMap("", doc).problem(base + exc.pointer, exc.message,
-                                             string_offset=exc.offset, line=exc.line)
-        return None, f"{problem.problem.line}:{problem.problem.column}: {exc.message}"
-    return pretty(rendered), None
 
 
 class RenderedPreview(QWidget):
