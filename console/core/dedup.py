@@ -243,7 +243,7 @@ def not_taken(result: Any) -> Outcome:
     """The outcome of the events of a send `result` (a client SendResult) that got no id:
     "unknown" when the server may have acted on them anyway (`result.uncertain`: a 200
     whose body broke off, no answer after the request went out), else not accepted."""
-    if getattr(result, "uncertain", False):
+    if result.uncertain:
         reason = result.error or "the answer did not come"
         return Outcome(OutcomeKind.UNKNOWN, reason=f"{reason}; the server may have taken them")
     return refused(result.error, result.status)

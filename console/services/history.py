@@ -59,6 +59,7 @@ class SendResultLike(Protocol):
     latency_ms: float
     request_bytes: int
     seed: str
+    uncertain: bool
 
 
 class CapturedLike(Protocol):

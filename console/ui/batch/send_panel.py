@@ -40,6 +40,7 @@ class _Result(Protocol):
     ids: list[str]
     accepted: int
     error: str | None
+    uncertain: bool
 
     @property
     def ok(self) -> bool: ...
@@ -137,7 +138,7 @@ class BatchSendPanel(QWidget):
         index = request_no - 1
         self._pending.discard(index)
         self._reports[index] = RequestReport(result.status, result.accepted, result.error,
-                                             getattr(result, "uncertain", False))
+                                             result.uncertain)
         total = len(self._plan.requests) if self._plan else request_no
         head = f"Request {request_no}/{total}: {result.status or 'no answer'} · "
         if result.ok:
