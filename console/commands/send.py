@@ -133,7 +133,7 @@ async def _send(
     clock: Stopwatch,
 ) -> int:
     from console.services.client import EventApiClient
-    from console.services.sender import send_events
+    from console.services.sender import Observers, send_events
 
     # history first: its writer prepares the first request while the client starts up
     clock.lap("resolved")
@@ -148,20 +148,21 @@ async def _send(
         if session:
             session.close()
         raise
-    finished = _Finished(session.observer if session else None)
+    answered = _Answered()
     interrupted = False
     verified = None
     try:
         try:
+            observer = Observers(answered, session.observer if session else None)
             outcomes = await send_events(client, resolved.target, parts, plan,
-                                         concurrency=args.concurrency, observer=finished)
+                                         concurrency=args.concurrency, observer=observer)
             clock.lap("sent")
             if session and not args.no_verify:
                 verified = await session.confirm(client, outcomes)
                 clock.lap("verified")
         except asyncio.CancelledError:  # Ctrl+C: say what came of what was sent
             interrupted = True
-            outcomes = sorted(finished.done, key=lambda o: o.request_no)
+            outcomes = sorted(answered.done, key=lambda o: o.request_no)
     finally:
         await client.aclose()
         if session:
@@ -187,22 +188,20 @@ async def _send(
     return 0 if all_ok else 1
 
 
-class _Finished:
-    """The sender's observer, passed through to the history's, keeping each answered
-    request: an interrupted send still prints what came of those."""
+class _Answered:
+    """Keeps each answered request, so that an interrupted send still prints what came
+    of those (the sender returns its outcomes only at the end)."""
 
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
+    def __init__(self) -> None:
         self.done: list[Any] = []
 
-    def on_pending(self, request_no: int, rng: range, body: bytes, seed: Any) -> Any:
-        return self.inner.on_pending(request_no, rng, body, seed) if self.inner else None
+    def on_pending(self, request_no: int, rng: range, body: bytes, seed: Any) -> None:
+        return None
 
-    def on_done(self, request_no: int, rng: range, result: Any) -> Any:
+    def on_done(self, request_no: int, rng: range, result: Any) -> None:
         from console.services.sender import RequestOutcome
 
         self.done.append(RequestOutcome(request_no, rng, result))
-        return self.inner.on_done(request_no, rng, result) if self.inner else None
 
 
 def _history_session(args: argparse.Namespace, resolved: Any, events: list[Any],

@@ -11,7 +11,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from console.core.ids import IdSeed
 from console.core.plan import BatchPlan
@@ -37,6 +37,29 @@ class RequestOutcome:
     request_no: int
     events: range
     result: SendResult
+
+
+class Observers:
+    """Several sender observers as one, called in order."""
+
+    def __init__(self, *observers: Any) -> None:
+        self.observers = [o for o in observers if o is not None]
+
+    def on_pending(self, request_no: int, rng: range, body: bytes,
+                   seed: IdSeed) -> Awaitable[Any] | None:
+        return _all([o.on_pending(request_no, rng, body, seed) for o in self.observers])
+
+    def on_done(self, request_no: int, rng: range,
+                result: SendResult) -> Awaitable[Any] | None:
+        return _all([o.on_done(request_no, rng, result) for o in self.observers])
+
+
+def _all(results: list[Any]) -> Awaitable[Any] | None:
+    """One awaitable for the observers that returned one (the sender awaits it)."""
+    waits = [r for r in results if inspect.isawaitable(r)]
+    if len(waits) < 2:
+        return waits[0] if waits else None
+    return asyncio.gather(*waits)
 
 
 Progress = Callable[[int, int], None]  # (events done, bytes done)

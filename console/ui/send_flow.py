@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import inspect
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +31,7 @@ from console.services.client import SendResult
 from console.services.history import CANCELLED_REASON
 from console.services.history_recorder import AsyncHistoryRecorder
 from console.services.outcomes import RestAccess
+from console.services.sender import Observers
 from console.services.targets import ResolvedTarget
 from console.ui.batch import BatchSendPanel
 from console.ui.context import AppContext
@@ -123,25 +123,6 @@ class LogObserver:
             self._dirty.add(request_no)
             self.flush()
         self.model.changed(n)
-
-
-class Observers:
-    """Several sender observers as one, called in order."""
-
-    def __init__(self, *observers: Any) -> None:
-        self.observers = [o for o in observers if o is not None]
-
-    def on_pending(self, request_no: int, rng: range, body: bytes, seed: IdSeed) -> Any:
-        return _all([o.on_pending(request_no, rng, body, seed) for o in self.observers])
-
-    def on_done(self, request_no: int, rng: range, result: SendResult) -> Any:
-        return _all([o.on_done(request_no, rng, result) for o in self.observers])
-
-
-def _all(results: list[Any]) -> Awaitable[Any] | None:
-    """One awaitable for the observers that returned one (the sender awaits it)."""
-    waits = [r for r in results if inspect.isawaitable(r)]
-    return asyncio.gather(*waits) if waits else None
 
 
 @dataclass(frozen=True, slots=True)
