@@ -11,6 +11,7 @@ back. The JSON line of each request then carries `dedup` and `runs` per event.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -22,7 +23,10 @@ from console.core.dedup import (
     Outcome,
     OutcomeKind,
     Prediction,
+    PriorSend,
+    Verdict,
     dedup_id_of,
+    name_of,
     not_taken,
     summary_line,
 )
@@ -44,7 +48,28 @@ _PROBE = "\x00probe"  # an id no event has: asks the ledger what a fresh id gets
 
 
 def _stderr(message: str) -> None:
-    print(f"event-console: {message}", file=sys.stderr)
+    # one write: the history writer's thread may say this while the loop's thread prints
+    sys.stderr.write(f"event-console: {message}\n")
+
+
+class _Warnings:
+    """The duplicate warnings of one send: the first `MAX_WARNINGS` one by one, then how
+    many more (said when the send closes, once all were heard)."""
+
+    def __init__(self, notify: Notify | None) -> None:
+        self.notify = notify
+        self.heard = 0
+
+    def add(self, prediction: Prediction) -> None:
+        self.heard += 1
+        if self.notify is not None and self.heard <= MAX_WARNINGS:
+            self.notify(f"event #{prediction.index + 1}: {prediction.message}")
+
+    def close(self) -> None:
+        more, self.heard = self.heard - MAX_WARNINGS, 0
+        if self.notify is not None and more > 0:
+            self.notify(f"… and {more} more events whose id repeats one sent in the last "
+                        "24 h: Inngest will start no runs for them")
 
 
 def poll_policy_from_env() -> PollPolicy:
@@ -61,8 +86,9 @@ class SendSession:
 
     def __init__(self, store: HistoryStore, recorder: HistoryWriter,
                  predictions: Sequence[Prediction], access: RestAccess,
-                 policy: PollPolicy) -> None:
+                 policy: PollPolicy, warnings: _Warnings | None = None) -> None:
         self.store = store
+        self.warnings = warnings
         self.observer = recorder
         self.predictions = predictions
         self.access = access
@@ -87,21 +113,19 @@ class SendSession:
         store.apply_retention()
         ids = [dedup_id_of(e) for e in events]
         wanted = [i for i in ids if i]
-        prior = store.prior_sends(env.name, wanted)
-        ledger = DedupLedger(prior, env=env.name)
+        warnings = _Warnings(notify)
         predictions: Sequence[Prediction]
-        if not prior and len(set(wanted)) == len(wanted):
-            predictions = FreshPredictions(ids, ledger, now_ms())  # nothing can repeat
+        if len(set(wanted)) == len(wanted):  # no id repeats within the batch
+            predictions = FreshPredictions(
+                ids, DedupLedger((), env=env.name), now_ms(), events=events,
+                lookup=functools.partial(store.prior_sends, env.name), heard=warnings.add)
         else:
-            predictions = ledger.classify(events, now_ms())
-        if notify is not None:
-            duplicates = ([] if isinstance(predictions, FreshPredictions)
-                          else [p for p in predictions if p.duplicate])
-            for p in duplicates[:MAX_WARNINGS]:
-                notify(f"event #{p.index + 1}: {p.message}")
-            if len(duplicates) > MAX_WARNINGS:
-                notify(f"… and {len(duplicates) - MAX_WARNINGS} more events whose id repeats "
-                       "one sent in the last 24 h: Inngest will start no runs for them")
+            prior = store.prior_sends(env.name, wanted)
+            predictions = DedupLedger(prior, env=env.name).classify(events, now_ms())
+            for p in predictions:
+                if p.duplicate:
+                    warnings.add(p)
+            warnings.close()
         recorder = HistoryWriter(
             store, env.name, parts, events=events, predictions=predictions, source=source,
             scenario=scenario, step=step, origin=resolved.target.event_origin, branch=env.branch,
@@ -111,7 +135,8 @@ class SendSession:
             name=env.name, kind=env.kind, rest_origin=env.rest_origin, branch=env.branch,
             signing_key=resolved.signing_key,
         )
-        return cls(store, recorder, predictions, access, policy or poll_policy_from_env())
+        return cls(store, recorder, predictions, access, policy or poll_policy_from_env(),
+                   warnings)
 
     async def confirm(self, client: JsonGetter, outcomes: Sequence[Any]) -> dict[int, Outcome]:
         """Poll runs of every accepted event; outcomes (by batch index) go to the history."""
@@ -153,17 +178,38 @@ class SendSession:
         try:
             self.observer.finish()
         finally:
+            if self.warnings is not None:
+                self.warnings.close()
             self.store.close()
 
 
 class FreshPredictions(Sequence[Prediction]):
-    """The ledger's predictions for a batch in which no id repeats, neither within the
-    batch nor in the history: each event's is what the ledger says of its id alone, made
-    when asked for (a 50,000-event send need not build 50,000 objects before it starts).
+    """The ledger's predictions for a batch in which no id repeats within the batch.
+
+    An event's prediction is the ledger's for its id alone, made when asked for (a
+    50,000-event send need not build 50,000 objects before it starts). `lookup` (ids ->
+    the history's earlier sends with those ids, a `HistoryStore.prior_sends`) is asked one
+    request at a time, by `stored`, which whoever writes a request's rows calls just
+    before writing them: for the CLI the history writer, while the request before is in
+    flight, so a send no longer waits at its start for every id to be looked up (30 ms
+    for 20,000 ids). An id found there gets the ledger's verdict against that send, and
+    each duplicate goes to `heard` (the warnings) before its request leaves. No request
+    leaves before its rows are written, so every event sent was looked up; one never
+    looked up (its request never left) keeps the verdict of a fresh id.
     tests/services/test_history_perf_paths.py checks it against `DedupLedger.classify`."""
 
-    def __init__(self, ids: Sequence[str | None], ledger: DedupLedger, now: int) -> None:
+    def __init__(self, ids: Sequence[str | None], ledger: DedupLedger, now: int, *,
+                 events: Sequence[Any] | None = None,
+                 lookup: Callable[[list[str]], Sequence[PriorSend]] | None = None,
+                 heard: Callable[[Prediction], None] | None = None) -> None:
         self.ids = ids
+        self.ledger = ledger
+        self.now = now
+        self.events = events
+        self.lookup = lookup
+        self.heard = heard
+        self._looked = bytearray(len(ids) if lookup is not None else 0)
+        self._found: dict[int, Prediction] = {}  # index -> a verdict other than "new"
         fresh, none = ledger.classify_ids([_PROBE, None], now)
         self._templates = {True: fresh, False: none}
         self._entries = {has: {"verdict": p.verdict.value, "message": p.message}
@@ -184,16 +230,44 @@ class FreshPredictions(Sequence[Prediction]):
         return self._one(index)
 
     def _one(self, index: int) -> Prediction:
+        found = self._found.get(index)
+        if found is not None:
+            return found
         dedup_id = self.ids[index]
         return replace(self._templates[bool(dedup_id)], index=index, dedup_id=dedup_id)
 
     def stored(self, rng: range) -> list[Prediction]:
-        """What the history stores of each (its verdict and message): the ledger's own
-        prediction for a fresh id or for none, shared, without per-event copies."""
-        templates, ids = self._templates, self.ids
-        return [templates[bool(ids[i])] for i in rng]
+        """What the history stores of each (its verdict and message), the events of `rng`
+        looked up first: the ledger's own prediction for a fresh id or for none, shared,
+        without per-event copies, and the verdict found for the others."""
+        if self.lookup is not None:
+            self._look_up(rng)
+        templates, ids, found = self._templates, self.ids, self._found
+        if not found:
+            return [templates[bool(ids[i])] for i in rng]
+        return [found.get(i) or templates[bool(ids[i])] for i in rng]
 
     def entries(self, rng: range) -> list[dict[str, str]]:
         """`describe`'s dedup entries (shared dicts: they are only serialized)."""
-        entries, ids = self._entries, self.ids
-        return [entries[bool(ids[i])] for i in rng]
+        entries, ids, found = self._entries, self.ids, self._found
+        return [entries[bool(ids[i])] if i not in found else
+                {"verdict": found[i].verdict.value, "message": found[i].message}
+                for i in rng]
+
+    def _look_up(self, rng: range) -> None:
+        looked, ids = self._looked, self.ids
+        todo = [i for i in rng if not looked[i] and ids[i]]
+        wanted = [dedup_id for i in todo if (dedup_id := ids[i])]
+        for i in rng:
+            looked[i] = 1
+        prior = self.lookup(wanted) if wanted and self.lookup is not None else ()
+        if not prior:
+            return
+        ledger = DedupLedger(prior, env=self.ledger.env, window_ms=self.ledger.window_ms)
+        events = self.events
+        names = [name_of(events[i]) for i in todo] if events is not None else None
+        for i, p in zip(todo, ledger.classify_ids(wanted, self.now, names), strict=True):
+            if p.verdict is not Verdict.NEW:
+                self._found[i] = found = replace(p, index=i)
+                if self.heard is not None and found.duplicate:
+                    self.heard(found)

@@ -183,6 +183,39 @@ def test_send_prints_predicted_and_confirmed_outcomes_and_history_keeps_them(cli
     assert [r["outcome"] for r in lines(huge.stdout)] == ["deduplicated", "ran"]
 
 
+
+def test_duplicates_in_later_requests_are_warned_of_before_they_leave(cli):
+    """The history is asked about each request's ids just before that request's rows are
+    written (while the one before is in flight): a repeat in the fourth request and seven
+    in the last are still predicted, said on stderr and kept in the history."""
+    fast = {"INNGEST_EVENT_KEY": KEY}
+    pad = "p" * 200
+    repeated = (7, *range(20, 27))
+    with running_inbox() as inbox:
+        early = [{"name": "app/a", "id": f"r-{i}", "data": {"pad": pad}} for i in repeated]
+        first = cli("send", "--url", inbox.url, "--no-verify", "-", input=json.dumps(early),
+                    env=fast)
+        assert first.returncode == 0, first.stderr
+        batch = [{"name": "app/b", "id": f"r-{i}", "data": {"pad": pad}} for i in range(27)]
+        second = cli("send", "--url", inbox.url, "--no-verify", "--request-limit", "600",
+                     "-", input=json.dumps(batch), env=fast)
+    assert second.returncode == 0, second.stderr
+    out = lines(second.stdout)
+    assert len(out) > 8  # two events per request
+    verdicts = [d["verdict"] for line in out for d in line["dedup"]]
+    assert [i for i, v in enumerate(verdicts) if v != "new"] == list(repeated)
+    assert set(verdicts) == {"new", "duplicate"}
+    warned = [line for line in second.stderr.splitlines() if "duplicate of" in line]
+    assert [w.split(":")[1] for w in warned] == [
+        " event #8", " event #21", " event #22", " event #23", " event #24"]
+    assert "(as app/a: ids are shared across event names)" in warned[0]
+    assert second.stderr.splitlines()[-1] == (
+        "event-console: … and 3 more events whose id repeats one sent in the last 24 h: "
+        "Inngest will start no runs for them")
+    shown = lines(cli("history", "--json", "--name", "app/b").stdout)
+    assert sorted(r["dedup_id"] for r in shown if r["predicted"] == "duplicate") == sorted(
+        f"r-{i}" for i in repeated)
+
 def test_history_shows_control_characters_instead_of_sending_them_to_the_terminal(cli):
     """Whoever sends the events chooses their names and ids; the table must not let ESC
     sequences through to the terminal of the person reading it."""

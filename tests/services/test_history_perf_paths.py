@@ -18,7 +18,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.core.dedup import DedupLedger, dedup_id_of
+from console.core.dedup import DedupLedger, PriorSend, dedup_id_of
 from console.core.plan import plan_requests
 from console.core.serialize import event_bytes
 from console.services.client import EventApiClient, Target
@@ -49,6 +49,48 @@ def test_fresh_predictions_are_what_the_ledger_says(ids: list[str | None]) -> No
     assert [(p.verdict, p.message) for p in fresh.stored(range(len(ids)))] == [
         (p.verdict, p.message) for p in expected]
 
+
+
+DAY = 24 * 60 * 60 * 1000
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), size=st.integers(0, 30), per=st.integers(1, 7))
+def test_looked_up_request_by_request_they_are_what_the_ledger_says(data: Any, size: int,
+                                                                    per: int) -> None:
+    """With earlier sends in the history (found in, just before and long before the 24 h
+    window, with an outcome known or not, under another name), asking one request at a
+    time gives what the ledger says of the whole batch at once, and the warnings are the
+    duplicates, in order, each heard once."""
+    ids = [data.draw(st.sampled_from([None, f"id-{i}"])) for i in range(size)]
+    events: list[Any] = [{"name": f"n{i % 2}", **({"id": d} if d else {})}
+                         for i, d in enumerate(ids)]
+    prior = [PriorSend(d, data.draw(st.sampled_from(["dev", "prod"])),
+                       T0 - data.draw(st.sampled_from([1, DAY - 1, DAY, DAY + 5, 2 * DAY])),
+                       data.draw(st.sampled_from([None, "01PRIOR"])),
+                       data.draw(st.sampled_from(["n0", "other"])))
+             for d in ids if d and data.draw(st.booleans())]
+    asked: list[list[str]] = []
+
+    def lookup(wanted: list[str]) -> list[PriorSend]:
+        asked.append(wanted)
+        return [p for p in prior if p.dedup_id in wanted]
+
+    expected = DedupLedger(prior, env="dev").classify(events, T0)
+    heard: list[Any] = []
+    fresh = FreshPredictions(ids, DedupLedger([], env="dev"), T0, events=events,
+                             lookup=lookup, heard=heard.append)
+    requests = [range(i, min(size, i + per)) for i in range(0, size, per)]
+    stored = [p for rng in requests for p in fresh.stored(rng)]
+    for rng in requests:  # a request written again (the flip's fallback): asked once
+        fresh.stored(rng)
+    assert [(p.verdict, p.message) for p in stored] == [
+        (p.verdict, p.message) for p in expected]
+    assert list(fresh) == expected and fresh[1:4] == expected[1:4]
+    assert fresh.entries(range(size)) == [
+        {"verdict": p.verdict.value, "message": p.message} for p in expected]
+    assert heard == [p for p in expected if p.duplicate]
+    assert sorted(i for wanted in asked for i in wanted) == sorted(d for d in ids if d)
 
 def rows(store: HistoryStore) -> list[tuple[Any, ...]]:
     return [(r.name, r.dedup_id, r.outcome, r.predicted, r.size, r.state, bool(r.internal_id))
