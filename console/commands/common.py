@@ -77,8 +77,39 @@ def jsonl_hint(problems: Iterable[Problem], jsonl: bool) -> str | None:
 
 def emit(record: dict[str, Any]) -> None:
     """One JSON object per line on stdout, flushed (CI reads it as it comes)."""
-    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    sys.stdout.write(json_line(record) + "\n")
     sys.stdout.flush()
+
+
+def json_line(record: dict[str, Any]) -> str:
+    """`json.dumps(record, ensure_ascii=False)`, byte for byte, but a list that holds the
+    same dict object many times (a send's `dedup` entries: 500 per request, nearly all one
+    of two shared dicts) has each object encoded once: 20,000 entries took 29 ms."""
+    if not any(_repeats(v) for v in record.values()):
+        return json.dumps(record, ensure_ascii=False)
+    return "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)}: {_value(v)}"
+                           for k, v in record.items()) + "}"
+
+
+def _repeats(value: Any) -> bool:
+    """A long list of dicts, most of them the same objects as others."""
+    return (type(value) is list and len(value) > 8 and type(value[0]) is dict
+            and len({id(v) for v in value}) * 2 < len(value))
+
+
+def _value(value: Any) -> str:
+    if not _repeats(value):
+        return json.dumps(value, ensure_ascii=False)
+    done: dict[int, str] = {}
+    parts = []
+    for item in value:
+        text = done.get(id(item))
+        if text is None:
+            text = json.dumps(item, ensure_ascii=False)
+            if type(item) is dict:
+                done[id(item)] = text
+        parts.append(text)
+    return "[" + ", ".join(parts) + "]"
 
 
 def fail(message: str) -> UserError:

@@ -15,6 +15,7 @@ with an empty one) is never deduplicated: repeating or retrying it runs function
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -265,9 +266,9 @@ def summary_line(outcomes: Iterable[Outcome | OutcomeKind], *, accepted: bool = 
     """One line for a send: "3 accepted · 1 deduplicated · 2 ran" (zero counts left out).
 
     `accepted=False` leaves the accepted count out, for a place that shows it already."""
-    kinds = [o.kind if isinstance(o, Outcome) else o for o in outcomes]
-    count = sum(1 for k in kinds if k not in _NOT_ACCEPTED_KINDS)
-    parts = [f"{n} {label}" for kind, label in _SUMMARY_ORDER if (n := kinds.count(kind))]
+    counts = Counter(o.kind if isinstance(o, Outcome) else o for o in outcomes)
+    count = sum(n for kind, n in counts.items() if kind not in _NOT_ACCEPTED_KINDS)
+    parts = [f"{n} {label}" for kind, label in _SUMMARY_ORDER if (n := counts[kind])]
     if accepted and (count or not parts):  # "0 accepted" only when there is nothing else
         parts.insert(0, f"{count} accepted")
     return " · ".join(parts)

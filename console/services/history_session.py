@@ -160,14 +160,10 @@ class SendSession:
                   for p in predictions[rng.start : rng.stop]])
         not_accepted = not_taken(outcome.result)
         ok = Outcome(OutcomeKind.ACCEPTED)
-        kinds: list[Outcome] = []
-        for offset, index in enumerate(rng):
-            if offset >= accepted:
-                kinds.append(not_accepted)
-            elif verified is not None and index in verified:
-                kinds.append(verified[index])
-            else:
-                kinds.append(ok)
+        kinds = [ok] * accepted + [not_accepted] * (len(rng) - accepted)
+        if verified is not None:
+            for offset, index in enumerate(rng[:accepted]):
+                kinds[offset] = verified.get(index, ok)
         record: dict[str, Any] = {"dedup": dedup, "summary": summary_line(kinds)}
         if verified is not None:
             record["runs"] = [{"outcome": o.kind.value, "runs": o.runs, "detail": o.text}
@@ -250,6 +246,8 @@ class FreshPredictions(Sequence[Prediction]):
     def entries(self, rng: range) -> list[dict[str, str]]:
         """`describe`'s dedup entries (shared dicts: they are only serialized)."""
         entries, ids, found = self._entries, self.ids, self._found
+        if not found:
+            return [entries[bool(ids[i])] for i in rng]
         return [entries[bool(ids[i])] if i not in found else
                 {"verdict": found[i].verdict.value, "message": found[i].message}
                 for i in rng]

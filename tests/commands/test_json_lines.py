@@ -1,0 +1,36 @@
+"""The JSON lines `send` and `run` print are exactly `json.dumps` of each record, however
+its lists share objects (the encoder only saves work on shared ones)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from console.commands.common import json_line
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=8),
+                    st.floats(allow_nan=False))
+SMALL = st.dictionaries(st.text(max_size=5), SCALARS, max_size=3)
+
+
+@given(pool=st.lists(SMALL, min_size=1, max_size=3),
+       picks=st.lists(st.integers(0, 2), max_size=40),
+       other=st.dictionaries(st.text(max_size=6), SCALARS | st.lists(SCALARS, max_size=12)))
+def test_a_line_is_json_dumps_of_its_record(pool: list[dict[str, Any]], picks: list[int],
+                                           other: dict[str, Any]) -> None:
+    shared = [pool[i % len(pool)] for i in picks]  # the same dict objects, many times
+    record = {**other, "dedup": shared, "copies": [dict(d) for d in shared]}
+    line = json_line(record)
+    assert line == json.dumps(record, ensure_ascii=False)
+    assert "\n" not in line and json.loads(line) == json.loads(json.dumps(record))
+
+
+def test_a_send_line_of_shared_entries_reads_back_as_sent() -> None:
+    fresh = {"verdict": "new", "message": "new dedup id: functions run; \u00e9\u2028"}
+    none = {"verdict": "no dedup id", "message": "no dedup id"}
+    record = {"request": 1, "ids": ["01A"] * 500, "dedup": [fresh, none] * 250,
+              "summary": "500 accepted"}
+    assert json_line(record) == json.dumps(record, ensure_ascii=False)
