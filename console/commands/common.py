@@ -85,9 +85,10 @@ def json_line(record: dict[str, Any]) -> str:
     """`json.dumps(record, ensure_ascii=False)`, byte for byte, but a list that holds the
     same dict object many times (a send's `dedup` entries: 500 per request, nearly all one
     of two shared dicts) has each object encoded once: 20,000 entries took 29 ms."""
-    if not any(_repeats(v) for v in record.values()):
+    if (not any(_repeats(v) for v in record.values())
+            or not all(type(k) is str for k in record)):
         return json.dumps(record, ensure_ascii=False)
-    return "{" + ", ".join(f"{json.dumps(str(k), ensure_ascii=False)}: {_value(v)}"
+    return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {_value(v)}"
                            for k, v in record.items()) + "}"
 
 

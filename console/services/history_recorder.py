@@ -50,7 +50,7 @@ class Recording:
     def pending_fields(self, request_no: int, rng: range, body: bytes | int | None,
                        seed: Any) -> dict[str, Any]:
         """record_pending's arguments; `body`: the request body or its length."""
-        stored = getattr(self.predictions, "stored", None)  # history_session.FreshPredictions
+        stored = getattr(self.predictions, "stored", None)  # history_session.LazyPredictions
         preds = (stored(rng) if stored is not None else
                  list(self.predictions[rng.start : rng.stop])
                  if self.predictions is not None else None)

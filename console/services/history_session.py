@@ -116,7 +116,7 @@ class SendSession:
         warnings = _Warnings(notify)
         predictions: Sequence[Prediction]
         if len(set(wanted)) == len(wanted):  # no id repeats within the batch
-            predictions = FreshPredictions(
+            predictions = LazyPredictions(
                 ids, DedupLedger((), env=env.name), now_ms(), events=events,
                 lookup=functools.partial(store.prior_sends, env.name), heard=warnings.add)
         else:
@@ -155,7 +155,7 @@ class SendSession:
         rng: range = outcome.events
         accepted = min(len(outcome.result.ids), len(rng))
         predictions = self.predictions
-        dedup = (predictions.entries(rng) if isinstance(predictions, FreshPredictions) else
+        dedup = (predictions.entries(rng) if isinstance(predictions, LazyPredictions) else
                  [{"verdict": p.verdict.value, "message": p.message}
                   for p in predictions[rng.start : rng.stop]])
         not_accepted = not_taken(outcome.result)
@@ -179,7 +179,7 @@ class SendSession:
             self.store.close()
 
 
-class FreshPredictions(Sequence[Prediction]):
+class LazyPredictions(Sequence[Prediction]):
     """The ledger's predictions for a batch in which no id repeats within the batch.
 
     An event's prediction is the ledger's for its id alone, made when asked for (a

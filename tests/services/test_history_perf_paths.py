@@ -1,9 +1,9 @@
 """The CLI's fast history paths record exactly what the plain ones do.
 
 `HistoryWriter` writes each request's rows ahead (state 'queued') and flips them to
-'pending' before the request leaves; `FreshPredictions` stands in for
-`DedupLedger.classify` when no id can repeat. Real SQLite files, the real inbox, a real
-killed process.
+'pending' before the request leaves; `LazyPredictions` stands in for
+`DedupLedger.classify` when no id repeats within the batch (the history is asked one
+request at a time). Real SQLite files, the real inbox, a real killed process.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from console.core.serialize import event_bytes
 from console.services.client import EventApiClient, Target
 from console.services.history import HistoryStore
 from console.services.history_recorder import HistoryRecorder
-from console.services.history_session import FreshPredictions
+from console.services.history_session import LazyPredictions
 from console.services.history_writer import HistoryWriter
 from console.services.paths import app_paths
 from console.services.sender import send_events
@@ -38,11 +38,11 @@ T0 = 1_700_000_000_000
 @given(ids=st.lists(st.one_of(st.none(), st.just(""), st.text(min_size=1, max_size=6)),
                     max_size=30).map(lambda xs: [x if not x else f"{i}-{x}"
                                                  for i, x in enumerate(xs)]))
-def test_fresh_predictions_are_what_the_ledger_says(ids: list[str | None]) -> None:
+def test_predictions_without_history_are_what_the_ledger_says(ids: list[str | None]) -> None:
     events: list[Any] = [{"name": "a", **({"id": i} if i is not None else {})} for i in ids]
     ledger = DedupLedger([], env="dev")
     expected = ledger.classify(events, T0)
-    fresh = FreshPredictions([dedup_id_of(e) for e in events], ledger, T0)
+    fresh = LazyPredictions([dedup_id_of(e) for e in events], ledger, T0)
     assert list(fresh) == expected and fresh[1:4] == expected[1:4]
     assert fresh.entries(range(len(ids))) == [
         {"verdict": p.verdict.value, "message": p.message} for p in expected]
@@ -78,7 +78,7 @@ def test_looked_up_request_by_request_they_are_what_the_ledger_says(data: Any, s
 
     expected = DedupLedger(prior, env="dev").classify(events, T0)
     heard: list[Any] = []
-    fresh = FreshPredictions(ids, DedupLedger([], env="dev"), T0, events=events,
+    fresh = LazyPredictions(ids, DedupLedger([], env="dev"), T0, events=events,
                              lookup=lookup, heard=heard.append)
     requests = [range(i, min(size, i + per)) for i in range(0, size, per)]
     stored = [p for rng in requests for p in fresh.stored(rng)]
@@ -103,7 +103,7 @@ def send(path: Path, origin: str, observer_for: Any, events: list[dict[str, Any]
     plan = plan_requests([len(p) for p in parts], request_limit=request_limit,
                          event_limit=1 << 20)
     ids = [dedup_id_of(e) for e in events]
-    predictions = FreshPredictions(ids, DedupLedger([], env="dev"), T0)
+    predictions = LazyPredictions(ids, DedupLedger([], env="dev"), T0)
 
     async def go() -> None:
         client = EventApiClient()
