@@ -193,10 +193,10 @@ def test_stats_say_where_the_time_went(cli, tmp_path):
     assert received == 3000 and len(requests) > 1
     [stats] = [line for line in done.stderr.splitlines() if line.startswith("event-console: ")]
     assert stats.startswith(f"event-console: 3,000 events in {len(requests)} requests (")
-    phases = re.findall(r"(read|checked|resolved|history opened|sent|history closed|total)"
-                        r" (\d+\.\d\d) s", stats)
+    phases = re.findall(r"(read|checked|resolved|history opened|sent|printed|history closed"
+                        r"|total) (\d+\.\d\d) s", stats)
     assert [p for p, _ in phases] == ["read", "checked", "resolved", "history opened", "sent",
-                                      "history closed", "total"]
+                                      "printed", "history closed", "total"]
     seconds = {p: float(s) for p, s in phases}
     assert seconds["total"] >= seconds["sent"] > 0
     rate = float(re.search(r"sent [\d.]+ s \(([\d,]+) events/s\)", stats)[1].replace(",", ""))
