@@ -27,7 +27,7 @@ from console.services.history_recorder import HistoryRecorder
 from console.services.history_session import LazyPredictions
 from console.services.history_writer import HistoryWriter
 from console.services.paths import app_paths
-from console.services.sender import send_events
+from console.services.sender import Observers, send_events
 from tests.support.fault_server import FaultServer, Reply
 from tests.support.inbox_thread import running_inbox
 
@@ -137,6 +137,51 @@ def test_writer_records_what_the_plain_recorder_records(tmp_path: Path) -> None:
                                    ).fetchone() == (plain.conn.execute(
                                        "SELECT count(*) FROM requests").fetchone()[0], 1)
 
+
+
+def test_the_log_starts_over_instead_of_growing_for_the_whole_send(
+        tmp_path: Path, monkeypatch: Any) -> None:
+    """Passive checkpoints alone never let SQLite's log start over while the writer keeps
+    appending (a 100,000-event send left a 261 MiB log); past the limit the checkpointer
+    restarts it. Here: a 1 MiB limit, ~12 MiB of events."""
+    import console.services.history_writer as history_writer
+
+    monkeypatch.setattr(history_writer, "WAL_LIMIT_BYTES", 1 << 20)
+    monkeypatch.setattr(history_writer, "CHECKPOINT_EVENTS", 100)
+    events = [{"name": "big/e", "id": f"big-{i}", "data": {"pad": "p" * 1000}}
+              for i in range(12_000)]
+    parts = [event_bytes(e) for e in events]
+    plan = plan_requests([len(p) for p in parts], request_limit=64 * 1024,
+                         event_limit=1 << 20)
+    path = tmp_path / "h.sqlite3"
+    wal = Path(f"{path}-wal")
+    sizes: list[int] = []
+
+    class Sizes:
+        def on_pending(self, *args: Any) -> None:
+            return None
+
+        def on_done(self, *args: Any) -> None:
+            sizes.append(wal.stat().st_size if wal.exists() else 0)
+
+    async def go(origin: str) -> HistoryWriter:
+        client = EventApiClient()
+        with HistoryStore(path, handoff=True) as store:
+            writer = HistoryWriter(store, "dev", parts, events=events, plan=plan)
+            try:
+                outcomes = await send_events(client, Target(origin, "k"), parts, plan,
+                                             observer=Observers(writer, Sizes()))
+                assert all(o.result.ok for o in outcomes)
+            finally:
+                writer.finish()
+                await client.aclose()
+            assert store.count() == len(events)
+        return writer
+
+    with FaultServer(record=False) as server:
+        writer = asyncio.run(go(server.origin))
+    assert writer._checkpointer.restarts > 0
+    assert sum(map(len, parts)) > 12 << 20 and max(sizes) < 6 << 20, max(sizes)
 
 def test_the_writer_thread_runs_at_background_priority(tmp_path: Path) -> None:
     """Recording yields the CPU to the send (and to a local server) when cores are busy;
