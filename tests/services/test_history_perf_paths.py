@@ -181,7 +181,10 @@ def test_the_log_starts_over_instead_of_growing_for_the_whole_send(
     with FaultServer(record=False) as server:
         writer = asyncio.run(go(server.origin))
     assert writer._checkpointer.restarts > 0
-    assert sum(map(len, parts)) > 12 << 20 and max(sizes) < 6 << 20, max(sizes)
+    # without restarts: 52 MB here; with them the limit plus what the writer adds while
+    # the checkpointer (at background priority) catches up: 6 to 12.5 MiB in 15 runs
+    # beside a core kept busy
+    assert sum(map(len, parts)) > 12 << 20 and max(sizes) < 24 << 20, max(sizes)
 
 def test_the_writer_thread_runs_at_background_priority(tmp_path: Path) -> None:
     """Recording yields the CPU to the send (and to a local server) when cores are busy;
