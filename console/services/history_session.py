@@ -66,7 +66,7 @@ class _Warnings:
             self.notify(f"event #{prediction.index + 1}: {prediction.message}")
 
     def close(self) -> None:
-        more, self.heard = self.heard - MAX_WARNINGS, 0
+        more = self.heard - MAX_WARNINGS
         if self.notify is not None and more > 0:
             self.notify(f"… and {more} more events whose id repeats one sent in the last "
                         "24 h: Inngest will start no runs for them")
@@ -86,7 +86,7 @@ class SendSession:
 
     def __init__(self, store: HistoryStore, recorder: HistoryWriter,
                  predictions: Sequence[Prediction], access: RestAccess,
-                 policy: PollPolicy, warnings: _Warnings | None = None) -> None:
+                 policy: PollPolicy, warnings: _Warnings) -> None:
         self.store = store
         self.warnings = warnings
         self.observer = recorder
@@ -125,7 +125,6 @@ class SendSession:
             for p in predictions:
                 if p.duplicate:
                     warnings.add(p)
-            warnings.close()
         recorder = HistoryWriter(
             store, env.name, parts, events=events, predictions=predictions, source=source,
             scenario=scenario, step=step, origin=resolved.target.event_origin, branch=env.branch,
@@ -174,8 +173,7 @@ class SendSession:
         try:
             self.observer.finish()
         finally:
-            if self.warnings is not None:
-                self.warnings.close()
+            self.warnings.close()
             self.store.close()
 
 
@@ -237,7 +235,7 @@ class LazyPredictions(Sequence[Prediction]):
         looked up first: the ledger's own prediction for a fresh id or for none, shared,
         without per-event copies, and the verdict found for the others."""
         if self.lookup is not None:
-            self._look_up(rng)
+            self._look_up(rng, self.lookup)
         templates, ids, found = self._templates, self.ids, self._found
         if not found:
             return [templates[bool(ids[i])] for i in rng]
@@ -252,13 +250,13 @@ class LazyPredictions(Sequence[Prediction]):
                 {"verdict": found[i].verdict.value, "message": found[i].message}
                 for i in rng]
 
-    def _look_up(self, rng: range) -> None:
+    def _look_up(self, rng: range, lookup: Callable[[list[str]], Sequence[PriorSend]]) -> None:
         looked, ids = self._looked, self.ids
         todo = [i for i in rng if not looked[i] and ids[i]]
         wanted = [dedup_id for i in todo if (dedup_id := ids[i])]
         for i in rng:
             looked[i] = 1
-        prior = self.lookup(wanted) if wanted and self.lookup is not None else ()
+        prior = lookup(wanted) if wanted else ()
         if not prior:
             return
         ledger = DedupLedger(prior, env=self.ledger.env, window_ms=self.ledger.window_ms)
