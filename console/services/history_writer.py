@@ -3,9 +3,10 @@
 Writing 500 events costs ~5 ms, as long as a loopback request. The writer's own thread
 writes the *next* request's rows ahead, as 'queued', while the current one is in flight,
 so `on_pending` only flips one row to 'pending' (committed before the request leaves, as
-ever); answers are written while later requests are in flight. A kill leaves pending rows
-(shown as "unknown") and queued ones (never sent: removed on the next open), never a
-missing send.
+ever; on the sender's own thread when the writer is idle, as it nearly always is);
+answers are written while later requests are in flight. A kill leaves pending rows (shown
+as "unknown") and queued ones (never sent: removed on the next open), never a missing
+send.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ class HistoryWriter(Recording):
         self._asked = 0  # the highest request_no seen by on_pending
         self._ahead = 1  # the next request_no to write ahead
         self._stopping = False
+        self._busy = True  # the writer thread is using the store (see _flip_here)
         self._error: BaseException | None = None
         self._written = 0  # events answered since the last checkpoint
         self._checkpointer = _Checkpointer(store.path)
@@ -79,6 +81,8 @@ class HistoryWriter(Recording):
     # -- the sender's side -----------------------------------------------------------------
     def on_pending(self, request_no: int, rng: range, body: bytes,
                    seed: Any) -> asyncio.Future[None] | None:
+        if self._flip_here(request_no, rng, len(body), seed):
+            return None
         try:
             loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
@@ -112,6 +116,24 @@ class HistoryWriter(Recording):
             if failure:
                 raise failure[0]
         return future
+
+    def _flip_here(self, request_no: int, rng: range, size: int, seed: Any) -> bool:
+        """Flip on the calling thread when the writer is idle and has written the request
+        ahead, as it nearly always has: one committed UPDATE takes 0.07 ms, while waking
+        the writer and being woken by it took 0.8 ms. The lock keeps the writer from
+        taking a job meanwhile (so the connection is used by one thread at a time); an
+        error goes to the sender, as the writer's would, and the row stays queued."""
+        with self._cond:
+            queued = self._queued.get(request_no)
+            if (self._thread is None or self._busy or queued is None
+                    or self.planned[request_no - 1] != rng):
+                return False
+            self.store.mark_pending(queued, seed=seed, request_bytes=size)
+            del self._queued[request_no]
+            self.requests[request_no] = queued
+            self._asked = max(self._asked, request_no)
+            self._cond.notify()  # the answers before it are due, the next is written ahead
+        return True
 
     def on_done(self, request_no: int, rng: range, result: SendResultLike) -> None:
         with self._cond:
@@ -174,10 +196,12 @@ class HistoryWriter(Recording):
     def _step(self) -> bool:
         """One unit of work, most urgent first: flip > write ahead > answers > stop."""
         with self._cond:
+            self._busy = False  # the store is free for a flip on the sender's thread
             job = self._next_job()
             while job is None and not self._stopping:
                 self._cond.wait()
                 job = self._next_job()
+            self._busy = True
             if job is None:
                 leftover, self._queued = list(self._queued.values()), {}
         if job is None:
