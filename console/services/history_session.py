@@ -262,8 +262,8 @@ class LazyPredictions(Sequence[Prediction]):
         ledger = DedupLedger(prior, env=self.ledger.env, window_ms=self.ledger.window_ms)
         events = self.events
         names = [name_of(events[i]) for i in todo] if events is not None else None
-        for i, p in zip(todo, ledger.classify_ids(wanted, self.now, names), strict=True):
-            if p.verdict is not Verdict.NEW:
-                self._found[i] = found = replace(p, index=i)
+        for found in ledger.classify_ids(wanted, self.now, names, positions=todo):
+            if found.verdict is not Verdict.NEW:
+                self._found[found.index] = found
                 if self.heard is not None and found.duplicate:
                     self.heard(found)

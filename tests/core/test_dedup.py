@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from console.core.dedup import (
     DEDUP_WINDOW_MS,
     NO_ID_MESSAGE,
@@ -134,3 +139,23 @@ def test_summary_line():
     assert summary_line([OutcomeKind.NOT_ACCEPTED]) == "1 not accepted"  # no "0 accepted ·"
     assert summary_line([Outcome(OutcomeKind.NO_RUNS), Outcome(OutcomeKind.UNVERIFIED)]) == (
         "2 accepted · 1 no runs · 1 unverified")
+
+
+def test_some_events_of_a_batch_are_classified_at_their_own_positions():
+    """The CLI looks a batch up request by request: predictions carry batch indexes."""
+    book = ledger(PriorSend("a", "dev", T0, "01A", "shop/x"))
+    got = book.classify_ids(["a", "b", "b", None], T0 + 1000, ["shop/y", "n1", "n2", None],
+                            positions=[40, 41, 47, 52])
+    assert [(p.index, p.verdict) for p in got] == [
+        (40, Verdict.DUPLICATE), (41, Verdict.NEW), (47, Verdict.DUPLICATE_IN_BATCH),
+        (52, Verdict.NO_ID)]
+    assert (got[2].first_index, got[2].first_name) == (41, "n1")
+    assert got[2].message.startswith("duplicate of event #42 in this batch")
+    assert "(as shop/x: ids are shared across event names)" in got[0].message
+
+
+@settings(max_examples=200, deadline=None)
+@given(ms=st.integers(0, 4_102_444_800_000))  # to 2100
+def test_times_are_shown_to_the_second_in_local_time(ms: int):
+    assert format_time(ms) == datetime.fromtimestamp(ms / 1000).astimezone().strftime(
+        "%Y-%m-%d %H:%M:%S")
