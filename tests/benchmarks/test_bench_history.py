@@ -28,7 +28,9 @@
   it be, since every request waits until its rows are committed.
   And once more against a `FaultServer` that answers each request after `REMOTE_DELAY`
   (10 ms): a server across a network, where each request spends most of its time on the
-  wire and the history writer works meanwhile.
+  wire and the history writer works meanwhile. Then to that server the same file over and
+  over (a saved file replayed): every id was sent before, so the writer also makes the
+  ledger's duplicate verdict for every event.
   Every CLI run has a bytecode cache (PYTHONPYCACHEPREFIX), as an installed app has.
 Quick mode (the test suite): 5,000 inserts, 50,000 rows, 1,000 sends, in-process once,
 CLI 3 runs each. BENCH_FULL=1: 100,000 inserts (goal < 5 s), 1,000,000 rows (goal <
@@ -240,6 +242,8 @@ def test_bench_history(qtbot, app_home: Path, tmp_path: Path,
         one = cli_overhead(app_home, tmp_path, server.origin, kib[:1], "one")
     with FaultServer(default=answer_after(REMOTE_DELAY), record=False) as server:
         remote = cli_overhead(app_home, tmp_path, server.origin, kib, "remote")
+        replayed = cli_overhead(app_home, tmp_path, server.origin, kib, "replayed",
+                                fresh_ids=False)
 
     with capsys.disabled():
         mode = "full" if FULL else "quick"
@@ -268,6 +272,8 @@ def test_bench_history(qtbot, app_home: Path, tmp_path: Path,
                   "server costs this machine nothing)", quick_server)
         print_cli(f"to a server that answers each request after {REMOTE_DELAY * 1000:.0f} ms "
                   "(FaultServer: a server across a network)", remote)
+        print_cli(f"the same file again and again to that server (every id sent before, "
+                  f"by 1 to {CLI_RUNS} earlier runs: all duplicates)", replayed)
         print(f"  event-console send, one event (median of {CLI_RUNS} interleaved runs each):")
         print_cli("to a server that only answers (FaultServer)", one, events=1)
 
@@ -301,11 +307,14 @@ def print_cli(target: str, cli: tuple[Any, ...], events: int = SENDS) -> None:
 
 
 def cli_overhead(home: Path, tmp: Path, url: str, parsed: list[dict[str, Any]],
-                 series: str) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...],
+                 series: str, *, fresh_ids: bool = True,
+                 ) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...],
                             tuple[float, ...], bool]:
     """Medians of (wall, CPU, sending) without history, with it, and without it again (the
     noise floor); the best wall time of each of the three; whether history recorded.
-    sending: the CLI's own "sent" phase (first request to last answer, --stats)."""
+    sending: the CLI's own "sent" phase (first request to last answer, --stats).
+    `fresh_ids=False`: every run sends the same ids, as a saved file replayed again and
+    again: each run with history finds every id among the sends before it."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("INNGEST_") and k != "PYTHONDONTWRITEBYTECODE"}
     # compiled modules are cached, as in an installed app (pip compiles them): without a
@@ -316,9 +325,9 @@ def cli_overhead(home: Path, tmp: Path, url: str, parsed: list[dict[str, Any]],
 
     def run(*extra: str) -> tuple[float, float, float]:
         nonlocal runs
-        runs += 1  # fresh ids every run: the common case (repeats would add ledger work)
+        runs += 1  # fresh ids every run unless asked: repeats add the ledger's work
         file = tmp / f"sends-{series}-{runs}.json"
-        ids = f"{series}{runs:03d}"
+        ids = f"{series}{runs:03d}" if fresh_ids else series
         file.write_text(json.dumps([{**e, "id": f"{ids}-{e['id']}"} for e in parsed]),
                         encoding="utf-8")
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
