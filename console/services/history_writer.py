@@ -122,13 +122,28 @@ class HistoryWriter(Recording):
         ahead, as it nearly always has: one committed UPDATE takes 0.07 ms, while waking
         the writer and being woken by it took 0.8 ms. The lock keeps the writer from
         taking a job meanwhile (so the connection is used by one thread at a time); an
-        error goes to the sender, as the writer's would, and the row stays queued."""
+        error goes to the sender, as the writer's would, and the row stays queued.
+
+        The sender's thread never waits for the file: when another process is writing to
+        the history, the writer flips instead (waiting as long as it must) and the sender
+        awaits it."""
         with self._cond:
             queued = self._queued.get(request_no)
             if (self._thread is None or self._busy or queued is None
                     or self.planned[request_no - 1] != rng):
                 return False
-            self.store.mark_pending(queued, seed=seed, request_bytes=size)
+            conn = self.store.conn
+            wait = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+            conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                self.store.mark_pending(queued, seed=seed, request_bytes=size)
+            except sqlite3.OperationalError as exc:
+                primary = exc.sqlite_errorcode & 0xFF  # BUSY_RECOVERY, ... are BUSY too
+                if primary not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise
+                return False
+            finally:
+                conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
             del self._queued[request_no]
             self.requests[request_no] = queued
             self._asked = max(self._asked, request_no)

@@ -249,6 +249,45 @@ def test_an_idle_writer_lets_the_sender_flip_on_its_own_thread(tmp_path: Path) -
             (1, "unknown")]
 
 
+def test_the_sender_never_waits_for_another_process_writing_the_history(
+        tmp_path: Path) -> None:
+    """Another console holding the history's write lock: the sender's thread does not
+    wait for it (its loop keeps running); the writer flips once the lock is free, and the
+    request leaves after that."""
+    import sqlite3
+
+    events = [{"name": "a", "id": f"x-{i}", "data": {"pad": "p" * 40}} for i in range(4)]
+    parts = [event_bytes(e) for e in events]
+    plan = plan_requests([len(p) for p in parts], request_limit=150, event_limit=1 << 20)
+    path = tmp_path / "h.sqlite3"
+    body = array_body(parts[plan.requests[0].start : plan.requests[0].stop])
+    seed = IdSeed.fresh()
+
+    async def go(writer: HistoryWriter, other: sqlite3.Connection) -> tuple[float, str]:
+        other.execute("BEGIN IMMEDIATE")  # the other console is writing
+        start = time.perf_counter()
+        waiting = writer.on_pending(1, plan.requests[0], body, seed)
+        returned = time.perf_counter() - start
+        assert waiting is not None  # a future: the writer flips it
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # still held by the other console
+        other.execute("COMMIT")
+        await asyncio.wait_for(waiting, 10)
+        state = other.execute("SELECT state FROM requests WHERE request_no = 1").fetchone()[0]
+        return returned, state
+
+    with HistoryStore(path, handoff=True) as store:
+        writer = HistoryWriter(store, "dev", parts, events=events, plan=plan)
+        other = sqlite3.connect(path, isolation_level=None)
+        try:
+            _idle_with_request_written_ahead(writer, 1)
+            returned, state = asyncio.run(go(writer, other))
+        finally:
+            other.close()
+            writer.finish()
+    assert state == "pending" and returned < 0.5, returned  # the lock waits up to 5 s
+
+
 def test_a_flip_that_fails_on_the_senders_thread_sends_nothing(tmp_path: Path) -> None:
     events = [{"name": "a", "id": f"x-{i}", "data": {"pad": "p" * 40}} for i in range(4)]
     parts = [event_bytes(e) for e in events]
