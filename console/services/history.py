@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -375,23 +375,61 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
 
     # -- the ledger ------------------------------------------------------------------------
     def prior_sends(self, env: str, dedup_ids: Iterable[str], *, now: int | None = None,
-                    window_ms: int = DEDUP_WINDOW_MS) -> list[PriorSend]:
-        """Earlier sends with these ids (two windows back, so window chains resolve)."""
-        since = (now_ms() if now is None else now) - 2 * window_ms
+                    window_ms: int = DEDUP_WINDOW_MS, complete: bool = False
+                    ) -> list[PriorSend]:
+        """Earlier sends with these ids, as many as the ledger needs to classify them now.
+
+        An id first sent (within the last two windows) less than a window ago: only that
+        first send, which opens the window still running (no later send can open another
+        before now). Other ids: every send of the two windows back, so window chains
+        resolve. A batch replayed for the k-th time finds 1 row per id instead of k.
+        `complete`: every send of the two windows back, for all ids."""
+        now = now_ms() if now is None else now
+        since = now - 2 * window_ms
+        # a send recorded "after now" by a clock ahead of this one could open a window
+        recent = now - window_ms + CLOCK_SKEW_MS
         wanted = list({i for i in dedup_ids if i})  # any order: each chunk is one IN (...)
+        if complete:
+            return self._every_send(env, wanted, since)
         found: list[PriorSend] = []
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
-            marks = ",".join("?" * len(chunk))
+        older: list[str] = []
+        for chunk, marks in _chunks(wanted):
+            # SQLite takes the other columns from the row with the smallest time_ms
             for dedup, when, internal, name, outcome in self.conn.execute(
-                f"SELECT dedup_id, time_ms, internal_id, name, outcome FROM events"
-                f" WHERE dedup_id IN ({marks}) AND time_ms >= ? AND env = ?"
-                f" AND source IN ('sent', 'replayed') AND outcome != 'not accepted'",
-                (*chunk, since, env),
+                f"SELECT dedup_id, min(time_ms), internal_id, name, outcome FROM events"
+                f" WHERE dedup_id IN ({marks}) AND {_PRIOR_SEND}"
+                " GROUP BY dedup_id", (*chunk, since, env),
             ):
-                certain = outcome not in ("pending", "unknown")
-                found.append(PriorSend(dedup, env, int(when), internal if certain else None,
-                                       name))
-        return found
+                if when > recent:
+                    found.append(_prior(dedup, env, when, internal, name, outcome))
+                else:
+                    older.append(dedup)
+        return found + self._every_send(env, older, since)
+
+    def _every_send(self, env: str, wanted: list[str], since: int) -> list[PriorSend]:
+        return [_prior(dedup, env, when, internal, name, outcome)
+                for chunk, marks in _chunks(wanted)
+                for dedup, when, internal, name, outcome in self.conn.execute(
+                    f"SELECT dedup_id, time_ms, internal_id, name, outcome FROM events"
+                    f" WHERE dedup_id IN ({marks}) AND {_PRIOR_SEND}", (*chunk, since, env))]
 
 
+CLOCK_SKEW_MS = 60 * 60 * 1000
+# an earlier send the ledger counts: this console's (not captured), not refused by the
+# server, since ? (two windows back), to environment ?
+_PRIOR_SEND = ("time_ms >= ? AND env = ? AND source IN ('sent', 'replayed')"
+               " AND outcome != 'not accepted'")
+
+
+def _chunks(ids: list[str]) -> Iterator[tuple[list[str], str]]:
+    """`ids` 500 at a time (SQLite's limit on parameters), with their `?` marks."""
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        yield chunk, ",".join("?" * len(chunk))
+
+
+def _prior(dedup: str, env: str, when: int, internal: str | None, name: str | None,
+           outcome: str) -> PriorSend:
+    # an outcome still unknown has no internal id to be a duplicate of
+    certain = outcome not in ("pending", "unknown")
+    return PriorSend(dedup, env, int(when), internal if certain else None, name)

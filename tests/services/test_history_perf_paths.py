@@ -23,7 +23,7 @@ from console.core.dedup import DedupLedger, PriorSend, dedup_id_of
 from console.core.ids import IdSeed
 from console.core.plan import plan_requests
 from console.core.serialize import array_body, event_bytes
-from console.services.client import EventApiClient, Target
+from console.services.client import EventApiClient, SendResult, Target
 from console.services.history import HistoryStore
 from console.services.history_recorder import HistoryRecorder
 from console.services.history_session import LazyPredictions
@@ -93,6 +93,42 @@ def test_looked_up_request_by_request_they_are_what_the_ledger_says(data: Any, s
         {"verdict": p.verdict.value, "message": p.message} for p in expected]
     assert heard == [p for p in expected if p.duplicate]
     assert sorted(i for wanted in asked for i in wanted) == sorted(d for d in ids if d)
+
+HOUR = 60 * 60 * 1000
+
+
+@settings(max_examples=60, deadline=None)
+@given(sends=st.lists(st.tuples(
+    st.sampled_from(["a", "b", "c"]), st.sampled_from(["dev", "dev", "prod"]),
+    st.sampled_from([-5, 1, DAY - HOUR - 1, DAY - HOUR + 1, DAY - 1, DAY, DAY + 5,
+                     2 * DAY - 1, 2 * DAY + 1]),
+    st.sampled_from(["accepted", "accepted", "unknown", "pending", "refused"]),
+    st.sampled_from(["n0", "other"])), max_size=12))
+def test_the_history_gives_the_ledger_what_it_needs_to_say_what_all_sends_say(
+        tmp_path_factory: Any, sends: list[tuple[str, str, int, str, str]]) -> None:
+    """`prior_sends` returns only the first send of an id first sent within the last
+    window; the ledger's verdicts are the same as with every send (ids sent in, at the
+    edges of and outside the windows, with outcomes known, unknown or refused)."""
+    path = tmp_path_factory.mktemp("prior") / "h.sqlite3"
+    with HistoryStore(path) as store:
+        for n, (dedup, env, back, outcome, name) in enumerate(sends):
+            body = event_bytes({"name": name, "id": dedup})
+            request = store.record_pending(env=env, events=[body], time_ms=T0 - back)
+            if outcome in ("accepted", "refused"):
+                ok = outcome == "accepted"
+                store.record_done(request, SendResult(
+                    200 if ok else 400, [f"01SEND{n:04d}"] if ok else [], 1, int(ok),
+                    None if ok else "bad", 1, 1.0, len(body), IdSeed.fresh().header))
+            elif outcome == "unknown":
+                store.record_unknown(request)
+        ids = ["a", "b", "c", "d"]
+        every = store.prior_sends("dev", ids, now=T0, complete=True)
+        needed = store.prior_sends("dev", ids, now=T0)
+    names = ["n0", "other", "n0", "n0"]
+    assert len(needed) <= len(every)
+    assert (DedupLedger(needed, env="dev").classify_ids(ids, T0, names)
+            == DedupLedger(every, env="dev").classify_ids(ids, T0, names))
+
 
 def rows(store: HistoryStore) -> list[tuple[Any, ...]]:
     return [(r.name, r.dedup_id, r.outcome, r.predicted, r.size, r.state, bool(r.internal_id))
