@@ -31,14 +31,7 @@ NO_ID_MESSAGE = "no dedup id: a repeat or retry runs functions again"
 @lru_cache(maxsize=4096)  # a batch's duplicates mostly share a few send times
 def format_time(ms: int) -> str:
     """Local wall-clock time of a Unix millisecond timestamp, as messages show it."""
-    return _format_second(ms // 1000)
-
-
-@lru_cache(maxsize=1024)
-def _format_second(second: int) -> str:
-    # the events of one request share their time: a re-sent batch of 20,000 asks for a
-    # few dozen seconds 20,000 times (4 us each uncached)
-    return datetime.fromtimestamp(second).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
 def dedup_id_of(event: Any) -> str | None:

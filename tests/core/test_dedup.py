@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
 from console.core.dedup import (
     DEDUP_WINDOW_MS,
     NO_ID_MESSAGE,
@@ -153,9 +148,3 @@ def test_some_events_of_a_batch_are_classified_at_their_own_positions():
     assert got[2].message.startswith("duplicate of event #42 in this batch")
     assert "(as shop/x: ids are shared across event names)" in got[0].message
 
-
-@settings(max_examples=200, deadline=None)
-@given(ms=st.integers(0, 4_102_444_800_000))  # to 2100
-def test_times_are_shown_to_the_second_in_local_time(ms: int):
-    assert format_time(ms) == datetime.fromtimestamp(ms / 1000).astimezone().strftime(
-        "%Y-%m-%d %H:%M:%S")
