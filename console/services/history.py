@@ -393,14 +393,19 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
             return self._every_send(env, wanted, since)
         found: list[PriorSend] = []
         older: list[str] = []
-        for chunk, marks in _chunks(wanted):
-            # SQLite takes the other columns from the row with the smallest time_ms
-            for dedup, when, internal, name, outcome in self.conn.execute(
-                f"SELECT dedup_id, min(time_ms), internal_id, name, outcome FROM events"
-                f" WHERE dedup_id IN ({marks}) AND {_PRIOR_SEND}"
-                " GROUP BY dedup_id", (*chunk, since, env),
+        for chunk, _ in _chunks(wanted):
+            # each id's earliest row since then, found in the index alone (a replayed id
+            # has a row per earlier send); when that row does not count (another
+            # environment, refused, captured), the first that does may come later
+            for dedup, when, internal, name, outcome, counts in self.conn.execute(
+                "SELECT dedup_id, time_ms, internal_id, name, outcome,"
+                " env = ? AND source IN ('sent', 'replayed') AND outcome != 'not accepted'"
+                " FROM events WHERE id IN (SELECT (SELECT e.id FROM events e"
+                "  WHERE e.dedup_id = wanted.value AND e.time_ms >= ?"
+                "  ORDER BY e.time_ms LIMIT 1) FROM json_each(?) wanted)",
+                (env, since, json.dumps(chunk)),
             ):
-                if when > recent:
+                if counts and when > recent:
                     found.append(_prior(dedup, env, when, internal, name, outcome))
                 else:
                     older.append(dedup)
