@@ -398,8 +398,7 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
             # has a row per earlier send); when that row does not count (another
             # environment, refused, captured), the first that does may come later
             for dedup, when, internal, name, outcome, counts in self.conn.execute(
-                "SELECT dedup_id, time_ms, internal_id, name, outcome,"
-                " env = ? AND source IN ('sent', 'replayed') AND outcome != 'not accepted'"
+                f"SELECT dedup_id, time_ms, internal_id, name, outcome, {_COUNTS}"
                 " FROM events WHERE id IN (SELECT (SELECT e.id FROM events e"
                 "  WHERE e.dedup_id = wanted.value AND e.time_ms >= ?"
                 "  ORDER BY e.time_ms LIMIT 1) FROM json_each(?) wanted)",
@@ -420,10 +419,9 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
 
 
 CLOCK_SKEW_MS = 60 * 60 * 1000
-# an earlier send the ledger counts: this console's (not captured), not refused by the
-# server, since ? (two windows back), to environment ?
-_PRIOR_SEND = ("time_ms >= ? AND env = ? AND source IN ('sent', 'replayed')"
-               " AND outcome != 'not accepted'")
+# a send the ledger counts: to environment ?, this console's (not captured), not refused
+_COUNTS = "env = ? AND source IN ('sent', 'replayed') AND outcome != 'not accepted'"
+_PRIOR_SEND = f"time_ms >= ? AND {_COUNTS}"  # since ? (two windows back)
 
 
 def _chunks(ids: list[str]) -> Iterator[tuple[list[str], str]]:
