@@ -245,6 +245,13 @@ def test_the_writer_thread_runs_at_background_priority(tmp_path: Path) -> None:
     assert niced == min(19, before + 10) and os.getpriority(os.PRIO_PROCESS, 0) == before
 
 
+def _four_events_in_requests() -> tuple[list[dict[str, Any]], list[bytes], Any]:
+    events = [{"name": "a", "id": f"x-{i}", "data": {"pad": "p" * 40}} for i in range(4)]
+    parts = [event_bytes(e) for e in events]
+    return events, parts, plan_requests([len(p) for p in parts], request_limit=150,
+                                        event_limit=1 << 20)
+
+
 def _idle_with_request_written_ahead(writer: HistoryWriter, request_no: int) -> None:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
@@ -259,9 +266,7 @@ def test_an_idle_writer_lets_the_sender_flip_on_its_own_thread(tmp_path: Path) -
     """Waking the writer to flip a row and being woken by it took 0.8 ms per request; with
     the rows written ahead and the writer idle the sender flips them itself: committed as
     pending when on_pending returns, with nothing left to wait for."""
-    events = [{"name": "a", "id": f"x-{i}", "data": {"pad": "p" * 40}} for i in range(4)]
-    parts = [event_bytes(e) for e in events]
-    plan = plan_requests([len(p) for p in parts], request_limit=150, event_limit=1 << 20)
+    events, parts, plan = _four_events_in_requests()
     path = tmp_path / "h.sqlite3"
     seed = IdSeed.fresh()
     body = array_body(parts[plan.requests[0].start : plan.requests[0].stop])
@@ -292,9 +297,7 @@ def test_the_sender_never_waits_for_another_process_writing_the_history(
     request leaves after that."""
     import sqlite3
 
-    events = [{"name": "a", "id": f"x-{i}", "data": {"pad": "p" * 40}} for i in range(4)]
-    parts = [event_bytes(e) for e in events]
-    plan = plan_requests([len(p) for p in parts], request_limit=150, event_limit=1 << 20)
+    events, parts, plan = _four_events_in_requests()
     path = tmp_path / "h.sqlite3"
     body = array_body(parts[plan.requests[0].start : plan.requests[0].stop])
     seed = IdSeed.fresh()
@@ -325,9 +328,7 @@ def test_the_sender_never_waits_for_another_process_writing_the_history(
 
 
 def test_a_flip_that_fails_on_the_senders_thread_sends_nothing(tmp_path: Path) -> None:
-    events = [{"name": "a", "id": f"x-{i}", "data": {"pad": "p" * 40}} for i in range(4)]
-    parts = [event_bytes(e) for e in events]
-    plan = plan_requests([len(p) for p in parts], request_limit=150, event_limit=1 << 20)
+    events, parts, plan = _four_events_in_requests()
     path = tmp_path / "h.sqlite3"
 
     async def go(server: FaultServer) -> None:
