@@ -96,8 +96,7 @@ class DedupLedger:
             if send.env == env and send.dedup_id:
                 self._by_id.setdefault(send.dedup_id, []).append(send)
         for sends in self._by_id.values():
-            if len(sends) > 1:
-                sends.sort(key=lambda s: s.time_ms)
+            sends.sort(key=lambda s: s.time_ms)
 
     def window_start(self, dedup_id: str, now_ms: int) -> PriorSend | None:
         """The earlier send whose 24 h window contains `now_ms`, if any."""
@@ -121,8 +120,7 @@ class DedupLedger:
                      positions: Sequence[int] | None = None) -> list[Prediction]:
         """`positions`: each id's index in its batch, when `ids` are some of its events
         (the predictions carry them; by default the index in `ids`)."""
-        seen: dict[str, int] = {}
-        seen_names: dict[str, str | None] = {}
+        seen: dict[str, tuple[int, str | None]] = {}  # the first of each id: index, name
         out: list[Prediction] = []
         for k, dedup_id in enumerate(ids):
             index = positions[k] if positions is not None else k
@@ -134,7 +132,7 @@ class DedupLedger:
             if prior is not None and (prior.internal_id is not None or dedup_id not in seen):
                 out.append(_against_prior(index, dedup_id, prior, name))
             elif dedup_id in seen:
-                first, first_name = seen[dedup_id], seen_names[dedup_id]
+                first, first_name = seen[dedup_id]
                 out.append(Prediction(
                     index, dedup_id, Verdict.DUPLICATE_IN_BATCH,
                     f"duplicate of event #{first + 1} in this batch: Inngest will accept it "
@@ -146,8 +144,7 @@ class DedupLedger:
                     index, dedup_id, Verdict.NEW,
                     "new dedup id: functions run; repeats of this id within 24 h will not",
                 ))
-            if dedup_id not in seen:
-                seen[dedup_id], seen_names[dedup_id] = index, name
+            seen.setdefault(dedup_id, (index, name))
         return out
 
 

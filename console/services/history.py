@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -46,6 +47,10 @@ UNKNOWN_REASON = "the console stopped before the server answered"
 CANCELLED_REASON = "cancelled while in flight; the server may have received it"
 
 Source = Literal["sent", "replayed", "captured"]
+CLOCK_SKEW_MS = 60 * 60 * 1000  # how far ahead another console's clock may run
+# a send the ledger counts: to environment ?, this console's (not captured), not refused
+_COUNTS = "env = ? AND source IN ('sent', 'replayed') AND outcome != 'not accepted'"
+_PRIOR_SEND = f"time_ms >= ? AND {_COUNTS}"  # since ? (two windows back)
 
 
 class SendResultLike(Protocol):
@@ -227,6 +232,23 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
                 self.conn.execute("UPDATE events SET time_ms = ? WHERE id BETWEEN ? AND ?",
                                   (when, first, first + count - 1))
 
+    def mark_pending_unless_busy(self, request_id: int, *, seed: IdSeed | str | None,
+                                 request_bytes: int | None = None) -> bool:
+        """`mark_pending`, without waiting when another connection is writing: False then
+        (nothing changed), for a caller that must not block (the CLI's event loop)."""
+        wait = self.conn.execute("PRAGMA busy_timeout").fetchone()[0]
+        self.conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            self.mark_pending(request_id, seed=seed, request_bytes=request_bytes)
+        except sqlite3.OperationalError as exc:
+            primary = exc.sqlite_errorcode & 0xFF  # BUSY_RECOVERY, ... are BUSY too
+            if primary not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise
+            return False
+        finally:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
+        return True
+
     def drop_queued(self, request_ids: Iterable[int]) -> None:
         """Remove queued requests that never left (their send stopped before them)."""
         with self._transaction():
@@ -393,7 +415,7 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
             return self._every_send(env, wanted, since)
         found: list[PriorSend] = []
         older: list[str] = []
-        for chunk, _ in _chunks(wanted):
+        for chunk in _chunks(wanted):
             # each id's earliest row since then, found in the index alone (a replayed id
             # has a row per earlier send); when that row does not count (another
             # environment, refused, captured), the first that does may come later
@@ -412,23 +434,17 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
 
     def _every_send(self, env: str, wanted: list[str], since: int) -> list[PriorSend]:
         return [_prior(dedup, env, when, internal, name, outcome)
-                for chunk, marks in _chunks(wanted)
+                for chunk in _chunks(wanted)
                 for dedup, when, internal, name, outcome in self.conn.execute(
                     f"SELECT dedup_id, time_ms, internal_id, name, outcome FROM events"
-                    f" WHERE dedup_id IN ({marks}) AND {_PRIOR_SEND}", (*chunk, since, env))]
+                    f" WHERE dedup_id IN ({','.join('?' * len(chunk))}) AND {_PRIOR_SEND}",
+                    (*chunk, since, env))]
 
 
-CLOCK_SKEW_MS = 60 * 60 * 1000
-# a send the ledger counts: to environment ?, this console's (not captured), not refused
-_COUNTS = "env = ? AND source IN ('sent', 'replayed') AND outcome != 'not accepted'"
-_PRIOR_SEND = f"time_ms >= ? AND {_COUNTS}"  # since ? (two windows back)
-
-
-def _chunks(ids: list[str]) -> Iterator[tuple[list[str], str]]:
-    """`ids` 500 at a time (SQLite's limit on parameters), with their `?` marks."""
+def _chunks(ids: list[str]) -> Iterator[list[str]]:
+    """`ids` 500 at a time (SQLite's limit on parameters)."""
     for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        yield chunk, ",".join("?" * len(chunk))
+        yield ids[start : start + 500]
 
 
 def _prior(dedup: str, env: str, when: int, internal: str | None, name: str | None,

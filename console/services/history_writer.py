@@ -19,7 +19,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from console.core.dedup import SentEvent
 from console.core.plan import BatchPlan
@@ -129,21 +129,11 @@ class HistoryWriter(Recording):
         awaits it."""
         with self._cond:
             queued = self._queued.get(request_no)
-            if (self._thread is None or self._busy or queued is None
-                    or self.planned[request_no - 1] != rng):
+            if (self._thread is None or self._busy
+                    or not self._as_planned(queued, request_no, rng)
+                    or not self.store.mark_pending_unless_busy(queued, seed=seed,
+                                                               request_bytes=size)):
                 return False
-            conn = self.store.conn
-            wait = conn.execute("PRAGMA busy_timeout").fetchone()[0]
-            conn.execute("PRAGMA busy_timeout = 0")
-            try:
-                self.store.mark_pending(queued, seed=seed, request_bytes=size)
-            except sqlite3.OperationalError as exc:
-                primary = exc.sqlite_errorcode & 0xFF  # BUSY_RECOVERY, ... are BUSY too
-                if primary not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                    raise
-                return False
-            finally:
-                conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
             del self._queued[request_no]
             self.requests[request_no] = queued
             self._asked = max(self._asked, request_no)
@@ -256,7 +246,7 @@ class HistoryWriter(Recording):
     def _flip(self, request_no: int, queued: int | None, rng: range, size: int, seed: Any,
               settle: Settle) -> None:
         try:
-            if queued is not None and self.planned[request_no - 1] == rng:
+            if self._as_planned(queued, request_no, rng):
                 self.store.mark_pending(queued, seed=seed, request_bytes=size)
             else:
                 if queued is not None:  # the sender's request differs from the plan's
@@ -268,6 +258,11 @@ class HistoryWriter(Recording):
             settle(exc)
             return
         settle(None)
+
+    def _as_planned(self, queued: int | None, request_no: int,
+                    rng: range) -> TypeGuard[int]:
+        """Whether the request was written ahead (`queued`: its row) as it is being sent."""
+        return queued is not None and self.planned[request_no - 1] == rng
 
     def _write_ahead(self, request_no: int) -> None:
         rng = self.planned[request_no - 1]

@@ -9,6 +9,7 @@ request at a time). Real SQLite files, the real inbox, a real killed process.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import sys
 import time
@@ -295,8 +296,6 @@ def test_the_sender_never_waits_for_another_process_writing_the_history(
     """Another console holding the history's write lock: the sender's thread does not
     wait for it (its loop keeps running); the writer flips once the lock is free, and the
     request leaves after that."""
-    import sqlite3
-
     events, parts, plan = _four_events_in_requests()
     path = tmp_path / "h.sqlite3"
     body = array_body(parts[plan.requests[0].start : plan.requests[0].stop])
