@@ -32,15 +32,17 @@ from console.core.dedup import (
 from console.core.ids import IdSeed
 from console.services.history_query import HistoryReads
 from console.services.history_schema import DAY_MS as DAY_MS
-from console.services.history_schema import DEFAULT_PAYLOAD_CAP as DEFAULT_PAYLOAD_CAP
-from console.services.history_schema import DEFAULT_RETENTION_DAYS as DEFAULT_RETENTION_DAYS
 from console.services.history_schema import (
+    DEDUP_DAY,
     HistoryUpkeep,
+    dedup_days,
     insert_rows,
     open_database,
     pid_alive,
     update_rows,
 )
+from console.services.history_schema import DEFAULT_PAYLOAD_CAP as DEFAULT_PAYLOAD_CAP
+from console.services.history_schema import DEFAULT_RETENTION_DAYS as DEFAULT_RETENTION_DAYS
 from console.services.history_schema import now_ms as now_ms
 
 UNKNOWN_REASON = "the console stopped before the server answered"
@@ -51,6 +53,7 @@ CLOCK_SKEW_MS = 60 * 60 * 1000  # how far ahead another console's clock may run
 # a send the ledger counts: to environment ?, this console's (not captured), not refused
 _COUNTS = "env = ? AND source IN ('sent', 'replayed') AND outcome != 'not accepted'"
 _PRIOR_SEND = f"time_ms >= ? AND {_COUNTS}"  # since ? (two windows back)
+_SINCE_DAYS = dedup_days("?")  # the days since ? (the dedup index's days, see V4)
 
 
 class SendResultLike(Protocol):
@@ -417,14 +420,15 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
         older: list[str] = []
         for chunk in _chunks(wanted):
             # each id's earliest row since then, found in the index alone (a replayed id
-            # has a row per earlier send); when that row does not count (another
+            # has a row per earlier send), day by day in the index's order, so the first
+            # row met is the earliest (no sort); when that row does not count (another
             # environment, refused, captured), the first that does may come later
             for dedup, when, internal, name, outcome, counts in self.conn.execute(
                 f"SELECT dedup_id, time_ms, internal_id, name, outcome, {_COUNTS}"
                 " FROM events WHERE id IN (SELECT (SELECT e.id FROM events e"
-                "  WHERE e.dedup_id = wanted.value AND e.time_ms >= ?"
-                "  ORDER BY e.time_ms LIMIT 1) FROM json_each(?) wanted)",
-                (env, since, json.dumps(chunk)),
+                f"  WHERE {_SINCE_DAYS} AND e.dedup_id = wanted.value AND e.time_ms >= ?"
+                f"  ORDER BY e.{DEDUP_DAY}, e.time_ms LIMIT 1) FROM json_each(?) wanted)",
+                (env, since, since, json.dumps(chunk)),
             ):
                 if counts and when > recent:
                     found.append(_prior(dedup, env, when, internal, name, outcome))
@@ -436,9 +440,9 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
         return [_prior(dedup, env, when, internal, name, outcome)
                 for chunk in _chunks(wanted)
                 for dedup, when, internal, name, outcome in self.conn.execute(
-                    f"SELECT dedup_id, time_ms, internal_id, name, outcome FROM events"
-                    f" WHERE dedup_id IN ({','.join('?' * len(chunk))}) AND {_PRIOR_SEND}",
-                    (*chunk, since, env))]
+                    f"SELECT dedup_id, time_ms, internal_id, name, outcome FROM events e"
+                    f" WHERE {_SINCE_DAYS} AND dedup_id IN ({','.join('?' * len(chunk))})"
+                    f" AND {_PRIOR_SEND}", (since, *chunk, since, env))]
 
 
 def _chunks(ids: list[str]) -> Iterator[list[str]]:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import IO, Any
 
+from console.services.history_schema import dedup_days
+
 # a request's events are consecutive rows from first_event_id: a rowid range, no index needed
 _REQUEST_EVENTS = ("requests r JOIN events e ON e.id BETWEEN r.first_event_id AND"
                    " r.first_event_id + r.events - 1 AND e.request_id = r.id WHERE r.id = ?")
@@ -68,6 +70,8 @@ class HistoryFilter:
             if value:
                 clauses.append(f"{column} = ?")
                 params.append(value)
+        if self.dedup_id:  # the dedup index is read day by day (its days come first)
+            clauses.append(dedup_days())
         if self.name:
             clauses.append("e.name GLOB ?" if _GLOB.search(self.name) else "e.name = ?")
             params.append(self.name)

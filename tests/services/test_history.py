@@ -150,7 +150,7 @@ def test_migrates_a_version_1_file(db: Path):
     conn.close()
     with HistoryStore(db, recover=False) as store:
         version = store.conn.execute("PRAGMA user_version").fetchone()[0]
-        assert version == SCHEMA_VERSION == 3
+        assert version == SCHEMA_VERSION == 4
         columns = {r[1] for r in store.conn.execute("PRAGMA table_info(events)")}
         assert {"outcome_detail", "source", "truncated", "runs"} <= columns
         assert "payload" not in columns  # moved to the payloads table
@@ -207,7 +207,7 @@ def test_a_file_from_a_newer_console_is_left_untouched(db: Path):
         HistoryStore(db)
     assert str(err.value) == (
         f"the history at {db} was written by a newer Event Console (schema 99; this version "
-        "knows up to 3); it was left untouched — update the console to see it")
+        "knows up to 4); it was left untouched — update the console to see it")
     assert db.read_bytes() == before
 
 
