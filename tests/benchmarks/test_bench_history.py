@@ -30,7 +30,12 @@
   (10 ms): a server across a network, where each request spends most of its time on the
   wire and the history writer works meanwhile. Then to that server the same file over and
   over (a saved file replayed): every id was sent before, so the writer also makes the
-  ledger's duplicate verdict for every event.
+  ledger's duplicate verdict for every event. Last, random ids (uuid4, as `uuid()` in a
+  template gives) to that server, into a history of M events with random ids spread over
+  the last 89 days: the realistic case for the dedup index.
+- random ids, store alone: the same send's writes (500 events per request, pending then
+  done) into a copy of that history; baseline: a copy with schema 3's dedup index (led by
+  the id, not the day), in the same run: seconds and MiB of log written.
   Every CLI run has a bytecode cache (PYTHONPYCACHEPREFIX), as an installed app has.
 Quick mode (the test suite): 5,000 inserts, 50,000 rows, 1,000 sends, in-process once,
 CLI 3 runs each. BENCH_FULL=1: 100,000 inserts (goal < 5 s), 1,000,000 rows (goal <
@@ -46,11 +51,13 @@ import json
 import os
 import re
 import resource
+import shutil
 import sqlite3
 import statistics
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +94,7 @@ REPEAT = 3 if FULL else 1
 CLI_RUNS = int(os.environ.get("BENCH_CLI_RUNS", "5" if FULL else "3"))
 PER_REQUEST = 100
 REMOTE_DELAY = 0.010  # seconds: a round trip to a server across a network
+V3_DEDUP = "CREATE INDEX events_dedup ON events(dedup_id, time_ms) WHERE dedup_id IS NOT NULL"
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -96,22 +104,34 @@ def make_events(n: int, note: int = 120) -> list[dict[str, Any]]:
             for i in range(n)]
 
 
-def bench_insert(path: Path, parsed: list[dict[str, Any]]) -> tuple[float, float]:
-    parts = [event_bytes(e) for e in parsed]
-    answers = []  # what the server would answer, made before the clock starts
-    for first in range(0, len(parts), PER_REQUEST):
-        chunk = parts[first : first + PER_REQUEST]
+def answered(parts: list[bytes], per: int) -> list[tuple[int, list[bytes], IdSeed, SendResult]]:
+    """The requests of `per` events and what the server would answer to each."""
+    answers = []
+    for first in range(0, len(parts), per):
+        chunk = parts[first : first + per]
         seed = IdSeed.fresh()
         ids = [seed.event_id(i) for i in range(len(chunk))]
         answers.append((first, chunk, seed, SendResult(
             200, ids, len(chunk), len(chunk), None, 1, 5.0, sum(map(len, chunk)), seed.header)))
+    return answers
+
+
+def record_sends(store: HistoryStore, parsed: list[dict[str, Any]], per: int) -> float:
+    """Seconds to record `parsed` as a send does: each request pending, then done, each
+    write committed (the answers are made before the clock starts)."""
+    answers = answered([event_bytes(e) for e in parsed], per)
+    start = time.perf_counter()
+    for first, chunk, seed, answer in answers:
+        rid = store.record_pending(env="bench", events=chunk, seed=seed, first_index=first,
+                                   parsed=parsed[first : first + len(chunk)])
+        store.record_done(rid, answer)
+    return time.perf_counter() - start
+
+
+def bench_insert(path: Path, parsed: list[dict[str, Any]]) -> tuple[float, float]:
+    parts = [event_bytes(e) for e in parsed]
     with HistoryStore(path) as store:
-        start = time.perf_counter()
-        for first, chunk, seed, answer in answers:
-            rid = store.record_pending(env="bench", events=chunk, seed=seed, first_index=first,
-                                       parsed=parsed[first : first + len(chunk)])
-            store.record_done(rid, answer)
-        ours = time.perf_counter() - start
+        ours = record_sends(store, parsed, PER_REQUEST)
     bare = sqlite3.connect(path.with_name("bare.sqlite3"))
     bare.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, idx INT, env TEXT, time_ms INT,"
                  " internal_id TEXT, name TEXT, dedup_id TEXT, size INT, outcome TEXT,"
@@ -125,6 +145,28 @@ def bench_insert(path: Path, parsed: list[dict[str, Any]]) -> tuple[float, float
     baseline = time.perf_counter() - start
     bare.close()
     return ours, baseline
+
+
+def random_id_sends(tmp: Path, history: Path) -> dict[str, tuple[float, float]]:
+    """Seconds and MiB of log to record SENDS ~1 KiB events with random ids (500 per
+    request) into a copy of `history`, with this schema's dedup index (led by the day) and,
+    the baseline, with schema 3's (led by the id, which put each new id at a random place
+    in it). The log is not checkpointed meanwhile (the CLI's writer leaves that to a thread
+    of its own), so its size is what the commits wrote."""
+    parsed = [{**e, "id": str(uuid.uuid4())} for e in make_events(SENDS, note=940)]
+    out = {}
+    for label, index in (("day first (schema 4)", None), ("id first (schema 3)", V3_DEDUP)):
+        path = tmp / f"random-{len(out)}.sqlite3"
+        shutil.copyfile(history, path)
+        if index is not None:
+            with sqlite3.connect(path) as conn:
+                conn.execute("DROP INDEX events_dedup_day")
+                conn.execute(index)
+        with HistoryStore(path, recover=False) as store:
+            store.conn.execute("PRAGMA wal_autocheckpoint = 0")
+            elapsed = record_sends(store, parsed, 500)
+            out[label] = (elapsed, path.with_name(path.name + "-wal").stat().st_size / 2**20)
+    return out
 
 
 def first_page_through_model(qtbot, path: Path, name: str) -> tuple[float, int]:
@@ -243,7 +285,20 @@ def test_bench_history(qtbot, app_home: Path, tmp_path: Path,
     with FaultServer(default=answer_after(REMOTE_DELAY), record=False) as server:
         remote = cli_overhead(app_home, tmp_path, server.origin, kib, "remote")
         replayed = cli_overhead(app_home, tmp_path, server.origin, kib, "replayed",
-                                fresh_ids=False)
+                                ids="replayed")
+        # random ids (as uuid() in a template gives) into a history of ROWS events with
+        # random ids, spread over the last 89 days (the default retention keeps 90)
+        span = 89 * 24 * 3600 * 1000
+        random_history = tmp_path / "random-ids.sqlite3"
+        fill_history(random_history, ROWS, start_ms=int(time.time() * 1000) - span,
+                     step_ms=span // ROWS, random_ids=True)
+        stored = random_id_sends(tmp_path, random_history)
+        db = app_paths().history_db
+        for side in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+            side.unlink(missing_ok=True)
+        shutil.copyfile(random_history, db)
+        random_ids = cli_overhead(app_home, tmp_path, server.origin, kib, "random",
+                                  ids="random")
 
     with capsys.disabled():
         mode = "full" if FULL else "quick"
@@ -274,6 +329,16 @@ def test_bench_history(qtbot, app_home: Path, tmp_path: Path,
                   "(FaultServer: a server across a network)", remote)
         print_cli(f"the same file again and again to that server (every id sent before, "
                   f"by 1 to {CLI_RUNS} earlier runs: all duplicates)", replayed)
+        print_cli(f"random ids (uuid4) to that server, into a history of {ROWS:,} events "
+                  "with random ids over the last 89 days", random_ids)
+        print(f"  record {SENDS:,} events with random ids (500 per request, pending then done)"
+              f" into a history of {ROWS:,} events with random ids:")
+        (ours_s, ours_log), (old_s, old_log) = stored.values()
+        print(f"    dedup index led by the day (schema 4): {ours_s:.2f} s, {ours_log:.0f} MiB"
+              " of log written")
+        print(f"    baseline led by the id (schema 3): {old_s:.2f} s, {old_log:.0f} MiB   "
+              f"ratio schema 3/schema 4 = {old_s / ours_s:.1f}x time, "
+              f"{old_log / ours_log:.1f}x log")
         print(f"  event-console send, one event (median of {CLI_RUNS} interleaved runs each):")
         print_cli("to a server that only answers (FaultServer)", one, events=1)
 
@@ -307,14 +372,16 @@ def print_cli(target: str, cli: tuple[Any, ...], events: int = SENDS) -> None:
 
 
 def cli_overhead(home: Path, tmp: Path, url: str, parsed: list[dict[str, Any]],
-                 series: str, *, fresh_ids: bool = True,
+                 series: str, *, ids: str = "fresh",
                  ) -> tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...],
                             tuple[float, ...], bool]:
     """Medians of (wall, CPU, sending) without history, with it, and without it again (the
     noise floor); the best wall time of each of the three; whether history recorded.
     sending: the CLI's own "sent" phase (first request to last answer, --stats).
-    `fresh_ids=False`: every run sends the same ids, as a saved file replayed again and
-    again: each run with history finds every id among the sends before it."""
+    `ids`: "fresh" (new ids every run, in order: `<series><run>-order-<n>`), "replayed"
+    (every run sends the same ids, as a saved file replayed again and again: each run
+    with history finds every id among the sends before it) or "random" (uuid4, new every
+    run)."""
     env = {k: v for k, v in os.environ.items()
            if not k.startswith("INNGEST_") and k != "PYTHONDONTWRITEBYTECODE"}
     # compiled modules are cached, as in an installed app (pip compiles them): without a
@@ -327,9 +394,10 @@ def cli_overhead(home: Path, tmp: Path, url: str, parsed: list[dict[str, Any]],
         nonlocal runs
         runs += 1  # fresh ids every run unless asked: repeats add the ledger's work
         file = tmp / f"sends-{series}-{runs}.json"
-        ids = f"{series}{runs:03d}" if fresh_ids else series
-        file.write_text(json.dumps([{**e, "id": f"{ids}-{e['id']}"} for e in parsed]),
-                        encoding="utf-8")
+        prefix = series if ids == "replayed" else f"{series}{runs:03d}"
+        file.write_text(json.dumps([
+            {**e, "id": str(uuid.uuid4()) if ids == "random" else f"{prefix}-{e['id']}"}
+            for e in parsed]), encoding="utf-8")
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "console", "send", "--url", url,

@@ -16,8 +16,13 @@ NAMES = 50
 OUTCOMES = ("ran", "ran", "ran", "deduplicated", "no runs", "accepted", "not accepted")
 
 
-def fill_history(path: Path, rows: int, *, start_ms: int = T0, step_ms: int = 100) -> None:
-    """`rows` events named app/event.0 .. app/event.49 in turn, one every `step_ms`."""
+def fill_history(path: Path, rows: int, *, start_ms: int = T0, step_ms: int = 100,
+                 random_ids: bool = False) -> None:
+    """`rows` events named app/event.0 .. app/event.49 in turn, one every `step_ms`; every
+    fourth with a dedup id `dedup-<n>`, or (`random_ids`) every one with a random id, as
+    `uuid()` in a template gives (32 hex digits)."""
+    dedup = ("lower(hex(randomblob(16)))" if random_ids
+             else "CASE WHEN i % 4 = 0 THEN 'dedup-' || i END")
     HistoryStore(path, recover=False).close()
     outcomes = " ".join(f"WHEN {i} THEN '{o}'" for i, o in enumerate(OUTCOMES))
     with HistoryStore(path, recover=False) as store:
@@ -36,7 +41,7 @@ def fill_history(path: Path, rows: int, *, start_ms: int = T0, step_ms: int = 10
                                size, truncated, status, outcome, outcome_detail, source)
             SELECT i, NULL, 0, CASE WHEN i % 3 THEN 'dev' ELSE 'cloud' END, ? + i * ?,
                    printf('01H%023d', i), 'app/event.' || (i % {NAMES}),
-                   CASE WHEN i % 4 = 0 THEN 'dedup-' || i END, 100 + i % 900, 0,
+                   {dedup}, 100 + i % 900, 0,
                    CASE WHEN i % {len(OUTCOMES)} = 6 THEN 400 ELSE 200 END,
                    CASE i % {len(OUTCOMES)} {outcomes} END, NULL, 'sent'
             FROM n""",
