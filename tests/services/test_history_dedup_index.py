@@ -39,20 +39,22 @@ def write(store: HistoryStore, n: int, dedup: str, env: str, at: int, outcome: s
 @settings(max_examples=60, deadline=None)
 @given(sends=st.lists(st.tuples(
     st.sampled_from(["a", "b", "c"]), st.sampled_from(["dev", "dev", "prod"]),
-    # hours before T0: in the future (a clock ahead), today, each day of the two windows
-    # and their edges, days with nothing between them, long before
-    st.sampled_from([-50, -3, -1, 0, 1, 2, 3, 23, 25, 26, 47, 48, 49, 73, 500]),
+    # hours before the base time: in the future (a clock ahead, by hours or years), today,
+    # each day of the two windows and their edges, days with nothing between them, long
+    # before
+    st.sampled_from([-87600, -50, -3, -1, 0, 1, 2, 3, 23, 25, 26, 47, 48, 49, 73, 500]),
     st.sampled_from(["accepted", "pending", "refused"])), max_size=14),
-    now_back=st.sampled_from([0, 2, 3, 30]))
+    now_back=st.sampled_from([0, 2, 3, 30]),
+    base=st.sampled_from([T0, 0, 5 * HOUR]))  # near 0: days before 1970 round toward 0
 def test_lookups_by_id_find_every_row_on_every_day(tmp_path_factory: Any,
                                                    sends: list[tuple[str, str, int, str]],
-                                                   now_back: int) -> None:
+                                                   now_back: int, base: int) -> None:
     path = tmp_path_factory.mktemp("days") / "h.sqlite3"
-    now = T0 - now_back * HOUR
+    now = base - now_back * HOUR
     written = []
-    with HistoryStore(path) as store:
+    with HistoryStore(path, recover=False) as store:
         for n, (dedup, env, hours, outcome) in enumerate(sends):
-            at = T0 - hours * HOUR
+            at = base - hours * HOUR
             write(store, n, dedup, env, at, outcome)
             written.append((dedup, env, at, outcome, f"01SEND{n:04d}"))
         ids = ["a", "b", "c", "d"]
@@ -88,12 +90,14 @@ def instructions(conn: sqlite3.Connection, run: Any) -> int:
 
 
 def test_a_lookup_by_id_reads_the_index_day_by_day_not_the_table(tmp_path: Path) -> None:
-    """200,000 events over 30 days, one in four with an id: the ledger's lookup and the
-    history filter by id each take a fiftieth of the instructions it takes to read every
-    row (`scan`, the yardstick, measured on the same file)."""
+    """200,000 events over 30 days, one in four with an id, and one sent by a clock 30
+    years ahead: the ledger's lookup and the history filter by id each take a fiftieth of
+    the instructions it takes to read every row (`scan`, the yardstick, measured on the
+    same file)."""
     path = tmp_path / "h.sqlite3"
     fill_history(path, 200_000, start_ms=T0 - 30 * DAY, step_ms=30 * DAY // 200_000)
     with HistoryStore(path, recover=False) as store:
+        write(store, 1, "from-the-future", "dev", T0 + 30 * 365 * DAY, "accepted")
         conn = store.conn
         wanted = "dedup-199988"  # sent to dev, accepted, within the ledger's windows
         scan = instructions(conn, lambda: conn.execute(
