@@ -43,6 +43,8 @@ MAX_PAYLOAD_CAP = 16 * 1024 * 1024  # above Inngest's largest event (3 MiB paid/
 PAGE_SIZE = 16384  # of new files (files made by older consoles keep theirs)
 WAL_AUTOCHECKPOINT_BYTES = 16 * 1024 * 1024  # see set_autocheckpoint
 DAY_MS = 24 * 60 * 60 * 1000
+BUSY_WAIT_MS = 5000  # how long a write waits for another connection's
+MIGRATION_WAIT_MS = 120_000  # how long an open waits for another open's migration
 
 V1 = """
 CREATE TABLE requests (
@@ -182,9 +184,9 @@ def connect(path: Path | str, *, same_thread: bool = True) -> sqlite3.Connection
     `same_thread=False`: the owner hands the connection from thread to thread (never uses
     it from two at once).
     """
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=5.0,
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_WAIT_MS / 1000,
                            check_same_thread=same_thread)
-    conn.execute("PRAGMA busy_timeout = 5000")
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
     conn.execute("PRAGMA temp_store = MEMORY")  # update_rows' scratch tables
     return conn
 
@@ -206,6 +208,10 @@ def migrate(conn: sqlite3.Connection, path: Path | str) -> int:
     conn.execute("PRAGMA synchronous = NORMAL")
     set_autocheckpoint(conn)
     current = version
+    if current < SCHEMA_VERSION:
+        # another open may be migrating this file (the window opens two connections at
+        # once): wait for it, not 5 s (v4 rebuilds an index: ~2 s per million events)
+        conn.execute(f"PRAGMA busy_timeout = {MIGRATION_WAIT_MS}")
     while current < SCHEMA_VERSION:
         # one script, one transaction: executescript would commit an open transaction first
         script = (f"BEGIN IMMEDIATE;\n{MIGRATIONS[current]}\n"
@@ -225,6 +231,7 @@ def migrate(conn: sqlite3.Connection, path: Path | str) -> int:
                 conn.execute("ROLLBACK")
             raise
         current += 1
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
     conn.execute(QUEUED_INDEX)
     conn.execute(RETENTION_INDEX)
     ensure_fts(conn)

@@ -7,6 +7,8 @@ Real SQLite files. The oracle is what was written, filtered in Python.
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from hypothesis import strategies as st
 from console.core.dedup import DEDUP_WINDOW_MS
 from console.core.ids import IdSeed
 from console.core.serialize import event_bytes
+from console.services import history_schema
 from console.services.client import SendResult
 from console.services.history import HistoryStore
 from console.services.history_query import HistoryFilter
@@ -135,3 +138,28 @@ def test_a_schema_3_file_gets_the_day_first_index(tmp_path: Path) -> None:
         assert [p.internal_id for p in store.prior_sends("dev", ["old-id"], now=T0)] == [
             "01SEND0001"]
         assert store.count(HistoryFilter(dedup_id="old-id")) == 1
+
+
+def test_an_open_waits_for_another_opens_migration(tmp_path: Path,
+                                                   monkeypatch: Any) -> None:
+    """The window opens the history twice at once; on the first start after an update one
+    open migrates (v4 rebuilds an index: ~2 s per million events) and the other waits for
+    it, longer than a write waits (shortened here to 0.2 s), instead of failing."""
+    path = tmp_path / "h.sqlite3"
+    with HistoryStore(path) as store:
+        write(store, 1, "old-id", "dev", T0 - HOUR, "accepted")
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.executescript(
+        "DROP INDEX events_dedup_day; CREATE INDEX events_dedup ON events(dedup_id, time_ms)"
+        " WHERE dedup_id IS NOT NULL; PRAGMA user_version = 3;")
+    monkeypatch.setattr(history_schema, "BUSY_WAIT_MS", 200)
+    conn.execute("BEGIN IMMEDIATE")  # the other open, migrating for a second
+    threading.Timer(1.0, lambda: conn.execute("COMMIT")).start()
+    start = time.monotonic()
+    with HistoryStore(path) as store:
+        waited = time.monotonic() - start
+        assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 4
+        assert store.conn.execute("PRAGMA busy_timeout").fetchone()[0] == 200  # writes
+        assert store.count(HistoryFilter(dedup_id="old-id")) == 1
+    conn.close()
+    assert waited >= 0.9
