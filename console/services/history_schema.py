@@ -124,10 +124,10 @@ if tuple(int(p) for p in sqlite3.sqlite_version.split(".")[:2]) >= (3, 35):
 # v4: the dedup index leads with the event's day (UTC). Led by the id, it took each new id
 # at a random place: with random ids (uuid(), ulid() entropy) every request's commit
 # rewrote a page per new id all over the index. Recording 20,000 such events into a
-# history of a million took 1.43 s and wrote 387 MiB of log; led by the day, new ids go
-# into today's part only: 0.52 s, 89 MiB (tests/benchmarks/test_bench_history.py). Every
-# query by id names the days it looks in (`dedup_days`). Rebuilding the index when a
-# schema 3 file is opened takes about 2 s per million events, once.
+# history of a million took 1.43-1.72 s and wrote 387 MiB of log; led by the day, new ids
+# go into today's part only: 0.52-0.55 s, 89 MiB (tests/benchmarks/test_bench_history.py).
+# Every query by id names the days it looks in (`dedup_days`). Rebuilding the index when
+# a schema 3 file is opened takes about 2 s per million events, once.
 DEDUP_DAY = f"time_ms / {DAY_MS}"
 V4 = f"""
 DROP INDEX IF EXISTS events_dedup;
