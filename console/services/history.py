@@ -18,6 +18,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -98,26 +99,37 @@ def _meta(value: Any) -> tuple[str, str | None]:
             dedup if isinstance(dedup, str) and dedup else None)
 
 
+def _metas(values: Sequence[Any]) -> tuple[list[str], list[str | None]]:
+    """Names and dedup ids of parsed events, as `_meta` gives them, a whole request at a
+    time: plain lists the C loops of `map` and `set` check, not a Python call per event
+    (the history writer's thread holds the lock the sender needs while it runs Python)."""
+    try:
+        names = [value.get("name") for value in values]
+        ids = [value.get("id") for value in values]
+    except AttributeError:  # not every event is an object
+        pairs = [_meta(value) for value in values]
+        return [name for name, _ in pairs], [dedup for _, dedup in pairs]
+    if not set(map(type, names)) <= {str}:
+        names = [name if isinstance(name, str) else "" for name in names]
+    if not set(map(type, ids)) <= {str, type(None)} or "" in ids:
+        ids = [dedup if isinstance(dedup, str) and dedup else None for dedup in ids]
+    return names, ids
+
+
 def _stored_predictions(predictions: Sequence[Prediction | None] | None,
-                        count: int) -> list[tuple[str | None, str | None]]:
-    """(verdict, message of a duplicate) per event; the same Prediction object (one shared
-    by every fresh event of a big send) is turned into its pair once."""
-    none: tuple[str | None, str | None] = (None, None)
+                        count: int) -> tuple[list[str | None], list[str | None]]:
+    """Verdict and message of a duplicate per event. The same Prediction object (one
+    shared by every fresh event of a big send) is read once: each event's pair is looked
+    up by its object's id."""
     if predictions is None:
-        return [none] * count
-    seen: dict[int, tuple[Prediction, tuple[str | None, str | None]]] = {}  # keeps each alive
-    out: list[tuple[str | None, str | None]] = []
-    for i in range(count):
-        pred = predictions[i] if i < len(predictions) else None
-        if pred is None:
-            out.append(none)
-            continue
-        known = seen.get(id(pred))
-        if known is None:
-            known = seen[id(pred)] = (pred, (pred.verdict.value,
-                                             pred.message if pred.duplicate else None))
-        out.append(known[1])
-    return out
+        return [None] * count, [None] * count
+    preds = [*predictions[:count], *[None] * (count - len(predictions))]
+    keys = list(map(id, preds))
+    unique = dict(zip(keys, preds, strict=True))  # keeps each alive while its id is in use
+    verdict = {k: p.verdict.value if p is not None else None for k, p in unique.items()}
+    message = {k: p.message if p is not None and p.duplicate else None
+               for k, p in unique.items()}
+    return list(map(verdict.__getitem__, keys)), list(map(message.__getitem__, keys))
 
 
 class HistoryStore(HistoryUpkeep, HistoryReads):
@@ -181,17 +193,18 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
         seed_text = seed if isinstance(seed, str) or seed is None else seed.header
         size = request_bytes if request_bytes is not None else (
             2 + sum(map(len, events)) + max(len(events) - 1, 0))
-        metas = ([_meta(p) for p in parsed] if parsed is not None and len(parsed) == len(events)
-                 else [parse_event(raw) for raw in events])
-        verdicts = _stored_predictions(predictions, len(events))
+        count = len(events)
+        if parsed is not None and len(parsed) == count:
+            names, dedups = _metas(parsed)
+        else:
+            pairs = [parse_event(raw) for raw in events]
+            names, dedups = [name for name, _ in pairs], [dedup for _, dedup in pairs]
+        verdicts, messages = _stored_predictions(predictions, count)
+        sizes = list(map(len, events))
         cap = self.payload_cap
-        rows: list[tuple[Any, ...]] = []
-        bodies: list[str] = []
-        for i, raw in enumerate(events):
-            length = len(raw)
-            rows.append((first_index + i, *metas[i], length, length > cap, *verdicts[i]))
-            bodies.append(raw.decode("utf-8", errors="replace") if length <= cap
-                          else self._capped(raw, cap)[0])
+        truncated = [length > cap for length in sizes]
+        bodies = [raw.decode("utf-8", errors="replace") if length <= cap
+                  else self._capped(raw, cap)[0] for raw, length in zip(events, sizes, strict=True)]
         with self._transaction():
             first = self._next_event_id()
             cur = self.conn.execute(
@@ -202,14 +215,16 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
                  request_no, first, origin, branch, scenario, step, source, os.getpid()),
             )
             request_id = int(cur.lastrowid or 0)
+            row_ids = range(first, first + count)
             insert_rows(
                 self.conn,
                 "INSERT INTO events(id, request_id, env, time_ms, source, outcome, idx, name,"
                 " dedup_id, size, truncated, predicted, predicted_detail)",
-                [(first + i, request_id, env, when, source, "pending", *row)
-                 for i, row in enumerate(rows)])
+                list(zip(row_ids, repeat(request_id), repeat(env), repeat(when), repeat(source),
+                         repeat("pending"), range(first_index, first_index + count), names,
+                         dedups, sizes, truncated, verdicts, messages)))
             insert_rows(self.conn, "INSERT INTO payloads(event_id, body)",
-                        [(first + i, body) for i, body in enumerate(bodies)])
+                        list(zip(row_ids, bodies, strict=True)))
         return request_id
 
     def mark_pending(self, request_id: int, *, seed: IdSeed | str | None,

@@ -9,6 +9,8 @@ request at a time). Real SQLite files, the real inbox, a real killed process.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import sqlite3
 import subprocess
 import sys
@@ -400,3 +402,52 @@ def test_queued_rows_of_a_killed_process_vanish_pending_ones_become_unknown(app_
                                   "answer; their outcome is unknown (see history)"]
         assert [(r.name, r.outcome) for r in store.query()] == [("sent", "unknown")]
         assert store.conn.execute("SELECT count(*) FROM payloads").fetchone()[0] == 1
+
+
+JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=4))
+
+
+EVENT_OBJECTS = st.fixed_dictionaries({}, optional={
+    "name": st.one_of(st.sampled_from(["app/x", "app/y"]), JSON_SCALARS),
+    "id": st.one_of(st.sampled_from(["id-1", "id-2", ""]), st.none(), JSON_SCALARS),
+    "data": st.just({})})
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=st.one_of(  # objects only, or objects among other JSON values
+    st.lists(EVENT_OBJECTS, max_size=12),
+    st.lists(st.one_of(EVENT_OBJECTS, JSON_SCALARS, st.lists(st.integers(), max_size=2)),
+             max_size=12)),
+    shared=st.booleans(), given_count=st.integers(0, 12))
+def test_a_request_is_stored_the_same_from_parsed_events_and_from_bytes(
+        tmp_path_factory: Any, values: list[Any], shared: bool, given_count: int) -> None:
+    """Whatever the events are (objects or not, names and ids of any JSON type, empty ids),
+    each row's name and dedup id are the event's own when they are text (an id also not
+    empty), else "" and none; with the parsed events handed over or read from the bytes
+    alike. Each row's predicted verdict is its prediction's (one object shared by many,
+    or one each, or fewer predictions than events: none for the rest)."""
+    ledger = DedupLedger([], env="dev")
+    fresh, none = ledger.classify_ids(["x", None], T0)
+    duplicate = DedupLedger([PriorSend("id-1", "dev", T0 - 5, "01PRIOR")],
+                            env="dev").classify_ids(["id-1"], T0)[0]
+    pool = [fresh, none, duplicate]
+    predictions = [pool[i % 3] if shared else dataclasses.replace(pool[i % 3])
+                   for i in range(min(given_count, len(values)))]
+    parts = [json.dumps(v).encode() for v in values]
+    path = tmp_path_factory.mktemp("parsed") / "h.sqlite3"
+    with HistoryStore(path) as store:
+        store.record_pending(env="dev", events=parts, parsed=values, predictions=predictions)
+        store.record_pending(env="dev", events=parts, predictions=predictions)
+        stored = [(r.index, r.name, r.dedup_id, r.predicted, r.predicted_detail)
+                  for r in reversed(store.query(limit=100))]
+
+    def expected(i: int, value: Any) -> tuple[Any, ...]:
+        name = value.get("name") if isinstance(value, dict) else None
+        dedup = value.get("id") if isinstance(value, dict) else None
+        pred = predictions[i] if i < len(predictions) else None
+        return (i, name if isinstance(name, str) else "",
+                dedup if isinstance(dedup, str) and dedup else None,
+                pred.verdict.value if pred else None,
+                pred.message if pred and pred.duplicate else None)
+
+    assert stored == [expected(i, v) for i, v in enumerate(values)] * 2
