@@ -99,16 +99,20 @@ def _meta(value: Any) -> tuple[str, str | None]:
             dedup if isinstance(dedup, str) and dedup else None)
 
 
+def _columns(pairs: list[tuple[str, str | None]]) -> tuple[list[str], list[str | None]]:
+    return [name for name, _ in pairs], [dedup for _, dedup in pairs]
+
+
 def _metas(values: Sequence[Any]) -> tuple[list[str], list[str | None]]:
     """Names and dedup ids of parsed events, as `_meta` gives them, a whole request at a
     time: plain lists the C loops of `map` and `set` check, not a Python call per event
-    (the history writer's thread holds the lock the sender needs while it runs Python)."""
+    (the history writer's thread holds the GIL, which the sender needs, while it runs
+    Python)."""
     try:
         names = [value.get("name") for value in values]
         ids = [value.get("id") for value in values]
     except AttributeError:  # not every event is an object
-        pairs = [_meta(value) for value in values]
-        return [name for name, _ in pairs], [dedup for _, dedup in pairs]
+        return _columns([_meta(value) for value in values])
     if not set(map(type, names)) <= {str}:
         names = [name if isinstance(name, str) else "" for name in names]
     if not set(map(type, ids)) <= {str, type(None)} or "" in ids:
@@ -194,11 +198,8 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
         size = request_bytes if request_bytes is not None else (
             2 + sum(map(len, events)) + max(len(events) - 1, 0))
         count = len(events)
-        if parsed is not None and len(parsed) == count:
-            names, dedups = _metas(parsed)
-        else:
-            pairs = [parse_event(raw) for raw in events]
-            names, dedups = [name for name, _ in pairs], [dedup for _, dedup in pairs]
+        names, dedups = (_metas(parsed) if parsed is not None and len(parsed) == count
+                         else _columns([parse_event(raw) for raw in events]))
         verdicts, messages = _stored_predictions(predictions, count)
         sizes = list(map(len, events))
         cap = self.payload_cap

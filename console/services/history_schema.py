@@ -14,6 +14,9 @@ Why this shape:
 - Full-text search uses an FTS5 index over payloads when this SQLite has FTS5, else LIKE.
   Payloads are added to it in bulk when a search needs them (`HistoryUpkeep`), never by
   a trigger per row: a 50,000-event send must not pay for indexing nobody asked for yet.
+- The dedup index leads with the day, then the id (v4): a new id goes into today's part,
+  not to a random place in the whole index, so random ids stay cheap to record in a big
+  history; lookups by id name their days (`dedup_days`).
 - Requests may be written ahead of their send ('queued'); `QUEUED_INDEX` lets recovery
   find them without a scan, and `RETENTION_INDEX` lets the retention check at every open
   find old requests without one (a million requests: 29 ms by scan, 0.02 ms by index).
@@ -43,7 +46,7 @@ MAX_PAYLOAD_CAP = 16 * 1024 * 1024  # above Inngest's largest event (3 MiB paid/
 PAGE_SIZE = 16384  # of new files (files made by older consoles keep theirs)
 WAL_AUTOCHECKPOINT_BYTES = 16 * 1024 * 1024  # see set_autocheckpoint
 DAY_MS = 24 * 60 * 60 * 1000
-BUSY_WAIT_MS = 5000  # how long a write waits for another connection's
+BUSY_WAIT_MS = 5000  # how long a write waits for another connection's write to end
 MIGRATION_WAIT_MS = 120_000  # how long an open waits for another open's migration
 
 V1 = """
