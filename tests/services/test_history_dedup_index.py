@@ -24,7 +24,7 @@ from console.services.history import HistoryStore
 from console.services.history_query import HistoryFilter
 from tests.support.history_fill import fill_history
 
-T0 = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC: two hours before a day starts
+T0 = 1_700_000_000_000  # 2023-11-14 22:13:20 UTC: under two hours before a day starts
 HOUR = 60 * 60 * 1000
 DAY = 24 * HOUR
 
