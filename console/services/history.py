@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import repeat
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -140,13 +140,16 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
     """The history database of one user. Not thread-safe: use it from one thread."""
 
     def __init__(self, path: Path | str, *, payload_cap: int | None = None,
-                 recover: bool = True, handoff: bool = False) -> None:
+                 recover: bool = True, handoff: bool = False,
+                 upgrading: Callable[[str], None] | None = None) -> None:
         """`handoff`: the store may be passed between threads (one at a time; the CLI's
         history writer thread takes it for the duration of a send). `payload_cap`: bytes of
-        each payload kept, instead of the setting stored in the file."""
+        each payload kept, instead of the setting stored in the file. `upgrading`: told
+        before a file from an earlier version is migrated (which may take seconds)."""
         self.path = Path(path)
         self._fixed_cap = payload_cap  # None: the user's setting (read at each write)
-        self.conn, self.notice = open_database(self.path, same_thread=not handoff)
+        self.conn, self.notice = open_database(self.path, same_thread=not handoff,
+                                               upgrading=upgrading)
         self.fts = self.conn.execute(
             "SELECT 1 FROM sqlite_master WHERE name = 'payload_fts'").fetchone() is not None
         self.recovered: list[int] = self.recover_abandoned() if recover else []

@@ -31,7 +31,7 @@ import itertools
 import os
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -194,8 +194,15 @@ def connect(path: Path | str, *, same_thread: bool = True) -> sqlite3.Connection
     return conn
 
 
-def migrate(conn: sqlite3.Connection, path: Path | str) -> int:
-    """Bring the file to SCHEMA_VERSION; returns the version it had before."""
+UPGRADE_NOTICE = ("updating the history for this version of Event Console (once; about "
+                  "2 s per million events)")
+
+
+def migrate(conn: sqlite3.Connection, path: Path | str,
+            upgrading: Callable[[str], None] | None = None) -> int:
+    """Bring the file to SCHEMA_VERSION; returns the version it had before. `upgrading`
+    hears `UPGRADE_NOTICE` before a file from an earlier version is migrated (a new,
+    empty file is not)."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > SCHEMA_VERSION:
         raise HistoryError(
@@ -211,6 +218,8 @@ def migrate(conn: sqlite3.Connection, path: Path | str) -> int:
     conn.execute("PRAGMA synchronous = NORMAL")
     set_autocheckpoint(conn)
     current = version
+    if 0 < current < SCHEMA_VERSION and upgrading is not None:
+        upgrading(UPGRADE_NOTICE)
     if current < SCHEMA_VERSION:
         # another open may be migrating this file (the window opens two connections at
         # once): wait for it, not 5 s (v4 rebuilds an index: ~2 s per million events)
@@ -288,14 +297,16 @@ def move_aside(path: Path) -> Path:
     return target
 
 
-def open_database(path: Path, *, same_thread: bool = True
+def open_database(path: Path, *, same_thread: bool = True,
+                  upgrading: Callable[[str], None] | None = None,
                   ) -> tuple[sqlite3.Connection, str | None]:
-    """An open, migrated connection and a notice for the user (None when all is well)."""
+    """An open, migrated connection and a notice for the user (None when all is well);
+    `upgrading`: see `migrate`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = connect(path, same_thread=same_thread)
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
-        migrate(conn, path)
+        migrate(conn, path, upgrading)
         return conn, None
     except sqlite3.DatabaseError as exc:
         if isinstance(exc, sqlite3.OperationalError) or not is_corrupt(exc):

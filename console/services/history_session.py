@@ -106,7 +106,7 @@ class SendSession:
         request's rows while the one before is in flight."""
         env = resolved.environment
         store = HistoryStore(path if path is not None else app_paths().ensure().history_db,
-                             handoff=True)
+                             handoff=True, upgrading=notify)
         for message in store.messages:
             if notify is not None:
                 notify(message)

@@ -121,16 +121,20 @@ def test_a_lookup_by_id_reads_the_index_day_by_day_not_the_table(tmp_path: Path)
 
 def test_a_schema_3_file_gets_the_day_first_index(tmp_path: Path) -> None:
     """A file written by the console before schema 4 (its dedup index led by the id) is
-    migrated: the old index is gone, the new one is there, and its ids are found."""
+    migrated, and whoever opens it is told first (a new file is not): the old index is
+    gone, the new one is there, and its ids are found."""
     path = tmp_path / "h.sqlite3"
-    with HistoryStore(path) as store:
+    heard: list[str] = []
+    with HistoryStore(path, upgrading=heard.append) as store:  # a new file: nothing to say
         write(store, 1, "old-id", "dev", T0 - HOUR, "accepted")
     conn = sqlite3.connect(path)
     conn.executescript(
         "DROP INDEX events_dedup_day; CREATE INDEX events_dedup ON events(dedup_id, time_ms)"
         " WHERE dedup_id IS NOT NULL; PRAGMA user_version = 3;")
     conn.close()
-    with HistoryStore(path) as store:
+    assert heard == []
+    with HistoryStore(path, upgrading=heard.append) as store:
+        assert heard == [history_schema.UPGRADE_NOTICE]
         indexes = {name for (name,) in store.conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index'")}
         assert store.conn.execute("PRAGMA user_version").fetchone()[0] == 4
