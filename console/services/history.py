@@ -36,6 +36,7 @@ from console.services.history_schema import DAY_MS as DAY_MS
 from console.services.history_schema import (
     DEDUP_DAY,
     HistoryUpkeep,
+    busy_timeout,
     dedup_days,
     insert_rows,
     open_database,
@@ -258,17 +259,14 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
                                  request_bytes: int | None = None) -> bool:
         """`mark_pending`, without waiting when another connection is writing: False then
         (nothing changed), for a caller that must not block (the CLI's event loop)."""
-        wait = self.conn.execute("PRAGMA busy_timeout").fetchone()[0]
-        self.conn.execute("PRAGMA busy_timeout = 0")
         try:
-            self.mark_pending(request_id, seed=seed, request_bytes=request_bytes)
+            with busy_timeout(self.conn, 0):
+                self.mark_pending(request_id, seed=seed, request_bytes=request_bytes)
         except sqlite3.OperationalError as exc:
             primary = exc.sqlite_errorcode & 0xFF  # BUSY_RECOVERY, ... are BUSY too
             if primary not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                 raise
             return False
-        finally:
-            self.conn.execute(f"PRAGMA busy_timeout = {int(wait)}")
         return True
 
     def drop_queued(self, request_ids: Iterable[int]) -> None:

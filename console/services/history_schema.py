@@ -26,12 +26,13 @@ Why this shape:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -217,13 +218,20 @@ def migrate(conn: sqlite3.Connection, path: Path | str,
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     set_autocheckpoint(conn)
-    current = version
-    if 0 < current < SCHEMA_VERSION and upgrading is not None:
+    if 0 < version < SCHEMA_VERSION and upgrading is not None:
         upgrading(UPGRADE_NOTICE)
-    if current < SCHEMA_VERSION:
-        # another open may be migrating this file (the window opens two connections at
-        # once): wait for it, not 5 s (v4 rebuilds an index: ~2 s per million events)
-        conn.execute(f"PRAGMA busy_timeout = {MIGRATION_WAIT_MS}")
+    # another open may be migrating this file (the window opens two connections at once):
+    # wait for it, not just the 5 s a write waits (v4 rebuilds an index: ~2 s per million
+    # events)
+    with busy_timeout(conn, MIGRATION_WAIT_MS):
+        _migrate_from(conn, version)
+    conn.execute(QUEUED_INDEX)
+    conn.execute(RETENTION_INDEX)
+    ensure_fts(conn)
+    return version
+
+
+def _migrate_from(conn: sqlite3.Connection, current: int) -> None:
     while current < SCHEMA_VERSION:
         # one script, one transaction: executescript would commit an open transaction first
         script = (f"BEGIN IMMEDIATE;\n{MIGRATIONS[current]}\n"
@@ -243,11 +251,18 @@ def migrate(conn: sqlite3.Connection, path: Path | str,
                 conn.execute("ROLLBACK")
             raise
         current += 1
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
-    conn.execute(QUEUED_INDEX)
-    conn.execute(RETENTION_INDEX)
-    ensure_fts(conn)
-    return version
+
+
+@contextlib.contextmanager
+def busy_timeout(conn: sqlite3.Connection, ms: int) -> Iterator[None]:
+    """Inside the block, `conn` waits up to `ms` for another connection's lock (0: not at
+    all); after it, as long as before."""
+    before = int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+    conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {before}")
 
 
 def set_autocheckpoint(conn: sqlite3.Connection) -> None:
