@@ -15,7 +15,7 @@ from typing import Any
 
 from console.commands.common import emit
 from console.core.errors import InputError
-from console.core.terminal import visible
+from console.core.terminal import say, visible
 from console.services.history import HistoryStore, now_ms
 from console.services.history_query import HistoryFilter, HistoryRow
 from console.services.paths import app_paths
@@ -79,9 +79,9 @@ def run_history(args: argparse.Namespace) -> int:
     args.limit = min(args.limit, 2**62)
     filters = HistoryFilter(env=args.env, name=args.name, outcome=args.outcome,
                             text=args.search, since_ms=since)
-    with HistoryStore(app_paths().ensure().history_db, upgrading=_say) as store:
+    with HistoryStore(app_paths().ensure().history_db, upgrading=say) as store:
         for message in store.messages:
-            _say(message)
+            say(message)
         if args.set_payload_cap is not None or args.set_retention is not None:
             _settings(args, store)
             return 0
@@ -113,7 +113,3 @@ def print_table(rows: list[HistoryRow]) -> None:
     for line in table:
         cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
         sys.stdout.write("  ".join([*cells, line[-1]]).rstrip() + "\n")
-
-
-def _say(message: str) -> None:
-    print(f"event-console: {message}", file=sys.stderr, flush=True)

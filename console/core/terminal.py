@@ -9,9 +9,17 @@ write the clipboard. So human-readable output shows each one as a visible escape
 
 from __future__ import annotations
 
+import sys
+
 _CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
 
 
 def visible(text: str) -> str:
     """`text` with every C0/C1 control character (newline and tab too) shown as `\\xNN`."""
     return text.translate(_CONTROL)
+
+
+def say(message: str) -> None:
+    """One line for the person at the terminal, on stderr: `event-console: <message>`.
+    One write, so a line said by another thread (the history writer's) never interleaves."""
+    sys.stderr.write(f"event-console: {message}\n")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, overload
@@ -31,6 +30,7 @@ from console.core.dedup import (
     summary_line,
 )
 from console.core.plan import BatchPlan
+from console.core.terminal import say
 from console.services.history import HistoryStore, Source, now_ms
 from console.services.history_writer import HistoryWriter
 from console.services.outcomes import (
@@ -45,11 +45,6 @@ from console.services.paths import app_paths
 Notify = Callable[[str], None]
 MAX_WARNINGS = 5  # duplicate warnings printed one by one; the rest are counted
 _PROBE = "\x00probe"  # an id no event has: asks the ledger what a fresh id gets
-
-
-def _stderr(message: str) -> None:
-    # one write: the history writer's thread may say this while the loop's thread prints
-    sys.stderr.write(f"event-console: {message}\n")
 
 
 class _Warnings:
@@ -97,7 +92,7 @@ class SendSession:
 
     @classmethod
     def open(cls, resolved: Any, events: Sequence[Any], parts: Sequence[bytes], *,
-             path: Any = None, notify: Notify | None = _stderr, scenario: str | None = None,
+             path: Any = None, notify: Notify | None = say, scenario: str | None = None,
              step: str | None = None, source: Source = "sent",
              policy: PollPolicy | None = None, plan: BatchPlan | None = None) -> SendSession:
         """`resolved` is a services.targets.ResolvedTarget (environment, target, signing key).
