@@ -36,6 +36,7 @@ from console.services.history_schema import DAY_MS as DAY_MS
 from console.services.history_schema import (
     DEDUP_DAY,
     HistoryUpkeep,
+    blank_nones,
     busy_timeout,
     dedup_days,
     insert_rows,
@@ -207,7 +208,8 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
         verdicts, messages = _stored_predictions(predictions, count)
         sizes = list(map(len, events))
         cap = self.payload_cap
-        truncated = [length > cap for length in sizes]
+        truncated = ([0] * count if max(sizes, default=0) <= cap  # ints bind faster than bools
+                     else [int(length > cap) for length in sizes])
         bodies = [raw.decode("utf-8", errors="replace") if length <= cap
                   else self._capped(raw, cap)[0] for raw, length in zip(events, sizes, strict=True)]
         with self._transaction():
@@ -227,7 +229,9 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
                 " dedup_id, size, truncated, predicted, predicted_detail)",
                 list(zip(row_ids, repeat(request_id), repeat(env), repeat(when), repeat(source),
                          repeat("pending"), range(first_index, first_index + count), names,
-                         dedups, sizes, truncated, verdicts, messages)))
+                         blank_nones(dedups), sizes, truncated, blank_nones(verdicts),
+                         blank_nones(messages))),
+                blank_is_null=(8, 11, 12))
             insert_rows(self.conn, "INSERT INTO payloads(event_id, body)",
                         list(zip(row_ids, bodies, strict=True)))
         return request_id
