@@ -8,12 +8,15 @@ match after `PATTERN_SECONDS` and lets go of the GIL while it matches (`concurre
 
 The keyword functions here replace jsonschema's `pattern`, `patternProperties` and
 `additionalProperties` (the three that match patterns against values and keys) in every
-validator `schemas.validator_class` hands out; `unevaluatedProperties` still uses `re`.
+validator `schemas.validator_class` hands out. `unevaluatedProperties` matches the
+`patternProperties` keys it meets in jsonschema's own code, through the `re` of the
+jsonschema modules that search patterns: `bound_library_patterns` has them search here.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -129,6 +132,32 @@ def additional_properties_keyword(validator: Any, allowed: Any, instance: Any,
     elif not allowed and extras:
         listed = ", ".join(repr(key) for key in extras)
         yield ValidationError(f"Additional properties are not allowed ({listed} unexpected)")
+
+
+class _BoundedRe:
+    """What the jsonschema modules in `LIBRARY_MODULES` see as `re`: all they use of it
+    is `re.search(pattern, key)`, on a `patternProperties` key (searching for the keys
+    `unevaluatedProperties` counts as evaluated), and only whether it matched."""
+
+    search = staticmethod(_covered)
+
+
+# jsonschema's modules that call `re.search` on a schema's patterns
+LIBRARY_MODULES = ("jsonschema._utils", "jsonschema._keywords", "jsonschema._legacy_keywords")
+
+
+def bound_library_patterns() -> None:
+    """Have jsonschema's own pattern searches stop after `PATTERN_SECONDS` too: with
+    `re`, `{"patternProperties": {"^(a|a)*$": {}}, "unevaluatedProperties": false}` ran
+    for hours on a 31-character key, holding the GIL (a frozen window). Such a key counts
+    as evaluated (`_covered`); `patternProperties` reports the pattern that was stopped."""
+    for name in LIBRARY_MODULES:  # tests/core/test_schemas.py: drafts 2019-09 and 2020-12
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        if hasattr(module, "re"):
+            setattr(module, "re", _BoundedRe)  # noqa: B010 (a module's global, on purpose)
 
 
 KEYWORDS = {

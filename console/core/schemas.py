@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,9 +99,40 @@ _BOUNDED: dict[Any, type[Validator]] = {}
 def _bounded(cls: type[Validator]) -> type[Validator]:
     extended = _BOUNDED.get(cls)
     if extended is None:
-        extended = _BOUNDED[cls] = validators.extend(cls, patterns.KEYWORDS)
+        patterns.bound_library_patterns()
+        keywords = dict(patterns.KEYWORDS)
+        original = cls.VALIDATORS.get("unevaluatedProperties")
+        if original is not None:
+            keywords["unevaluatedProperties"] = _naming_unevaluated(original)
+        extended = _BOUNDED[cls] = validators.extend(cls, keywords)
         extended.__name__ = extended.__qualname__ = cls.__name__  # "Draft7Validator"
     return extended
+
+
+Keyword = Callable[[Any, Any, Any, Any], Iterable[ValidationError]]
+
+
+def _naming_unevaluated(original: Keyword) -> Keyword:
+    """jsonschema's `unevaluatedProperties`, each error naming its keys (`unevaluated`):
+    those that no applicator evaluated and the keyword's schema refuses. Without them the
+    editor marked keys outside this object's own `properties` (a key an `allOf` or a
+    `$ref` declares, as valid as any) "not allowed". The keys are found with jsonschema's
+    own search for evaluated keys, of the module that defines this draft's keyword."""
+    find = getattr(sys.modules.get(original.__module__), "find_evaluated_property_keys_by_schema",
+                   None)
+
+    def keyword(validator: Any, value: Any, instance: Any,
+                schema: Any) -> Iterator[ValidationError]:
+        for error in original(validator, value, instance, schema):
+            if find is not None and isinstance(instance, dict):
+                evaluated = set(find(validator, instance, schema))
+                error.unevaluated = [
+                    key for key in instance if key not in evaluated
+                    and next(iter(validator.descend(instance[key], value, path=key)), None)
+                    is not None]
+            yield error
+
+    return keyword
 
 
 def load_schema_text(file: str, text: str, *, event_name: str | None = None,
@@ -259,9 +291,14 @@ def _describe(error: ValidationError) -> list[tuple[list[str | int], str]]:
         return [([name], f'required property "{name}" is missing')
                 for name in expected if name not in instance]
     if kind in ("additionalProperties", "unevaluatedProperties") and isinstance(instance, dict):
-        extras = patterns.additional(instance, error.schema)
-        if extras:
+        extras = getattr(error, "unevaluated", None)  # see _naming_unevaluated
+        if extras is None:
+            extras = patterns.additional(instance, error.schema)
+        if extras and expected is False:
             return [([key], f'property "{key}" is not allowed by the schema') for key in extras]
+        if extras:
+            return [([key], f'property "{key}" does not match the schema\'s '
+                     '"unevaluatedProperties"') for key in extras]
     if kind == "type":
         types = expected if isinstance(expected, list) else [expected]
         got = {bool: "boolean", int: "integer", float: "number", str: "string",

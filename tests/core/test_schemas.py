@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pytest
 
 from console.core.problems import Severity
 from console.core.schemas import (
@@ -223,6 +227,83 @@ def test_a_pattern_that_backtracks_for_ever_is_stopped_with_a_message() -> None:
     # each pattern was stopped once (then given 10 ms), and the loop kept running
     assert time.perf_counter() - started < 5
     assert len(beats) >= 20, "the matching thread held the GIL"
+
+
+DRAFT_2019_09 = "https://json-schema.org/draft/2019-09/schema"
+
+
+@pytest.mark.parametrize("draft", [DRAFT_2020_12, DRAFT_2019_09])
+def test_unevaluated_properties_marks_only_the_keys_no_applicator_evaluated(draft: str) -> None:
+    """Keys an `allOf`, a `$ref` or an `if`/`then` declares are as valid as the object's
+    own; the editor used to mark every key outside the object's own `properties` and
+    `patternProperties` "not allowed"."""
+    closed = {"$schema": draft, "x-event-name": "shop/order.placed",
+              "properties": {"id": {"type": "string"}},
+              "patternProperties": {"^meta-": {}},
+              "allOf": [{"patternProperties": {"^x-": {"type": "string"}}},
+                        {"$ref": "#/$defs/money"}],
+              "if": {"required": ["coupon"]},
+              "then": {"properties": {"coupon": {"type": "string"}}},
+              "$defs": {"money": {"properties": {"total": {"type": "number"}}}},
+              "unevaluatedProperties": False}
+    typed = {**closed, "x-event-name": "shop/order.typed",
+             "unevaluatedProperties": {"type": "integer"}}
+    lib = library(("closed.json", dump(closed)), ("typed.json", dump(typed)))
+    assert lib.problems == []
+    data = {"id": "o-1", "meta-source": 1, "x-channel": "web", "total": 9.5, "coupon": "C",
+            "note": "late", "count": 2}
+
+    def found(name: str) -> list[tuple[str, str]]:
+        entry = lib.entry_for(name)
+        assert entry is not None
+        return sorted((e.pointer, e.message) for e in data_errors(entry, data))
+
+    assert found("shop/order.placed") == [
+        ("/count", 'data: property "count" is not allowed by the schema'),
+        ("/note", 'data: property "note" is not allowed by the schema'),
+    ]
+    assert found("shop/order.typed") == [  # "count" is an integer: unevaluated, but valid
+        ("/note", 'data: property "note" does not match the schema\'s '
+                  '"unevaluatedProperties"'),
+    ]
+
+
+@pytest.mark.parametrize("draft", [DRAFT_2020_12, DRAFT_2019_09])
+def test_unevaluated_properties_stop_a_pattern_that_backtracks_for_ever(draft: str) -> None:
+    """`unevaluatedProperties` looks for the keys `patternProperties` evaluates in
+    jsonschema's own code, which used Python's re: on this 31-character key it ran for
+    hours, holding the GIL (a frozen window). Run in a process of its own, which a
+    regression would hang, not the test run."""
+    script = f"""
+import json, threading, time
+from console.core.schemas import load_schema_text, data_errors
+schema = {{"$schema": {draft!r}, "x-event-name": "slow/x", "properties": {{"id": {{}}}},
+          "patternProperties": {{"^(a|a)*$": {{}}}}, "unevaluatedProperties": False}}
+entry, problems = load_schema_text("slow.json", json.dumps(schema))
+key = "a" * 30 + "!"
+checked, done, beats = [], threading.Event(), []
+worker = threading.Thread(target=lambda: (checked.extend(
+    data_errors(entry, {{key: 1, "id": 2, "other": 3}})), done.set()))
+started = time.perf_counter()
+worker.start()
+while not done.wait(0.005):
+    beats.append(time.perf_counter())
+print(json.dumps({{"problems": len(problems), "beats": len(beats),
+                  "seconds": time.perf_counter() - started,
+                  "found": sorted([e.pointer, e.message] for e in checked)}}))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=True, cwd=Path(__file__).parents[2])
+    result = json.loads(done.stdout)
+    key = "a" * 30 + "!"
+    assert result["problems"] == 0
+    assert result["found"] == [
+        [f"/{key}", f"data[{json.dumps(key)}]: could not be checked: the schema's pattern "
+                    "^(a|a)*$ took too long and was stopped (simplify the pattern)"],
+        ["/other", 'data: property "other" is not allowed by the schema'],
+    ]
+    assert result["seconds"] < 5
+    assert result["beats"] >= 20, "the matching thread held the GIL"
 
 
 def test_a_ref_outside_the_schema_is_refused_at_load_and_nothing_is_fetched(tmp_path):
