@@ -138,6 +138,13 @@ def _stored_predictions(predictions: Sequence[Prediction | None] | None,
     return list(map(verdict.__getitem__, keys)), list(map(message.__getitem__, keys))
 
 
+# the events columns record_pending writes, in order; those bound as '' for NULL
+_PENDING_COLUMNS = ("id", "request_id", "env", "time_ms", "source", "outcome", "idx", "name",
+                    "dedup_id", "size", "truncated", "predicted", "predicted_detail")
+_PENDING_BLANK_IS_NULL = tuple(_PENDING_COLUMNS.index(column)
+                               for column in ("dedup_id", "predicted", "predicted_detail"))
+
+
 class HistoryStore(HistoryUpkeep, HistoryReads):
     """The history database of one user. Not thread-safe: use it from one thread."""
 
@@ -224,14 +231,12 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
             request_id = int(cur.lastrowid or 0)
             row_ids = range(first, first + count)
             insert_rows(
-                self.conn,
-                "INSERT INTO events(id, request_id, env, time_ms, source, outcome, idx, name,"
-                " dedup_id, size, truncated, predicted, predicted_detail)",
+                self.conn, f"INSERT INTO events({', '.join(_PENDING_COLUMNS)})",
                 list(zip(row_ids, repeat(request_id), repeat(env), repeat(when), repeat(source),
                          repeat("pending"), range(first_index, first_index + count), names,
                          blank_nones(dedups), sizes, truncated, blank_nones(verdicts),
                          blank_nones(messages))),
-                blank_is_null=(8, 11, 12))
+                blank_is_null=_PENDING_BLANK_IS_NULL)
             insert_rows(self.conn, "INSERT INTO payloads(event_id, body)",
                         list(zip(row_ids, bodies, strict=True)))
         return request_id
