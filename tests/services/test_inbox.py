@@ -11,7 +11,9 @@ import json
 import logging
 import socket
 import time
+from typing import Any
 
+import h11
 import httpx
 import pytest
 
@@ -452,6 +454,62 @@ def raw_exchange(port: int, data: bytes, until: int) -> bytes:
                 break
             got += chunk
         return got
+
+
+def in_one_byte_chunks(body: bytes) -> bytes:
+    head = b"POST /e/k HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n"
+    return head + b"".join(b"1\r\n%s\r\n" % body[i : i + 1] for i in range(len(body))) + (
+        b"0\r\n\r\n")
+
+
+def test_a_body_in_one_byte_chunks_lets_the_loop_run_and_too_many_are_refused(monkeypatch):
+    """h11 parses a chunked body a chunk at a time, in Python: a body in 1-byte chunks held
+    the loop (the window's, for its inbox) for 1.4 s at a time, and 3 MiB of it for 36 s.
+    Now the loop runs between every 1,024 pieces, and over 65,536 pieces get a 400."""
+    parsed = 0
+    next_event = h11.Connection.next_event
+
+    def counted(self: h11.Connection) -> Any:
+        nonlocal parsed
+        parsed += 1
+        return next_event(self)
+
+    monkeypatch.setattr(h11.Connection, "next_event", counted)
+
+    def event(size: int) -> bytes:
+        return json.dumps({"name": "app/chunky", "data": {"x": "y" * (size - 40)}}).encode()
+
+    async def exchange(port: int, body: bytes) -> tuple[bytes, int]:
+        """The answer, and the most pieces parsed between two turns of the loop."""
+        sent = asyncio.ensure_future(asyncio.to_thread(
+            raw_exchange, port, in_one_byte_chunks(body), 1))
+        time.sleep(0.3)  # the loop waits while the client fills the socket's buffers
+        most, last = 0, parsed
+        while not sent.done():
+            await asyncio.sleep(0)
+            most, last = max(most, parsed - last), parsed
+        return sent.result(), most
+
+    async def scenario() -> tuple[list[tuple[bytes, int]], list[CapturedEvent]]:
+        server = InboxServer(port=0)
+        await server.start()
+        try:
+            return [await exchange(server.port, event(size))
+                    for size in (60_000, 70_000, 100)], server.events
+        finally:
+            await server.stop()
+
+    results, captured = asyncio.run(scenario())
+    (small, most), (big, _), (after, _) = results
+    assert small.startswith(b"HTTP/1.1 200 ")
+    assert most <= 1024 + 8  # pieces parsed without the loop running (it was over 20,000)
+    assert big.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(big.partition(b"\r\n\r\n")[2]) == {
+        "ids": [], "status": 400, "error": "the request body came in over 65,536 pieces "
+                                           "(chunks); send it in fewer, larger ones"}
+    assert after.startswith(b"HTTP/1.1 200 ")  # the server goes on
+    assert [(e.name, e.size) for e in captured] == [("app/chunky", len(event(60_000))),
+                                                    ("app/chunky", len(event(100)))]
 
 
 def test_keep_alive_pipelining_and_100_continue(inbox):
