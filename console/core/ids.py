@@ -34,9 +34,13 @@ class IdSeed:
 
     @classmethod
     def parse(cls, header: str) -> IdSeed | None:
-        """The seed in a header value, or None when it is malformed (server uses random ids)."""
+        """The seed in a header value, or None when it is malformed (server uses random ids).
+
+        The millis are read as the server's Go reads them (`strconv.ParseInt`): ASCII
+        digits, after one optional `+`."""
         head, sep, tail = header.partition(",")
-        if not sep or not (head.isascii() and head.isdigit()):
+        digits = head[1:] if head.startswith("+") else head
+        if not sep or not (digits.isascii() and digits.isdigit()):
             return None
         try:
             entropy = base64.b64decode(tail, validate=True)
@@ -44,7 +48,7 @@ class IdSeed:
             return None
         if len(entropy) != 10:
             return None
-        return cls(int(head), entropy)
+        return cls(int(digits), entropy)
 
     def event_id(self, index: int) -> str:
         """Internal id of the event at 0-based `index` in the request."""

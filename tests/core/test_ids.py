@@ -30,8 +30,13 @@ def test_event_ids_add_position_to_last_four_bytes():
 
 def test_malformed_seeds_are_ignored():
     for bad in ["", "abc", "123", "123,", "12a,AAAAAAAAAAAAAA==", "123,not-base64!",
-                "123," + base64.b64encode(b"short").decode()]:
+                "123," + base64.b64encode(b"short").decode(), "++123,AAAAAAAAAAAAAA==",
+                "+,AAAAAAAAAAAAAA==", "-123,AAAAAAAAAAAAAA==", " 123,AAAAAAAAAAAAAA=="]:
         assert IdSeed.parse(bad) is None
+
+
+def test_a_leading_plus_is_read_as_go_reads_it():
+    assert IdSeed.parse("+123,AAAAAAAAAAAAAA==") == IdSeed(123, bytes(10))
 
 
 @given(st.integers(0, 2**48 - 1), st.binary(min_size=10, max_size=10))

@@ -80,11 +80,15 @@ def test_the_derivation_matches_the_contract_byte_for_byte(inbox):
     assert ids.json()["ids"] == ["01HF7YAT000000000000000001", "01HF7YAT000000000000000002"]
     wrap = post(inbox, '[{"name":"a"}]', **{SEED: "1700000000000,AAAAAAAA/////w=="})
     assert wrap.json()["ids"] == ["01HF7YAT000000000000000000"]  # 0xFFFFFFFF + 1 wraps
+    # the millis as Go's strconv.ParseInt reads them: one leading "+" is allowed
+    signed = post(inbox, '[{"name":"a"}]', **{SEED: "+1700000000000,AAAAAAAAAAAAAA=="})
+    assert signed.json()["ids"] == ["01HF7YAT000000000000000001"]
 
 
 @pytest.mark.parametrize("header", [
     "", "garbage", "1700000000000", "0,AAAAAAAAAAAAAA==", "-5,AAAAAAAAAAAAAA==",
     "1700000000000,not-base64", "1700000000000,AAAAAAAAAAAA", "1700000000000,AAAAAAAAAAAAAA==,x",
+    "++1700000000000,AAAAAAAAAAAAAA==", "+,AAAAAAAAAAAAAA==", "+-5,AAAAAAAAAAAAAA==",
 ])
 def test_a_missing_or_malformed_seed_gives_random_ids(inbox, header):
     headers = {SEED: header} if header else {}
