@@ -26,6 +26,12 @@ def mask_url(url: str) -> str:
     return _EVENT_PATH.sub(lambda m: m.group(1) + mask_key(m.group(2)), url)
 
 
+def has_event_key(url: str) -> bool:
+    """Whether `url` carries an event key in its path (`…/e/<key>`), as Inngest shows the
+    event URL of a key."""
+    return _EVENT_PATH.search(url) is not None
+
+
 def scrub(text: str, secrets: list[str]) -> str:
     """Replace any occurrence of the given secrets in free text (errors from libraries)."""
     for secret in secrets:

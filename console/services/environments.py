@@ -17,7 +17,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from console.core.errors import UserError
-from console.core.redact import PLACEHOLDER_KEY
+from console.core.redact import PLACEHOLDER_KEY, has_event_key, mask_url
 from console.services.atomic import write_text_atomic
 from console.services.paths import AppPaths
 
@@ -94,21 +94,42 @@ def normalize_origin(origin: str) -> str:
 
 def origin_problem(origin: str) -> str | None:
     """Why `origin` (normalized) cannot be sent to, or None: an http(s) URL with a host and
-    a port from 1 to 65535, no spaces or control characters."""
-    if not origin.startswith(("http://", "https://")):
-        return f"{origin!r} is not an http:// or https:// origin"
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in origin):
-        return f"{origin!r} holds a space or a control character"
+    a port from 1 to 65535, no spaces or control characters, and no secret in it.
+
+    An origin is kept as the name of an environment (`--url`) and in the history, so an
+    event key in its path (`https://inn.gs/e/<key>`, the event URL Inngest shows) or a
+    password in it would have been kept there too: both are refused, and the message
+    shows the origin masked."""
     parts = urlsplit(origin)
+    shown = _shown_origin(origin, parts)
+    if not origin.startswith(("http://", "https://")):
+        return f"{shown!r} is not an http:// or https:// origin"
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in origin):
+        return f"{shown!r} holds a space or a control character"
     try:
         port = parts.port
     except ValueError:
-        return f"{origin!r} has a port that is not a number from 1 to 65535"
+        return f"{shown!r} has a port that is not a number from 1 to 65535"
     if not parts.hostname:
-        return f"{origin!r} has no host"
+        return f"{shown!r} has no host"
     if port == 0:
-        return f"{origin!r} has a port that is not a number from 1 to 65535"
+        return f"{shown!r} has a port that is not a number from 1 to 65535"
+    if has_event_key(parts.path):
+        return (f"{shown!r} holds an event key (…/e/<key>): give the origin alone (such as "
+                "https://inn.gs) and the key through INNGEST_EVENT_KEY or the keyring "
+                "(event-console env set-key)")
+    if "@" in parts.netloc:
+        return (f"{shown!r} holds a user name or password: give the origin alone and the "
+                "key through INNGEST_EVENT_KEY or the keyring (event-console env set-key)")
     return None
+
+
+def _shown_origin(origin: str, parts: Any) -> str:
+    """`origin` with an event key and any user name or password masked."""
+    shown = mask_url(origin)
+    if "@" in parts.netloc:
+        shown = shown.replace(parts.netloc, "****@" + parts.netloc.rpartition("@")[2], 1)
+    return shown
 
 
 def _text_problem(value: str | None, what: str) -> str | None:

@@ -137,6 +137,35 @@ def test_origins_names_and_branches_that_cannot_work_are_refused_when_saved(cli)
                            "is not a number from 1 to 65535\n")
 
 
+def test_an_origin_that_holds_a_key_or_password_is_refused_and_never_echoed(cli, app_home):
+    """Inngest shows a key's event URL (https://inn.gs/e/<key>); given as --url it was
+    kept as the environment's name, so the key landed in the history, `history --json`
+    and the window's History tab."""
+    key = "supersecretkey123"
+    masked = "****y123"
+    cases = [
+        (f"http://127.0.0.1:8288/e/{key}", f"'http://127.0.0.1:8288/e/{masked}' holds an "
+         "event key (…/e/<key>): give the origin alone (such as https://inn.gs) and the key "
+         "through INNGEST_EVENT_KEY or the keyring (event-console env set-key)"),
+        (f"https://inn.gs/e/{key}/", f"'https://inn.gs/e/{masked}' holds an event key"),
+        (f"https://user:{key}@inn.gs", "'https://****@inn.gs' holds a user name or password"),
+        (f"http://127.0.0.1:99999/e/{key}", f"'http://127.0.0.1:99999/e/{masked}' has a "
+         "port that is not a number from 1 to 65535"),
+    ]
+    for origin, message in cases:
+        sent = cli("send", "--url", origin, input='{"name": "a/b"}')
+        added = cli("env", "add", "Cloud copy", "--event-origin", origin)
+        for done, prefix in ((sent, "--url"), (added, "event origin")):
+            assert done.returncode == 2
+            assert done.stderr.startswith(f"event-console: {prefix}: {message}")
+            assert key not in done.stderr + done.stdout
+    history = cli("history", "--json")
+    assert history.returncode == 0 and key not in history.stdout + history.stderr
+    for path in app_home.rglob("*"):
+        if path.is_file():
+            assert key.encode() not in path.read_bytes(), path
+
+
 def test_set_key_never_from_argv_and_needs_input(cli):
     done = cli("env", "set-key", "Dev Server", "sekrit")
     assert done.returncode == 2 and "unrecognized arguments" in done.stderr
