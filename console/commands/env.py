@@ -10,7 +10,7 @@ from typing import Any
 
 from console.commands.common import emit
 from console.core.errors import UserError
-from console.core.redact import mask_key
+from console.core.redact import mask_key, mask_url
 from console.services.environments import (
     CLOUD_EVENT_ORIGIN,
     CLOUD_REST_ORIGIN,
@@ -90,9 +90,9 @@ def _key_status(secrets: SecretStore, env: Environment, kind: str) -> str:
 def cmd_list(args: argparse.Namespace) -> int:
     store, secrets = _store(), SecretStore()
     for env in store.all():
-        row = {
-            "name": env.name, "kind": env.kind, "event_origin": env.event_origin,
-            "rest_origin": env.rest_origin, "branch": env.branch,
+        row = {  # origins masked: INNGEST_EVENT_API_BASE_URL may hold a key (…/e/<key>)
+            "name": env.name, "kind": env.kind, "event_origin": mask_url(env.event_origin),
+            "rest_origin": mask_url(env.rest_origin), "branch": env.branch,
             "request_limit": env.request_limit, "event_limit": env.event_limit,
             "event_key": _key_status(secrets, env, "event"),
             "signing_key": _key_status(secrets, env, "signing"),
@@ -103,7 +103,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         else:
             mark = "*" if row["default"] else " "
             branch = f" [{env.branch}]" if env.branch else ""
-            print(f"{mark} {env.name}{branch}  {env.kind}  {env.event_origin}  "
+            print(f"{mark} {env.name}{branch}  {env.kind}  {row['event_origin']}  "
                   f"key: {row['event_key']}")
     problem = secrets.backend_problem()
     if problem:

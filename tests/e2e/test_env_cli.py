@@ -161,6 +161,16 @@ def test_an_origin_that_holds_a_key_or_password_is_refused_and_never_echoed(cli,
             assert key not in done.stderr + done.stdout
     history = cli("history", "--json")
     assert history.returncode == 0 and key not in history.stdout + history.stderr
+    from_env = {"INNGEST_EVENT_API_BASE_URL": f"https://inn.gs/e/{key}"}  # the user's own
+    for listing in (cli("env", "list", env=from_env), cli("env", "list", "--json", env=from_env)):
+        assert listing.returncode == 0
+        assert f"https://inn.gs/e/{masked}" in listing.stdout
+        assert key not in listing.stdout + listing.stderr
+    sent = cli("send", input='{"name": "a/b"}', env=from_env)
+    assert (sent.returncode, sent.stderr) == (2, (
+        f"event-console: environment 'From environment': 'https://inn.gs/e/{masked}' holds an "
+        "event key (…/e/<key>): give the origin alone (such as https://inn.gs) and the key "
+        "through INNGEST_EVENT_KEY or the keyring (event-console env set-key)\n"))
     for path in app_home.rglob("*"):
         if path.is_file():
             assert key.encode() not in path.read_bytes(), path
