@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from console.core.errors import UserError
 from console.core.redact import PLACEHOLDER_KEY, has_event_key, mask_url
@@ -124,7 +124,7 @@ def origin_problem(origin: str) -> str | None:
     return None
 
 
-def _shown_origin(origin: str, parts: Any) -> str:
+def _shown_origin(origin: str, parts: SplitResult) -> str:
     """`origin` with an event key and any user name or password masked."""
     shown = mask_url(origin)
     if "@" in parts.netloc:
