@@ -4,6 +4,7 @@ memory or failing with a traceback."""
 
 from __future__ import annotations
 
+import codecs
 import os
 import stat
 from pathlib import Path
@@ -36,9 +37,32 @@ def read_text_file(path: Path, *, max_bytes: int, kind: str, not_binary: str) ->
         os.close(fd)
     if len(data) > max_bytes:
         raise InputError(f"file is over the {max_bytes:,} bytes {kind} may have")
+    problem = utf16_problem(data)
+    if problem:
+        raise InputError(problem)
     if b"\x00" in data:
         raise InputError(f"binary file (contains NUL bytes), {not_binary}")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise InputError(f"not UTF-8 text (byte {exc.start})") from None
+
+
+_JSON_STARTS = frozenset('{["-0123456789tfn')
+
+
+def utf16_problem(data: bytes) -> str | None:
+    """What to say of JSON in UTF-16 (with its byte order mark), or None. Windows
+    PowerShell 5 writes UTF-16 with `>` and `Out-File`: "binary file" or "not UTF-8" would
+    mislead. Most bytes decode as UTF-16, so the text must also start like JSON."""
+    for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            try:
+                text = data[len(bom):].decode(codec).lstrip()
+            except UnicodeDecodeError:
+                return None
+            if text and text[0] not in _JSON_STARTS:
+                return None
+            return ("UTF-16 text, not UTF-8: save the file as UTF-8 (in Windows PowerShell, "
+                    "`| Out-File -Encoding utf8` instead of `>`)")
+    return None

@@ -74,6 +74,16 @@ def test_unreadable_input_and_usage_errors_exit_2(cli, tmp_path):
     binary.write_bytes(b"\xff\xfe\x00garbage")
     not_text = cli("send", "--url", "http://127.0.0.1:9", str(binary))
     assert not_text.returncode == 2 and "binary file (contains NUL bytes)" in not_text.stderr
+    wide = tmp_path / "wide.json"  # what Windows PowerShell's `>` writes
+    wide.write_text('{"name": "app/x"}', encoding="utf-16")
+    utf16 = cli("send", "--url", "http://127.0.0.1:9", str(wide))
+    assert (utf16.returncode, utf16.stderr) == (2, (
+        f"event-console: {wide}: UTF-16 text, not UTF-8: save the file as UTF-8 (in Windows "
+        "PowerShell, `| Out-File -Encoding utf8` instead of `>`)\n"))
+    marked = tmp_path / "marked.json"  # PowerShell's `-Encoding utf8` starts with a BOM
+    marked.write_text('{"name": "app/x"}', encoding="utf-8-sig")
+    planned = cli("send", "--url", "http://127.0.0.1:9", "--dry-run", str(marked))
+    assert planned.returncode == 0 and json.loads(planned.stdout)["events"] == 1
     latin1 = tmp_path / "latin1.json"
     latin1.write_bytes(b'{"name": "caf\xe9"}')
     not_utf8 = cli("send", "--url", "http://127.0.0.1:9", str(latin1))

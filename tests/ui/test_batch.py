@@ -190,6 +190,18 @@ def test_import_a_file_with_an_invalid_line_shows_line_and_column(qtbot, tmp_pat
     binary.write_bytes(b'{"name": "\xe9"}')
     assert not composer.import_file(binary)
     assert composer.error_text() == "latin1.json is not UTF-8 text (byte 11 is not valid)"
+    wide = tmp_path / "wide.json"  # what Windows PowerShell's `>` writes
+    wide.write_text(json.dumps([ev(1)]), encoding="utf-16")
+    assert not composer.import_file(wide)
+    assert composer.error_text() == (
+        "wide.json: UTF-16 text, not UTF-8: save the file as UTF-8 (in Windows PowerShell, "
+        "`| Out-File -Encoding utf8` instead of `>`)")
+    marked = tmp_path / "marked.json"  # PowerShell's `-Encoding utf8` starts with a BOM
+    marked.write_text(json.dumps([ev(1)]), encoding="utf-8-sig")
+    assert composer.import_file(marked)
+    assert names(composer) == [1]
+    composer.undo_stack.undo()
+    assert len(composer.batch) == 0
 
     good = tmp_path / "good.json"
     good.write_text(json.dumps([ev(1), ev(2)]), encoding="utf-8")

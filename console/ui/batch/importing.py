@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 from console.core.batch import JSONL_SUFFIXES, read_events
 from console.core.errors import InputError
 from console.core.validation import Report
+from console.services.text_files import utf16_problem
 from console.ui.batch.model import BatchListModel
 from console.ui.tasks import TaskOwner, loop_running
 
@@ -187,8 +188,11 @@ def _read_text(path: Path) -> str:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(_unreadable(path, exc)) from None
+    problem = utf16_problem(raw)
+    if problem:
+        raise InputError(f"{path.name}: {problem}")
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8-sig")  # a byte order mark (PowerShell's utf8) is dropped
     except UnicodeDecodeError as exc:
         raise InputError(f"{path.name} is not UTF-8 text (byte {exc.start + 1} is not valid)"
                          ) from None

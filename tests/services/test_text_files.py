@@ -1,0 +1,30 @@
+"""Reading files someone else wrote: JSON saved as UTF-16 (Windows PowerShell's `>`)."""
+
+from __future__ import annotations
+
+import pytest
+
+from console.services.text_files import utf16_problem
+
+SAVE_AS_UTF8 = ("UTF-16 text, not UTF-8: save the file as UTF-8 (in Windows PowerShell, "
+                "`| Out-File -Encoding utf8` instead of `>`)")
+
+
+@pytest.mark.parametrize("data", [
+    '{"name": "app/x"}\r\n'.encode("utf-16"),  # the byte order mark, then little-endian
+    b"\xfe\xff" + '[{"name": "app/x"}]'.encode("utf-16-be"),
+    b"\xff\xfe" + '  \r\n{"name": "app/x"}'.encode("utf-16-le"),
+    b"\xff\xfe",  # an empty file PowerShell wrote
+])
+def test_json_in_utf16_is_named_as_such(data: bytes) -> None:
+    assert utf16_problem(data) == SAVE_AS_UTF8
+
+
+@pytest.mark.parametrize("data", [
+    b'{"name": "app/x"}',
+    '{"name": "app/x"}'.encode("utf-8-sig"),
+    b"\xff\xfe\x00garbage",  # decodes as UTF-16 (CJK), but is not JSON
+    b"\xff\xfe\x00\xd8",  # a lone surrogate: not UTF-16 at all
+])
+def test_anything_else_is_left_to_the_other_checks(data: bytes) -> None:
+    assert utf16_problem(data) is None
