@@ -16,9 +16,7 @@ from console.services.environments import Environment, EnvironmentStore
 from console.services.paths import app_paths
 from console.services.secrets import SecretStore
 from console.services.targets import ResolvedTarget, adhoc_environment, resolve_target
-from console.services.text_files import read_text_file
-
-MAX_INPUT_BYTES = 256 * 1024 * 1024
+from console.services.text_files import MAX_INPUT_BYTES, read_text_file
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:

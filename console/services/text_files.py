@@ -11,6 +11,8 @@ from pathlib import Path
 
 from console.core.errors import InputError
 
+MAX_INPUT_BYTES = 256 * 1024 * 1024  # a file of events to send or import
+
 
 def read_text_file(path: Path, *, max_bytes: int, kind: str, not_binary: str) -> str:
     """The text of `path`; an InputError saying what is wrong otherwise.

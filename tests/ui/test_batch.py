@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -189,7 +190,11 @@ def test_import_a_file_with_an_invalid_line_shows_line_and_column(qtbot, tmp_pat
     binary = tmp_path / "latin1.json"
     binary.write_bytes(b'{"name": "\xe9"}')
     assert not composer.import_file(binary)
-    assert composer.error_text() == "latin1.json is not UTF-8 text (byte 11 is not valid)"
+    assert composer.error_text() == "latin1.json: not UTF-8 text (byte 10)"
+    pipe = tmp_path / "pipe.json"  # read_bytes() waited on it for ever
+    os.mkfifo(pipe)
+    assert not composer.import_file(pipe)
+    assert composer.error_text() == "pipe.json: not a regular file"
     wide = tmp_path / "wide.json"  # what Windows PowerShell's `>` writes
     wide.write_text(json.dumps([ev(1)]), encoding="utf-16")
     assert not composer.import_file(wide)
@@ -301,7 +306,7 @@ def test_a_big_file_is_checked_off_the_gui_thread_and_imported_whole(qtbot, run_
         return await composer.importing
 
     assert run_async(import_latin1()) is False
-    assert composer.error_text() == "latin1.json is not UTF-8 text (byte 15 is not valid)"
+    assert composer.error_text() == "latin1.json: not UTF-8 text (byte 14)"
     assert len(composer.batch) == 2_500
 
     small = tmp_path / "small.jsonl"

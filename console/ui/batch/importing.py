@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 from console.core.batch import JSONL_SUFFIXES, read_events
 from console.core.errors import InputError
 from console.core.validation import Report
-from console.services.text_files import utf16_problem
+from console.services.text_files import MAX_INPUT_BYTES, read_text_file
 from console.ui.batch.model import BatchListModel
 from console.ui.tasks import TaskOwner, loop_running
 
@@ -183,16 +183,10 @@ def _unreadable(path: Path, exc: OSError) -> str:
 
 
 def _read_text(path: Path) -> str:
-    """The file as UTF-8 text, or an InputError that says why not."""
+    """The file as UTF-8 text (the checks the CLI's input gets), or an InputError that says
+    why not."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise InputError(_unreadable(path, exc)) from None
-    problem = utf16_problem(raw)
-    if problem:
-        raise InputError(f"{path.name}: {problem}")
-    try:
-        return raw.decode("utf-8-sig")  # a byte order mark (PowerShell's utf8) is dropped
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path.name} is not UTF-8 text (byte {exc.start + 1} is not valid)"
-                         ) from None
+        return read_text_file(path, max_bytes=MAX_INPUT_BYTES, kind="a file of events",
+                              not_binary="not JSON text")
+    except InputError as exc:
+        raise InputError(f"{path.name}: {exc}") from None
