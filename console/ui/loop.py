@@ -55,9 +55,14 @@ class _StoppingTimer(qasync._SimpleTimer):  # type: ignore[misc]
             self.killTimer(timer_id)
 
     def timerEvent(self, event: QTimerEvent) -> None:  # noqa: N802 - Qt's name
-        if event.timerId() not in getattr(self, _TABLE):
+        handle = getattr(self, _TABLE).get(event.timerId())
+        if handle is None:
             self.killTimer(event.timerId())  # stopped meanwhile: nothing to run
             return
+        if isinstance(handle, _StoppableHandle):
+            # qasync removes the handle once it has run; a cancel from inside its own
+            # callback (anyio's timeouts do that) must leave the table to qasync.
+            handle._timer = None
         super().timerEvent(event)
 
 

@@ -69,3 +69,45 @@ def test_many_requests_leave_no_timers_behind(run_async: Any):
     with running_inbox() as inbox:
         run_async(go(inbox.url), timeout=60)
     assert cancelled_handles() - before < 10
+
+
+def test_a_timer_that_cancels_itself_while_it_runs(run_async: Any):
+    """anyio's cancel scopes (httpx's timeouts) cancel their own timer handle from inside
+    its callback: qasync then found the timer gone and raised KeyError out of a Qt event
+    (a "Something went wrong" dialog for every request that timed out)."""
+
+    async def go() -> list[str]:
+        loop = asyncio.get_running_loop()
+        ran: list[str] = []
+        holder: list[asyncio.Handle] = []
+
+        def fire() -> None:
+            holder[0].cancel()
+            ran.append("fired")
+
+        holder.append(loop.call_later(0.01, fire))
+        await asyncio.sleep(0.1)
+        return ran
+
+    assert run_async(go()) == ["fired"]
+
+
+def test_a_request_to_a_server_that_never_answers_times_out_cleanly(run_async: Any):
+    async def go() -> str:
+        async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(65536)
+            await reader.read()  # until the client gives up and closes
+            writer.close()
+
+        server = await asyncio.start_server(silent, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        try:
+            async with httpx.AsyncClient(timeout=0.2) as client:
+                with pytest.raises(httpx.ReadTimeout):
+                    await client.get(f"http://127.0.0.1:{port}/health")
+            await asyncio.sleep(0.05)  # the timer event that went wrong comes after the raise
+            return "timed out"
+        finally:
+            server.close()
+
+    assert run_async(go()) == "timed out"
