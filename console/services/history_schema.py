@@ -31,6 +31,7 @@ import functools
 import itertools
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -312,11 +313,24 @@ def move_aside(path: Path) -> Path:
     return target
 
 
+# The window opens the history twice at start (its writer and its reader, each on a thread
+# of its own): one at a time, or both could find a damaged file and the second would move
+# aside the fresh history the first had just started (and keep writing to it).
+_OPENING = threading.Lock()
+
+
 def open_database(path: Path, *, same_thread: bool = True,
                   upgrading: Callable[[str], None] | None = None,
                   ) -> tuple[sqlite3.Connection, str | None]:
     """An open, migrated connection and a notice for the user (None when all is well);
     `upgrading`: see `migrate`."""
+    with _OPENING:
+        return _open_database(path, same_thread=same_thread, upgrading=upgrading)
+
+
+def _open_database(path: Path, *, same_thread: bool,
+                   upgrading: Callable[[str], None] | None,
+                   ) -> tuple[sqlite3.Connection, str | None]:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = connect(path, same_thread=same_thread)
     try:

@@ -198,6 +198,36 @@ def test_corrupt_file_is_moved_aside_and_a_fresh_history_started(db: Path):
         assert store.count() == 1
 
 
+def test_two_opens_of_a_damaged_file_at_once_share_one_fresh_history(db: Path):
+    """The window opens the history on two threads at start. Both used to find the damage,
+    and the second moved aside the fresh history the first was already writing to."""
+    for attempt in range(10):
+        for old in db.parent.glob("history.sqlite3*"):
+            old.unlink()
+        db.write_bytes(b"this is not a database, it is a shopping list\n" * 100)
+        gate = threading.Barrier(2)
+        stores: list[HistoryStore] = []
+
+        def open_store(gate: threading.Barrier, stores: list[HistoryStore]) -> None:
+            gate.wait()
+            stores.append(HistoryStore(db, recover=False, handoff=True))
+
+        threads = [threading.Thread(target=open_store, args=(gate, stores)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+        assert len(stores) == 2, f"attempt {attempt}: an open failed"
+        moved = [p for p in db.parent.glob("history.sqlite3.corrupt-*")
+                 if not p.name.endswith(("-wal", "-shm"))]
+        assert len(moved) == 1, f"attempt {attempt}: {sorted(p.name for p in moved)}"
+        assert sum(bool(store.messages) for store in stores) == 1
+        stores[0].record_pending(env="dev", events=parts({"name": "a"}))
+        assert stores[1].count() == 1, f"attempt {attempt}: the two opens hold different files"
+        for store in stores:
+            store.close()
+
+
 def test_a_file_from_a_newer_console_is_left_untouched(db: Path):
     conn = sqlite3.connect(db)
     conn.execute("PRAGMA user_version = 99")
