@@ -76,13 +76,19 @@ def run_gui(*, smoke_test: bool = False) -> int:
     exit_after_paint = os.environ.get("EVENT_CONSOLE_EXIT_AFTER_PAINT") == "1"
     result: dict[str, Any] = {}
 
+    ready = {"painted": False, "started": False}
+
+    def step_done(step: str) -> None:
+        ready[step] = True
+        if smoke_test and all(ready.values()) and not result:
+            result.update(smoke_report(window, context))
+            window.close()
+
     def on_first_paint() -> None:
         if exit_after_paint:
             print(f"first-paint {(time.perf_counter() - _T0) * 1000:.1f}", flush=True)
             window.close()
-        if smoke_test:
-            result.update(smoke_report(window, context))
-            window.close()
+        step_done("painted")
 
     window.first_painted.connect(on_first_paint)
     window.show()
@@ -94,6 +100,9 @@ def run_gui(*, smoke_test: bool = False) -> int:
 
     async def lifetime() -> None:
         await context.start()
+        if not closed.is_set():
+            window.inbox_started()  # its address, the environments, the start's notices
+            step_done("started")
         await closed.wait()
         await context.shutdown()
 
@@ -121,6 +130,8 @@ def smoke_report(window: Any, context: Any) -> dict[str, Any]:
         "keyring_problem": context.secrets.backend_problem(),
         "resources": str(icon.parent),
         "resources_ok": icon.is_file(),
+        "inbox": window.inbox_panel.address.text(),
+        "status": window.statusBar().currentMessage(),
     }
     checks["ok"] = all(checks[k] for k in ("window", "keyring_native_found", "resources_ok"))
     return checks

@@ -577,6 +577,12 @@ class MainWindow(QMainWindow):
         if self.context.notices:
             self.statusBar().showMessage(" · ".join(self.context.notices))
 
+    def show_notice(self, text: str) -> None:
+        """Something the start found (a damaged history moved aside), with the others."""
+        if text not in self.context.notices:
+            self.context.notices.append(text)
+        self.statusBar().showMessage(" · ".join(self.context.notices))
+
     def _captured(self, event: CapturedEvent) -> None:
         self.inbox_panel.add(event)
 

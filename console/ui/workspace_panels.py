@@ -59,6 +59,7 @@ class WorkspacePanels:
         self._preview_timer.timeout.connect(self._show_placeholders)
         window.editor.textChanged.connect(self._editor_changed)
         self.reader = HistoryReader(context.paths.history_db)
+        self.reader.notice.connect(window.show_notice)
         self.history = HistoryView(self.reader, environments=context.environments.names())
         self.history.sendAgainRequested.connect(self._send_again)
         self.history.saveAsTemplateRequested.connect(self._save_text_as_template)

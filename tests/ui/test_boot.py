@@ -72,3 +72,19 @@ def test_smoke_test_reports_window_keyring_and_resources(app_home):
     assert report["ok"] is True and report["window"] is True and report["resources_ok"] is True
     assert "keyring.backends.SecretService.Keyring" in report["keyring_backends"]
     assert report["keyring_native_found"] is True
+
+
+def test_the_started_app_shows_its_inbox_and_the_notices_of_its_start(app_home):
+    """What `event-console` itself shows once it has started: the Inbox tab's address (it
+    said "Inbox not running" while the inbox listened) and the start's notices (a damaged
+    history moved aside was never mentioned)."""
+    history = app_home / "data" / "history.sqlite3"
+    history.parent.mkdir(parents=True, exist_ok=True)
+    history.write_bytes(b"this is not a database" * 200)
+    done = _run_app(app_home, "--smoke-test")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["inbox"].startswith("Listening on http://127.0.0.1:"), report["inbox"]
+    assert "INNGEST_DEV=http://127.0.0.1:" in report["inbox"]
+    assert "history file was damaged and has been moved aside" in report["status"]
+    assert list(history.parent.glob("history.sqlite3.corrupt-*"))

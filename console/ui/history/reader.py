@@ -32,6 +32,7 @@ class HistoryReader(QObject):
 
     _finished = Signal(object, object)  # (callback, result)
     failed = Signal(str)  # a message the view shows
+    notice = Signal(str)  # what opening the file found (a damaged file moved aside)
 
     def __init__(self, path: Path | str, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -68,6 +69,8 @@ class HistoryReader(QObject):
     def _open(self) -> HistoryStore:
         if self._store is None:  # opened on the worker thread, which then owns it
             self._store = HistoryStore(self.path, recover=False)
+            if self._store.messages:
+                self._finished.emit(self.notice.emit, " · ".join(self._store.messages))
         return self._store
 
     def _deliver(self, callback: Callable[[Any], None], result: Any) -> None:
