@@ -329,9 +329,14 @@ class MainWindow(QMainWindow):
 
     def open_environments(self) -> None:
         dialog = EnvironmentsDialog(self.context, self)
-        dialog.changed.connect(lambda: self._fill_environments())
-        dialog.changed.connect(self.panels.runner.refresh_environments)
+        dialog.changed.connect(self.environments_changed)
         dialog.exec()
+
+    def environments_changed(self) -> None:
+        """Every list of environments learns of one added, renamed or removed."""
+        self._fill_environments()
+        self.panels.runner.refresh_environments()
+        self.panels.history.set_environments(self.context.environments.names())
 
     def check_health(self) -> None:
         if self.env_combo.currentData() is None or not loop_running():
@@ -572,8 +577,7 @@ class MainWindow(QMainWindow):
     def inbox_started(self) -> None:
         inbox = self.context.inbox
         self.inbox_panel.set_address(inbox.url if inbox else None, self.context.inbox_error)
-        self._fill_environments()
-        self.panels.runner.refresh_environments()
+        self.environments_changed()
         if self.context.notices:
             self.statusBar().showMessage(" · ".join(self.context.notices))
 

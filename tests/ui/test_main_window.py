@@ -496,6 +496,33 @@ def test_ctrl_shift_a_in_the_editor_adds_its_event_to_the_batch(qtbot, app_home)
     assert not window.editor.hasFocus()
 
 
+def test_an_environment_added_in_the_dialog_reaches_every_list_of_them(qtbot, app_home):
+    """The History tab's filter and its Send again menu kept the environments of the start:
+    one added later could not be filtered on or sent to without a restart."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QPushButton
+
+    from console.ui.environments_dialog import EnvironmentsDialog
+
+    _context, window = open_window(qtbot)
+    history = window.panels.history
+
+    def add_and_close() -> None:
+        dialog = QApplication.activeModalWidget()
+        assert isinstance(dialog, EnvironmentsDialog)
+        next(b for b in dialog.findChildren(QPushButton) if b.text() == "Add Inngest Cloud").click()
+        dialog.accept()
+
+    QTimer.singleShot(0, add_and_close)
+    window.open_environments()
+    filter_names = [history.filter_bar.env.itemText(i)
+                    for i in range(history.filter_bar.env.count())]
+    assert "Inngest Cloud" in filter_names
+    assert "Send again to Inngest Cloud" in [a.text() for a in history.send_menu.actions()]
+    assert "Inngest Cloud" in [window.env_combo.itemData(i)
+                               for i in range(window.env_combo.count())]
+
+
 def test_the_window_fits_an_800_by_600_screen_on_every_tab(qtbot, app_home):
     """Its least width was 953 px (the History tab's one row of buttons and settings, the
     scenario picker's long placeholder): on an 800 px screen it ran off the edge."""
