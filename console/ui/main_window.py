@@ -104,6 +104,10 @@ class MainWindow(QMainWindow):
         editor_box = QWidget()
         editor_layout = QVBoxLayout(editor_box)
         editor_layout.setContentsMargins(4, 4, 4, 0)
+        self.editing_label = QLabel()  # which event the editor edits, once there is a batch
+        self.editing_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.editing_label.setVisible(False)
+        editor_layout.addWidget(self.editing_label)
         editor_layout.addWidget(self.name_field)
         self.dedup = DedupCheck(self)
         editor_layout.addWidget(self.dedup.banner)
@@ -395,6 +399,7 @@ class MainWindow(QMainWindow):
             self.editor.replace_text(updated)
 
     def _batch_selected(self, row: int, text: str) -> None:
+        self._show_editing()
         if row < 0:
             return
         self._loading_selection = True
@@ -407,9 +412,18 @@ class MainWindow(QMainWindow):
         count = len(self.composer.batch)
         self.send_action.setText(f"Send batch ({count:,})" if count else "Send")
         self.batch_box.setTitle(
-            f"Batch: {count:,} events" if count
+            f"Batch: {count:,} event{'s' if count != 1 else ''}" if count
             else "Batch: empty (Send sends the editor's event; Add puts it here)"
         )
+        self._show_editing()
+
+    def _show_editing(self) -> None:
+        count, row = len(self.composer.batch), self.composer.current_row()
+        self.editing_label.setVisible(count > 0)
+        self.editing_label.setText(
+            f"Editing batch event #{row + 1:,} of {count:,}: changes go to that event"
+            if 0 <= row < count else
+            "Not in the batch: Add (Ctrl+Shift+A) puts this event there")
 
     def _problems_changed(self, problems: list[Problem]) -> None:
         label = f"Problems ({len(problems)})" if problems else "Problems"

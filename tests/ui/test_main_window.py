@@ -523,6 +523,39 @@ def test_an_environment_added_in_the_dialog_reaches_every_list_of_them(qtbot, ap
                                for i in range(window.env_combo.count())]
 
 
+def test_add_twice_from_the_editor_keeps_both_events(qtbot, app_home):
+    """Add bound the editor to the row it had just added, so the next event typed there
+    replaced it: two Adds made [b, b] and the first event was lost without a word."""
+    _context, window = open_window(qtbot)
+    mods = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    window.editor.setFocus()
+    for name in ("adds/first", "adds/second"):
+        window.editor.selectAll()
+        QTest.keyClicks(window.editor, f'{{"name": "{name}", "id": "{name}"}}')
+        QTest.keyClick(window.editor, Qt.Key.Key_A, mods)
+    assert [e["name"] for e in window.composer.batch.events] == ["adds/first", "adds/second"]
+    assert window.editing_label.isVisible()
+    assert window.editing_label.text() == (
+        "Not in the batch: Add (Ctrl+Shift+A) puts this event there")
+    assert window.batch_box.title() == "Batch: 2 events"
+    # a row picked in the list is what the editor edits, and it says so
+    window.composer.select_rows([0])
+    assert window.editing_label.text() == (
+        "Editing batch event #1 of 2: changes go to that event")
+    assert json.loads(window.editor.toPlainText())["name"] == "adds/first"
+    # Add while a row is edited puts a copy after it; the original stays as it was
+    window.editor.selectAll()
+    QTest.keyClicks(window.editor, '{"name": "adds/edited"}')
+    QTest.keyClick(window.editor, Qt.Key.Key_A, mods)
+    assert [e["name"] for e in window.composer.batch.events] == [
+        "adds/edited", "adds/edited", "adds/second"]
+    window.composer.remove_selected()
+    window.composer.remove_selected()
+    window.composer.remove_selected()
+    assert window.batch_box.title().startswith("Batch: empty")
+    assert not window.editing_label.isVisible()
+
+
 def test_the_window_fits_an_800_by_600_screen_on_every_tab(qtbot, app_home):
     """Its least width was 953 px (the History tab's one row of buttons and settings, the
     scenario picker's long placeholder): on an 800 px screen it ran off the edge."""
@@ -655,6 +688,7 @@ def test_with_the_batch_empty_the_meters_measure_the_editors_text(qtbot, app_hom
     run_async(shown("editor: "))
     window.composer.add_current()
     run_async(shown(f"#1: {size:,} of"))
+    window.composer.select_rows([0])
     window.composer.remove_selected()
     run_async(shown(f"editor: {size:,} of"))
 

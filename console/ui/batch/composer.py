@@ -213,8 +213,17 @@ class BatchComposer(BatchImports, QWidget):
         """Add the editor's event (or a new skeleton event when there is no editor)."""
         if self._current_text is None:
             self.add_events([copy.deepcopy(NEW_EVENT)])
-        elif (text := self._current_text()) is not None:  # None: the editor said why
-            self.add_text(text)
+            return
+        draft = self.current_row() < 0
+        if (text := self._current_text()) is None or not self.add_text(text):
+            return  # None: the editor said why
+        if draft and self.importing is None:  # (a big text is still being checked)
+            # the editor stays the draft it was: the next event typed there is a new one,
+            # not an edit of the row just added (which it would overwrite)
+            added = self.selected_rows()
+            self.view.selectionModel().clear()
+            if added:
+                self.view.scrollTo(self.model.index(added[-1], 0))
 
     def set_ids(self, ids: dict[int, str]) -> None:
         """Give the events of these rows these `id`s (one undo step)."""
