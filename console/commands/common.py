@@ -29,9 +29,14 @@ def pick_environment(args: argparse.Namespace) -> tuple[Environment, Environment
     store = EnvironmentStore.load(app_paths())
     if store.notice:
         print(f"event-console: {store.notice}", file=sys.stderr)
-    if getattr(args, "url", None):
+    for option in ("url", "env"):
+        value = getattr(args, option, None)
+        if value is not None and not value.strip():
+            # `--env "$TARGET"` with the variable unset: never the selected environment
+            raise UserError(f"--{option}: empty (is the variable it comes from set?)")
+    if getattr(args, "url", None) is not None:
         return adhoc_environment(args.url), store
-    if getattr(args, "env", None):
+    if getattr(args, "env", None) is not None:
         return store.get(args.env), store
     return store.default(), store
 

@@ -20,6 +20,7 @@ import contextlib
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from console.commands.common import add_target_options, emit, pick_environment, 
 from console.core.errors import InputError, UserError
 from console.core.scenario import Scenario, SendStep, parse_scenario, parse_var_pairs
 from console.core.terminal import visible
-from console.services.atomic import write_bytes_atomic, write_text_atomic
+from console.services.atomic import write_bytes_atomic
 from console.services.run_results import RunReport, load_rows, report_json
 from console.services.runner import Limits, ScenarioRunner
 from console.services.workspace import Workspace, read_workspace_file
@@ -109,8 +110,22 @@ def _print_problems(lines: list[str]) -> None:
 def _check_outputs(args: argparse.Namespace) -> None:
     """--junit and --report must be writable files, known before anything is sent."""
     for flag, value in (("--junit", args.junit), ("--report", args.report)):
-        if value and Path(value).is_dir():
+        if not value:
+            continue
+        path = Path(value)
+        if path.is_dir():
             raise InputError(f"{flag} {value}: that is a folder; give a file name")
+        folder = path.absolute().parent  # made when missing: its first existing ancestor
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not folder.is_dir():
+            raise InputError(f"{flag} {value}: {folder} is not a folder")
+        try:  # written next to it and renamed over it at the end: try that now
+            with tempfile.NamedTemporaryFile(dir=folder, prefix=".event-console-"):
+                pass
+        except OSError as exc:
+            raise InputError(f"{flag} {value}: cannot write there "
+                             f"({exc.strerror or exc})") from None
 
 
 def run_scenario_cmd(args: argparse.Namespace) -> int:
@@ -123,6 +138,8 @@ def run_scenario_cmd(args: argparse.Namespace) -> int:
             env, _store = pick_environment(args)
             environment, limits = env.name, Limits(env.request_limit, env.event_limit)
         except UserError:
+            if args.env is not None or args.url is not None:
+                raise  # the target asked for is wrong: say so, even in a dry run
             environment, limits = "", Limits()
         runner = ScenarioRunner(scenario, workspace.templates, variables=variables, rows=rows,
                                 seed=args.seed, limits=limits, environment=environment,
@@ -234,10 +251,20 @@ def _outcome_options(args: argparse.Namespace, scenario: Scenario, resolved: Any
 def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport) -> int:
     from console.services.junit import junit_xml
 
-    if args.junit:
-        write_bytes_atomic(Path(args.junit), junit_xml(report))
-    if args.report:
-        write_text_atomic(Path(args.report), report_json(report))
+    unwritten = False
+    outputs: list[tuple[str, str | None, bytes]] = [
+        ("--junit", args.junit, junit_xml(report) if args.junit else b""),
+        ("--report", args.report, report_json(report).encode("utf-8") if args.report else b""),
+    ]
+    for flag, value, content in outputs:
+        if not value:
+            continue
+        try:
+            write_bytes_atomic(Path(value), content)
+        except OSError as exc:  # checked before the run; the folder changed meanwhile
+            unwritten = True
+            print(f"event-console: {flag} {value}: not written ({exc.strerror or exc})",
+                  file=sys.stderr)
     if report.cancelled:
         print("event-console: interrupted: the step in flight was stopped and nothing more "
               "was sent", file=sys.stderr)
@@ -246,4 +273,4 @@ def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport)
     events = f"; events: {line}" if (line := report.events_summary()) else ""
     print(visible(f"event-console: {report.scenario}: {summary} (seed {runner.seed}){events}"),
           file=sys.stderr)
-    return 130 if report.cancelled else 0 if report.passed else 1
+    return 130 if report.cancelled else 0 if report.passed and not unwritten else 1

@@ -89,7 +89,8 @@ def normalize_origin(origin: str) -> str:
     origin = origin.strip().rstrip("/")
     if origin and "://" not in origin:
         origin = "http://" + origin
-    return origin
+    scheme, sep, rest = origin.partition("://")
+    return scheme.lower() + sep + rest  # HTTP://host is http://host
 
 
 def origin_problem(origin: str) -> str | None:
@@ -121,6 +122,14 @@ def origin_problem(origin: str) -> str | None:
     if "@" in parts.netloc:
         return (f"{shown!r} holds a user name or password: give the origin alone and the "
                 "key through INNGEST_EVENT_KEY or the keyring (event-console env set-key)")
+    if parts.query or parts.fragment or "?" in origin or "#" in origin:
+        # the request path goes after the origin: `?key=…/e/<key>` reached the server, and
+        # the query was kept as the environment's name
+        return (f"{shown!r} has a query or a fragment (?…, #…): give the origin alone, "
+                "such as https://inn.gs or http://127.0.0.1:8288")
+    if parts.path.rstrip("/").lower().endswith("/e"):
+        return (f"{shown!r} ends in /e: give the origin alone (such as https://inn.gs); "
+                "the console adds /e/<key> itself")
     return None
 
 
@@ -129,6 +138,10 @@ def _shown_origin(origin: str, parts: SplitResult) -> str:
     shown = mask_url(origin)
     if "@" in parts.netloc:
         shown = shown.replace(parts.netloc, "****@" + parts.netloc.rpartition("@")[2], 1)
+    for mark in ("?", "#"):  # a query may carry a key (?key=…): its values are not shown
+        head, found, _tail = shown.partition(mark)
+        if found:
+            shown = head + mark + "…"
     return shown
 
 

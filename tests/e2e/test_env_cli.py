@@ -70,7 +70,8 @@ def test_a_keyring_that_cannot_prompt_says_why(app_home):
     assert all(tools), "dbus-run-session and gnome-keyring-daemon are needed (tests/run)"
     # nothing of the suite's own session: its bus, its (unlocked) keyring daemon, a display
     env = {k: v for k, v in os.environ.items() if not k.startswith(
-        ("INNGEST_", "DBUS_", "GNOME_KEYRING_", "SSH_AUTH_SOCK", "DISPLAY", "WAYLAND_"))}
+        ("INNGEST_", "DBUS_", "GNOME_KEYRING_", "SSH_AUTH_SOCK", "DISPLAY", "WAYLAND_",
+         "XDG_DATA_HOME"))}  # its keyring files go under HOME
     runtime = app_home / "runtime"  # the daemon's sockets and keyring files: its own
     runtime.mkdir(mode=0o700)
     env.update(EVENT_CONSOLE_HOME=str(app_home), KEY="evt-key-abcd1234",
@@ -151,6 +152,10 @@ def test_an_origin_that_holds_a_key_or_password_is_refused_and_never_echoed(cli,
         (f"https://user:{key}@inn.gs", "'https://****@inn.gs' holds a user name or password"),
         (f"http://127.0.0.1:99999/e/{key}", f"'http://127.0.0.1:99999/e/{masked}' has a "
          "port that is not a number from 1 to 65535"),
+        # a query went on the wire before /e/<key> and was kept as the environment's name
+        (f"http://127.0.0.1:8288?key={key}", "'http://127.0.0.1:8288?…' has a query or a "
+         "fragment (?…, #…): give the origin alone, such as https://inn.gs or "
+         "http://127.0.0.1:8288"),
     ]
     for origin, message in cases:
         sent = cli("send", "--url", origin, input='{"name": "a/b"}')
@@ -174,6 +179,36 @@ def test_an_origin_that_holds_a_key_or_password_is_refused_and_never_echoed(cli,
     for path in app_home.rglob("*"):
         if path.is_file():
             assert key.encode() not in path.read_bytes(), path
+
+
+def test_an_empty_target_or_an_origin_with_more_than_an_origin_is_refused(cli, tmp_path):
+    """`--env "$TARGET"` with the variable unset sent to the selected environment; an
+    origin with /e/ or a fragment built a wrong request path (/e/e/<key>, /)."""
+    scenario = tmp_path / "one.json"
+    scenario.write_text(json.dumps({"format": "event-console/scenario@1", "name": "one",
+                                    "steps": [{"send": {"name": "a/b"}}]}))
+    for args, message in [
+        (["--url", ""], "--url: empty (is the variable it comes from set?)"),
+        (["--env", ""], "--env: empty (is the variable it comes from set?)"),
+        (["--env", "  "], "--env: empty (is the variable it comes from set?)"),
+        (["--url", "http://127.0.0.1:8288/e/"], "--url: 'http://127.0.0.1:8288/e' ends in "
+         "/e: give the origin alone (such as https://inn.gs); the console adds /e/<key> "
+         "itself"),
+        (["--url", "http://127.0.0.1:8288/#top"], "--url: 'http://127.0.0.1:8288/#…' has a "
+         "query or a fragment (?…, #…): give the origin alone, such as https://inn.gs or "
+         "http://127.0.0.1:8288"),
+    ]:
+        for command in ("send", "run"):
+            if command == "send":
+                done = cli("send", *args, "--dry-run", input='{"name": "a/b"}')
+            else:
+                done = cli("run", str(scenario), *args, "--dry-run")
+            assert (done.returncode, done.stderr) == (2, f"event-console: {message}\n"), (
+                command, args)
+            assert done.stdout == ""
+    upper = cli("send", "--url", "HTTP://127.0.0.1:8288", "--dry-run", input='{"name": "a/b"}')
+    assert upper.returncode == 0, upper.stderr  # URL schemes are case-insensitive
+    assert json.loads(upper.stdout.splitlines()[0])["events"] == 1
 
 
 def test_set_key_never_from_argv_and_needs_input(cli):

@@ -188,6 +188,14 @@ def test_invalid_scenarios_exit_2_with_positions_and_send_nothing(cli, workspace
     (["--data", "/nonexistent/rows.csv"],
      "event-console: /nonexistent/rows.csv: cannot read: No such file or directory"),
     (["--junit", "/"], "event-console: --junit /: that is a folder; give a file name"),
+    # these gave a traceback once the run had sent everything
+    (["--junit", "/dev/null/x.xml"], "event-console: --junit /dev/null/x.xml: /dev/null is "
+     "not a folder"),
+    (["--report", "/dev/null/more/r.json"], "event-console: --report /dev/null/more/r.json: "
+     "/dev/null is not a folder"),
+    (["--report", "/proc/version"], "event-console: --report /proc/version: cannot write "
+     "there (No such file or directory)"),
+    (["--url", ""], "event-console: --url: empty (is the variable it comes from set?)"),
 ])
 def test_bad_options_exit_2(cli, workspace, args, message):
     proc = cli("run", "checkout", "--workspace", str(workspace), "--dry-run", *args)
