@@ -189,6 +189,20 @@ class SentEvent:
     row_id: int | None = None
 
 
+def duplicates_headline(duplicates: Sequence[Prediction], total: int) -> str:
+    """The first line of the "Duplicate ids" question: whether the ids repeat earlier sends
+    (in the last 24 hours), earlier events of the same batch, or some of each."""
+    in_batch = sum(p.verdict is Verdict.DUPLICATE_IN_BATCH for p in duplicates)
+    earlier = len(duplicates) - in_batch
+    head = f"{len(duplicates)} of {total} event(s) repeat"
+    if not in_batch:
+        return f"{head} an id sent in the last 24 hours."
+    if not earlier:
+        return f"{head} the id of an earlier event in this batch."
+    return (f"{head} an id: {earlier} of an event sent in the last 24 hours, {in_batch} of "
+            "an earlier event in this batch.")
+
+
 def duplicate_indexes(predictions: Sequence[Prediction]) -> list[int]:
     """Indexes of events that will start no runs ("drop the duplicates")."""
     return [p.index for p in predictions if p.duplicate]

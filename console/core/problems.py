@@ -28,6 +28,7 @@ class Problem:
     line: int = 1
     column: int = 1
     pointer: str = ""
+    from_schema: bool = False  # a WARNING that the data breaks the event's schema
 
     def located(self, path: str) -> str:
         return f"{path}:{self.line}:{self.column}: {self.message}"

@@ -77,15 +77,17 @@ class _Checker:
         start, end = problem.start + base, problem.end + base
         line, col = self.lines.line_col(start)
         self.report.problems.append(Problem(problem.message, problem.severity, start, end,
-                                            line, col, prefix + problem.pointer))
+                                            line, col, prefix + problem.pointer,
+                                            problem.from_schema))
 
     def locate(self, doc: ParsedDocument, base: int, pointer: str, message: str,
-               severity: Severity, prefix: str = "") -> None:
+               severity: Severity, prefix: str = "", *, from_schema: bool = False) -> None:
         found = doc.nearest(pointer)
         start, end = (0, 0) if found is None else found[1]
         if found is not None and found[0] != pointer:
             end = start + 1  # something missing: point at the start of its parent
-        self.add(Problem(message, severity, start, end, pointer=pointer), base, prefix)
+        self.add(Problem(message, severity, start, end, pointer=pointer,
+                         from_schema=from_schema), base, prefix)
 
     def event(self, doc: ParsedDocument, base: int, pointer: str, item: Any,
               prefix: str = "") -> None:
@@ -118,7 +120,7 @@ class _Checker:
 
         for error in data_errors(entry, data):
             self.locate(doc, base, f"{pointer}/data{error.pointer}", error.message,
-                        Severity.WARNING, prefix)
+                        Severity.WARNING, prefix, from_schema=True)
 
     def document(self, doc: ParsedDocument, base: int = 0, *, line_no: int | None = None) -> Any:
         """Check one parsed text; in JSON Lines (`line_no`) it must hold one event."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
 
-from console.core.dedup import Prediction, Verdict
+from console.core.dedup import Prediction, Verdict, duplicates_headline
 from console.core.edits import set_strings
 from console.core.ids import random_ulid
 from console.core.pipeline import PreparedSend, prepare_events
@@ -97,6 +97,7 @@ class DedupCheck(QObject):
         self.timer.setSingleShot(True)
         self.timer.setInterval(400)
         self.timer.timeout.connect(self.refresh)
+        self._generation = 0  # of refresh(): only the newest one's answer is shown
 
     def schedule(self) -> None:
         self.timer.start()
@@ -104,14 +105,18 @@ class DedupCheck(QObject):
     def refresh(self) -> None:
         """The editor's event, or the batch when it has events, against the history."""
         window = self.window
+        self._generation += 1  # an answer for text since edited must not be shown
+        generation = self._generation
         batch = window.composer.batch
         if len(batch):
             events = batch.events
         else:
             parsed, value = window.editor_value()
-            if not parsed:
-                return
             events = value if isinstance(value, list) else [value]
+            if not parsed or not all(isinstance(e, dict) for e in events):
+                # nothing to check: what the banner said was about other text
+                self.banner.set_predictions([], batch=False)
+                return
         env_name = window.env_combo.currentData()
         if env_name is None or not all(isinstance(e, dict) for e in events):
             return
@@ -121,7 +126,8 @@ class DedupCheck(QObject):
 
         async def refresh() -> None:
             predictions = await window.flow.predict(env_name, events)
-            if window.env_combo.currentData() == env_name:
+            if (window.env_combo.currentData() == env_name
+                    and generation == self._generation):
                 self.banner.set_predictions(predictions, batch=len(batch) > 0)
 
         window.context.tasks.spawn(refresh(), "dedup-check")
@@ -135,6 +141,7 @@ class DedupCheck(QObject):
         env = resolved.environment
         predictions = await self.window.flow.predict(env.name, prepared.events)
         if shown:
+            self._generation += 1  # a refresh still asking must not overwrite these
             self.banner.set_predictions(predictions, batch=len(prepared.events) > 1)
         duplicates = [p for p in predictions if p.duplicate]
         if not duplicates:
@@ -172,7 +179,7 @@ class DedupCheck(QObject):
         box.setWindowTitle("Duplicate ids")
         box.setIcon(QMessageBox.Icon.Warning)
         box.setText(
-            f"{len(duplicates)} of {total} event(s) repeat an id sent in the last 24 hours.\n"
+            f"{duplicates_headline(duplicates, total)}\n"
             f"Inngest will accept them and start no runs.\n\n{lines}"
         )
         send = box.addButton("Send anyway", QMessageBox.ButtonRole.AcceptRole)

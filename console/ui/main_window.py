@@ -372,10 +372,12 @@ class MainWindow(QMainWindow):
             self.name_field.setPlaceholderText("several events: edit their names in the text")
             return
         self.name_field.setPlaceholderText(NAME_PLACEHOLDER)
+        # no event (text that does not parse) or no name: the field must not keep the old
+        # one; while the user types in the field it is theirs, and left alone
         name = value.get("name") if isinstance(value, dict) else None
-        if (isinstance(name, str) and self.name_field.text() != name
-                and not self.name_field.hasFocus()):
-            self.name_field.setText(name)
+        shown = name if isinstance(name, str) else ""
+        if self.name_field.text() != shown and not self.name_field.hasFocus():
+            self.name_field.setText(shown)
 
     def _editor_changed(self) -> None:
         # a big document's name comes from its debounced check (_problems_changed)
@@ -454,9 +456,12 @@ class MainWindow(QMainWindow):
             return None
         if not prepared.plan.ok:
             blocked = prepared.plan.blocked[0]
-            self.statusBar().showMessage(f"Not sent: event {blocked.index}: {blocked.reason}")
+            self.statusBar().showMessage(  # counted from 1, as everywhere in the window
+                f"Not sent: event #{blocked.index + 1}: {blocked.reason}")
             return None
-        if prepared.warnings and not self._send_anyway(prepared.warnings):
+        if prepared.warnings and not self._send_anyway(prepared.warnings,
+                                                       len(prepared.events)):
+            self.statusBar().showMessage("Not sent")
             return None
         return prepared
 
@@ -547,12 +552,13 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(summary)
         self.dedup.schedule()
 
-    def _send_anyway(self, warnings: list[Problem]) -> bool:
+    def _send_anyway(self, warnings: list[Problem], events: int = 1) -> bool:
         lines = "\n".join(f"line {w.line}:{w.column}: {w.message}" for w in warnings[:8])
+        more = f"\n… and {len(warnings) - 8} more" if len(warnings) > 8 else ""
         answer = QMessageBox.question(
             self, "Send anyway?",
-            f"The event does not match its schema:\n\n{lines}\n\nInngest will accept it. "
-            "Send anyway?",
+            f"{warnings_headline(warnings, events)}:\n\n{lines}{more}\n\n"
+            f"Inngest will accept {'it' if events == 1 else 'them'}. Send anyway?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
         )
         return answer == QMessageBox.StandardButton.Yes
@@ -648,3 +654,18 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except OSError:
         return 0  # reading it says why
+
+
+def warnings_headline(warnings: list[Problem], events: int = 1) -> str:
+    """What the "Send anyway?" warnings are: the schema's, others (envelope, duplicate
+    keys), or both; an event without a schema must not read as breaking one."""
+    schema = any(w.from_schema for w in warnings)
+    other = not all(w.from_schema for w in warnings)
+    one = events == 1
+    if schema and other:
+        return ("The event does not match its schema and has other warnings" if one else
+                "The events do not match their schemas and have other warnings")
+    if schema:
+        return ("The event does not match its schema" if one else
+                "The events do not match their schemas")
+    return "The event has warnings" if one else "The events have warnings"

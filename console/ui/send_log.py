@@ -8,7 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
 from console.ui import rich
 from console.ui.history.icons import outcome_icon, outcome_meaning
@@ -36,6 +36,7 @@ class LogRow:
         return self.status is None and self.error is None
 
 
+PENDING = "sending…"  # the Status of a request not answered yet
 COLUMNS = ("Time", "Environment", "Events", "Status", "Internal ids", "Latency", "Attempts",
            "Bytes", "Outcome", "Error")
 
@@ -85,7 +86,7 @@ class SendLogModel(ListTableModel):
             label = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
             return f"{row.events} · {label}" if row.events > 1 else label
         if column == "Status":
-            return "sending…" if row.pending else ("—" if row.status is None else str(row.status))
+            return PENDING if row.pending else ("—" if row.status is None else str(row.status))
         if column == "Internal ids":
             return ", ".join(row.ids[:2]) + (f" (+{len(row.ids) - 2})" if len(row.ids) > 2 else "")
         if column == "Latency":
@@ -111,4 +112,12 @@ class SendLogView(QTableView):
         header.setStretchLastSection(True)
         for column, width in enumerate((70, 110, 220, 60, 230, 70, 65, 80, 150)):
             self.setColumnWidth(column, width)
+        status = COLUMNS.index("Status")  # "sending…" whole, in this font (60 px clipped it)
+        self.setColumnWidth(status, max(self.columnWidth(status), self._fitting(PENDING)))
         model.rowsInserted.connect(lambda *_: self.scrollToBottom())
+
+    def _fitting(self, text: str) -> int:
+        """A column width that shows `text` unclipped: the item delegate's margins on both
+        sides (QStyle.PM_FocusFrameHMargin + 1 each), plus a little air."""
+        margin = self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, self)
+        return self.fontMetrics().horizontalAdvance(text) + 2 * (margin + 1) + 8

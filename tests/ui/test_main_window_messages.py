@@ -1,0 +1,208 @@
+"""What the window says about the event and its send: the name field, the dedup banner,
+the "Send anyway?" and "Duplicate ids" questions, the status bar, the send log."""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from console.core.schemas import SchemaLibrary
+from console.ui.main_window import NAME_PLACEHOLDER, MainWindow
+from console.ui.send_log import COLUMNS as LOG_COLUMNS
+from console.ui.send_log import LogRow
+from tests.ui.conftest import wait_until
+from tests.ui.test_main_window import dialog, open_window, start_on_inbox
+
+SIGNUP_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["plan"],
+    "properties": {"plan": {"type": "string", "enum": ["free", "pro"]}},
+}
+
+
+def test_the_name_field_is_cleared_when_the_event_has_no_name_or_does_not_parse(
+        qtbot, app_home, run_async, monkeypatch):
+    """It kept showing a name the event no longer had (its line deleted, the text broken
+    or emptied), as if Send would send that name."""
+    from console.ui.editor.scheduler import AT_ONCE_CHARS
+
+    _context, window = open_window(qtbot)
+    field, editor = window.name_field, window.editor
+    assert field.text() == "app/user.signed_up"  # the starter event
+    editor.setFocus()
+    cursor = editor.textCursor()  # the "name" line deleted by hand, as QA did it
+    cursor.movePosition(cursor.MoveOperation.Start)
+    cursor.movePosition(cursor.MoveOperation.Down)
+    cursor.movePosition(cursor.MoveOperation.Down, cursor.MoveMode.KeepAnchor)
+    editor.setTextCursor(cursor)
+    QTest.keyClick(editor, Qt.Key.Key_Delete)
+    assert '"name"' not in editor.toPlainText() and json.loads(editor.toPlainText())
+    assert field.text() == "" and field.placeholderText() == NAME_PLACEHOLDER
+    for text in ('{"name": "app/x", "data": {', "", '{"name": 42}'):  # broken, empty, no str
+        editor.setPlainText('{"name": "app/before"}')
+        assert field.text() == "app/before"
+        editor.setPlainText(text)
+        assert field.text() == "" and field.isEnabled(), text
+
+    # a big text is still not parsed per key: its check clears the field
+    parses: list[int] = []
+    real = window._name_from_editor
+    monkeypatch.setattr(window, "_name_from_editor",
+                        lambda: parses.append(len(window.event_text())) or real())
+    big = json.dumps({"name": "big/one", "data": {"blob": "x" * AT_ONCE_CHARS}})
+    editor.setPlainText(big)
+    run_async(wait_until(lambda: field.text() == "big/one", message="the big event's name"))
+    editor.setPlainText(big[:-1])  # the closing brace gone: not JSON
+    assert parses == []
+    run_async(wait_until(lambda: field.text() == "", message="the field cleared by the check"))
+
+
+def test_a_blocked_event_is_numbered_from_one_as_everywhere_in_the_window(qtbot, app_home):
+    """The status bar said "event 0" for the editor's only event (the list index)."""
+    _context, window = open_window(qtbot)
+    window.select_environment("Dev Server")  # requests of at most 512 KiB
+    big = {"name": "app/mid", "data": {"blob": "y" * (600 * 1024)}}
+    window.editor.setPlainText(json.dumps(big))
+    window.send()
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Not sent: event #1: Event is 614,437 bytes; "), message
+    window.editor.setPlainText(json.dumps([{"name": "app/small"}, big]))
+    window.send()
+    assert window.statusBar().currentMessage().startswith("Not sent: event #2: Event is ")
+
+
+def answer_send_anyway(window: MainWindow, seen: list[str]) -> None:
+    """Answer the next "Send anyway?" question No, keeping its text."""
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            QTimer.singleShot(10, answer)
+            return
+        seen.append(box.text())
+        box.button(QMessageBox.StandardButton.No).click()
+
+    QTimer.singleShot(0, answer)
+
+
+def test_send_anyway_says_what_the_warnings_are_and_no_says_not_sent(
+        qtbot, app_home, tmp_path):
+    """It always said "The event does not match its schema", with no schema at all; and
+    after No the status bar kept whatever it said before."""
+    _context, window = open_window(qtbot)
+    window.panels.library = SchemaLibrary.from_files(
+        [("app__signup.json", json.dumps(SIGNUP_SCHEMA))])
+    typo = tmp_path / "typo.json"
+    typo.write_text('{"name": "app/x", "dta": {}}\n')
+    window.open_files([str(typo)])
+    assert window.statusBar().currentMessage() == "Opened typo.json"
+    seen: list[str] = []
+    answer_send_anyway(window, seen)
+    window.send()
+    [text] = seen
+    assert text.startswith('The event has warnings:\n\nline 1:26: Unknown event field "dta"')
+    assert "schema" not in text and text.endswith("Inngest will accept it. Send anyway?")
+    assert window.statusBar().currentMessage() == "Not sent"
+
+    cases = {
+        '{"name": "app/signup", "data": {"plan": "gold"}}': "The event does not match its "
+                                                           "schema:\n\nline 1:41: ",
+        '{"name": "app/signup", "dta": 1, "data": {"plan": "gold"}}':
+            "The event does not match its schema and has other warnings:\n\n",
+        '[{"name": "app/signup", "data": {"plan": "gold"}}, {"name": "app/y"}]':
+            "The events do not match their schemas:\n\n",
+    }
+    for event, headline in cases.items():
+        window.editor.setPlainText(event)
+        window.statusBar().showMessage("Ready")
+        answer_send_anyway(window, seen)
+        window.send()
+        assert seen[-1].startswith(headline), seen[-1]
+        assert window.statusBar().currentMessage() == "Not sent"
+
+
+def test_the_duplicate_dialog_says_whether_ids_repeat_the_batch_or_earlier_sends(
+        qtbot, app_home, run_async):
+    """For duplicates within the batch only, it said they repeated "an id sent in the last
+    24 hours", though nothing had been sent."""
+    context, window = open_window(qtbot)
+    composer = window.composer
+
+    async def question() -> str:
+        await wait_until(lambda: dialog(window) is not None, message="the duplicate dialog")
+        box = dialog(window)
+        text = box.text()
+        box.button(QMessageBox.StandardButton.Cancel).click()
+        await wait_until(lambda: window.statusBar().currentMessage() == "Not sent",
+                         message="cancelled")
+        await wait_until(lambda: not window._checking, message="the check over")
+        return text
+
+    async def session():
+        await start_on_inbox(context, window)
+        composer.add_events([{"name": "d/a", "id": "a-1"}, {"name": "d/b", "id": "b-1"}])
+        composer.select_rows([0])
+        composer.view.setFocus()
+        QTest.keyClick(composer.view, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+        assert [e["id"] for e in composer.batch.events] == ["a-1", "a-1", "b-1"]
+        window.send()
+        text = await question()
+        assert text.startswith("1 of 3 event(s) repeat the id of an earlier event in this "
+                               "batch.\nInngest will accept them and start no runs."), text
+        assert "24 hours" not in text.split("\n")[0]
+        assert context.inbox.events == []
+
+        composer.select_rows([0, 1, 2])  # the batch emptied; one id sent from the editor
+        composer.remove_selected()
+        window.editor.setPlainText('{"name": "d/b", "id": "b-1"}')
+        window.send()
+        await wait_until(lambda: len(context.inbox.events) == 1, message="the first send")
+        await wait_until(lambda: not window.flow.sending, message="first send finished")
+        composer.add_events([{"name": "d/b", "id": "b-1"}, {"name": "d/c", "id": "c-1"},
+                             {"name": "d/c", "id": "c-1"}])
+        window.send()
+        text = await question()
+        assert text.startswith(
+            "2 of 3 event(s) repeat an id: 1 of an event sent in the last 24 hours, 1 of an "
+            "earlier event in this batch.\n"), text
+        assert len(context.inbox.events) == 1
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
+
+
+def test_the_dedup_banner_hides_when_the_editor_does_not_parse(qtbot, app_home, run_async):
+    """It went on describing the last text that parsed ("1 event has no dedup id")."""
+    context, window = open_window(qtbot)
+    banner = window.dedup.banner
+
+    async def session():
+        await start_on_inbox(context, window)
+        window.editor.setPlainText('[{"name": "app/a", "id": "x"}, {"name": "app/b", "id": "x"}]')
+        await wait_until(lambda: "Duplicate" in banner.label.text() and banner.isVisible(),
+                         message="the banner on the array's duplicate")
+        window.editor.setPlainText('[{"name": "app/a", "id": "x"}, {"name": "app/b", "id": ')
+        await wait_until(lambda: not banner.isVisible(), message="the banner hidden")
+        window.editor.setPlainText('{"name": "app/c"}')  # parses again: shown again
+        await wait_until(lambda: banner.isVisible(), message="the banner again")
+        assert "This event has no dedup id" in banner.label.text()
+        window.editor.setPlainText('"just a string"')  # JSON, but no event to check
+        await wait_until(lambda: not banner.isVisible(), message="hidden for a non-event")
+        await context.shutdown()
+
+    run_async(session(), timeout=30)
+
+
+def test_the_send_logs_status_column_shows_sending_whole(qtbot, app_home):
+    """At its default width the column showed "sendin…"."""
+    _context, window = open_window(qtbot)
+    window.tabs.setCurrentWidget(window.log_view)
+    window.log_model.append(LogRow("Inbox", ["app/x"], 1, 40))  # not answered yet
+    status = LOG_COLUMNS.index("Status")
+    assert window.log_model.data(window.log_model.index(0, status)) == "sending…"
+    view = window.log_view
+    assert view.sizeHintForColumn(status) <= view.columnWidth(status)
