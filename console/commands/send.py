@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import sys
 import threading
@@ -140,6 +141,7 @@ async def _send(
     clock: Stopwatch,
 ) -> int:
     from console.services.client import EventApiClient
+    from console.services.history_schema import HistoryError
     from console.services.sender import Observers, send_events
 
     # history first: its writer prepares the first request while the client starts up
@@ -170,11 +172,18 @@ async def _send(
         except asyncio.CancelledError:  # Ctrl+C: say what came of what was sent
             interrupted = True
             outcomes = sorted(answered.done, key=lambda o: o.request_no)
+        except HistoryError as exc:  # locked mid-send: nothing more goes out unrecorded
+            _print_outcomes(sorted(answered.done, key=lambda o: o.request_no), None, None)
+            raise HistoryError(
+                f"{exc}. {len(answered.done):,} of {len(plan.requests):,} requests were "
+                "answered (above); nothing more was sent, and what the history could not "
+                "record shows as \"outcome unknown\" there") from None
         finally:
             await client.aclose()
     except BaseException:
         if session:
-            session.close()
+            with contextlib.suppress(HistoryError):
+                session.close()
         raise
     closing = _Closing(session.close) if session else None
     try:

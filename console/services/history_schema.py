@@ -331,8 +331,12 @@ def open_database(path: Path, *, same_thread: bool = True,
 def _open_database(path: Path, *, same_thread: bool,
                    upgrading: Callable[[str], None] | None,
                    ) -> tuple[sqlite3.Connection, str | None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = connect(path, same_thread=same_thread)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(path, same_thread=same_thread)
+    except (OSError, sqlite3.Error) as exc:  # a folder in its place, no permission…
+        raise HistoryError(f"cannot open the history at {path}: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         migrate(conn, path, upgrading)
@@ -444,6 +448,17 @@ def _values_sql(head: str, width: int, count: int, blank_is_null: tuple[int, ...
     return f"{head} VALUES {','.join([one] * count)}"
 
 
+def locked_message(conn: sqlite3.Connection) -> str:
+    try:
+        path = next((row[2] for row in conn.execute("PRAGMA database_list")
+                     if row[1] == "main"), "")
+    except sqlite3.Error:
+        path = ""
+    return (f"the history{f' at {path}' if path else ''} stayed locked by another program "
+            f"for {BUSY_WAIT_MS // 1000} s (a database browser in the middle of a change?): "
+            "close it and try again")
+
+
 class Transaction:
     """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error); takes the write lock up front."""
 
@@ -451,7 +466,12 @@ class Transaction:
         self.conn = conn
 
     def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            raise HistoryError(locked_message(self.conn)) from None
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")

@@ -213,3 +213,59 @@ def test_stats_say_where_the_time_went(cli, tmp_path):
     sent = seconds["sent"]  # shown to 0.01 s, so the rate lies within that rounding
     assert 3000 / (sent + 0.005) - 1 <= rate <= 3000 / max(sent - 0.005, 1e-6) + 1
     assert "local-key-1234" not in done.stderr
+
+
+def test_a_history_locked_mid_send_stops_the_send_with_a_message(cli, app_home, tmp_path):
+    """Another program held the history's write lock (a database browser mid-change): send
+    ended in a traceback and never printed the request that had been answered."""
+    import sqlite3
+    import threading
+    import time
+
+    from tests.support.fault_server import accept_all
+
+    db = app_home / "data" / "history.sqlite3"
+    assert cli("history").returncode == 0  # the file exists before the send
+    released = threading.Event()
+
+    def hold_lock() -> None:
+        conn = sqlite3.connect(db, isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        released.wait(8)  # past the console's 5 s wait, which starts ~0.3 s after this
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    def lock_then_accept(request):
+        if len(server.requests) == 1:  # the first request: lock the history meanwhile
+            threading.Thread(target=hold_lock, daemon=True).start()
+            time.sleep(0.3)
+        return accept_all(request)
+
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps([{"name": "lock/x", "data": {"i": i}} for i in range(6_000)]))
+    with FaultServer(default=lock_then_accept) as server:
+        try:
+            done = cli("send", "--url", server.origin, "--no-verify", str(events))
+        finally:
+            released.set()
+        posts = [r for r in server.requests if r.method == "POST"]
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(posts) == 1  # nothing more went out unrecorded
+    [line] = lines(done.stdout)
+    assert (line["request"], line["status"], line["events"]) == (1, 200, 5_000)
+    assert done.stderr == (
+        f"event-console: the history at {db} stayed locked by another program for 5 s (a "
+        "database browser in the middle of a change?): close it and try again. 1 of 2 "
+        "requests were answered (above); nothing more was sent, and what the history could "
+        "not record shows as \"outcome unknown\" there\n")
+
+
+def test_a_history_that_cannot_be_opened_is_one_line_not_a_traceback(cli, app_home, tmp_path):
+    db = app_home / "data" / "history.sqlite3"
+    db.mkdir(parents=True)  # a folder where the file should be
+    for args in (["send", "--url", "http://127.0.0.1:9", "--no-verify", "-"], ["history"]):
+        done = cli(*args, input='{"name": "a/b"}')
+        assert (done.returncode, done.stdout) == (2, ""), done.stderr
+        assert done.stderr == (f"event-console: cannot open the history at {db}: unable to "
+                               "open database file\n")
