@@ -35,11 +35,13 @@ from console.services.history_query import HistoryReads
 from console.services.history_schema import DAY_MS as DAY_MS
 from console.services.history_schema import (
     DEDUP_DAY,
+    HistoryLocked,
     HistoryUpkeep,
     blank_nones,
     busy_timeout,
     dedup_days,
     insert_rows,
+    is_busy,
     open_database,
     pid_alive,
     update_rows,
@@ -271,9 +273,10 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
         try:
             with busy_timeout(self.conn, 0):
                 self.mark_pending(request_id, seed=seed, request_bytes=request_bytes)
+        except HistoryLocked:
+            return False
         except sqlite3.OperationalError as exc:
-            primary = exc.sqlite_errorcode & 0xFF  # BUSY_RECOVERY, ... are BUSY too
-            if primary not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            if not is_busy(exc):
                 raise
             return False
         return True

@@ -448,6 +448,17 @@ def _values_sql(head: str, width: int, count: int, blank_is_null: tuple[int, ...
     return f"{head} VALUES {','.join([one] * count)}"
 
 
+class HistoryLocked(HistoryError):
+    """Another connection held the write lock for longer than the busy wait."""
+
+
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return "locked" in str(exc) or "busy" in str(exc)
+    return int(code) & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)  # BUSY_RECOVERY…
+
+
 def locked_message(conn: sqlite3.Connection) -> str:
     try:
         path = next((row[2] for row in conn.execute("PRAGMA database_list")
@@ -469,9 +480,9 @@ class Transaction:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not is_busy(exc):
                 raise
-            raise HistoryError(locked_message(self.conn)) from None
+            raise HistoryLocked(locked_message(self.conn)) from None
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
