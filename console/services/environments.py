@@ -57,6 +57,17 @@ class Environment:
     def transient(self) -> bool:
         return self.kind == "from-env"
 
+    @property
+    def history_name(self) -> str:
+        """The environment the history and the dedup ledger keep a send under: the name;
+        for the From-environment target, also where its variables point. They change from
+        shell to shell, and each server keeps its own ids: one name for all of them
+        predicted sends to a fresh server as duplicates."""
+        if self.kind != "from-env":
+            return self.name
+        branch = f", branch {self.branch}" if self.branch else ""
+        return f"{self.name} ({self.event_origin}{branch})"
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -290,6 +301,9 @@ class EnvironmentStore:
     def get(self, name: str) -> Environment:
         for env in self.all():
             if env.name == name or env.name.lower() == name.lower():
+                return env
+        for env in self.all():  # as the history names it (History's "Send again")
+            if env.history_name == name:
                 return env
         known = ", ".join(self.names()) or "none"
         raise UserError(f"no environment named {name!r} (known: {known})")

@@ -108,20 +108,21 @@ class SendSession:
         store.apply_retention()
         ids = [dedup_id_of(e) for e in events]
         wanted = [i for i in ids if i]
+        kept_as = env.history_name
         warnings = _Warnings(notify)
         predictions: Sequence[Prediction]
         if len(set(wanted)) == len(wanted):  # no id repeats within the batch
             predictions = LazyPredictions(
-                ids, DedupLedger((), env=env.name), now_ms(), events=events,
-                lookup=functools.partial(store.prior_sends, env.name), heard=warnings.add)
+                ids, DedupLedger((), env=kept_as), now_ms(), events=events,
+                lookup=functools.partial(store.prior_sends, kept_as), heard=warnings.add)
         else:
-            prior = store.prior_sends(env.name, wanted)
-            predictions = DedupLedger(prior, env=env.name).classify(events, now_ms())
+            prior = store.prior_sends(kept_as, wanted)
+            predictions = DedupLedger(prior, env=kept_as).classify(events, now_ms())
             for p in predictions:
                 if p.duplicate:
                     warnings.add(p)
         recorder = HistoryWriter(
-            store, env.name, parts, events=events, predictions=predictions, source=source,
+            store, kept_as, parts, events=events, predictions=predictions, source=source,
             scenario=scenario, step=step, origin=resolved.target.event_origin, branch=env.branch,
             plan=plan,
         )

@@ -40,7 +40,13 @@ class OutcomeVerifier(Protocol):
     """Confirms what Inngest did with each accepted event ("ran", "deduplicated", ...)."""
 
     async def outcomes(self, events: Sequence[Any], ids: Sequence[str],
-                       seen: AbstractSet[str]) -> list[str]: ...
+                       seen: AbstractSet[str]) -> list[Outcome]: ...
+
+
+def run_entry(outcome: Outcome) -> dict[str, Any]:
+    """One event's entry in a step result's `runs`: the same keys with a history session
+    as without one (`run --no-history`), so a CI script reads one shape."""
+    return {"outcome": outcome.kind.value, "runs": outcome.runs, "detail": outcome.text}
 
 
 class StepSession(Protocol):
@@ -89,10 +95,10 @@ class WindowSession:
         """`resolved`: a services.targets.ResolvedTarget (environment, target, signing key)."""
         env = resolved.environment
         ids = [i for i in (dedup_id_of(e) for e in events) if i]
-        prior = await history.prior_sends(env.name, ids) if ids else []
-        predictions = DedupLedger(prior, env=env.name).classify(events, now_ms())
+        prior = await history.prior_sends(env.history_name, ids) if ids else []
+        predictions = DedupLedger(prior, env=env.history_name).classify(events, now_ms())
         recorder = AsyncHistoryRecorder(
-            history, env.name, parts, events=events, predictions=predictions,
+            history, env.history_name, parts, events=events, predictions=predictions,
             source="replayed", scenario=scenario, step=step,
             origin=resolved.target.event_origin, branch=env.branch)
         access = RestAccess.for_environment(
@@ -120,8 +126,7 @@ class WindowSession:
             "summary": summary_line(kinds),
         }
         if verified is not None:
-            record["runs"] = [{"outcome": o.kind.value, "runs": o.runs, "detail": o.text}
-                              for o in kinds]
+            record["runs"] = [run_entry(o) for o in kinds]
         return record
 
     async def close(self) -> None:
@@ -131,7 +136,8 @@ class WindowSession:
 
 class RunsVerifier:
     """Looks up each event's runs (`GET /v1/events/{id}/runs`) until some appear or the
-    window closes. No runs for an event whose `id` this run sent before: "deduplicated"."""
+    window closes. No runs for an event whose `id` this run sent before: "deduplicated".
+    Each answer is an `Outcome`, worded as a history session words it."""
 
     def __init__(self, client: EventApiClient, rest_origin: str, *, bearer: str | None = None,
                  window: float = 3.0, interval: float = 0.2) -> None:
@@ -142,7 +148,7 @@ class RunsVerifier:
         self.interval = interval
 
     async def outcomes(self, events: Sequence[Any], ids: Sequence[str],
-                       seen: AbstractSet[str]) -> list[str]:
+                       seen: AbstractSet[str]) -> list[Outcome]:
         jobs = []
         prior = set(seen)
         for event, internal_id in zip(events, ids, strict=False):
@@ -151,21 +157,28 @@ class RunsVerifier:
                 prior.add(event["id"])
         return list(await asyncio.gather(*jobs))
 
-    async def _one(self, event: Any, internal_id: str, seen: AbstractSet[str]) -> str:
+    async def _one(self, event: Any, internal_id: str, seen: AbstractSet[str]) -> Outcome:
         url = f"{self.rest_origin}/v1/events/{internal_id}/runs"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.window
         while True:
             status, body = await self.client.get_json(url, bearer=self.bearer)
             if status in (401, 403):
-                return "unverified"
+                return self._unverified(status)
             runs = body.get("data") if status == 200 and isinstance(body, dict) else None
             if isinstance(runs, list) and runs:
-                return "ran"
+                return Outcome(OutcomeKind.RAN, runs=len(runs))
             if loop.time() >= deadline:
                 break
             await asyncio.sleep(self.interval)
         if status != 200:
-            return "unverified"
+            return self._unverified(status)
         dedup_id = event.get("id") if isinstance(event, dict) else None
-        return "deduplicated" if dedup_id and dedup_id in seen else "no runs"
+        if dedup_id and dedup_id in seen:
+            return Outcome(OutcomeKind.DEDUPLICATED)
+        return Outcome(OutcomeKind.NO_RUNS, reason=f"none within {self.window:g} s")
+
+    def _unverified(self, status: int) -> Outcome:
+        answer = "did not answer" if status == 0 else f"answered {status}"
+        return Outcome(OutcomeKind.UNVERIFIED,
+                       reason=f"the REST API at {self.rest_origin} {answer}")

@@ -124,8 +124,10 @@ class DedupCheck(QObject):
             self.timer.start()
             return
 
+        kept_as = window.environment().history_name
+
         async def refresh() -> None:
-            predictions = await window.flow.predict(env_name, events)
+            predictions = await window.flow.predict(kept_as, events)
             if (window.env_combo.currentData() == env_name
                     and generation == self._generation):
                 self.banner.set_predictions(predictions, batch=len(batch) > 0)
@@ -139,7 +141,7 @@ class DedupCheck(QObject):
         `shown`: the events are the batch's or the editor's (the banner describes them,
         and new ids are written there too); History's Send again passes False."""
         env = resolved.environment
-        predictions = await self.window.flow.predict(env.name, prepared.events)
+        predictions = await self.window.flow.predict(env.history_name, prepared.events)
         if shown:
             self._generation += 1  # a refresh still asking must not overwrite these
             self.banner.set_predictions(predictions, batch=len(prepared.events) > 1)

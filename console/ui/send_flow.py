@@ -189,11 +189,11 @@ class SendFlow(QObject):
         gc.freeze()
         try:
             if predictions is None or len(predictions) != len(events):
-                predictions = await self.predict(env.name, events)
+                predictions = await self.predict(env.history_name, events)
             history = self.context.history
             if history is not None:
                 recorder = AsyncHistoryRecorder(
-                    history, env.name, parts, events=events, predictions=predictions,
+                    history, env.history_name, parts, events=events, predictions=predictions,
                     origin=resolved.target.event_origin, branch=env.branch,
                 )
             task = self.panel.start_send(

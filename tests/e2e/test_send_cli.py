@@ -269,3 +269,24 @@ def test_a_history_that_cannot_be_opened_is_one_line_not_a_traceback(cli, app_ho
         assert (done.returncode, done.stdout) == (2, ""), done.stderr
         assert done.stderr == (f"event-console: cannot open the history at {db}: unable to "
                                "open database file\n")
+
+
+def test_the_from_environment_target_keeps_each_servers_ids_apart(cli, tmp_path):
+    """INNGEST_DEV pointing at one server, then at another: the history kept both sends
+    under "From environment", so the second server's fresh id was predicted a duplicate
+    (and confirmed as having run)."""
+    event = tmp_path / "event.json"
+    event.write_text('{"name": "cross/x", "id": "cross-1"}')
+    with running_inbox() as first, running_inbox() as second:
+        sends = [cli("send", str(event), env={"INNGEST_DEV": inbox.url})
+                 for inbox in (first, second, first)]
+    for done in sends:
+        assert done.returncode == 0, done.stderr
+    verdicts = [lines(done.stdout)[0]["dedup"][0]["verdict"] for done in sends]
+    outcomes = [lines(done.stdout)[0]["runs"][0]["outcome"] for done in sends]
+    assert verdicts == ["new", "new", "duplicate"]
+    assert outcomes == ["ran", "ran", "deduplicated"]
+    history = cli("history", "--json")
+    kept = [json.loads(row)["env"] for row in history.stdout.splitlines()]
+    assert kept == [f"From environment ({first.url})", f"From environment ({second.url})",
+                    f"From environment ({first.url})"]

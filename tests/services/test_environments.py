@@ -88,3 +88,9 @@ def test_sdk_target_wins_and_carries_branch_and_signing_key(app_home):
     assert env.name == "From environment" and env.branch == "pr-12"
     assert store.sdk.signing_key == "signkey"
     assert from_sdk_variables({"INNGEST_SIGNING_KEY": "x", "INNGEST_ENV": "b"}) is None
+    # the history keeps its sends under where the variables point (each server's ids apart)
+    assert env.history_name == "From environment (https://inn.gs, branch pr-12)"
+    assert store.get(env.history_name) is env  # History's "Send again" to "its environment"
+    assert store.get("Dev Server").history_name == "Dev Server"
+    with pytest.raises(UserError):
+        store.get("From environment (http://127.0.0.1:9999)")  # the variables moved on
