@@ -259,14 +259,30 @@ def refused(error: str | None, status: int | None) -> Outcome:
     return Outcome(OutcomeKind.NOT_ACCEPTED, reason=reason)
 
 
-def not_taken(result: Any) -> Outcome:
+STOPPED_EARLIER = "not taken: the server stopped at an earlier event of this request"
+
+
+def not_taken(result: Any, *, after_first: bool = False) -> Outcome:
     """The outcome of the events of a send `result` (a client SendResult) that got no id:
     "unknown" when the server may have acted on them anyway (`result.uncertain`: a 200
-    whose body broke off, no answer after the request went out), else not accepted."""
+    whose body broke off, no answer after the request went out), else not accepted.
+
+    A 400 names one event (the first it did not take, after the ones it accepted): the
+    events after it (`after_first`) were not taken because of it, not for its reason."""
     if result.uncertain:
         reason = result.error or "the answer did not come"
         return Outcome(OutcomeKind.UNKNOWN, reason=f"{reason}; the server may have taken them")
+    if after_first and result.status == 400 and result.error:
+        return Outcome(OutcomeKind.NOT_ACCEPTED, reason=STOPPED_EARLIER)
     return refused(result.error, result.status)
+
+
+def not_taken_each(result: Any, count: int) -> list[Outcome]:
+    """`not_taken` for each of `count` events that got no id, in order."""
+    if count <= 0:
+        return []
+    first = not_taken(result)
+    return [first, *[not_taken(result, after_first=True)] * (count - 1)]
 
 
 _SUMMARY_ORDER = (

@@ -332,13 +332,14 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
                     also="status = ?, outcome = 'accepted', outcome_detail = NULL",
                     params=[result.status])
         if accepted < count:
-            outcome = not_taken(result)
-            self.conn.execute(
-                "UPDATE events SET internal_id = NULL, status = ?, outcome = ?,"
-                " outcome_detail = ? WHERE id BETWEEN ? AND ?",
-                (result.status, outcome.kind.value, outcome.text, first + accepted,
-                 first + count - 1),
-            )
+            outcome, later = not_taken(result), not_taken(result, after_first=True)
+            for low, high, said in ((first + accepted, first + accepted, outcome),
+                                    (first + accepted + 1, first + count - 1, later)):
+                self.conn.execute(
+                    "UPDATE events SET internal_id = NULL, status = ?, outcome = ?,"
+                    " outcome_detail = ? WHERE id BETWEEN ? AND ?",
+                    (result.status, said.kind.value, said.text, low, high),
+                )
             unknown = outcome.kind is OutcomeKind.UNKNOWN
             seed = IdSeed.parse(result.seed) if unknown and result.seed else None
             if seed is not None:  # the ids the server gave them, if it took them

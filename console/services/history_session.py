@@ -26,7 +26,7 @@ from console.core.dedup import (
     Verdict,
     dedup_id_of,
     name_of,
-    not_taken,
+    not_taken_each,
     summary_line,
 )
 from console.core.plan import BatchPlan
@@ -153,9 +153,8 @@ class SendSession:
         dedup = (predictions.entries(rng) if isinstance(predictions, LazyPredictions) else
                  [{"verdict": p.verdict.value, "message": p.message}
                   for p in predictions[rng.start : rng.stop]])
-        not_accepted = not_taken(outcome.result)
         ok = Outcome(OutcomeKind.ACCEPTED)
-        kinds = [ok] * accepted + [not_accepted] * (len(rng) - accepted)
+        kinds = [ok] * accepted + not_taken_each(outcome.result, len(rng) - accepted)
         if verified is not None:
             for offset, index in enumerate(rng[:accepted]):
                 kinds[offset] = verified.get(index, ok)

@@ -24,7 +24,7 @@ from console.core.dedup import (
     OutcomeKind,
     Prediction,
     dedup_id_of,
-    not_taken,
+    not_taken_each,
     summary_line,
 )
 from console.services.client import EventApiClient
@@ -115,8 +115,8 @@ class WindowSession:
         """`dedup` and `runs` for the events of one request, as `SendSession` gives them."""
         rng = outcome.events
         accepted = min(len(outcome.result.ids), len(rng))
-        refused = not_taken(outcome.result)
-        kinds = [refused if offset >= accepted
+        refused = not_taken_each(outcome.result, len(rng) - accepted)
+        kinds = [refused[offset - accepted] if offset >= accepted
                  else verified[index] if verified is not None and index in verified
                  else Outcome(OutcomeKind.ACCEPTED)
                  for offset, index in enumerate(rng)]

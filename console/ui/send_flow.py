@@ -21,7 +21,7 @@ from console.core.dedup import (
     OutcomeKind,
     Prediction,
     dedup_id_of,
-    not_taken,
+    not_taken_each,
     summary_line,
 )
 from console.core.ids import IdSeed
@@ -117,9 +117,9 @@ class LogObserver:
         row.error = scrub(result.error, self.resolved.secrets) if result.error else None
         accepted = min(len(result.ids), len(rng))
         if accepted < len(rng):  # shown with its icon now; no runs will be looked up
-            outcome = not_taken(result)
             known = self.outcomes.setdefault(request_no, {})
-            known.update(dict.fromkeys(rng[accepted:], outcome))
+            known.update(zip(rng[accepted:], not_taken_each(result, len(rng) - accepted),
+                             strict=True))
             self._dirty.add(request_no)
             self.flush()
         self.model.changed(n)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from tests.support.fault_server import FaultServer, Reply
 from tests.support.inbox_thread import running_inbox
 
@@ -167,6 +169,17 @@ def test_jsonl_input(cli, tmp_path):
     assert [e.name for e in captured] == ["a", "b"]
 
 
+@pytest.mark.xfail(strict=True, reason="console/commands/send.py (run_send) still tests "
+                   "`name.endswith(JSONL_SUFFIXES)`; it must call core.batch.is_jsonl_name "
+                   "(send.py was out of bounds for this change)")
+def test_an_upper_case_jsonl_suffix_is_json_lines_too(cli, tmp_path):
+    path = tmp_path / "L.JSONL"
+    path.write_text('{"name": "a", "data": {}}\n{"name": "b", "data": {}}\n')
+    done = cli("send", "--dry-run", str(path))
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["events"] for line in done.stdout.splitlines()] == [2]
+
+
 def test_json_lines_on_stdin_without_the_flag_says_to_pass_it(cli):
     text = '{"name": "a", "data": {}}\n{"name": "b", "data": {}}\n'
     refused = cli("send", "--dry-run", "-", input=text)
@@ -290,3 +303,26 @@ def test_the_from_environment_target_keeps_each_servers_ids_apart(cli, tmp_path)
     kept = [json.loads(row)["env"] for row in history.stdout.splitlines()]
     assert kept == [f"From environment ({first.url})", f"From environment ({second.url})",
                     f"From environment ({first.url})"]
+
+
+def test_after_a_partial_400_only_the_named_event_carries_the_servers_error(cli, tmp_path):
+    """The events after the one the server refused were given its error ("Event is over the
+    max size …") as if each of them were too big."""
+    events = [{"name": "part/x", "data": {"i": i, "pad": "p" * (600 if i == 2 else 10)}}
+              for i in range(5)]
+    path = tmp_path / "events.json"
+    path.write_text(json.dumps(events))
+    with running_inbox(event_limit=500) as inbox:
+        done = cli("send", "--url", inbox.url, str(path))
+    assert done.returncode == 1, done.stderr
+    [line] = lines(done.stdout)
+    assert line["status"] == 400 and len(line["ids"]) == 2
+    details = [r["detail"] for r in line["runs"]]
+    assert details[2].startswith("not accepted: Event is over the max size: Max 500 bytes")
+    assert details[3:] == 2 * ["not accepted: not taken: the server stopped at an earlier "
+                               "event of this request"]
+    history = [json.loads(row) for row in cli("history", "--json").stdout.splitlines()]
+    kept = {row["index"]: row["outcome_detail"] for row in history}
+    assert kept[2].startswith("not accepted: Event is over the max size")
+    assert kept[3] == kept[4] == ("not accepted: not taken: the server stopped at an "
+                                  "earlier event of this request")
