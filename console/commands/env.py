@@ -48,7 +48,9 @@ def add_parser(subparsers: Any) -> None:
                      help=f"largest request body (default {REQUEST_LIMIT:,})")
     add.add_argument("--event-limit", type=int, metavar="BYTES",
                      help="largest event (default 256 KiB for cloud, 3 MiB otherwise)")
-    add.add_argument("--paid", action="store_true", help="Inngest Cloud paid plan (3 MiB events)")
+    add.add_argument("--paid", action="store_true",
+                     help="Inngest Cloud paid plan: 3 MiB events, not 256 KiB (--kind cloud "
+                     "only)")
     add.set_defaults(func=cmd_add)
 
     remove = sub.add_parser("remove", help="remove an environment and its keys")
@@ -112,6 +114,12 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
+    if args.paid and args.kind != "cloud":
+        # the paid plan raises Inngest Cloud's 256 KiB event limit to 3 MiB; other kinds
+        # have 3 MiB already, and saving the flag on them would mean nothing
+        raise UserError(f"--paid is for --kind cloud (the Inngest Cloud paid plan allows "
+                        f"3 MiB events); a {args.kind} environment allows 3 MiB events "
+                        "already: set another limit with --event-limit")
     store = _store()
     base = cloud(args.name, branch=args.branch, paid=args.paid) if args.kind == "cloud" else (
         Environment(args.name, args.kind, branch=args.branch)

@@ -14,11 +14,15 @@ from datetime import datetime
 from typing import Any
 
 from console.commands.common import emit
+from console.core.dedup import OutcomeKind
 from console.core.errors import InputError
 from console.core.terminal import say, visible
 from console.services.history import HistoryStore, now_ms
 from console.services.history_query import HistoryFilter, HistoryRow
+from console.services.history_schema import MAX_RETENTION_DAYS
 from console.services.paths import app_paths
+
+OUTCOMES = tuple(kind.value for kind in OutcomeKind)  # the stored outcomes, all of them
 
 _UNITS = {"s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
@@ -44,15 +48,16 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--since", metavar="DURATION", help="only the last 30m, 2h, 7d, ...")
     parser.add_argument("--name", metavar="NAME", help="event name (globs like app/* work)")
     parser.add_argument("--env", metavar="NAME", help="environment name")
-    parser.add_argument("--outcome", metavar="OUTCOME",
-                        help="ran, deduplicated, no runs, unverified, unknown, ...")
+    parser.add_argument("--outcome", metavar="OUTCOME", choices=OUTCOMES,
+                        help=f"the stored outcome, one of: {', '.join(OUTCOMES)}")
     parser.add_argument("--search", metavar="TEXT", help="words in the payload")
     parser.add_argument("--limit", type=int, default=50, metavar="N",
                         help="at most N events (default 50)")
     parser.add_argument("--set-payload-cap", type=int, metavar="KIB",
                         help="keep this many KiB of each payload from now on, then exit")
     parser.add_argument("--set-retention", type=int, metavar="DAYS",
-                        help="keep history this many days (0: forever), then exit")
+                        help=f"keep history this many days (0: forever; at most "
+                        f"{MAX_RETENTION_DAYS}), then exit")
     parser.set_defaults(func=run_history)
 
 
@@ -73,6 +78,11 @@ def _settings(args: argparse.Namespace, store: HistoryStore) -> None:
 def run_history(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit <= 0:
         raise InputError("--limit must be a positive number")
+    # the History tab's Keep box has the same range (the store clamped 99999999999 days to
+    # 2**31 without a word)
+    if args.set_retention is not None and not 0 <= args.set_retention <= MAX_RETENTION_DAYS:
+        raise InputError(f"--set-retention {args.set_retention}: keep history from 1 to "
+                         f"{MAX_RETENTION_DAYS} days, or 0 to keep everything")
     # SQLite's integers end at 2**63: a longer look back is simply "all of it"
     since = (max(0, now_ms() - parse_duration(args.since)) if args.since is not None
              else None)

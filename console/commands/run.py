@@ -87,19 +87,43 @@ def load_scenario(args: argparse.Namespace) -> tuple[Workspace, Scenario]:
         except UserError as exc:
             raise InputError(f"{args.scenario}: {exc}") from None
         scenario, problems = parse_scenario(text, args.scenario)
+        used: Path | None = file
     else:
-        scenario, problems = workspace.scenario(args.scenario), []
+        try:
+            scenario, problems = workspace.scenario(args.scenario), []
+        except UserError:
+            # a scenario file that did not load may be the one asked for: say why each failed
+            _print_problems([str(p) for p in workspace.problems_in("scenarios")])
+            raise
+        used = workspace.path_of("scenarios", scenario.name)
     if scenario is None or problems:
         _print_problems([str(p) for p in problems])
         raise InputError(f"nothing sent: {len(problems)} problem(s) in {args.scenario}")
+    _report_skipped(workspace, scenario, used)
     problems = workspace.check(scenario)
     if problems:
-        used = scenario.templates_used()
-        broken = [p for p in workspace.problems_in("templates")
-                  if Path(p.file).stem in {n.lower() for n in used}]
-        _print_problems([str(p) for p in problems + broken])
+        _print_problems([str(p) for p in problems])
         raise InputError(f"nothing sent: {len(problems)} problem(s) in {args.scenario}")
     return workspace, scenario
+
+
+def _report_skipped(workspace: Workspace, scenario: Scenario, used: Path | None) -> None:
+    """The workspace files the window would list as skipped (broken, or a name used twice),
+    on stderr before the run: a CI log must show that the scenario or a template it uses
+    may not be the file one meant. The run goes on, as the window's does; a scenario file
+    given by its path is not "skipped" even when its name is also used elsewhere."""
+    mine = used.resolve() if used is not None else None
+    skipped = [p for p in workspace.problems
+               if mine is None or (workspace.folder / p.file).resolve() != mine]
+    if not skipped:
+        return
+    _print_problems([str(p) for p in skipped])
+    root = workspace.folder.resolve()
+    where = ("?" if mine is None else str(mine.relative_to(root)) if mine.is_relative_to(root)
+             else str(mine))
+    files = len({p.file for p in skipped})
+    print(visible(f"event-console: {files} workspace file(s) skipped, listed above; running "
+                  f"{scenario.name!r} from {where}"), file=sys.stderr)
 
 
 def _print_problems(lines: list[str]) -> None:

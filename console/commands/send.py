@@ -55,7 +55,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run_send(args: argparse.Namespace) -> int:
-    from console.core.batch import JSONL_SUFFIXES
+    from console.core.batch import is_jsonl_name
     from console.core.pipeline import prepare_text
 
     for value, flag in (
@@ -73,7 +73,7 @@ def run_send(args: argparse.Namespace) -> int:
     )
     name, text = read_input(args.file)
     clock.lap("read")
-    jsonl = args.jsonl or name.endswith(JSONL_SUFFIXES)
+    jsonl = args.jsonl or is_jsonl_name(name)
     prepared = prepare_text(
         text, request_limit=env.request_limit, event_limit=env.event_limit, jsonl=jsonl,
     )

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from console.core.batch import JSONL_SUFFIXES
+from console.core.batch import is_jsonl_name
 from console.core.errors import InputError
 from console.core.problems import Problem
 from console.core.schemas import SchemaLibrary
@@ -90,7 +90,7 @@ def run_validate(args: argparse.Namespace) -> int:
             print(f"event-console: {exc}", file=sys.stderr)
             unreadable += 1
             continue
-        jsonl = args.jsonl or path.lower().endswith(JSONL_SUFFIXES)
+        jsonl = args.jsonl or is_jsonl_name(path)
         report = validate_text(text, event_limit=limit, schemas=library, jsonl=jsonl,
                                env_name=env_name)
         for problem in report.problems:

@@ -24,6 +24,12 @@ NO_SIZE_LIMIT = 1 << 62  # sizes are judged by the plan (the row is marked), not
 JSONL_SUFFIXES = (".jsonl", ".ndjson")  # files read as JSON Lines by their name
 
 
+def is_jsonl_name(name: str) -> bool:
+    """Whether a file is read as JSON Lines by its name: `.jsonl` or `.ndjson` in any case
+    (`EVENTS.JSONL` from a Windows tool too). Every place the suffix decides asks this."""
+    return name.lower().endswith(JSONL_SUFFIXES)
+
+
 class Level(Enum):
     """How close a value is to its limit: the meter's colour."""
 

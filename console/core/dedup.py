@@ -259,6 +259,12 @@ def refused(error: str | None, status: int | None) -> Outcome:
     return Outcome(OutcomeKind.NOT_ACCEPTED, reason=reason)
 
 
+def run_entry(outcome: Outcome) -> dict[str, Any]:
+    """One event's entry in `runs` (send's lines, run's step results): the same keys with a
+    history as without one (`run --no-history`), so a CI script reads one shape."""
+    return {"outcome": outcome.kind.value, "runs": outcome.runs, "detail": outcome.text}
+
+
 STOPPED_EARLIER = "not taken: the server stopped at an earlier event of this request"
 
 

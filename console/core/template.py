@@ -168,8 +168,13 @@ class Bag:
         return key in self._data
 
     def describe_missing(self, name: str) -> str:
-        have = ", ".join(sorted(self._data)) or "nothing"
-        return f"{self._label} has no {name!r} (it has: {have})"
+        if not self._data:
+            return f"{self._label} has no {name!r} ({_EMPTY.get(self._label, 'it is empty')})"
+        return f"{self._label} has no {name!r} (it has: {', '.join(sorted(self._data))})"
+
+
+_EMPTY = {"vars": "no vars are set", "row": "the row is empty",
+          "steps": "no earlier step has an \"as\" name"}
 
 
 class _Undefined(StrictUndefined):

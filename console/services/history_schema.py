@@ -42,6 +42,7 @@ from console.core.errors import UserError
 SQLITE_CORRUPT = 11
 SQLITE_NOTADB = 26
 DEFAULT_RETENTION_DAYS = 90
+MAX_RETENTION_DAYS = 3650  # ten years: the History tab's Keep box and `history --set-retention`
 DEFAULT_PAYLOAD_CAP = 64 * 1024
 MIN_PAYLOAD_CAP = 1024
 MAX_PAYLOAD_CAP = 16 * 1024 * 1024  # above Inngest's largest event (3 MiB paid/self-hosted)

@@ -27,6 +27,7 @@ from console.core.dedup import (
     dedup_id_of,
     name_of,
     not_taken_each,
+    run_entry,
     summary_line,
 )
 from console.core.plan import BatchPlan
@@ -160,8 +161,7 @@ class SendSession:
                 kinds[offset] = verified.get(index, ok)
         record: dict[str, Any] = {"dedup": dedup, "summary": summary_line(kinds)}
         if verified is not None:
-            record["runs"] = [{"outcome": o.kind.value, "runs": o.runs, "detail": o.text}
-                              for o in kinds]
+            record["runs"] = [run_entry(o) for o in kinds]
         return record
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from console.core.batch import is_jsonl_name
 from console.core.dedup import OutcomeKind, summary_line
 from console.core.errors import InputError
 from console.core.positions import parse_with_positions
@@ -157,7 +158,7 @@ def parse_rows(text: str, name: str) -> list[dict[str, Any]]:
                 raise InputError(f"{name}:{reader.line_num}:1: more values than columns")
             table.append({k: ("" if v is None else v) for k, v in row.items()})
         return table
-    if name.lower().endswith(".jsonl"):
+    if is_jsonl_name(name):
         rows: list[dict[str, Any]] = []
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():

@@ -25,6 +25,7 @@ from console.core.dedup import (
     Prediction,
     dedup_id_of,
     not_taken_each,
+    run_entry,
     summary_line,
 )
 from console.services.client import EventApiClient
@@ -41,12 +42,6 @@ class OutcomeVerifier(Protocol):
 
     async def outcomes(self, events: Sequence[Any], ids: Sequence[str],
                        seen: AbstractSet[str]) -> list[Outcome]: ...
-
-
-def run_entry(outcome: Outcome) -> dict[str, Any]:
-    """One event's entry in a step result's `runs`: the same keys with a history session
-    as without one (`run --no-history`), so a CI script reads one shape."""
-    return {"outcome": outcome.kind.value, "runs": outcome.runs, "detail": outcome.text}
 
 
 class StepSession(Protocol):

@@ -26,6 +26,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from console.core.dedup import Outcome, OutcomeKind, not_taken_each, run_entry
 from console.core.expect import Observed, check_expect
 from console.core.ids import IdSeed
 from console.core.pipeline import prepare_events
@@ -53,7 +54,12 @@ from console.services.run_results import (
     RunReport,
     StepResult,
 )
-from console.services.run_verify import OutcomeVerifier, RunsVerifier, SessionFactory, StepSession
+from console.services.run_verify import (
+    OutcomeVerifier,
+    RunsVerifier,
+    SessionFactory,
+    StepSession,
+)
 from console.services.sender import RequestOutcome, SendObserver, send_events
 
 Sleep = Callable[[float], Any]
@@ -404,9 +410,21 @@ class ScenarioRunner:
                 result.dedup = [r["outcome"] for r in result.runs
                                 if r.get("outcome") != "not accepted"]
         elif wanted and self.verifier is not None:
-            result.dedup = await self.verifier.outcomes(
-                events[: len(result.ids)], result.ids, frozenset(self._seen_ids))
-            result.runs = [{"outcome": kind} for kind in result.dedup]
+            # per request, as a session describes them: accepted events are looked up,
+            # the others keep why they were not taken (ids line up even when a request
+            # in the middle failed)
+            accepted = [(events[index], internal_id) for o in outcomes
+                        for index, internal_id in zip(o.events, o.result.ids, strict=False)]
+            found = iter(await self.verifier.outcomes(
+                [e for e, _ in accepted], [i for _, i in accepted], frozenset(self._seen_ids)))
+            kinds: list[Outcome] = []
+            for o in outcomes:
+                taken = min(len(o.result.ids), len(o.events))
+                kinds += [next(found) for _ in range(taken)]
+                kinds += not_taken_each(o.result, len(o.events) - taken)
+            result.runs = [run_entry(k) for k in kinds]
+            result.dedup = [k.kind.value for k in kinds
+                            if k.kind is not OutcomeKind.NOT_ACCEPTED]
 
 
 async def _opened(session: StepSession | Awaitable[StepSession]) -> StepSession:

@@ -163,7 +163,11 @@ class Workspace:
 
     @property
     def problems(self) -> list[FileProblem]:
-        """Problems of every malformed file, and names used by more than one file."""
+        """Problems of every malformed file, and names used by more than one file.
+
+        The one rule for a name used twice, which the window's tabs and `run` both show:
+        the file that sorts first by file name is used, each later one is ignored and
+        named here, at its `"name"`, with the file that is used."""
         out: list[FileProblem] = []
         for kind, entries in self._entries.items():
             seen: dict[str, Path] = {}
@@ -172,13 +176,21 @@ class Workspace:
                 if entry.value is None:
                     continue
                 name = entry.value.name
-                if name in seen:
-                    out.append(FileProblem(self.display(path), Problem(
-                        f"{kind[:-1]} name {name!r} is also used by {self.display(seen[name])}; "
-                        "this file is ignored")))
-                else:
+                if name not in seen:
                     seen[name] = path
+                    continue
+                message = (f"{kind[:-1]} name {name!r} is also used by "
+                           f"{self.display(seen[name])}, which is used (it comes first by "
+                           "file name); this file is ignored")
+                source = entry.value.source
+                out.append(source.problem("/name", message) if source is not None
+                           else FileProblem(self.display(path), Problem(message)))
         return out
+
+    def unloaded(self, kind: str) -> list[Path]:
+        """The files of one kind that did not load (broken), in file name order."""
+        return [path for path, entry in sorted(self._entries[kind].items())
+                if entry.value is None]
 
     def problems_in(self, kind: str) -> list[FileProblem]:
         """`problems` of the files of one kind ("templates", "scenarios")."""
@@ -220,10 +232,12 @@ class Workspace:
                 (wanted.parent == Path() or path.resolve() == wanted.resolve())
             ):
                 return value
-        problems = [p for p in self.problems if Path(p.file).name == wanted.name]
-        if problems:
-            raise UserError("; ".join(str(p) for p in problems))
-        raise UserError(f"no scenario named {name_or_path!r} in {self.folder}")
+        message = f"no scenario named {name_or_path!r} in {self.folder}"
+        unloaded = [self.display(path) for path in self.unloaded("scenarios")]
+        if unloaded:  # one of them may be it: its name cannot be read
+            message += (f"; {len(unloaded)} scenario file(s) did not load, and one may be it: "
+                        f"{', '.join(unloaded)}")
+        raise UserError(message)
 
     # -- writing ---------------------------------------------------------------------------
     def _write(self, kind: str, name: str, document: dict[str, object],

@@ -8,7 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from console.core.batch import Batch, Level, Meter, RequestReport, read_events, tally
+from console.core.batch import (
+    Batch,
+    Level,
+    Meter,
+    RequestReport,
+    is_jsonl_name,
+    read_events,
+    tally,
+)
 from console.core.serialize import array_body, event_bytes
 
 
@@ -177,3 +185,12 @@ def test_issues_are_checked_lazily_and_follow_edits() -> None:
     batch.remove([0])
     assert batch.invalid() == {}
 
+
+
+@pytest.mark.parametrize(("name", "jsonl"), [
+    ("events.jsonl", True), ("L.JSONL", True), ("dump.NDJSON", True), ("x/y.JsonL", True),
+    ("events.json", False), ("events.jsonl.bak", False), ("jsonl", False), ("-", False),
+])
+def test_json_lines_files_are_known_by_their_suffix_in_any_case(name, jsonl):
+    """`L.JSONL` (a Windows tool's upper case) is as much JSON Lines as `l.jsonl`."""
+    assert is_jsonl_name(name) is jsonl

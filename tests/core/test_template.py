@@ -127,7 +127,9 @@ def test_missing_vars_row_and_steps_say_what_exists():
     assert error("x {{ vars.nope }}", vars={"a": 1, "b": 2}).message == (
         "unknown variable: vars has no 'nope' (it has: a, b)")
     exc = error("{{ row.city }}")
-    assert exc.message == "unknown variable: row has no 'city' (it has: nothing)"
+    assert exc.message == "unknown variable: row has no 'city' (the row is empty)"
+    assert error("{{ vars.prefix }}").message == (
+        "unknown variable: vars has no 'prefix' (no vars are set)")
     assert error("{{ steps.pay.ids[0] }}", steps={"order": {"ids": []}}).message == (
         "unknown variable: steps has no 'pay' (it has: order)")
     assert error("{{ steps.order.idz }}", steps={"order": {"ids": []}}).message == (

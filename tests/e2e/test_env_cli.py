@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 
 def test_env_add_list_set_key_remove(cli, keyring_backend, app_home):
     key = "evt-test-key-abcd1234"
@@ -136,6 +138,25 @@ def test_origins_names_and_branches_that_cannot_work_are_refused_when_saved(cli)
     assert sent.returncode == 2 and "Traceback" not in sent.stderr
     assert sent.stderr == ("event-console: --url: 'http://127.0.0.1:99999' has a port that "
                            "is not a number from 1 to 65535\n")
+
+
+@pytest.mark.parametrize("kind", ["dev", "inbox", "custom"])
+def test_paid_is_refused_for_anything_but_inngest_cloud(cli, kind):
+    """`--paid` (the Cloud paid plan's 3 MiB events) was saved on a Dev Server without a
+    word, though it changes nothing there."""
+    added = cli("env", "add", "Dv", "--kind", kind, "--paid")
+    assert (added.returncode, added.stdout) == (2, "")
+    assert added.stderr == (
+        "event-console: --paid is for --kind cloud (the Inngest Cloud paid plan allows 3 MiB "
+        f"events); a {kind} environment allows 3 MiB events already: set another limit with "
+        "--event-limit\n")
+    assert "Dv" not in [json.loads(r)["name"]
+                        for r in cli("env", "list", "--json").stdout.splitlines()]
+    paid = cli("env", "add", "Paid", "--kind", "cloud", "--paid")
+    assert paid.returncode == 0, paid.stderr
+    [row] = [json.loads(r) for r in cli("env", "list", "--json").stdout.splitlines()
+             if json.loads(r)["name"] == "Paid"]
+    assert row["event_limit"] == 3 * 1024 * 1024
 
 
 def test_an_origin_that_holds_a_key_or_password_is_refused_and_never_echoed(cli, app_home):

@@ -94,12 +94,37 @@ def test_every_send_step_is_verified_unless_no_verify(cli, workspace):
                         verified.stderr.splitlines()[-1])
     assert re.fullmatch(summary, skipped.stderr.splitlines()[-1])  # nothing looked up
     (line,) = lines(bare.stdout)
-    assert line["dedup"] is None and line["runs"] == [{"outcome": "ran"}]
+    assert line["dedup"] is None  # no ledger without a history
+    assert line["runs"] == [{"outcome": "ran", "runs": 1, "detail": "ran: 1 run"}]
     history = lines(cli("history", "--json").stdout)
     by_id = {h["internal_id"]: h for h in history}
     assert len(captured) == 3 and set(by_id) == {e.internal_id for e in captured[:2]}
     assert by_id[captured[0].internal_id]["outcome"] == "ran"
     assert by_id[captured[1].internal_id]["outcome"] == "accepted"  # never polled
+
+
+def test_runs_entries_have_the_same_keys_with_and_without_history(cli, workspace):
+    """`--no-history` printed `{"outcome": "ran"}` where the history printed `outcome`,
+    `runs` and `detail`: a CI script reading `detail` broke on the other mode."""
+    write_scenario(workspace, "rep", [{"send": {"name": "r/x", "id": "rep-fixed3"},
+                                       "repeat": 3, "expect": {"dedup": "deduplicated"}}])
+    run = ("run", "rep", "--workspace", str(workspace), "--verify-window", "1")
+    with running_inbox() as inbox:  # each its own inbox: both see the id for the first time
+        recorded = cli(*run, "--url", inbox.url, env=KEY)
+    with running_inbox() as inbox:
+        bare = cli(*run, "--url", inbox.url, "--no-history", env=KEY)
+    for proc in (recorded, bare):
+        assert proc.returncode == 1, proc.stderr  # the first send runs: not deduplicated
+        results = lines(proc.stdout)
+        assert [r["state"] for r in results] == ["failed", "passed", "passed"]
+    expected = [{"outcome": "ran", "runs": 1, "detail": "ran: 1 run"},
+                {"outcome": "deduplicated", "runs": 0},
+                {"outcome": "deduplicated", "runs": 0}]
+    for proc in (recorded, bare):
+        runs = [r["runs"][0] for r in lines(proc.stdout)]
+        assert [{k: v for k, v in r.items() if k != "detail" or v.startswith("ran")}
+                for r in runs] == expected
+        assert all(r["detail"].startswith("deduplicated: no runs") for r in runs[1:])
 
 
 def test_a_dry_run_sends_nothing(cli, workspace):
@@ -173,14 +198,83 @@ def test_invalid_scenarios_exit_2_with_positions_and_send_nothing(cli, workspace
         "\"wait\" (keys found: 'jump')",
         "event-console: nothing sent: 1 problem(s) in scenarios/bad.json",
     ]
+    # bad.json did not load: the runs of the other scenarios say so first, as the window does
+    skipped = bad.stderr.splitlines()[0]
     assert refs.returncode == 2
-    assert refs.stderr.splitlines()[0] == (
-        "scenarios/refs.json:7:21: no template named 'missing' (templates: order-created)")
+    assert refs.stderr.splitlines()[:3] == [
+        skipped,
+        "event-console: 1 workspace file(s) skipped, listed above; running 'refs' from "
+        "scenarios/refs.json",
+        "scenarios/refs.json:7:21: no template named 'missing' (templates: order-created)"]
     assert render.returncode == 2
     assert render.stderr.splitlines() == [
-        "scenarios/render.json:9:17: unknown variable: row has no 'x' (it has: nothing)",
+        skipped,
+        "event-console: 1 workspace file(s) skipped, listed above; running 'render' from "
+        "scenarios/render.json",
+        "scenarios/render.json:9:17: unknown variable: row has no 'x' (the row is empty)",
         "event-console: nothing sent: 1 problem(s) rendering 'render'",
     ]
+
+
+def test_a_name_used_twice_and_a_broken_file_are_reported_before_the_run(cli, workspace):
+    """A second "checkout" sorting first (aaa-dup.json) ran instead of checkout.json, and
+    neither it nor a broken file was mentioned: the run says which file it runs and lists
+    what the window lists as skipped, at FILE:LINE:COL."""
+    scenarios = workspace / "scenarios"
+    (scenarios / "aaa-dup.json").write_text(json.dumps(
+        {"format": "event-console/scenario@1", "name": "checkout",
+         "steps": [{"send": {"name": "dup/x"}}]}))
+    (scenarios / "broken.json").write_text("{broken")
+    proc = cli("run", "checkout", "--workspace", str(workspace), "--url",
+               "http://127.0.0.1:9", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert len(lines(proc.stdout)) == 1  # the file that is used: the first by file name
+    assert proc.stderr.splitlines()[:3] == [
+        "scenarios/broken.json:1:2: Property names must be strings in double quotes",
+        "scenarios/checkout.json:3:11: scenario name 'checkout' is also used by "
+        "scenarios/aaa-dup.json, which is used (it comes first by file name); this file is "
+        "ignored",
+        "event-console: 2 workspace file(s) skipped, listed above; running 'checkout' from "
+        "scenarios/aaa-dup.json",
+    ]
+    # the file given by its path runs, and is not called skipped
+    proc = cli("run", str(scenarios / "checkout.json"), "--url", "http://127.0.0.1:9",
+               "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert len(lines(proc.stdout)) == 4
+    assert proc.stderr.splitlines()[:2] == [
+        "scenarios/broken.json:1:2: Property names must be strings in double quotes",
+        "event-console: 1 workspace file(s) skipped, listed above; running 'checkout' from "
+        "scenarios/checkout.json"]
+
+
+def test_a_template_name_used_twice_is_reported_before_what_it_breaks(cli, workspace):
+    (workspace / "templates" / "000.json").write_text(json.dumps(
+        {"format": "event-console/template@1", "name": "order-created",
+         "event": {"name": "other/x"}}))
+    proc = cli("run", "checkout", "--workspace", str(workspace), "--url",
+               "http://127.0.0.1:9", "--dry-run")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines()[:3] == [
+        "templates/order-created.json:3:11: template name 'order-created' is also used by "
+        "templates/000.json, which is used (it comes first by file name); this file is "
+        "ignored",
+        "event-console: 1 workspace file(s) skipped, listed above; running 'checkout' from "
+        "scenarios/checkout.json",
+        "scenarios/checkout.json:27:23: unknown variable: 'dict object' has no attribute "
+        "'data'"]
+
+
+def test_a_scenario_not_found_lists_the_scenario_files_that_did_not_load(cli, workspace):
+    (workspace / "scenarios" / "checkout.json").write_text('{"format": "event-console/'
+                                                           'scenario@1", "name": checkout}')
+    proc = cli("run", "checkout", "--workspace", str(workspace), "--dry-run")
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.splitlines() == [
+        "scenarios/checkout.json:1:48: Unexpected word 'checkout': strings must be in "
+        "double quotes",
+        f"event-console: no scenario named 'checkout' in {workspace}; 1 scenario file(s) did "
+        "not load, and one may be it: scenarios/checkout.json"]
 
 
 @pytest.mark.parametrize(("args", "message"), [

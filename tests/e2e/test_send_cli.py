@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 from tests.support.fault_server import FaultServer, Reply
 from tests.support.inbox_thread import running_inbox
 
@@ -169,9 +167,6 @@ def test_jsonl_input(cli, tmp_path):
     assert [e.name for e in captured] == ["a", "b"]
 
 
-@pytest.mark.xfail(strict=True, reason="console/commands/send.py (run_send) still tests "
-                   "`name.endswith(JSONL_SUFFIXES)`; it must call core.batch.is_jsonl_name "
-                   "(send.py was out of bounds for this change)")
 def test_an_upper_case_jsonl_suffix_is_json_lines_too(cli, tmp_path):
     path = tmp_path / "L.JSONL"
     path.write_text('{"name": "a", "data": {}}\n{"name": "b", "data": {}}\n')

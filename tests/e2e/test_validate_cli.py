@@ -90,6 +90,15 @@ def test_stdin_and_jsonl_flag(files: Path) -> None:
     assert (result.returncode, result.stdout) == (1, "<stdin>:1:10: error: Event name is empty\n")
 
 
+def test_an_upper_case_jsonl_suffix_is_json_lines_too(files: Path) -> None:
+    for name in ("L.JSONL", "E.NDJSON"):
+        path = files / name
+        path.write_text('{"name": "a"}\n{"name": ""}\n')
+        result = run("validate", str(path))
+        assert (result.returncode, result.stdout) == (
+            1, f"{path}:2:10: error: Event name is empty\n"), result.stderr
+
+
 def test_event_limit_from_option_and_from_environment(files: Path) -> None:
     good = str(files / "good.json")
     result = run("validate", "--event-limit", "40", good)

@@ -123,7 +123,7 @@ def test_a_data_driven_scenario_with_references_waits_and_repeats(app_home, tmp_
         # every send step is confirmed, not only those that expect a dedup outcome
         assert [r.dedup for r in sends if r.name == "order"] == [["ran"]] * 4
         assert [r.runs for r in sends if r.name == "payment"] == [
-            [{"outcome": "ran"}, {"outcome": "ran"}]] * 2
+            [{"outcome": "ran", "runs": 1, "detail": "ran: 1 run"}] * 2] * 2
         assert inbox.runs(captured[4].internal_id) == []
         assert len(inbox.runs(captured[1].internal_id)) == 1
 
@@ -166,7 +166,8 @@ def test_runs_are_confirmed_for_every_send_step_unless_verify_is_off(app_home, t
         report, paths = run(go(inbox.url, True))
         first = inbox.events()[0].internal_id
         assert report.passed and report.results[0].dedup == ["ran"]
-        assert report.results[0].to_json()["runs"] == [{"outcome": "ran"}]
+        assert report.results[0].to_json()["runs"] == [
+            {"outcome": "ran", "runs": 1, "detail": "ran: 1 run"}]
         assert paths == ["/e/k", f"/v1/events/{first}/runs"]
         report, paths = run(go(inbox.url, False))
     assert report.passed and paths == ["/e/k"]
@@ -289,7 +290,7 @@ def test_render_problems_are_found_before_anything_is_sent(app_home, tmp_path):
     runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, dry_run=True)
     assert runner.precheck() == [
         "scenarios/s.json:21:17: event 1: Event data must be a JSON object, not an array",
-        "scenarios/s.json:28:17: unknown variable: row has no 'missing' (it has: nothing)",
+        "scenarios/s.json:28:17: unknown variable: row has no 'missing' (the row is empty)",
     ]
 
 
@@ -325,6 +326,9 @@ def test_rows_files_of_each_kind():
     assert parse_rows("a,b\n1,\n", "r.csv") == [{"a": "1", "b": ""}]
     assert parse_rows('[{"a": 1}]', "r.json") == [{"a": 1}]
     assert parse_rows('{"a": 1}\n\n{"a": 2}\n', "r.jsonl") == [{"a": 1}, {"a": 2}]
+    # the same suffixes as `send` and `validate`, in any case
+    for name in ("R.JSONL", "r.ndjson", "R.NDJSON"):
+        assert parse_rows('{"a": 1}\n{"a": 2}\n', name) == [{"a": 1}, {"a": 2}], name
 
 
 def test_the_model_is_usable_without_files():

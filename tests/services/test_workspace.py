@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from console.core.errors import UserError
 from console.core.scenario import EventTemplate, parse_scenario
 from console.core.serialize import pretty
 from console.services.paths import app_paths
@@ -101,9 +102,10 @@ def test_two_files_with_one_name(ws):
         pretty(make_template("same", "other/name").to_json()))
     ws.reload_if_changed()
     assert [str(p) for p in ws.problems] == [
-        "templates/same.json:1:1: template name 'same' is also used by templates/copy.json; "
-        "this file is ignored"]
+        "templates/same.json:3:11: template name 'same' is also used by templates/copy.json, "
+        "which is used (it comes first by file name); this file is ignored"]
     assert ws.template("same").event_name == "other/name"
+    assert ws.path_of("templates", "same") == ws.folder / "templates" / "copy.json"
 
 
 def test_hostile_files_become_problems_not_hangs(ws):
@@ -184,6 +186,20 @@ def test_scenarios_are_found_by_name_or_file(ws):
     assert ws.scenario("checkout.json").name == "checkout"
     with pytest.raises(Exception, match="no scenario named 'nope'"):
         ws.scenario("nope")
+
+
+def test_a_scenario_not_found_names_the_scenario_files_that_did_not_load(ws):
+    """One of them may be the scenario asked for: "no scenario named 'checkout'" alone sent
+    people looking for a typo when checkout.json had a syntax error."""
+    (ws.folder / "scenarios" / "checkout.json").write_text("{broken")
+    (ws.folder / "scenarios" / "other.json").write_text("[]")
+    ws.reload_if_changed()
+    for wanted in ("checkout", "nope"):
+        with pytest.raises(UserError) as info:
+            ws.scenario(wanted)
+        assert str(info.value) == (
+            f"no scenario named {wanted!r} in {ws.folder}; 2 scenario file(s) did not load, "
+            "and one may be it: scenarios/checkout.json, scenarios/other.json")
 
 
 def test_recent_workspaces(app_home, tmp_path):

@@ -17,7 +17,7 @@ from typing import Any, cast
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
 
-from console.core.batch import JSONL_SUFFIXES, read_events
+from console.core.batch import is_jsonl_name, read_events
 from console.core.errors import InputError
 from console.core.validation import Report
 from console.services.text_files import MAX_INPUT_BYTES, read_text_file
@@ -69,7 +69,7 @@ class BatchImports:
         """`import_text` of a file (JSON Lines by its name); a big one is read on the worker
         thread too."""
         path = Path(path)
-        jsonl = True if path.suffix.lower() in JSONL_SUFFIXES else None
+        jsonl = True if is_jsonl_name(path.name) else None
         try:
             size = path.stat().st_size
         except OSError as exc:
