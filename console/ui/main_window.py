@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.batch import JSONL_SUFFIXES, Batch
+from console.core.batch import Batch, is_jsonl_name
 from console.core.errors import InputError, UserError
 from console.core.pipeline import PreparedSend, prepare_text
 from console.core.plan import plan_requests
@@ -143,7 +143,11 @@ class MainWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(self.top)
         self.splitter.addWidget(self.tabs)
-        self.splitter.setSizes([480, 300])
+        # the tabs get the larger share: 480/300 left the History tab's event 4 lines and
+        # the Scenarios timeline 2 rows at 1280 x 800, beside an editor mostly empty
+        self.splitter.setSizes([330, 450])
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 3)
         self.setCentralWidget(self.splitter)
         self.statusBar().showMessage("Ready")
 
@@ -247,7 +251,7 @@ class MainWindow(QMainWindow):
         (in the editor, or as a new batch row with a batch open); JSON Lines, several files,
         or files too big for the editor are imported into the batch."""
         path = Path(paths[0]) if len(paths) == 1 else None
-        if (path is None or path.suffix.lower() in JSONL_SUFFIXES
+        if (path is None or is_jsonl_name(path.name)
                 or _size(path) > OPEN_IN_EDITOR_BYTES):
             self.composer.import_files(paths)
             return
@@ -472,10 +476,17 @@ class MainWindow(QMainWindow):
         text = self.event_text() if text is None else text
         if "{{" not in text:
             return text
-        rendered, error = render_text(text, TemplateEngine(),
+        panels = getattr(self, "panels", None)  # `vars` from the rendered preview's field
+        try:
+            variables = panels.preview.template_vars() if panels is not None else {}
+        except UserError as exc:
+            self.statusBar().showMessage(f"{failed}: {exc}")
+            return None
+        rendered, error = render_text(text, TemplateEngine(), variables,
                                       seed=random.SystemRandom().randrange(2**31))
         if rendered is None:
-            self.statusBar().showMessage(f"{failed}: placeholder at {error}")
+            hint = panels.vars_hint(error) if panels is not None else ""
+            self.statusBar().showMessage(f"{failed}: placeholder at {error}{hint}")
         return rendered
 
     def editor_prepared(self, env: Environment, failed: str) -> PreparedSend | None:

@@ -21,7 +21,7 @@ from console.core.errors import UserError
 from console.core.schemas import SchemaLibrary, infer_schema
 from console.core.serialize import pretty
 from console.core.template_scope import render_text
-from console.services.history_query import HistoryFilter
+from console.services.history_query import HistoryFilter, HistoryRow
 from console.services.schema_store import import_schema, load_library
 from console.services.workspace import RecentWorkspaces, Workspace
 from console.ui.editor.scheduler import AT_ONCE_CHARS
@@ -60,7 +60,8 @@ class WorkspacePanels:
         window.editor.textChanged.connect(self._editor_changed)
         self.reader = HistoryReader(context.paths.history_db)
         self.reader.notice.connect(window.show_notice)
-        self.history = HistoryView(self.reader, environments=context.environments.names())
+        self.history = HistoryView(self.reader, environments=context.environments.names(),
+                                   origin_of=self._origin_of)
         self.history.sendAgainRequested.connect(self._send_again)
         self.history.saveAsTemplateRequested.connect(self._save_text_as_template)
         self.history.message.connect(window.statusBar().showMessage)
@@ -241,10 +242,16 @@ class WorkspacePanels:
             self.window.statusBar().showMessage("Select a template in the Templates tab first")
             return False
         template = self.workspace.template(name)
-        rendered, error = render_text(pretty(template.event), self.workspace.engine,
+        try:
+            variables = self.preview.template_vars()
+        except UserError as exc:
+            self.window.statusBar().showMessage(f"Template {name!r} not added: {exc}")
+            return False
+        rendered, error = render_text(pretty(template.event), self.workspace.engine, variables,
                                       seed=random.SystemRandom().randrange(2**31))
         if rendered is None:
-            self.window.statusBar().showMessage(f"Template {name!r} not added: {error}")
+            self.window.statusBar().showMessage(
+                f"Template {name!r} not added: {error}{self.vars_hint(error)}")
             return False
         self.window.composer.add_events([json.loads(rendered)])
         self.window.statusBar().showMessage(f"Added template {name!r} to the batch")
@@ -282,11 +289,26 @@ class WorkspacePanels:
             self._preview_timer.start()
 
     def _show_placeholders(self) -> None:
+        """The rendered preview, while the editor has placeholders or vars are given (they
+        apply to what is sent, so they stay in sight)."""
         text = self.window.event_text()
         has_placeholders = "{{" in text
-        self.preview.setVisible(has_placeholders)
+        self.preview.setVisible(has_placeholders or bool(self.preview.vars_edit.text()))
         if has_placeholders:
             self.preview.set_source(text)
+
+    def ask_for_vars(self) -> None:
+        """A template needs `vars` (opened into a batch, added to it, sent): show the
+        preview's Vars field and put the cursor there."""
+        self.preview.setVisible(True)
+        self.preview.vars_edit.setFocus()
+
+    def vars_hint(self, error: str | None) -> str:
+        """What to add to a render's error when it lacks `vars` (and the field is shown)."""
+        if "vars has no" not in (error or ""):
+            return ""
+        self.ask_for_vars()
+        return "; give them in Vars, above the rendered preview"
 
     def _send_again(self, text: str, env_name: str) -> None:
         """History's "Send again" (to the environment picked in its menu), through the same
@@ -294,6 +316,17 @@ class WorkspacePanels:
         editor and the batch are left as they are (the editor edits the selected batch
         event, so loading it there overwrote that row and sent the whole batch)."""
         self.window.send_text(text, env_name or None)
+
+    def _origin_of(self, row: HistoryRow) -> str | None:
+        """A captured event was posted to the inbox (it has no request of its own): its
+        origin is the inbox's address, the Inbox environment's event origin."""
+        if row.source != "captured":
+            return None
+        context = self.window.context
+        if context.inbox is not None:
+            return context.inbox.url
+        inbox = next((env for env in context.environments.all() if env.kind == "inbox"), None)
+        return inbox.event_origin if inbox is not None else None
 
     def close(self) -> None:
         self.reader.close()

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from tests.ui.conftest import wait_until
-from tests.ui.test_main_window import open_window
+from tests.ui.test_main_window import open_window, start_on_inbox
 
 
 def test_ctrl_s_saves_the_event_as_a_template_file_and_it_opens_again(qtbot, app_home, qloop):
@@ -164,3 +164,112 @@ def test_templates_and_history_events_go_into_the_batch_and_send_with_two_in_fli
         await context.shutdown()
 
     run_async(session(), timeout=60)
+
+
+def copy_examples_into_the_workspace() -> None:
+    """The README's example template and scenario, where the window opens its workspace."""
+    import shutil
+    from pathlib import Path
+
+    from console.services.paths import app_paths
+
+    examples = Path(__file__).resolve().parents[2] / "resources" / "examples"
+    for sub in ("templates", "scenarios"):
+        folder = app_paths().default_workspace / sub
+        folder.mkdir(parents=True, exist_ok=True)
+        for file in (examples / sub).glob("*.json"):
+            shutil.copy(file, folder / file.name)
+
+
+def test_a_template_that_uses_vars_is_sent_with_the_vars_field(qtbot, app_home, run_async):
+    """The README's order-created uses vars.order_prefix and vars.amount, which only a
+    scenario gave: opened in the window, its preview and Send said "vars has no
+    'order_prefix' (it has: nothing)" and there was no way to give them."""
+    copy_examples_into_the_workspace()
+    context, window = open_window(qtbot)
+    panels = window.panels
+    preview = panels.preview
+    status = window.statusBar().currentMessage
+
+    async def session():
+        await start_on_inbox(context, window)
+        panels.browser.open("order-created")
+        await wait_until(lambda: preview.isVisible() and preview.error.text(),
+                         message="the preview's problem")
+        missing = "4:17: unknown variable: vars has no 'order_prefix' (no vars are set)"
+        assert preview.error.text() == missing
+        assert preview.vars_edit.placeholderText() == "order_prefix=… amount=…"
+        window.send()
+        await wait_until(lambda: status().startswith("Not sent"), message="refused send")
+        assert status() == (f"Not sent: placeholder at {missing}; "
+                            "give them in Vars, above the rendered preview")
+        assert preview.vars_edit.hasFocus()
+        preview.vars_edit.setText("order_prefix=ord amount=42")
+        await wait_until(lambda: preview.error.isHidden(), message="the preview renders")
+        shown = json.loads(preview.view.toPlainText())
+        assert shown["data"]["orderId"] == "ord-1" and shown["data"]["amount"] == 42
+        window.send()
+        await wait_until(lambda: context.inbox.events, message="the inbox gets the order")
+        sent = context.inbox.events[0].event
+        assert sent["data"]["orderId"].startswith("ord-") and sent["data"]["amount"] == 42
+        await wait_until(lambda: not window.flow.sending, message="send finished")
+        # Send ▸ Add Selected Template to Batch renders with the same vars
+        panels.browser.select("order-created")
+        assert panels.add_template_to_batch()
+        assert window.composer.batch.events[0]["data"]["amount"] == 42
+        preview.vars_edit.setText("note='two words")
+        assert not panels.add_template_to_batch()
+        assert status() == "Template 'order-created' not added: Vars: No closing quotation"
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
+
+
+def test_copy_as_of_a_captured_event_points_at_the_inbox(qtbot, app_home, run_async):
+    """An event the inbox captured has no request of its own: Copy as pointed it at the
+    Dev Server (http://127.0.0.1:8288), not at the inbox that received it."""
+    import httpx
+
+    context, window = open_window(qtbot)
+    history = window.panels.history
+
+    async def session():
+        await start_on_inbox(context, window)
+        inbox = context.inbox.url
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(f"{inbox}/e/NO_EVENT_KEY_SET",
+                                       json={"name": "app/posted", "data": {"n": 1}})
+        assert answer.status_code == 200
+        await wait_until(lambda: history.model.rowCount() == 1
+                         and history.model.row_at(0) is not None, timeout=15,
+                         message="the captured event in the history")
+        assert history.model.row_at(0).source == "captured"
+        history.table.setCurrentIndex(history.model.index(0, 0))
+        await wait_until(lambda: history.detail.row is not None, message="the detail")
+        curl = history.copy_as("curl")
+        assert f'curl -sS -X POST "{inbox}/e/$INNGEST_EVENT_KEY"' in curl, curl
+        assert f'baseUrl: "{inbox}"' in history.copy_as("TypeScript")
+        assert f"event_api_base_url='{inbox}'" in history.copy_as("Python")
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
+
+
+def test_at_1280_by_800_the_tabs_show_the_event_and_the_timeline(qtbot, app_home, qloop):
+    """The editor took 480 of ~720 px: the History tab's event showed 4 lines and the
+    Scenarios timeline 2 rows. The editor keeps room for a dozen lines."""
+    _context, window = open_window(qtbot)
+    window.resize(1280, 800)
+    qtbot.waitUntil(lambda: window.height() == 800)
+    panels = window.panels
+    window.tabs.setCurrentWidget(panels.history)
+    box = panels.history.detail.event_box
+    qtbot.waitUntil(box.isVisible)
+    assert box.viewport().height() >= 12 * box.fontMetrics().lineSpacing()
+    window.tabs.setCurrentWidget(panels.runner)
+    table = panels.runner.table
+    qtbot.waitUntil(table.isVisible)
+    row = max(table.verticalHeader().defaultSectionSize(), 30)  # 30 px with the icons
+    assert table.viewport().height() >= 6 * row
+    editor = window.editor
+    assert editor.viewport().height() >= 12 * editor.fontMetrics().lineSpacing()

@@ -38,7 +38,7 @@ from console.core.serialize import event_bytes
 from console.services.atomic import atomic_file
 from console.services.history import DAY_MS, HistoryStore
 from console.services.history_query import HistoryRow, export_csv, export_jsonl
-from console.services.history_schema import MAX_PAYLOAD_CAP, MIN_PAYLOAD_CAP
+from console.services.history_schema import MAX_PAYLOAD_CAP, MAX_RETENTION_DAYS, MIN_PAYLOAD_CAP
 from console.ui.history.detail import HistoryDetail, event_text
 from console.ui.history.filters import HistoryFilterBar
 from console.ui.history.model import HistoryTableModel
@@ -64,9 +64,13 @@ class HistoryView(QWidget):
     message = Signal(str)
 
     def __init__(self, reader: HistoryReader, *, environments: Sequence[str] = (),
+                 origin_of: Callable[[HistoryRow], str | None] | None = None,
                  parent: QWidget | None = None) -> None:
+        """`origin_of`: where a row without a request of its own (a captured event) was
+        sent, for Copy as; the window answers with the inbox's address."""
         super().__init__(parent)
         self.reader = reader
+        self.origin_of = origin_of
         self.environments = list(environments)
         self.model = HistoryTableModel(reader, parent=self)
         self.filter_bar = HistoryFilterBar(environments)
@@ -140,7 +144,7 @@ class HistoryView(QWidget):
         export_menu.addAction("JSON Lines…", lambda: self._ask_export("jsonl"))
         export_menu.addAction("CSV…", lambda: self._ask_export("csv"))
         self.export_button.setMenu(export_menu)
-        self.retention = QSpinBox(minimum=0, maximum=3650, suffix=" days")
+        self.retention = QSpinBox(minimum=0, maximum=MAX_RETENTION_DAYS, suffix=" days")
         self.retention.setSpecialValueText("forever")
         self.retention.setToolTip("How long history is kept (purged at start-up)")
         self.retention.editingFinished.connect(self._retention_edited)
@@ -304,8 +308,9 @@ class HistoryView(QWidget):
         row = self._selected_event()
         if row is None:
             return None
-        dev = row.env.lower().startswith(("dev", "inbox")) or row.origin is None
-        options: dict[str, Any] = {"event_origin": row.origin or DEFAULT_ORIGIN,
+        origin = row.origin or (self.origin_of(row) if self.origin_of is not None else None)
+        dev = row.env.lower().startswith(("dev", "inbox")) or origin is None
+        options: dict[str, Any] = {"event_origin": origin or DEFAULT_ORIGIN,
                                    "branch": row.branch}
         if language != "curl":
             options["dev"] = dev
