@@ -96,8 +96,8 @@ def run_history(args: argparse.Namespace) -> int:
             _settings(args, store)
             return 0
         if args.json:  # streamed: `--limit 1000000 --json` need not hold a million rows
-            for row in store.pages(filters, 0, args.limit):
-                emit(row.to_json())
+            for row in store.pages(filters, 0, args.limit, with_payload=True):
+                emit(row.to_json(with_payload=True))  # the event too: what was sent
             return 0
         rows = store.query(filters, 0, args.limit)
     if not rows:

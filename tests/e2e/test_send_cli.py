@@ -321,3 +321,16 @@ def test_after_a_partial_400_only_the_named_event_carries_the_servers_error(cli,
     assert kept[2].startswith("not accepted: Event is over the max size")
     assert kept[3] == kept[4] == ("not accepted: not taken: the server stopped at an "
                                   "earlier event of this request")
+
+
+def test_json_lines_carry_the_event_that_was_sent(cli, tmp_path):
+    """`history --json` left out the stored event: a script could not see what was sent."""
+    event = {"name": "shop/order.placed", "id": "o-1", "data": {"orderId": "o1", "n": 2}}
+    path = tmp_path / "event.json"
+    path.write_text(json.dumps(event))
+    with running_inbox() as inbox:
+        assert cli("send", "--url", inbox.url, "--no-verify", str(path)).returncode == 0
+    shown = cli("history", "--json")
+    assert shown.returncode == 0, shown.stderr
+    [row] = [json.loads(line) for line in shown.stdout.splitlines()]
+    assert row["event"] == event and row["dedup_id"] == "o-1"
