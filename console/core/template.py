@@ -189,6 +189,12 @@ class _Undefined(StrictUndefined):
             describe = getattr(type(obj), "describe_missing", None)
             if describe is not None:
                 return str(describe(obj, name))
+        if self._undefined_hint is None and isinstance(obj, dict):  # an event, its data…
+            keys = ", ".join(sorted(map(str, obj))) or "nothing: it is empty"
+            return f"the object has no {name!r} (it has: {keys})"
+        if self._undefined_hint is None and isinstance(obj, list) and isinstance(name, int):
+            size = f"{len(obj)} item{'s' if len(obj) != 1 else ''}" if obj else "none"
+            return f"the list has no item [{name}] (it has {size})"
         message: str = super()._undefined_message
         return message
 

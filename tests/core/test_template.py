@@ -134,6 +134,12 @@ def test_missing_vars_row_and_steps_say_what_exists():
         "unknown variable: steps has no 'pay' (it has: order)")
     assert error("{{ steps.order.idz }}", steps={"order": {"ids": []}}).message == (
         "unknown variable: steps.order has no 'idz' (it has: ids)")
+    # inside a step's events: jinja's own words were "'dict object' has no attribute 'data'"
+    steps = {"order": {"ids": ["01J"], "events": [{"name": "other/x"}]}}
+    assert error("{{ steps.order.events[0].data.orderId }}", steps=steps).message == (
+        "unknown variable: the object has no 'data' (it has: name)")
+    assert error("{{ steps.order.events[3].name }}", steps=steps).message == (
+        "unknown variable: the list has no item [3] (it has 1 item)")
     assert error("{{ fake.no_such_provider() }}").message == (
         "unknown variable: fake has no 'no_such_provider' (use Faker providers such as "
         "fake.name())")

@@ -261,8 +261,8 @@ def test_a_template_name_used_twice_is_reported_before_what_it_breaks(cli, works
         "ignored",
         "event-console: 1 workspace file(s) skipped, listed above; running 'checkout' from "
         "scenarios/checkout.json",
-        "scenarios/checkout.json:27:23: unknown variable: 'dict object' has no attribute "
-        "'data'"]
+        "scenarios/checkout.json:27:23: unknown variable: the object has no 'data' (it has: "
+        "name)"]
 
 
 def test_a_scenario_not_found_lists_the_scenario_files_that_did_not_load(cli, workspace):

@@ -215,8 +215,8 @@ def test_rerun_failed_steps_with_the_rows_state(app_home, tmp_path):
         _, report = run(execute(ws, inbox.url, key="wrong"))
         assert [(r.state, r.reason) for r in report.results] == [
             ("failed", "status 401, 0/1 accepted: Event key not found"),
-            ("error", "scenarios/s.json:21:19: unknown variable: list object has no "
-                      "element 0")]
+            ("error", "scenarios/s.json:21:19: unknown variable: the list has no item [0] "
+                      "(it has none)")]
 
         async def again():
             client = EventApiClient()
