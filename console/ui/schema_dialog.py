@@ -35,12 +35,17 @@ class SchemaDialog(QDialog):
     saved = Signal(str)  # the file written
 
     def __init__(self, workspace: Path, event_name: str, schema: dict[str, Any], *,
-                 origin: str, parent: QWidget | None = None) -> None:
+                 origin: str, version: str | None = None,
+                 parent: QWidget | None = None) -> None:
+        """`version`: the event version (`v`) the schema is for; None: every version
+        without a schema of its own."""
         super().__init__(parent)
         self.workspace = workspace
         self.event_name = event_name
-        self.setWindowTitle(f"Schema of {event_name}")
-        self.note = QLabel(f"<b>{rich.text(event_name)}</b> — {rich.text(origin)}. Saved into "
+        self.version = version
+        shown = event_name + (f" (v {version})" if version is not None else "")
+        self.setWindowTitle(f"Schema of {shown}")
+        self.note = QLabel(f"<b>{rich.text(shown)}</b> — {rich.text(origin)}. Saved into "
                            f"<code>{rich.text(str(workspace / 'schemas'))}</code>.")
         self.note.setWordWrap(True)
         self.editor = JsonEditor()
@@ -66,7 +71,7 @@ class SchemaDialog(QDialog):
 
     def _check(self, text: str) -> list[Problem]:
         _entry, problems = load_schema_text(f"{self.event_name}.json", text,
-                                            event_name=self.event_name)
+                                            event_name=self.event_name, version=self.version)
         return [p.problem for p in problems]
 
 
@@ -75,7 +80,7 @@ class SchemaDialog(QDialog):
             schema = json.loads(self.editor.toPlainText())
             if not isinstance(schema, dict):
                 raise InputError("a JSON Schema is a JSON object")
-            path = save_schema(self.workspace, self.event_name, schema)
+            path = save_schema(self.workspace, self.event_name, schema, version=self.version)
         except (ValueError, InputError) as exc:
             self.status.setText(rich.error(f"Not saved: {exc}"))
             return None

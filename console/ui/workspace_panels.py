@@ -183,12 +183,16 @@ class WorkspacePanels:
                 "Schemas work per event name: the editor needs an event with a \"name\"")
             return None
         name = str(event["name"])
-        entry = self.library.for_event(name, event.get("v"))
+        # a new schema is for the event's own version; the saved one is written back to
+        # the file it came from (the unversioned one when this version has none)
+        version = event.get("v") if isinstance(event.get("v"), str) else None
+        entry = self.library.entry_for(name, version)
         if source == "current" and entry is not None:
-            return self._schema_dialog(name, dict(entry), "the saved schema")
+            return self._schema_dialog(name, dict(entry.schema), "the saved schema",
+                                       entry.version)
         if source in ("current", "payload"):
             return self._schema_dialog(name, infer_schema([event.get("data", {})]),
-                                       "inferred from the editor's payload")
+                                       "inferred from the editor's payload", version)
         if source == "file":
             if file is None:
                 chosen, _ = QFileDialog.getOpenFileName(self.window, "Import schema", "",
@@ -197,17 +201,19 @@ class WorkspacePanels:
                     return None
                 file = Path(chosen)
             try:
-                import_schema(file, self.workspace.folder, name)
+                import_schema(file, self.workspace.folder, name, version=version)
             except UserError as exc:
                 self.window.statusBar().showMessage(f"Not imported: {exc}")
                 return None
             self._reload_schemas()
-            imported = self.library.for_event(name, None)
-            return self._schema_dialog(name, dict(imported or {}), f"imported from {file}")
-        self.window.context.tasks.spawn(self._infer_from_history(name), "infer-schema")
+            imported = self.library.for_event(name, version)
+            return self._schema_dialog(name, dict(imported or {}), f"imported from {file}",
+                                       version)
+        self.window.context.tasks.spawn(self._infer_from_history(name, version),
+                                        "infer-schema")
         return None
 
-    async def _infer_from_history(self, name: str) -> None:
+    async def _infer_from_history(self, name: str, version: str | None) -> None:
         history = self.window.context.history
         if history is None:
             self.window.statusBar().showMessage("No history this session to infer from")
@@ -219,11 +225,12 @@ class WorkspacePanels:
             self.window.statusBar().showMessage(f"No sent events named {name!r} in the history")
             return
         self._schema_dialog(name, infer_schema(payloads),
-                            f"inferred from {len(payloads)} sent event(s)")
+                            f"inferred from {len(payloads)} sent event(s)", version)
 
-    def _schema_dialog(self, name: str, schema: dict[str, Any], origin: str) -> SchemaDialog:
+    def _schema_dialog(self, name: str, schema: dict[str, Any], origin: str,
+                       version: str | None) -> SchemaDialog:
         dialog = SchemaDialog(self.workspace.folder, name, _data_schema(schema), origin=origin,
-                              parent=self.window)
+                              version=version, parent=self.window)
         dialog.saved.connect(lambda path: self._schema_saved(path))
         dialog.show()
         self.schema_dialog = dialog

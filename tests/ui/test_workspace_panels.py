@@ -116,6 +116,46 @@ def test_import_a_schema_file_and_a_broken_one_is_refused(qtbot, app_home, qloop
     assert window.statusBar().currentMessage().startswith("Not imported:")
 
 
+def test_a_versioned_events_schema_is_saved_and_imported_for_its_version(
+        qtbot, app_home, qloop, tmp_path):
+    """Saving the schema of a `v: "2"` event wrote over the event's unversioned schema file
+    (other versions then warned on valid data) and left the v2 schema as it was."""
+    from console.services.paths import app_paths
+
+    schemas = app_paths().default_workspace / "schemas"
+    schemas.mkdir(parents=True)
+    plain = schemas / "app__order.created.json"
+    plain.write_text(json.dumps({"type": "object", "required": ["orderId"]}))
+    v2 = schemas / "app__order.created@2.json"
+    v2.write_text(json.dumps({"type": "object", "required": ["orderRef"]}))
+    before = plain.read_text()
+    _context, window = open_window(qtbot)
+    panels = window.panels
+    window.editor.setPlainText(
+        '{"name": "app/order.created", "v": "2", "data": {"orderRef": "r1"}}')
+    dialog = panels.edit_schema("current")
+    assert dialog is not None and "(v 2)" in dialog.windowTitle()
+    schema = json.loads(dialog.editor.toPlainText())
+    assert schema["required"] == ["orderRef"]
+    schema["properties"] = {"extra": {"type": "integer"}}
+    dialog.editor.setPlainText(json.dumps(schema))
+    assert dialog.save() == v2
+    assert plain.read_text() == before
+    assert json.loads(v2.read_text())["properties"] == {"extra": {"type": "integer"}}
+    assert panels.library.for_event("app/order.created", "2")["properties"]["extra"]
+    # an imported schema, too, is for the editor's event version
+    imported = tmp_path / "v2.json"
+    imported.write_text(json.dumps({"type": "object", "required": ["fromImport"]}))
+    assert panels.edit_schema("file", file=imported) is not None
+    assert plain.read_text() == before
+    assert json.loads(v2.read_text())["required"] == ["fromImport"]
+    # a version with no schema of its own edits the unversioned one it falls back to
+    window.editor.setPlainText('{"name": "app/order.created", "v": "3", "data": {}}')
+    fallback = panels.edit_schema("current")
+    assert fallback is not None and "(v " not in fallback.windowTitle()
+    assert fallback.save() == plain
+
+
 def test_templates_and_history_events_go_into_the_batch_and_send_with_two_in_flight(
         qtbot, app_home, run_async):
     from console.services.paths import app_paths
