@@ -223,6 +223,10 @@ def check_event(value: Any, *, pointer: str = "", event_limit: int,
             size = len(event_bytes(value))
         except RecursionError:
             return [*issues, EnvelopeIssue(pointer, too_deep_message(value), Severity.ERROR)]
+        except UnicodeEncodeError:  # a ValueError too: before the number's branch
+            where, text = first_lone_surrogate(value)
+            return [*issues, EnvelopeIssue(pointer + where, lone_surrogate_message(text),
+                                           Severity.ERROR)]
         except ValueError:
             where = _first_non_finite(value)
             return [*issues, EnvelopeIssue(
@@ -245,6 +249,35 @@ def _first_non_finite(value: Any) -> str:
         elif isinstance(item, list):
             stack.extend((f"{where}/{i}", v) for i, v in reversed(list(enumerate(item))))
     return ""
+
+
+def first_lone_surrogate(value: Any) -> tuple[str, str]:
+    """(pointer, the string) of the first string or key holding half of a UTF-16 pair
+    (JSON text "\\ud800" reads as one), or ("", "")."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, str) and _has_surrogate(item):
+            return where, item
+        if isinstance(item, dict):
+            for k, v in reversed(item.items()):
+                if _has_surrogate(str(k)):
+                    return f"{where}/{escape_token(str(k))}", str(k)
+                stack.append((f"{where}/{escape_token(str(k))}", v))
+        elif isinstance(item, list):
+            stack.extend((f"{where}/{i}", v) for i, v in reversed(list(enumerate(item))))
+    return "", ""
+
+
+def _has_surrogate(text: str) -> bool:
+    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+
+
+def lone_surrogate_message(text: str) -> str:
+    half = next((ch for ch in text if 0xD800 <= ord(ch) <= 0xDFFF), "\ud800")
+    return (f"An unpaired surrogate escape (\\u{ord(half):04x}) is not valid Unicode: "
+            "Inngest would keep U+FFFD (\ufffd) in its place; write the character itself "
+            "or both halves of its pair")
 
 
 def too_deep_message(value: Any) -> str:

@@ -128,6 +128,14 @@ def test_unserializable_events_get_a_clear_message() -> None:
     # 1e999 parses as inf: it is reported at the number, not at the start of the event
     assert issues({"name": "x", "data": {"a": [1, {"b": float("inf")}]}}) == [
         ("/data/a/1/b", beyond, E)]
+    # "\ud800" in JSON text reads as half a UTF-16 pair: it was called a number beyond JSON,
+    # at the start of the event
+    half = ("An unpaired surrogate escape (\\ud800) is not valid Unicode: Inngest would keep "
+            "U+FFFD (\ufffd) in its place; write the character itself or both halves of its "
+            "pair")
+    assert issues({"name": "x", "data": {"s": ["ok", "a\ud800"]}}) == [("/data/s/1", half, E)]
+    assert issues({"name": "x", "data": {"k\udc00": 1}})[0][0] == "/data/k\udc00"
+    assert issues({"name": "x", "data": {"s": "\U0001f600"}}) == []  # what a whole pair reads as
 
 
 def test_envelope_schema_is_valid_and_agrees_with_the_checks() -> None:
