@@ -80,7 +80,11 @@ def jsonl_hint(problems: Iterable[Problem], jsonl: bool) -> str | None:
 
 def emit(record: dict[str, Any]) -> None:
     """One JSON object per line on stdout, flushed (CI reads it as it comes)."""
-    sys.stdout.write(json_line(record) + "\n")
+    line = json_line(record)
+    try:
+        sys.stdout.write(line + "\n")
+    except UnicodeEncodeError:  # half a UTF-16 pair (an event captured as sent), or a
+        sys.stdout.write(json.dumps(record) + "\n")  # terminal without UTF-8: \u escapes
     sys.stdout.flush()
 
 

@@ -31,6 +31,18 @@ def array_size(sizes: Sequence[int]) -> int:
     return 2 + sum(sizes) + len(sizes) - 1
 
 
+def json_text(value: Any, **options: Any) -> str:
+    """`json.dumps(value, ensure_ascii=False, **options)` that UTF-8 can always carry: a
+    string holding half a UTF-16 pair (an event the inbox captured as sent, "\\ud800") is
+    written with \\u escapes instead of failing the whole file."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, **options)
+    return text
+
+
 def pretty(value: Any) -> str:
     """Two-space indented JSON for display and workspace files (stable key order kept)."""
     return json.dumps(value, ensure_ascii=False, indent=2) + "\n"

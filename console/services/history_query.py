@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import IO, Any
 
+from console.core.serialize import json_text
 from console.services.history_schema import dedup_days
 
 # a request's events are consecutive rows from first_event_id: a rowid range, no index needed
@@ -297,7 +298,7 @@ def export_jsonl(rows: Iterable[HistoryRow], file: IO[str]) -> int:
     """One JSON object per row (metadata plus the event); returns rows written."""
     count = 0
     for row in rows:
-        file.write(json.dumps(row.to_json(with_payload=True), ensure_ascii=False) + "\n")
+        file.write(json_text(row.to_json(with_payload=True)) + "\n")
         count += 1
     return count
 
@@ -327,7 +328,7 @@ def export_csv(rows: Iterable[HistoryRow], file: IO[str]) -> int:
         count += 1
         data = row.to_json()
         event = row.event
-        data["event"] = (json.dumps(event, ensure_ascii=False, separators=(",", ":"))
+        data["event"] = (json_text(event, separators=(",", ":"))
                          if event is not None else (row.payload or ""))
         writer.writerow([_cell(data.get(f)) for f in CSV_FIELDS])
     return count

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import heapq
-import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -26,6 +25,7 @@ from urllib.parse import quote, urlsplit
 
 from console.core.dedup import Outcome, OutcomeKind, SentEvent, Verdict
 from console.core.redact import scrub
+from console.core.serialize import json_text
 
 Sleep = Callable[[float], Awaitable[None]]
 OnOutcome = Callable[[SentEvent, Outcome, str | None], Any]
@@ -281,7 +281,7 @@ def _runs_json(runs: list[Any]) -> str:
          if k in r} if isinstance(r, dict) else r
         for r in runs[:MAX_RUNS_KEPT]
     ]
-    return json.dumps(kept, ensure_ascii=False, separators=(",", ":"))
+    return json_text(kept, separators=(",", ":"))
 
 
 def _no_runs(event: SentEvent, by_index: dict[int, SentEvent], total: float) -> Outcome:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from console.core.batch import is_jsonl_name
 from console.core.dedup import OutcomeKind, summary_line
 from console.core.errors import InputError
 from console.core.positions import parse_with_positions
+from console.core.serialize import json_text
 from console.services.text_files import read_text_file
 
 MAX_ROWS_BYTES = 64 * 1024 * 1024
@@ -196,4 +196,4 @@ def load_rows(path: Path) -> list[dict[str, Any]]:
 
 
 def report_json(report: RunReport) -> str:
-    return json.dumps(report.to_json(), ensure_ascii=False, indent=2) + "\n"
+    return json_text(report.to_json(), indent=2) + "\n"

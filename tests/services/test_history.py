@@ -384,6 +384,33 @@ def test_the_retention_check_at_open_finds_old_requests_by_index(db: Path):
         assert store.conn.execute("SELECT count(*) FROM requests").fetchone()[0] == 1
 
 
+def test_an_event_captured_with_half_a_utf16_pair_exports_and_lists(db: Path, tmp_path: Path):
+    """The inbox stores a body as it came; "\\ud800" in it reads back as half a UTF-16
+    pair, which UTF-8 cannot carry: `history --json` and both exports failed on it."""
+    class Captured:
+        internal_id = "01CAPTURED"
+        received_at_ms = T0
+        name = "inbox/half"
+        event: ClassVar[dict] = {"name": "inbox/half", "data": {"note": "\ufffd"}}
+        raw = b'{"name":"inbox/half","data":{"note":"\\ud800"}}'
+        size = len(raw)
+
+    with HistoryStore(db) as store:  # the app's own: `history` below reads it
+        store.record_captured("Inbox", Captured())
+        rows = store.rows([r.id for r in store.query()])
+    lines, table = io.StringIO(), io.StringIO()
+    assert export_jsonl(rows, lines) == 1 and export_csv(rows, table) == 1
+    for name, text in (("out.jsonl", lines.getvalue()), ("out.csv", table.getvalue())):
+        (tmp_path / name).write_text(text, encoding="utf-8")  # the files the window writes
+    assert json.loads(lines.getvalue())["event"]["data"]["note"] == "\ud800"
+    assert '""note"":""\\ud800""' in table.getvalue()
+    shown = subprocess.run([sys.executable, "-m", "console", "history", "--json"],
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+    assert json.loads(shown.stdout)["event"] == {"name": "inbox/half",
+                                                 "data": {"note": "\ud800"}}
+
+
 def test_exports(db: Path):
     with HistoryStore(db) as store:
         seed = IdSeed(T0, bytes(10))
