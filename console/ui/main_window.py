@@ -209,7 +209,7 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         self.edit_menu = edit_menu = self.menuBar().addMenu("&Edit")
-        for action in self.editor.editor_actions():
+        for action in self.editor.editor_actions().values():
             edit_menu.addAction(action)
         self.send_menu = send_menu = self.menuBar().addMenu("&Send")
         send_menu.addAction(self.send_action)
@@ -294,7 +294,7 @@ class MainWindow(QMainWindow):
             return value is not None, value
         try:
             return True, json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # nested too deep: the check says so
             return False, None
 
     # -- environments ---------------------------------------------------------------------

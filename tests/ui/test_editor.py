@@ -307,6 +307,24 @@ def test_format_refuses_what_it_cannot_rewrite_faithfully(editor, statuses):
     editor.setPlainText("  ")
     assert editor.format_document() is False
     assert statuses[-1] == "Nothing to format: the document is empty."
+    # these raised out of the action (a bug dialog in the app), or rewrote the text wrongly:
+    # 1e400 became Infinity, "\ud83d" (half a pair) vanished
+    for text, verb, said in [
+        ('{"n": 1e400}', "format", "a number is beyond what JSON can carry (over ±1.8e308)"),
+        ('{"n": 1e400}', "minify", "a number is beyond what JSON can carry (over ±1.8e308)"),
+        ('{"n": ' + "7" * 5000 + "}", "format",
+         "a number has more digits than can be read (over 4,300)"),
+        ('{"s": "\\ud83d"}', "format",
+         "a string holds an unpaired surrogate escape, which is not valid Unicode"),
+        ('{"s": "\\ud83d"}', "minify",
+         "a string holds an unpaired surrogate escape, which is not valid Unicode"),
+    ]:
+        editor.setPlainText(text)
+        done = editor.format_document() if verb == "format" else editor.minify_document()
+        assert done is False and editor.toPlainText() == text, text
+        assert statuses[-1] == f"Not {'formatted' if verb == 'format' else 'minified'}: {said}."
+    editor.setPlainText('{"s": "\\ud83d\\ude00"}')  # a whole pair is a character
+    assert editor.minify_document() and editor.toPlainText() == '{"s":"\U0001f600"}'
 
 
 # -- brackets, gutter, theme ---------------------------------------------------------

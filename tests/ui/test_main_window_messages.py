@@ -206,3 +206,27 @@ def test_the_send_logs_status_column_shows_sending_whole(qtbot, app_home):
     assert window.log_model.data(window.log_model.index(0, status)) == "sending…"
     view = window.log_view
     assert view.sizeHintForColumn(status) <= view.columnWidth(status)
+
+
+def test_the_edit_menu_runs_the_editors_own_actions(qtbot, app_home):
+    """The menu held actions named after the editor's keys ("format", "minify"…) that did
+    nothing when clicked."""
+    _context, window = open_window(qtbot)
+    by_text = {a.text(): a for a in window.edit_menu.actions()}
+    for label in ("Format Document", "Minify Document", "Insert Skeleton", "Suggest"):
+        assert label in by_text, sorted(by_text)
+    assert "format" not in by_text
+    window.editor.setPlainText('{"name": "menu/x", "data": {"a": 1}}')
+    by_text["Format Document"].trigger()
+    assert window.editor.toPlainText() == '{\n  "name": "menu/x",\n  "data": {\n    "a": 1\n  }\n}'
+    by_text["Minify Document"].trigger()
+    assert window.editor.toPlainText() == '{"name":"menu/x","data":{"a":1}}'
+
+
+def test_an_event_nested_too_deep_for_python_is_not_a_bug(qtbot, app_home):
+    """json.loads raised RecursionError out of the window's own parse of the editor (a bug
+    dialog per edit); the check names the nesting instead."""
+    _context, window = open_window(qtbot)
+    window.editor.setPlainText('{"name": "app/deep", "data": {"x": ' + "[" * 5000 + "]" * 5000
+                               + "}}")
+    assert window.editor_value() == (False, None)

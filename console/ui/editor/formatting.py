@@ -56,6 +56,19 @@ def _parse(text: str, verb: str, done: str) -> tuple[Any, str | None]:
         return None, f"Not {done}: {exc}."
     except RecursionError:
         return None, f"Not {done}: the JSON is nested too deeply."
+    except ValueError:  # Python's cap on the digits of an integer (4,300)
+        return None, f"Not {done}: a number has more digits than can be read (over 4,300)."
+    # what would not come back as written: 1e400 read as infinity (written "Infinity"),
+    # "\ud83d" (half a pair) dropped
+    try:
+        event_bytes(value)
+    except UnicodeEncodeError:
+        return None, (f"Not {done}: a string holds an unpaired surrogate escape, which is "
+                      "not valid Unicode.")
+    except ValueError:
+        return None, f"Not {done}: a number is beyond what JSON can carry (over ±1.8e308)."
+    except RecursionError:
+        return None, f"Not {done}: the JSON is nested too deeply."
     return value, None
 
 
