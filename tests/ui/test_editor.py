@@ -327,6 +327,20 @@ def test_format_refuses_what_it_cannot_rewrite_faithfully(editor, statuses):
     assert editor.minify_document() and editor.toPlainText() == '{"s":"\U0001f600"}'
 
 
+def test_the_text_is_kept_as_written_no_break_spaces_and_line_separators_too(editor):
+    """Qt's toPlainText turned U+00A0 into a space (the data sent changed) and U+2028 in a
+    string into a line break ("Unterminated string" in the window; `validate` said the same
+    file was clean)."""
+    text = '{"name": "app/x", "data": {"s": "a\u00a0b", "t": "x\u2028y"}}'
+    editor.set_validator(validator)
+    editor.setPlainText(text)
+    assert editor.toPlainText() == text
+    editor.validate_now()
+    assert editor.problems() == [] == validator(text)
+    editor.minify_document()
+    assert json.loads(editor.toPlainText())["data"] == {"s": "a\u00a0b", "t": "x\u2028y"}
+
+
 # -- brackets, gutter, theme ---------------------------------------------------------
 def test_bracket_matching_pairs_across_lines_and_ignores_strings(editor):
     text = '{\n  "a": "}]",\n  "b": [1, {"c": 2}]\n}'

@@ -110,6 +110,12 @@ class JsonEditor(QPlainTextEdit):
     def completion_popup(self) -> CompletionPopup:
         return self._completion.popup
 
+    def toPlainText(self) -> str:  # noqa: N802 - Qt's name
+        """The text exactly as typed or opened. Qt's own turns a no-break space (U+00A0)
+        into a space and a line separator (U+2028) into a line break, which changed the
+        data sent and disagreed with `validate` on the same file."""
+        return self.document().toRawText().replace("\u2029", "\n")  # block ends
+
     def editor_actions(self) -> dict[str, QAction]:
         """"format", "minify", "skeleton", "complete": for menus and toolbars."""
         return dict(self._actions)
