@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
+from urllib.parse import unquote
 
 from console.core.errors import InputError
 from console.core.ids import IdSeed, random_ulid
@@ -159,7 +160,7 @@ class InboxServer:
         if path.startswith("/e/") and "/" not in path[3:]:
             if method != "POST":
                 return _not_allowed("POST")
-            return self._receive(request, path[3:])
+            return self._receive(request, unquote(path[3:]))  # as Go's router decodes it
         if path == "/health":
             if method != "GET":
                 return _not_allowed("GET")
@@ -226,7 +227,7 @@ class InboxServer:
         """A body over the inbox's own cap (the Dev Server has none; this one keeps memory
         bounded): a send without a valid key is refused for that first, as it would be."""
         if path.startswith("/e/") and "/" not in path[3:]:
-            refused = self._key_problem(path[3:])
+            refused = self._key_problem(unquote(path[3:]))
             if refused is not None:
                 return refused
         message = f"Request body is over the max size: Max {limit} bytes"

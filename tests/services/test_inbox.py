@@ -224,6 +224,29 @@ def test_a_configured_key_refuses_any_other_key():
         assert len(inbox.events()) == 1
 
 
+def test_a_key_that_needs_escaping_is_read_decoded_as_the_console_sends_it():
+    """The console's client percent-encodes the key in /e/{key}; the inbox compared the
+    encoded text, so a key with a space or a slash got 401 from the console's own inbox."""
+    from console.services.client import EventApiClient, Target
+
+    key = "ab cd/é"
+
+    async def send(url: str) -> Any:
+        client = EventApiClient()
+        try:
+            return await client.send(Target(url, key), b'[{"name":"k/x"}]', 1)
+        finally:
+            await client.aclose()
+
+    with running_inbox(event_key=key) as inbox:
+        result = asyncio.run(send(inbox.url))
+        assert result.status == 200 and len(result.ids) == 1, result.error
+        assert HTTP.post(inbox.url + "/e/ab%20cd%2F%C3%A9", content=b'{"name":"k/y"}'
+                         ).status_code == 200
+        assert post(inbox, '{"name":"a"}', key="ab%20cd").status_code == 401
+        assert [e.name for e in inbox.events()] == ["k/x", "k/y"]
+
+
 def test_health_answers_like_the_dev_server(inbox):
     response = get(inbox, "/health")
     assert response.status_code == 200
