@@ -138,6 +138,12 @@ class HttpServer:
         event = await _next_event(conn, reader)
         if not isinstance(event, h11.Request):
             return False  # ConnectionClosed, or nothing more to read
+        if len(event.target) + sum(len(n) + len(v) + 4 for n, v in event.headers) > MAX_HEAD:
+            # h11 caps a head only while it is still incomplete: one that came in a single
+            # read was let through, so the cap depended on how TCP cut the bytes
+            raise h11.RemoteProtocolError(
+                f"Request header is over the max size: Max {MAX_HEAD} bytes",
+                error_status_hint=431)
         headers = {name.decode("latin-1"): value.decode("latin-1")
                    for name, value in event.headers}
         declared = headers.get("content-length")

@@ -600,3 +600,17 @@ def test_stop_closes_idle_keep_alive_connections_and_the_port(caplog):
 
     asyncio.run(scenario())
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def test_a_head_over_the_cap_is_refused_however_it_arrives(inbox):
+    """h11 caps a head only while it is incomplete: 100 KB of headers in one write got a
+    200, in ten writes no answer at all."""
+    head = (b"POST /e/k HTTP/1.1\r\nhost: x\r\nx-pad: " + b"p" * 100_000
+            + b"\r\ncontent-length: 12\r\n\r\n{\"name\":\"a\"}")
+    answer = raw_exchange(inbox.port, head, 1)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer[:80]
+    assert b"Request header is over the max size: Max 65536 bytes" in answer
+    ok = b"POST /e/k HTTP/1.1\r\nhost: x\r\nx-pad: " + b"p" * 60_000 + (
+        b"\r\ncontent-length: 12\r\nconnection: close\r\n\r\n{\"name\":\"b\"}")
+    assert raw_exchange(inbox.port, ok, 1).startswith(b"HTTP/1.1 200 ")
+    assert [e.name for e in inbox.events()] == ["b"]
