@@ -76,8 +76,15 @@ class SchemaDialog(QDialog):
 
 
     def save(self) -> Path | None:
+        text = self.editor.toPlainText()
+        problems = self._check(text)  # what save_schema would refuse, at the editor's
+        if problems:  # lines (the file is written re-indented: its lines differ)
+            first = problems[0]
+            self.status.setText(rich.error(
+                f"Not saved: line {first.line}:{first.column}: {first.message}"))
+            return None
         try:
-            schema = json.loads(self.editor.toPlainText())
+            schema = json.loads(text)
             if not isinstance(schema, dict):
                 raise InputError("a JSON Schema is a JSON object")
             path = save_schema(self.workspace, self.event_name, schema, version=self.version)

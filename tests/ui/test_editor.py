@@ -570,3 +570,10 @@ def test_insert_skeleton_adds_only_missing_properties(qtbot, editor, provider, s
     put_cursor(editor, 3)
     assert editor.insert_skeleton() is False
     assert statuses[-1].startswith("Insert skeleton needs valid JSON first: ")
+    # with the caret after the last brace (where opening or pasting leaves it) the invalid
+    # text was called "no schema", though the event has one
+    broken = '{"name": "app/signup", "data": {"x": 1,}}'
+    editor.setPlainText(broken)
+    put_cursor(editor, len(broken))
+    assert editor.insert_skeleton() is False
+    assert statuses[-1].startswith("Insert skeleton needs valid JSON first: ")

@@ -89,6 +89,14 @@ def test_infer_a_schema_edit_it_save_it_and_the_editor_warns_on_data(qtbot, app_
     assert sorted(schema["required"]) == ["cart", "total"]
     dialog.editor.setPlainText("{not json")
     assert dialog.save() is None and "Not saved" in dialog.status.text()
+    # a schema its metaschema refuses is named at the dialog's own line, not at the line of
+    # the re-indented file save would write
+    dialog.editor.setPlainText('{"type": "object",\n "properties": {"n": {"type": 5}}}')
+    assert dialog.save() is None
+    dialog.editor.validate_now()
+    [problem] = dialog.editor.problems()
+    assert f"Not saved: line 2:{problem.column}: " in dialog.status.text()
+    assert problem.line == 2
     dialog.editor.setPlainText(json.dumps(schema))
     path = dialog.save()
     assert path is not None and path.parent == panels.workspace.folder / "schemas"
