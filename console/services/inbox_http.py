@@ -147,7 +147,8 @@ class HttpServer:
         headers = {name.decode("latin-1"): value.decode("latin-1")
                    for name, value in event.headers}
         declared = headers.get("content-length")
-        path = event.target.decode("latin-1").partition("?")[0]
+        target = _origin_form(event.target.decode("latin-1"))
+        path = target.partition("?")[0]
         if declared is not None and int(declared) > self._max_body:
             await self._refuse(conn, writer, path)
         if conn.they_are_waiting_for_100_continue:
@@ -171,7 +172,6 @@ class HttpServer:
                 break
             else:
                 return False
-        target = event.target.decode("latin-1")
         path, _, query = target.partition("?")
         method = event.method.decode("latin-1")
         request = HttpRequest(method, path, query, headers, b"".join(chunks))
@@ -235,3 +235,13 @@ async def _drain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
         while (left := deadline - loop.time()) > 0:
             if not await asyncio.wait_for(reader.read(READ_CHUNK), left):
                 break
+
+
+def _origin_form(target: str) -> str:
+    """`/e/k?x` of a request target in absolute form (`http://host/e/k?x`), which a server
+    must accept (RFC 9112, 3.2.2) and Go's does; other targets as they are."""
+    if not target.lower().startswith(("http://", "https://")):
+        return target
+    rest = target.partition("://")[2]
+    slash = rest.find("/")
+    return rest[slash:] if slash >= 0 else "/"

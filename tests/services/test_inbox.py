@@ -614,3 +614,10 @@ def test_a_head_over_the_cap_is_refused_however_it_arrives(inbox):
         b"\r\ncontent-length: 12\r\nconnection: close\r\n\r\n{\"name\":\"b\"}")
     assert raw_exchange(inbox.port, ok, 1).startswith(b"HTTP/1.1 200 ")
     assert [e.name for e in inbox.events()] == ["b"]
+
+
+def test_a_target_in_absolute_form_is_routed_as_its_path(inbox):
+    request = (b"POST http://127.0.0.1/e/k?x=1 HTTP/1.1\r\nhost: x\r\ncontent-length: 16\r\n"
+               b"connection: close\r\n\r\n{\"name\":\"raw/a\"}")
+    assert raw_exchange(inbox.port, request, 1).startswith(b"HTTP/1.1 200 ")
+    assert [e.name for e in inbox.events()] == ["raw/a"]
