@@ -548,6 +548,12 @@ def test_insert_skeleton_adds_only_missing_properties(qtbot, editor, provider, s
     assert statuses[-1] == "Inserted plan, seats."
     assert editor.insert_skeleton() is False
     assert statuses[-1] == "Nothing to insert: data already has every skeleton property."
+    # "Data" is data to the server (any case): it is filled, not joined by a second "data"
+    editor.setPlainText('{"name": "app/signup", "Data": {"seats": 2}}')
+    put_cursor(editor, 1)
+    assert editor.insert_skeleton() is True
+    assert editor.toPlainText() == (
+        '{"name": "app/signup", "Data": {"seats": 2, "plan": "free"}}')
     for before_or_after in (0, len('\n{"name": "app/signup"}\n')):  # outside the braces
         editor.setPlainText('\n{"name": "app/signup"}\n')  # it said "No schema"
         put_cursor(editor, before_or_after)

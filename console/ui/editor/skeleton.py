@@ -91,11 +91,14 @@ def skeleton_edit(text: str, offset: int, skeleton: dict[str, Any]) -> Edit | Re
     event = doc.value if pointer == "" else doc.value[int(pointer[1:])]
     if not isinstance(event, dict):
         return Refusal("Insert skeleton works on an event object.")
-    data = event.get("data")
-    if "data" in event and not isinstance(data, dict):
-        return Refusal('"data" is not an object; fix it before inserting a skeleton.')
+    # the server reads field names in any case: "Data" is the event's data
+    key = "data" if "data" in event else next(
+        (k for k in event if isinstance(k, str) and k.lower() == "data"), "data")
+    data = event.get(key)
+    if key in event and not isinstance(data, dict):
+        return Refusal(f'"{key}" is not an object; fix it before inserting a skeleton.')
     if isinstance(data, dict):
-        target = doc.span(pointer + "/data")
+        target = doc.span(f"{pointer}/{key}")
         members = {k: v for k, v in skeleton.items() if k not in data}
         if not members:
             return Refusal("Nothing to insert: data already has every skeleton property.")
