@@ -144,6 +144,14 @@ def origin_problem(origin: str) -> str | None:
     return None
 
 
+def origins_problem(env: Environment) -> str | None:
+    """`origin_problem` of the environment's event and REST origins (an empty REST origin
+    is allowed: runs are then not looked up), with which one it is."""
+    return next((f"{label}: {p}" for label, origin in (
+        ("event origin", env.event_origin), ("REST origin", env.rest_origin))
+        if origin and (p := origin_problem(origin))), None)
+
+
 def _shown_origin(origin: str, parts: SplitResult) -> str:
     """`origin` with an event key and any user name or password masked."""
     shown = mask_url(origin)
@@ -326,9 +334,7 @@ class EnvironmentStore:
         if not env.name.strip():
             raise UserError("an environment needs a name")
         problem = (_text_problem(env.name, "the name") or _text_problem(env.branch, "the branch")
-                   or next((f"{label}: {p}" for label, origin in (
-                       ("event origin", env.event_origin), ("REST origin", env.rest_origin))
-                       if origin and (p := origin_problem(origin))), None))
+                   or origins_problem(env))
         if problem:
             raise UserError(problem)
         old = replacing or env.name

@@ -28,6 +28,7 @@ from console.services.environments import (
     Environment,
     cloud,
     normalize_origin,
+    origins_problem,
 )
 from console.services.secrets import KEYRING_HINT, KeyringUnavailable
 from console.ui import rich
@@ -260,12 +261,17 @@ class EnvironmentsDialog(QDialog):
         except ValueError as exc:
             self.status.setText(str(exc))
             return
-        self.status.setText(f"Checking {env.rest_origin}/health …")
+        # checked as Save checks it: an origin that holds a key is never requested or shown
+        # (it was, as "https://inn.gs/e/<key> did not answer"), a bad port never hangs
+        problem = origins_problem(env)
+        if problem:
+            self.status.setText(rich.error(f"Not tested: {problem}"))
+            return
+        origin = env.rest_origin or env.event_origin  # no REST API: the event API's server
+        self.status.setText(f"Checking {origin}/health …")
 
         async def check() -> None:
-            ok = await self.context.client.health(env.rest_origin)
-            self.status.setText(
-                f"{env.rest_origin} is reachable" if ok else f"{env.rest_origin} did not answer"
-            )
+            ok = await self.context.client.health(origin)
+            self.status.setText(f"{origin} is reachable" if ok else f"{origin} did not answer")
 
         self.context.tasks.spawn(check(), "test-connection")

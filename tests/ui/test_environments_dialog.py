@@ -125,3 +125,43 @@ def test_test_connection_reports_reachability(qtbot, app_home, run_async):
                              message="unreachable")
 
         run_async(check())
+
+
+def test_test_connection_checks_the_origins_as_save_does_and_requests_nothing_bad(
+        qtbot, app_home, run_async):
+    """An unsaved origin holding a key was requested (the key left in the URL) and shown
+    ("https://inn.gs/e/<key> did not answer"); a port over 65535 hung on "Checking…"."""
+    from urllib.parse import urlsplit
+
+    from tests.support.fault_server import FaultServer
+    from tests.support.inbox_thread import running_inbox
+
+    key = "evtkeySECRETone111111"
+    _context, dialog = make_dialog(qtbot)
+    with FaultServer() as server:
+        dialog._select("Inbox")
+        for field, text, said in [
+            (dialog.rest_origin, f"{server.origin}/e/{key}", "REST origin: "),
+            (dialog.rest_origin, f"http://user:{key}@127.0.0.1:{urlsplit(server.origin).port}",
+             "REST origin: "),
+            (dialog.event_origin, f"{server.origin}/e/{key}", "event origin: "),
+            (dialog.rest_origin, "http://127.0.0.1:99999", "REST origin: "),
+        ]:
+            dialog.event_origin.setText(server.origin)
+            dialog.rest_origin.setText(server.origin)
+            field.setText(text)
+            dialog._test()
+            shown = dialog.status.text()
+            assert f"Not tested: {said}" in shown, shown
+            assert key not in shown
+        assert server.requests == []  # nothing was asked of any of them
+    with running_inbox() as inbox:
+
+        async def no_rest_api() -> None:  # the event API's server is checked instead
+            dialog.event_origin.setText(inbox.url)
+            dialog.rest_origin.setText("")
+            dialog._test()
+            await wait_until(lambda: "reachable" in dialog.status.text(), message="reachable")
+            assert dialog.status.text() == f"{inbox.url} is reachable"
+
+        run_async(no_rest_api())
