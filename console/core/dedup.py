@@ -291,6 +291,23 @@ def not_taken_each(result: Any, count: int) -> list[Outcome]:
     return [first, *[not_taken(result, after_first=True)] * (count - 1)]
 
 
+def request_record(result: Any, events: range, dedup: list[dict[str, Any]],
+                   verified: Mapping[int, Outcome] | None) -> dict[str, Any]:
+    """`dedup`, `summary` and (when runs were looked up) `runs` for the events of one
+    request (`result`, a client SendResult): the accepted ones as `verified` found them,
+    the others as `not_taken_each` says. `send` and `run` print it, with or without a
+    history."""
+    accepted = min(len(result.ids), len(events))
+    ok = Outcome(OutcomeKind.ACCEPTED)
+    kinds = [verified.get(index, ok) if verified is not None else ok
+             for index in events[:accepted]]
+    kinds += not_taken_each(result, len(events) - accepted)
+    record: dict[str, Any] = {"dedup": dedup, "summary": summary_line(kinds)}
+    if verified is not None:
+        record["runs"] = [run_entry(o) for o in kinds]
+    return record
+
+
 _SUMMARY_ORDER = (
     (OutcomeKind.NOT_ACCEPTED, "not accepted"),
     (OutcomeKind.UNKNOWN, "unknown"),

@@ -270,11 +270,15 @@ def first_lone_surrogate(value: Any) -> tuple[str, str]:
 
 
 def _has_surrogate(text: str) -> bool:
-    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+    return _surrogate_in(text) is not None
+
+
+def _surrogate_in(text: str) -> str | None:
+    return next((ch for ch in text if 0xD800 <= ord(ch) <= 0xDFFF), None)
 
 
 def lone_surrogate_message(text: str) -> str:
-    half = next((ch for ch in text if 0xD800 <= ord(ch) <= 0xDFFF), "\ud800")
+    half = _surrogate_in(text) or "\ud800"
     return (f"An unpaired surrogate escape (\\u{ord(half):04x}) is not valid Unicode: "
             "Inngest would keep U+FFFD (\ufffd) in its place; write the character itself "
             "or both halves of its pair")

@@ -20,15 +20,12 @@ from typing import Any, overload
 from console.core.dedup import (
     DedupLedger,
     Outcome,
-    OutcomeKind,
     Prediction,
     PriorSend,
     Verdict,
     dedup_id_of,
     name_of,
-    not_taken_each,
-    run_entry,
-    summary_line,
+    request_record,
 )
 from console.core.plan import BatchPlan
 from console.core.terminal import say
@@ -149,20 +146,11 @@ class SendSession:
     def describe(self, outcome: Any, verified: dict[int, Outcome] | None) -> dict[str, Any]:
         """`dedup` and `runs` for the events of one request (a sender RequestOutcome)."""
         rng: range = outcome.events
-        accepted = min(len(outcome.result.ids), len(rng))
         predictions = self.predictions
         dedup = (predictions.entries(rng) if isinstance(predictions, LazyPredictions) else
                  [{"verdict": p.verdict.value, "message": p.message}
                   for p in predictions[rng.start : rng.stop]])
-        ok = Outcome(OutcomeKind.ACCEPTED)
-        kinds = [ok] * accepted + not_taken_each(outcome.result, len(rng) - accepted)
-        if verified is not None:
-            for offset, index in enumerate(rng[:accepted]):
-                kinds[offset] = verified.get(index, ok)
-        record: dict[str, Any] = {"dedup": dedup, "summary": summary_line(kinds)}
-        if verified is not None:
-            record["runs"] = [run_entry(o) for o in kinds]
-        return record
+        return request_record(outcome.result, rng, dedup, verified)
 
     def close(self) -> None:
         try:

@@ -157,10 +157,11 @@ class InboxServer:
         method, path = request.method, request.path
         if method == "OPTIONS" and "access-control-request-method" in request.headers:
             return _preflight(request)
-        if path.startswith("/e/") and "/" not in path[3:]:
+        key = _event_key(path)
+        if key is not None:
             if method != "POST":
                 return _not_allowed("POST")
-            return self._receive(request, unquote(path[3:]))  # as Go's router decodes it
+            return self._receive(request, key)
         if path == "/health":
             if method != "GET":
                 return _not_allowed("GET")
@@ -226,12 +227,21 @@ class InboxServer:
     def _too_large(self, path: str, limit: int) -> HttpResponse:
         """A body over the inbox's own cap (the Dev Server has none; this one keeps memory
         bounded): a send without a valid key is refused for that first, as it would be."""
-        if path.startswith("/e/") and "/" not in path[3:]:
-            refused = self._key_problem(unquote(path[3:]))
+        key = _event_key(path)
+        if key is not None:
+            refused = self._key_problem(key)
             if refused is not None:
                 return refused
         message = f"Request body is over the max size: Max {limit} bytes"
         return HttpResponse(413, go_json({"ids": [], "status": 413, "error": message}), _TEXT)
+
+
+def _event_key(path: str) -> str | None:
+    """The key of an event path (`/e/{key}`), percent-decoded as Go's router decodes it (the
+    console's client encodes it); None for any other path."""
+    if path.startswith("/e/") and "/" not in path[3:]:
+        return unquote(path[3:])
+    return None
 
 
 def _seed(header: str) -> IdSeed | None:

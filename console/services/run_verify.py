@@ -24,9 +24,7 @@ from console.core.dedup import (
     OutcomeKind,
     Prediction,
     dedup_id_of,
-    not_taken_each,
-    run_entry,
-    summary_line,
+    request_record,
 )
 from console.services.client import EventApiClient
 from console.services.history import now_ms
@@ -109,20 +107,9 @@ class WindowSession:
                  ) -> dict[str, Any]:
         """`dedup` and `runs` for the events of one request, as `SendSession` gives them."""
         rng = outcome.events
-        accepted = min(len(outcome.result.ids), len(rng))
-        refused = not_taken_each(outcome.result, len(rng) - accepted)
-        kinds = [refused[offset - accepted] if offset >= accepted
-                 else verified[index] if verified is not None and index in verified
-                 else Outcome(OutcomeKind.ACCEPTED)
-                 for offset, index in enumerate(rng)]
-        record: dict[str, Any] = {
-            "dedup": [{"verdict": p.verdict.value, "message": p.message}
-                      for p in self.predictions[rng.start : rng.stop]],
-            "summary": summary_line(kinds),
-        }
-        if verified is not None:
-            record["runs"] = [run_entry(o) for o in kinds]
-        return record
+        dedup = [{"verdict": p.verdict.value, "message": p.message}
+                 for p in self.predictions[rng.start : rng.stop]]
+        return request_record(outcome.result, rng, dedup, verified)
 
     async def close(self) -> None:
         """Requests that never got an answer (stopped in flight) become "unknown"."""

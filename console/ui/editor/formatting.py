@@ -42,7 +42,26 @@ def _constant(name: str) -> Any:
     raise _RefusedError(f"{name} is not valid JSON")
 
 
-def _parse(text: str, verb: str, done: str) -> tuple[Any, str | None]:
+def _parse(text: str, verb: str, done: str) -> tuple[Any, bytes, str | None]:
+    """(value, its wire bytes, None), or (None, b"", why it cannot be rewritten)."""
+    value, error = _read(text, verb, done)
+    if error is not None:
+        return None, b"", error
+    # what would not come back as written: 1e400 read as infinity (written "Infinity"),
+    # "\ud83d" (half a pair) dropped
+    try:
+        return value, event_bytes(value), None
+    except UnicodeEncodeError:
+        return None, b"", (f"Not {done}: a string holds an unpaired surrogate escape, which "
+                           "is not valid Unicode.")
+    except ValueError:
+        return None, b"", (f"Not {done}: a number is beyond what JSON can carry "
+                           "(over ±1.8e308).")
+    except RecursionError:
+        return None, b"", f"Not {done}: the JSON is nested too deeply."
+
+
+def _read(text: str, verb: str, done: str) -> tuple[Any, str | None]:
     if not text.strip():
         return None, f"Nothing to {verb}: the document is empty."
     try:
@@ -58,32 +77,20 @@ def _parse(text: str, verb: str, done: str) -> tuple[Any, str | None]:
         return None, f"Not {done}: the JSON is nested too deeply."
     except ValueError:  # Python's cap on the digits of an integer (4,300)
         return None, f"Not {done}: a number has more digits than can be read (over 4,300)."
-    # what would not come back as written: 1e400 read as infinity (written "Infinity"),
-    # "\ud83d" (half a pair) dropped
-    try:
-        event_bytes(value)
-    except UnicodeEncodeError:
-        return None, (f"Not {done}: a string holds an unpaired surrogate escape, which is "
-                      "not valid Unicode.")
-    except ValueError:
-        return None, f"Not {done}: a number is beyond what JSON can carry (over ±1.8e308)."
-    except RecursionError:
-        return None, f"Not {done}: the JSON is nested too deeply."
     return value, None
 
 
 def format_text(text: str) -> Rewrite:
-    value, error = _parse(text, "format", "formatted")
+    value, _compact, error = _parse(text, "format", "formatted")
     if error is not None:
         return Rewrite(None, error)
     return Rewrite(pretty(value).rstrip("\n"), "Formatted.")
 
 
 def minify_text(text: str) -> Rewrite:
-    value, error = _parse(text, "minify", "minified")
+    _value, compact, error = _parse(text, "minify", "minified")
     if error is not None:
         return Rewrite(None, error)
-    compact = event_bytes(value)
     return Rewrite(compact.decode("utf-8"), f"Minified: {len(compact):,} bytes, as sent.")
 
 

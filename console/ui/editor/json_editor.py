@@ -172,13 +172,7 @@ class JsonEditor(QPlainTextEdit):
         text = self.toPlainText()
         offsets = OffsetMap(text)
         offset = _inside_the_event(text, offsets.to_code_point(self.textCursor().position()))
-        skeleton = provider.skeleton_for(text, offset)
-        # text that does not parse has no event to find a schema for: say that first
-        edit = skeleton_edit(text, offset, skeleton or {})
-        if skeleton is None and not (isinstance(edit, Refusal)
-                                     and edit.message.startswith("Insert skeleton needs")):
-            self.status_message.emit("No schema for this event: nothing to insert.")
-            return False
+        edit = skeleton_edit(text, offset, provider.skeleton_for(text, offset))
         if isinstance(edit, Refusal):
             self.status_message.emit(edit.message)
             return False

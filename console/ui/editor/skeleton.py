@@ -81,10 +81,14 @@ def _event_pointer(doc: Any, offset: int) -> str | None:
     return None
 
 
-def skeleton_edit(text: str, offset: int, skeleton: dict[str, Any]) -> Edit | Refusal:
+def skeleton_edit(text: str, offset: int, skeleton: dict[str, Any] | None) -> Edit | Refusal:
+    """`skeleton`: the event's schema skeleton, None when it has no schema (text that does
+    not parse has no event to look one up for: that is said first)."""
     doc = parse_with_positions(text)
     if doc.error is not None:
         return Refusal(f"Insert skeleton needs valid JSON first: {doc.error.message}")
+    if skeleton is None:
+        return Refusal("No schema for this event: nothing to insert.")
     pointer = _event_pointer(doc, offset)
     if pointer is None:
         return Refusal("Put the cursor inside an event to insert its skeleton.")
