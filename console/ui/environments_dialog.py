@@ -126,15 +126,25 @@ class EnvironmentsDialog(QDialog):
         outer.addWidget(close)
         self.resize(760, 520)
 
-        problem = self.secrets.backend_problem()
-        if problem:
-            self.keyring_note.setText(
-                f"{KeyringUnavailable.lead(problem)} Keys saved here now stay in memory for "
-                f"this session only (ticked above). {KEYRING_HINT}")
+        self._keyring_problem = self.secrets.backend_problem()
+        self.session_only.toggled.connect(self._keyring_note)
+        if self._keyring_problem:
             self.session_only.setChecked(True)
-        else:
-            self.keyring_note.setText(f"Keys are stored in {self.secrets.backend_name()}.")
+        self._keyring_note()
         self._refresh()
+
+    def _keyring_note(self) -> None:
+        """Where a saved key goes, as the box says now; without a keyring, what to do."""
+        problem = self._keyring_problem
+        if not problem:
+            self.keyring_note.setText(f"Keys are stored in {self.secrets.backend_name()}.")
+            return
+        if self.session_only.isChecked():
+            where = "Keys saved here now stay in memory for this session only."
+        else:
+            where = ("Keys saved here now cannot be kept: tick the box above to keep them "
+                     "in memory for this session only.")
+        self.keyring_note.setText(f"{KeyringUnavailable.lead(problem)} {where} {KEYRING_HINT}")
 
     # -- list --------------------------------------------------------------------------
     def _refresh(self, select: str | None = None) -> None:

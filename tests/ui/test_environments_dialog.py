@@ -76,7 +76,7 @@ def test_without_a_keyring_it_says_so_and_keeps_keys_for_the_session(qtbot, app_
     context, dialog = make_dialog(qtbot)
     assert dialog.keyring_note.text().startswith(
         "No usable keyring: no keyring backend is installed or none is running. Keys saved "
-        "here now stay in memory for this session only (ticked above). Install")
+        "here now stay in memory for this session only. Install")
     assert "INNGEST_EVENT_KEY" in dialog.keyring_note.text()
     assert dialog.session_only.isChecked()
     dialog._select("Dev Server")
@@ -95,6 +95,7 @@ def test_without_a_keyring_it_says_so_and_keeps_keys_for_the_session(qtbot, app_
     assert ("Dev Server", "event") not in context.secrets.session
     # asked for the keyring anyway: the environment is saved, the key is not, and says so
     dialog.session_only.setChecked(False)
+    assert "now cannot be kept: tick the box above" in dialog.keyring_note.text()
     dialog.rest_origin.setText("http://127.0.0.1:8299")
     dialog.event_key.setText("for-the-keyring-0002")
     dialog._save()
