@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.utils
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -203,7 +204,8 @@ def _bytes(data: bytes | None) -> bytes:
 
 async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, method: str,
                 response: HttpResponse, *, close: bool) -> None:
-    headers: list[tuple[str, str]] = []
+    # a server with a clock sends Date (RFC 9110, 6.6.1), as Go's does
+    headers: list[tuple[str, str]] = [("date", email.utils.formatdate(usegmt=True))]
     if response.content_type is not None:
         headers.append(("content-type", response.content_type))
     if response.status not in (204, 304):

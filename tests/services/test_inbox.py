@@ -253,6 +253,17 @@ def test_health_answers_like_the_dev_server(inbox):
     assert response.content == b'{"status":200,"message":"OK"}\n'
 
 
+def test_every_answer_carries_the_date_as_go_sends_it(inbox):
+    import email.utils
+    import time
+
+    for response in (get(inbox, "/health"), get(inbox, "/nope"),
+                     HTTP.post(inbox.url + "/e/key", content=b'{"name":"a"}')):
+        sent = email.utils.parsedate_to_datetime(response.headers["date"])
+        assert response.headers["date"].endswith(" GMT")
+        assert abs(sent.timestamp() - time.time()) < 5
+
+
 def test_unknown_routes_and_methods(inbox):
     assert get(inbox, "/nope").status_code == 404
     assert get(inbox, "/e/key").status_code == 405
