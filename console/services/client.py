@@ -206,7 +206,7 @@ class EventApiClient:
             async with asyncio.timeout(self._timeouts.attempt):
                 response = await self._http.send(request, stream=True)
                 try:
-                    return await self._read(response, events)
+                    return await self._read(response, events, target.secrets())
                 finally:
                     await response.aclose()
         except httpx.ConnectTimeout:
@@ -242,7 +242,7 @@ class EventApiClient:
         return f"no answer from {where} within {_secs(self._timeouts.attempt)}"
 
     @staticmethod
-    async def _read(response: httpx.Response, events: int) -> _Attempt:
+    async def _read(response: httpx.Response, events: int, secrets: list[str]) -> _Attempt:
         status = response.status_code
         retry = _retryable(status)
         # a success status whose body cannot be read: the server has acted on the request
@@ -266,11 +266,12 @@ class EventApiClient:
         try:
             parsed = json.loads(raw)
         except ValueError:
-            outcome.error = f"server answered {status} with a body that is not JSON: {_snip(raw)}"
+            outcome.error = (f"server answered {status} with a body that is not JSON: "
+                             f"{_snip(raw, secrets)}")
             return outcome
         if not isinstance(parsed, dict):
             outcome.error = (f"server answered {status} with JSON that is not an object: "
-                             f"{_snip(raw)}")
+                             f"{_snip(raw, secrets)}")
             return outcome
         ids = parsed.get("ids")
         # the real Dev Server answers `"ids": [""]` when nothing was accepted: drop empties
@@ -365,6 +366,8 @@ def _secs(value: float) -> str:
     return f"{value:g} s"
 
 
-def _snip(raw: bytes) -> str:
-    text = " ".join(raw.decode("utf-8", errors="replace").split())
+def _snip(raw: bytes, secrets: list[str]) -> str:
+    """The start of a body, on one line; keys are masked first, before the whitespace is
+    folded and the text cut (either could split a key so that it is no longer found)."""
+    text = " ".join(scrub(raw.decode("utf-8", errors="replace"), secrets).split())
     return repr(text if len(text) <= _SNIPPET else text[:_SNIPPET] + "…")

@@ -341,6 +341,21 @@ def test_odd_key_is_percent_encoded_and_never_shown(server: FaultServer) -> None
     assert result.error == "bad ****9e2c (gave up after 2 attempts)"
 
 
+@pytest.mark.parametrize("key, pad", [
+    ("evtkey\\SECRET0000wxyz", 0),   # repr() doubles a backslash
+    ("evtkey  SECRET0000wxyz", 0),    # folding whitespace makes two spaces one
+    ("evtkey_SECRET0000wxyz", 83),    # the 120-character cut lands inside the key
+])
+def test_a_key_echoed_in_a_body_that_is_not_json_is_masked_before_it_is_cut(
+        server: FaultServer, key: str, pad: int) -> None:
+    server.script(Reply.text(404, f"{'x' * pad} Event key not found at /e/{key}"))
+    result, _ = send(target_for(server, key=key))
+    assert result.error is not None
+    assert "SECRET" not in result.error and "evtkey" not in result.error
+    if not pad:
+        assert result.error.endswith("Event key not found at /e/****wxyz'")
+
+
 def test_target_repr_and_display_url_hide_the_key() -> None:
     target = Target("https://inn.gs/", KEY, "preview")
     assert KEY not in repr(target)
