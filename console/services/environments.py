@@ -307,12 +307,17 @@ class EnvironmentStore:
         return [env.name for env in self.all()]
 
     def get(self, name: str) -> Environment:
-        for env in self.all():
-            if env.name == name or env.name.lower() == name.lower():
-                return env
-        for env in self.all():  # as the history names it (History's "Send again")
-            if env.history_name == name:
-                return env
+        """The environment of exactly this name, else of this name in another case when
+        only one has it, else as the history names it (History's "Send again")."""
+        envs = self.all()
+        for matches in ([e for e in envs if e.name == name],
+                        [e for e in envs if e.name.casefold() == name.casefold()],
+                        [e for e in envs if e.history_name == name]):
+            if len(matches) == 1:
+                return matches[0]
+            if matches:
+                names = ", ".join(repr(e.name) for e in matches)
+                raise UserError(f"{name!r} could be any of {names}: give the name exactly")
         known = ", ".join(self.names()) or "none"
         raise UserError(f"no environment named {name!r} (known: {known})")
 
@@ -338,8 +343,16 @@ class EnvironmentStore:
         if problem:
             raise UserError(problem)
         old = replacing or env.name
-        if replacing != env.name and env.name in [e.name for e in self.saved]:
+        # names differing only in case would share a key on a keyring that ignores case
+        # (Windows' Credential Manager) and make `--env prod` a guess
+        same = [] if env.name == replacing else [
+            e.name for e in self.saved
+            if e.name.casefold() == env.name.casefold() and e.name != replacing]
+        if same and same[0] == env.name:
             raise UserError(f"an environment named {env.name!r} already exists")
+        if same:
+            raise UserError(f"an environment named {same[0]!r} already exists: names must "
+                            "differ in more than case")
         for i, existing in enumerate(self.saved):
             if existing.name == old:
                 self.saved[i] = env

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -60,6 +61,30 @@ def test_unknown_environment_message_lists_known(app_home):
     known = "no environment named 'nope' \\(known: Dev Server, Inbox\\)"
     with pytest.raises(UserError, match=known):
         store.get("nope")
+
+
+def test_an_exact_name_wins_over_one_in_another_case(app_home):
+    paths = app_paths().ensure()
+    store = EnvironmentStore.load(paths, environ={})
+    store.put(cloud("Prod"))
+    with pytest.raises(UserError, match="an environment named 'Prod' already exists: names "
+                                        "must differ in more than case"):
+        store.put(cloud("prod"))
+    assert store.get("PROD").name == "Prod"  # one in any case: it is meant
+    # a file an older version wrote with both: the exact one, never a guess
+    store.save()
+    data = json.loads(paths.environments_file.read_text())
+    data["environments"].append(dict(data["environments"][-1], name="prod",
+                                     event_origin="http://127.0.0.1:9102"))
+    paths.environments_file.write_text(json.dumps(data))
+    both = EnvironmentStore.load(paths, environ={})
+    assert both.get("prod").event_origin == "http://127.0.0.1:9102"
+    assert both.get("Prod").event_origin == "https://inn.gs"
+    with pytest.raises(UserError, match="'PROD' could be any of 'Prod', 'prod': give the name "
+                                        "exactly"):
+        both.get("PROD")
+    both.put(dataclasses.replace(both.get("prod"), branch="b"), replacing="prod")  # itself
+    assert both.get("prod").branch == "b" and both.get("Prod").branch is None
 
 
 @pytest.mark.parametrize(("environ", "event_origin", "rest_origin", "key"), [
