@@ -10,16 +10,20 @@ from typing import Any
 
 from console.commands.common import emit
 from console.core.errors import UserError
-from console.core.redact import mask_key, mask_url
+from console.core.redact import mask_key
 from console.services.environments import (
     CLOUD_EVENT_ORIGIN,
     CLOUD_REST_ORIGIN,
     DEV_ORIGIN,
+    DEV_PLACEHOLDER_KEY,
     REQUEST_LIMIT,
     Environment,
     EnvironmentStore,
+    SdkVariables,
     cloud,
     normalize_origin,
+    origins_problem,
+    shown_origin,
 )
 from console.services.paths import app_paths
 from console.services.secrets import KeyKind, KeyringUnavailable, SecretStore
@@ -76,9 +80,14 @@ def _store() -> EnvironmentStore:
     return store
 
 
-def _key_status(secrets: SecretStore, env: Environment, kind: str) -> str:
-    if env.transient:
-        return "from INNGEST_* variables"
+def _key_status(secrets: SecretStore, env: Environment, kind: str,
+                sdk: SdkVariables | None = None) -> str:
+    if env.transient and sdk is not None:
+        key, variable = ((sdk.event_key, "INNGEST_EVENT_KEY") if kind == "event"
+                         else (sdk.signing_key, "INNGEST_SIGNING_KEY"))
+        if key == DEV_PLACEHOLDER_KEY:
+            return "not needed (any key works)"
+        return f"{mask_key(key)} (from {variable})" if key else f"not set ({variable})"
     optional = kind == "event" and not env.needs_key
     try:
         key = secrets.get(env.name, "signing" if kind == "signing" else "event")
@@ -93,11 +102,11 @@ def cmd_list(args: argparse.Namespace) -> int:
     store, secrets = _store(), SecretStore()
     for env in store.all():
         row = {  # origins masked: INNGEST_EVENT_API_BASE_URL may hold a key (…/e/<key>)
-            "name": env.name, "kind": env.kind, "event_origin": mask_url(env.event_origin),
-            "rest_origin": mask_url(env.rest_origin), "branch": env.branch,
+            "name": env.name, "kind": env.kind, "event_origin": shown_origin(env.event_origin),
+            "rest_origin": shown_origin(env.rest_origin), "branch": env.branch,
             "request_limit": env.request_limit, "event_limit": env.event_limit,
-            "event_key": _key_status(secrets, env, "event"),
-            "signing_key": _key_status(secrets, env, "signing"),
+            "event_key": _key_status(secrets, env, "event", store.sdk),
+            "signing_key": _key_status(secrets, env, "signing", store.sdk),
             "default": env.name == store.default().name,
         }
         if args.json:
@@ -109,7 +118,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                   f"key: {row['event_key']}")
     problem = secrets.backend_problem()
     if problem:
-        print(f"event-console: no usable keyring: {problem}", file=sys.stderr)
+        print(f"event-console: {KeyringUnavailable(problem)}", file=sys.stderr)
     return 0
 
 
@@ -179,14 +188,18 @@ def cmd_test(args: argparse.Namespace) -> int:
     from console.services.client import EventApiClient
 
     env = _store().get(args.name)
+    problem = origins_problem(env)
+    if problem:  # never requested: the origin holds a key, say
+        raise UserError(f"{env.name}: not checked: {problem}")
+    origin = env.rest_origin or env.event_origin
 
     async def check() -> bool:
         client = EventApiClient()
         try:
-            return await client.health(env.rest_origin)
+            return await client.health(origin)
         finally:
             await client.aclose()
 
     ok = asyncio.run(check())
-    print(f"{env.name}: {'reachable' if ok else 'not reachable'} ({env.rest_origin}/health)")
+    print(f"{env.name}: {'reachable' if ok else 'not reachable'} ({origin}/health)")
     return 0 if ok else 1

@@ -152,6 +152,11 @@ def origins_problem(env: Environment) -> str | None:
         if origin and (p := origin_problem(origin))), None)
 
 
+def shown_origin(origin: str) -> str:
+    """`origin` as it may be shown: an event key, a user name or password, a query masked."""
+    return _shown_origin(origin, urlsplit(origin))
+
+
 def _shown_origin(origin: str, parts: SplitResult) -> str:
     """`origin` with an event key and any user name or password masked."""
     shown = mask_url(origin)

@@ -8,6 +8,7 @@ works. A missing key for Inngest Cloud is a plain message saying how to set one.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from console.services.environments import (
     EnvironmentStore,
     normalize_origin,
     origin_problem,
+    origins_problem,
 )
 from console.services.secrets import KeyringUnavailable, SecretStore
 
@@ -57,8 +59,8 @@ def resolve_target(
     environ: Mapping[str, str] | None = None,
 ) -> ResolvedTarget:
     environ = os.environ if environ is None else environ
-    problem = origin_problem(env.event_origin)
-    if problem:  # a hand-edited environments file, say
+    problem = origins_problem(env)
+    if problem:  # a hand-edited environments file, or INNGEST_API_BASE_URL with a key
         raise UserError(f"environment {env.name!r}: {problem}")
     if env.kind == "from-env" and store.sdk is not None:
         sdk_key = store.sdk.event_key
@@ -80,9 +82,11 @@ def resolve_target(
     if is_saved:
         try:
             key = secrets.get(env.name, "event")
-            signing = secrets.get(env.name, "signing")
         except KeyringUnavailable as exc:
             keyring_error = exc
+        # on its own: a session-only signing key counts without a keyring
+        with contextlib.suppress(KeyringUnavailable):
+            signing = secrets.get(env.name, "signing")
         if key is not None and (env.name, "event") in secrets.session:
             source = "session"
     if key is None and env_key:
@@ -96,6 +100,8 @@ def resolve_target(
             f"no event key for {env.name!r}: set one with `event-console env set-key "
             f"{env.name}` (or in Environments…), or set INNGEST_EVENT_KEY"
         )
-    return ResolvedTarget(
-        env, Target(env.event_origin, key, env.branch), signing or signing_env, source
-    )
+    # INNGEST_SIGNING_KEY goes where a signing key is asked for (Inngest Cloud, a
+    # self-hosted server), never as a bearer token to a Dev Server, an inbox or a --url
+    if env.needs_key:
+        signing = signing or signing_env
+    return ResolvedTarget(env, Target(env.event_origin, key, env.branch), signing, source)

@@ -36,7 +36,7 @@ from console.core.problems import Problem
 from console.core.template import TemplateEngine
 from console.core.template_scope import render_text
 from console.core.validation import validate_text, without_placeholder_types
-from console.services.environments import Environment
+from console.services.environments import Environment, origins_problem, shown_origin
 from console.services.inbox import CapturedEvent
 from console.services.targets import ResolvedTarget, resolve_target
 from console.services.text_files import read_text_file
@@ -114,6 +114,7 @@ class MainWindow(QMainWindow):
         editor_layout.addWidget(self.editor)
 
         self.composer = BatchComposer(current_text=self._rendered_text, tasks=self.context.tasks)
+        self.composer.set_target(self._preview_target)
         self.composer.event_selected.connect(self._batch_selected)
         self.composer.batch_changed.connect(self._batch_changed)
         self.batch_box = QGroupBox()
@@ -325,15 +326,25 @@ class MainWindow(QMainWindow):
             self.context.environments.selected = env.name
         self._event_limit = env.event_limit
         self.composer.set_limits(env.request_limit, env.event_limit)
-        self.composer.set_target(PreviewTarget(
-            env.event_origin, f"{env.event_origin}/e/****", env.branch,
-            env.kind in ("dev", "inbox"),
-        ))
         self.health_dot.setStyleSheet("color: gray")
-        self.env_combo.setToolTip(f"{env.event_origin} ({env.kind})")
+        self.env_combo.setToolTip(f"{shown_origin(env.event_origin)} ({env.kind})")
         self.check_health()
         if hasattr(self, "dedup"):
             self.dedup.schedule()
+
+    def _preview_target(self) -> PreviewTarget | None:
+        """Where a preview says the requests go: the URL with the key that a send would use,
+        masked (the placeholder shown as it is); the origin masked when it holds a secret."""
+        if self.env_combo.currentData() is None:
+            return None
+        env = self.environment()
+        origin = shown_origin(env.event_origin)
+        try:
+            url = resolve_target(env, self.context.environments,
+                                 self.context.secrets).target.display_url()
+        except UserError:  # no key, no keyring, an origin a send refuses: never a key
+            url = f"{origin}/e/****"
+        return PreviewTarget(origin, url, env.branch, env.kind in ("dev", "inbox"))
 
     def open_environments(self) -> None:
         dialog = EnvironmentsDialog(self.context, self)
@@ -347,16 +358,24 @@ class MainWindow(QMainWindow):
         self.panels.history.set_environments(self.context.environments.names())
 
     def check_health(self) -> None:
-        if self.env_combo.currentData() is None or not loop_running():
+        if self.env_combo.currentData() is None:
             return
         env = self.environment()
+        problem = origins_problem(env)
+        if problem:  # never requested: the origin holds a key, say
+            self.health_dot.setStyleSheet("color: #c62828")
+            self.health_dot.setToolTip(f"Not checked: {problem}")
+            return
+        if not loop_running():
+            return
 
         async def probe() -> None:
-            ok = await self.context.client.health(env.rest_origin)
+            origin = env.rest_origin or env.event_origin
+            ok = await self.context.client.health(origin)
             if self.env_combo.currentData() == env.name:
                 self.health_dot.setStyleSheet(f"color: {'#2e7d32' if ok else '#c62828'}")
                 self.health_dot.setToolTip(
-                    f"{env.rest_origin}: {'reachable' if ok else 'not reachable'}"
+                    f"{origin}: {'reachable' if ok else 'not reachable'}"
                 )
 
         self.context.tasks.spawn(probe(), "health")

@@ -6,6 +6,8 @@ import json
 
 import pytest
 
+from tests.support.fault_server import FaultServer
+
 
 def test_env_add_list_set_key_remove(cli, keyring_backend, app_home):
     key = "evt-test-key-abcd1234"
@@ -38,6 +40,8 @@ def test_without_a_keyring_send_and_set_key_say_why_and_what_to_do(cli):
                env=no_keyring)
     listed = cli("env", "list", env=no_keyring)
     assert listed.returncode == 0 and "key: keyring unavailable" in listed.stdout
+    assert listed.stderr.startswith("event-console: No usable keyring: no keyring backend")
+    assert "Install and unlock a Secret Service" in listed.stderr  # and how to fix it
     assert cli("env", "add", "Scratch", "--kind", "cloud", env=no_keyring).returncode == 0
     removed = cli("env", "remove", "Scratch", env=no_keyring)
     # no keyring holds no key: nothing to warn about
@@ -194,9 +198,23 @@ def test_an_origin_that_holds_a_key_or_password_is_refused_and_never_echoed(cli,
         assert key not in listing.stdout + listing.stderr
     sent = cli("send", input='{"name": "a/b"}', env=from_env)
     assert (sent.returncode, sent.stderr) == (2, (
-        f"event-console: environment 'From environment': 'https://inn.gs/e/{masked}' holds an "
-        "event key (…/e/<key>): give the origin alone (such as https://inn.gs) and the key "
-        "through INNGEST_EVENT_KEY or the keyring (event-console env set-key)\n"))
+        f"event-console: environment 'From environment': event origin: "
+        f"'https://inn.gs/e/{masked}' holds an event key (…/e/<key>): give the origin alone "
+        "(such as https://inn.gs) and the key through INNGEST_EVENT_KEY or the keyring "
+        "(event-console env set-key)\n"))
+    # a key in INNGEST_BASE_URL or INNGEST_API_BASE_URL: `env test` requested it and
+    # printed it, and the runs lookup would have requested <origin>/v1/events/…
+    with FaultServer() as server:
+        for variable in ("INNGEST_BASE_URL", "INNGEST_API_BASE_URL"):
+            env = {"INNGEST_DEV": server.origin, variable: f"{server.origin}/e/{key}"}
+            tested = cli("env", "test", "From environment", env=env)
+            assert tested.returncode == 2 and tested.stdout == ""
+            assert tested.stderr.startswith("event-console: From environment: not checked: ")
+            assert f"/e/{masked}' holds an event key" in tested.stderr
+            sent = cli("send", input='{"name": "a/b"}', env=env)
+            assert sent.returncode == 2 and f"/e/{masked}' holds an event key" in sent.stderr
+            assert key not in tested.stderr + sent.stderr + sent.stdout
+        assert server.requests == []
     for path in app_home.rglob("*"):
         if path.is_file():
             assert key.encode() not in path.read_bytes(), path
@@ -244,3 +262,11 @@ def test_from_environment_target_is_listed_first(cli):
     first = json.loads(done.stdout.splitlines()[0])
     assert first["name"] == "From environment" and first["default"] is True
     assert first["event_origin"] == "http://127.0.0.1:7777"
+    # the keys it would use, as for a saved one (it said "from INNGEST_* variables" with
+    # no key variable set)
+    assert (first["event_key"], first["signing_key"]) == (
+        "not needed (any key works)", "not set (INNGEST_SIGNING_KEY)")
+    keyed = cli("env", "list", "--json", env={"INNGEST_BASE_URL": "https://self.example",
+                                             "INNGEST_EVENT_KEY": "evt-key-0000wxyz"})
+    first = json.loads(keyed.stdout.splitlines()[0])
+    assert first["event_key"] == "****wxyz (from INNGEST_EVENT_KEY)"

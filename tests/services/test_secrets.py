@@ -84,3 +84,25 @@ def test_missing_cloud_key_says_how_to_set_it(keyring_backend, app_home):
     with pytest.raises(UserError, match="event-console env set-key"):
         resolve_target(store.get("Prod Unset Key"), store,
                        SecretStore(service="event-console-test"), environ={})
+
+
+def test_the_signing_key_variable_goes_only_where_a_signing_key_is_asked_for(no_keyring,
+                                                                            app_home):
+    """INNGEST_SIGNING_KEY went as a bearer token to the runs lookup of any server: a Dev
+    Server, the inbox, a `--url` host."""
+    from console.services.environments import cloud
+    from console.services.targets import adhoc_environment
+
+    store = EnvironmentStore.load(app_paths(), environ={})
+    store.put(cloud("Prod"))
+    environ = {"INNGEST_EVENT_KEY": "ek", "INNGEST_SIGNING_KEY": "signkey-prod-0001"}
+    secrets = SecretStore()
+    for env in (store.get("Dev Server"), store.get("Inbox"),
+                adhoc_environment("http://127.0.0.1:9102")):
+        assert resolve_target(env, store, secrets, environ=environ).signing_key is None
+    assert resolve_target(store.get("Prod"), store, secrets,
+                          environ=environ).signing_key == "signkey-prod-0001"
+    # one kept for the Dev Server on purpose is used
+    secrets.set("Dev Server", "signing", "signkey-dev-0002", session_only=True)
+    assert resolve_target(store.get("Dev Server"), store, secrets,
+                          environ=environ).signing_key == "signkey-dev-0002"

@@ -755,3 +755,50 @@ def test_tooltips_show_server_text_and_event_names_as_written(qtbot):
     results.append(StepResult(0, "pay", "send", state="error", reason="status 502", error=page))
     tip = results.index(0, RESULT_COLUMNS.index("Result")).data(Qt.ItemDataRole.ToolTipRole)
     assert shown(tip) == f"status 502\n{page}"
+
+
+def test_a_key_in_the_sdk_origins_is_never_shown_or_requested(qtbot, app_home, monkeypatch):
+    """INNGEST_BASE_URL=<origin>/e/<key>: the picker's and the health dot's tooltips, the
+    preview and its snippets showed the key, and the health check requested it."""
+    from tests.support.fault_server import FaultServer
+
+    key = "evtkey_SECRET1234abcd"
+    with FaultServer() as server:
+        monkeypatch.setenv("INNGEST_BASE_URL", f"{server.origin}/e/{key}")
+        _context, window = open_window(qtbot)
+        assert window.env_combo.currentText() == "From environment"
+        assert window.env_combo.toolTip() == f"{server.origin}/e/****abcd (from-env)"
+        assert window.health_dot.toolTip().startswith("Not checked: event origin: ")
+        window.preview()
+        dialog = window.composer.preview_dialog
+        assert dialog is not None
+        qtbot.addWidget(dialog)
+        shown_text = [dialog.headers.toPlainText(), dialog.windowTitle()] + [
+            dialog.snippet(kind) or "" for kind in ("curl", "ts", "python")]
+        assert f"{server.origin}/e/****abcd" in shown_text[0]
+        for text in shown_text:
+            assert "SECRET" not in text, text
+        QTest.qWait(200)  # a health request would have come by now
+        assert server.requests == []
+
+
+def test_the_preview_shows_which_key_a_send_would_use(qtbot, app_home, monkeypatch):
+    from console.services.environments import Environment
+
+    context, window = open_window(qtbot)
+
+    def previewed_url() -> str:
+        window.preview()
+        dialog = window.composer.preview_dialog
+        assert dialog is not None
+        qtbot.addWidget(dialog)
+        return dialog.headers.toPlainText().splitlines()[0]
+
+    window.select_environment("Inbox")
+    assert previewed_url().endswith("/e/NO_EVENT_KEY_SET")  # the placeholder, as it is
+    context.environments.put(Environment("Self-hosted", "custom", "http://127.0.0.1:9",
+                                         "http://127.0.0.1:9"))
+    window.select_environment("Self-hosted")
+    assert previewed_url() == "POST http://127.0.0.1:9/e/****"  # no key: a send refuses
+    monkeypatch.setenv("INNGEST_EVENT_KEY", "evt-key-0000wxyz")  # read when it opens
+    assert previewed_url() == "POST http://127.0.0.1:9/e/****wxyz"

@@ -75,7 +75,7 @@ class BatchComposer(BatchImports, QWidget):
         self._importing_source = ""
         self.import_end = 0  # the row after the last events added
         self.schemas: Any = None  # a core SchemaLibrary, for schema warnings (never blocking)
-        self._target: PreviewTarget | None = None
+        self._target: PreviewTarget | Callable[[], PreviewTarget | None] | None = None
         self._emitted: tuple[int, bytes] = (-1, b"")  # row and bytes the editor was given
         self._last_text = ""
         self._last_meters: Meters | None = None
@@ -141,8 +141,10 @@ class BatchComposer(BatchImports, QWidget):
         self.model.set_limits(request_limit, event_limit)
         self._changed()
 
-    def set_target(self, target: PreviewTarget | None) -> None:
-        """Where the preview says the requests go (masked URL, branch)."""
+    def set_target(self, target: PreviewTarget | Callable[[], PreviewTarget | None] | None
+                   ) -> None:
+        """Where the preview says the requests go (masked URL, branch), or what tells it
+        when a preview opens (the key in use can change without the environment changing)."""
         self._target = target
 
     def current_row(self) -> int:
@@ -322,7 +324,8 @@ class BatchComposer(BatchImports, QWidget):
             self.preview_dialog.close()
         if batch is None or plan is None:
             batch, plan = self.batch, self.model.plan()
-        self.preview_dialog = PreviewDialog(batch, plan, self._target, self)
+        target = self._target() if callable(self._target) else self._target
+        self.preview_dialog = PreviewDialog(batch, plan, target, self)
         self.preview_dialog.show()
         return self.preview_dialog
 
