@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from console.core.errors import UserError
+from console.core.redact import scrub
 
 SERVICE = "event-console"
 KeyKind = Literal["event", "signing"]
@@ -111,8 +112,8 @@ class SecretStore:
 
         try:
             keyring.set_password(self.service, _entry(env_name, kind), key)
-        except Exception as exc:
-            raise KeyringUnavailable(_describe(exc)) from None
+        except Exception as exc:  # a backend may quote what it was given
+            raise KeyringUnavailable(scrub(_describe(exc), [key])) from None
         self.session.pop((env_name, kind), None)
 
     def delete(self, env_name: str, kind: KeyKind) -> None:
@@ -130,9 +131,17 @@ class SecretStore:
                 raise KeyringUnavailable(reason) from None
 
     def delete_all(self, env_name: str) -> None:
-        """Both keys of an environment, when it is removed."""
-        self.delete(env_name, "event")
-        self.delete(env_name, "signing")
+        """Both keys of an environment, when it is removed: each is tried (and this
+        session's copy dropped) even when the other cannot be removed."""
+        failed: KeyringUnavailable | None = None
+        kinds: tuple[KeyKind, ...] = ("event", "signing")
+        for kind in kinds:
+            try:
+                self.delete(env_name, kind)
+            except KeyringUnavailable as exc:
+                failed = failed or exc
+        if failed is not None:
+            raise failed
 
     def rename(self, old: str, new: str) -> None:
         """Move an environment's keys when it is renamed: this session's first, then the
@@ -152,8 +161,8 @@ class SecretStore:
 
 
 def _describe(exc: BaseException) -> str:
-    """The backend's complaint, which never contains the key (we never pass it in text).
-    The common cases get plain words: keyring's fallback backend (none found) says it in
+    """The backend's complaint (a backend could quote the key it was given: `set` masks
+    it). The common cases get plain words: keyring's fallback backend (none found) says it in
     a paragraph about PyPI packages, a locked one "Failed to unlock the collection!", and
     a Secret Service with no keyring yet "Failed to create the collection: Prompt
     dismissed"."""

@@ -177,12 +177,19 @@ class EnvironmentsDialog(QDialog):
             return
         env = self.store.remove(self.current)
         self.store.save()
+        problem: KeyringUnavailable | None = None
         try:
             self.secrets.delete_all(env.name)
         except KeyringUnavailable as exc:
-            self.status.setText(f"Removed; keys not removed: {exc}")
-        self._refresh()
+            problem = exc
+        self._refresh()  # selects another environment, which clears the status
         self.changed.emit()
+        if problem is None:
+            self.status.setText(f"Removed {env.name!r}.")
+        else:  # said, and after the refresh: a new environment of that name gets them
+            self.status.setText(rich.error(
+                f"Removed {env.name!r}, but its keys are still in the keyring (a new "
+                f"environment named {env.name!r} would use them): {problem}"))
 
     def _select(self, name: str) -> None:
         env = next((e for e in self.store.saved if e.name == name), None)
@@ -204,12 +211,23 @@ class EnvironmentsDialog(QDialog):
         for field, kind in ((self.event_key, "event"), (self.signing_key, "signing")):
             try:
                 key = self.secrets.get(env.name, kind)  # type: ignore[arg-type]
-            except KeyringUnavailable:
-                key = None
+            except KeyringUnavailable as exc:  # locked, say: not "not set"
+                self._keyring_failed(exc.reason)
+                field.setPlaceholderText("unknown: the keyring cannot be read")
+                continue
             field.setPlaceholderText(
                 f"set ({mask_key(key)}); type to replace" if key else "not set"
             )
         self.status.clear()
+
+    def _keyring_failed(self, reason: str) -> None:
+        """A keyring that looked usable failed (a locked one): say so, as at the start
+        with none, and offer this session's memory."""
+        if self._keyring_problem:
+            return
+        self._keyring_problem = reason
+        self.session_only.setChecked(True)
+        self._keyring_note()
 
     def _paid_toggled(self, paid: bool) -> None:
         if self.kind.currentText() == "cloud":
@@ -241,7 +259,7 @@ class EnvironmentsDialog(QDialog):
             try:
                 self.secrets.rename(old, env.name)
             except KeyringUnavailable as exc:
-                failed.append(f"its keys stay in the keyring under {old!r}: {exc}")
+                failed.append(f"any keys it has in the keyring stay under {old!r}: {exc}")
         session = self.session_only.isChecked()
         typed = {kind: field.text().strip() for field, kind in
                  ((self.event_key, "event"), (self.signing_key, "signing"))}

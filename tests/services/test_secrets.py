@@ -106,3 +106,25 @@ def test_the_signing_key_variable_goes_only_where_a_signing_key_is_asked_for(no_
     secrets.set("Dev Server", "signing", "signkey-dev-0002", session_only=True)
     assert resolve_target(store.get("Dev Server"), store, secrets,
                           environ=environ).signing_key == "signkey-dev-0002"
+
+
+def test_a_locked_keyring_still_drops_both_session_keys_of_a_removed_environment(app_home):
+    """The signing key stayed in memory (the event key's delete raised first) and was sent
+    to a new environment of the same name."""
+    from tests.support.keyrings import LockedKeyring, using
+
+    secrets = SecretStore()
+    secrets.set("Prod", "event", "evt-session-0001", session_only=True)
+    secrets.set("Prod", "signing", "signkey-session-0002", session_only=True)
+    with using(LockedKeyring()), pytest.raises(KeyringUnavailable, match="locked"):
+        secrets.delete_all("Prod")
+    assert secrets.session == {}
+
+
+def test_a_backend_that_quotes_the_key_in_its_error_is_masked(app_home):
+    from tests.support.keyrings import QuotingKeyring, using
+
+    with using(QuotingKeyring()), pytest.raises(KeyringUnavailable) as info:
+        SecretStore().set("Prod", "event", "evtkey_SECRET0000ET42")
+    assert "SECRET" not in str(info.value)
+    assert "could not encode secret '****ET42' for Prod/event" in str(info.value)

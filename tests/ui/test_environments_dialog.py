@@ -166,3 +166,31 @@ def test_test_connection_checks_the_origins_as_save_does_and_requests_nothing_ba
             assert dialog.status.text() == f"{inbox.url} is reachable"
 
         run_async(no_rest_api())
+
+
+def test_a_locked_keyring_is_said_at_select_and_at_remove(qtbot, app_home):
+    """A locked keyring read as "not set" and Remove said nothing (its message was cleared
+    by the selection that followed), so a new environment of that name got the old keys."""
+    from console.services.environments import cloud
+    from tests.support.keyrings import LockedKeyring, using
+
+    with using(LockedKeyring()):
+        context, dialog = make_dialog(qtbot)
+        # it looks usable until read: the first selection reads it, at the dialog's open
+        assert dialog.session_only.isChecked()
+        context.environments.put(cloud("Prod"))
+        dialog._refresh("Prod")
+        assert dialog.event_key.placeholderText() == "unknown: the keyring cannot be read"
+        assert dialog.keyring_note.text().startswith(
+            "No usable keyring: the keyring is locked and could not be unlocked")
+        assert dialog.session_only.isChecked()
+        dialog._remove()
+        assert "Prod" not in context.environments.names()
+        assert dialog.status.text() == (
+            "<span style='color:#c62828'>Removed 'Prod', but its keys are still in the "
+            "keyring (a new environment named 'Prod' would use them): No usable keyring: the "
+            "keyring is locked and could not be unlocked (no unlock prompt was answered). "
+            "Install and unlock a Secret Service (GNOME Keyring or KeePassXC on Linux; the "
+            "system keychain on macOS and Windows), or set INNGEST_EVENT_KEY for this shell. "
+            "In the window, Environments… can also keep the key in memory for this session "
+            "only.</span>")

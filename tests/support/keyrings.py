@@ -1,0 +1,43 @@
+"""Keyring backends that fail as real ones do, for what a Secret Service cannot be made to
+do on demand: stay locked with no prompt to answer, or quote a secret in its error."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import keyring
+from keyring.backend import KeyringBackend
+from keyring.errors import KeyringLocked
+
+
+class LockedKeyring(KeyringBackend):
+    """As gnome-keyring answers when its collection is locked and no prompt can show."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise KeyringLocked("Failed to unlock the collection!")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise KeyringLocked("Failed to unlock the collection!")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise KeyringLocked("Failed to unlock the collection!")
+
+
+class QuotingKeyring(LockedKeyring):
+    """A backend whose error quotes the secret it was handed."""
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise ValueError(f"could not encode secret {password!r} for {username}")
+
+
+@contextlib.contextmanager
+def using(backend: KeyringBackend) -> Iterator[None]:
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield
+    finally:
+        keyring.set_keyring(previous)
