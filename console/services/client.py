@@ -38,6 +38,11 @@ from console.core.redact import mask_key, mask_url, scrub
 Sleep = Callable[[float], Awaitable[None]]
 
 HEALTH_TIMEOUT = 2.0
+# What is read of an answer: the Event API's is at most 5,000 ids (~150 KB) or an error,
+# a REST lookup's one event's runs. A server streaming without end was read until memory
+# ran out (2 GB in 8 s).
+MAX_ANSWER = 1024 * 1024
+MAX_REST_ANSWER = 16 * 1024 * 1024
 
 
 class _MaskEventKeys(logging.Filter):
@@ -248,10 +253,23 @@ class EventApiClient:
         # a success status whose body cannot be read: the server has acted on the request
         outcome = _Attempt(status=status, retry=retry, uncertain=_success(status),
                            retry_after=_retry_after(response) if retry else None)
+        if 300 <= status < 400:  # never followed: the key goes only to the origin set
+            where = scrub(mask_url(response.headers.get("location", "")), secrets)
+            to = f" to {_snip(where.encode(), secrets)}" if where else ""
+            outcome.error = (f"server answered {status}, a redirect{to}, which is not "
+                             "followed: set the environment's origin to where it points")
+            outcome.uncertain = False
+            return outcome
         chunks: list[bytes] = []
+        got = 0
         try:
             async for chunk in response.aiter_bytes():
                 chunks.append(chunk)
+                got += len(chunk)
+                if got > MAX_ANSWER:
+                    outcome.error = (f"server answered {status} with a body over "
+                                     f"{MAX_ANSWER // 1024:,} KiB, not read further")
+                    return outcome
         except (httpx.RemoteProtocolError, httpx.ReadError):
             got = sum(map(len, chunks))
             announced = response.headers.get("content-length")
@@ -274,6 +292,9 @@ class EventApiClient:
                              f"{_snip(raw, secrets)}")
             return outcome
         ids = parsed.get("ids")
+        if _success(status) and not isinstance(ids, list):  # taken, but which ids?
+            outcome.error = f"server answered {status} without a list of ids"
+            return outcome
         # the real Dev Server answers `"ids": [""]` when nothing was accepted: drop empties
         outcome.ids = [i for i in ids if isinstance(i, str) and i] if isinstance(ids, list) else []
         outcome.error = _server_error(status, parsed, len(outcome.ids), events)
@@ -291,27 +312,36 @@ class EventApiClient:
         return response.status_code == 200
 
     async def get_json(
-        self, url: str, *, bearer: str | None = None, branch: str | None = None
+        self, url: str, *, bearer: str | None = None, branch: str | None = None,
+        timeout: float | None = None,
     ) -> tuple[int, Any]:
         """One GET for REST lookups (runs of an event, ...): `(status, parsed JSON or None)`.
 
         A network failure or timeout returns `(0, None)` rather than raising: callers poll
         (runs appear asynchronously) and treat "no answer" like "not yet", so an exception
         would only force every caller to write the same try/except. A body that is not JSON
-        gives `(status, None)`. No retries here: polling callers already retry.
+        gives `(status, None)`, and so does one over `MAX_REST_ANSWER`. No retries here:
+        polling callers already retry. `timeout` shortens the attempt's (a poll's budget).
         """
         headers = {"accept": "application/json"}
         if bearer:
             headers["authorization"] = f"Bearer {bearer}"
         if branch:
             headers["x-inngest-env"] = branch
+        limit = self._timeouts.attempt if timeout is None else min(
+            max(timeout, 0.0), self._timeouts.attempt)
+        body = bytearray()
         try:
-            async with asyncio.timeout(self._timeouts.attempt):
-                response = await self._http.get(url, headers=headers)
+            async with asyncio.timeout(limit), self._http.stream(
+                    "GET", url, headers=headers) as response:
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > MAX_REST_ANSWER:
+                        return response.status_code, None
         except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, OSError):
             return 0, None
         try:
-            return response.status_code, json.loads(response.content)
+            return response.status_code, json.loads(body)
         except ValueError:
             return response.status_code, None
 

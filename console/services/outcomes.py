@@ -40,7 +40,8 @@ class JsonGetter(Protocol):
     """`EventApiClient.get_json`: (status, parsed JSON); (0, None) when there was no answer."""
 
     async def get_json(self, url: str, *, bearer: str | None = None,
-                       branch: str | None = None) -> tuple[int, Any]: ...
+                       branch: str | None = None,
+                       timeout: float | None = None) -> tuple[int, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,10 @@ class _Poller:
     async def fetch(self, internal_id: str) -> tuple[int, Any]:
         assert self.access.origin is not None
         url = f"{self.access.origin}/v1/events/{quote(internal_id, safe='')}/runs"
+        # within the budget: a REST API that never answered held a send 30 s per lookup
+        left = self.deadline - asyncio.get_running_loop().time()
         return await self.getter.get_json(url, bearer=self.access.bearer,
-                                          branch=self.access.branch)
+                                          branch=self.access.branch, timeout=max(left, 0.05))
 
     async def run(self, events: Sequence[SentEvent], by_index: dict[int, SentEvent],
                   report: Callable[[SentEvent, Outcome, str | None], Awaitable[None]]) -> None:
@@ -163,11 +166,7 @@ class _Poller:
                         await self.sleep(wait)
                         stepped, quick = loop.time(), 0
                     if loop.time() > self.deadline:  # the budget holds: nothing more
-                        watch.done = True  # is fetched (runs seen so far are counted)
-                        if not watch.answered:
-                            watch.problem = watch.problem or (
-                                f"not checked within {self.policy.total:g} s "
-                                f"({len(events):,} events to check)")
+                        self._out_of_time(watch, len(events))  # is fetched
                         quick += 1  # settled without awaiting anything: let the loop
                         if quick >= STEP_EVENTS or loop.time() - stepped > STEP_SECONDS:
                             await asyncio.sleep(0)  # run now and then (thousands left at
@@ -175,7 +174,10 @@ class _Poller:
                     else:
                         status, body = await self.fetch(watch.event.internal_id)
                         stepped, quick = loop.time(), 0
-                        self._observe(watch, status, body, loop.time())
+                        if status == 0 and loop.time() >= self.deadline:  # cut short by
+                            self._out_of_time(watch, len(events))  # the budget
+                        else:
+                            self._observe(watch, status, body, loop.time())
                     if watch.done:
                         await self._finish(watch, by_index, report)
                     else:
@@ -189,6 +191,14 @@ class _Poller:
             for _ in range(max(1, self.policy.concurrency)):
                 group.create_task(worker())
 
+    def _out_of_time(self, w: _Watch, events: int) -> None:
+        """The budget is spent: runs seen so far are counted; an event never answered for
+        says so (or what went wrong before)."""
+        w.done = True
+        if not w.answered:
+            w.problem = w.problem or (f"not checked within {self.policy.total:g} s "
+                                      f"({events:,} events to check)")
+
     def _observe(self, w: _Watch, status: int, body: Any, now: float) -> None:
         runs = _runs_of(body) if status == 200 else None
         if status in (401, 403):
@@ -201,6 +211,9 @@ class _Poller:
             w.answered, w.problem = True, None
         elif status == 0:
             w.problem = f"the REST API at {self.access.origin} did not answer"
+        elif status == 200:
+            w.problem = (f"the REST API at {self.access.origin} answered 200 with a body "
+                         "that is not a list of runs")
         else:
             w.problem = f"the REST API at {self.access.origin} answered {status}"
         if runs:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -238,6 +239,40 @@ def test_long_non_json_body_is_cut_short(server: FaultServer) -> None:
     server.script(Reply.text(200, "x" * 5000))
     result, _ = send(target_for(server))
     assert result.error == f"server answered 200 with a body that is not JSON: '{'x' * 120}…'"
+
+
+@pytest.mark.parametrize("status", [200, 400, 503])
+def test_an_answer_without_end_is_read_only_so_far(server: FaultServer, status: int) -> None:
+    """A body streamed without end was read until memory ran out (2 GB in 8 s)."""
+    server.script(Reply.flood(status, declared_length=100_000_000_000))
+    began = time.perf_counter()
+    result, _ = send(target_for(server), retry=RetryPolicy(max_attempts=1))
+    assert time.perf_counter() - began < 10  # not the 30 s attempt timeout
+    assert result.error == (f"server answered {status} with a body over 1,024 KiB, not read "
+                            "further")
+    assert result.uncertain == (status == 200)  # a 200 was acted on; which ids, unknown
+
+
+@pytest.mark.parametrize("body", [b'{"status": 200}', b'{"ids": "01ABC", "status": 200}'])
+def test_a_200_without_a_list_of_ids_is_an_unknown_outcome(server: FaultServer,
+                                                            body: bytes) -> None:
+    """It was "not accepted", so a resend of the same id was predicted new and ran again."""
+    server.script(Reply.text(200, body))
+    result, _ = send(target_for(server), THREE, 3)
+    assert result.error == "server answered 200 without a list of ids"
+    assert result.uncertain and result.ids == [] and result.attempts == 1
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_a_redirect_is_named_with_where_it_points_and_not_followed(server: FaultServer,
+                                                                    status: int) -> None:
+    server.script(Reply.text(status, "", headers=(
+        ("location", f"https://elsewhere.example/e/{KEY}"),)))
+    result, _ = send(target_for(server))
+    assert result.error == (
+        f"server answered {status}, a redirect to 'https://elsewhere.example/e/****9e2c', "
+        "which is not followed: set the environment's origin to where it points")
+    assert len(server.requests) == 1 and not result.uncertain and result.attempts == 1
 
 
 def test_empty_body(server: FaultServer) -> None:

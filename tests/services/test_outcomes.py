@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import re
 import socket
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -335,3 +336,24 @@ def test_nothing_is_fetched_after_the_budget_even_with_a_backlog():
     assert kinds["ran"] >= 5 and kinds["ran"] + kinds["unverified"] == 200
     late = [t for t in starts if t > deadline + 0.1]  # 0.1 s: the poller starts after `began`
     assert late == [], f"{len(late)} of {len(starts)} looks after the budget"
+
+
+def test_a_rest_api_that_never_answers_is_given_up_on_at_the_budget():
+    """A lookup waited the client's 30 s whatever the budget: `send` took 31 s with
+    EVENT_CONSOLE_VERIFY_SECONDS=3, `run` 30 s more per step."""
+    with FaultServer(default=lambda r: Reply.hang()) as server:
+        began = time.perf_counter()
+        got = asyncio.run(confirm(server.origin, sent("01J", "01K"),
+                                  PollPolicy(total=1.0, first_delay=0.05)))
+        took = time.perf_counter() - began
+    assert took < 3, took
+    assert [o.text for o in got.values()] == [
+        "unverified: not checked within 1 s (2 events to check)"] * 2
+
+
+def test_runs_that_are_not_json_are_named_as_such():
+    with FaultServer(default=lambda r: Reply.text(200, "<html>runs</html>")) as server:
+        got = asyncio.run(confirm(server.origin, sent("01L"),
+                                  PollPolicy(total=0.3, first_delay=0.05)))
+    assert got[0].text == (f"unverified: the REST API at {server.origin} answered 200 with a "
+                           "body that is not a list of runs")

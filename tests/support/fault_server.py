@@ -33,7 +33,7 @@ import h11
 
 from console.core.ids import IdSeed, random_ulid
 
-Action = Literal["respond", "reset", "close", "hang", "truncate", "stall"]
+Action = Literal["respond", "reset", "close", "hang", "truncate", "stall", "flood"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,8 @@ class Reply:
     action: "respond" (status, headers, body), "reset" (TCP RST, no response), "close"
     (orderly close, no response), "hang" (never answer; ends when the client goes away or
     the server stops), "truncate" (announce `declared_length` bytes, send `body`, close),
-    "stall" (like truncate, but then hang instead of closing).
+    "stall" (like truncate, but then hang instead of closing), "flood" (announce
+    `declared_length` bytes and send `body` over and over until the client leaves).
     `delay` seconds pass before the action.
     """
 
@@ -103,6 +104,11 @@ class Reply:
     def truncated(cls, status: int, body: bytes, declared_length: int) -> Reply:
         return cls(status, body, (("content-type", "application/json"),),
                    action="truncate", declared_length=declared_length)
+
+    @classmethod
+    def flood(cls, status: int, declared_length: int) -> Reply:
+        return cls(status, b"x" * 65536, (("content-type", "text/plain"),),
+                   action="flood", declared_length=declared_length)
 
     @classmethod
     def stalled(cls, status: int, body: bytes, declared_length: int) -> Reply:
@@ -292,7 +298,7 @@ class FaultServer:
         if reply.action == "hang":
             await _until_client_leaves(reader)
             return False
-        partial = reply.action in ("truncate", "stall")
+        partial = reply.action in ("truncate", "stall", "flood")
         length = reply.declared_length if partial else len(reply.body)
         headers = [*reply.headers, ("content-length", str(length))]
         writer.write(conn.send(h11.Response(status_code=reply.status, headers=headers)))
@@ -300,6 +306,12 @@ class FaultServer:
             # bypass h11's length bookkeeping: the point is to send fewer bytes than announced
             writer.write(reply.body)
             await writer.drain()
+            while reply.action == "flood" and not writer.is_closing():
+                try:
+                    writer.write(reply.body)
+                    await writer.drain()
+                except OSError:  # the client left
+                    break
             if reply.action == "stall":
                 await _until_client_leaves(reader)
             return False
