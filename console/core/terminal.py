@@ -19,6 +19,12 @@ def visible(text: str) -> str:
     return text.translate(_CONTROL)
 
 
+def one_line(text: str) -> str:
+    """`text` as one line: runs of whitespace (line breaks, tabs) become one space, other
+    control characters are shown as `\\xNN` (a server's error, shown in a status bar)."""
+    return visible(" ".join(text.split()))
+
+
 def say(message: str) -> None:
     """One line for the person at the terminal, on stderr: `event-console: <message>`.
     One write, so a line said by another thread (the history writer's) never interleaves."""

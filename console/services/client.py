@@ -34,6 +34,7 @@ import httpx
 from console import __version__
 from console.core.ids import IdSeed
 from console.core.redact import mask_key, mask_url, scrub
+from console.core.terminal import one_line
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -175,7 +176,8 @@ class EventApiClient:
         if error is not None:
             if outcome.retry and attempts > 1:
                 error += f" (gave up after {attempts} attempts)"
-            error = scrub(error, target.secrets())
+            # masked first: folding whitespace could split a key with two spaces in it
+            error = one_line(scrub(error, target.secrets()))
         return SendResult(
             status=outcome.status,
             ids=outcome.ids,

@@ -93,9 +93,10 @@ class LogObserver:
             self.model.changed(n)
         self._dirty.clear()
 
-    def cancelled(self) -> None:
-        """The send was cancelled: answered rows say their runs were not looked up, and a
-        request still in flight is "unknown" (the server may have received it)."""
+    def cancelled(self, why: str = "the send was cancelled") -> None:
+        """The send (or its runs lookup) was cancelled: answered rows say their runs were
+        not looked up, and a request still in flight is "unknown" (the server may have
+        received it)."""
         for n in self.rows.values():
             row = self.model.rows[n]
             if row.pending:
@@ -104,7 +105,7 @@ class LogObserver:
                 row.outcome_detail = f"unknown: {CANCELLED_REASON}"
             elif row.ids and not row.outcome:
                 row.outcome = row.outcome_kind = OutcomeKind.ACCEPTED.value
-                row.outcome_detail = "Runs were not looked up: the send was cancelled"
+                row.outcome_detail = f"Runs were not looked up: {why}"
             else:
                 continue
             self.model.changed(n)
@@ -154,6 +155,10 @@ class SendFlow(QObject):
         self.last: LogObserver | None = None
         self.sent: SentBatch | None = None  # what the last send sent ("Resend the rest")
         self._busy = False
+        self._task: asyncio.Task[Any] | None = None
+        self._looking_up = False  # runs are looked up: the panel's Cancel stops that
+        self._lookup_cancelled = False
+        panel.cancel_requested.connect(self._cancel_lookup)
 
     @property
     def sending(self) -> bool:
@@ -173,9 +178,15 @@ class SendFlow(QObject):
               predictions: Sequence[Prediction] | None = None) -> asyncio.Task[Any]:
         self._busy = True
         self.sent = SentBatch(resolved.environment.name, events, parts)
-        return self.context.tasks.spawn(
+        self._task = self.context.tasks.spawn(
             self._run(resolved, events, parts, plan, concurrency, predictions), "send"
         )
+        return self._task
+
+    def _cancel_lookup(self) -> None:
+        if self._looking_up and self._task is not None and not self._task.done():
+            self._lookup_cancelled = True
+            self._task.cancel()
 
     async def _run(self, resolved: ResolvedTarget, events: Sequence[Any],
                    parts: Sequence[bytes], plan: BatchPlan, concurrency: int,
@@ -209,7 +220,24 @@ class SendFlow(QObject):
                 self.finished.emit("Send cancelled: nothing more was sent")
                 return
             self.progress.emit(f"{self._summary(resolved, log, {})} — looking up runs…")
-            outcomes = await self._confirm(resolved, recorder, log, predictions)
+            self._looking_up, self._lookup_cancelled = True, False
+            self.panel.lookup_started()
+            try:
+                outcomes = await self._confirm(resolved, recorder, log, predictions)
+            except asyncio.CancelledError:
+                if not self._lookup_cancelled:  # the window closing: not ours to keep
+                    raise
+                task = asyncio.current_task()
+                if task is not None:
+                    task.uncancel()  # handled: later awaits here must not see it
+                log.cancelled("the runs lookup was cancelled")
+                self.panel.lookup_done(cancelled=True)
+                self.finished.emit(f"{self._summary(resolved, log, {})} — runs lookup "
+                                   "cancelled")
+                return
+            finally:
+                self._looking_up = False
+            self.panel.lookup_done()
             log.flush()
             self.finished.emit(self._summary(resolved, log, outcomes))
         finally:
@@ -236,7 +264,7 @@ class SendFlow(QObject):
     def _summary(self, resolved: ResolvedTarget, log: LogObserver,
                  outcomes: dict[int, Outcome]) -> str:
         rows = [self.log.rows[n] for n in log.rows.values()]
-        accepted = sum(len(r.ids) for r in rows)
+        accepted = sum(min(len(r.ids), r.events) for r in rows)
         total = sum(r.events for r in rows)
         failed = [r for r in rows if r.status != 200 or r.error]
         env = resolved.environment.name

@@ -802,3 +802,89 @@ def test_the_preview_shows_which_key_a_send_would_use(qtbot, app_home, monkeypat
     assert previewed_url() == "POST http://127.0.0.1:9/e/****"  # no key: a send refuses
     monkeypatch.setenv("INNGEST_EVENT_KEY", "evt-key-0000wxyz")  # read when it opens
     assert previewed_url() == "POST http://127.0.0.1:9/e/****wxyz"
+
+
+def test_cancel_stops_the_runs_lookup(qtbot, app_home, run_async):
+    """While runs were looked up, Send said "Cancel it in Progress" with Cancel disabled,
+    for up to the whole budget."""
+    from console.services.environments import Environment
+    from tests.support.fault_server import FaultServer, Reply, accept_all
+
+    context, window = open_window(qtbot)
+    context.poll_policy = PollPolicy(total=60.0, first_delay=0.01)
+    with FaultServer(default=lambda r: accept_all(r) if r.method == "POST"
+                     else Reply.hang()) as server:
+        async def session():
+            await context.start(inbox_port=0)
+            context.environments.put(Environment("Hangs", "custom", server.origin,
+                                                 server.origin))
+            window.select_environment("Hangs")
+            window.editor.setPlainText('{"name": "shop/a"}')
+            send_with_key(window, "hangs-key-1234")
+            panel = window.send_panel
+            await wait_until(lambda: any(r.path.startswith("/v1/events/")
+                                         for r in server.requests),
+                             message="the runs lookup began")
+            assert panel.cancel_button.isEnabled()
+            assert panel.status.text() == (
+                "1 of 1 events accepted — looking up runs (Cancel stops it)…")
+            began = asyncio.get_running_loop().time()
+            panel.cancel()
+            await wait_until(lambda: not window.flow.sending, message="the lookup stopped")
+            assert asyncio.get_running_loop().time() - began < 2
+            assert not panel.cancel_button.isEnabled()
+            assert panel.status.text() == "1 of 1 events accepted — runs lookup cancelled"
+            assert window.statusBar().currentMessage() == (
+                "1 accepted by Hangs — runs lookup cancelled")
+            row = window.log_model.rows[-1]
+            assert row.outcome_detail == "Runs were not looked up: the runs lookup was cancelled"
+            send_with_key(window, "hangs-key-1234")  # and the next send goes
+            await wait_until(lambda: sum(r.method == "POST" for r in server.requests) == 2,
+                             message="the next send")
+            panel.cancel()
+            await wait_until(lambda: not window.flow.sending, message="stopped again")
+            await context.shutdown()
+
+        run_async(session(), timeout=30)
+
+
+def test_what_a_malformed_answer_is_shown_as(qtbot, app_home, run_async):
+    """A 200 that broke off said "not accepted" in the Progress log (the status and the
+    send log said unknown); 4 ids for 2 events said "4 of 2 accepted"; a server's error
+    with a line break and an ESC reached the status bar as it was."""
+    from console.services.environments import Environment
+    from tests.support.fault_server import FaultServer, Reply
+
+    context, window = open_window(qtbot)
+    replies = [
+        Reply.truncated(200, b'{"ids": ["01AAAA', 54),
+        Reply.json(200, {"ids": ["01A", "01B", "01C", "01D"], "status": 200}),
+        Reply.json(400, {"error": "bad key\nsecond line\x1b[31m red", "status": 400}),
+    ]
+    posts = iter(replies)
+    with FaultServer(default=lambda r: next(posts) if r.method == "POST"
+                     else Reply.json(200, {})) as server:
+        async def session():
+            await context.start(inbox_port=0)
+            context.environments.put(Environment("Odd", "custom", server.origin, ""))
+            window.select_environment("Odd")
+            two = '[{"name": "shop/a"}, {"name": "shop/b"}]'
+            shown = []
+            for _ in replies:
+                window.editor.setPlainText(two)
+                send_with_key(window, "odd-key-1234")
+                await wait_until(lambda: sum(r.method == "POST" for r in server.requests)
+                                 == len(shown) + 1, message="sent")
+                await wait_until(lambda: not window.flow.sending, message="answered")
+                shown.append((window.send_panel.log.toPlainText().splitlines()[-1],
+                              window.statusBar().currentMessage()))
+            assert shown[0][0] == (
+                "Request 1/1: 200 · events #1–#2 unknown (the server may have taken them): "
+                "server answered 200 with a truncated body (the connection closed after 16 "
+                "of 54 bytes)")
+            assert shown[1][1].startswith("2 of 2 accepted by Odd")
+            assert shown[2][1] == "0 of 2 accepted by Odd — 400: bad key second line\\x1b[31m red"
+            assert "\\x1b[31m red" in shown[2][0] and "\n" not in shown[2][0]
+            await context.shutdown()
+
+        run_async(session(), timeout=30)

@@ -76,6 +76,7 @@ class BatchSendPanel(QWidget):
         self._reports: dict[int, RequestReport] = {}
         self._pending: set[int] = set()
         self._task: asyncio.Task[Any] | None = None
+        self._answered = ""  # the status once the requests are answered
         self.tally: Tally | None = None
 
         self.events_bar = QProgressBar()
@@ -153,6 +154,9 @@ class BatchSendPanel(QWidget):
             parts.append(f"event #{left[0] + 1} rejected: {result.error}")
             if len(left) > 1:
                 parts.append(f"{_span(left[1:])} not accepted")
+        elif left and result.uncertain:  # as the status and the send log say it
+            parts.append(f"{_span(left)} unknown (the server may have taken them): "
+                         f"{result.error}")
         elif left:
             parts.append(f"{_span(left)} not accepted: {result.error}")
         self.log.appendPlainText(head + "; ".join(parts))
@@ -245,6 +249,16 @@ class BatchSendPanel(QWidget):
     @property
     def sending(self) -> bool:
         return self._task is not None and not self._task.done()
+
+    def lookup_started(self) -> None:
+        """The requests are answered and runs are being looked up: Cancel stops that."""
+        self._answered = self.status.text()
+        self.status.setText(f"{self._answered} — looking up runs (Cancel stops it)…")
+        self.cancel_button.setEnabled(True)
+
+    def lookup_done(self, *, cancelled: bool = False) -> None:
+        self.cancel_button.setEnabled(False)
+        self.status.setText(self._answered + (" — runs lookup cancelled" if cancelled else ""))
 
     def cancel(self) -> None:
         """Stop: nothing more is sent; an in-flight request is aborted."""
