@@ -29,3 +29,19 @@ def test_wait_returns_once_closing_is_done() -> None:
     closing = _Closing(done.set)
     closing.wait()
     assert done.is_set()
+
+
+def test_ctrl_c_while_a_command_loads_exits_130_without_a_traceback(monkeypatch, capsys):
+    """Ctrl+C in the first tenth of a second (httpx and rich still importing) printed a
+    35-line traceback: the imports ran outside the handler."""
+    import importlib
+
+    from console import cli
+
+    def interrupted(name: str, package: str | None = None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib, "import_module", interrupted)
+    assert cli.main(["send", "-"]) == 130
+    captured = capsys.readouterr()
+    assert (captured.out, captured.err) == ("", "")
