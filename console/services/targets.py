@@ -52,6 +52,18 @@ def adhoc_environment(origin: str) -> Environment:
     return Environment(name=origin, kind="dev", event_origin=origin, rest_origin=origin)
 
 
+def environment_named(store: EnvironmentStore, name: str) -> Environment:
+    """The environment of that name; a bare origin, as the history names a `send --url`,
+    is that `--url` again (History's "Send again" of such a send)."""
+    try:
+        return store.get(name)
+    except UserError:
+        if name.startswith(("http://", "https://")) and not origin_problem(
+                normalize_origin(name)):
+            return adhoc_environment(name)
+        raise
+
+
 def resolve_target(
     env: Environment,
     store: EnvironmentStore,

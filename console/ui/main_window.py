@@ -38,7 +38,7 @@ from console.core.template_scope import render_text
 from console.core.validation import validate_text, without_placeholder_types
 from console.services.environments import Environment, origins_problem, shown_origin
 from console.services.inbox import CapturedEvent
-from console.services.targets import ResolvedTarget, resolve_target
+from console.services.targets import ResolvedTarget, environment_named, resolve_target
 from console.services.text_files import read_text_file
 from console.ui.batch import BatchComposer, BatchSendPanel, PreviewTarget
 from console.ui.context import AppContext
@@ -552,7 +552,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("A send is in progress: wait, or Cancel it in Progress")
             return
         try:
-            env = (self.context.environments.get(env_name) if env_name
+            env = (environment_named(self.context.environments, env_name) if env_name
                    else self.environment())
             prepared = prepare(env)
             if prepared is None:

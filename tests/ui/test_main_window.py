@@ -888,3 +888,25 @@ def test_what_a_malformed_answer_is_shown_as(qtbot, app_home, run_async):
             await context.shutdown()
 
         run_async(session(), timeout=30)
+
+
+def test_send_again_of_a_send_url_goes_to_that_url(qtbot, app_home, run_async):
+    """The history names a `send --url` by its origin; Send again said "no environment
+    named 'http://…'" and sent nothing."""
+    context, window = open_window(qtbot)
+
+    async def session():
+        await context.start(inbox_port=0)
+        window.select_environment("Dev Server")
+        again = {"name": "shop/again", "data": {"n": 1}}
+        window.panels.history.sendAgainRequested.emit(json.dumps(again), context.inbox.url)
+        await wait_until(lambda: len(context.inbox.events) == 1, message="sent to the URL")
+        await wait_until(lambda: not window.flow.sending, message="send finished")
+        assert window.log_model.rows[-1].environment == context.inbox.url
+        assert window.environment().name == "Dev Server"
+        window.panels.history.sendAgainRequested.emit(json.dumps(again), "http://x:99999")
+        assert window.statusBar().currentMessage().startswith(
+            "Not sent: no environment named 'http://x:99999'")
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
