@@ -19,7 +19,7 @@ from urllib.parse import SplitResult, urlsplit
 from console.core.errors import UserError
 from console.core.redact import PLACEHOLDER_KEY, has_event_key, mask_url
 from console.services.atomic import write_text_atomic
-from console.services.paths import AppPaths
+from console.services.paths import AppPaths, private_folder
 
 Kind = Literal["dev", "inbox", "cloud", "custom", "from-env"]
 KINDS: tuple[Kind, ...] = ("dev", "inbox", "cloud", "custom", "from-env")
@@ -298,6 +298,7 @@ class EnvironmentStore:
             "selected": self.selected,
             "environments": [env.to_json() for env in self.saved],
         }
+        private_folder(self.path.parent)  # `env add` first: it was left 0755
         write_text_atomic(self.path, json.dumps(payload, indent=2) + "\n")
 
     def all(self) -> list[Environment]:

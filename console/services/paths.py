@@ -48,12 +48,18 @@ class AppPaths:
         sent or captured, and the log and settings say where they went. Folders made
         by an older console with the usual 0755 are narrowed too."""
         for folder in (self.config, self.data, self.state, self.cache):
-            folder.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
-            _narrow(folder)
+            private_folder(folder)
         return self
 
 
 PRIVATE = 0o700
+
+
+def private_folder(folder: Path) -> Path:
+    """`folder`, made if missing, readable by this user only."""
+    folder.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
+    _narrow(folder)
+    return folder
 
 
 def _narrow(folder: Path) -> None:

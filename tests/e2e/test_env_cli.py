@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 
 import pytest
 
@@ -25,6 +26,8 @@ def test_env_add_list_set_key_remove(cli, keyring_backend, app_home):
     assert key not in listed.stdout
     config = (app_home / "config" / "environments.json").read_text()
     assert key not in config and "staging" in config
+    # `env add` as the first command made the folder 0755 (umask), not this user's only
+    assert stat.S_IMODE((app_home / "config").stat().st_mode) == 0o700
     removed = cli("env", "remove", "Staging")
     assert removed.returncode == 0
     import keyring
