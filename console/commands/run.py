@@ -32,6 +32,7 @@ from console.core.terminal import visible
 from console.services.atomic import write_bytes_atomic
 from console.services.run_results import RunReport, load_rows, report_json
 from console.services.runner import Limits, ScenarioRunner
+from console.services.text_files import real_path
 from console.services.workspace import Workspace, read_workspace_file
 
 
@@ -112,13 +113,13 @@ def _report_skipped(workspace: Workspace, scenario: Scenario, used: Path | None)
     on stderr before the run: a CI log must show that the scenario or a template it uses
     may not be the file one meant. The run goes on, as the window's does; a scenario file
     given by its path is not "skipped" even when its name is also used elsewhere."""
-    mine = used.resolve() if used is not None else None
+    mine = real_path(used) if used is not None else None
     skipped = [p for p in workspace.problems
-               if mine is None or (workspace.folder / p.file).resolve() != mine]
+               if mine is None or real_path(workspace.folder / p.file) != mine]
     if not skipped:
         return
     _print_problems([str(p) for p in skipped])
-    root = workspace.folder.resolve()
+    root = real_path(workspace.folder)
     where = ("?" if mine is None else str(mine.relative_to(root)) if mine.is_relative_to(root)
              else str(mine))
     files = len({p.file for p in skipped})

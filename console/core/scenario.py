@@ -152,7 +152,10 @@ def parse_wait(text: str) -> int | None:
     if not match:
         return None
     scale = {"ms": 1, "s": 1000, "m": 60_000}[match.group(2)]
-    return round(float(match.group(1)) * scale)
+    millis = float(match.group(1)) * scale
+    # 400 digits are infinity as a float: round() raised OverflowError out of the
+    # workspace's load, and the window never opened
+    return round(millis) if millis <= MAX_WAIT_MS else MAX_WAIT_MS + 1
 
 
 class _Checker:

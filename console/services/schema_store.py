@@ -23,7 +23,7 @@ from console.core.schemas import (
 )
 from console.core.serialize import pretty
 from console.services.atomic import write_text_atomic
-from console.services.text_files import read_text_file
+from console.services.text_files import outside_link, read_text_file
 
 MAX_SCHEMA_BYTES = 5 * 1024 * 1024
 SCHEMAS_DIR = "schemas"
@@ -49,6 +49,9 @@ def load_schema_dir(folder: Path) -> SchemaLibrary:
             f"cannot list the schemas folder: {exc.strerror or exc}"))])
     for path in paths:
         try:
+            outside = outside_link(path, folder)
+            if outside:
+                raise InputError(outside)
             files.append((str(path), read_schema_file(path)))
         except InputError as exc:
             unreadable.append(FileProblem(str(path), Problem(str(exc))))

@@ -32,7 +32,7 @@ from console.core.serialize import pretty
 from console.core.template import TemplateEngine
 from console.services.atomic import write_bytes_atomic, write_text_atomic
 from console.services.paths import app_paths
-from console.services.text_files import read_text_file
+from console.services.text_files import outside_link, read_text_file
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 KINDS = ("templates", "scenarios", "schemas")
@@ -125,6 +125,9 @@ class Workspace:
         try:
             if stamp[0] == -1:
                 raise UserError(f"cannot read: {os.strerror(stamp[3]) if stamp[3] else 'error'}")
+            outside = outside_link(path, self.folder)
+            if outside:
+                raise UserError(outside)
             text = read_workspace_file(path)
         except UserError as exc:
             return _Entry(path, stamp, None, [FileProblem(label, Problem(str(exc)))])

@@ -89,6 +89,14 @@ def test_wait_durations(text, millis):
     assert parse_wait(text) == millis
 
 
+def test_a_wait_too_long_for_a_float_is_a_problem_of_its_file():
+    """400 digits raised OverflowError out of the workspace's load: the window never
+    opened (it reopens the last workspace) and every `run` there failed."""
+    doc = scenario_doc([{"wait": "1" * 400 + "ms"}])
+    assert problems_of_scenario(doc) == [
+        "scenarios/s.json:8:15: a wait may last at most 1 hour"]
+
+
 def test_syntax_errors_point_at_the_character():
     assert problems_of_scenario('{\n  "format": "event-console/scenario@1",\n  "steps": [,]\n}') \
         == ["scenarios/s.json:3:13: Unexpected ',': expected a value"]

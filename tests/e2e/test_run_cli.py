@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
@@ -245,6 +246,29 @@ def test_a_name_used_twice_and_a_broken_file_are_reported_before_the_run(cli, wo
     assert proc.stderr.splitlines()[:2] == [
         "scenarios/broken.json:1:2: Property names must be strings in double quotes",
         "event-console: 1 workspace file(s) skipped, listed above; running 'checkout' from "
+        "scenarios/checkout.json"]
+
+
+def test_link_loops_and_links_out_of_the_workspace_are_skipped_not_fatal(cli, workspace,
+                                                                         tmp_path):
+    """A link loop in templates/ ended `run` with RuntimeError (Path.resolve); a link to a
+    file outside had its first word quoted in the parse error, printed to the CI log."""
+    templates = workspace / "templates"
+    (templates / "loop1.json").symlink_to(templates / "loop2.json")
+    (templates / "loop2.json").symlink_to(templates / "loop1.json")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("ghp_AbCdEf0123456789SuperSecretTokenValueXYZ")
+    (templates / "tok.json").symlink_to(secret)
+    proc = cli("run", "checkout", "--workspace", str(workspace), "--url",
+               "http://127.0.0.1:9", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    assert "SuperSecret" not in proc.stderr + proc.stdout
+    assert proc.stderr.splitlines()[:4] == [
+        "templates/loop1.json:1:1: cannot read: Too many levels of symbolic links",
+        "templates/loop2.json:1:1: cannot read: Too many levels of symbolic links",
+        f"templates/tok.json:1:1: a link to {os.path.realpath(secret)}, outside "
+        f"{os.path.realpath(workspace)}: not read",
+        "event-console: 3 workspace file(s) skipped, listed above; running 'checkout' from "
         "scenarios/checkout.json"]
 
 

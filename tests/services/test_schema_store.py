@@ -37,6 +37,8 @@ def test_loads_good_files_and_reports_hostile_ones(workspace: Path) -> None:
     (schemas / "folder.json").mkdir()
     os.mkfifo(schemas / "fifo.json")
     os.symlink("loop.json", schemas / "loop.json")
+    (workspace / "token.txt").write_text("sk_live_SuperSecret")
+    os.symlink(workspace / "token.txt", schemas / "token.json")  # out of the folder
     (schemas / "broken.json").write_text('{\n  "type": "object",\n}\n', encoding="utf-8")
     (schemas / "notes.txt").write_text("not a schema", encoding="utf-8")
     (schemas / ".hidden.json").write_text("{", encoding="utf-8")
@@ -54,6 +56,8 @@ def test_loads_good_files_and_reports_hostile_ones(workspace: Path) -> None:
         "fifo.json": ("not a regular file", 1, 1),
         "loop.json": ("cannot read: Too many levels of symbolic links", 1, 1),
         "broken.json": ("Trailing comma: remove the ',' before '}'", 2, 19),
+        "token.json": (f"a link to {os.path.realpath(workspace / 'token.txt')}, outside "
+                       f"{os.path.realpath(schemas)}: not read", 1, 1),
     }
     assert all(p.problem.severity is Severity.ERROR for p in library.problems)
     assert [Path(p.file).name for p in library.problems] == sorted(problems)

@@ -118,10 +118,21 @@ def test_hostile_files_become_problems_not_hangs(ws):
     (folder / "loop-b.json").symlink_to(folder / "loop-a.json")
     os.mkfifo(folder / "pipe.json")
     (folder / "dir.json").mkdir()
-    (folder / "linked.json").symlink_to(EXAMPLES / "templates" / "order-created.json")
+    # a link inside the workspace is followed; one out of it is not read (a workspace is
+    # someone else's repository: a link to a token file had its first word quoted)
+    (ws.folder / "shared").mkdir()
+    (ws.folder / "shared" / "order.json").write_bytes(
+        (EXAMPLES / "templates" / "order-created.json").read_bytes())
+    (folder / "linked.json").symlink_to(ws.folder / "shared" / "order.json")
+    secret = ws.folder.parent / "token.json"
+    secret.write_text("ghp_SuperSecretTokenValue")
+    (folder / "token.json").symlink_to(secret)
     ws.reload_if_changed()
     messages = {p.file: p.problem.message for p in ws.problems}
+    outside = os.path.realpath(ws.folder)
     assert messages == {
+        "templates/token.json": f"a link to {os.path.realpath(secret)}, outside {outside}: "
+                                "not read",
         "templates/binary.json": "binary file (contains NUL bytes), not JSON text",
         "templates/dir.json": "not a regular file",
         "templates/huge.json": f"file is {MAX_FILE_BYTES + 1:,} bytes, over the "
