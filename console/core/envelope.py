@@ -257,11 +257,11 @@ def first_lone_surrogate(value: Any) -> tuple[str, str]:
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         where, item = stack.pop()
-        if isinstance(item, str) and _has_surrogate(item):
+        if isinstance(item, str) and has_lone_surrogate(item):
             return where, item
         if isinstance(item, dict):
             for k, v in reversed(item.items()):
-                if _has_surrogate(str(k)):
+                if has_lone_surrogate(str(k)):
                     return f"{where}/{escape_token(str(k))}", str(k)
                 stack.append((f"{where}/{escape_token(str(k))}", v))
         elif isinstance(item, list):
@@ -269,8 +269,10 @@ def first_lone_surrogate(value: Any) -> tuple[str, str]:
     return "", ""
 
 
-def _has_surrogate(text: str) -> bool:
+def has_lone_surrogate(text: str) -> bool:
+    """Whether `text` holds half of a UTF-16 pair (JSON text "\\ud800" reads as one)."""
     return _surrogate_in(text) is not None
+
 
 
 def _surrogate_in(text: str) -> str | None:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from console.core.envelope import has_lone_surrogate, lone_surrogate_message
 from console.core.errors import InputError
 from console.core.positions import escape_token, parse_with_positions
 from console.core.problems import FileProblem
@@ -184,6 +185,9 @@ class _Checker:
         if not isinstance(item, str) or (required and not item.strip()):
             self.add(f"{pointer}/{key}", f"{key!r} must be a non-empty string"
                      if required else f"{key!r} must be a string")
+            return ""
+        if has_lone_surrogate(item):  # it could be neither shown nor stored in the history
+            self.add(f"{pointer}/{key}", f"{key!r}: {lone_surrogate_message(item)}")
             return ""
         return item
 

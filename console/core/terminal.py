@@ -21,8 +21,19 @@ def visible(text: str) -> str:
 
 def one_line(text: str) -> str:
     """`text` as one line: runs of whitespace (line breaks, tabs) become one space, other
-    control characters are shown as `\\xNN` (a server's error, shown in a status bar)."""
-    return visible(" ".join(text.split()))
+    control characters are shown as `\\xNN` (a server's error, shown in a status bar), and
+    half a UTF-16 pair as `\\udNNN`."""
+    return utf8_safe(visible(" ".join(text.split())))
+
+
+def utf8_safe(text: str) -> str:
+    """`text` with half a UTF-16 pair (JSON's "\\ud800") written as `\\ud800`: it cannot be
+    encoded, so the history could not store it (UnicodeEncodeError ended the send)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
 
 
 def say(message: str) -> None:

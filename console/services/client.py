@@ -34,7 +34,7 @@ import httpx
 from console import __version__
 from console.core.ids import IdSeed
 from console.core.redact import mask_key, mask_url, scrub
-from console.core.terminal import one_line
+from console.core.terminal import one_line, utf8_safe
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -298,7 +298,8 @@ class EventApiClient:
             outcome.error = f"server answered {status} without a list of ids"
             return outcome
         # the real Dev Server answers `"ids": [""]` when nothing was accepted: drop empties
-        outcome.ids = [i for i in ids if isinstance(i, str) and i] if isinstance(ids, list) else []
+        outcome.ids = ([utf8_safe(i) for i in ids if isinstance(i, str) and i]
+                       if isinstance(ids, list) else [])
         outcome.error = _server_error(status, parsed, len(outcome.ids), events)
         outcome.uncertain = False  # the server said what it took
         return outcome

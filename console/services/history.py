@@ -31,6 +31,7 @@ from console.core.dedup import (
     not_taken,
 )
 from console.core.ids import IdSeed
+from console.core.terminal import utf8_safe
 from console.services.history_query import HistoryReads
 from console.services.history_schema import DAY_MS as DAY_MS
 from console.services.history_schema import (
@@ -84,6 +85,10 @@ class CapturedLike(Protocol):
     event: dict[str, Any]
     size: int
     raw: bytes
+
+
+def _safe(text: str | None) -> str | None:
+    return None if text is None else utf8_safe(text)
 
 
 def parse_event(raw: bytes) -> tuple[str, str | None]:
@@ -208,6 +213,9 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
         time (state 'queued'); `mark_pending` must flip it before the request leaves, and
         a queued request whose process is gone was never sent, so it is removed."""
         when = now_ms() if time_ms is None else time_ms
+        # names from files and servers: half a UTF-16 pair cannot be stored as it is
+        env, origin, branch, scenario, step = (
+            utf8_safe(env), _safe(origin), _safe(branch), _safe(scenario), _safe(step))
         seed_text = seed if isinstance(seed, str) or seed is None else seed.header
         size = request_bytes if request_bytes is not None else (
             2 + sum(map(len, events)) + max(len(events) - 1, 0))
@@ -324,7 +332,7 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
             "UPDATE requests SET status = ?, accepted = ?, attempts = ?, latency_ms = ?,"
             " error = ?, done_ms = ?, seed = coalesce(?, seed), state = 'done'"
             " WHERE id = ?",
-            (result.status, accepted, result.attempts, result.latency_ms, result.error,
+            (result.status, accepted, result.attempts, result.latency_ms, _safe(result.error),
              now_ms(), result.seed or None, request_id),
         )
         update_rows(self.conn, "events", ["internal_id"],
@@ -338,7 +346,7 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
                 self.conn.execute(
                     "UPDATE events SET internal_id = NULL, status = ?, outcome = ?,"
                     " outcome_detail = ? WHERE id BETWEEN ? AND ?",
-                    (result.status, said.kind.value, said.text, low, high),
+                    (result.status, said.kind.value, utf8_safe(said.text), low, high),
                 )
             unknown = outcome.kind is OutcomeKind.UNKNOWN
             seed = IdSeed.parse(result.seed) if unknown and result.seed else None

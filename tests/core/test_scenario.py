@@ -89,6 +89,16 @@ def test_wait_durations(text, millis):
     assert parse_wait(text) == millis
 
 
+def test_half_a_utf16_pair_in_a_name_is_a_problem_of_its_file():
+    """It could not be stored in the history (the run ended with UnicodeEncodeError), and
+    the window listed the scenario under a name Run could not find."""
+    doc = scenario_doc([{"wait": "1s"}])
+    doc["name"] = "bad \ud800 name"
+    [problem] = problems_of_scenario(doc)
+    assert problem.startswith("scenarios/s.json:3:11: 'name': An unpaired surrogate escape "
+                              "(\\ud800) is not valid Unicode")
+
+
 def test_a_wait_too_long_for_a_float_is_a_problem_of_its_file():
     """400 digits raised OverflowError out of the workspace's load: the window never
     opened (it reopens the last workspace) and every `run` there failed."""

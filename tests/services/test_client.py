@@ -275,6 +275,17 @@ def test_a_redirect_is_named_with_where_it_points_and_not_followed(server: Fault
     assert len(server.requests) == 1 and not result.uncertain and result.attempts == 1
 
 
+def test_a_server_error_is_one_line_that_can_be_stored(server: FaultServer) -> None:
+    """Line breaks, an ESC and half a UTF-16 pair reached the status bar as they were, and
+    the pair ended the send when the history stored the error."""
+    server.script(Reply.json(400, {"error": "bad\n  thing\x1b[31m \ud800", "status": 400,
+                                   "ids": ["01A\udfff"]}))
+    result, _ = send(target_for(server), THREE, 3)
+    assert result.error == "bad thing\\x1b[31m \\ud800"
+    assert result.ids == ["01A\\udfff"]
+    result.error.encode("utf-8")
+
+
 def test_empty_body(server: FaultServer) -> None:
     server.script(Reply(200, b""))
     result, _ = send(target_for(server))

@@ -74,6 +74,19 @@ def test_pending_then_done(db: Path):
         assert store.response_ids(rid) == [seed.event_id(0)]
 
 
+def test_half_a_utf16_pair_in_a_name_or_an_error_is_stored_escaped(db: Path):
+    """A scenario named with "\\ud800", or a server error holding one, ended the send with
+    UnicodeEncodeError; the request then read "cancelled while in flight"."""
+    seed = IdSeed.fresh()
+    with HistoryStore(db) as store:
+        rid = store.record_pending(env="dev", events=parts({"name": "a/b"}), seed=seed,
+                                   scenario="bad \ud800 name", step="step \udfff")
+        store.record_done(rid, result(seed, [], 1, status=400, error="bad \ud800"))
+        [row] = store.query()
+    assert (row.scenario, row.step) == ("bad \\ud800 name", "step \\udfff")
+    assert row.outcome == "not accepted" and row.outcome_detail == "not accepted: bad \\ud800"
+
+
 def test_crash_mid_send_leaves_unknown_on_reopen(db: Path):
     script = (
         "import os, signal, sys\n"
