@@ -77,13 +77,23 @@ class StepError(Exception):
 
 
 def deep_merge(base: Any, overrides: Any) -> Any:
-    """`with` overrides: objects merge key by key, anything else replaces."""
-    if isinstance(base, dict) and isinstance(overrides, dict):
-        out = dict(base)
-        for key, value in overrides.items():
-            out[key] = deep_merge(base.get(key), value) if key in base else value
-        return out
-    return overrides
+    """`with` overrides: objects merge key by key, anything else replaces. A loop, not
+    recursion: a template and a `with` nested 100,000 deep raised RecursionError (the
+    envelope check then says "nested too deeply", as for an event written inline)."""
+    if not (isinstance(base, dict) and isinstance(overrides, dict)):
+        return overrides
+    merged = dict(base)
+    stack = [(merged, base, overrides)]
+    while stack:
+        out, under, over = stack.pop()
+        for key, value in over.items():
+            below = under.get(key)
+            if key in under and isinstance(below, dict) and isinstance(value, dict):
+                out[key] = child = dict(below)
+                stack.append((child, below, value))
+            else:
+                out[key] = value
+    return merged
 
 
 class ScenarioRunner:

@@ -335,3 +335,23 @@ def test_the_model_is_usable_without_files():
     scenario = Scenario("s", [])
     with pytest.raises(ValueError, match="needs a client and a target"):
         ScenarioRunner(scenario, {"t": EventTemplate("t", {"name": "a"})})
+
+
+def test_with_merges_into_a_template_however_deep_both_are():
+    """A template and a `with` nested 100,000 deep raised RecursionError out of `run` (the
+    envelope check, after the merge, says "nested too deeply" as for an inline event)."""
+    from console.services.runner import deep_merge
+
+    def nested(depth: int, leaf: dict) -> dict:
+        value = leaf
+        for _ in range(depth):
+            value = {"a": value}
+        return value
+
+    merged = deep_merge(nested(100_000, {"x": 1, "y": 2}), nested(100_000, {"y": 3}))
+    for _ in range(100_000):
+        merged = merged["a"]
+    assert merged == {"x": 1, "y": 3}
+    assert deep_merge({"a": {"b": 1}, "c": 2}, {"a": 5, "d": {"e": 1}}) == {
+        "a": 5, "c": 2, "d": {"e": 1}}
+    assert deep_merge({"a": 1}, [1]) == [1]
