@@ -115,6 +115,7 @@ class RunReport:
     cancelled: bool = False
     results: list[StepResult] = field(default_factory=list)
     rows: list[RowState] = field(default_factory=list, repr=False)
+    steps: str = field(default="", repr=False)  # the steps that ran, as JSON ("Re-run failed")
 
     @property
     def passed(self) -> bool:

@@ -21,12 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from console.core.dedup import Outcome, OutcomeKind, not_taken_each, run_entry
+from console.core.errors import UserError
 from console.core.expect import Observed, check_expect
 from console.core.ids import IdSeed
 from console.core.pipeline import prepare_events
@@ -292,6 +294,9 @@ class ScenarioRunner:
     async def rerun_failed(self, previous: RunReport) -> RunReport:
         """Run again only the failed results of `previous`, with each row's saved state;
         the new results replace the old ones in a copy of the report."""
+        problem = self.rerun_problem(previous)
+        if problem:
+            raise UserError(problem)
         report = self._new_report()
         report.rows = previous.rows
         report.results = list(previous.results)
@@ -323,7 +328,19 @@ class ScenarioRunner:
         self._stopping = False
         self._done = 0
         return RunReport(self.scenario.name, self.environment, shown, self.seed,
-                         self.dry_run, started_ms=int(time.time() * 1000))
+                         self.dry_run, started_ms=int(time.time() * 1000),
+                         steps=self._steps_json())
+
+    def _steps_json(self) -> str:
+        return json.dumps(self.scenario.to_json()["steps"], sort_keys=True)
+
+    def rerun_problem(self, previous: RunReport) -> str | None:
+        """Why the failed steps of `previous` cannot be run again by this runner: its results
+        name steps by their place, so a step added above one ran another step."""
+        if previous.steps != self._steps_json():
+            return ("the scenario's steps changed since that run (a step added, removed or "
+                    "edited): run it again from the start")
+        return None
 
     def _emit(self, report: RunReport, result: StepResult) -> None:
         report.results.append(result)

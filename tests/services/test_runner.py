@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from console.core.errors import UserError
 from console.core.scenario import EventTemplate, Scenario
 from console.core.serialize import pretty
 from console.services.client import EventApiClient, RetryPolicy, Target
@@ -232,6 +233,17 @@ def test_rerun_failed_steps_with_the_rows_state(app_home, tmp_path):
         events = inbox.events()
         assert [e.name for e in events] == ["a/first", "a/second"]
         assert events[1].event["data"]["ref"] == events[0].internal_id
+        # a step added above: the results name steps by their place, and "Re-run failed"
+        # ran the new step 0 and called the failed one passed
+        changed = ws.scenario("checkout")
+        changed.steps.insert(0, changed.steps[0])
+        runner = ScenarioRunner(changed, ws.templates, dry_run=True)
+        assert runner.rerun_problem(report) == (
+            "the scenario's steps changed since that run (a step added, removed or edited): "
+            "run it again from the start")
+        with pytest.raises(UserError, match="steps changed since that run"):
+            run(runner.rerun_failed(report))
+        assert len(inbox.events()) == 2
 
 
 def test_stop_cancels_the_step_in_flight_and_sends_nothing_more(app_home, tmp_path):

@@ -328,6 +328,9 @@ class RunnerPanel(QWidget):
             return None
         try:
             runner = self._build(self._scenario(), dry_run=previous.dry_run, seed=previous.seed)
+            problem = runner.rerun_problem(previous)
+            if problem:
+                raise UserError(f"Not re-run: {problem}")
         except UserError as exc:
             self._show_problems([], str(exc))
             return None
