@@ -38,11 +38,18 @@ from referencing.exceptions import Unresolvable
 
 from console.core import patterns
 from console.core.errors import InputError
-from console.core.positions import escape_token, parse_with_positions, pointer_tokens
+from console.core.positions import (
+    escape_token,
+    nesting_depth,
+    parse_with_positions,
+    pointer_tokens,
+)
 from console.core.problems import FileProblem, Problem, Severity
 
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 MAX_DATA_ERRORS = 200
+# data shallower than this cannot exhaust the stack of a validator: a schema that loops can
+DEEP_DATA = 50
 _UNSAFE = re.compile(r'[\\:*?"<>|\x00-\x1f]')
 
 
@@ -342,6 +349,9 @@ def data_errors(entry: SchemaEntry, data: Any, *,
         return [DataError("", f"Schema {entry.file} has a $ref that cannot be resolved "
                               f"({exc}); data not checked")]
     except RecursionError:
+        if nesting_depth(data) < DEEP_DATA:  # {} blamed for `"$ref": "#"` (a loop)
+            return [DataError("", f"Schema {entry.file} refers to itself without end (a "
+                                  "$ref loop such as \"$ref\": \"#\"); data not checked")]
         return [DataError("", "data is nested too deeply to check against the schema")]
     return [DataError(p, m) for p, m in sorted(found, key=lambda item: pointer_tokens(item[0]))]
 

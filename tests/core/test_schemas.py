@@ -153,6 +153,27 @@ def test_data_errors_never_raise() -> None:
     assert len(data_errors(limited.entry_for("m/x"), many, limit=10)) == 10  # type: ignore[arg-type]
 
 
+def test_a_schema_that_refers_to_itself_without_end_is_blamed_not_the_data() -> None:
+    """`{"$ref": "#"}` said "data is nested too deeply" of `data: {}`."""
+    loops = library(("refself.json", dump({"x-event-name": "a/ref", "$ref": "#"})),
+                    ("pair.json", dump({"x-event-name": "a/pair", "$ref": "#/$defs/a", "$defs": {
+                        "a": {"$ref": "#/$defs/b"}, "b": {"$ref": "#/$defs/a"}}})))
+    for name, file in (("a/ref", "refself.json"), ("a/pair", "pair.json")):
+        entry = loops.entry_for(name)
+        assert entry is not None
+        [error] = data_errors(entry, {})
+        assert error.message == (f"Schema {file} refers to itself without end (a $ref loop "
+                                 "such as \"$ref\": \"#\"); data not checked")
+    deep: Any = 1
+    for _ in range(5_000):
+        deep = {"a": deep}
+    nested = library(("n.json", dump({"x-event-name": "n/x", "properties": {
+        "a": {"$ref": "#"}}}))).entry_for("n/x")
+    assert nested is not None
+    [error] = data_errors(nested, deep)
+    assert error.message == "data is nested too deeply to check against the schema"
+
+
 def test_human_paths() -> None:
     assert human_path(["items", 2, "price"]) == "data.items[2].price"
     assert human_path(["a b", "é"]) == 'data["a b"]["é"]'
