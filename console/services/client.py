@@ -297,11 +297,18 @@ class EventApiClient:
         if _success(status) and not isinstance(ids, list):  # taken, but which ids?
             outcome.error = f"server answered {status} without a list of ids"
             return outcome
-        # the real Dev Server answers `"ids": [""]` when nothing was accepted: drop empties
-        outcome.ids = ([utf8_safe(i) for i in ids if isinstance(i, str) and i]
-                       if isinstance(ids, list) else [])
+        # ids go to events by place, up to the first that is not one: the real Dev Server
+        # answers `"ids": [""]` when nothing was accepted
+        listed = ids if isinstance(ids, list) else []
+        taken = next((n for n, i in enumerate(listed) if not (isinstance(i, str) and i)),
+                     len(listed))
+        outcome.ids = [utf8_safe(i) for i in listed[:taken]]
         outcome.error = _server_error(status, parsed, len(outcome.ids), events)
         outcome.uncertain = False  # the server said what it took
+        if any(isinstance(i, str) and i for i in listed[taken:]):  # ["01A", "", "01C"]
+            outcome.error = (f"server answered {status} with ids that leave out event "
+                             f"#{taken + 1} and name later ones")
+            outcome.uncertain = True  # which of the later events it took is unclear
         return outcome
 
     async def health(self, origin: str) -> bool:

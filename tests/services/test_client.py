@@ -286,6 +286,17 @@ def test_a_server_error_is_one_line_that_can_be_stored(server: FaultServer) -> N
     result.error.encode("utf-8")
 
 
+def test_ids_with_a_gap_are_not_moved_onto_other_events(server: FaultServer) -> None:
+    """`["01A", "", "01C"]` gave event #2 the id 01C, and called #3 not accepted."""
+    server.script(Reply.json(200, {"ids": ["01A", "", "01C"], "status": 200}),
+                  Reply.json(400, {"ids": [""], "status": 400, "error": "bad"}))
+    gap, _ = send(target_for(server), THREE, 3)
+    assert (gap.ids, gap.uncertain) == (["01A"], True)
+    assert gap.error == "server answered 200 with ids that leave out event #2 and name later ones"
+    none, _ = send(target_for(server), THREE, 3)  # the Dev Server's "nothing taken"
+    assert (none.ids, none.uncertain, none.error) == ([], False, "bad")
+
+
 def test_empty_body(server: FaultServer) -> None:
     server.script(Reply(200, b""))
     result, _ = send(target_for(server))
