@@ -227,9 +227,9 @@ class SendFlow(QObject):
             except asyncio.CancelledError:
                 if not self._lookup_cancelled:  # the window closing: not ours to keep
                     raise
-                task = asyncio.current_task()
-                if task is not None:
-                    task.uncancel()  # handled: later awaits here must not see it
+                current = asyncio.current_task()
+                if current is not None:
+                    current.uncancel()  # handled: later awaits here must not see it
                 log.cancelled("the runs lookup was cancelled")
                 self.panel.lookup_done(cancelled=True)
                 self.finished.emit(f"{self._summary(resolved, log, {})} — runs lookup "
