@@ -20,7 +20,7 @@ import re
 import sys
 import time
 import uuid as uuid_mod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from datetime import time as dtime
@@ -30,10 +30,12 @@ from types import FrameType
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, Undefined, UndefinedError, nodes
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.exceptions import SecurityError
 from jinja2.exceptions import TemplateError as JinjaTemplateError
 from jinja2.meta import find_undeclared_variables
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import Namespace
 
 from console.core import template_limits as limits
 from console.core.errors import InputError
@@ -45,6 +47,10 @@ MAX_DEPTH = 200  # nesting of values converted to JSON
 RENDER_SECONDS = 2.0  # the longest a `{% ... %}` template may run
 CHECK_EVERY = 4096  # template lines between looks at the clock
 _MARKERS = ("{{", "{%", "{#")
+_CONTAINERS = (list, tuple, dict)
+# what a template's own code can raise: the user's mistake, said as a TemplateError
+_ERRORS = (ArithmeticError, TypeError, ValueError, LookupError, NameError, AttributeError,
+           RuntimeError, AssertionError)
 
 
 class TemplateError(InputError):
@@ -68,36 +74,83 @@ class TemplateError(InputError):
         return TemplateError(self.message, pointer=pointer, offset=self.offset, line=self.line)
 
 
-def to_json_value(value: Any, depth: int = 0) -> Any:
-    """A value as JSON data: dates become ISO text, tuples lists; anything else is refused."""
-    if depth > MAX_DEPTH:
-        raise TemplateError(f"value nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, Undefined):
-        str(value)  # raises the UndefinedError/SecurityError that says what is missing
-    if value is None or isinstance(value, bool | int | str):
-        return str(value) if isinstance(value, str) else value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise TemplateError(f"{value} is not a JSON number")
+def to_json_value(value: Any) -> Any:
+    """A value as JSON data: dates become ISO text, tuples lists; anything else is refused,
+    and so is a value longer than MAX_TEXT characters as JSON (counted as it is copied, so
+    a list holding the same list twice, forty levels deep, is refused, not walked)."""
+    if value is None or isinstance(value, bool):
         return value
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, datetime | date | dtime):
-        return value.isoformat()
-    if isinstance(value, uuid_mod.UUID):
+    if isinstance(value, int):
+        return _json_int(value)
+    if isinstance(value, str):
+        if len(value) > MAX_TEXT:
+            raise TemplateError(f"rendered text is longer than {MAX_TEXT:,} characters")
         return str(value)
-    if isinstance(value, Bag):
-        value = {key: value[key] for key in value}
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise TemplateError(f"object key {key!r} is not a string")
-            out[key] = to_json_value(item, depth + 1)
-        return out
-    if isinstance(value, list | tuple):
-        return [to_json_value(item, depth + 1) for item in value]
-    raise TemplateError(f"a value of type {type(value).__name__} cannot be put in JSON")
+    return _JsonCopy().copy(value, 0)
+
+
+def _json_int(value: int) -> int:
+    """An int Python can write as text (it refuses over 4,300 digits, when already sent)."""
+    if value.bit_length() > 14_000:
+        raise TemplateError("a number longer than 4,000 digits cannot be put in JSON")
+    return value
+
+
+class _JsonCopy:
+    """One to_json_value: the characters left of MAX_TEXT (each item counts one or more)."""
+
+    __slots__ = ("left",)
+
+    def __init__(self) -> None:
+        self.left = MAX_TEXT
+
+    def spend(self, size: int) -> None:
+        self.left -= size
+        if self.left < 0:
+            raise TemplateError(f"rendered value is longer than {MAX_TEXT:,} characters")
+
+    def copy(self, value: Any, depth: int) -> Any:
+        if depth > MAX_DEPTH:
+            raise TemplateError(f"value nested deeper than {MAX_DEPTH} levels")
+        if isinstance(value, Undefined):
+            str(value)  # raises the UndefinedError/SecurityError that says what is missing
+        if isinstance(value, str):
+            self.spend(len(value) + 2)
+            return str(value)
+        self.spend(1)
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, int):
+            return _json_int(value)
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise TemplateError(f"{value} is not a JSON number")
+            return value
+        if isinstance(value, Decimal):
+            if not value.is_finite():
+                raise TemplateError(f"{value} is not a JSON number")
+            if value != value.to_integral_value():
+                return float(value)
+            if value.adjusted() > 4_000:
+                raise TemplateError("a number longer than 4,000 digits cannot be put in JSON")
+            return int(value)
+        if isinstance(value, datetime | date | dtime):
+            return value.isoformat()
+        if isinstance(value, uuid_mod.UUID):
+            return str(value)
+        if isinstance(value, Bag):
+            value = {key: value[key] for key in value}
+        if isinstance(value, Mapping):
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                if not isinstance(key, str):
+                    raise TemplateError(f"object key {key!r} is not a string")
+                self.spend(len(key))
+                out[key] = self.copy(item, depth + 1)
+            return out
+        if isinstance(value, list | tuple):
+            return [self.copy(item, depth + 1) for item in value]
+        raise TemplateError(f"a value of type {type(value).__name__} cannot be put in JSON")
 
 
 def to_text(value: Any) -> str:
@@ -108,33 +161,89 @@ def to_text(value: Any) -> str:
     return event_bytes(value).decode("utf-8")
 
 
-class _Sandbox(ImmutableSandboxedEnvironment):
-    """The sandbox, plus caps so one expression cannot exhaust memory: on `*`, `**` and
-    `%` here, on widening filters and str methods in template_limits."""
+class _CodeGenerator(CodeGenerator):
+    """Jinja's code generator, except that `a ~ b` is checked for size before it is joined
+    (it is no operator the sandbox can intercept: it compiles to a join)."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    @optimizeconst
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:  # noqa: N802
+        self.write("environment.concat_parts((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
+class _Namespace(Namespace):
+    """`namespace()`, whose text does not show what it holds: a namespace holding itself
+    twice, forty levels deep, would otherwise be 2**40 times as long as text."""
+
+    def __repr__(self) -> str:
+        return "<namespace>"
+
+
+class _Sandbox(ImmutableSandboxedEnvironment):
+    """The sandbox, plus caps so one expression cannot exhaust memory: on `*`, `**`, `%`,
+    `+`, `~`, on what `map` makes and on a template's output here, on widening filters and
+    str methods in template_limits."""
+
+    intercepted_binops = frozenset({"*", "**", "%", "+"})
+    code_generator_class = _CodeGenerator
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         for name in limits.FILTER_CHECKS:
             self.filters[name] = limits.guarded_filter(name, self.filters[name], MAX_TEXT)
+        self.filters["map"] = limits.counted_filter(self.filters["map"], MAX_TEXT)
+        self.globals["namespace"] = _Namespace
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
         limits.check_call(__obj, args, kwargs, MAX_TEXT)
         return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "+":
+            if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+                size = limits.weight(left, MAX_TEXT)
+                if size + limits.weight(right, MAX_TEXT - size) > MAX_TEXT:
+                    raise SecurityError(f"result longer than {MAX_TEXT:,} characters")
+            return left + right
         if operator == "%":
             limits.printf_widths(left, MAX_TEXT)
         if operator == "*":
             for seq, count in ((left, right), (right, left)):
-                if (isinstance(seq, str | list | tuple) and isinstance(count, int)
-                        and len(seq) * count > MAX_TEXT):
+                if (isinstance(seq, str | list | tuple) and isinstance(count, int) and count > 1
+                        and limits.weight(seq, MAX_TEXT // count + 1) * count > MAX_TEXT):
                     raise SecurityError(f"result longer than {MAX_TEXT:,} items")
         if (operator == "**" and isinstance(left, int) and isinstance(right, int)
                 and abs(left) > 1 and right * left.bit_length() > 64_000):
             raise SecurityError("number too large")
         return super().call_binop(context, operator, left, right)
+
+    @staticmethod
+    def concat_parts(parts: tuple[Any, ...]) -> str:
+        """`a ~ b ~ …`: each part as text, refused when over MAX_TEXT. A list or dict is
+        weighed before it is made text (a list holding itself twice, forty levels deep,
+        would never finish); the parts' text is then measured once joined."""
+        for part in parts:
+            if isinstance(part, _CONTAINERS) and limits.weight(part, MAX_TEXT) > MAX_TEXT:
+                raise SecurityError(f"result longer than {MAX_TEXT:,} characters")
+        text = "".join(map(str, parts))
+        if len(text) > MAX_TEXT:
+            raise SecurityError(f"result longer than {MAX_TEXT:,} characters")
+        return text
+
+    @staticmethod
+    def concat(parts: Iterable[str]) -> str:
+        """A template's (or macro's, or block's) output, stopped once over MAX_TEXT."""
+        out: list[str] = []
+        size = 0
+        for part in parts:
+            size += len(part)
+            if size > MAX_TEXT:
+                raise TemplateError(f"rendered text is longer than {MAX_TEXT:,} characters")
+            out.append(part)
+        return "".join(out)
 
 
 class Bag:
@@ -235,19 +344,21 @@ class CompiledString:
                                     "calls itself?)") from None
             except (SecurityError, UndefinedError, JinjaTemplateError) as exc:
                 raise _runtime_error(exc, None) from None
-            except (ArithmeticError, TypeError, ValueError, LookupError, NameError) as exc:
+            except _ERRORS as exc:
                 raise TemplateError(": ".join(_problem(exc))) from None
             return _capped(text)
+        if self.kind == "single":
+            piece = self.pieces[0]
+            assert isinstance(piece, _Expr)
+            return _evaluate(piece, scope)  # to_json_value caps its size
         parts: list[str] = []
+        size = 0
         for piece in self.pieces:
-            if isinstance(piece, str):
-                parts.append(piece)
-                continue
-            value = _evaluate(piece, scope)
-            if self.kind == "single":
-                return value
-            parts.append(to_text(value))
-        return _capped("".join(parts))
+            text = piece if isinstance(piece, str) else to_text(_evaluate(piece, scope))
+            size += len(text)
+            _capped_size(size)
+            parts.append(text)
+        return "".join(parts)
 
 
 def _within_time(render: Callable[[Mapping[str, Any]], str], scope: Mapping[str, Any]) -> str:
@@ -256,24 +367,32 @@ def _within_time(render: Callable[[Mapping[str, Any]], str], scope: Mapping[str,
     Only `{% ... %}` templates get here, and only they can loop inside a loop: two nested
     loops over `range(100000)` would run for hours, freezing the window that renders a
     preview. The template's own code (Jinja compiles it to Python, in "<template>") is
-    traced, and the clock read every CHECK_EVERY lines; nothing else is traced. Under a
+    traced line by line, other code only where a function is called, and the clock read
+    every CHECK_EVERY of those steps. Under a
     debugger or coverage, which trace already, it runs untraced."""
     if sys.gettrace() is not None:
         return render(scope)
     deadline = time.perf_counter() + RENDER_SECONDS
-    lines = 0
+    steps = 0
 
     def on_line(_frame: FrameType, event: str, _arg: Any) -> Any:
-        nonlocal lines
+        nonlocal steps
         if event == "line":
-            lines += 1
-            if lines % CHECK_EVERY == 0 and time.perf_counter() > deadline:
+            steps += 1
+            if steps % CHECK_EVERY == 0 and time.perf_counter() > deadline:
                 raise TemplateError(f"the template ran for over {RENDER_SECONDS:g} s and was "
                                     "stopped (a loop inside a loop?)")
         return on_line
 
     def on_call(frame: FrameType, _event: str, _arg: Any) -> Any:
-        return on_line if frame.f_code.co_filename == "<template>" else None
+        nonlocal steps
+        if frame.f_code.co_filename == "<template>":
+            return on_line
+        steps += 1  # a call made by the template (a slow filter, fake.*) counts as a line
+        if steps % CHECK_EVERY == 0 and time.perf_counter() > deadline:
+            raise TemplateError(f"the template ran for over {RENDER_SECONDS:g} s and was "
+                                "stopped (a loop inside a loop?)")
+        return None
 
     sys.settrace(on_call)
     try:
@@ -283,9 +402,13 @@ def _within_time(render: Callable[[Mapping[str, Any]], str], scope: Mapping[str,
 
 
 def _capped(text: str) -> str:
-    if len(text) > MAX_TEXT:
-        raise TemplateError(f"rendered text is longer than {MAX_TEXT:,} characters")
+    _capped_size(len(text))
     return text
+
+
+def _capped_size(size: int) -> None:
+    if size > MAX_TEXT:
+        raise TemplateError(f"rendered text is longer than {MAX_TEXT:,} characters")
 
 
 def _evaluate(expr: _Expr, scope: Mapping[str, Any]) -> Any:
@@ -295,7 +418,7 @@ def _evaluate(expr: _Expr, scope: Mapping[str, Any]) -> Any:
         raise TemplateError(exc.message, offset=expr.offset) from None
     except (SecurityError, UndefinedError, JinjaTemplateError) as exc:
         raise _runtime_error(exc, expr.offset) from None
-    except (ArithmeticError, TypeError, ValueError, LookupError, NameError) as exc:
+    except _ERRORS as exc:
         what, why = _problem(exc)
         raise TemplateError(f"{what} in {{{{{expr.source}}}}}: {why}",
                             offset=expr.offset) from None

@@ -12,15 +12,17 @@ refused with a SecurityError ("refused by the template sandbox: …") when it wo
 - str methods: center, ljust, rjust, zfill, expandtabs, replace, join, format, format_map;
 - the `%` operator on a string (printf widths and precisions).
 
-`*` and `**` are checked by template._Sandbox.call_binop.
+`*`, `**`, `+` and `~` are checked by template._Sandbox; `map`'s output is counted here
+(`counted`), as are `fake.*` calls (see "fake.*" below).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import string
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from jinja2.exceptions import SecurityError
@@ -163,3 +165,196 @@ def check_call(obj: Any, args: tuple[Any, ...], kwargs: dict[str, Any], limit: i
         check = METHOD_CHECKS.get(getattr(method, "__name__", ""))
         if check is not None:
             check(owner, args, kwargs, limit)
+
+
+def weight(value: Any, limit: int) -> int:
+    """About how many characters `value` takes as text: a string its length, every other
+    item at least 1. Counted only until it passes `limit`, so a list that holds another
+    list twice, which holds another twice… (a million times over, by reference) is not
+    walked to its end."""
+    if isinstance(value, str):
+        return len(value)
+    if not isinstance(value, list | tuple | dict):
+        return 1
+    total = 0
+    stack: list[Any] = [value]
+    while stack and total <= limit:
+        item = stack.pop()
+        if isinstance(item, str):
+            total += len(item)
+        elif isinstance(item, list | tuple):
+            total += 1
+            stack.extend(item[: limit - total + 1])
+        elif isinstance(item, dict):
+            total += 1
+            for key, child in list(item.items())[: limit - total + 1]:
+                stack.append(key)
+                stack.append(child)
+        else:
+            total += 1
+    return total
+
+
+def counted(items: Iterable[Any], limit: int) -> Iterator[Any]:
+    """`items`, refused once they come to more than `limit` characters in all (`map`
+    applies a widening filter to each of up to 100,000 items)."""
+    total = 0
+    for item in items:
+        total += weight(item, limit)
+        _too_big(total, limit)
+        yield item
+
+
+def counted_filter(function: Callable[..., Any], limit: int) -> Callable[..., Any]:
+    @functools.wraps(function)  # keeps a pass_context mark
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        return counted(function(*args, **kwargs), limit)
+
+    return guarded
+
+
+# -- fake.* ---------------------------------------------------------------------------------
+# Faker's providers take sizes (`text(max_nb_chars=10**9)` ran for minutes) and reach each
+# other by name (`format`, `parse`, `pystr_format('{{seed_instance}}')`, `json`'s columns,
+# `pylist`'s value_types). So: only provider methods are callable, each argument is checked
+# (JSON values only; sizes and other numbers capped), and each call has a work budget that
+# the providers it calls by name draw on too.
+FAKE_DENIED = frozenset({"binary", "zip", "tar", "image", "json_bytes", "enum", "pyobject"})
+FAKE_TEXT = 100_000  # characters (or items) one argument may hold, and a length may ask for
+FAKE_ITEMS = 1_000  # how many words, sentences, rows, elements… one argument may ask for
+FAKE_LEVELS = 100  # levels of a host name, folders of a path, parts of a URL path
+FAKE_NUMBER = 10**18  # any other number (a minimum, a maximum, a timestamp)
+FAKE_WORK = 100_000  # one call's budget: the product of its sizes, plus its calls by name
+_CALL_WORK = 20  # what one call by name costs (a provider call takes 10-40 µs)
+_SIZES = {
+    **dict.fromkeys(("length", "max_nb_chars", "max_chars", "min_chars", "digits",
+                     "left_digits", "right_digits"), FAKE_TEXT),
+    **dict.fromkeys(("nb", "nb_elements", "nb_sentences", "nb_texts", "nb_words",
+                     "num_rows", "count", "num_files"), FAKE_ITEMS),
+    **dict.fromkeys(("levels", "depth", "deep"), FAKE_LEVELS),
+}
+# parameters whose numbers are values, not sizes; a number anywhere else is a size
+_VALUES = frozenset({
+    "min", "max", "min_value", "max_value", "step", "number", "le", "ge", "elements",
+    "ext_word_list", "start_date", "end_date", "start_datetime", "end_datetime",
+    "datetime_start", "datetime_end", "date_start", "date_end", "birthday", "center",
+    "radius", "chance_of_getting_true", "truth_probability", "minimum_age", "maximum_age",
+    "version_from", "version_to", "build_from", "build_to", "year", "month", "day",
+    "precision", "width", "height", "start", "end", "seed", "hue",
+})
+
+
+def fake_provider(source: Any, name: str) -> Callable[..., Any] | None:
+    """`source.NAME` if it is a provider's method templates may call, else None (the
+    generator's own methods, `format`, `parse`, `seed_instance`… are not providers)."""
+    if name.startswith(("_", "seed")) or name in FAKE_DENIED:
+        return None
+    from faker.providers import BaseProvider
+
+    try:
+        function = getattr(source, name)
+    except Exception:  # Faker raises TypeError for a few names
+        return None
+    if not isinstance(getattr(function, "__self__", None), BaseProvider):
+        return None
+    return function  # type: ignore[no-any-return]
+
+
+@functools.lru_cache(maxsize=1024)
+def _signature(function: Callable[..., Any]) -> inspect.Signature:
+    return inspect.signature(function)
+
+
+def _arguments(function: Callable[..., Any], args: tuple[Any, ...],
+               kwargs: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """(parameter, value) of a call; a wrong call raises the TypeError the call would."""
+    plain = getattr(function, "__func__", None)  # cached by function, not by provider
+    if plain is None:
+        return list(_signature(function).bind(*args, **kwargs).arguments.items())
+    return list(_signature(plain).bind(None, *args, **kwargs).arguments.items())[1:]
+
+
+def fake_work(name: str, function: Callable[..., Any], args: tuple[Any, ...],
+              kwargs: Mapping[str, Any]) -> int:
+    """The work `function(*args, **kwargs)` may do (the product of the sizes it asks for,
+    or the characters it is given), after refusing an argument that is not a JSON value
+    or asks for too much."""
+    if not args and not kwargs:
+        return 1
+    product, given = 1, 0
+    for parameter, value in _arguments(function, args, kwargs):
+        cap = _SIZES.get(parameter, FAKE_NUMBER if parameter in _VALUES else FAKE_TEXT)
+        size, sizes = _argument(name, parameter, value, cap)
+        product, given = product * sizes, given + size
+        if product > FAKE_WORK or given > FAKE_TEXT:
+            raise SecurityError(f"fake.{name} is asked for too much (over {FAKE_WORK:,} "
+                                "characters or items in all)")
+    return max(product, given)
+
+
+def _argument(name: str, parameter: str, value: Any, cap: int) -> tuple[int, int]:
+    """(characters in `value`, product of the sizes in it), or a SecurityError."""
+    counts_as_size = parameter not in _VALUES
+    size, sizes = 0, 1
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        size += 1
+        if isinstance(item, str):
+            size += len(item)
+        elif isinstance(item, list | tuple):
+            stack.extend(item[:FAKE_TEXT])
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, int | float) and not isinstance(item, bool):
+            if not abs(item) <= cap:  # NaN too
+                raise SecurityError(f"fake.{name}: {parameter} is over {cap:,}")
+            if counts_as_size:
+                sizes *= max(int(item), 1)
+        elif item is not None and not isinstance(item, bool):
+            str(item)  # an undefined name says so
+            raise SecurityError(f"fake.{name}: {parameter} is a {type(item).__name__} (fake.* "
+                                "takes text, numbers, true/false, none, lists and objects)")
+        if size > FAKE_TEXT:
+            raise SecurityError(f"fake.{name}: {parameter} is longer than {FAKE_TEXT:,} "
+                                "characters")
+    return size, sizes
+
+
+class FakeBudget:
+    """What is left of one `fake.NAME(...)` call's FAKE_WORK, shared with every provider
+    it calls by name (a `pylist` of a thousand values, a thousand `json` rows)."""
+
+    def __init__(self) -> None:
+        self.name = ""
+        self.left = FAKE_WORK
+
+    def start(self, name: str, work: int) -> None:
+        self.name, self.left = name, FAKE_WORK
+        self.spend(work)
+
+    def spend(self, work: int) -> None:
+        self.left -= work
+        if self.left < 0:
+            raise SecurityError(f"fake.{self.name} is asked for too much (over "
+                                f"{FAKE_WORK:,} characters or items in all)")
+
+
+def guard_generator(generator: Any, budget: FakeBudget) -> None:
+    """Make a Faker generator's look-up by name (behind `format`, `parse` and the
+    providers that use them) refuse what `fake.NAME` refuses, and charge `budget`."""
+    lookup = generator.get_formatter
+
+    def get_formatter(name: str) -> Callable[..., Any]:
+        function = lookup(name)
+        if fake_provider(generator, name) is None:
+            raise SecurityError(f"fake.{budget.name} may not use {name!r}")
+
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            budget.spend(_CALL_WORK + fake_work(name, function, args, kwargs))
+            return function(*args, **kwargs)
+
+        return checked
+
+    generator.get_formatter = get_formatter

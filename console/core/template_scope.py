@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from jinja2 import UndefinedError
+from jinja2.exceptions import SecurityError
+
+from console.core import template_limits as limits
 from console.core.ids import ulid as make_ulid
 from console.core.positions import parse_with_positions
 from console.core.scenario import FORMAT_TEMPLATE
@@ -24,13 +28,7 @@ from console.core.sourcemap import SourceMap
 from console.core.template import Bag, TemplateEngine, TemplateError, to_json_value
 
 Clock = Callable[[], int]  # epoch milliseconds
-
-_FAKE_DENIED = frozenset({
-    "seed", "seed_instance", "seed_locale", "add_provider", "get_providers", "provider",
-    "set_arguments", "get_arguments", "del_arguments", "set_formatter", "get_formatter",
-    "random", "factories", "binary", "zip", "tar", "image", "json_bytes", "weights", "items",
-})
-
+UNIQUE_TRIES = 1000  # draws `fake.unique.NAME()` makes for a new value, as Faker's does
 
 def system_clock() -> int:
     return time.time_ns() // 1_000_000
@@ -42,43 +40,101 @@ def iso_millis(ms: int) -> str:
     return stamp.replace("+00:00", "Z")
 
 
-
 class FakeProxy:
-    """`fake.*` in templates: a seeded Faker, created on first use, JSON-typed results."""
+    """`fake.*` in templates: a seeded Faker, created on first use, JSON-typed results.
 
-    def __init__(self, seed: int, locale: str | None = None, *, _faker: Any = None) -> None:
+    Only providers can be called, with JSON values, within the sizes and the work budget
+    of template_limits; whatever else goes wrong inside Faker is a TemplateError that
+    names the provider. `fake.unique.NAME()` is kept here rather than Faker's, so that its
+    retries share one budget and running out of values is a TemplateError too.
+    """
+
+    def __init__(self, seed: int, locale: str | None = None) -> None:
         self._seed = seed
         self._locale = locale
-        self._faker = _faker
+        self._faker: Any = None
+        self._budget = limits.FakeBudget()
+        self._seen: dict[tuple[str, str], set[str]] = {}
 
     def _instance(self) -> Any:
         if self._faker is None:
             from faker import Faker
 
-            self._faker = Faker(self._locale)
-            self._faker.seed_instance(self._seed)
+            faker = Faker(self._locale)
+            faker.seed_instance(self._seed)
+            for generator in faker.factories:
+                limits.guard_generator(generator, self._budget)
+            self._faker = faker
         return self._faker
 
+    def _provider(self, name: str) -> Callable[..., Any]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        function = limits.fake_provider(self._instance(), name)
+        if function is None:
+            raise AttributeError(name)
+        return function
+
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or name in _FAKE_DENIED:
-            raise AttributeError(name)
-        faker = self._instance()
         if name == "unique":
-            return FakeProxy(self._seed, _faker=faker.unique)
-        try:
-            attr = getattr(faker, name)
-        except AttributeError:
-            raise AttributeError(name) from None
-        if not callable(attr):
-            raise AttributeError(name)
+            return UniqueFake(self)
+        function = self._provider(name)
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            return to_json_value(attr(*args, **kwargs))
+            self._budget.start(name, limits.fake_work(name, function, args, kwargs))
+            return self._call(name, function, args, kwargs)
+
+        return call
+
+    def _call(self, name: str, function: Callable[..., Any], args: tuple[Any, ...],
+              kwargs: dict[str, Any]) -> Any:
+        try:
+            value = function(*args, **kwargs)
+        except (SecurityError, UndefinedError, TemplateError):
+            raise
+        except Exception as exc:  # Faker's own errors come from the user's arguments
+            text = str(exc).splitlines()[0] if str(exc) else ""
+            raise TemplateError(f"fake.{name} failed: {type(exc).__name__}"
+                                + (f": {text}" if text else "")) from None
+        return to_json_value(value)
+
+    def describe_missing(self, name: str) -> str:
+        return f"fake has no {name!r} (use Faker providers such as fake.name())"
+
+
+class UniqueFake:
+    """`fake.unique.NAME(...)`: a value NAME has not given before in this run (for the
+    same arguments), or a TemplateError when UNIQUE_TRIES draws or the work budget run
+    out. `fake.unique.clear()` forgets what was given."""
+
+    def __init__(self, fake: FakeProxy) -> None:
+        self._fake = fake
+
+    def __getattr__(self, name: str) -> Any:
+        fake = self._fake
+        if name == "clear":
+            return fake._seen.clear
+        function = fake._provider(name)
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            work = limits.fake_work(name, function, args, kwargs)
+            seen = fake._seen.setdefault((name, repr((args, sorted(kwargs.items())))), set())
+            fake._budget.start(f"unique.{name}", work)
+            for attempt in range(UNIQUE_TRIES):
+                if attempt:
+                    fake._budget.spend(work)
+                value = fake._call(f"unique.{name}", function, args, kwargs)
+                key = repr(value)
+                if key not in seen:
+                    seen.add(key)
+                    return value
+            raise TemplateError(f"fake.unique.{name} gave no new value in {UNIQUE_TRIES:,} "
+                                f"tries (it has given {len(seen):,} different ones)")
 
         return call
 
     def describe_missing(self, name: str) -> str:
-        return f"fake has no {name!r} (use Faker providers such as fake.name())"
+        return self._fake.describe_missing(name)
 
 
 def step_bag(steps: Mapping[str, Any]) -> Bag:

@@ -335,3 +335,141 @@ def test_line_breaks_and_a_trailing_newline_are_kept_exactly():
     assert render("x\r{{ seq }}\n") == "x\r1\n"
     exc = error("a\r\n\r\nb {{ nope }}")
     assert exc.offset == 7
+
+
+# -- fake.* limits (each of these ran for minutes, or reached Faker's internals) -----------
+@pytest.mark.parametrize(("source", "message"), [
+    ("{{ fake.text(max_nb_chars=10**9) | length }}", "fake.text: max_nb_chars is over 100,000"),
+    ("{{ fake.text(10**6) | length }}", "fake.text: max_nb_chars is over 100,000"),
+    ("{{ fake.pystr(max_chars=10**9) }}", "fake.pystr: max_chars is over 100,000"),
+    ("{{ fake.password(length=10**8) }}", "fake.password: length is over 100,000"),
+    ("{{ fake.paragraphs(nb=10**6) }}", "fake.paragraphs: nb is over 1,000"),
+    ("{{ fake.hostname(levels=10**4) }}", "fake.hostname: levels is over 100"),
+    ("{{ fake.pyint(max_value=10**5000) }}",
+     "fake.pyint: max_value is over 1,000,000,000,000,000,000"),
+    ("{{ fake.numerify('#' * 200000) }}", "fake.numerify: text is longer than 100,000 characters"),
+    ("{{ fake.fixed_width(data_columns=[(10**7, 'name')]) }}",
+     "fake.fixed_width: data_columns is over 100,000"),
+    ("{{ fake.json(cls=namespace) }}", "fake.json: cls is a type (fake.* takes text, numbers, "
+                                       "true/false, none, lists and objects)"),
+    # sizes that are each allowed, but not together, nor through the providers called by name
+    ("{{ fake.texts(nb_texts=1000, max_nb_chars=100000) }}",
+     "fake.texts is asked for too much (over 100,000 characters or items in all)"),
+    ("{{ fake.json(data_columns=[('x', 'text', {'max_nb_chars': 100000})], num_rows=1000) }}",
+     "fake.json is asked for too much (over 100,000 characters or items in all)"),
+    ("{{ fake.pylist(nb_elements=1000, value_types=['pystruct']) }}",
+     "fake.pylist is asked for too much (over 100,000 characters or items in all)"),
+    # Faker's look-up by name reached what fake.NAME cannot
+    ("{{ fake.pystr_format('{{seed_instance}}') }}",
+     "fake.pystr_format may not use 'seed_instance'"),
+    ("{{ fake.pylist(value_types=['binary']) }}", "fake.pylist may not use 'binary'"),
+])
+def test_fake_calls_that_ask_for_too_much_are_refused_before_they_run(source, message):
+    assert error(source).message == "refused by the template sandbox: " + message
+
+
+@pytest.mark.parametrize("name", ["format", "parse", "get_formatter", "set_formatter", "seed",
+                                  "seed_instance", "seed_locale", "add_provider", "binary",
+                                  "zip", "random", "items", "set_arguments"])
+def test_fake_has_only_providers(name):
+    assert error(f"{{{{ fake.{name}('seed_instance', 5) }}}}").message == (
+        f"unknown variable: fake has no {name!r} (use Faker providers such as fake.name())")
+    assert error(f"{{{{ fake.unique.{name}() }}}}").message.startswith(
+        f"unknown variable: fake has no {name!r}")
+
+
+def test_fake_calls_of_ordinary_sizes_still_work_and_stay_seeded():
+    source = {"text": "{{ fake.text(max_nb_chars=5000) }}", "pw": "{{ fake.password(length=40) }}",
+              "str": "{{ fake.pystr(min_chars=50, max_chars=50) }}",
+              "int": "{{ fake.random_int(1, 10**6) }}", "big": "{{ fake.pyint(max_value=10**15) }}",
+              "list": "{{ fake.pylist(nb_elements=5, value_types=['int']) }}",
+              "words": "{{ fake.words(nb=3) }}", "json": "{{ fake.json(num_rows=2) }}",
+              "fmt": "{{ fake.pystr_format('{{name}}-##') }}", "host": "{{ fake.hostname(2) }}",
+              "date": "{{ fake.date_between(start_date='-30d', end_date='today') }}"}
+    out = render(source)
+    assert len(out["text"]) <= 5000 and len(out["pw"]) == 40 and len(out["str"]) == 50
+    assert 1 <= out["int"] <= 10**6 and 0 <= out["big"] <= 10**15
+    assert isinstance(out["list"], list) and len(out["words"]) == 3
+    assert len(json.loads(out["json"])) == 2 and out["host"].count(".") == 3
+    assert render(source) == out
+
+
+def test_a_provider_that_fails_is_a_template_error_naming_it():
+    # an AssertionError inside Faker: it crashed a run after events were sent
+    assert error("{{ fake.password(length=1) }}").message == (
+        "fake.password failed: AssertionError: Required length is shorter than required "
+        "characters")
+    assert error("{% if true %}{{ fake.password(length=1) }}{% endif %}").message.startswith(
+        "fake.password failed: ")
+    exc = error({"x": "id-{{ fake.password(length=1) }}"})
+    assert (exc.pointer, exc.offset) == ("/x", 3)
+
+
+def test_fake_unique_running_out_of_values_is_a_template_error():
+    r = run()
+    assert {r.render_event("{{ fake.unique.boolean() }}") for _ in range(2)} == {True, False}
+    with pytest.raises(TemplateError) as info:
+        r.render_event("{{ fake.unique.boolean() }}")
+    assert info.value.message == (
+        "fake.unique.boolean gave no new value in 1,000 tries (it has given 2 different ones)")
+    assert r.render_event("{{ fake.unique.clear() }}{{ fake.unique.boolean() }}") in (
+        "nulltrue", "nullfalse")
+
+
+def test_fake_unique_retries_share_one_budget():
+    r = run()
+    source = "{{ fake.unique.dga(year=2020, month=1, day=1, tld='com', length=40000) | length }}"
+    assert r.render_event(source) == 40004
+    with pytest.raises(TemplateError) as info:
+        r.render_event(source)  # the same value each time: 1,000 tries would take a minute
+    assert info.value.message == ("refused by the template sandbox: fake.unique.dga is asked "
+                                  "for too much (over 100,000 characters or items in all)")
+
+
+def test_a_loop_of_slow_calls_is_stopped_on_time(monkeypatch):
+    """The clock is read every few thousand template lines *or calls*: a loop whose every
+    line runs Faker for 20 ms is stopped too."""
+    monkeypatch.setattr("console.core.template.RENDER_SECONDS", 0.2)
+    assert error("{% for i in range(99999) %}{% set x = fake.text(max_nb_chars=100000) %}"
+                 "{% endfor %}").message == (
+        "the template ran for over 0.2 s and was stopped (a loop inside a loop?)")
+
+
+# -- the output cap holds for every kind of string -----------------------------------------
+@pytest.mark.parametrize(("source", "message"), [
+    ("{{ ('a'*999999) ~ ('a'*999999) ~ ('b'*999999) }}",
+     "refused by the template sandbox: result longer than 1,000,000 characters"),
+    ("{% set ns = namespace(s='a'*999999) %}{% set ns.s = ns.s ~ ns.s %}{{ ns.s|length }}",
+     "refused by the template sandbox: result longer than 1,000,000 characters"),
+    ("{{ ['a'*999999] * 3 }}", "refused by the template sandbox: result longer than "
+                               "1,000,000 items"),
+    ("{{ [['a'*999999]] * 999999 }}", "refused by the template sandbox: result longer than "
+                                      "1,000,000 items"),
+    ("{{ 'a'*999999 + 'b'*999999 }}",
+     "refused by the template sandbox: result longer than 1,000,000 characters"),
+    ("{% set ns = namespace(l=['a'*999999]) %}{% for i in range(30) %}"
+     "{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l|length }}",
+     "refused by the template sandbox: result longer than 1,000,000 characters"),
+    ("{{ range(99999)|map('center', 999)|list|length }}",
+     "refused by the template sandbox: result longer than 1,000,000 characters"),
+    ("{{ vars.big }}", "rendered text is longer than 1,000,000 characters"),
+    ("{{ [vars.big] }}", "rendered value is longer than 1,000,000 characters"),
+    # a list holding the same list twice, 40 levels deep: 2**40 items as JSON
+    ("{% set ns = namespace(a=[1]) %}{% for i in range(40) %}{% set ns.a = [ns.a, ns.a] %}"
+     "{% endfor %}{{ ns.a ~ '' }}",
+     "refused by the template sandbox: result longer than 1,000,000 characters"),
+    ("{{ 10**4400 }}", "a number longer than 4,000 digits cannot be put in JSON"),
+])
+def test_values_over_the_cap_are_refused_whatever_builds_them(source, message):
+    assert error(source, vars={"big": "x" * (MAX_TEXT + 1)}).message == message
+
+
+def test_concatenation_and_addition_at_ordinary_sizes_still_work():
+    assert render({"concat": "{{ 'a' ~ 1 ~ none ~ [1, 2] }}", "add": "{{ [1, 2] + [3] }}",
+                   "text": "{{ 'a' + 'b' }}", "sum": "{{ 1 + 2.5 }}",
+                   "repeat": "{{ [[1, 2]] * 2 }}", "map": "{{ [1, 22]|map('center', 4)|list }}",
+                   "ns": "{% set ns = namespace(s='a') %}{% set ns.s = ns.s ~ ns.s %}{{ ns.s }}",
+                   "max": "{{ ('a' * 999999) ~ 'b' }}"}) == {
+        "concat": "a1None[1, 2]", "add": [1, 2, 3], "text": "ab", "sum": 3.5,
+        "repeat": [[1, 2], [1, 2]], "map": [" 1  ", " 22 "], "ns": "aa",
+        "max": "a" * 999999 + "b"}
