@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import json
+import signal
 import sys
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from console.core.errors import InputError, UserError
 from console.core.positions import ANOTHER_EVENT
@@ -17,6 +20,38 @@ from console.services.paths import app_paths
 from console.services.secrets import SecretStore
 from console.services.targets import ResolvedTarget, adhoc_environment, resolve_target
 from console.services.text_files import MAX_INPUT_BYTES, read_text_file
+
+T = TypeVar("T")
+
+
+@contextlib.contextmanager
+def cancel_on_interrupt() -> Iterator[None]:
+    """Ctrl+C cancels the running task, through the loop's own signal handling.
+
+    asyncio.run's handler alone could leave Ctrl+C unheard for as long as the loop slept
+    (30 s, on a request that hangs): the kernel may hand SIGINT to another thread (the
+    history writer's), and then nothing wakes the loop to run Python's handler. The loop's
+    handler writes to its wake-up pipe from whichever thread gets the signal."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    if task is None:
+        yield
+        return
+    try:
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+    except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+
+
+async def interruptible(work: Coroutine[Any, Any, T]) -> T:
+    """`await work`, Ctrl+C cancelling it (see cancel_on_interrupt)."""
+    with cancel_on_interrupt():
+        return await work
 
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:

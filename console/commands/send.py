@@ -20,6 +20,7 @@ from typing import Any
 from console.commands.common import (
     add_target_options,
     emit,
+    interruptible,
     jsonl_hint,
     pick_environment,
     read_input,
@@ -107,7 +108,8 @@ def run_send(args: argparse.Namespace) -> int:
     # keep it out of the collector's passes, the last one at exit included (it went over
     # 20,000 events in 35-70 ms)
     gc.freeze()
-    code = asyncio.run(_send(args, resolved, prepared.events, prepared.parts, plan, clock))
+    code = asyncio.run(interruptible(
+        _send(args, resolved, prepared.events, prepared.parts, plan, clock)))
     if args.stats:
         print(f"event-console: {clock.summary(len(prepared.events), plan)}", file=sys.stderr)
     return code

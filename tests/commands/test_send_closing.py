@@ -45,3 +45,41 @@ def test_ctrl_c_while_a_command_loads_exits_130_without_a_traceback(monkeypatch,
     assert cli.main(["send", "-"]) == 130
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("", "")
+
+
+SIGNAL_TO_ANOTHER_THREAD = """
+import asyncio, signal, threading, time
+from console.commands.common import interruptible
+
+async def sleeper():
+    try:
+        await asyncio.sleep(20)
+        return "slept"
+    except asyncio.CancelledError:
+        return "cancelled"
+
+async def main():
+    other = threading.Thread(target=threading.Event().wait, args=(30,), daemon=True)
+    other.start()  # as the history writer: SIGINT may be handed to it, not to the loop's
+    asyncio.get_running_loop().call_later(0.2, signal.pthread_kill, other.ident, signal.SIGINT)
+    return await interruptible(sleeper())
+
+began = time.monotonic()
+print(asyncio.run(main()), round(time.monotonic() - began, 1))
+"""
+
+
+def test_ctrl_c_handed_to_another_thread_still_wakes_the_loop():
+    """`send` at Ctrl+C sometimes went on waiting for a hanging request for 30 s: the
+    kernel handed SIGINT to the history writer's thread, and asyncio.run's handler waits
+    for the loop's thread to run Python again. The loop's own handler wakes it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run([sys.executable, "-c", SIGNAL_TO_ANOTHER_THREAD],
+                          capture_output=True, text=True, timeout=60, check=False,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    verdict, seconds = done.stdout.split()
+    assert verdict == "cancelled" and float(seconds) < 5, done.stdout
