@@ -8,7 +8,7 @@ import contextlib
 import json
 import signal
 import sys
-from collections.abc import Coroutine, Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,20 +25,16 @@ T = TypeVar("T")
 
 
 @contextlib.contextmanager
-def cancel_on_interrupt() -> Iterator[None]:
-    """Ctrl+C cancels the running task, through the loop's own signal handling.
+def on_interrupt(handler: Callable[[], object]) -> Iterator[None]:
+    """Ctrl+C calls `handler` on the running loop, through the loop's own signal handling.
 
     asyncio.run's handler alone could leave Ctrl+C unheard for as long as the loop slept
     (30 s, on a request that hangs): the kernel may hand SIGINT to another thread (the
     history writer's), and then nothing wakes the loop to run Python's handler. The loop's
     handler writes to its wake-up pipe from whichever thread gets the signal."""
     loop = asyncio.get_running_loop()
-    task = asyncio.current_task()
-    if task is None:
-        yield
-        return
     try:
-        loop.add_signal_handler(signal.SIGINT, task.cancel)
+        loop.add_signal_handler(signal.SIGINT, handler)
     except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
         yield
         return
@@ -49,8 +45,10 @@ def cancel_on_interrupt() -> Iterator[None]:
 
 
 async def interruptible(work: Coroutine[Any, Any, T]) -> T:
-    """`await work`, Ctrl+C cancelling it (see cancel_on_interrupt)."""
-    with cancel_on_interrupt():
+    """`await work`, Ctrl+C cancelling it (see on_interrupt)."""
+    task = asyncio.current_task()
+    assert task is not None  # awaited by a task
+    with on_interrupt(task.cancel):
         return await work
 
 

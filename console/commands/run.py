@@ -18,14 +18,19 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from console.commands.common import add_target_options, emit, pick_environment, resolve
+from console.commands.common import (
+    add_target_options,
+    emit,
+    on_interrupt,
+    pick_environment,
+    resolve,
+)
 from console.core.errors import InputError, UserError
 from console.core.scenario import Scenario, SendStep, parse_scenario, parse_var_pairs
 from console.core.terminal import visible
@@ -210,7 +215,6 @@ def _stop_on_interrupt(runner: ScenarioRunner) -> Iterator[None]:
     """Ctrl+C stops the run as the window's Stop does: the step in flight ends "stopped",
     nothing more is sent, and the report and JUnit file are still written. A second
     Ctrl+C interrupts at once."""
-    loop = asyncio.get_running_loop()
     task = asyncio.current_task()
     pressed = 0
 
@@ -223,15 +227,8 @@ def _stop_on_interrupt(runner: ScenarioRunner) -> Iterator[None]:
         elif task is not None:
             task.cancel()
 
-    try:
-        loop.add_signal_handler(signal.SIGINT, interrupt)
-    except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+    with on_interrupt(interrupt):
         yield
-        return
-    try:
-        yield
-    finally:
-        loop.remove_signal_handler(signal.SIGINT)
 
 
 def _window(args: argparse.Namespace) -> float:
