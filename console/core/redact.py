@@ -33,8 +33,10 @@ def has_event_key(url: str) -> bool:
 
 
 def scrub(text: str, secrets: list[str]) -> str:
-    """Replace any occurrence of the given secrets in free text (errors from libraries)."""
+    """Replace any occurrence of the given secrets in free text (errors from libraries,
+    servers' answers), in any case: a server may echo a path lower-cased."""
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, mask_key(secret))
+        if secret and secret.casefold() in text.casefold():
+            masked = mask_key(secret).replace("\\", "\\\\")  # a template: \ is literal
+            text = re.sub(re.escape(secret), masked, text, flags=re.IGNORECASE)
     return text

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 import httpx
 
@@ -256,7 +256,8 @@ class EventApiClient:
         outcome = _Attempt(status=status, retry=retry, uncertain=_success(status),
                            retry_after=_retry_after(response) if retry else None)
         if 300 <= status < 400:  # never followed: the key goes only to the origin set
-            where = scrub(mask_url(response.headers.get("location", "")), secrets)
+            # decoded first: /x/evtkey%5FSECRET is the key, written another way
+            where = scrub(mask_url(unquote(response.headers.get("location", ""))), secrets)
             to = f" to {_snip(where.encode(), secrets)}" if where else ""
             outcome.error = (f"server answered {status}, a redirect{to}, which is not "
                              "followed: set the environment's origin to where it points")
@@ -302,7 +303,7 @@ class EventApiClient:
         listed = ids if isinstance(ids, list) else []
         taken = next((n for n, i in enumerate(listed) if not (isinstance(i, str) and i)),
                      len(listed))
-        outcome.ids = [utf8_safe(i) for i in listed[:taken]]
+        outcome.ids = [scrub(utf8_safe(i), secrets) for i in listed[:taken]]
         outcome.error = _server_error(status, parsed, len(outcome.ids), events)
         outcome.uncertain = False  # the server said what it took
         if any(isinstance(i, str) and i for i in listed[taken:]):  # ["01A", "", "01C"]

@@ -48,3 +48,10 @@ def test_visible_shows_control_characters_and_keeps_the_rest():
     assert visible("a\x1b[2Jb\x07\x9b\x7f") == "a\\x1b[2Jb\\x07\\x9b\\x7f"
     assert visible("line\nnext\ttab") == "line\\x0anext\\x09tab"
     assert visible("café ☕ 日本 \u00a0") == "café ☕ 日本 \u00a0"
+
+
+def test_a_key_is_masked_in_any_case_and_with_a_backslash():
+    """A server that echoed the path lower-cased showed the key."""
+    key = "AbCdEf0123456789\\Xyz9"
+    assert scrub(f"not found: /e/{key.lower()} or /e/{key}", [key]) == (
+        "not found: /e/****Xyz9 or /e/****Xyz9")
