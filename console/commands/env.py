@@ -81,7 +81,9 @@ def _store() -> EnvironmentStore:
 
 
 def _key_status(secrets: SecretStore, env: Environment, kind: str,
-                sdk: SdkVariables | None = None) -> str:
+                sdk: SdkVariables | None = None, unreadable: list[bool] | None = None) -> str:
+    """What `env list` says of a key; `unreadable` remembers a keyring that failed, so a
+    locked one is asked once, not twice per environment (each ask can be a prompt)."""
     if env.transient and sdk is not None:
         key, variable = ((sdk.event_key, "INNGEST_EVENT_KEY") if kind == "event"
                          else (sdk.signing_key, "INNGEST_SIGNING_KEY"))
@@ -89,10 +91,15 @@ def _key_status(secrets: SecretStore, env: Environment, kind: str,
             return "not needed (any key works)"
         return f"{mask_key(key)} (from {variable})" if key else f"not set ({variable})"
     optional = kind == "event" and not env.needs_key
+    cannot = "not needed (any key works)" if optional else "keyring unavailable"
+    if unreadable:
+        return cannot
     try:
         key = secrets.get(env.name, "signing" if kind == "signing" else "event")
     except KeyringUnavailable:
-        return "not needed (any key works)" if optional else "keyring unavailable"
+        if unreadable is not None:
+            unreadable.append(True)
+        return cannot
     if key:
         return mask_key(key)
     return "not needed (any key works)" if optional else "not set"
@@ -100,13 +107,14 @@ def _key_status(secrets: SecretStore, env: Environment, kind: str,
 
 def cmd_list(args: argparse.Namespace) -> int:
     store, secrets = _store(), SecretStore()
+    unreadable: list[bool] = []
     for env in store.all():
         row = {  # origins masked: INNGEST_EVENT_API_BASE_URL may hold a key (…/e/<key>)
             "name": env.name, "kind": env.kind, "event_origin": shown_origin(env.event_origin),
             "rest_origin": shown_origin(env.rest_origin), "branch": env.branch,
             "request_limit": env.request_limit, "event_limit": env.event_limit,
-            "event_key": _key_status(secrets, env, "event", store.sdk),
-            "signing_key": _key_status(secrets, env, "signing", store.sdk),
+            "event_key": _key_status(secrets, env, "event", store.sdk, unreadable),
+            "signing_key": _key_status(secrets, env, "signing", store.sdk, unreadable),
             "default": env.name == store.default().name,
         }
         if args.json:
@@ -130,8 +138,9 @@ def cmd_add(args: argparse.Namespace) -> int:
                         f"3 MiB events); a {args.kind} environment allows 3 MiB events "
                         "already: set another limit with --event-limit")
     store = _store()
-    base = cloud(args.name, branch=args.branch, paid=args.paid) if args.kind == "cloud" else (
-        Environment(args.name, args.kind, branch=args.branch)
+    name = args.name.strip()  # as the file keeps it, and as it is said after
+    base = cloud(name, branch=args.branch, paid=args.paid) if args.kind == "cloud" else (
+        Environment(name, args.kind, branch=args.branch)
     )
     event_origin = normalize_origin(args.event_origin) if args.event_origin else base.event_origin
     rest_origin = normalize_origin(args.rest_origin) if args.rest_origin else (
@@ -142,11 +151,11 @@ def cmd_add(args: argparse.Namespace) -> int:
         if value is not None and value <= 0:
             raise UserError(f"{label} must be a positive number of bytes")
     env = Environment(
-        name=args.name, kind=args.kind, event_origin=event_origin, rest_origin=rest_origin,
+        name=name, kind=args.kind, event_origin=event_origin, rest_origin=rest_origin,
         branch=args.branch, request_limit=args.request_limit or REQUEST_LIMIT,
         event_limit=args.event_limit or base.event_limit, paid_plan=args.paid,
     )
-    existing = args.name if args.name in [e.name for e in store.saved] else None
+    existing = name if name in [e.name for e in store.saved] else None
     store.put(env, replacing=existing)
     store.save()
     print(f"saved {env.name!r} ({env.kind}, {env.event_origin})")

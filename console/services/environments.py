@@ -316,6 +316,7 @@ class EnvironmentStore:
         """The environment of exactly this name, else of this name in another case when
         only one has it, else as the history names it (History's "Send again")."""
         envs = self.all()
+        name = name.strip()  # the file keeps names without spaces around them
         for matches in ([e for e in envs if e.name == name],
                         [e for e in envs if e.name.casefold() == name.casefold()],
                         [e for e in envs if e.history_name == name]):

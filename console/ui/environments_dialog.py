@@ -127,6 +127,7 @@ class EnvironmentsDialog(QDialog):
         self.resize(760, 520)
 
         self._keyring_problem = self.secrets.backend_problem()
+        self._fresh: set[str] = set()  # added here and not saved since: no keys to move
         self.session_only.toggled.connect(self._keyring_note)
         if self._keyring_problem:
             self.session_only.setChecked(True)
@@ -169,6 +170,7 @@ class EnvironmentsDialog(QDialog):
         env = Environment(**{**env.to_json(), "name": self._unique(env.name)})
         self.store.put(env)
         self.store.save()
+        self._fresh.add(env.name)
         self._refresh(env.name)
         self.changed.emit()
 
@@ -255,7 +257,7 @@ class EnvironmentsDialog(QDialog):
             return
         # the environment is saved; a key that cannot be is said as such, and kept typed
         failed: list[str] = []
-        if old and old != env.name:
+        if old and old != env.name and old not in self._fresh:
             try:
                 self.secrets.rename(old, env.name)
             except KeyringUnavailable as exc:
@@ -263,6 +265,10 @@ class EnvironmentsDialog(QDialog):
         session = self.session_only.isChecked()
         typed = {kind: field.text().strip() for field, kind in
                  ((self.event_key, "event"), (self.signing_key, "signing"))}
+        if old in self._fresh:  # still keyless unless keys are typed now
+            self._fresh.discard(old)
+            if not any(typed.values()):
+                self._fresh.add(env.name)
         unsaved: dict[str, str] = {}
         for kind, key in typed.items():
             if key:

@@ -253,6 +253,28 @@ def test_an_empty_target_or_an_origin_with_more_than_an_origin_is_refused(cli, t
     assert json.loads(upper.stdout.splitlines()[0])["events"] == 1
 
 
+def test_a_locked_keyring_is_asked_once_by_env_list(cli, tmp_path):
+    """Each environment's two keys were asked for: 8 unlock prompts for four of them."""
+    for name in ("Prod", "Staging"):
+        assert cli("env", "add", name, "--kind", "cloud").returncode == 0
+    asks = tmp_path / "asks.txt"
+    listed = cli("env", "list", "--json", env={
+        "PYTHON_KEYRING_BACKEND": "tests.support.keyrings.CountingLockedKeyring",
+        "KEYRING_ASKS": str(asks)})
+    assert listed.returncode == 0, listed.stderr
+    rows = {r["name"]: r for r in map(json.loads, listed.stdout.splitlines())}
+    assert rows["Prod"]["event_key"] == rows["Staging"]["signing_key"] == "keyring unavailable"
+    assert rows["Dev Server"]["event_key"] == "not needed (any key works)"
+    assert len(asks.read_text().splitlines()) == 1
+
+
+def test_a_name_with_spaces_around_it_is_said_and_found_as_it_is_kept(cli):
+    added = cli("env", "add", " Pad ", "--event-origin", "http://127.0.0.1:19103")
+    assert (added.returncode, added.stdout) == (
+        0, "saved 'Pad' (custom, http://127.0.0.1:19103)\n")
+    assert cli("env", "test", " Pad ").stdout.startswith("Pad: not reachable")
+
+
 def test_set_key_never_from_argv_and_needs_input(cli):
     done = cli("env", "set-key", "Dev Server", "sekrit")
     assert done.returncode == 2 and "unrecognized arguments" in done.stderr

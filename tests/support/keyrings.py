@@ -4,6 +4,7 @@ do on demand: stay locked with no prompt to answer, or quote a secret in its err
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 
 import keyring
@@ -41,3 +42,13 @@ def using(backend: KeyringBackend) -> Iterator[None]:
         yield
     finally:
         keyring.set_keyring(previous)
+
+
+class CountingLockedKeyring(LockedKeyring):
+    """A locked keyring that writes a line to $KEYRING_ASKS each time it is asked (for a
+    subprocess: each ask of a locked desktop keyring can be an unlock prompt)."""
+
+    def get_password(self, service: str, username: str) -> str | None:
+        with open(os.environ["KEYRING_ASKS"], "a", encoding="utf-8") as asks:
+            asks.write(f"{username}\n")
+        return super().get_password(service, username)

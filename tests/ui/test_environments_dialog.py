@@ -7,7 +7,7 @@ import json
 import pytest
 from keyring.backends import fail
 
-from console.services.environments import EnvironmentStore
+from console.services.environments import Environment, EnvironmentStore
 from console.services.paths import app_paths
 from console.services.secrets import SecretStore
 from console.ui.context import AppContext
@@ -194,3 +194,20 @@ def test_a_locked_keyring_is_said_at_select_and_at_remove(qtbot, app_home):
             "system keychain on macOS and Windows), or set INNGEST_EVENT_KEY for this shell. "
             "In the window, Environments… can also keep the key in memory for this session "
             "only.</span>")
+
+
+def test_with_a_locked_keyring_a_new_environment_is_renamed_without_a_false_alarm(qtbot,
+                                                                                 app_home):
+    """Add custom, a name and a key, Save: it said (in red) that the keys of 'New
+    environment' stayed in the keyring, though it never had any."""
+    from tests.support.keyrings import LockedKeyring, using
+
+    with using(LockedKeyring()):
+        context, dialog = make_dialog(qtbot)
+        dialog._add(Environment("New environment", "custom"))  # as Add custom does
+        assert dialog.name.text() == "New environment"
+        dialog.name.setText("Prod")
+        dialog.event_key.setText("evt-session-key-0001")
+        dialog._save()
+        assert dialog.status.text() == "Saved 'Prod'; keys go to this session's memory."
+        assert context.secrets.get("Prod", "event") == "evt-session-key-0001"
