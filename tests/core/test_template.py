@@ -354,11 +354,11 @@ def test_line_breaks_and_a_trailing_newline_are_kept_exactly():
                                        "true/false, none, lists and objects)"),
     # sizes that are each allowed, but not together, nor through the providers called by name
     ("{{ fake.texts(nb_texts=1000, max_nb_chars=100000) }}",
-     "fake.texts is asked for too much (over 100,000 characters or items in all)"),
+     "fake.texts is asked for too much (over 500,000 characters or items in all)"),
     ("{{ fake.json(data_columns=[('x', 'text', {'max_nb_chars': 100000})], num_rows=1000) }}",
-     "fake.json is asked for too much (over 100,000 characters or items in all)"),
+     "fake.json is asked for too much (over 500,000 characters or items in all)"),
     ("{{ fake.pylist(nb_elements=1000, value_types=['pystruct']) }}",
-     "fake.pylist is asked for too much (over 100,000 characters or items in all)"),
+     "fake.pylist is asked for too much (over 500,000 characters or items in all)"),
     # Faker's look-up by name reached what fake.NAME cannot
     ("{{ fake.pystr_format('{{seed_instance}}') }}",
      "fake.pystr_format may not use 'seed_instance'"),
@@ -416,6 +416,17 @@ def test_fake_unique_running_out_of_values_is_a_template_error():
         "nulltrue", "nullfalse")
 
 
+@pytest.mark.parametrize(("source", "length"), [
+    ("{{ fake.pystr(min_chars=400, max_chars=400) | length }}", 400),
+    ("{{ fake.json(num_rows=500) | length > 1000 }}", True),
+    ("{{ fake.csv(num_rows=1000) | length > 1000 }}", True),
+])
+def test_lengths_are_not_multiplied_and_counts_up_to_1000_work(source, length):
+    """pystr(min_chars=400, max_chars=400) was refused as 160,000 characters, and
+    json(num_rows=500) ran out of its budget: the README allows both."""
+    assert run().render_event(source) == length
+
+
 def test_fake_unique_retries_share_one_budget():
     r = run()
     source = "{{ fake.unique.dga(year=2020, month=1, day=1, tld='com', length=40000) | length }}"
@@ -423,7 +434,7 @@ def test_fake_unique_retries_share_one_budget():
     with pytest.raises(TemplateError) as info:
         r.render_event(source)  # the same value each time: 1,000 tries would take a minute
     assert info.value.message == ("refused by the template sandbox: fake.unique.dga is asked "
-                                  "for too much (over 100,000 characters or items in all)")
+                                  "for too much (over 500,000 characters or items in all)")
 
 
 def test_a_loop_of_slow_calls_is_stopped_on_time(monkeypatch):
