@@ -58,7 +58,7 @@ def outside_link(path: Path, root: Path) -> str | None:
     real, top = os.path.realpath(path), os.path.realpath(root)
     if real == top or real.startswith(top.rstrip(os.sep) + os.sep):
         return None
-    return f"a link to {real}, outside {top}: not read"
+    return f"leads through a link to {real}, outside {top}: not read"
 
 
 def real_path(path: Path) -> Path:

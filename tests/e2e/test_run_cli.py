@@ -266,7 +266,7 @@ def test_link_loops_and_links_out_of_the_workspace_are_skipped_not_fatal(cli, wo
     assert proc.stderr.splitlines()[:4] == [
         "templates/loop1.json:1:1: cannot read: Too many levels of symbolic links",
         "templates/loop2.json:1:1: cannot read: Too many levels of symbolic links",
-        f"templates/tok.json:1:1: a link to {os.path.realpath(secret)}, outside "
+        f"templates/tok.json:1:1: leads through a link to {os.path.realpath(secret)}, outside "
         f"{os.path.realpath(workspace)}: not read",
         "event-console: 3 workspace file(s) skipped, listed above; running 'checkout' from "
         "scenarios/checkout.json"]

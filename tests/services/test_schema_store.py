@@ -56,7 +56,8 @@ def test_loads_good_files_and_reports_hostile_ones(workspace: Path) -> None:
         "fifo.json": ("not a regular file", 1, 1),
         "loop.json": ("cannot read: Too many levels of symbolic links", 1, 1),
         "broken.json": ("Trailing comma: remove the ',' before '}'", 2, 19),
-        "token.json": (f"a link to {os.path.realpath(workspace / 'token.txt')}, outside "
+        "token.json": (f"leads through a link to {os.path.realpath(workspace / 'token.txt')}, "
+                       "outside "
                        f"{os.path.realpath(schemas)}: not read", 1, 1),
     }
     assert all(p.problem.severity is Severity.ERROR for p in library.problems)

@@ -131,7 +131,8 @@ def test_hostile_files_become_problems_not_hangs(ws):
     messages = {p.file: p.problem.message for p in ws.problems}
     outside = os.path.realpath(ws.folder)
     assert messages == {
-        "templates/token.json": f"a link to {os.path.realpath(secret)}, outside {outside}: "
+        "templates/token.json": f"leads through a link to {os.path.realpath(secret)}, "
+                                f"outside {outside}: "
                                 "not read",
         "templates/binary.json": "binary file (contains NUL bytes), not JSON text",
         "templates/dir.json": "not a regular file",

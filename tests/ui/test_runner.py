@@ -321,3 +321,21 @@ def test_the_vars_field_overrides_the_scenarios_vars_for_a_run(parts, qtbot, run
         run_async(client.aclose())
     assert report.passed and len(events) == 2
     assert events[0].event["data"] == {"userId": "u-1", "plan": "pro plus"}
+
+
+def test_a_scenario_with_deep_or_big_vars_can_be_selected(parts, qtbot, run_async):
+    """Selecting it raised RecursionError out of the vars hint (a var nested 100,000
+    deep), and a big var made a placeholder of its whole text."""
+    workspace, watcher, _browser = parts
+    deep = "1"
+    for _ in range(100_000):
+        deep = '{"a":' + deep + "}"
+    (workspace.folder / "scenarios" / "deep.json").write_text(
+        '{"format": "event-console/scenario@1", "name": "deep", "vars": {"big": "'
+        + "x" * 5000 + '", "deep": ' + deep + '}, "steps": [{"wait": "1ms"}]}')
+    watcher.reload()
+    panel, client = inbox_panel(qtbot, workspace, watcher, "http://127.0.0.1:9")
+    panel.select_scenario("deep")
+    run_async(client.aclose())
+    assert panel.vars_edit.placeholderText() == (
+        f"optional: NAME=VALUE to override the scenario's big='{'x' * 60}…' deep='…'")

@@ -214,9 +214,8 @@ class RunnerPanel(QWidget):
     def _show_vars_hint(self, name: str) -> None:
         """The selected scenario's own vars, as the placeholder of the overrides."""
         scenario = self.workspace.scenarios.get(name)
-        own = " ".join(
-            f"{key}={shlex.quote(value if isinstance(value, str) else json.dumps(value))}"
-            for key, value in (scenario.vars if scenario else {}).items())
+        own = " ".join(f"{key}={_shown_var(value)}"
+                       for key, value in (scenario.vars if scenario else {}).items())
         self.vars_edit.setPlaceholderText(
             f"optional: NAME=VALUE to override the scenario's {own}" if own
             else "optional: NAME=VALUE (the scenario has no vars)")
@@ -400,3 +399,21 @@ class RunnerPanel(QWidget):
             (self.export_json if kind == "json" else self.export_junit)(Path(path))
         except (UserError, OSError) as exc:
             self._show_problems([], str(exc))
+
+
+HINT_VALUE = 60  # characters of a var's value shown in the hint
+
+
+def _shown_var(value: Any) -> str:
+    """A var's value for the hint, shortened: a value nested 100,000 deep raised
+    RecursionError out of the selection, and a big one made a huge placeholder."""
+    if isinstance(value, str):
+        text = value
+    else:
+        try:
+            text = json.dumps(value)
+        except (RecursionError, ValueError):
+            text = "…"
+    if len(text) > HINT_VALUE:
+        text = text[:HINT_VALUE] + "…"
+    return shlex.quote(text)
