@@ -303,7 +303,7 @@ class EventApiClient:
         listed = ids if isinstance(ids, list) else []
         taken = next((n for n, i in enumerate(listed) if not (isinstance(i, str) and i)),
                      len(listed))
-        outcome.ids = [scrub(utf8_safe(i), secrets) for i in listed[:taken]]
+        outcome.ids = [utf8_safe(i) for i in listed[:taken]]  # data: never rewritten
         outcome.error = _server_error(status, parsed, len(outcome.ids), events)
         outcome.uncertain = False  # the server said what it took
         if any(isinstance(i, str) and i for i in listed[taken:]):  # ["01A", "", "01C"]
