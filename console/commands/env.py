@@ -21,8 +21,8 @@ from console.services.environments import (
     EnvironmentStore,
     SdkVariables,
     cloud,
+    health_origin,
     normalize_origin,
-    origins_problem,
     shown_origin,
 )
 from console.services.paths import app_paths
@@ -197,10 +197,10 @@ def cmd_test(args: argparse.Namespace) -> int:
     from console.services.client import EventApiClient
 
     env = _store().get(args.name)
-    problem = origins_problem(env)
-    if problem:  # never requested: the origin holds a key, say
-        raise UserError(f"{env.name}: not checked: {problem}")
-    origin = env.rest_origin or env.event_origin
+    try:
+        origin = health_origin(env)
+    except UserError as exc:  # never requested: the origin holds a key, say
+        raise UserError(f"{env.name}: not checked: {exc}") from None
 
     async def check() -> bool:
         client = EventApiClient()

@@ -157,6 +157,16 @@ def shown_origin(origin: str) -> str:
     return _shown_origin(origin, urlsplit(origin))
 
 
+def health_origin(env: Environment) -> str:
+    """Where `GET /health` checks `env`: its REST API's server, else its event API's. An
+    origin a send would refuse (one holding a key, a bad port) is a UserError, never
+    requested (Test connection had requested https://inn.gs/e/<key>/health and shown it)."""
+    problem = origins_problem(env)
+    if problem:
+        raise UserError(problem)
+    return env.rest_origin or env.event_origin
+
+
 def _shown_origin(origin: str, parts: SplitResult) -> str:
     """`origin` with an event key and any user name or password masked."""
     shown = mask_url(origin)

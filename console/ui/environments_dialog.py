@@ -27,8 +27,8 @@ from console.services.environments import (
     KINDS,
     Environment,
     cloud,
+    health_origin,
     normalize_origin,
-    origins_problem,
 )
 from console.services.secrets import KEYRING_HINT, KeyringUnavailable
 from console.ui import rich
@@ -295,13 +295,11 @@ class EnvironmentsDialog(QDialog):
         except ValueError as exc:
             self.status.setText(str(exc))
             return
-        # checked as Save checks it: an origin that holds a key is never requested or shown
-        # (it was, as "https://inn.gs/e/<key> did not answer"), a bad port never hangs
-        problem = origins_problem(env)
-        if problem:
-            self.status.setText(rich.error(f"Not tested: {problem}"))
+        try:  # checked as Save checks it: a bad port never hangs, a key is never shown
+            origin = health_origin(env)
+        except UserError as exc:
+            self.status.setText(rich.error(f"Not tested: {exc}"))
             return
-        origin = env.rest_origin or env.event_origin  # no REST API: the event API's server
         self.status.setText(f"Checking {origin}/health …")
 
         async def check() -> None:

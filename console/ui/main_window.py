@@ -36,7 +36,7 @@ from console.core.problems import Problem
 from console.core.template import TemplateEngine
 from console.core.template_scope import render_text
 from console.core.validation import validate_text, without_placeholder_types
-from console.services.environments import Environment, origins_problem, shown_origin
+from console.services.environments import Environment, health_origin, shown_origin
 from console.services.inbox import CapturedEvent
 from console.services.targets import ResolvedTarget, environment_named, resolve_target
 from console.services.text_files import read_text_file
@@ -361,16 +361,16 @@ class MainWindow(QMainWindow):
         if self.env_combo.currentData() is None:
             return
         env = self.environment()
-        problem = origins_problem(env)
-        if problem:  # never requested: the origin holds a key, say
+        try:
+            origin = health_origin(env)
+        except UserError as exc:  # never requested: the origin holds a key, say
             self.health_dot.setStyleSheet("color: #c62828")
-            self.health_dot.setToolTip(f"Not checked: {problem}")
+            self.health_dot.setToolTip(f"Not checked: {exc}")
             return
         if not loop_running():
             return
 
         async def probe() -> None:
-            origin = env.rest_origin or env.event_origin
             ok = await self.context.client.health(origin)
             if self.env_combo.currentData() == env.name:
                 self.health_dot.setStyleSheet(f"color: {'#2e7d32' if ok else '#c62828'}")
