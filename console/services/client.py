@@ -257,8 +257,8 @@ class EventApiClient:
                            retry_after=_retry_after(response) if retry else None)
         if 300 <= status < 400:  # never followed: the key goes only to the origin set
             # decoded first: /x/evtkey%5FSECRET is the key, written another way
-            where = scrub(mask_url(unquote(response.headers.get("location", ""))), secrets)
-            to = f" to {_snip(where.encode(), secrets)}" if where else ""
+            where = mask_url(unquote(response.headers.get("location", "")))
+            to = f" to {_snip(where.encode(), secrets)}" if where else ""  # _snip masks
             outcome.error = (f"server answered {status}, a redirect{to}, which is not "
                              "followed: set the environment's origin to where it points")
             outcome.uncertain = False
@@ -274,7 +274,6 @@ class EventApiClient:
                                      f"{MAX_ANSWER // 1024:,} KiB, not read further")
                     return outcome
         except (httpx.RemoteProtocolError, httpx.ReadError):
-            got = sum(map(len, chunks))
             announced = response.headers.get("content-length")
             of = f" of {announced}" if announced else ""
             outcome.error = (f"server answered {status} with a truncated body (the connection "

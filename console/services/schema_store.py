@@ -23,16 +23,16 @@ from console.core.schemas import (
 )
 from console.core.serialize import pretty
 from console.services.atomic import write_text_atomic
-from console.services.text_files import outside_link, read_text_file
+from console.services.text_files import read_text_file
 
 MAX_SCHEMA_BYTES = 5 * 1024 * 1024
 SCHEMAS_DIR = "schemas"
 
 
-def read_schema_file(path: Path) -> str:
+def read_schema_file(path: Path, *, within: Path | None = None) -> str:
     """Text of a regular UTF-8 file of sane size; anything else is an `InputError`."""
     return read_text_file(path, max_bytes=MAX_SCHEMA_BYTES, kind="a schema file",
-                          not_binary="not a JSON schema")
+                          not_binary="not a JSON schema", within=within)
 
 
 def load_schema_dir(folder: Path) -> SchemaLibrary:
@@ -49,10 +49,7 @@ def load_schema_dir(folder: Path) -> SchemaLibrary:
             f"cannot list the schemas folder: {exc.strerror or exc}"))])
     for path in paths:
         try:
-            outside = outside_link(path, folder)
-            if outside:
-                raise InputError(outside)
-            files.append((str(path), read_schema_file(path)))
+            files.append((str(path), read_schema_file(path, within=folder)))
         except InputError as exc:
             unreadable.append(FileProblem(str(path), Problem(str(exc))))
     library = SchemaLibrary.from_files(files)

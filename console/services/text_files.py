@@ -14,12 +14,17 @@ from console.core.errors import InputError
 MAX_INPUT_BYTES = 256 * 1024 * 1024  # a file of events to send or import
 
 
-def read_text_file(path: Path, *, max_bytes: int, kind: str, not_binary: str) -> str:
+def read_text_file(path: Path, *, max_bytes: int, kind: str, not_binary: str,
+                   within: Path | None = None) -> str:
     """The text of `path`; an InputError saying what is wrong otherwise.
 
     `kind` names the file in size messages ("a schema file"), `not_binary` ends the message
-    for a file with NUL bytes ("not JSON text").
+    for a file with NUL bytes ("not JSON text"); with `within`, a file that leads through
+    a link to somewhere outside that folder is not read (see outside_link).
     """
+    outside = outside_link(path, within) if within is not None else None
+    if outside:
+        raise InputError(outside)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block
     except OSError as exc:

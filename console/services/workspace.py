@@ -32,7 +32,7 @@ from console.core.serialize import pretty
 from console.core.template import TemplateEngine
 from console.services.atomic import write_bytes_atomic, write_text_atomic
 from console.services.paths import app_paths
-from console.services.text_files import outside_link, read_text_file
+from console.services.text_files import read_text_file
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 KINDS = ("templates", "scenarios", "schemas")
@@ -47,10 +47,11 @@ def slug(name: str) -> str:
     return text or "untitled"
 
 
-def read_workspace_file(path: Path) -> str:
-    """The text of a regular file, refusing what is not one (FIFO, device), too big or binary."""
+def read_workspace_file(path: Path, *, within: Path | None = None) -> str:
+    """The text of a regular file, refusing what is not one (FIFO, device), too big or binary
+    (or, `within` a workspace, one that leads out of it through a link)."""
     return read_text_file(path, max_bytes=MAX_FILE_BYTES, kind="a workspace file",
-                          not_binary="not JSON text")
+                          not_binary="not JSON text", within=within)
 
 
 @dataclass
@@ -125,10 +126,7 @@ class Workspace:
         try:
             if stamp[0] == -1:
                 raise UserError(f"cannot read: {os.strerror(stamp[3]) if stamp[3] else 'error'}")
-            outside = outside_link(path, self.folder)
-            if outside:
-                raise UserError(outside)
-            text = read_workspace_file(path)
+            text = read_workspace_file(path, within=self.folder)
         except UserError as exc:
             return _Entry(path, stamp, None, [FileProblem(label, Problem(str(exc)))])
         value: EventTemplate | Scenario | None
