@@ -304,7 +304,9 @@ class EventApiClient:
                      len(listed))
         outcome.ids = [utf8_safe(i) for i in listed[:taken]]  # data: never rewritten
         outcome.error = _server_error(status, parsed, len(outcome.ids), events)
-        outcome.uncertain = False  # the server said what it took
+        # a 4xx says what it took; a 200 that names fewer ids than events took the
+        # request, and may have taken the events it gave no id (a resend could be a repeat)
+        outcome.uncertain = _success(status) and len(outcome.ids) < events
         if any(isinstance(i, str) and i for i in listed[taken:]):  # ["01A", "", "01C"]
             outcome.error = (f"server answered {status} with ids that leave out event "
                              f"#{taken + 1} and name later ones")
@@ -367,7 +369,8 @@ def _server_error(status: int, parsed: dict[str, Any], accepted: int, events: in
             return text
     if status == 200:
         if accepted != events:
-            return f"server answered 200 with {accepted} ids for {events} events"
+            ids = "id" if accepted == 1 else "ids"
+            return f"server answered 200 with {accepted} {ids} for {events} events"
         return None
     return f"server answered {status}"
 

@@ -157,6 +157,25 @@ def test_a_200_whose_body_broke_off_is_unknown_not_refused(cli, tmp_path):
     assert row["outcome_detail"].endswith("; the server may have taken them")
 
 
+def test_a_200_naming_fewer_ids_than_events_leaves_the_rest_unknown(cli, tmp_path):
+    """A 200 took the request; the events it gave no id may have been taken as well, so a
+    resend of their ids is not called "new" (it said "not accepted", inviting one)."""
+    path = tmp_path / "e.json"
+    path.write_text(json.dumps([{"name": "t/x", "id": f"order-{n}", "data": {}}
+                                for n in range(3)]))
+    with FaultServer() as server:
+        server.script(Reply.json(200, {"ids": ["01HZZZZZZZZZZZZZZZZZZZZZZZ"], "status": 200}))
+        first = cli("send", "--url", server.origin, "--no-verify", str(path))
+        again = cli("send", "--url", server.origin, "--no-verify", str(path))
+    assert first.returncode == 1
+    [record] = lines(first.stdout)
+    assert record["summary"] == "1 accepted · 2 unknown"
+    assert record["error"].startswith("server answered 200 with 1 id for 3 events")
+    [second] = lines(again.stdout)
+    assert [d["verdict"] for d in second["dedup"]] == [
+        "duplicate", "maybe duplicate", "maybe duplicate"]
+
+
 def test_jsonl_input(cli, tmp_path):
     path = tmp_path / "events.jsonl"
     path.write_text('{"name": "a", "data": {}}\n\n{"name": "b", "data": {"x": 1}}\n')
