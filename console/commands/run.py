@@ -290,8 +290,7 @@ def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport)
     if report.cancelled:
         print("event-console: interrupted: the step in flight was stopped and nothing more "
               "was sent", file=sys.stderr)
-    counts = report.counts()
-    summary = ", ".join(f"{n} {state}" for state, n in counts.items() if n) or "no steps"
+    summary = report.counts_text()
     events = f"; events: {line}" if (line := report.events_summary()) else ""
     print(visible(f"event-console: {report.scenario}: {summary} (seed {runner.seed}){events}"),
           file=sys.stderr)

@@ -24,6 +24,7 @@ from console.services.text_files import read_text_file
 MAX_ROWS_BYTES = 64 * 1024 * 1024
 
 PASSED, FAILED, ERROR, CANCELLED, DRY_RUN = "passed", "failed", "error", "cancelled", "dry-run"
+SAID = {CANCELLED: "stopped"}  # a state in words for people, where it differs
 _KINDS = {kind.value for kind in OutcomeKind}
 
 
@@ -136,6 +137,12 @@ class RunReport:
         for result in self.results:
             out[result.state] = out.get(result.state, 0) + 1
         return out
+
+    def counts_text(self) -> str:
+        """The counts for people ("2 passed, 1 stopped"; "no steps"): a cancelled step
+        reads "stopped", as the results table and the run's verdict say."""
+        return ", ".join(f"{n} {SAID.get(state, state)}" for state, n in self.counts().items()
+                         if n) or "no steps"
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -362,6 +362,7 @@ def test_ctrl_c_stops_the_run_and_still_writes_the_report_and_junit(workspace, a
     assert first["state"] == "passed"
     assert (second["state"], second["reason"]) == ("cancelled", "stopped")
     assert "interrupted: the step in flight was stopped" in err
+    assert "three: 1 passed, 1 stopped (seed " in err  # the word the window uses too
     suite = etree.parse(str(junit)).getroot()
     assert len(suite.findall(".//testcase/skipped")) == 1
     assert json.loads(report.read_text())["cancelled"] is True

@@ -339,3 +339,35 @@ def test_a_scenario_with_deep_or_big_vars_can_be_selected(parts, qtbot, run_asyn
     run_async(client.aclose())
     assert panel.vars_edit.placeholderText() == (
         f"optional: NAME=VALUE to override the scenario's big='{'x' * 60}…' deep='…'")
+
+
+def test_stop_during_a_wait_says_stopped_in_the_summary_as_in_the_table(parts, qtbot,
+                                                                       run_async):
+    """Stop: the step under way and the rest read "stopped" in the table, and the summary
+    counts them with the same word (it said "1 cancelled" under "■ stopped")."""
+    workspace, watcher, _ = parts
+    (workspace.folder / "scenarios" / "slow.json").write_text(json.dumps({
+        "format": "event-console/scenario@1", "name": "slow",
+        "steps": [{"send": {"name": "app/a", "data": {}}}, {"wait": "30s"},
+                  {"send": {"name": "app/b", "data": {}}}],
+    }))
+    watcher.reload()
+    with running_inbox() as box:
+        panel, client = inbox_panel(qtbot, workspace, watcher, box.url)
+        panel.select_scenario("slow")
+        panel.select_environment("Test inbox")
+        qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
+        task = panel.task
+        assert task is not None
+        run_async(wait_until(lambda: len(box.events()) == 1, message="the first step"))
+        qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
+        report = run_async(task)
+        run_async(client.aclose())
+        sent = [e.name for e in box.events()]
+    assert sent == ["app/a"]
+    assert report.cancelled and not report.passed
+    marks = [panel.model.index(r, 2).data() for r in range(panel.model.rowCount())]
+    assert marks[0] == "✔ passed" and set(marks[1:]) == {"■ stopped"}
+    text = panel.status.text()
+    assert text.startswith(f"slow: stopped — 1 passed, {len(marks) - 1} stopped (seed "), text
+    assert "cancelled" not in text

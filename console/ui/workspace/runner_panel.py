@@ -366,11 +366,10 @@ class RunnerPanel(QWidget):
         return report
 
     def _summary(self, report: RunReport) -> None:
-        counts = ", ".join(f"{n} {state}" for state, n in report.counts().items() if n)
         verdict = "stopped" if report.cancelled else "passed" if report.passed else "failed"
         self.status.setStyleSheet("" if report.passed else ERROR_STYLE)
         events = f"; events: {summary}" if (summary := report.events_summary()) else ""
-        self.status.setText(f"{report.scenario}: {verdict} — {counts or 'no steps'} "
+        self.status.setText(f"{report.scenario}: {verdict} — {report.counts_text()} "
                             f"(seed {report.seed}, {report.duration_ms / 1000:.1f} s){events}")
 
     def stop(self) -> None:
