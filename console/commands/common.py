@@ -58,6 +58,55 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--url", metavar="ORIGIN", help="an event API origin, e.g. a Dev Server")
 
 
+MAX_TIMEOUT = 3600.0  # seconds one attempt may wait, at most
+MAX_ATTEMPTS = 20
+
+
+def _attempt_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= MAX_TIMEOUT:  # also NaN
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give seconds above 0 and at most {MAX_TIMEOUT:,.0f}")
+    return value
+
+
+def _attempt_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 1 <= value <= MAX_ATTEMPTS:
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 to {MAX_ATTEMPTS}")
+    return value
+
+
+def add_request_options(parser: argparse.ArgumentParser) -> None:
+    """--timeout and --attempts: how long a request to a server that does not answer may
+    hold a send or a run (by default 5 attempts of up to 30 s each)."""
+    parser.add_argument("--timeout", type=_attempt_seconds, metavar="SECONDS",
+                        help="how long one attempt of a request waits for its answer "
+                        "(default 30)")
+    parser.add_argument("--attempts", type=_attempt_count, metavar="N",
+                        help="attempts per request after network errors, no answer, 5xx and "
+                        "429, with the same seed (default 5; 1: never retried)")
+
+
+def client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """EventApiClient's retry and timeouts, as --timeout and --attempts ask."""
+    from console.services.client import RetryPolicy, Timeouts
+
+    out: dict[str, Any] = {}
+    if args.timeout is not None:
+        out["timeouts"] = Timeouts(connect=min(Timeouts.connect, args.timeout),
+                                   attempt=args.timeout)
+    if args.attempts is not None:
+        out["retry"] = RetryPolicy(max_attempts=args.attempts)
+    return out
+
+
 def pick_environment(args: argparse.Namespace) -> tuple[Environment, EnvironmentStore]:
     store = EnvironmentStore.load(app_paths())
     if store.notice:

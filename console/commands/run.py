@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import os
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -25,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from console.commands.common import (
+    add_request_options,
     add_target_options,
+    client_options,
     emit,
     on_interrupt,
     pick_environment,
@@ -58,7 +59,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--report", metavar="FILE", help="write all results as one JSON file")
     parser.add_argument("--dry-run", action="store_true",
                         help="render and check every step, send nothing")
-    parser.add_argument("--verify-window", type=float, metavar="SECONDS",
+    parser.add_argument("--verify-window", type=_verify_seconds, metavar="SECONDS",
                         help="how long to look for each send step's runs before concluding "
                         "that none started (default: EVENT_CONSOLE_VERIFY_SECONDS or 10)")
     parser.add_argument("--no-verify", action="store_true",
@@ -66,6 +67,7 @@ def add_parser(subparsers: Any) -> None:
                         "for steps that expect a dedup outcome")
     parser.add_argument("--no-history", action="store_true",
                         help="do not record the sends in the history")
+    add_request_options(parser)
     parser.add_argument("--workspace", metavar="DIR",
                         help="templates/ and scenarios/ folder (default: the scenario file's "
                         "workspace, else the app's)")
@@ -195,7 +197,7 @@ async def _send_run(args: argparse.Namespace, scenario: Scenario, workspace: Wor
                     rows: list[dict[str, Any]] | None, limits: Limits) -> int:
     from console.services.client import EventApiClient
 
-    client = EventApiClient()
+    client = EventApiClient(**client_options(args))
     try:
         runner = ScenarioRunner(
             scenario, workspace.templates, client=client, target=resolved.target,
@@ -232,13 +234,22 @@ def _stop_on_interrupt(runner: ScenarioRunner) -> Iterator[None]:
 
 
 def _window(args: argparse.Namespace) -> float:
-    if args.verify_window is not None:
-        return max(float(args.verify_window), 0.0)
-    raw = os.environ.get("EVENT_CONSOLE_VERIFY_SECONDS", "").strip()
+    from console.services.history_session import verify_seconds_from_env
+
+    return args.verify_window if args.verify_window is not None else verify_seconds_from_env()
+
+
+def _verify_seconds(text: str) -> float:
+    from console.services.history_session import MAX_VERIFY_SECONDS
+
     try:
-        return max(float(raw), 0.0) if raw else 10.0
+        value = float(text)
     except ValueError:
-        return 10.0
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value <= MAX_VERIFY_SECONDS:  # also NaN, which made the lookup endless
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: give seconds from 0 to {MAX_VERIFY_SECONDS:,.0f}")
+    return value
 
 
 def _outcome_options(args: argparse.Namespace, scenario: Scenario, resolved: Any,

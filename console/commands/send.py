@@ -18,7 +18,9 @@ from dataclasses import replace
 from typing import Any
 
 from console.commands.common import (
+    add_request_options,
     add_target_options,
+    client_options,
     emit,
     interruptible,
     jsonl_hint,
@@ -50,6 +52,7 @@ def add_parser(subparsers: Any) -> None:
                         help="requests in flight at once (default 1: in order)")
     parser.add_argument("--no-verify", action="store_true", help="do not poll for runs")
     parser.add_argument("--no-history", action="store_true", help="do not record this send")
+    add_request_options(parser)
     parser.add_argument("--stats", action="store_true",
                         help="say on stderr where the time went (reading, checking, sending...)")
     parser.set_defaults(func=run_send)
@@ -154,7 +157,8 @@ async def _send(
     origins = (resolved.target.event_origin, resolved.environment.rest_origin or "")
     try:
         client = EventApiClient(
-            tls=not all(o.lower().startswith("http://") for o in origins if o))
+            tls=not all(o.lower().startswith("http://") for o in origins if o),
+            **client_options(args))
     except BaseException:
         if session:
             session.close()

@@ -12,6 +12,7 @@ back. The JSON line of each request then carries `dedup` and `runs` per event.
 from __future__ import annotations
 
 import functools
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -65,13 +66,24 @@ class _Warnings:
                         "24 h: Inngest will start no runs for them")
 
 
-def poll_policy_from_env() -> PollPolicy:
+MAX_VERIFY_SECONDS = 3600.0
+
+
+def verify_seconds_from_env() -> float:
+    """EVENT_CONSOLE_VERIFY_SECONDS: the runs lookup's budget, 0 to an hour; the default
+    (10 s) when unset or not a number (NaN included: it made the lookup endless)."""
     raw = os.environ.get("EVENT_CONSOLE_VERIFY_SECONDS", "").strip()
     try:
         total = float(raw) if raw else PollPolicy.total
     except ValueError:
         total = PollPolicy.total
-    return PollPolicy(total=max(total, 0.0))
+    if math.isnan(total):
+        total = PollPolicy.total
+    return min(max(total, 0.0), MAX_VERIFY_SECONDS)
+
+
+def poll_policy_from_env() -> PollPolicy:
+    return PollPolicy(total=verify_seconds_from_env())
 
 
 class SendSession:

@@ -366,3 +366,24 @@ def test_ctrl_c_stops_the_run_and_still_writes_the_report_and_junit(workspace, a
     suite = etree.parse(str(junit)).getroot()
     assert len(suite.findall(".//testcase/skipped")) == 1
     assert json.loads(report.read_text())["cancelled"] is True
+
+
+def test_run_takes_timeout_and_attempts_and_refuses_an_endless_verify_window(
+        cli, workspace):
+    from tests.support.fault_server import FaultServer, Reply
+
+    write_scenario(workspace, "hang", [{"send": {"name": "t/x", "data": {}}}])
+    with FaultServer() as server:
+        server.script(Reply.hang())
+        done = cli("run", "hang", "--workspace", str(workspace), "--url", server.origin,
+                   "--no-verify", "--timeout", "0.5", "--attempts", "1", env=KEY)
+    assert done.returncode == 1, done.stderr
+    [step] = lines(done.stdout)
+    assert step["state"] == "error"
+    assert step["error"] == f"no answer from {server.origin}/e/****6789 within 0.5 s"
+    for value in ("nan", "inf", "-1"):  # NaN and inf made the runs lookup endless
+        refused = cli("run", "hang", "--workspace", str(workspace), "--url", server.origin,
+                      "--verify-window", value, env=KEY)
+        assert refused.returncode == 2
+        assert "argument --verify-window: " in refused.stderr
+        assert "give seconds from 0 to 3,600" in refused.stderr

@@ -353,3 +353,37 @@ def test_json_lines_carry_the_event_that_was_sent(cli, tmp_path):
     assert shown.returncode == 0, shown.stderr
     [row] = [json.loads(line) for line in shown.stdout.splitlines()]
     assert row["event"] == event and row["dedup_id"] == "o-1"
+
+
+def test_timeout_and_attempts_bound_a_send_to_a_server_that_never_answers(cli, tmp_path):
+    """By default a server that never answers holds a request for 5 attempts of 30 s."""
+    import time
+
+    path = tmp_path / "e.json"
+    path.write_text('{"name": "t/x", "data": {}}')
+    with FaultServer() as server:
+        server.script(Reply.hang(), Reply.hang())
+        start = time.perf_counter()
+        done = cli("send", "--url", server.origin, "--no-verify", "--timeout", "0.5",
+                   "--attempts", "2", str(path))
+        took = time.perf_counter() - start
+        tried = len(server.requests)
+    assert done.returncode == 1
+    [record] = lines(done.stdout)
+    assert record["error"] == (f"no answer from {server.origin}/e/NO_EVENT_KEY_SET within 0.5 s "
+                               "(gave up after 2 attempts)")
+    assert record["attempts"] == 2 and tried == 2
+    assert took < 20  # not the 150 s of the defaults
+
+
+def test_timeout_and_attempts_out_of_range_are_usage_errors(cli, tmp_path):
+    path = tmp_path / "e.json"
+    path.write_text('{"name": "t/x", "data": {}}')
+    for flag, value, said in (("--timeout", "0", "give seconds above 0 and at most 3,600"),
+                              ("--timeout", "nan", "give seconds above 0"),
+                              ("--timeout", "soon", "not a number of seconds: 'soon'"),
+                              ("--attempts", "0", "give 1 to 20"),
+                              ("--attempts", "2.5", "not a whole number: '2.5'")):
+        done = cli("send", "--url", "http://127.0.0.1:9", flag, value, str(path))
+        assert done.returncode == 2, (flag, value)
+        assert f"argument {flag}: " in done.stderr and said in done.stderr, done.stderr

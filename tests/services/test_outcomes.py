@@ -357,3 +357,15 @@ def test_runs_that_are_not_json_are_named_as_such():
                                   PollPolicy(total=0.3, first_delay=0.05)))
     assert got[0].text == (f"unverified: the REST API at {server.origin} answered 200 with a "
                            "body that is not a list of runs")
+
+
+@pytest.mark.parametrize("raw, total", [
+    ("3", 3.0), ("", 10.0), ("soon", 10.0), ("nan", 10.0), ("-4", 0.0),
+    ("inf", 3600.0), ("1e400", 3600.0),
+])
+def test_the_verify_budget_from_the_environment_is_never_endless(monkeypatch, raw, total):
+    """NaN kept every runs lookup going for ever (its deadline was never reached)."""
+    from console.services.history_session import poll_policy_from_env
+
+    monkeypatch.setenv("EVENT_CONSOLE_VERIFY_SECONDS", raw)
+    assert poll_policy_from_env().total == total
