@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from console.core.positions import parse_with_positions
+from console.core.serialize import dumps
 
 
 def set_top_level_string(text: str, key: str, value: str) -> str | None:
@@ -16,7 +15,7 @@ def set_top_level_string(text: str, key: str, value: str) -> str | None:
     doc = parse_with_positions(text)
     if doc.error is not None or not isinstance(doc.value, dict):
         return None
-    literal = json.dumps(value, ensure_ascii=False)
+    literal = dumps(value)
     pointer = "/" + key.replace("~", "~0").replace("/", "~1")
     span = doc.span(pointer)
     if span is not None:
@@ -25,7 +24,7 @@ def set_top_level_string(text: str, key: str, value: str) -> str | None:
     if root is None:
         return None
     opening = root.start + 1
-    member = f"{json.dumps(key)}: {literal}"
+    member = f"{dumps(key)}: {literal}"
     rest = text[opening:root.end - 1]
     separator = ", " if rest.strip() else ""
     if "\n" in rest:
@@ -45,7 +44,7 @@ def set_strings(text: str, values: dict[str, str]) -> str | None:
         span = doc.span(pointer)
         if span is None:
             return None
-        spans.append((span.start, span.end, json.dumps(value, ensure_ascii=False)))
+        spans.append((span.start, span.end, dumps(value)))
     for start, end, literal in sorted(spans, reverse=True):  # from the end: offsets hold
         text = text[:start] + literal + text[end:]
     return text

@@ -8,6 +8,7 @@ the HTTP client all use these functions, so they agree to the byte.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,6 +44,25 @@ def json_text(value: Any, **options: Any) -> str:
     return text
 
 
+# a paragraph separator after an even number of backslashes (none included)
+_PARAGRAPH = re.compile(r"(?<!\\)((?:\\\\)*)\u2029")
+
+
+def paragraphs_escaped(text: str) -> str:
+    """`text` with each paragraph separator (U+2029) written as the JSON escape `\\u2029`,
+    the same value in a JSON string. Qt's text widgets keep one as a line break, which
+    turned a valid string into "Unterminated string" in the editor (and a separator between
+    tokens, an error to `validate`, into a clean line break). One after an odd number of
+    backslashes is left: it is an invalid escape either way."""
+    return _PARAGRAPH.sub(lambda m: m[1] + "\\u2029", text) if "\u2029" in text else text
+
+
+def dumps(value: Any, **options: Any) -> str:
+    """`json.dumps(value, ensure_ascii=False, **options)` for text a person reads or edits
+    in the window: paragraph separators escaped (see `paragraphs_escaped`)."""
+    return paragraphs_escaped(json.dumps(value, ensure_ascii=False, **options))
+
+
 def pretty(value: Any) -> str:
     """Two-space indented JSON for display and workspace files (stable key order kept)."""
-    return json.dumps(value, ensure_ascii=False, indent=2) + "\n"
+    return dumps(value, indent=2) + "\n"

@@ -4,7 +4,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from console.core.redact import mask_key, mask_url, scrub
-from console.core.serialize import array_body, array_size, event_bytes
+from console.core.serialize import (
+    array_body,
+    array_size,
+    event_bytes,
+    paragraphs_escaped,
+    pretty,
+)
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(),
@@ -16,6 +22,28 @@ json_values = st.recursive(
 def test_compact_utf8_keeps_non_ascii():
     expected = '{"name":"é","data":{"a":[1,2]}}'.encode()
     assert event_bytes({"name": "é", "data": {"a": [1, 2]}}) == expected
+
+
+separator_texts = st.text(alphabet="a\\\"\u2029\u2028 ")
+
+
+@given(st.recursive(
+    st.none() | separator_texts,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(separator_texts, inner,
+                                                                max_size=4),
+    max_leaves=12))
+def test_pretty_has_no_paragraph_separator_and_the_same_value(value):
+    """Qt keeps U+2029 as a line break; its escape is the same JSON value."""
+    text = pretty(value)
+    assert "\u2029" not in text and json.loads(text) == value
+    raw = json.dumps(value, ensure_ascii=False)
+    assert json.loads(paragraphs_escaped(raw)) == value
+
+
+def test_a_separator_after_an_odd_number_of_backslashes_stays_invalid():
+    for text in ('"\\\u2029"', '"\\\\\\\u2029"'):  # an invalid escape either way
+        assert paragraphs_escaped(text) == text
+    assert paragraphs_escaped('"\\\\\u2029"') == '"\\\\\\u2029"'
 
 
 @given(st.lists(json_values, max_size=8))

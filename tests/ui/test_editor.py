@@ -341,6 +341,40 @@ def test_the_text_is_kept_as_written_no_break_spaces_and_line_separators_too(edi
     assert json.loads(editor.toPlainText())["data"] == {"s": "a\u00a0b", "t": "x\u2028y"}
 
 
+def test_a_paragraph_separator_in_a_string_stays_the_same_value(editor, qtbot):
+    """Qt keeps U+2029 as a line break: a valid event opened, formatted, minified or pasted
+    with one in a string read as "Unterminated string", and could not be sent."""
+    from PySide6.QtCore import QMimeData
+
+    value = {"name": "app/x", "data": {"p": "a\u2029b", "q": "\\\u2029"}}
+    editor.set_validator(validator)
+    for text in (json.dumps(value, ensure_ascii=False), pretty(value)):  # raw, as a file has
+        editor.setPlainText(text)
+        assert "\\u2029" in editor.toPlainText()
+        assert json.loads(editor.toPlainText()) == value
+        editor.validate_now()
+        assert editor.problems() == []
+        for rewrite in (editor.format_document, editor.minify_document):
+            assert rewrite()
+            assert json.loads(editor.toPlainText()) == value
+    editor.setPlainText('{"name": "app/x", "data": {}}')
+    put_cursor(editor, editor.toPlainText().index("}"))
+    pasted = QMimeData()
+    pasted.setText('"p": "a\u2029b"')
+    editor.insertFromMimeData(pasted)
+    assert json.loads(editor.toPlainText())["data"] == {"p": "a\u2029b"}
+
+
+def test_a_paragraph_separator_between_tokens_is_an_error_where_validate_says(editor):
+    """Read back as a line break it was clean in the window and an error to `validate`."""
+    text = '{"name": "app/x",\u2029"data": {}}'
+    editor.set_validator(validator)
+    editor.setPlainText(text)
+    editor.validate_now()
+    [found] = validator(text)
+    assert [(p.line, p.column) for p in editor.problems()] == [(found.line, found.column)]
+
+
 # -- brackets, gutter, theme ---------------------------------------------------------
 def test_bracket_matching_pairs_across_lines_and_ignores_strings(editor):
     text = '{\n  "a": "}]",\n  "b": [1, {"c": 2}]\n}'

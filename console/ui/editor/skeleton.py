@@ -7,11 +7,11 @@ and the problem marks elsewhere stay where they are.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from console.core.positions import parse_with_positions
+from console.core.serialize import dumps
 
 
 @dataclass(frozen=True)
@@ -37,8 +37,8 @@ def _indent_of(text: str, offset: int) -> str:
 
 
 def _member(key: str, value: Any, indent: str) -> str:
-    rendered = json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + indent)
-    return f"{indent}{json.dumps(key, ensure_ascii=False)}: {rendered}"
+    rendered = dumps(value, indent=2).replace("\n", "\n" + indent)
+    return f"{indent}{dumps(key)}: {rendered}"
 
 
 def _add_members(
@@ -53,7 +53,7 @@ def _add_members(
     last = start + len(text[start : end - 1].rstrip())
     if not multiline:
         rendered = ", ".join(
-            f"{json.dumps(k, ensure_ascii=False)}: {json.dumps(v, ensure_ascii=False)}"
+            f"{dumps(k)}: {dumps(v)}"
             for k, v in members.items()
         )
         if not inner.strip():
