@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
@@ -181,10 +182,19 @@ def _bad_value(text: str, pos: int, key: bool = False) -> _Fail:
     if c in "+.":
         return _Fail("Invalid number: a number starts with '-' or a digit", pos)
     if key:
-        return _Fail(f"Expected a property name in double quotes, found '{c}'", pos)
+        return _Fail(f"Expected a property name in double quotes, found {_shown(c)}", pos)
     if c in "}],":
         return _Fail(f"Unexpected '{c}': expected a value", pos)
-    return _Fail(f"Unexpected character '{c}'", pos)
+    return _Fail(f"Unexpected character {_shown(c)}", pos)
+
+
+def _shown(c: str) -> str:
+    """A character as a message names it: quoted when it can be seen, by its code point
+    when it cannot (a no-break space looked like a space, a zero-width one like nothing)."""
+    if c.isprintable() and not c.isspace():
+        return f"'{c}'"
+    name = unicodedata.name(c, "")
+    return f"U+{ord(c):04X}" + (f" ({name.lower()})" if name else "")
 
 
 def _unclosed(text: str, frame: list[Any], pos: int, message: str) -> _Fail:

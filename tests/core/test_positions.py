@@ -160,6 +160,12 @@ SYNTAX_ERRORS = [
     ("[1,,2]", "Unexpected ',': expected a value", 1, 4),
     ('{"é☕": 1,, }', "Expected a property name in double quotes, found ','", 1, 10),
     ("[" + "1" * 5000 + "]", "Number has too many digits", 1, 2),
+    # characters that cannot be seen are named by their code point
+    ('{\u00a0"a": 1}', "Expected a property name in double quotes, found U+00A0 "
+     "(no-break space)", 1, 2),
+    ('["a",\u200b]', "Unexpected character U+200B (zero width space)", 1, 6),
+    ("[\x00]", "Unexpected character U+0000", 1, 2),
+    ("[~]", "Unexpected character '~'", 1, 2),
 ]
 
 
