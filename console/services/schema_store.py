@@ -80,6 +80,19 @@ def _existing_file(folder: Path, event_name: str, version: str | None) -> Path |
     return None
 
 
+def schema_on_disk(workspace: Path, event_name: str,
+                   version: str | None = None) -> tuple[Path, bytes] | None:
+    """The file that holds the schema of `event_name` now and its bytes (None: no file,
+    or one that cannot be read): what `save_schema` would replace."""
+    target = _existing_file(workspace / SCHEMAS_DIR, event_name, version)
+    if target is None:
+        return None
+    try:
+        return target, target.read_bytes()
+    except OSError:
+        return None
+
+
 def save_schema(workspace: Path, event_name: str, schema: dict[str, Any], *,
                 version: str | None = None) -> Path:
     """Write (or replace) the schema for `event_name`; refuses a schema that would not load."""

@@ -26,7 +26,7 @@ from console.core.errors import InputError
 from console.core.problems import Problem
 from console.core.schemas import load_schema_text
 from console.core.serialize import pretty
-from console.services.schema_store import save_schema
+from console.services.schema_store import save_schema, schema_on_disk
 from console.ui import rich
 from console.ui.editor import JsonEditor, ProblemsView
 
@@ -48,6 +48,9 @@ class SchemaDialog(QDialog):
         self.note = QLabel(f"<b>{rich.text(shown)}</b> — {rich.text(origin)}. Saved into "
                            f"<code>{rich.text(str(workspace / 'schemas'))}</code>.")
         self.note.setWordWrap(True)
+        # what the file held when the dialog opened: another program (a pull, another
+        # editor) may change it meanwhile, and Save would silently undo that change
+        self._on_disk = schema_on_disk(workspace, event_name, version)
         self.editor = JsonEditor()
         self.editor.set_validator(self._check)
         self.editor.setPlainText(pretty(schema))
@@ -82,6 +85,14 @@ class SchemaDialog(QDialog):
             first = problems[0]
             self.status.setText(rich.error(
                 f"Not saved: line {first.line}:{first.column}: {first.message}"))
+            return None
+        now = schema_on_disk(self.workspace, self.event_name, self.version)
+        if now != self._on_disk and now is not None:
+            self._on_disk = now  # a second Save replaces what is there now
+            self.status.setText(rich.error(
+                f"Not saved: {now[0].name} changed on disk since this dialog opened (another "
+                "program or window wrote it). Save again to replace it with this text, or "
+                "Cancel to keep it."))
             return None
         try:
             schema = json.loads(text)

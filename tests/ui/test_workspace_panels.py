@@ -110,6 +110,29 @@ def test_infer_a_schema_edit_it_save_it_and_the_editor_warns_on_data(qtbot, app_
     assert "the saved schema" in again.note.text()
 
 
+def test_a_schema_changed_on_disk_while_its_dialog_is_open_is_not_overwritten_silently(
+        qtbot, app_home, qloop):
+    """Save wrote the dialog's text over a change another program made meanwhile (a pull,
+    another editor) and said nothing: that change was lost."""
+    from console.services.paths import app_paths
+
+    schemas = app_paths().default_workspace / "schemas"
+    schemas.mkdir(parents=True)
+    file = schemas / "qa__ext.json"
+    file.write_text(json.dumps({"x-event-name": "qa/ext", "type": "object"}))
+    _context, window = open_window(qtbot)
+    window.editor.setPlainText('{"name": "qa/ext", "data": {"a": "x"}}')
+    dialog = window.panels.edit_schema("current")
+    assert dialog is not None
+    theirs = json.dumps({"x-event-name": "qa/ext", "type": "object", "required": ["b"]})
+    file.write_text(theirs)
+    assert dialog.save() is None
+    assert "qa__ext.json changed on disk since this dialog opened" in dialog.status.text()
+    assert file.read_text() == theirs and dialog.isVisible()
+    assert dialog.save() == file  # asked again: replaced
+    assert "required" not in json.loads(file.read_text())
+
+
 def test_import_a_schema_file_and_a_broken_one_is_refused(qtbot, app_home, qloop, tmp_path):
     _context, window = open_window(qtbot)
     window.editor.setPlainText('{"name": "a/b", "data": {}}')
