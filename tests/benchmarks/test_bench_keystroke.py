@@ -235,3 +235,29 @@ def test_keystroke_in_the_window_with_a_big_document(qtbot, app_home, capsys) ->
         print(f"  bare QPlainTextEdit (baseline): median {b_med:.2f} ms, p95 {b_p95:.2f} ms")
         print(f"  the window's editor:            median {w_med:.2f} ms, p95 {w_p95:.2f} ms   "
               f"ratio {w_med / b_med:.2f}x (goal: under 16 ms)")
+
+
+def test_keystroke_on_one_minified_line(qtbot, capsys) -> None:
+    """A minified event of megabytes is one line (Minify makes one): every key re-lays out
+    and repaints that line in Qt itself. Baseline: a bare QPlainTextEdit with the same
+    line. Quick mode: ~0.5 MB, 6 keys; BENCH_FULL=1: ~2.7 MB, 10 keys."""
+    events = 2_000 if not FULL else 11_000
+    text = json.dumps([{"name": f"app/order.{i}", "data": {
+        "order_id": f"ord_{i:06d}", "note": "x" * 180}} for i in range(events)])
+    assert "\n" not in text
+    keys = 10 if FULL else 6
+    bare = TimedBare()
+    qtbot.addWidget(bare)
+    bare_samples = keystroke_latencies(qtbot, bare, text, keys)
+    editor = TimedJson(theme=LIGHT)
+    qtbot.addWidget(editor)
+    start = time.perf_counter()
+    editor.setPlainText(text)
+    load_ms = (time.perf_counter() - start) * 1000
+    editor_samples = keystroke_latencies(qtbot, editor, text, keys)
+    b_med, e_med = statistics.median(bare_samples), statistics.median(editor_samples)
+    with capsys.disabled():
+        print(f"\nkeystroke -> repaint on one line of {len(text):,} characters, {keys} keys")
+        print(f"  bare QPlainTextEdit (baseline): median {b_med:.0f} ms")
+        print(f"  JsonEditor:                     median {e_med:.0f} ms   "
+              f"ratio {e_med / b_med:.2f}x   (load {load_ms:.0f} ms)")

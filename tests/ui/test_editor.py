@@ -376,6 +376,24 @@ def test_a_paragraph_separator_between_tokens_is_an_error_where_validate_says(ed
 
 
 # -- brackets, gutter, theme ---------------------------------------------------------
+def test_a_minified_line_of_megabytes_is_not_coloured_but_its_brackets_still_match(editor):
+    """Colouring a one-line event of 2.7 MB took seconds per keystroke (hundreds of
+    thousands of format ranges); such a line goes without, and keeps bracket matching."""
+    from console.ui.editor.highlighter import LONG_LINE
+
+    text = json.dumps({"name": "app/x", "data": {"s": "é}]" * (LONG_LINE // 3), "a": [1]}})
+    assert len(text) > LONG_LINE and "\n" not in text
+    editor.setPlainText(text)
+    assert editor.document().firstBlock().layout().formats() == []  # no colours
+    put_cursor(editor, 0)
+    assert backgrounds(editor, LIGHT.bracket_match) == [0, len(text) - 1]
+    opener = text.index("[1")
+    put_cursor(editor, opener + 1)
+    assert backgrounds(editor, LIGHT.bracket_match) == [opener, opener + 2]
+    editor.setPlainText('{"s": "é}]", "a": [1]}')  # a short line is coloured
+    assert editor.document().firstBlock().layout().formats() != []
+
+
 def test_bracket_matching_pairs_across_lines_and_ignores_strings(editor):
     text = '{\n  "a": "}]",\n  "b": [1, {"c": 2}]\n}'
     editor.setPlainText(text)

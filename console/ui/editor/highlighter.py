@@ -16,9 +16,13 @@ from PySide6.QtGui import (
     QTextDocument,
 )
 
-from console.ui.editor.lexer import Kind, tokens
+from console.ui.editor.lexer import Kind, brackets, tokens
 from console.ui.editor.offsets import OffsetMap
 from console.ui.editor.theme import LIGHT, EditorTheme
+
+# a line longer than this (a minified event of megabytes) is not coloured: its hundreds of
+# thousands of format ranges made each keystroke on it take seconds (see highlightBlock)
+LONG_LINE = 20_000
 
 
 class BlockBrackets(QTextBlockUserData):
@@ -56,6 +60,11 @@ class JsonHighlighter(QSyntaxHighlighter):
 
     def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt override
         offsets = OffsetMap(text) if not text.isascii() else None
+        if len(text) > LONG_LINE:  # a minified event: brackets only, no colours
+            self.setCurrentBlockUserData(BlockBrackets([
+                (offsets.to_utf16(col) if offsets is not None else col, ch)
+                for col, ch in brackets(text)]))
+            return
         bracket_items: list[tuple[int, str]] = []
         for tok in tokens(text):
             start, end = tok.start, tok.end

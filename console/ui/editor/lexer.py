@@ -10,6 +10,7 @@ what the user is typing, not only valid JSON.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import Enum
 
@@ -50,33 +51,36 @@ CLOSERS = "}]"
 PAIRS = {"{": "}", "[": "]", "}": "{", "]": "["}
 
 
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*(")?')
+# strings (skipped) and brackets: a line's brackets found by the regex engine alone
+_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]|\\.)*"?|[{}\[\]]')
+
+
 def tokens(line: str) -> list[Token]:
     """All tokens of one line, in order; a string followed by `:` is a KEY."""
-    out: list[Token] = []
-    for m in _TOKEN.finditer(line):
+    return list(_lex(line))
+
+
+def _lex(line: str, start: int = 0) -> Iterator[Token]:
+    for m in _TOKEN.finditer(line, start):
         group = m.lastgroup
         if group in ("string", "close"):
             closed = m.group("close") is not None
             key = closed and _COLON_AHEAD.match(line, m.end()) is not None
-            out.append(Token(Kind.KEY if key else Kind.STRING, m.start(), m.end(), closed))
+            yield Token(Kind.KEY if key else Kind.STRING, m.start(), m.end(), closed)
         elif group == "number":
-            out.append(Token(Kind.NUMBER, m.start(), m.end()))
+            yield Token(Kind.NUMBER, m.start(), m.end())
         elif group == "keyword":
-            out.append(Token(Kind.KEYWORD, m.start(), m.end()))
+            yield Token(Kind.KEYWORD, m.start(), m.end())
         elif group == "punct":
-            out.append(Token(Kind.PUNCTUATION, m.start(), m.end()))
+            yield Token(Kind.PUNCTUATION, m.start(), m.end())
         else:
-            out.append(Token(Kind.WORD, m.start(), m.end()))
-    return out
+            yield Token(Kind.WORD, m.start(), m.end())
 
 
 def brackets(line: str) -> list[tuple[int, str]]:
     """(column, char) of every bracket outside strings on this line."""
-    return [
-        (t.start, line[t.start])
-        for t in tokens(line)
-        if t.kind is Kind.PUNCTUATION and line[t.start] in "{}[]"
-    ]
+    return [(m.start(), m[0]) for m in _STRING_OR_BRACKET.finditer(line) if m[0] in "{}[]"]
 
 
 def token_at(line: str, column: int) -> Token | None:
@@ -85,7 +89,18 @@ def token_at(line: str, column: int) -> Token | None:
     Inside a string means after its opening quote and before its closing one; in a word
     means anywhere from its first character to just after its last.
     """
-    for t in tokens(line):
+    # the strings before the caret first, by the regex engine alone (a minified event is
+    # one line of megabytes, and this runs on each keystroke); then the rest is lexed from
+    # the end of the last of them
+    start = 0
+    for m in _STRING.finditer(line):
+        if m.start() >= column:
+            break
+        if column < m.end() or m[1] is None:  # in it (or in one left open)
+            key = m[1] is not None and _COLON_AHEAD.match(line, m.end()) is not None
+            return Token(Kind.KEY if key else Kind.STRING, m.start(), m.end(), m[1] is not None)
+        start = m.end()
+    for t in _lex(line, start):
         if t.kind in (Kind.STRING, Kind.KEY):
             if t.start < column and (column < t.end or not t.closed):
                 return t
