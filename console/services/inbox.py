@@ -22,7 +22,13 @@ from urllib.parse import unquote
 from console.core.errors import InputError
 from console.core.ids import IdSeed, random_ulid
 from console.services.inbox_decode import decode_body
-from console.services.inbox_http import HttpRequest, HttpResponse, HttpServer, go_json
+from console.services.inbox_http import (
+    ConnectionLimits,
+    HttpRequest,
+    HttpResponse,
+    HttpServer,
+    go_json,
+)
 from console.services.inbox_rest import RestApi
 from console.services.inbox_store import (
     KEEP_BYTES,
@@ -86,6 +92,7 @@ class InboxServer:
         clock: Callable[[], int] | None = None,
         keep_events: int = KEEP_EVENTS,
         keep_bytes: int = KEEP_BYTES,
+        limits: ConnectionLimits | None = None,
     ) -> None:
         check_host(host, allow_remote)
         if not 0 <= port <= 65535:
@@ -100,7 +107,8 @@ class InboxServer:
         self.events: list[CapturedEvent] = self._log.events
         self._runs = RunSimulator(list(triggers), run_delay=run_delay)
         self._rest = RestApi(self._log, self._runs, self._clock, time.monotonic)
-        self._http = HttpServer(self._handle, max_body=max_body, too_large=self._too_large)
+        self._http = HttpServer(self._handle, max_body=max_body, too_large=self._too_large,
+                                limits=limits or ConnectionLimits())
         self._running = False
 
     @property

@@ -6,6 +6,13 @@ before it is stored (the rest is read and dropped for a moment so the client see
 answer rather than a reset), and one in over `MAX_BODY_PIECES` pieces with 400 (the loop
 runs again every `YIELD_EVERY_PIECES` pieces). `stop()` closes the listener and every open
 connection.
+
+A connection may stay idle between requests for `ConnectionLimits.idle_seconds`, and a
+request may pause for `stall_seconds` between reads; past either the connection is closed
+(a client that opens connections and leaves them, or trickles a request, held each for
+ever, until the process ran out of file descriptors and answered no one). At most
+`max_connections` are open at once (half the descriptors this process may have, when that
+is fewer): one more gets 503 and is closed.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import contextlib
 import email.utils
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -66,6 +74,28 @@ class HttpResponse:
 Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
 
 
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    idle_seconds: float = 60.0  # between requests on a kept-alive connection
+    stall_seconds: float = 30.0  # between two reads of one request (head or body)
+    max_connections: int = 256
+
+
+def _descriptor_share(wanted: int) -> int:
+    """`wanted`, or half the files this process may open when that is fewer."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return wanted
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return wanted if soft == resource.RLIM_INFINITY else max(1, min(wanted, soft // 2))
+
+
+_BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
+         b"connection: close\r\ncontent-length: %d\r\n\r\n%s")
+_BYTES_REPR = re.compile(r": bytearray\(b?['\"].*$|: b['\"].*$", re.DOTALL)
+
+
 class _TooLargeError(Exception):
     pass
 
@@ -80,12 +110,15 @@ class HttpServer:
     """Serves `handler` on one listening socket until `stop()`."""
 
     def __init__(self, handler: Handler, *, max_body: int,
-                 too_large: Callable[[str, int], HttpResponse]) -> None:
+                 too_large: Callable[[str, int], HttpResponse],
+                 limits: ConnectionLimits = ConnectionLimits()) -> None:
         """`too_large(path, limit)`: the answer to a body over `max_body` (a server may
         refuse such a request for another reason first, a missing key say)."""
         self._handler = handler
         self._max_body = max_body
         self._too_large = too_large
+        self.limits = limits
+        self.max_connections = _descriptor_share(limits.max_connections)
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -107,6 +140,9 @@ class HttpServer:
             self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self._tasks) >= self.max_connections:
+            await _busy(writer, self.max_connections)
+            return
         task = asyncio.current_task()
         if task is not None:
             self._tasks.add(task)
@@ -116,7 +152,9 @@ class HttpServer:
                 conn.start_next_cycle()
         except h11.RemoteProtocolError as exc:
             if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-                body = go_json({"status": exc.error_status_hint, "error": str(exc)})
+                # h11 ends some messages with the bytes it read, as a Python repr
+                said = _BYTES_REPR.sub("", str(exc)) or "malformed request"
+                body = go_json({"status": exc.error_status_hint, "error": said})
                 with contextlib.suppress(Exception):
                     await _send(conn, writer, "GET", HttpResponse(exc.error_status_hint, body),
                                 close=True)
@@ -136,7 +174,7 @@ class HttpServer:
     async def _one_exchange(self, conn: h11.Connection, reader: asyncio.StreamReader,
                             writer: asyncio.StreamWriter) -> bool:
         """Read one request, answer it; whether the connection stays open."""
-        event = await _next_event(conn, reader)
+        event = await _next_event(conn, reader, self.limits)
         if not isinstance(event, h11.Request):
             return False  # ConnectionClosed, or nothing more to read
         if len(event.target) + sum(len(n) + len(v) + 4 for n, v in event.headers) > MAX_HEAD:
@@ -147,6 +185,9 @@ class HttpServer:
                 error_status_hint=431)
         headers = {name.decode("latin-1"): value.decode("latin-1")
                    for name, value in event.headers}
+        # both: which one ends the body is a guess, and a wrong guess runs the rest as a
+        # request of its own (smuggling); answer this one and close (RFC 9112, 6.1)
+        ambiguous = "content-length" in headers and "transfer-encoding" in headers
         declared = headers.get("content-length")
         target = _origin_form(event.target.decode("latin-1"))
         path = target.partition("?")[0]
@@ -158,7 +199,7 @@ class HttpServer:
         chunks: list[bytes] = []
         total = 0
         while True:
-            part = await _next_event(conn, reader)
+            part = await _next_event(conn, reader, self.limits)
             if isinstance(part, h11.Data):
                 total += len(part.data)
                 if total > self._max_body:
@@ -181,8 +222,9 @@ class HttpServer:
         except Exception:
             log.exception("inbox handler failed for %s %s", method, mask_url(path))
             response = HttpResponse(500, go_json({"status": 500, "error": "internal error"}))
-        await _send(conn, writer, method, response, close=False)
-        return conn.our_state is h11.DONE and conn.their_state is h11.DONE
+        await _send(conn, writer, method, response, close=ambiguous)
+        return (not ambiguous and conn.our_state is h11.DONE
+                and conn.their_state is h11.DONE)
 
     async def _refuse(self, conn: h11.Connection, writer: asyncio.StreamWriter,
                       path: str) -> None:
@@ -190,12 +232,31 @@ class HttpServer:
         raise _TooLargeError
 
 
-async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader) -> Any:
+async def _next_event(conn: h11.Connection, reader: asyncio.StreamReader,
+                      limits: ConnectionLimits) -> Any:
+    """h11's next event; TimeoutError when the client is idle or stalls too long."""
     while True:
         event = conn.next_event()
         if event is not h11.NEED_DATA:
             return event
-        conn.receive_data(await reader.read(READ_CHUNK))
+        idle = conn.their_state is h11.IDLE and not conn.trailing_data[0]
+        async with asyncio.timeout(limits.idle_seconds if idle else limits.stall_seconds):
+            data = await reader.read(READ_CHUNK)
+        conn.receive_data(data)
+
+
+async def _busy(writer: asyncio.StreamWriter, limit: int) -> None:
+    """503 to a connection over the limit, before reading anything from it, and close."""
+    body = go_json({"status": 503, "error": f"the inbox has {limit:,} connections open, "
+                    "its most: close some (or reuse them) and try again"})
+    with contextlib.suppress(Exception):
+        writer.write(_BUSY % (len(body), body))
+        async with asyncio.timeout(1.0):
+            await writer.drain()
+    writer.close()
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(1.0):
+            await writer.wait_closed()
 
 
 def _bytes(data: bytes | None) -> bytes:

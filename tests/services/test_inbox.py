@@ -632,3 +632,87 @@ def test_a_target_in_absolute_form_is_routed_as_its_path(inbox):
                b"connection: close\r\n\r\n{\"name\":\"raw/a\"}")
     assert raw_exchange(inbox.port, request, 1).startswith(b"HTTP/1.1 200 ")
     assert [e.name for e in inbox.events()] == ["raw/a"]
+
+
+# -- clients that never finish: timeouts and a cap on connections -----------------------
+
+def closed_within(sock: socket.socket, seconds: float) -> float | None:
+    """Seconds until the server closed `sock` (what it sent before is read and dropped),
+    or None when it was still open after `seconds`."""
+    start = time.perf_counter()
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(65536):
+            pass
+    except TimeoutError:
+        return None
+    return time.perf_counter() - start
+
+
+def test_idle_and_stalled_connections_are_closed():
+    """Connections left open, idle or mid-request, were held for ever: about a thousand
+    of them ran the process out of descriptors and the inbox answered no one."""
+    from console.services.inbox_http import ConnectionLimits
+
+    limits = ConnectionLimits(idle_seconds=0.5, stall_seconds=0.5)
+    with running_inbox(limits=limits) as box:
+        def connect(data: bytes) -> socket.socket:
+            sock = socket.create_connection(("127.0.0.1", box.port))
+            sock.sendall(data)
+            return sock
+
+        kept = connect(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")  # answered, kept alive
+        silent = connect(b"")
+        half_head = connect(b"POST /e/k HTTP/1.1\r\nhost: x\r\n")
+        half_body = connect(b"POST /e/k HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n"
+                            b'{"name": ')
+        socks = [kept, silent, half_head, half_body]
+        try:
+            took = [closed_within(s, 5) for s in socks]
+        finally:
+            for sock in socks:
+                sock.close()
+        assert all(t is not None and t < 3 for t in took), took
+        assert box.events() == []
+        assert HTTP.get(box.url + "/health").status_code == 200
+
+
+def test_a_connection_over_the_cap_gets_503_and_the_next_one_after_a_close_is_served():
+    from console.services.inbox_http import ConnectionLimits
+
+    with running_inbox(limits=ConnectionLimits(max_connections=3)) as box:
+        held = [socket.create_connection(("127.0.0.1", box.port)) for _ in range(3)]
+        time.sleep(0.2)  # the server has taken them
+        try:
+            answer = raw_exchange(box.port, b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n", 1)
+            assert answer.startswith(b"HTTP/1.1 503 "), answer[:80]
+            said = json.loads(answer.partition(b"\r\n\r\n")[2])
+            assert said["error"].startswith("the inbox has 3 connections open, its most")
+            held.pop().close()
+            time.sleep(0.2)
+            ok = raw_exchange(box.port, b"GET /health HTTP/1.1\r\nhost: x\r\n"
+                                        b"connection: close\r\n\r\n", 1)
+            assert ok.startswith(b"HTTP/1.1 200 "), ok[:80]
+        finally:
+            for sock in held:
+                sock.close()
+
+
+def test_content_length_and_chunked_together_is_answered_and_closed(inbox):
+    """Which of the two ends the body is a guess: the bytes Content-Length counted were
+    run as a second request, a smuggled event captured (RFC 9112, 6.1: close)."""
+    smuggled = b"POST /e/smuggled HTTP/1.1\r\nhost: x\r\ncontent-length: 16\r\n\r\n" \
+               b'{"name":"sneak"}'
+    body = b"0\r\n\r\n" + smuggled
+    request = (b"POST /e/k HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n"
+               b"content-length: %d\r\n\r\n" % len(body)) + body
+    answer = raw_exchange(inbox.port, request, 2)
+    assert answer.count(b"HTTP/1.1 ") == 1 and b"connection: close" in answer.lower()
+    assert [e.name for e in inbox.events()] == []
+
+
+def test_a_malformed_request_line_is_named_without_python_reprs(inbox):
+    answer = raw_exchange(inbox.port, b"HELLO\r\n\r\n", 1)
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(answer.partition(b"\r\n\r\n")[2]) == {
+        "status": 400, "error": "illegal request line"}
