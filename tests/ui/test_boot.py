@@ -39,6 +39,27 @@ def test_a_bug_is_logged_with_traceback_and_shown_with_copy_details(qtbot, app_h
     _drop_file_handlers(paths.log_file)
 
 
+def test_a_bug_that_repeats_is_one_dialog_that_counts(qtbot, app_home, qapp):
+    """An error in a loop (accept() out of descriptors) opened a dialog per occurrence."""
+    paths = app_paths()
+    reporter = BugReporter(paths.log_file)
+    for _ in range(500):
+        reporter.loop_exception(None, {"message": "socket.accept() out of system resource",
+                                       "exception": OSError(24, "Too many open files")})
+    reporter.loop_exception(None, {"message": "other", "exception": KeyError("<b>k</b>")})
+    first, other = reporter.shown
+    assert first.summary == "OSError: [Errno 24] Too many open files"
+    assert first.repeat_label.text() == ("It happened 499 more times since (not logged "
+                                         "again while this is open).")
+    assert other.summary == "KeyError: '<b>k</b>'" and other.repeats == 0
+    first.close()  # closed: the next one opens a dialog again
+    reporter.loop_exception(None, {"message": "again", "exception": OSError(24, "Too many "
+                                                                              "open files")})
+    assert len(reporter.shown) == 2 and reporter.shown[-1].repeats == 0
+    for dialog in list(reporter.shown):
+        dialog.close()
+
+
 def _drop_file_handlers(log_file):
     root = logging.getLogger()
     for handler in list(root.handlers):
