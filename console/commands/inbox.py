@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
+import queue
 import signal
 import sys
+import threading
 from typing import Any
 
-from console.commands.common import emit
+from console.commands.common import emit, json_line
 from console.core.errors import InputError, UserError
 from console.services.inbox import (
     DEFAULT_EVENT_LIMIT,
@@ -86,29 +90,73 @@ def run_inbox(args: argparse.Namespace) -> int:
     return asyncio.run(_serve(server, printer))
 
 
+MAX_QUEUED = 100_000  # event lines waiting for a reader of stdout, at most
+FLUSH_SECONDS = 2.0  # at exit, how long the lines still queued may take to go out
+
+
 class _Printer:
-    """One JSON line per event; a closed stdout (`| head`) ends the inbox quietly."""
+    """One JSON line per event, written to stdout by a thread of its own.
+
+    A reader that stops reading (`| less` waiting for a key, a full pipe) held the event
+    loop in write(): the inbox answered no one, and Ctrl+C and SIGTERM could not stop it.
+    Lines now wait in a queue (at most `MAX_QUEUED`; past that they are counted, not
+    printed), and at exit what is left gets `FLUSH_SECONDS`. A closed stdout (`| head`)
+    ends the inbox quietly."""
 
     def __init__(self) -> None:
         self.stop: asyncio.Event | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.dropped = self.queued = self.printed = 0
+        self.reader_gone = False
+        self._lines: queue.Queue[bytes | None] = queue.Queue(MAX_QUEUED)
+        self._thread = threading.Thread(target=self._write, name="inbox-printer", daemon=True)
+        self._thread.start()
 
     def __call__(self, event: CapturedEvent) -> None:
+        record = {
+            "internal_id": event.internal_id,
+            "name": event.name,
+            "id": event.dedup_id,
+            "size": event.size,
+            "received_at": iso_millis(event.received_at_ms),
+        }
+        try:  # as emit() writes it
+            data = (json_line(record) + "\n").encode(sys.stdout.encoding or "utf-8")
+        except UnicodeEncodeError:  # half a UTF-16 pair, or a terminal without UTF-8
+            data = (json.dumps(record) + "\n").encode("ascii")
         try:
-            emit({
-                "internal_id": event.internal_id,
-                "name": event.name,
-                "id": event.dedup_id,
-                "size": event.size,
-                "received_at": iso_millis(event.received_at_ms),
-            })
-        except BrokenPipeError:
-            _silence_stdout()
-            if self.stop is not None:
-                self.stop.set()
+            self._lines.put_nowait(data)
+            self.queued += 1
+        except queue.Full:
+            self.dropped += 1
+
+    def close(self) -> int:
+        """Let the queued lines go out (for at most FLUSH_SECONDS); how many did not."""
+        with contextlib.suppress(queue.Full):
+            self._lines.put(None, timeout=FLUSH_SECONDS)
+        self._thread.join(FLUSH_SECONDS)
+        return self.dropped + self.queued - self.printed
+
+    def _write(self) -> None:
+        fd = sys.stdout.fileno()
+        while (data := self._lines.get()) is not None:
+            try:
+                while data:
+                    data = data[os.write(fd, data):]
+                self.printed += 1
+            except BrokenPipeError:  # the reader is gone (`| head`): nothing to say
+                self.reader_gone = True
+                _silence_stdout()
+                if self.loop is not None and self.stop is not None:
+                    with contextlib.suppress(RuntimeError):  # the loop has closed
+                        self.loop.call_soon_threadsafe(self.stop.set)
+                return
+            except OSError:
+                return
 
 
 async def _serve(server: InboxServer, printer: _Printer) -> int:
-    loop = asyncio.get_running_loop()
+    loop = printer.loop = asyncio.get_running_loop()
     stop = printer.stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
@@ -128,6 +176,10 @@ async def _serve(server: InboxServer, printer: _Printer) -> int:
         await server.stop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+        lost = await asyncio.to_thread(printer.close)
+        if lost and not printer.reader_gone:
+            print(f"event-console: {lost:,} event line(s) not printed: standard output was "
+                  "not being read", file=sys.stderr)
     return 0
 
 

@@ -163,3 +163,49 @@ def test_a_taken_port_is_reported_plainly(app_home):
     assert result.stderr.startswith(
         f"event-console: the inbox cannot listen on http://127.0.0.1:{port}: ")
     assert "Traceback" not in result.stderr
+
+
+def test_a_reader_that_stops_reading_does_not_freeze_it(app_home):
+    """Printing on the event loop blocked it once the pipe was full (`| less` waiting for
+    a key): requests went unanswered, and SIGINT and SIGTERM could not stop it."""
+    import time
+
+    proc = subprocess.Popen([*COMMAND, "--port", "0"], cwd=REPO, env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        url = json.loads(proc.stdout.readline())["listening"]  # and then no more reading
+        body = json.dumps([{"name": "flood/event.with.a.longish.name", "data": {}}] * 1000)
+        start = time.perf_counter()
+        for _ in range(5):  # 5,000 lines of ~150 bytes: several times a pipe's buffer
+            answer = httpx.post(f"{url}/e/k", content=body, timeout=10)
+            assert answer.status_code == 200
+        assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+        assert time.perf_counter() - start < 10
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=15)  # the lines still queued get 2 s, then it exits
+        assert proc.returncode == 0
+        assert proc.stderr is not None
+        err = proc.stderr.read().decode()
+        assert "event line(s) not printed: standard output was not being read" in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_reader_that_closes_its_end_ends_it_quietly(app_home):
+    """`event-console inbox | head -1`: the next event's line finds the pipe closed."""
+    proc = subprocess.Popen([*COMMAND, "--port", "0"], cwd=REPO, env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        url = json.loads(proc.stdout.readline())["listening"]
+        proc.stdout.close()
+        assert httpx.post(f"{url}/e/k", content=b'{"name": "a", "data": {}}').status_code == 200
+        proc.wait(timeout=15)
+        assert (proc.returncode, proc.stderr.read()) == (0, b"")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
