@@ -79,6 +79,14 @@ class ConnectionLimits:
     idle_seconds: float = 60.0  # between requests on a kept-alive connection
     stall_seconds: float = 30.0  # between two reads of one request (head or body)
     max_connections: int = 256
+    max_buffered: int = 256 * 2**20  # bytes of request bodies held at once, on all of them
+
+
+def _held_too_much(limits: ConnectionLimits) -> HttpResponse:
+    return HttpResponse(503, go_json({
+        "ids": [], "status": 503,
+        "error": f"the inbox is reading {limits.max_buffered // 2**20:,} MiB of request bodies "
+                 "at once, its most: try again when they are done"}))
 
 
 def _descriptor_share(wanted: int) -> int:
@@ -119,6 +127,7 @@ class HttpServer:
         self._too_large = too_large
         self.limits = limits
         self.max_connections = _descriptor_share(limits.max_connections)
+        self.buffered = 0  # bytes of the bodies being read, on every connection
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
@@ -196,27 +205,12 @@ class HttpServer:
         if conn.they_are_waiting_for_100_continue:
             writer.write(_bytes(conn.send(h11.InformationalResponse(status_code=100,
                                                                      headers=[]))))
-        chunks: list[bytes] = []
-        total = 0
-        while True:
-            part = await _next_event(conn, reader, self.limits)
-            if isinstance(part, h11.Data):
-                total += len(part.data)
-                if total > self._max_body:
-                    await self._refuse(conn, writer, path)
-                chunks.append(bytes(part.data))
-                if len(chunks) % YIELD_EVERY_PIECES == 0:
-                    if len(chunks) > MAX_BODY_PIECES:
-                        await _send(conn, writer, "POST", _TOO_MANY_PIECES, close=True)
-                        raise _TooLargeError
-                    await asyncio.sleep(0)
-            elif isinstance(part, h11.EndOfMessage):
-                break
-            else:
-                return False
+        body = await self._read_body(conn, reader, writer, path)
+        if body is None:
+            return False
         path, _, query = target.partition("?")
         method = event.method.decode("latin-1")
-        request = HttpRequest(method, path, query, headers, b"".join(chunks))
+        request = HttpRequest(method, path, query, headers, body)
         try:
             response = await self._handler(request)
         except Exception:
@@ -225,6 +219,36 @@ class HttpServer:
         await _send(conn, writer, method, response, close=ambiguous)
         return (not ambiguous and conn.our_state is h11.DONE
                 and conn.their_state is h11.DONE)
+
+    async def _read_body(self, conn: h11.Connection, reader: asyncio.StreamReader,
+                         writer: asyncio.StreamWriter, path: str) -> bytes | None:
+        """The request's body; None when the connection ended before it did. The bodies
+        being read on every connection together may hold `max_buffered` bytes: one that
+        would go past it gets 503 (ten clients sending 60 MiB bodies held 637 MB)."""
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            while True:
+                part = await _next_event(conn, reader, self.limits)
+                if isinstance(part, h11.EndOfMessage):
+                    return b"".join(chunks)
+                if not isinstance(part, h11.Data):
+                    return None
+                total += len(part.data)
+                self.buffered += len(part.data)
+                if total > self._max_body:
+                    await self._refuse(conn, writer, path)
+                if self.buffered > self.limits.max_buffered:
+                    await _send(conn, writer, "POST", _held_too_much(self.limits), close=True)
+                    raise _TooLargeError
+                chunks.append(bytes(part.data))
+                if len(chunks) % YIELD_EVERY_PIECES == 0:
+                    if len(chunks) > MAX_BODY_PIECES:
+                        await _send(conn, writer, "POST", _TOO_MANY_PIECES, close=True)
+                        raise _TooLargeError
+                    await asyncio.sleep(0)
+        finally:
+            self.buffered -= total
 
     async def _refuse(self, conn: h11.Connection, writer: asyncio.StreamWriter,
                       path: str) -> None:

@@ -716,3 +716,29 @@ def test_a_malformed_request_line_is_named_without_python_reprs(inbox):
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert json.loads(answer.partition(b"\r\n\r\n")[2]) == {
         "status": 400, "error": "illegal request line"}
+
+
+def test_bodies_held_at_once_are_capped_and_the_one_over_gets_503():
+    """Ten clients each sending most of a 60 MiB body held 637 MB until they went away."""
+    from console.services.inbox_http import ConnectionLimits
+
+    with running_inbox(limits=ConnectionLimits(max_buffered=1 << 20)) as box:
+        with socket.create_connection(("127.0.0.1", box.port)) as first:
+            body = json.dumps({"name": "big", "data": {"s": "x" * 800_000}}).encode()
+            first.sendall(b"POST /e/k HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n"
+                          % len(body) + body[:-10])  # held, not finished
+            time.sleep(0.3)
+            over = json.dumps({"name": "more", "data": {"s": "y" * 400_000}}).encode()
+            answer = raw_exchange(box.port, b"POST /e/k HTTP/1.1\r\nhost: x\r\n"
+                                  b"content-length: %d\r\n\r\n" % len(over) + over, 1)
+            assert answer.startswith(b"HTTP/1.1 503 "), answer[:80]
+            assert json.loads(answer.partition(b"\r\n\r\n")[2])["error"].startswith(
+                "the inbox is reading 1 MiB of request bodies at once, its most")
+            first.sendall(body[-10:])  # the first one finishes, and is taken
+            first.settimeout(10)
+            assert first.recv(65536).startswith(b"HTTP/1.1 200 ")
+        small = b'{"name": "after", "data": {}}'
+        assert raw_exchange(box.port, b"POST /e/k HTTP/1.1\r\nhost: x\r\nconnection: close\r\n"
+                            b"content-length: %d\r\n\r\n" % len(small) + small, 1).startswith(
+            b"HTTP/1.1 200 ")
+        assert [e.name for e in box.events()] == ["big", "after"]
