@@ -62,15 +62,21 @@ MAX_TIMEOUT = 3600.0  # seconds one attempt may wait, at most
 MAX_ATTEMPTS = 20
 
 
-def _attempt_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 < value <= MAX_TIMEOUT:  # also NaN
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: give seconds above 0 and at most {MAX_TIMEOUT:,.0f}")
-    return value
+def seconds_argument(most: float, *, zero: bool = False) -> Callable[[str], float]:
+    """An argparse type: seconds above 0 (from 0 with `zero`), at most `most`. NaN and
+    inf are refused: a budget of either never runs out."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        low_ok = value >= 0 if zero else value > 0
+        if not (low_ok and value <= most):  # NaN fails both
+            span = f"from 0 to {most:,.0f}" if zero else f"above 0 and at most {most:,.0f}"
+            raise argparse.ArgumentTypeError(f"{text!r}: give seconds {span}")
+        return value
+
+    return parse
 
 
 def _attempt_count(text: str) -> int:
@@ -86,7 +92,7 @@ def _attempt_count(text: str) -> int:
 def add_request_options(parser: argparse.ArgumentParser) -> None:
     """--timeout and --attempts: how long a request to a server that does not answer may
     hold a send or a run (by default 5 attempts of up to 30 s each)."""
-    parser.add_argument("--timeout", type=_attempt_seconds, metavar="SECONDS",
+    parser.add_argument("--timeout", type=seconds_argument(MAX_TIMEOUT), metavar="SECONDS",
                         help="how long one attempt of a request waits for its answer "
                         "(default 30)")
     parser.add_argument("--attempts", type=_attempt_count, metavar="N",

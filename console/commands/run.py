@@ -31,11 +31,13 @@ from console.commands.common import (
     on_interrupt,
     pick_environment,
     resolve,
+    seconds_argument,
 )
 from console.core.errors import InputError, UserError
 from console.core.scenario import Scenario, SendStep, parse_scenario, parse_var_pairs
 from console.core.terminal import visible
 from console.services.atomic import write_bytes_atomic
+from console.services.history_session import MAX_VERIFY_SECONDS, verify_seconds_from_env
 from console.services.run_results import RunReport, load_rows, report_json
 from console.services.runner import Limits, ScenarioRunner
 from console.services.text_files import real_path
@@ -59,7 +61,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--report", metavar="FILE", help="write all results as one JSON file")
     parser.add_argument("--dry-run", action="store_true",
                         help="render and check every step, send nothing")
-    parser.add_argument("--verify-window", type=_verify_seconds, metavar="SECONDS",
+    parser.add_argument("--verify-window", metavar="SECONDS",
+                        type=seconds_argument(MAX_VERIFY_SECONDS, zero=True),
                         help="how long to look for each send step's runs before concluding "
                         "that none started (default: EVENT_CONSOLE_VERIFY_SECONDS or 10)")
     parser.add_argument("--no-verify", action="store_true",
@@ -234,22 +237,7 @@ def _stop_on_interrupt(runner: ScenarioRunner) -> Iterator[None]:
 
 
 def _window(args: argparse.Namespace) -> float:
-    from console.services.history_session import verify_seconds_from_env
-
     return args.verify_window if args.verify_window is not None else verify_seconds_from_env()
-
-
-def _verify_seconds(text: str) -> float:
-    from console.services.history_session import MAX_VERIFY_SECONDS
-
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not 0 <= value <= MAX_VERIFY_SECONDS:  # also NaN, which made the lookup endless
-        raise argparse.ArgumentTypeError(
-            f"{text!r}: give seconds from 0 to {MAX_VERIFY_SECONDS:,.0f}")
-    return value
 
 
 def _outcome_options(args: argparse.Namespace, scenario: Scenario, resolved: Any,
