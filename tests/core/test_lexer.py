@@ -12,16 +12,14 @@ lines = st.text(alphabet='"\\{}[]:, a1-.et\u00e9', max_size=40)
 
 
 def token_at_by_full_lexing(line: str, column: int) -> Token | None:
-    """The definition: the first token of the whole line's that the caret is typing in."""
-    for t in tokens(line):
-        if t.kind in (Kind.STRING, Kind.KEY):
-            if t.start < column and (column < t.end or not t.closed):
-                return t
-        elif t.kind in (Kind.WORD, Kind.KEYWORD, Kind.NUMBER) and t.start <= column <= t.end:
-            return t
-        if t.start > column:
-            break
-    return None
+    """The definition: the first of the whole line's tokens that the caret is typing in
+    (after a string's opening quote and before its closing one; anywhere in a word)."""
+    typing_in = [t for t in tokens(line)
+                 if (t.kind in (Kind.STRING, Kind.KEY) and t.start < column
+                     and (column < t.end or not t.closed))
+                 or (t.kind in (Kind.WORD, Kind.KEYWORD, Kind.NUMBER)
+                     and t.start <= column <= t.end)]
+    return typing_in[0] if typing_in else None
 
 
 @given(lines, st.data())
