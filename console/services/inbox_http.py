@@ -8,7 +8,8 @@ runs again every `YIELD_EVERY_PIECES` pieces). `stop()` closes the listener and 
 connection.
 
 A connection may stay idle between requests for `ConnectionLimits.idle_seconds`, and a
-request may pause for `stall_seconds` between reads; past either the connection is closed
+request may pause for `stall_seconds` between reads (and its answer go untaken for as
+long); past either the connection is closed
 (a client that opens connections and leaves them, or trickles a request, held each for
 ever, until the process ran out of file descriptors and answered no one). At most
 `max_connections` are open at once (half the descriptors this process may have, when that
@@ -166,7 +167,7 @@ class HttpServer:
                 body = go_json({"status": exc.error_status_hint, "error": said})
                 with contextlib.suppress(Exception):
                     await _send(conn, writer, "GET", HttpResponse(exc.error_status_hint, body),
-                                close=True)
+                                close=True, stall=self.limits.stall_seconds)
         except _TooLargeError:
             await _drain(reader, writer)
         except (ConnectionError, TimeoutError, h11.LocalProtocolError):
@@ -177,8 +178,13 @@ class HttpServer:
             if task is not None:
                 self._tasks.discard(task)
             writer.close()
-            with contextlib.suppress(Exception):
-                await writer.wait_closed()
+            try:  # a transport closes once its answers are taken: some never are
+                async with asyncio.timeout(self.limits.stall_seconds):
+                    await writer.wait_closed()
+            except TimeoutError:
+                writer.transport.abort()
+            except Exception:  # the connection is gone either way
+                pass
 
     async def _one_exchange(self, conn: h11.Connection, reader: asyncio.StreamReader,
                             writer: asyncio.StreamWriter) -> bool:
@@ -216,7 +222,8 @@ class HttpServer:
         except Exception:
             log.exception("inbox handler failed for %s %s", method, mask_url(path))
             response = HttpResponse(500, go_json({"status": 500, "error": "internal error"}))
-        await _send(conn, writer, method, response, close=ambiguous)
+        await _send(conn, writer, method, response, close=ambiguous,
+                    stall=self.limits.stall_seconds)
         return (not ambiguous and conn.our_state is h11.DONE
                 and conn.their_state is h11.DONE)
 
@@ -239,12 +246,14 @@ class HttpServer:
                 if total > self._max_body:
                     await self._refuse(conn, writer, path)
                 if self.buffered > self.limits.max_buffered:
-                    await _send(conn, writer, "POST", _held_too_much(self.limits), close=True)
+                    await _send(conn, writer, "POST", _held_too_much(self.limits), close=True,
+                                stall=self.limits.stall_seconds)
                     raise _TooLargeError
                 chunks.append(bytes(part.data))
                 if len(chunks) % YIELD_EVERY_PIECES == 0:
                     if len(chunks) > MAX_BODY_PIECES:
-                        await _send(conn, writer, "POST", _TOO_MANY_PIECES, close=True)
+                        await _send(conn, writer, "POST", _TOO_MANY_PIECES, close=True,
+                                    stall=self.limits.stall_seconds)
                         raise _TooLargeError
                     await asyncio.sleep(0)
         finally:
@@ -252,7 +261,8 @@ class HttpServer:
 
     async def _refuse(self, conn: h11.Connection, writer: asyncio.StreamWriter,
                       path: str) -> None:
-        await _send(conn, writer, "POST", self._too_large(path, self._max_body), close=True)
+        await _send(conn, writer, "POST", self._too_large(path, self._max_body), close=True,
+                    stall=self.limits.stall_seconds)
         raise _TooLargeError
 
 
@@ -288,7 +298,9 @@ def _bytes(data: bytes | None) -> bytes:
 
 
 async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, method: str,
-                response: HttpResponse, *, close: bool) -> None:
+                response: HttpResponse, *, close: bool, stall: float) -> None:
+    """Write `response`; TimeoutError when the client takes none of it for `stall`
+    seconds (one that asked and never read held its connection for ever)."""
     # a server with a clock sends Date (RFC 9110, 6.6.1), as Go's does
     headers: list[tuple[str, str]] = [("date", email.utils.formatdate(usegmt=True))]
     if response.content_type is not None:
@@ -308,7 +320,8 @@ async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, method: str,
         out += _bytes(conn.send(h11.Data(data=response.body)))
     out += _bytes(conn.send(h11.EndOfMessage()))
     writer.write(out)
-    await writer.drain()
+    async with asyncio.timeout(stall):
+        await writer.drain()
 
 
 async def _drain(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

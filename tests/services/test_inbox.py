@@ -742,3 +742,24 @@ def test_bodies_held_at_once_are_capped_and_the_one_over_gets_503():
                             b"content-length: %d\r\n\r\n" % len(small) + small, 1).startswith(
             b"HTTP/1.1 200 ")
         assert [e.name for e in box.events()] == ["big", "after"]
+
+
+def test_a_client_that_never_reads_its_answers_is_closed_after_the_stall_limit():
+    """Only reads had limits: a client that asked and took none of the answers held its
+    connection (and its place among the connections) for ever."""
+    from console.services.inbox_http import ConnectionLimits
+
+    limits = ConnectionLimits(stall_seconds=0.5, max_connections=1)
+    with running_inbox(limits=limits) as box:
+        body = json.dumps([{"name": "big", "data": {"s": "x" * 20_000}}] * 100)
+        assert httpx.post(f"{box.url}/e/k", content=body).status_code == 200  # and closed
+        with socket.create_connection(("127.0.0.1", box.port)) as hog:
+            hog.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            hog.sendall(b"GET /v1/events?limit=100 HTTP/1.1\r\nhost: x\r\n\r\n" * 20)
+            time.sleep(0.3)
+            assert raw_exchange(box.port, b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n",
+                                1).startswith(b"HTTP/1.1 503 ")  # the hog holds the one place
+            time.sleep(2)
+            answer = raw_exchange(box.port, b"GET /health HTTP/1.1\r\nhost: x\r\n"
+                                  b"connection: close\r\n\r\n", 1)
+        assert answer.startswith(b"HTTP/1.1 200 "), answer[:80]

@@ -455,4 +455,4 @@ def test_rows_whose_answer_broke_off_are_marked_unknown(qtbot):
     composer.add_events([ev(0), ev(1)])
     composer.mark_outcomes(Tally(accepted=[0], uncertain=[1]))
     tip = composer.model.data(composer.model.index(1, 0), Qt.ItemDataRole.ToolTipRole)
-    assert tip.endswith("the answer broke off: the server may have taken it")
+    assert tip.endswith("no usable answer: the server may have taken it (see the send log)")

@@ -336,7 +336,7 @@ class BatchComposer(BatchImports, QWidget):
         marks.update(dict.fromkeys(result.not_accepted, ("not accepted", "not accepted")))
         marks.update(dict.fromkeys(result.in_flight, ("unknown", "in flight when cancelled")))
         marks.update(dict.fromkeys(result.uncertain, (
-            "unknown", "the answer broke off: the server may have taken it")))
+            "unknown", "no usable answer: the server may have taken it (see the send log)")))
         marks.update(dict.fromkeys(result.not_sent, ("not sent", "not sent")))
         self.model.set_outcomes(marks)
 

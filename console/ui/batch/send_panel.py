@@ -189,7 +189,7 @@ class BatchSendPanel(QWidget):
             lines.append(f"{len(result.in_flight):,} were in flight when cancelled "
                          "(the server may have received them)")
         if result.uncertain:
-            lines.append(f"{len(result.uncertain):,} unknown: the answer broke off (the "
+            lines.append(f"{len(result.uncertain):,} unknown: no usable answer (the "
                          "server may have taken them)")
         if result.not_sent:
             lines.append(f"{len(result.not_sent):,} not sent"
