@@ -31,6 +31,7 @@ class BugDialog(QDialog):
         self.details = details
         layout = QVBoxLayout(self)
         self.summary = summary
+        self.key: tuple[str, ...] = (summary,)  # what makes another bug the same (_bug_key)
         self.repeats = 0  # the same bug again while this dialog is open
         label = QLabel(
             f"<b>{html.escape(summary)}</b><br>This is a bug in Event Console, not something "
@@ -76,14 +77,16 @@ class BugReporter:
         that dialog (one that repeats in a loop opened a dialog, and logged a traceback,
         each time: 1,748 in 15 s, and 1.9 GB, when the inbox ran out of descriptors)."""
         summary = f"{type(exc).__name__}: {exc}"[:300]
+        key = _bug_key(exc, summary)
         for shown in self.shown:
-            if shown.summary == summary:
+            if shown.key == key:
                 shown.happened_again()
                 return
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         log.error("uncaught %s%s\n%s", type(exc).__name__, f" ({context})" if context else "",
                   details)
         dialog = BugDialog(summary, details, self.log_file)
+        dialog.key = key
         self.shown.append(dialog)
         dialog.finished.connect(lambda _=0, d=dialog: self.shown.remove(d))
         dialog.show()
@@ -102,3 +105,14 @@ class BugReporter:
             log.warning("asyncio: %s", context.get("message"))
             return
         self.report(exc, str(context.get("message", "")))
+
+
+def _bug_key(exc: BaseException, summary: str) -> tuple[str, ...]:
+    """The same bug: the same exception type raised at the same line, whatever its message
+    says (one naming a row or a path differed each time, and each opened a dialog); without
+    a traceback, the same summary."""
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    if not frames:
+        return (summary,)
+    last = frames[-1]
+    return (type(exc).__qualname__, last.filename, str(last.lineno))

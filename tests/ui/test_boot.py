@@ -52,6 +52,15 @@ def test_a_bug_that_repeats_is_one_dialog_that_counts(qtbot, app_home, qapp):
     assert first.repeat_label.text() == ("It happened 499 more times since (not logged "
                                          "again while this is open).")
     assert other.summary == "KeyError: '<b>k</b>'" and other.repeats == 0
+    for row in range(50):  # raised at one place, with a message that differs each time
+        try:
+            raise LookupError(f"no row {row}")
+        except LookupError as exc:
+            reporter.report(exc)
+    varying = reporter.shown[-1]
+    assert len(reporter.shown) == 3 and varying.repeats == 49
+    assert varying.summary == "LookupError: no row 0"
+    varying.close()
     first.close()  # closed: the next one opens a dialog again
     reporter.loop_exception(None, {"message": "again", "exception": OSError(24, "Too many "
                                                                               "open files")})
