@@ -44,23 +44,26 @@ def json_text(value: Any, **options: Any) -> str:
     return text
 
 
-# a paragraph separator after an even number of backslashes (none included)
-_PARAGRAPH = re.compile(r"(?<!\\)((?:\\\\)*)\u2029")
+# characters a Qt text widget keeps as a line break: the paragraph separator, and the two
+# it uses to mark frames; each after an even number of backslashes (none included)
+_BREAKS = re.compile(r"(?<!\\)((?:\\\\)*)([\u2029\ufdd0\ufdd1])")
 
 
-def paragraphs_escaped(text: str) -> str:
-    """`text` with each paragraph separator (U+2029) written as the JSON escape `\\u2029`,
-    the same value in a JSON string. Qt's text widgets keep one as a line break, which
-    turned a valid string into "Unterminated string" in the editor (and a separator between
-    tokens, an error to `validate`, into a clean line break). One after an odd number of
-    backslashes is left: it is an invalid escape either way."""
-    return _PARAGRAPH.sub(lambda m: m[1] + "\\u2029", text) if "\u2029" in text else text
+def breaks_escaped(text: str) -> str:
+    """`text` with each character Qt's text widgets keep as a line break (U+2029, U+FDD0,
+    U+FDD1) written as its JSON escape (`\\u2029`), the same value in a JSON string. As a
+    line break it turned a valid string into "Unterminated string" in the editor, and one
+    between tokens (an error to `validate`) into a clean line break. One after an odd
+    number of backslashes is left: it is an invalid escape either way."""
+    if "\u2029" not in text and "\ufdd0" not in text and "\ufdd1" not in text:
+        return text
+    return _BREAKS.sub(lambda m: f"{m[1]}\\u{ord(m[2]):04x}", text)
 
 
 def dumps(value: Any, **options: Any) -> str:
     """`json.dumps(value, ensure_ascii=False, **options)` for text a person reads or edits
-    in the window: paragraph separators escaped (see `paragraphs_escaped`)."""
-    return paragraphs_escaped(json.dumps(value, ensure_ascii=False, **options))
+    in the window: what Qt would keep as a line break escaped (see `breaks_escaped`)."""
+    return breaks_escaped(json.dumps(value, ensure_ascii=False, **options))
 
 
 def pretty(value: Any) -> str:

@@ -346,7 +346,7 @@ def test_a_paragraph_separator_in_a_string_stays_the_same_value(editor, qtbot):
     with one in a string read as "Unterminated string", and could not be sent."""
     from PySide6.QtCore import QMimeData
 
-    value = {"name": "app/x", "data": {"p": "a\u2029b", "q": "\\\u2029"}}
+    value = {"name": "app/x", "data": {"p": "a\u2029b", "q": "\\\u2029", "r": "\ufdd0\ufdd1"}}
     editor.set_validator(validator)
     for text in (json.dumps(value, ensure_ascii=False), pretty(value)):  # raw, as a file has
         editor.setPlainText(text)
@@ -360,9 +360,9 @@ def test_a_paragraph_separator_in_a_string_stays_the_same_value(editor, qtbot):
     editor.setPlainText('{"name": "app/x", "data": {}}')
     put_cursor(editor, editor.toPlainText().index("}"))
     pasted = QMimeData()
-    pasted.setText('"p": "a\u2029b"')
+    pasted.setText('"p": "a\u2029b\ufdd0"')
     editor.insertFromMimeData(pasted)
-    assert json.loads(editor.toPlainText())["data"] == {"p": "a\u2029b"}
+    assert json.loads(editor.toPlainText())["data"] == {"p": "a\u2029b\ufdd0"}
 
 
 def test_a_paragraph_separator_between_tokens_is_an_error_where_validate_says(editor):

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QTextCursor
 
-from console.core.serialize import paragraphs_escaped
+from console.core.serialize import breaks_escaped
 from console.ui.editor.brackets import enclosing_opener
 from console.ui.editor.completion_popup import CompletionPopup
 from console.ui.editor.lexer import Kind, token_at
@@ -147,7 +147,7 @@ class CompletionController:
         cursor.setPosition(
             block_start + column_to_utf16(line, end), QTextCursor.MoveMode.KeepAnchor
         )
-        cursor.insertText(paragraphs_escaped(insert))  # a value from a schema
+        cursor.insertText(breaks_escaped(insert))  # a value from a schema
         if insert.endswith('""'):  # a string value: put the cursor between the quotes
             cursor.movePosition(QTextCursor.MoveOperation.PreviousCharacter)
         cursor.endEditBlock()

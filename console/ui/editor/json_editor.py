@@ -33,7 +33,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QTextEdit, QToolTip, QWidget
 
 from console.core.positions import parse_with_positions
 from console.core.problems import Problem, Severity
-from console.core.serialize import paragraphs_escaped
+from console.core.serialize import breaks_escaped
 from console.ui.editor import typing_aids
 from console.ui.editor.brackets import bracket_selections
 from console.ui.editor.completing import CompletionController
@@ -112,9 +112,9 @@ class JsonEditor(QPlainTextEdit):
         return self._completion.popup
 
     def setPlainText(self, text: str) -> None:  # noqa: N802 - Qt's name
-        """`text`, a paragraph separator (U+2029) in it written as its JSON escape: Qt
-        would keep it as a line break (see serialize.paragraphs_escaped)."""
-        super().setPlainText(paragraphs_escaped(text))
+        """`text`, with what Qt would keep as a line break (U+2029, U+FDD0, U+FDD1)
+        written as its JSON escape (see serialize.breaks_escaped)."""
+        super().setPlainText(breaks_escaped(text))
 
     def toPlainText(self) -> str:  # noqa: N802 - Qt's name
         """The text exactly as typed or opened. Qt's own turns a no-break space (U+00A0)
@@ -239,8 +239,9 @@ class JsonEditor(QPlainTextEdit):
         if files:
             self.files_dropped.emit(files)
             return
-        if source.hasText() and "\u2029" in source.text():  # pasted: see setPlainText
-            self.textCursor().insertText(paragraphs_escaped(source.text()))
+        pasted = source.text() if source.hasText() else ""
+        if breaks_escaped(pasted) != pasted:  # see setPlainText
+            self.textCursor().insertText(breaks_escaped(pasted))
             self.ensureCursorVisible()
             return
         super().insertFromMimeData(source)
@@ -369,7 +370,7 @@ class JsonEditor(QPlainTextEdit):
     def replace_text(self, text: str) -> None:
         """The whole document becomes `text` in one undo step; the cursor keeps its place
         in the text around it (unlike setPlainText, which clears the undo history)."""
-        text = paragraphs_escaped(text)  # minified: as sent (see setPlainText)
+        text = breaks_escaped(text)  # minified: as sent (see setPlainText)
         position = carry_position(self.toPlainText(), text, self.textCursor().position())
         cursor = QTextCursor(self.document())
         cursor.beginEditBlock()
