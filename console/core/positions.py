@@ -197,9 +197,17 @@ def _shown(c: str) -> str:
     return f"U+{ord(c):04X}" + (f" ({name.lower()})" if name else "")
 
 
+def _unseen(text: str, pos: int) -> str:
+    """", found U+00A0 (no-break space)" when the character at `pos` cannot be seen (the
+    underline sat on what looked like a space), else nothing."""
+    if pos >= len(text) or (text[pos].isprintable() and not text[pos].isspace()):
+        return ""
+    return f", found {_shown(text[pos])}"
+
+
 def _unclosed(text: str, frame: list[Any], pos: int, message: str) -> _Fail:
     if pos < len(text):
-        return _Fail(message, pos)
+        return _Fail(message + _unseen(text, pos), pos)
     line, col = LineIndex(text).line_col(frame[1].start)
     opener = "{" if frame[2] else "["
     return _Fail(f"Unexpected end of input: '{opener}' at {line}:{col} is never closed",
@@ -231,7 +239,8 @@ def _scan(text: str, *, skip_valid: bool = False) -> _Scan:
         frame[4], frame[5] = pos, end
         pos = _ws(text, end)
         if pos >= n or text[pos] != ":":
-            raise _Fail("Expected ':' after property name", min(pos, n), min(pos + 1, n))
+            raise _Fail("Expected ':' after property name" + _unseen(text, pos), min(pos, n),
+                        min(pos + 1, n))
         return _ws(text, pos + 1)
 
     try:
@@ -295,8 +304,8 @@ def _scan(text: str, *, skip_valid: bool = False) -> _Scan:
                 if not stack:
                     pos = _ws(text, pos)
                     if pos < n:
-                        raise _Fail(AFTER_THE_END + (ANOTHER_EVENT if text[pos] == "{" else ""),
-                                    pos)
+                        raise _Fail(AFTER_THE_END + (ANOTHER_EVENT if text[pos] == "{"
+                                                     else _unseen(text, pos)), pos)
                     return _Scan(value, node, None, duplicates, depth)
                 frame = stack[-1]
                 pos = _ws(text, pos)

@@ -166,6 +166,14 @@ SYNTAX_ERRORS = [
     ('["a",\u200b]', "Unexpected character U+200B (zero width space)", 1, 6),
     ("[\x00]", "Unexpected character U+0000", 1, 2),
     ("[~]", "Unexpected character '~'", 1, 2),
+    ('{"a": 1\u00a0}', "Expected ',' or '}' after object member, found U+00A0 "
+     "(no-break space)", 1, 8),
+    ('{"a"\u00a0: 1}', "Expected ':' after property name, found U+00A0 (no-break space)",
+     1, 5),
+    ("[1\u200b]", "Expected ',' or ']' after array element, found U+200B (zero width space)",
+     1, 3),
+    ("{}\u00a0", "Unexpected text after the end of the JSON document, found U+00A0 "
+     "(no-break space)", 1, 3),
 ]
 
 
