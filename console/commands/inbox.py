@@ -14,9 +14,11 @@ import contextlib
 import json
 import os
 import queue
+import select
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from console.commands.common import emit, json_line
@@ -108,6 +110,7 @@ class _Printer:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.dropped = self.queued = self.printed = 0
         self.reader_gone = False
+        self.failure: str | None = None  # why stdout took no more lines, when it failed
         self._lines: queue.Queue[bytes | None] = queue.Queue(MAX_QUEUED)
         self._thread = threading.Thread(target=self._write, name="inbox-printer", daemon=True)
         self._thread.start()
@@ -142,7 +145,10 @@ class _Printer:
         while (data := self._lines.get()) is not None:
             try:
                 while data:
-                    data = data[os.write(fd, data):]
+                    try:
+                        data = data[os.write(fd, data):]
+                    except BlockingIOError:  # a non-blocking pipe (shared with another
+                        _wait_writable(fd)  # program) is full: wait, as a blocking one does
                 self.printed += 1
             except BrokenPipeError:  # the reader is gone (`| head`): nothing to say
                 self.reader_gone = True
@@ -151,7 +157,8 @@ class _Printer:
                     with contextlib.suppress(RuntimeError):  # the loop has closed
                         self.loop.call_soon_threadsafe(self.stop.set)
                 return
-            except OSError:
+            except OSError as exc:  # said at exit, with the lines it cost
+                self.failure = exc.strerror or str(exc)
                 return
 
 
@@ -171,6 +178,10 @@ async def _serve(server: InboxServer, printer: _Printer) -> int:
         except BrokenPipeError:
             _silence_stdout()
             return 0
+        except OSError as exc:  # a full disk, say
+            _silence_stdout()
+            raise UserError("cannot write to standard output: "
+                            f"{exc.strerror or exc}") from None
         await stop.wait()
     finally:
         await server.stop()
@@ -178,9 +189,17 @@ async def _serve(server: InboxServer, printer: _Printer) -> int:
             loop.remove_signal_handler(sig)
         lost = await asyncio.to_thread(printer.close)
         if lost and not printer.reader_gone:
-            print(f"event-console: {lost:,} event line(s) not printed: standard output was "
-                  "not being read", file=sys.stderr)
+            why = (f"writing to standard output failed ({printer.failure})" if printer.failure
+                   else "standard output was not being read")
+            print(f"event-console: {lost:,} event line(s) not printed: {why}", file=sys.stderr)
     return 0
+
+
+def _wait_writable(fd: int) -> None:
+    try:
+        select.select([], [fd], [], 1.0)
+    except (OSError, ValueError):  # Windows selects sockets only
+        time.sleep(0.05)
 
 
 def _silence_stdout() -> None:

@@ -209,3 +209,41 @@ def test_a_reader_that_closes_its_end_ends_it_quietly(app_home):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_a_non_blocking_pipe_that_fills_up_delays_lines_and_loses_none(app_home):
+    """A pipe shared with a program that set it non-blocking: once full, a write fails with
+    EAGAIN, and the first one ended the printing for good."""
+    import fcntl
+    import time
+
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETFL, fcntl.fcntl(write_end, fcntl.F_GETFL) | os.O_NONBLOCK)
+    proc = subprocess.Popen([*COMMAND, "--port", "0"], cwd=REPO, env=dict(os.environ),
+                            stdout=write_end, stderr=subprocess.PIPE)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as out:
+            url = json.loads(out.readline())["listening"]
+            body = json.dumps([{"name": "pipe/event", "data": {"i": 1}}] * 1000)
+            for _ in range(2):  # 2,000 lines: more than the pipe holds while nobody reads
+                assert httpx.post(f"{url}/e/k", content=body, timeout=10).status_code == 200
+            time.sleep(1)
+            lines = [out.readline() for _ in range(2000)]  # reading again: every line comes
+            assert all(json.loads(line)["name"] == "pipe/event" for line in lines)
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=15)
+        assert proc.returncode == 0 and proc.stderr is not None
+        assert proc.stderr.read() == b""
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_stdout_that_cannot_be_written_is_said_plainly(app_home):
+    with open("/dev/full", "wb") as full:
+        done = subprocess.run([*COMMAND, "--port", "0"], cwd=REPO, env=dict(os.environ),
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=30)
+    assert (done.returncode, done.stderr) == (
+        2, "event-console: cannot write to standard output: No space left on device\n")
