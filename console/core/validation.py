@@ -17,7 +17,7 @@ is exactly "check_event would say nothing"; tests/core/test_validation_fast.py p
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from console.core.envelope import (
@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # jsonschema costs ~80 ms to import: only a check with schema
     from console.core.schemas import SchemaLibrary
 
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n|$)")
+_OPENER_ON_LINE_1 = "' at 1:"  # in "'{' at 1:7 is never closed"
 # a JSON string that is one placeholder and nothing else: "{{ now_ms() }}"
 _WHOLE_PLACEHOLDER = re.compile(r'"[ \t]*\{\{(?:(?!\}\})[^"\\]|\\.)*\}\}[ \t]*"')
 TOP_LEVEL_MESSAGE = "Request body must contain an event object or an array of event objects"
@@ -156,10 +157,14 @@ def validate_text(text: str, *, event_limit: int, schemas: SchemaLibrary | None 
         report.value = checker.document(parse_with_positions(text))
     else:
         values: list[Any] = []
-        for match in _LINE.finditer(text):
+        for number, match in enumerate(_LINE.finditer(text), start=1):
             line = match.group().rstrip("\r\n")
             if line.strip():
                 doc = parse_with_positions(line)
+                if doc.error is not None and _OPENER_ON_LINE_1 in doc.error.message:
+                    # parsed alone, the line is line 1: its opener is on this file's line
+                    doc.error = replace(doc.error, message=doc.error.message.replace(
+                        _OPENER_ON_LINE_1, f"' at {number}:", 1))
                 values.append(checker.document(doc, match.start(), line_no=len(values)))
             if match.end() >= len(text):
                 break

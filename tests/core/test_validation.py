@@ -107,6 +107,15 @@ def test_duplicate_keys_warn() -> None:
     assert report.events == [{"name": "b"}]
 
 
+def test_json_lines_name_an_unclosed_bracket_at_its_own_line() -> None:
+    """Each line is parsed alone, as its line 1: the message sent the reader to line 1."""
+    text = '{"name": "a", "data": {}}\r\n{"name": "b"\n\n{"name": "c", "data": [1}\n'
+    report = validate_text(text, event_limit=LIMIT, jsonl=True)
+    assert [(p.line, p.message) for p in report.problems] == [
+        (2, "Unexpected end of input: '{' at 2:1 is never closed"),
+        (4, "Expected ',' or ']' after array element")]
+
+
 def test_json_lines_positions_across_lines() -> None:
     text = ('{"name": "a/b"}\r\n'
             "\r\n"
