@@ -54,15 +54,21 @@ _MAX_MILLIS = (1 << 48) - 1
 _BANNER = b"Event Console inbox: POST events to /e/{key}; GET /health, /v1/events\n"
 
 
+def is_loopback_host(host: str) -> bool:
+    """`localhost` or a loopback address (127.0.0.0/8, ::1, bracketed or not)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def check_host(host: str, allow_remote: bool) -> None:
     """Refuse a non-loopback address unless the caller explicitly allowed it."""
     if allow_remote or host == "localhost":
         return
-    try:
-        loopback = ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not is_loopback_host(host):
         raise InputError(
             f"the inbox listens on loopback only (127.0.0.1, ::1, localhost), not {host!r}: "
             "it accepts events from anyone who can reach it. Allow a remote address "

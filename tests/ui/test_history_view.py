@@ -199,6 +199,25 @@ def test_deduplicated_outcome_detail_and_actions(qtbot, sent_history, tmp_path: 
     assert view.status_label.text() == f"Exported 3 events to {tmp_path / 'sel.jsonl'}"
 
 
+def test_copy_as_targets_where_the_event_went_not_what_its_environment_is_called(
+        qtbot, sent_history):
+    """A Cloud environment named "Development…" was taken for the local Dev Server."""
+    reader, origin = sent_history
+    view = HistoryView(reader, environments=["Inbox"])
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.model.row_at(0) is not None, timeout=10_000)
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    qtbot.waitUntil(lambda: view.detail.row is not None, timeout=10_000)
+    row = view.detail.row  # with its event
+    view.detail.show_row(replace(row, env="Development", origin="https://inn.gs"), [])
+    typescript, python = view.copy_as("TypeScript"), view.copy_as("Python")
+    assert "isDev" not in typescript and "baseUrl" not in typescript
+    assert "is_production=False" not in python
+    view.detail.show_row(replace(row, env="Staging", origin=origin), [])  # a local server
+    typescript = view.copy_as("TypeScript")
+    assert "isDev: true" in typescript and f'baseUrl: "{origin}"' in typescript
+
+
 def test_the_selected_event_stays_selected_when_new_events_are_recorded(qtbot,
                                                                        sent_history):
     """An app posting to the inbox records an event every few seconds: each refresh used

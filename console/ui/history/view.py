@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -39,6 +40,7 @@ from console.services.atomic import atomic_file
 from console.services.history import DAY_MS, HistoryStore
 from console.services.history_query import HistoryRow, export_csv, export_jsonl
 from console.services.history_schema import MAX_PAYLOAD_CAP, MAX_RETENTION_DAYS, MIN_PAYLOAD_CAP
+from console.services.inbox import is_loopback_host
 from console.ui.history.detail import HistoryDetail, event_text
 from console.ui.history.filters import HistoryFilterBar
 from console.ui.history.model import HistoryTableModel
@@ -309,7 +311,9 @@ class HistoryView(QWidget):
         if row is None:
             return None
         origin = row.origin or (self.origin_of(row) if self.origin_of is not None else None)
-        dev = row.env.lower().startswith(("dev", "inbox")) or origin is None
+        # a local server is a Dev Server or the inbox: by where the event went, not by the
+        # environment's name (a Cloud one named "Development" got the local Dev Server)
+        dev = origin is None or is_loopback_host(urlsplit(origin).hostname or "")
         options: dict[str, Any] = {"event_origin": origin or DEFAULT_ORIGIN,
                                    "branch": row.branch}
         if language != "curl":
