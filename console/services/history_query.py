@@ -61,6 +61,7 @@ class HistoryFilter:
     since_ms: int | None = None
     until_ms: int | None = None
     text: str | None = None
+    upto_id: int | None = None  # rows recorded up to this one only: a list that holds still
 
     def where(self) -> tuple[str, list[Any]]:
         """The SQL condition on `events e` (without full-text search) and its parameters."""
@@ -86,6 +87,9 @@ class HistoryFilter:
             clause, extra = _status_clause(self.status)
             clauses.append(clause)
             params.extend(extra)
+        if self.upto_id is not None:
+            clauses.append("+e.id <= ?")  # a filter, never the index to scan by
+            params.append(self.upto_id)
         return (" AND ".join(clauses) or "1 = 1"), params
 
 
@@ -229,6 +233,11 @@ class HistoryReads:
             yield from page
             left -= len(page)
             before = page[-1].id
+
+    def last_event_id(self) -> int:
+        """The id of the newest row (0: none): with `HistoryFilter.upto_id`, what a list
+        read now shows, whatever is recorded after."""
+        return int(self.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
 
     def count(self, filters: HistoryFilter | None = None) -> int:
         where, params = self._where(filters or HistoryFilter())

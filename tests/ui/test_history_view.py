@@ -247,6 +247,59 @@ def test_the_selected_event_stays_selected_when_new_events_are_recorded(qtbot,
     assert not view.send_again.isEnabled()
 
 
+def test_a_refresh_keeps_the_selection_and_the_export_writes_the_rows_selected(
+        qtbot, sent_history, tmp_path: Path):
+    """Rows recorded meanwhile moved the selected ones down: a refresh kept only the current
+    row selected, and an export before the refresh wrote the rows now at those places."""
+    from console.services.inbox import CapturedEvent
+
+    reader, _origin = sent_history
+    view = HistoryView(reader, environments=["Inbox"])
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.model.row_at(2) is not None, timeout=10_000)
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    view.table.selectionModel().select(view.model.index(2, 0), flags)
+    qtbot.waitUntil(lambda: view.detail.row is not None, timeout=10_000)
+    chosen = [view.model.row_at(0).id, view.model.row_at(2).id]
+
+    def record(name: str) -> None:
+        raw = json.dumps({"name": name, "data": {}}).encode()
+        with HistoryStore(app_paths().history_db) as store:
+            store.record_captured("Inbox", CapturedEvent(
+                f"01{name[-1]}", now_ms(), name, json.loads(raw), len(raw), raw))
+
+    record("app/new.1")  # recorded by another process: the tab has not refreshed yet
+    exported: list[int] = []
+    view.export_selection(tmp_path / "sel.jsonl", done=exported.append)
+    qtbot.waitUntil(lambda: exported == [2], timeout=10_000)
+    lines = [json.loads(line) for line in (tmp_path / "sel.jsonl").read_text().splitlines()]
+    assert [line["id"] for line in lines] == chosen
+    record("app/new.2")
+    view.refresh()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 5, timeout=10_000)
+    qtbot.waitUntil(lambda: view.table.currentIndex().row() == 2, timeout=10_000)
+    rows = sorted(i.row() for i in view.table.selectionModel().selectedRows())
+    assert rows == [2, 4] and [view.model.row_at(r).id for r in rows] == chosen
+
+
+def test_last_hour_is_the_last_hour_at_each_refresh(qtbot, sent_history):
+    """The range was fixed when picked: after an hour, "Last hour" showed two."""
+    reader, _origin = sent_history
+    view = HistoryView(reader, environments=["Inbox"])
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 3, timeout=10_000)
+    view.filter_bar.when.setCurrentIndex(view.filter_bar.when.findText("Last hour"))
+    view.apply_filters()
+    qtbot.waitUntil(lambda: view.model.shown.since_ms is not None, timeout=10_000)
+    picked = view.model.filters.since_ms
+    qtbot.wait(20)
+    view.refresh()
+    qtbot.waitUntil(lambda: view.model.shown.since_ms != picked, timeout=10_000)
+    assert view.model.shown.since_ms > picked
+
+
 def test_a_short_wide_tab_shows_rows_and_the_event_side_by_side(qtbot, sent_history):
     """Under the editor the History tab is about 1260 x 330: the table keeps room for at
     least 6 rows and the selected event's JSON is shown beside it, not squeezed under it."""

@@ -11,6 +11,7 @@ million rows does not queue thousands of queries.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
@@ -62,6 +63,7 @@ class HistoryTableModel(QAbstractTableModel):
         self.page_size = page_size
         self.max_pages = max_pages
         self.filters = HistoryFilter()
+        self.shown = self.filters  # `filters` as counted: the rows the table holds
         self._count = 0
         self._generation = 0
         self._pages: OrderedDict[int, list[HistoryRow]] = OrderedDict()
@@ -77,11 +79,20 @@ class HistoryTableModel(QAbstractTableModel):
     def refresh(self) -> None:
         self._generation += 1
         generation, filters = self._generation, self.filters
-        self.reader.call(lambda s: s.count(filters), partial(self._counted, generation))
 
-    def _counted(self, generation: int, count: int) -> None:
+        def count(store: HistoryStore) -> tuple[HistoryFilter, int]:
+            # the rows recorded until now: positions hold until the next refresh, however
+            # many are recorded meanwhile (a page read later, or an export of the selected
+            # rows, got the rows that new ones had pushed to those places)
+            shown = replace(filters, upto_id=store.last_event_id())
+            return shown, store.count(shown)
+
+        self.reader.call(count, partial(self._counted, generation))
+
+    def _counted(self, generation: int, counted: tuple[HistoryFilter, int]) -> None:
         if generation != self._generation:
             return
+        self.shown, count = counted
         self.beginResetModel()
         self._count = count
         self._pages.clear()
@@ -94,7 +105,7 @@ class HistoryTableModel(QAbstractTableModel):
             return
         self._inflight.add(page)
         self._recent = (*self._recent[-7:], page)
-        generation, filters, size = self._generation, self.filters, self.page_size
+        generation, filters, size = self._generation, self.shown, self.page_size
         # a neighbour page in the cache gives a keyset start: no OFFSET scan at any depth
         above, below = self._pages.get(page - 1), self._pages.get(page + 1)
         before_id = above[-1].id if above and len(above) == size else None

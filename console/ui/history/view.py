@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -111,6 +112,9 @@ class HistoryView(QWidget):
         layout.addLayout(self._actions_row)
         layout.addWidget(self.status_label)
         self._keep: tuple[int, int, int] | None = None  # (row id, row, count) across refresh
+        self._kept_spans: list[tuple[int, int]] = []  # the other selected rows, shifted
+        self._keep_row = 0  # the current row's place before the refresh
+        self._span_ms: int | None = None  # "Last hour": the time range moves on each refresh
         self._restore: tuple[int, int] | None = None  # (row id, the row it should now be)
         self.filter_bar.changed.connect(self.apply_filters)
         self.model.countChanged.connect(self._counted)
@@ -199,14 +203,23 @@ class HistoryView(QWidget):
         except ValueError as exc:
             self.say(str(exc))
             return
+        self._span_ms = self.filter_bar.when.currentData()
         self.model.set_filters(filters)
 
     def refresh(self) -> None:
-        """Show new rows (after a send or a capture). The selected event stays selected,
-        with its detail and actions: new rows come in above it (newest first)."""
+        """Show new rows (after a send or a capture). The selected events stay selected,
+        with the current one's detail and actions: new rows come in above them (newest
+        first). A time range such as "Last hour" is taken from now again."""
         row, current = self.detail.row, self.table.currentIndex()
-        self._keep = ((row.id, current.row(), self.model.rowCount())
+        count = self.model.rowCount()
+        self._keep = ((row.id, current.row(), count)
                       if row is not None and current.isValid() else None)
+        selected = self.table.selectionModel().selection()
+        self._kept_spans = [(selected.at(i).top(), selected.at(i).bottom())
+                            for i in range(selected.size())]
+        if self._span_ms:
+            since = int(time.time() * 1000) - self._span_ms
+            self.model.filters = replace(self.model.filters, since_ms=since)
         self.model.refresh()
 
     def _counted(self, count: int) -> None:
@@ -218,6 +231,7 @@ class HistoryView(QWidget):
             target = row + count - before
             if 0 <= target < count:
                 self._restore = (row_id, target)
+                self._keep_row = row
                 self._restored(self.model.row_at(target))  # its page loads, usually
                 return
         self.detail.clear()
@@ -234,9 +248,15 @@ class HistoryView(QWidget):
             self._enable_row_actions(False)
             return
         index = self.model.index(target, 0)
-        self.table.selectionModel().setCurrentIndex(
-            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
-            | QItemSelectionModel.SelectionFlag.Rows)
+        selection = self.table.selectionModel()
+        rows = QItemSelectionModel.SelectionFlag.Rows
+        selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect | rows)
+        shift, last = target - self._keep_row, self.model.rowCount() - 1
+        for top, bottom in self._kept_spans:  # the rest of the selection, moved down alike
+            if top + shift <= last:
+                span = QItemSelection(self.model.index(top + shift, 0),
+                                      self.model.index(min(bottom + shift, last), 0))
+                selection.select(span, QItemSelectionModel.SelectionFlag.Select | rows)
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid():
@@ -340,7 +360,7 @@ class HistoryView(QWidget):
         if not spans:
             self.say("Select the rows to export first.")
             return
-        filters, writer = self.model.filters, export_csv if fmt == "csv" else export_jsonl
+        filters, writer = self.model.shown, export_csv if fmt == "csv" else export_jsonl
         total = sum(bottom - top + 1 for top, bottom in spans)
         self.say(f"Exporting {total:,} event{'s' if total != 1 else ''} to {path}…")
 
