@@ -200,6 +200,9 @@ class HistoryReads:
     def index_payloads(self) -> int:
         raise NotImplementedError
 
+    def index_payloads_unless_busy(self) -> None:
+        raise NotImplementedError
+
     def query(self, filters: HistoryFilter | None = None, offset: int = 0, limit: int = 200,
               *, with_payload: bool = False, before_id: int | None = None,
               after_id: int | None = None) -> list[HistoryRow]:
@@ -284,14 +287,11 @@ class HistoryReads:
     def _where(self, filters: HistoryFilter) -> tuple[str, list[Any]]:
         where, params = filters.where()
         if filters.text:
-            if self.fts:
-                self.index_payloads()
-                query = fts_query(filters.text)
-                if query:
-                    where += (" AND e.id IN (SELECT rowid FROM payload_fts"
-                              " WHERE payload_fts MATCH ?)")
-                    params.append(query)
-            else:
+            if self.fts and (query := fts_query(filters.text)):
+                self.index_payloads_unless_busy()
+                where += " AND e.id IN (SELECT rowid FROM payload_fts WHERE payload_fts MATCH ?)"
+                params.append(query)
+            else:  # no FTS5, or no word in the text ("$", "-"): a plain substring match
                 escaped = filters.text.replace("\\", "\\\\").replace("%", "\\%")
                 where += (" AND e.id IN (SELECT event_id FROM payloads"
                           " WHERE body LIKE ? ESCAPE '\\')")

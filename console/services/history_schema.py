@@ -508,9 +508,11 @@ class HistoryUpkeep:
         far cheaper than a trigger per row); returns how many were added."""
         if not self.fts:
             return 0
+        if self._payloads_top() <= self._indexed_upto():  # read first: no write lock wanted
+            return 0
         with self._transaction():
             upto = self._indexed_upto()
-            top = self.conn.execute("SELECT coalesce(max(event_id), 0) FROM payloads").fetchone()[0]
+            top = self._payloads_top()
             if top <= upto:
                 return 0
             cur = self.conn.execute(
@@ -519,6 +521,23 @@ class HistoryUpkeep:
             self.conn.execute("INSERT OR REPLACE INTO meta(key, value)"
                               " VALUES ('fts_indexed_upto', ?)", (str(top),))
             return int(cur.rowcount)
+
+    def _payloads_top(self) -> int:
+        return int(self.conn.execute(
+            "SELECT coalesce(max(event_id), 0) FROM payloads").fetchone()[0])
+
+    def index_payloads_unless_busy(self) -> None:
+        """`index_payloads`, unless another program holds the write lock: the search then
+        reads the index as it is (what that program writes is indexed by a later one).
+        Every search waited for the lock, and failed after 5 s of it."""
+        try:
+            with busy_timeout(self.conn, 0):
+                self.index_payloads()
+        except HistoryLocked:
+            pass
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc):
+                raise
 
     def purge(self, older_than_ms: int) -> int:
         """Delete events (and finished requests) older than this time; returns events gone."""

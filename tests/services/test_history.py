@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -324,6 +325,35 @@ def test_filters_search_and_paging(db: Path):
         assert [r.dedup_id for r in store.query(HistoryFilter(text="needle"))] == ["d-7"]
         with pytest.raises(ValueError, match="unknown status filter 'teapot'"):
             store.count(HistoryFilter(status="teapot"))
+
+
+def test_search_for_punctuation_and_search_while_another_program_writes(db: Path):
+    """Text with no word in it ("$") became no query, and every row matched; a search
+    waited for the write lock (to index new payloads) and failed after 5 s of it."""
+    with HistoryStore(db) as store:
+        for i, note in enumerate(("costs $5", "plain", "a-b")):
+            seed = IdSeed(T0 + i, bytes(10))
+            rid = store.record_pending(env="dev", seed=seed, time_ms=T0 + i,
+                                       events=parts({"name": "app/x", "data": {"note": note}}))
+            store.record_done(rid, result(seed, [seed.event_id(0)], 1))
+        assert store.count(HistoryFilter(text="$")) == 1
+        assert store.count(HistoryFilter(text="-")) == 1
+        assert store.count(HistoryFilter(text="plain")) == 1  # indexed now
+        seed = IdSeed(T0 + 9, bytes(10))
+        rid = store.record_pending(env="dev", seed=seed, time_ms=T0 + 9,
+                                   events=parts({"name": "app/x", "data": {"note": "late"}}))
+        store.record_done(rid, result(seed, [seed.event_id(0)], 1))
+        other = sqlite3.connect(db, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+        try:
+            started = time.perf_counter()
+            assert store.count(HistoryFilter(text="plain")) == 1  # what is indexed
+            assert store.count(HistoryFilter(text="late")) == 0  # not yet
+            assert time.perf_counter() - started < 1
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert store.count(HistoryFilter(text="late")) == 1  # indexed by the next search
 
 
 def test_outcomes_ledger_and_captures(db: Path):
