@@ -38,7 +38,8 @@ def _status_clause(status: str) -> tuple[str, list[Any]]:
         "not accepted": "e.outcome = 'not accepted'",
         "4xx": "e.status BETWEEN 400 AND 499",
         "5xx": "e.status >= 500",
-        "no answer": "e.status IS NULL AND e.outcome = 'not accepted'",
+        # no HTTP answer at all: refused, or gone unanswered (then "unknown")
+        "no answer": "e.status IS NULL AND e.outcome IN ('not accepted', 'unknown')",
         "unknown": "e.outcome = 'unknown'",
         "pending": "e.outcome = 'pending'",
     }

@@ -336,6 +336,15 @@ def test_search_for_punctuation_and_search_while_another_program_writes(db: Path
             rid = store.record_pending(env="dev", seed=seed, time_ms=T0 + i,
                                        events=parts({"name": "app/x", "data": {"note": note}}))
             store.record_done(rid, result(seed, [seed.event_id(0)], 1))
+        refused = store.record_pending(env="dev", events=parts({"name": "app/r", "data": {}}))
+        store.record_done(refused, SendResult(None, [], 1, 0, "could not connect", 1, 1.0, 9,
+                                                 None))
+        silent = store.record_pending(env="dev", events=parts({"name": "app/t", "data": {}}))
+        store.record_done(silent, SendResult(None, [], 1, 0, "no answer from x within 1 s", 5,
+                                             1.0, 9, None, uncertain=True))
+        # "no answer" is every request that got no HTTP answer, refused or unanswered
+        assert sorted(r.name for r in store.query(HistoryFilter(status="no answer"))) == [
+            "app/r", "app/t"]
         assert store.count(HistoryFilter(text="$")) == 1
         assert store.count(HistoryFilter(text="-")) == 1
         assert store.count(HistoryFilter(text="plain")) == 1  # indexed now
