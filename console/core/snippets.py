@@ -65,7 +65,13 @@ def typescript_snippet(
         options.append(f"  env: {json.dumps(branch, ensure_ascii=False)},")
     if dev:
         options.append("  isDev: true,")
-    payload = json.dumps(_events(body), ensure_ascii=False, indent=2)
+    events = _events(body)
+    proto, big = _js_hazards(events)
+    payload = json.dumps(events, ensure_ascii=False, indent=2)
+    if proto:  # in an object literal "__proto__" sets the prototype: the key was dropped
+        payload = f"JSON.parse({json.dumps(json.dumps(events, ensure_ascii=False))})"
+    notes = (["// numbers beyond 2^53 lose precision in JavaScript, so the SDK cannot send",
+              "// them as written: send such a value as a string"] if big else [])
     return "\n".join([
         'import { Inngest } from "inngest";',
         "",
@@ -73,9 +79,26 @@ def typescript_snippet(
         *options,
         "});",
         "",
+        *notes,
         f"await inngest.send({payload});",
         "",
     ])
+
+
+def _js_hazards(value: Any) -> tuple[bool, bool]:
+    """Whether `value` holds a "__proto__" key, and an integer JavaScript cannot hold."""
+    proto = big = False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            proto = proto or "__proto__" in item
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, int) and not isinstance(item, bool):
+            big = big or abs(item) > 2**53 - 1
+    return proto, big
 
 
 def _py_literal(value: Any, indent: int) -> str:

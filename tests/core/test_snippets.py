@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -125,26 +126,28 @@ def test_python_snippet_dev_mode() -> None:
     assert "event_api_base_url" not in cloud and "is_production=True" in cloud
 
 
-def test_typescript_snippet_runs_with_node(tmp_path: Path) -> None:
-    node = shutil.which("node")
-    assert node is not None, "node is part of the test toolchain"
-    text = typescript_snippet(BODY, event_origin="http://127.0.0.1:8288", branch="b1", dev=True)
-    assert KEY not in text and "eventKey: process.env.INNGEST_EVENT_KEY," in text
-    # A stand-in for the npm package that records what the snippet passes to it.
-    pkg = tmp_path / "node_modules" / "inngest"
+def _run_with_a_stand_in_sdk(node: str, folder: Path, text: str) -> dict[str, Any]:
+    """Run the snippet with a stand-in for the npm package that prints what it was given."""
+    pkg = folder / "node_modules" / "inngest"
     pkg.mkdir(parents=True)
     (pkg / "package.json").write_text('{"name": "inngest", "type": "module", "main": "index.js"}')
     (pkg / "index.js").write_text(
         "export class Inngest { constructor(o) { this.o = o; }\n"
         "  async send(p) { console.log(JSON.stringify({options: this.o, payload: p})); } }\n"
     )
-    (tmp_path / "snippet.mjs").write_text(text)
-    done = subprocess.run(
-        [node, "snippet.mjs"], cwd=tmp_path, env=_env(), capture_output=True, text=True,
-        timeout=30,
-    )
+    (folder / "snippet.mjs").write_text(text)
+    done = subprocess.run([node, "snippet.mjs"], cwd=folder, env=_env(), capture_output=True,
+                          text=True, timeout=30)
     assert done.returncode == 0, done.stderr
-    seen = json.loads(done.stdout)
+    return json.loads(done.stdout)
+
+
+def test_typescript_snippet_runs_with_node(tmp_path: Path) -> None:
+    node = shutil.which("node")
+    assert node is not None, "node is part of the test toolchain"
+    text = typescript_snippet(BODY, event_origin="http://127.0.0.1:8288", branch="b1", dev=True)
+    assert KEY not in text and "eventKey: process.env.INNGEST_EVENT_KEY," in text
+    seen = _run_with_a_stand_in_sdk(node, tmp_path, text)
     assert seen["payload"] == EVENTS
     assert seen["options"] == {
         "id": "event-console", "eventKey": KEY, "baseUrl": "http://127.0.0.1:8288",
@@ -156,3 +159,16 @@ def test_typescript_snippet_for_cloud_has_no_base_url() -> None:
     text = typescript_snippet(event_bytes(EVENTS[0]), event_origin="https://inn.gs")
     assert "baseUrl" not in text and "isDev" not in text
     assert '"name": "shop/order.created"' in text
+
+
+def test_typescript_snippet_keeps_a_proto_key_and_warns_of_big_numbers(tmp_path: Path) -> None:
+    """In an object literal "__proto__" sets the prototype: the key never reached the SDK."""
+    node = shutil.which("node")
+    assert node is not None, "node is part of the test toolchain"
+    events = [{"name": "a/b", "data": {"__proto__": {"x": 1}, "n": 2}}]
+    text = typescript_snippet(event_bytes(events), event_origin="https://inn.gs")
+    assert _run_with_a_stand_in_sdk(node, tmp_path, text)["payload"] == events
+    assert "lose precision" not in text
+    big = typescript_snippet(event_bytes({"name": "a/b", "data": {"n": 2**60}}),
+                             event_origin="https://inn.gs")
+    assert "// numbers beyond 2^53 lose precision in JavaScript" in big
