@@ -64,8 +64,9 @@ class HistoryFilter:
     text: str | None = None
     upto_id: int | None = None  # rows recorded up to this one only: a list that holds still
 
-    def where(self) -> tuple[str, list[Any]]:
-        """The SQL condition on `events e` (without full-text search) and its parameters."""
+    def where(self, *, exact_name: bool = False) -> tuple[str, list[Any]]:
+        """The SQL condition on `events e` (without full-text search) and its parameters.
+        `exact_name`: `name` is a name, glob characters and all."""
         clauses: list[str] = []
         params: list[Any] = []
         for column, value in (("e.env", self.env), ("e.dedup_id", self.dedup_id),
@@ -76,7 +77,8 @@ class HistoryFilter:
         if self.dedup_id:  # the dedup index is read day by day (its days come first)
             clauses.append(dedup_days())
         if self.name:
-            clauses.append("e.name GLOB ?" if _GLOB.search(self.name) else "e.name = ?")
+            glob = _GLOB.search(self.name) and not exact_name
+            clauses.append("e.name GLOB ?" if glob else "e.name = ?")
             params.append(self.name)
         if self.since_ms is not None:
             clauses.append("e.time_ms >= ?")
@@ -286,7 +288,11 @@ class HistoryReads:
             "SELECT DISTINCT name FROM events ORDER BY name LIMIT ?", (limit,))]
 
     def _where(self, filters: HistoryFilter) -> tuple[str, list[Any]]:
-        where, params = filters.where()
+        # a name that is an event's name is that name, though it holds glob characters
+        # (`app/items[0]` matched `app/items0` only, the window's completer offering it)
+        exact = bool(filters.name and _GLOB.search(filters.name) and self.conn.execute(
+            "SELECT 1 FROM events WHERE name = ? LIMIT 1", (filters.name,)).fetchone())
+        where, params = filters.where(exact_name=exact)
         if filters.text:
             if self.fts and (query := fts_query(filters.text)):
                 self.index_payloads_unless_busy()

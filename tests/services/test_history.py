@@ -312,6 +312,7 @@ def test_filters_search_and_paging(db: Path):
         assert store.count(HistoryFilter(env="dev")) == 15
         assert store.count(HistoryFilter(name="app/e1")) == 10
         assert store.count(HistoryFilter(name="app/*")) == 30
+        assert store.count(HistoryFilter(name="app/e[12]")) == 20  # no event has that name
         assert store.count(HistoryFilter(dedup_id="d-7")) == 1
         assert store.count(HistoryFilter(status="500")) == 6
         assert store.count(HistoryFilter(status="5xx")) == 6
@@ -343,6 +344,15 @@ def test_search_for_punctuation_and_search_while_another_program_writes(db: Path
         store.record_done(silent, SendResult(None, [], 1, 0, "no answer from x within 1 s", 5,
                                              1.0, 9, None, uncertain=True))
         # "no answer" is every request that got no HTTP answer, refused or unanswered
+        for name in ("app/items[0]", "app/items0"):
+            seed = IdSeed(T0 + 7, bytes(10))
+            rid = store.record_pending(env="dev", seed=seed, events=parts({"name": name}))
+            store.record_done(rid, result(seed, [seed.event_id(0)], 1))
+        # the name of an event is that name, glob characters and all
+        assert [r.name for r in store.query(HistoryFilter(name="app/items[0]"))] == [
+            "app/items[0]"]
+        assert [r.name for r in store.query(HistoryFilter(name="app/items[0-9]"))] == [
+            "app/items0"]
         assert sorted(r.name for r in store.query(HistoryFilter(status="no answer"))) == [
             "app/r", "app/t"]
         assert store.count(HistoryFilter(text="$")) == 1
