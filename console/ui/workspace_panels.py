@@ -61,7 +61,7 @@ class WorkspacePanels:
         self.reader = HistoryReader(context.paths.history_db)
         self.reader.notice.connect(window.show_notice)
         self.history = HistoryView(self.reader, environments=context.environments.names(),
-                                   origin_of=self._origin_of)
+                                   origin_of=self._origin_of, kind_of=self._kind_of)
         self.history.sendAgainRequested.connect(self._send_again)
         self.history.saveAsTemplateRequested.connect(self._save_text_as_template)
         self.history.message.connect(window.statusBar().showMessage)
@@ -334,6 +334,11 @@ class WorkspacePanels:
             return context.inbox.url
         inbox = next((env for env in context.environments.all() if env.kind == "inbox"), None)
         return inbox.event_origin if inbox is not None else None
+
+    def _kind_of(self, history_name: str) -> str | None:
+        """The kind of the saved environment a history row names (None: none now)."""
+        return next((env.kind for env in self.window.context.environments.all()
+                     if env.history_name == history_name), None)
 
     def close(self) -> None:
         self.reader.close()

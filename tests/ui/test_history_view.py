@@ -216,6 +216,12 @@ def test_copy_as_targets_where_the_event_went_not_what_its_environment_is_called
     view.detail.show_row(replace(row, env="Staging", origin=origin), [])  # a local server
     typescript = view.copy_as("TypeScript")
     assert "isDev: true" in typescript and f'baseUrl: "{origin}"' in typescript
+    # a saved environment's kind decides, as in the preview: a Dev Server on another host
+    view.kind_of = {"Dev box": "dev", "Development": "cloud"}.get
+    view.detail.show_row(replace(row, env="Dev box", origin="http://devbox:8288"), [])
+    assert "isDev: true" in view.copy_as("TypeScript")
+    view.detail.show_row(replace(row, env="Development", origin="https://inn.gs"), [])
+    assert "isDev" not in view.copy_as("TypeScript")
 
 
 def test_the_selected_event_stays_selected_when_new_events_are_recorded(qtbot,

@@ -68,12 +68,15 @@ class HistoryView(QWidget):
 
     def __init__(self, reader: HistoryReader, *, environments: Sequence[str] = (),
                  origin_of: Callable[[HistoryRow], str | None] | None = None,
+                 kind_of: Callable[[str], str | None] | None = None,
                  parent: QWidget | None = None) -> None:
         """`origin_of`: where a row without a request of its own (a captured event) was
-        sent, for Copy as; the window answers with the inbox's address."""
+        sent, for Copy as; the window answers with the inbox's address. `kind_of`: the
+        kind of the environment a row names, when one of that name is saved."""
         super().__init__(parent)
         self.reader = reader
         self.origin_of = origin_of
+        self.kind_of = kind_of
         self.environments = list(environments)
         self.model = HistoryTableModel(reader, parent=self)
         self.filter_bar = HistoryFilterBar(environments)
@@ -112,10 +115,10 @@ class HistoryView(QWidget):
         layout.addLayout(self._actions_row)
         layout.addWidget(self.status_label)
         self._keep: tuple[int, int, int] | None = None  # (row id, row, count) across refresh
-        self._kept_spans: list[tuple[int, int]] = []  # the other selected rows, shifted
-        self._keep_row = 0  # the current row's place before the refresh
+        self._kept_spans: list[tuple[int, int]] = []  # the selected rows before it
         self._span_ms: int | None = None  # "Last hour": the time range moves on each refresh
-        self._restore: tuple[int, int] | None = None  # (row id, the row it should now be)
+        # (row id, the row it should now be, how far new rows moved it down)
+        self._restore: tuple[int, int, int] | None = None
         self.filter_bar.changed.connect(self.apply_filters)
         self.model.countChanged.connect(self._counted)
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
@@ -230,8 +233,7 @@ class HistoryView(QWidget):
             row_id, row, before = keep
             target = row + count - before
             if 0 <= target < count:
-                self._restore = (row_id, target)
-                self._keep_row = row
+                self._restore = (row_id, target, target - row)
                 self._restored(self.model.row_at(target))  # its page loads, usually
                 return
         self.detail.clear()
@@ -241,7 +243,7 @@ class HistoryView(QWidget):
         """Select the kept event again once its row is loaded (if it is the same event)."""
         if self._restore is None or row is None:
             return
-        row_id, target = self._restore
+        row_id, target, shift = self._restore
         self._restore = None
         if row.id != row_id:  # rows went away below it too (a purge): let it go
             self.detail.clear()
@@ -251,7 +253,7 @@ class HistoryView(QWidget):
         selection = self.table.selectionModel()
         rows = QItemSelectionModel.SelectionFlag.Rows
         selection.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.ClearAndSelect | rows)
-        shift, last = target - self._keep_row, self.model.rowCount() - 1
+        last = self.model.rowCount() - 1
         for top, bottom in self._kept_spans:  # the rest of the selection, moved down alike
             if top + shift <= last:
                 span = QItemSelection(self.model.index(top + shift, 0),
@@ -331,9 +333,12 @@ class HistoryView(QWidget):
         if row is None:
             return None
         origin = row.origin or (self.origin_of(row) if self.origin_of is not None else None)
-        # a local server is a Dev Server or the inbox: by where the event went, not by the
-        # environment's name (a Cloud one named "Development" got the local Dev Server)
-        dev = origin is None or is_loopback_host(urlsplit(origin).hostname or "")
+        # a Dev Server or the inbox: by the environment's kind, as the preview decides, or
+        # (none saved of that name) by a local origin; never by the name (a Cloud
+        # environment named "Development" got the local Dev Server)
+        kind = self.kind_of(row.env) if self.kind_of is not None else None
+        dev = kind in ("dev", "inbox") if kind else (
+            origin is None or is_loopback_host(urlsplit(origin).hostname or ""))
         options: dict[str, Any] = {"event_origin": origin or DEFAULT_ORIGIN,
                                    "branch": row.branch}
         if language != "curl":
