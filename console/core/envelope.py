@@ -274,7 +274,6 @@ def has_lone_surrogate(text: str) -> bool:
     return _surrogate_in(text) is not None
 
 
-
 def _surrogate_in(text: str) -> str | None:
     return next((ch for ch in text if 0xD800 <= ord(ch) <= 0xDFFF), None)
 

@@ -240,8 +240,9 @@ class JsonEditor(QPlainTextEdit):
             self.files_dropped.emit(files)
             return
         pasted = source.text() if source.hasText() else ""
-        if breaks_escaped(pasted) != pasted:  # see setPlainText
-            self.textCursor().insertText(breaks_escaped(pasted))
+        escaped = breaks_escaped(pasted)
+        if escaped != pasted:  # see setPlainText
+            self.textCursor().insertText(escaped)
             self.ensureCursorVisible()
             return
         super().insertFromMimeData(source)
