@@ -24,14 +24,14 @@ log = logging.getLogger("console.bug")
 
 
 class BugDialog(QDialog):
-    def __init__(self, summary: str, details: str, log_file: Path,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, summary: str, details: str, log_file: Path, *,
+                 key: tuple[str, ...] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Something went wrong")
         self.details = details
         layout = QVBoxLayout(self)
         self.summary = summary
-        self.key: tuple[str, ...] = (summary,)  # what makes another bug the same (_bug_key)
+        self.key = key or (summary,)  # what makes another bug the same (_bug_key)
         self.repeats = 0  # the same bug again while this dialog is open
         label = QLabel(
             f"<b>{html.escape(summary)}</b><br>This is a bug in Event Console, not something "
@@ -85,8 +85,7 @@ class BugReporter:
         details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         log.error("uncaught %s%s\n%s", type(exc).__name__, f" ({context})" if context else "",
                   details)
-        dialog = BugDialog(summary, details, self.log_file)
-        dialog.key = key
+        dialog = BugDialog(summary, details, self.log_file, key=key)
         self.shown.append(dialog)
         dialog.finished.connect(lambda _=0, d=dialog: self.shown.remove(d))
         dialog.show()
