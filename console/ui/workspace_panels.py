@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from console.core.errors import UserError
+from console.core.scenario import FORMAT_SCENARIO, Scenario, parse_scenario
 from console.core.schemas import SchemaLibrary, infer_schema
 from console.core.serialize import pretty
 from console.core.template_scope import render_text
 from console.services.history_query import HistoryFilter, HistoryRow
 from console.services.schema_store import import_schema, load_library
-from console.services.workspace import RecentWorkspaces, Workspace
+from console.services.workspace import MAX_FILE_BYTES, RecentWorkspaces, Workspace
 from console.ui.editor.scheduler import AT_ONCE_CHARS
 from console.ui.history import HistoryReader, HistoryView
 from console.ui.schema_dialog import SchemaDialog, event_of
@@ -73,6 +74,9 @@ class WorkspacePanels:
         window.flow.outcomes_known.connect(lambda _outcomes: self._history_timer.start())
         context.inbox_listeners.append(lambda _event: self._history_timer.start())
         window.inbox_panel.save_as_template.connect(self._save_text_as_template)
+        # a run sends ids the editor or the batch may hold: what the banner says of them
+        # is looked at again, as after the window's own send
+        self.runner.run_finished.connect(lambda _report: window.dedup.schedule())
 
         window.tabs.addTab(self.history, "History")
         window.tabs.addTab(self.browser, "Templates")
@@ -141,6 +145,10 @@ class WorkspacePanels:
         file_menu.insertAction(first, open_action)
         self.recent_menu = file_menu.addMenu("Open Recent")
         file_menu.insertMenu(first, self.recent_menu)
+        self.save_scenario_action = QAction("Save Batch as Scenario…", self.window)
+        self.save_scenario_action.triggered.connect(lambda: self.save_batch_as_scenario())
+        file_menu.insertAction(first, self.save_scenario_action)
+        self.runner.save_batch_button.clicked.connect(self.save_scenario_action.trigger)
         file_menu.insertSeparator(first)
         self._fill_recent()
         save = QAction("Save as Template", self.window)
@@ -288,6 +296,107 @@ class WorkspacePanels:
             return None
         self.window.statusBar().showMessage(f"Saved template {saved!r} in {self.workspace.folder}")
         return saved
+
+    # -- scenarios ------------------------------------------------------------------------
+    def save_batch_as_scenario(self, name: str | None = None) -> str | None:
+        """File > Save Batch as Scenario: what Send would send (the batch; else the editor's
+        event, its placeholders kept to render afresh at every run) as a one-step scenario
+        in the workspace, then shown in the Scenarios tab. Without `name` the user is asked
+        (and asked again before a scenario of that name is replaced). Returns the name, or
+        None with the reason in the status bar; nothing is written unless the file would
+        load back as it was saved."""
+        found = self._scenario_events()
+        if found is None:
+            return None
+        events, origin = found
+        replacing: str | None = None
+        if name is None:
+            first = events[0].get("name") if isinstance(events[0], dict) else None
+            base = first if isinstance(first, str) and first.strip() else "batch"
+            name, ok = QInputDialog.getText(
+                self.window, "Save batch as scenario", "Scenario name:",
+                text=self.workspace.unique_name("scenarios", base.strip()))
+            if not ok:
+                return None
+            name = name.strip()
+            if not name:
+                self.window.statusBar().showMessage("Not saved: a scenario needs a name")
+                return None
+            if name in self.workspace.scenarios:
+                answer = QMessageBox.question(
+                    self.window, "Replace scenario?",
+                    f"A scenario named {name!r} exists. Replace it?")
+                if answer != QMessageBox.StandardButton.Yes:
+                    return None
+                replacing = name
+        count = len(events)
+        document = {
+            "format": FORMAT_SCENARIO, "name": name,
+            "description": f"Saved from the window's {origin}: {count:,} "
+                           f"event{'s' if count != 1 else ''}",
+            "vars": {}, "steps": [{"send": events if count > 1 else events[0], "as": "send"}],
+        }
+        scenario = self._loads_back(pretty(document))
+        if scenario is None:
+            return None
+        try:
+            path = self.workspace.save_scenario(scenario, replacing=replacing)
+        except (UserError, OSError) as exc:
+            self.window.statusBar().showMessage(f"Not saved: {exc}")
+            return None
+        self.runner.refresh_scenarios()
+        self.runner.select_scenario(scenario.name)
+        self.window.tabs.setCurrentWidget(self.runner)
+        with_ids = sum(1 for e in events if isinstance(e, dict) and "id" in e)
+        note = (f"; {with_ids:,} event{'s keep their' if with_ids != 1 else ' keeps its'} id:"
+                " a run within 24 h of an earlier send of it starts no functions"
+                if with_ids else "")
+        self.window.statusBar().showMessage(
+            f"Saved scenario {scenario.name!r} ({count:,} event{'s' if count != 1 else ''})"
+            f" in {self.workspace.display(path)}{note}")
+        return scenario.name
+
+    def _scenario_events(self) -> tuple[list[Any], str] | None:
+        """The batch's events, else the editor's (one or an array), with where they came
+        from; None with the reason in the status bar."""
+        composer = self.window.composer
+        if len(composer.batch):
+            problems = composer.problems()
+            if problems:
+                row, reason = min(problems.items())
+                composer.select_rows([row])
+                self.window.statusBar().showMessage(f"Not saved: event #{row + 1}: {reason}")
+                return None
+            return composer.batch.events, "batch"
+        try:
+            value = json.loads(self.window.event_text())
+        except ValueError as exc:
+            self.window.statusBar().showMessage(
+                f"Not saved: the editor's event is not valid JSON ({exc})")
+            return None
+        events = value if isinstance(value, list) else [value]
+        if not events:
+            self.window.statusBar().showMessage("Not saved: there is no event to save")
+            return None
+        return events, "editor"
+
+    def _loads_back(self, text: str) -> Scenario | None:
+        """The scenario this file text would load as, or None with the reason it would not
+        in the status bar."""
+        size = len(text.encode("utf-8"))
+        if size > MAX_FILE_BYTES:
+            self.window.statusBar().showMessage(
+                f"Not saved: the scenario would take {size / 2**20:.1f} MiB, and workspace"
+                f" files may take {MAX_FILE_BYTES // 2**20} MiB (send a file that big with"
+                " `event-console send FILE`)")
+            return None
+        scenario, problems = parse_scenario(text, "the scenario")
+        if scenario is not None:
+            problems = self.workspace.check(scenario)
+        if problems:
+            self.window.statusBar().showMessage(f"Not saved: {problems[0]}")
+            return None
+        return scenario
 
     def _editor_changed(self) -> None:
         if self.window.editor.document().characterCount() <= AT_ONCE_CHARS:

@@ -176,7 +176,8 @@ def test_an_empty_workspace_says_where_scenarios_go(parts, qtbot):
     combo = panel.scenario_combo
     assert combo.count() == 0 and combo.currentIndex() == -1  # the placeholder is what shows
     assert combo.placeholderText() == (
-        f"No scenarios yet: add a scenario file to {workspace.folder / 'scenarios'}")
+        "No scenarios yet: save the batch as one, or add a scenario file to "
+        f"{workspace.folder / 'scenarios'}")
     # a scenario file with a mistake: the panel says which and where, not "add one"
     broken = dict(TWO_STEPS, steps=[{"send": {"name": "a/b"}, "expect": {"dedup": ["ran"]}}])
     path = workspace.folder / "scenarios" / "two-steps.json"

@@ -344,3 +344,90 @@ def test_at_1280_by_800_the_tabs_show_the_event_and_the_timeline(qtbot, app_home
     assert table.viewport().height() >= 6 * row
     editor = window.editor
     assert editor.viewport().height() >= 12 * editor.fontMetrics().lineSpacing()
+
+
+def test_the_batch_saved_as_a_scenario_replays_from_the_scenarios_tab(
+        qtbot, app_home, run_async, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+    context, window = open_window(qtbot)
+    panels = window.panels
+    folder = panels.workspace.folder / "scenarios"
+    asked: list[str] = []
+
+    def name_it(_parent, _title, _label, text=""):
+        asked.append(text)
+        return "QA replay", True
+
+    monkeypatch.setattr(QInputDialog, "getText", name_it)
+
+    async def session():
+        await start_on_inbox(context, window)
+        window.composer.add_events([{"name": "shop/cart.paid", "data": {"n": 1}},
+                                    {"name": "shop/cart.paid", "id": "cart-7", "data": {}}])
+        banner = window.dedup.banner.label
+        await wait_until(lambda: "no dedup id" in banner.text() and not window.dedup.timer
+                         .isActive(), message=banner.text())
+        assert "Duplicate" not in banner.text()
+        panels.runner.save_batch_button.click()  # the tab's button is the menu's action
+        assert asked == ["shop/cart.paid"]  # the first event's name is offered
+        files = list(folder.glob("*.json"))
+        assert [f.name for f in files] == ["qa-replay.json"]
+        saved = json.loads(files[0].read_text())
+        assert saved["format"] == "event-console/scenario@1" and saved["name"] == "QA replay"
+        assert saved["steps"] == [{"send": window.composer.batch.events, "as": "send"}]
+        message = window.statusBar().currentMessage()
+        assert "Saved scenario 'QA replay' (2 events) in scenarios/qa-replay.json" in message
+        assert "1 event keeps its id" in message, message
+        assert window.tabs.currentWidget() is panels.runner
+        assert panels.runner.scenario_combo.currentText() == "QA replay"
+        # it runs as it was saved: both events reach the inbox
+        panels.runner.select_environment("Inbox")
+        report = await panels.runner.start()
+        assert report.passed, report
+        names = [e.event["name"] for e in context.inbox.events]
+        assert names == ["shop/cart.paid"] * 2
+        # the batch's "cart-7" went out with the run: the banner says so, as after a Send
+        await wait_until(lambda: "Inngest will accept it and start no runs" in banner.text()
+                         and "unknown" not in banner.text(), message=banner.text())
+        # the same name again: asked before replacing; No writes nothing
+        window.composer.add_events([{"name": "shop/refund", "data": {}}])
+        monkeypatch.setattr(QMessageBox, "question",
+                            lambda *_a, **_k: QMessageBox.StandardButton.No)
+        assert panels.save_batch_as_scenario() is None
+        assert json.loads(files[0].read_text()) == saved
+        monkeypatch.setattr(QMessageBox, "question",
+                            lambda *_a, **_k: QMessageBox.StandardButton.Yes)
+        assert panels.save_batch_as_scenario() == "QA replay"
+        assert [f.name for f in folder.glob("*.json")] == ["qa-replay.json"]
+        assert len(json.loads(files[0].read_text())["steps"][0]["send"]) == 3
+        await context.shutdown()
+
+    run_async(session(), timeout=60)
+
+
+def test_the_editors_event_saved_as_a_scenario_keeps_its_placeholders(qtbot, app_home, qloop):
+    _context, window = open_window(qtbot)
+    panels = window.panels
+    folder = panels.workspace.folder / "scenarios"
+    window.editor.setPlainText('{"name": "t/ph", "id": "{{ uuid() }}", "data": {}}')
+    assert panels.save_batch_as_scenario("fresh ids") == "fresh ids"
+    saved = json.loads((folder / "fresh-ids.json").read_text())
+    # rendered afresh at every run: a replay is never deduplicated by its own ids
+    assert saved["steps"][0]["send"] == {"name": "t/ph", "id": "{{ uuid() }}", "data": {}}
+    assert saved["description"] == "Saved from the window's editor: 1 event"
+    # what would not load back is refused with the reason, and nothing is written
+    window.editor.setPlainText('{"name": "t/ph", "data": {"x": "{{ nope( }}"}}')
+    assert panels.save_batch_as_scenario("broken") is None
+    assert "Not saved: the scenario:" in window.statusBar().currentMessage()
+    window.editor.setPlainText('{"name": "t/ph",\n  "data": }')
+    assert panels.save_batch_as_scenario("broken") is None
+    message = window.statusBar().currentMessage()
+    assert "not valid JSON" in message and "line 2 column" in message, message
+    window.editor.setPlainText(json.dumps([{"name": "t/big", "data": {"s": "x" * 1000}}] * 6000))
+    assert panels.save_batch_as_scenario("big") is None
+    assert "workspace files may take 5 MiB" in window.statusBar().currentMessage()
+    window.composer.add_events([{"name": "t/ok", "data": {}}, {"name": "", "data": {}}])
+    assert panels.save_batch_as_scenario("bad batch") is None
+    assert window.statusBar().currentMessage().startswith("Not saved: event #2: ")
+    assert sorted(f.name for f in folder.glob("*.json")) == ["fresh-ids.json"]

@@ -132,6 +132,10 @@ class RunnerPanel(QWidget):
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.export_json_button = QPushButton("Export JSON…")
         self.export_junit_button = QPushButton("Export JUnit…")
+        self.save_batch_button = QPushButton("Save batch as scenario…")
+        self.save_batch_button.setToolTip(
+            "Save what Send would send (the batch, else the editor's event) as a new "
+            "scenario in this workspace (File > Save Batch as Scenario…)")
 
         grid = QGridLayout()
         grid.addWidget(QLabel("Scenario"), 0, 0)
@@ -156,6 +160,7 @@ class RunnerPanel(QWidget):
         for button in (self.run_button, self.stop_button, self.rerun_button):
             buttons.addWidget(button)
         buttons.addWidget(self.progress, 1)
+        buttons.addWidget(self.save_batch_button)
         exports = QHBoxLayout()
         exports.addWidget(self.status, 1)
         exports.addWidget(self.export_json_button)
@@ -195,7 +200,8 @@ class RunnerPanel(QWidget):
         self.file_problems.setVisible(bool(broken))
         placeholder = (
             f"No scenario loaded: {len(broken)} file(s) with problems, listed below" if broken
-            else f"No scenarios yet: add a scenario file to {self.workspace.dir('scenarios')}")
+            else "No scenarios yet: save the batch as one, or add a scenario file to "
+            f"{self.workspace.dir('scenarios')}")
         self.scenario_combo.setPlaceholderText(placeholder)
         self.scenario_combo.setToolTip(tip(placeholder if not self.scenario_combo.count()
                                            else None) or "")
