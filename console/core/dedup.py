@@ -23,6 +23,8 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+from console.core.envelope import envelope_of
+
 DEDUP_WINDOW_MS = 24 * 60 * 60 * 1000
 
 NO_ID_MESSAGE = "no dedup id: a repeat or retry runs functions again"
@@ -37,7 +39,8 @@ def format_time(ms: int) -> str:
 def dedup_id_of(event: Any) -> str | None:
     """The event's dedup id, or None when it has none (missing, empty or not a string)."""
     if type(event) is dict or isinstance(event, Mapping):  # the ABC check costs 8x more
-        value = event.get("id")
+        # the server reads "ID" or "Id" as the id too (Go matches field names in any case)
+        value = envelope_of(event).get("id")
         if isinstance(value, str) and value:
             return value
     return None
@@ -150,7 +153,7 @@ class DedupLedger:
 
 def name_of(event: Any) -> str | None:
     """The event's name, or None when it has none that is a string."""
-    name = event.get("name") if isinstance(event, Mapping) else None
+    name = envelope_of(event).get("name") if isinstance(event, Mapping) else None
     return name if isinstance(name, str) else None
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from console.core.positions import escape_token, nesting_depth
@@ -125,6 +126,12 @@ def as_read(event: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
         fields[field] = item
         keys[field] = key
     return fields, {f: k for f, k in keys.items() if k != f}
+
+
+def envelope_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
+    """`event`'s envelope fields as the server reads them (`as_read`): `event` itself when
+    every key is a field name written in lower case, as nearly always."""
+    return event if KNOWN_SET.issuperset(event) else as_read(dict(event))[0]
 
 
 def _check_name(event: dict[str, Any], pointer: str, keys: dict[str, str]) -> list[EnvelopeIssue]:

@@ -18,7 +18,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -30,6 +30,7 @@ from console.core.dedup import (
     PriorSend,
     not_taken,
 )
+from console.core.envelope import KNOWN_SET, envelope_of
 from console.core.ids import IdSeed
 from console.core.terminal import utf8_safe
 from console.services.history_query import HistoryReads
@@ -103,6 +104,7 @@ def parse_event(raw: bytes) -> tuple[str, str | None]:
 def _meta(value: Any) -> tuple[str, str | None]:
     if not isinstance(value, dict):
         return "", None
+    value = envelope_of(value)  # "ID" is the id, as the server reads it
     name, dedup = value.get("name"), value.get("id")
     return (name if isinstance(name, str) else "",
             dedup if isinstance(dedup, str) and dedup else None)
@@ -117,11 +119,11 @@ def _metas(values: Sequence[Any]) -> tuple[list[str], list[str | None]]:
     time: plain lists the C loops of `map` and `set` check, not a Python call per event
     (the history writer's thread holds the GIL, which the sender needs, while it runs
     Python)."""
-    try:
-        names = [value.get("name") for value in values]
-        ids = [value.get("id") for value in values]
-    except AttributeError:  # not every event is an object
+    if (not set(map(type, values)) <= {dict}  # not every event is an object
+            or not KNOWN_SET.issuperset(chain.from_iterable(values))):  # "ID": as read
         return _columns([_meta(value) for value in values])
+    names = [value.get("name") for value in values]
+    ids = [value.get("id") for value in values]
     if not set(map(type, names)) <= {str}:
         names = [name if isinstance(name, str) else "" for name in names]
     if not set(map(type, ids)) <= {str, type(None)} or "" in ids:

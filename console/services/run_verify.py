@@ -135,8 +135,9 @@ class RunsVerifier:
         prior = set(seen)
         for event, internal_id in zip(events, ids, strict=False):
             jobs.append(self._one(event, internal_id, frozenset(prior)))
-            if isinstance(event, dict) and isinstance(event.get("id"), str):
-                prior.add(event["id"])
+            dedup_id = dedup_id_of(event)
+            if dedup_id is not None:
+                prior.add(dedup_id)
         return list(await asyncio.gather(*jobs))
 
     async def _one(self, event: Any, internal_id: str, seen: AbstractSet[str]) -> Outcome:
@@ -155,8 +156,8 @@ class RunsVerifier:
             await asyncio.sleep(self.interval)
         if status != 200:
             return self._unverified(status)
-        dedup_id = event.get("id") if isinstance(event, dict) else None
-        if dedup_id and dedup_id in seen:
+        dedup_id = dedup_id_of(event)
+        if dedup_id is not None and dedup_id in seen:
             return Outcome(OutcomeKind.DEDUPLICATED)
         return Outcome(OutcomeKind.NO_RUNS, reason=f"none within {self.window:g} s")
 

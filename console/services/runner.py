@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from console.core.dedup import Outcome, OutcomeKind, not_taken_each, run_entry
+from console.core.dedup import Outcome, OutcomeKind, dedup_id_of, not_taken_each, run_entry
 from console.core.errors import UserError
 from console.core.expect import Observed, check_expect
 from console.core.ids import IdSeed
@@ -412,8 +412,9 @@ class ScenarioRunner:
                 if inspect.isawaitable(closing):
                     await closing
         for event in events[: result.accepted]:
-            if isinstance(event, dict) and isinstance(event.get("id"), str) and event["id"]:
-                self._seen_ids.add(event["id"])
+            dedup_id = dedup_id_of(event)
+            if dedup_id is not None:
+                self._seen_ids.add(dedup_id)
         self._remember(state, step, index, result.ids, result.status, events)
         verdict = check_expect(step.expect, Observed(
             result.status, result.events, result.accepted, result.error, result.dedup))

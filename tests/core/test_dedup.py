@@ -12,6 +12,7 @@ from console.core.dedup import (
     Verdict,
     dedup_id_of,
     duplicate_indexes,
+    name_of,
     format_time,
     summary_line,
 )
@@ -107,6 +108,10 @@ def test_dedup_id_of():
     assert dedup_id_of({"id": ""}) is None
     assert dedup_id_of({"id": 3}) is None
     assert dedup_id_of(["not", "an", "event"]) is None
+    # the server reads field names in any case, and of two the last: so does the ledger
+    assert dedup_id_of({"name": "a/b", "ID": "upper"}) == "upper"
+    assert dedup_id_of({"id": "first", "Id": "last"}) == "last"
+    assert name_of({"NAME": "a/b"}) == "a/b"
 
 
 def test_outcome_texts():

@@ -319,6 +319,24 @@ def test_the_from_environment_target_keeps_each_servers_ids_apart(cli, tmp_path)
                     f"From environment ({first.url})"]
 
 
+def test_an_id_written_in_another_case_is_the_same_dedup_id(cli, tmp_path):
+    """The server reads "ID" as "id" (Go matches field names in any case): a repeat of it
+    was predicted new and confirmed "no runs" after the whole wait."""
+    upper, lower = tmp_path / "upper.json", tmp_path / "lower.json"
+    upper.write_text('{"name": "case/x", "ID": "case-1"}')
+    lower.write_text('{"name": "case/x", "id": "first", "Id": "case-1"}')  # the last counts
+    with running_inbox() as inbox:
+        sends = [cli("send", "--url", inbox.url, str(file)) for file in (upper, lower)]
+    for done in sends:
+        assert done.returncode == 0, done.stderr
+    verdicts = [lines(done.stdout)[0]["dedup"][0]["verdict"] for done in sends]
+    outcomes = [lines(done.stdout)[0]["runs"][0]["outcome"] for done in sends]
+    assert verdicts == ["new", "duplicate"]
+    assert outcomes == ["ran", "deduplicated"]
+    history = [json.loads(row) for row in cli("history", "--json").stdout.splitlines()]
+    assert [row["dedup_id"] for row in history] == ["case-1", "case-1"]
+
+
 def test_after_a_partial_400_only_the_named_event_carries_the_servers_error(cli, tmp_path):
     """The events after the one the server refused were given its error ("Event is over the
     max size …") as if each of them were too big."""
