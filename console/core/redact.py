@@ -22,8 +22,9 @@ def mask_key(key: str) -> str:
 
 
 def mask_url(url: str) -> str:
-    """An event URL with its key masked: `/e/****abcd`."""
-    return _EVENT_PATH.sub(lambda m: m.group(1) + mask_key(m.group(2)), url)
+    """An event URL with its key masked: `/e/****abcd` (a key masked already stays so)."""
+    return _EVENT_PATH.sub(lambda m: m.group(1) + (
+        m.group(2) if m.group(2).startswith("****") else mask_key(m.group(2))), url)
 
 
 def has_event_key(url: str) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 import ssl
 import time
@@ -208,6 +209,9 @@ class EventApiClient:
         except httpx.InvalidURL:
             return _Attempt(error=f"cannot send to {where}: the event API origin is not a "
                                   "valid URL")
+        except UnicodeEncodeError:  # headers are ASCII: the branch is the one we set freely
+            return _Attempt(error=f"cannot send to {where}: the branch name (sent in the "
+                                  "x-inngest-env header) may hold only ASCII characters")
         response: httpx.Response | None = None
         try:
             async with asyncio.timeout(self._timeouts.attempt):
@@ -256,8 +260,10 @@ class EventApiClient:
         outcome = _Attempt(status=status, retry=retry, uncertain=_success(status),
                            retry_after=_retry_after(response) if retry else None)
         if 300 <= status < 400:  # never followed: the key goes only to the origin set
-            # decoded first: /x/evtkey%5FSECRET is the key, written another way
-            where = mask_url(unquote(response.headers.get("location", "")))
+            # decoded first: /x/evtkey%5FSECRET is the key, written another way; the key
+            # itself masked before the /e/ path is (a key with a space or a / in it would
+            # be masked only up to that, and then no longer found whole)
+            where = mask_url(scrub(unquote(response.headers.get("location", "")), secrets))
             to = f" to {_snip(where.encode(), secrets)}" if where else ""  # _snip masks
             outcome.error = (f"server answered {status}, a redirect{to}, which is not "
                              "followed: set the environment's origin to where it points")
@@ -273,6 +279,11 @@ class EventApiClient:
                     outcome.error = (f"server answered {status} with a body over "
                                      f"{MAX_ANSWER // 1024:,} KiB, not read further")
                     return outcome
+        except httpx.DecodingError:  # the answer came, its content-encoding is broken
+            coding = response.headers.get("content-encoding", "")[:40]  # send() folds it
+            outcome.error = (f"server answered {status} with a body that could not be "
+                             f"decoded (content-encoding {coding!r})")
+            return outcome
         except (httpx.RemoteProtocolError, httpx.ReadError):
             announced = response.headers.get("content-length")
             of = f" of {announced}" if announced else ""
@@ -350,7 +361,8 @@ class EventApiClient:
                     body += chunk
                     if len(body) > MAX_REST_ANSWER:
                         return response.status_code, None
-        except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, OSError):
+        except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, OSError,
+                UnicodeEncodeError):  # a header (the key, a branch) that is not ASCII
             return 0, None
         try:
             return response.status_code, json.loads(body)
@@ -389,9 +401,11 @@ def _retry_after(response: httpx.Response) -> float | None:
     if not value:
         return None
     try:
-        return max(float(value), 0.0)
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return None if math.isnan(seconds) else max(seconds, 0.0)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -12,8 +12,8 @@ from console.core.dedup import (
     Verdict,
     dedup_id_of,
     duplicate_indexes,
-    name_of,
     format_time,
+    name_of,
     summary_line,
 )
 

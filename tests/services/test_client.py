@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from urllib.parse import quote
 
 import pytest
 
@@ -281,6 +282,52 @@ def test_a_key_written_another_way_in_a_redirect_is_masked(server: FaultServer) 
     moved, _ = send(target_for(server))
     assert moved.error is not None and moved.error.startswith(
         "server answered 307, a redirect to '/x/****9e2c'")
+
+
+@pytest.mark.parametrize("key", ["abc def QALEAKTAIL99", "ab/QASLASHTAIL-7777"])
+def test_a_key_with_a_space_or_a_slash_in_a_redirect_is_masked_whole(server: FaultServer,
+                                                                     key: str) -> None:
+    """The /e/ mask stopped at the space or the slash, and what followed was shown."""
+    raw = quote(key, safe="")
+    server.script(Reply.text(302, "", headers=(
+        ("location", f"http://other.example/e/{raw}?k={raw}"),)))
+    moved, _ = send(target_for(server, key=key))
+    tail = key[-4:]
+    assert moved.error == (
+        f"server answered 302, a redirect to 'http://other.example/e/****{tail}?k=****{tail}'"
+        ", which is not followed: set the environment's origin to where it points")
+    assert_no_key(moved, key.split()[-1].split("/")[-1])
+
+
+def test_a_success_whose_body_cannot_be_decoded_is_unknown_and_a_5xx_retried(
+        server: FaultServer) -> None:
+    """A 200 with a broken gzip body read as never sent (status None, not accepted), so the
+    next send of its ids was predicted new; a 503 like it was not retried."""
+    gzip = (("content-encoding", "gzip"),)
+    server.script(Reply.text(200, b"not gzip at all", headers=gzip))
+    taken, delays = send(target_for(server))
+    assert (taken.status, taken.uncertain, taken.attempts, delays) == (200, True, 1, [])
+    assert taken.error == ("server answered 200 with a body that could not be decoded "
+                           "(content-encoding 'gzip')")
+    server.script(Reply.text(503, b"not gzip at all", headers=gzip))
+    retried, _ = send(target_for(server))
+    assert retried.ok and retried.attempts == 2
+
+
+def test_a_retry_after_that_is_not_a_number_falls_back_to_backoff(server: FaultServer) -> None:
+    server.script(Reply.json(429, {"error": "slow down"}, headers=[("retry-after", "nan")]))
+    result, delays = send(target_for(server))
+    assert result.ok
+    [delay] = delays
+    assert 0.05 <= delay < 0.1  # NaN had been the delay: asyncio fired it whenever
+
+
+def test_a_branch_that_is_not_ascii_is_a_clear_error_and_nothing_is_sent(
+        server: FaultServer) -> None:
+    result, _ = send(target_for(server, branch="brünch"))
+    assert result.error is not None and result.error.endswith(
+        "the branch name (sent in the x-inngest-env header) may hold only ASCII characters")
+    assert (result.status, result.uncertain, server.requests) == (None, False, [])
 
 
 def test_a_server_error_is_one_line_that_can_be_stored(server: FaultServer) -> None:
