@@ -35,7 +35,9 @@ def curl_snippet(body: bytes, *, event_origin: str, branch: str | None = None) -
     """
     origin = event_origin.rstrip("/")
     lines = [
-        f'curl -sS -X POST "{origin}/e/$INNGEST_EVENT_KEY" \\',
+        # the origin single-quoted: in double quotes a $(…) or `…` in it would run; -g:
+        # curl would read {…} and […] in it as globs
+        f'curl -sS -g -X POST {_shell_quote(origin + "/e/")}"$INNGEST_EVENT_KEY" \\',
         "  -H 'content-type: application/json' \\",
     ]
     if branch:

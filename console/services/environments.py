@@ -97,11 +97,15 @@ class Environment:
 
 def normalize_origin(origin: str) -> str:
     """`http://host:port` without a trailing slash; a bare host gets `http://`."""
-    origin = origin.strip().rstrip("/")
-    if origin and "://" not in origin:
-        origin = "http://" + origin
+    origin = origin.strip()
+    if not origin:
+        return ""
     scheme, sep, rest = origin.partition("://")
-    return scheme.lower() + sep + rest  # HTTP://host is http://host
+    if not sep:
+        scheme, rest = "http", origin
+    # HTTP://host is http://host; only the slashes after the host go ("http://" was
+    # "http:", then "http://http:", with a host named "http")
+    return f"{scheme.lower()}://{rest.rstrip('/')}"
 
 
 def origin_problem(origin: str) -> str | None:
@@ -112,10 +116,12 @@ def origin_problem(origin: str) -> str | None:
     event key in its path (`https://inn.gs/e/<key>`, the event URL Inngest shows) or a
     password in it would have been kept there too: both are refused, and the message
     shows the origin masked."""
-    parts = urlsplit(origin)
+    parts = _split(origin)
     shown = _shown_origin(origin, parts)
     if not origin.startswith(("http://", "https://")):
         return f"{shown!r} is not an http:// or https:// origin"
+    if parts is None:
+        return f"{shown!r} is not a URL (a [ around an IPv6 address is not closed)"
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in origin):
         return f"{shown!r} holds a space or a control character"
     try:
@@ -154,7 +160,7 @@ def origins_problem(env: Environment) -> str | None:
 
 def shown_origin(origin: str) -> str:
     """`origin` as it may be shown: an event key, a user name or password, a query masked."""
-    return _shown_origin(origin, urlsplit(origin))
+    return _shown_origin(origin, _split(origin))
 
 
 def health_origin(env: Environment) -> str:
@@ -167,11 +173,21 @@ def health_origin(env: Environment) -> str:
     return env.rest_origin or env.event_origin
 
 
-def _shown_origin(origin: str, parts: SplitResult) -> str:
+def _split(origin: str) -> SplitResult | None:
+    """`urlsplit`, or None for what it cannot split (`http://[::1`: an IPv6 address whose
+    bracket is not closed, which raised out of the window's start)."""
+    try:
+        return urlsplit(origin)
+    except ValueError:
+        return None
+
+
+def _shown_origin(origin: str, parts: SplitResult | None) -> str:
     """`origin` with an event key and any user name or password masked."""
     shown = mask_url(origin)
-    if "@" in parts.netloc:
-        shown = shown.replace(parts.netloc, "****@" + parts.netloc.rpartition("@")[2], 1)
+    netloc = parts.netloc if parts is not None else origin.partition("://")[2].split("/")[0]
+    if "@" in netloc:
+        shown = shown.replace(netloc, "****@" + netloc.rpartition("@")[2], 1)
     for mark in ("?", "#"):  # a query may carry a key (?key=…): its values are not shown
         head, found, _tail = shown.partition(mark)
         if found:
@@ -180,10 +196,29 @@ def _shown_origin(origin: str, parts: SplitResult) -> str:
 
 
 def _text_problem(value: str | None, what: str) -> str | None:
-    """A name or branch goes into headers and one-line listings: no control characters."""
-    if value and any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
-        return f"{what} {value!r} holds a control character (a line break, a tab…)"
+    """A name or branch goes into one-line listings and messages: no control characters,
+    line separators or marks that reorder the text around them (U+202E)."""
+    if value and any(_unprintable(ch) for ch in value):
+        return (f"{what} {value!r} holds a control character (a line break, a tab, a "
+                "character that reorders text…)")
     return None
+
+
+def _branch_problem(branch: str | None) -> str | None:
+    """A branch goes in the x-inngest-env header, which holds ASCII only."""
+    if branch is not None and not branch.strip():
+        return "the branch is blank: leave it out for the environment's own events"
+    if branch and not branch.isascii():
+        return (f"the branch {branch!r} holds a character that is not ASCII: it is sent in "
+                "the x-inngest-env header, which holds ASCII only")
+    return _text_problem(branch, "the branch")
+
+
+def _unprintable(ch: str) -> bool:
+    code = ord(ch)
+    return (code < 0x20 or 0x7F <= code <= 0x9F or code in (0x2028, 0x2029, 0x061C)
+            or 0x200E <= code <= 0x200F or 0x202A <= code <= 0x202E
+            or 0x2066 <= code <= 0x2069)
 
 
 def dev_server() -> Environment:
@@ -256,7 +291,9 @@ def from_sdk_variables(environ: Mapping[str, str] | None = None) -> SdkVariables
         branch=values["INNGEST_ENV"] or None,
         event_limit=EVENT_LIMIT_SELF_HOSTED if kind_is_dev else EVENT_LIMIT_CLOUD_FREE,
     )
-    return SdkVariables(environment, event_key, values["INNGEST_SIGNING_KEY"] or None)
+    # a signing key is never a bearer token to a Dev Server (INNGEST_DEV), as for saved ones
+    signing = None if is_dev else values["INNGEST_SIGNING_KEY"] or None
+    return SdkVariables(environment, event_key, signing)
 
 
 @dataclass
@@ -355,7 +392,7 @@ class EnvironmentStore:
             raise UserError(f"{FROM_ENV_NAME!r} comes from INNGEST_* variables; pick another name")
         if not env.name.strip():
             raise UserError("an environment needs a name")
-        problem = (_text_problem(env.name, "the name") or _text_problem(env.branch, "the branch")
+        problem = (_text_problem(env.name, "the name") or _branch_problem(env.branch)
                    or origins_problem(env))
         if problem:
             raise UserError(problem)

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -87,8 +88,21 @@ def test_curl_snippet_posts_the_exact_body(capture: ThreadingHTTPServer) -> None
 
 def test_curl_snippet_without_branch_has_no_env_header() -> None:
     text = curl_snippet(BODY, event_origin="https://inn.gs")
-    assert text.startswith('curl -sS -X POST "https://inn.gs/e/$INNGEST_EVENT_KEY"')
+    assert text.startswith("curl -sS -g -X POST 'https://inn.gs/e/'\"$INNGEST_EVENT_KEY\"")
     assert "x-inngest-env" not in text
+
+
+def test_an_origin_with_shell_syntax_is_a_path_in_the_curl_snippet_never_a_command(
+        capture: ThreadingHTTPServer, tmp_path: Path) -> None:
+    """The origin stood in double quotes: a $(…) in it (from a shared environments file,
+    INNGEST_BASE_URL or a history row) ran when the command was pasted."""
+    planted = tmp_path / "PWNED"
+    odd = f"/$(touch${{IFS}}{planted})`touch${{IFS}}{planted}`'quote"
+    text = curl_snippet(BODY, event_origin=_origin(capture) + odd)
+    subprocess.run(["bash", "-c", text], env=_env(), check=True, capture_output=True, timeout=20)
+    assert not planted.exists()
+    ((path, _headers, body),) = capture.received  # type: ignore[attr-defined]
+    assert unquote(path) == f"{odd}/e/{KEY}" and body == BODY + b"\n"
 
 
 def test_curl_delimiter_never_collides() -> None:

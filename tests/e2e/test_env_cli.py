@@ -134,8 +134,21 @@ def test_origins_names_and_branches_that_cannot_work_are_refused_when_saved(cli)
         (["Ftp", "--event-origin", "ftp://x"], "event origin: 'ftp://x' is not an http:// or "
          "https:// origin"),
         (["Br", "--branch", "x\r\ny: z"], "the branch 'x\\r\\ny: z' holds a control "
-         "character (a line break, a tab…)"),
-        (["a\nb"], "the name 'a\\nb' holds a control character (a line break, a tab…)"),
+         "character (a line break, a tab, a character that reorders text…)"),
+        (["a\nb"], "the name 'a\\nb' holds a control character (a line break, a tab, a "
+         "character that reorders text…)"),
+        # U+202E shows what follows it backwards in `env list` and the window
+        (["evil\u202etxt.exe"], "the name 'evil\\u202etxt.exe' holds a control character (a "
+         "line break, a tab, a character that reorders text…)"),
+        # an x-inngest-env header holds ASCII only: every send ended in a traceback
+        (["Br", "--branch", "brünch"], "the branch 'brünch' holds a character that is not "
+         "ASCII: it is sent in the x-inngest-env header, which holds ASCII only"),
+        (["Br", "--branch", "  "], "the branch is blank: leave it out for the environment's "
+         "own events"),
+        # urlsplit raised ValueError: a traceback here, and the window could not open
+        (["V6", "--event-origin", "http://[::1"], "event origin: 'http://[::1' is not a URL "
+         "(a [ around an IPv6 address is not closed)"),
+        (["Nohost", "--event-origin", "http://"], "event origin: 'http://' has no host"),
     ]:
         added = cli("env", "add", *args)
         assert (added.returncode, added.stderr) == (2, f"event-console: {message}\n")
@@ -145,6 +158,12 @@ def test_origins_names_and_branches_that_cannot_work_are_refused_when_saved(cli)
     assert sent.returncode == 2 and "Traceback" not in sent.stderr
     assert sent.stderr == ("event-console: --url: 'http://127.0.0.1:99999' has a port that "
                            "is not a number from 1 to 65535\n")
+    v6 = cli("send", "--url", "http://[::1", "--dry-run", input='{"name": "a/b"}')
+    assert (v6.returncode, v6.stderr) == (2, "event-console: --url: 'http://[::1' is not a "
+                                             "URL (a [ around an IPv6 address is not closed)\n")
+    listed = cli("env", "list", env={"INNGEST_BASE_URL": "http://[::1"})
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    assert "From environment" in listed.stdout
 
 
 @pytest.mark.parametrize("kind", ["dev", "inbox", "custom"])

@@ -10,6 +10,8 @@ from console.services.environments import (
     EnvironmentStore,
     cloud,
     from_sdk_variables,
+    health_origin,
+    shown_origin,
 )
 from console.services.paths import app_paths
 
@@ -119,3 +121,22 @@ def test_sdk_target_wins_and_carries_branch_and_signing_key(app_home):
     assert store.get("Dev Server").history_name == "Dev Server"
     with pytest.raises(UserError):
         store.get("From environment (http://127.0.0.1:9999)")  # the variables moved on
+
+
+def test_the_signing_key_from_the_variables_never_goes_to_a_dev_server():
+    """INNGEST_DEV with INNGEST_SIGNING_KEY: the runs lookup sent the production signing
+    key as a bearer token to the Dev Server (a saved Dev Server never gets one)."""
+    dev = from_sdk_variables({"INNGEST_DEV": "http://127.0.0.1:9",
+                              "INNGEST_SIGNING_KEY": "signkey-prod-1"})
+    assert dev is not None and dev.signing_key is None
+    cloud_sdk = from_sdk_variables({"INNGEST_EVENT_KEY": "k",
+                                    "INNGEST_SIGNING_KEY": "signkey-prod-1"})
+    assert cloud_sdk is not None and cloud_sdk.signing_key == "signkey-prod-1"
+
+
+def test_an_origin_urlsplit_cannot_split_is_shown_and_refused_not_raised(app_home):
+    assert shown_origin("http://u:pw@[::1") == "http://****@[::1"
+    store = EnvironmentStore.load(app_paths(), environ={"INNGEST_BASE_URL": "http://[::1"})
+    env = store.default()  # the window's start had raised ValueError here
+    with pytest.raises(UserError, match=r"is not a URL"):
+        health_origin(env)

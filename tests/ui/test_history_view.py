@@ -185,7 +185,7 @@ def test_deduplicated_outcome_detail_and_actions(qtbot, sent_history, tmp_path: 
     assert saved.args[1] == "shop/paid"
     curl = view.copy_as("curl")
     assert curl == QGuiApplication.clipboard().text()
-    assert f'curl -sS -X POST "{origin}/e/$INNGEST_EVENT_KEY"' in curl
+    assert f'curl -sS -g -X POST \'{origin}/e/\'"$INNGEST_EVENT_KEY"' in curl
 
     selection = view.table.selectionModel()
     flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
