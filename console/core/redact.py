@@ -21,6 +21,21 @@ def mask_key(key: str) -> str:
     return "****" + tail
 
 
+def key_problem(key: str) -> str | None:
+    """Why `key` cannot be an Inngest key, or None. A key goes as it is into a URL path
+    (event keys) or an Authorization header (signing keys, ASCII only there): printable
+    ASCII, one word. Said without the key, by the place of what is wrong."""
+    for place, ch in enumerate(key, 1):
+        if ch.isspace():
+            what = "a line break" if ch in "\r\n\v\f\x85\u2028\u2029" else "a space or a tab"
+            return (f"the key holds {what} (character {place}): a key is one word; paste "
+                    "it again, whole")
+        if not " " < ch < "\x7f":
+            return (f"the key holds a character that is not printable ASCII (character "
+                    f"{place}): Inngest keys are letters, digits and a few marks")
+    return None
+
+
 def mask_url(url: str) -> str:
     """An event URL with its key masked: `/e/****abcd` (a key masked already stays so)."""
     return _EVENT_PATH.sub(lambda m: m.group(1) + (

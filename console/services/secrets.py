@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from console.core.errors import UserError
-from console.core.redact import scrub
+from console.core.redact import key_problem, scrub
 
 SERVICE = "event-console"
 KeyKind = Literal["event", "signing"]
@@ -102,6 +102,9 @@ class SecretStore:
     def set(self, env_name: str, kind: KeyKind, key: str, *, session_only: bool = False) -> None:
         if not key:
             raise UserError("the key is empty")
+        problem = key_problem(key)
+        if problem:
+            raise UserError(problem)
         if session_only:
             self.session[(env_name, kind)] = key
             return

@@ -128,3 +128,26 @@ def test_a_backend_that_quotes_the_key_in_its_error_is_masked(app_home):
         SecretStore().set("Prod", "event", "evtkey_SECRET0000ET42")
     assert "SECRET" not in str(info.value)
     assert "could not encode secret '****ET42' for Prod/event" in str(info.value)
+
+
+@pytest.mark.parametrize(("key", "said"), [
+    ("QAPASTE-line1\nQAPASTE-line2", "the key holds a line break (character 14)"),
+    ("abc def-tail", "the key holds a space or a tab (character 4)"),
+    ("sign-ключ-tail", "the key holds a character that is not printable ASCII (character 6)"),
+    ("ctrl\x01tail", "the key holds a character that is not printable ASCII (character 5)"),
+])
+def test_a_key_that_cannot_be_one_is_refused_and_not_stored(keyring_backend, app_home,
+                                                            key, said):
+    """A pasted key with a line in it, a space (its /e/ path was masked only up to the
+    space in a redirect), a character an Authorization header cannot hold (the runs
+    lookup raised after the send): each was stored and failed later."""
+    secrets = SecretStore(service="event-console-test")
+    for session_only in (False, True):
+        with pytest.raises(UserError) as refused:
+            secrets.set("Odd", "signing", key, session_only=session_only)
+        assert str(refused.value).startswith(said)
+        assert key not in str(refused.value) and "tail" not in str(refused.value)
+    assert secrets.get("Odd", "signing") is None
+    secrets.set("Odd", "signing", "signkey-prod-0a1b~._")
+    assert secrets.get("Odd", "signing") == "signkey-prod-0a1b~._"
+    secrets.delete("Odd", "signing")
