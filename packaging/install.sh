@@ -62,20 +62,29 @@ if [ ! -x "$HERE/event-console/event-console" ]; then
   exit 1
 fi
 
-remove_app_dir
-mkdir -p "$PREFIX/lib" "$PREFIX/bin" "$DATA/applications" "$DATA/metainfo" "$DATA/icons"
-cp -R "$HERE/event-console" "$APP_DIR"
+# before anything is copied: a refusal must leave nothing behind
 if [ -e "$BIN" ] && [ ! -L "$BIN" ]; then
   echo "install.sh: $BIN exists and is not a symlink; not replacing it" >&2
   exit 1
 fi
+remove_app_dir
+mkdir -p "$PREFIX/lib" "$PREFIX/bin" "$DATA/applications" "$DATA/metainfo" "$DATA/icons"
+cp -R "$HERE/event-console" "$APP_DIR"
 ln -sfn "$APP_DIR/event-console" "$BIN"
 
 # The desktop entry runs the installed program by its full path: ~/.local/bin is not on every
-# desktop session's PATH.
-sed -e "s|^Exec=event-console|Exec=$APP_DIR/event-console|" \
-    -e "s|^TryExec=event-console|TryExec=$APP_DIR/event-console|" \
-    "$HERE/share/applications/$APP_ID.desktop" > "$DATA/applications/$APP_ID.desktop"
+# desktop session's PATH. Exec= splits on spaces, so the path is quoted as the Desktop Entry
+# spec says: in double quotes, with " ` $ \ escaped by a backslash, then every backslash
+# doubled (the file's string escapes come first) and % written %%. TryExec= is a plain
+# string: only its backslashes are doubled. awk takes the values from its environment (a sed
+# replacement would read & and | in the path as its own syntax).
+program="$APP_DIR/event-console"
+EXEC_PATH=$(printf '%s' "$program" | sed -e 's/[\\"`$]/\\&/g' -e 's/\\/\\\\/g' -e 's/%/%%/g') \
+TRY_PATH=$(printf '%s' "$program" | sed -e 's/\\/\\\\/g') \
+  awk '/^Exec=event-console/ { sub(/^Exec=event-console/, ""); print "Exec=\"" ENVIRON["EXEC_PATH"] "\"" $0; next }
+       /^TryExec=event-console$/ { print "TryExec=" ENVIRON["TRY_PATH"]; next }
+       { print }' \
+  "$HERE/share/applications/$APP_ID.desktop" > "$DATA/applications/$APP_ID.desktop"
 cp "$HERE/share/metainfo/$APP_ID.metainfo.xml" "$DATA/metainfo/"
 cp -R "$HERE/share/icons/hicolor" "$DATA/icons/"
 refresh_caches

@@ -55,7 +55,7 @@ def install_and_uninstall(archive: Path, scratch: Path, version: str) -> tuple[b
     desktop = local / "share" / "applications" / f"{APP_ID}.desktop"
     exec_line = next(line for line in desktop.read_text("utf-8").splitlines()
                      if line.startswith("Exec="))
-    if exec_line != f"Exec={local / 'lib' / APP / APP}":
+    if exec_line != f'Exec="{local / "lib" / APP / APP}"':
         return False, f"installed desktop entry runs {exec_line!r}", data
     if shutil.which("desktop-file-validate"):
         validated = _sh(["desktop-file-validate", str(desktop)], env)

@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -139,3 +140,58 @@ def test_install_script_rejects_unknown_options(tmp_path):
                env={"HOME": str(tmp_path), "PATH": os.environ["PATH"]})
     assert done.returncode == 2
     assert "usage:" in done.stderr and "[--uninstall]" in done.stderr
+
+
+def _archive_with_a_stand_in_app(folder: Path) -> Path:
+    """The archive's layout (packaging/archive.py) with a stand-in for the frozen app: a
+    script that notes it ran. install.sh is what is tested, not the bundle."""
+    root = folder / "event-console-0.0.0-linux-x86_64"
+    app = root / "event-console" / "event-console"
+    app.parent.mkdir(parents=True)
+    app.write_text('#!/bin/sh\necho ran > "$MARK"\n')
+    app.chmod(0o755)
+    shutil.copy(PACKAGING / "install.sh", root / "install.sh")
+    for source, dest in (
+            (PACKAGING / "event-console.desktop",
+             "share/applications/dev.eventconsole.EventConsole.desktop"),
+            (PACKAGING / "dev.eventconsole.EventConsole.metainfo.xml",
+             "share/metainfo/dev.eventconsole.EventConsole.metainfo.xml"),
+            (ROOT / "resources" / "icons" / "event-console.svg",
+             "share/icons/hicolor/scalable/apps/event-console.svg")):
+        (root / dest).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, root / dest)
+    return root
+
+
+@pytest.mark.parametrize("where", ["with space/R&D", 'dollar $HOME "quoted" `tick`'])
+def test_the_installed_menu_entry_starts_the_app_from_any_install_path(tmp_path, where):
+    """Exec= held the path unquoted: a space (a HOME with one) made the menu entry point
+    at a program that does not exist, and a & in it was read by sed as its own syntax."""
+    gio = shutil.which("gio")
+    require(gio is not None, "gio (libglib2.0-bin), which desktops use to start a menu entry")
+    root = _archive_with_a_stand_in_app(tmp_path / "archive")
+    prefix, mark = tmp_path / where, tmp_path / "ran"
+    env = {"HOME": str(tmp_path / "home"), "PATH": os.environ["PATH"], "PREFIX": str(prefix)}
+    installed = run(["sh", str(root / "install.sh")], timeout=60, env=env)
+    assert installed.returncode == 0, installed.stderr
+    entry = prefix / "share" / "applications" / "dev.eventconsole.EventConsole.desktop"
+    validated = run(["desktop-file-validate", str(entry)], timeout=60)
+    assert validated.returncode == 0, validated.stdout
+    launched = run([str(gio), "launch", str(entry)], timeout=60, env={**env, "MARK": str(mark)})
+    assert launched.returncode == 0, launched.stderr
+    deadline = time.monotonic() + 10
+    while not mark.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert mark.read_text() == "ran\n"
+
+
+def test_an_install_refused_for_a_file_in_the_way_leaves_nothing_behind(tmp_path):
+    """It copied the whole app (146 MB) into ~/.local/lib first, then refused."""
+    root = _archive_with_a_stand_in_app(tmp_path / "archive")
+    home = tmp_path / "home"
+    (home / ".local" / "bin").mkdir(parents=True)
+    (home / ".local" / "bin" / "event-console").write_text("#!/bin/sh\n")  # pip install --user
+    done = run(["sh", str(root / "install.sh")], timeout=60,
+               env={"HOME": str(home), "PATH": os.environ["PATH"]})
+    assert done.returncode == 1 and "is not a symlink; not replacing it" in done.stderr
+    assert sorted(p.name for p in (home / ".local").iterdir()) == ["bin"]
