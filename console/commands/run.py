@@ -81,8 +81,10 @@ def _workspace_folder(args: argparse.Namespace) -> Path | None:
     if args.workspace:
         return Path(args.workspace)
     file = Path(args.scenario)
-    if file.is_file() and file.resolve().parent.name == "scenarios":
-        return file.resolve().parent.parent
+    # where the file sits, not where a link leads: a link in scenarios/ is in that workspace
+    # (and may not lead out of it), whatever it points at
+    if file.is_file() and file.absolute().parent.name == "scenarios":
+        return file.absolute().parent.parent
     return None
 
 
@@ -93,8 +95,11 @@ def load_scenario(args: argparse.Namespace) -> tuple[Workspace, Scenario]:
     if not file.exists() and not file.is_absolute() and (workspace.folder / file).exists():
         file = workspace.folder / file
     if file.is_file() or args.scenario.endswith(".json"):
+        # a file in the workspace may not lead out of it through a link: a scenario in a
+        # pull request linked to a secret file, and a CI log showed its first word
+        inside = file.absolute().is_relative_to(workspace.folder.absolute())
         try:
-            text = read_workspace_file(file)
+            text = read_workspace_file(file, within=workspace.folder if inside else None)
         except UserError as exc:
             raise InputError(f"{args.scenario}: {exc}") from None
         scenario, problems = parse_scenario(text, args.scenario)

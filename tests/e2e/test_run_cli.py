@@ -272,6 +272,27 @@ def test_link_loops_and_links_out_of_the_workspace_are_skipped_not_fatal(cli, wo
         "scenarios/checkout.json"]
 
 
+def test_a_scenario_given_by_its_path_may_not_lead_out_of_its_workspace(cli, workspace,
+                                                                        tmp_path):
+    """By name such a link was refused; by path it was read, and the first word of the
+    file it leads to was quoted in the parse error a CI log shows."""
+    secret = tmp_path / "token.txt"
+    secret.write_text("SUPERSECRETTOKEN_12345 more\n")
+    (workspace / "scenarios" / "leak.json").symlink_to(secret)
+    for path in (str(workspace / "scenarios" / "leak.json"), "scenarios/leak.json"):
+        proc = cli("run", path, "--dry-run", cwd=workspace)
+        assert proc.returncode == 2, proc.stderr
+        assert "SUPERSECRET" not in proc.stderr + proc.stdout
+        assert proc.stderr == (f"event-console: {path}: leads through a link to "
+                               f"{os.path.realpath(secret)}, outside "
+                               f"{os.path.realpath(workspace)}: not read\n")
+    # a file outside any workspace, given by its path, is read: the user named it
+    elsewhere = tmp_path / "mine.json"
+    shutil.copy(workspace / "scenarios" / "checkout.json", elsewhere)
+    proc = cli("run", str(elsewhere), "--dry-run", "--workspace", str(workspace))
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_a_template_name_used_twice_is_reported_before_what_it_breaks(cli, workspace):
     (workspace / "templates" / "000.json").write_text(json.dumps(
         {"format": "event-console/template@1", "name": "order-created",
