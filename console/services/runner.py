@@ -325,7 +325,7 @@ class ScenarioRunner:
 
     def _new_report(self) -> RunReport:
         shown = "" if self.dry_run or self.target is None else self.target.display_url()
-        self._stopping = False
+        # a Stop before the first step stays (it was cleared here, and the run went ahead)
         self._done = 0
         return RunReport(self.scenario.name, self.environment, shown, self.seed,
                          self.dry_run, started_ms=int(time.time() * 1000),

@@ -372,3 +372,33 @@ def test_stop_during_a_wait_says_stopped_in_the_summary_as_in_the_table(parts, q
     text = panel.status.text()
     assert text.startswith(f"slow: stopped — 1 passed, {len(marks) - 1} stopped (seed "), text
     assert "cancelled" not in text
+
+
+def test_a_stop_before_the_first_step_sends_nothing_and_odd_seeds_are_refused(
+        parts, qtbot, run_async):
+    """A Stop that came before the run's task took its first step was cleared, and the
+    run went ahead; a seed of "²" (str.isdigit, but not int) raised out of Run."""
+    workspace, watcher, _ = parts
+    wait_then_send = {"format": "event-console/scenario@1", "name": "slow",
+                      "steps": [{"wait": "2s"}, {"send": {"name": "qa/after-stop"}}]}
+    (workspace.folder / "scenarios" / "slow.json").write_text(json.dumps(wait_then_send))
+    watcher.reload()
+    with running_inbox() as box:
+        panel, client = inbox_panel(qtbot, workspace, watcher, box.url)
+        panel.select_scenario("slow")
+        panel.select_environment("Test inbox")
+        for seed in ("²", "1.5", "5-"):
+            panel.seed_edit.setText(seed)
+            assert panel.start() is None
+            assert panel.status.text() == (
+                f"Nothing sent: the seed must be a whole number, not {seed!r}\n")
+        panel.seed_edit.setText("+7")
+        task = panel.start()
+        assert task is not None
+        panel.stop()  # at once: the task has not run a step yet
+        report = run_async(task, timeout=10)
+        events = box.events()
+        run_async(client.aclose())
+    assert report.cancelled and report.seed == 7
+    assert [r.state for r in report.results] == ["cancelled"]
+    assert events == []

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -58,6 +59,7 @@ from console.ui.workspace.results_model import COLUMNS, StepResultsModel
 from console.ui.workspace.watcher import WorkspaceWatcher
 
 ERROR_STYLE = "color: #b3261e;"
+SEED = re.compile(r"[+-]?[0-9]+")
 
 
 class RunnerPanel(QWidget):
@@ -269,7 +271,7 @@ class RunnerPanel(QWidget):
                ) -> ScenarioRunner:
         env = self.environments.get(self.env_combo.currentText())
         seed_text = self.seed_edit.text().strip() if seed is None else str(seed)
-        if seed_text and not seed_text.lstrip("-").isdigit():
+        if seed_text and not SEED.fullmatch(seed_text):  # "²".isdigit(), but int() refuses it
             raise UserError(f"the seed must be a whole number, not {seed_text!r}")
         data = self.data_edit.text().strip()
         try:
