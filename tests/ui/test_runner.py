@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
+import resource
+import signal
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +15,7 @@ import pytest
 from lxml import etree
 from PySide6.QtCore import Qt
 
+from console.core.errors import UserError
 from console.services.client import EventApiClient
 from console.services.environments import EnvironmentStore, inbox
 from console.services.history_async import AsyncHistory
@@ -402,3 +407,42 @@ def test_a_stop_before_the_first_step_sends_nothing_and_odd_seeds_are_refused(
     assert report.cancelled and report.seed == 7
     assert [r.state for r in report.results] == ["cancelled"]
     assert events == []
+
+
+@contextlib.contextmanager
+def writes_fail():
+    """Every write to a file fails (EFBIG, as a full disk would fail it), for the root user
+    too, whom a read-only folder does not stop."""
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (0, limits[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
+        signal.signal(signal.SIGXFSZ, handler)
+
+
+def test_a_template_that_cannot_be_written_says_so_and_leaves_nothing_to_undo(parts):
+    """A failed save said "Saved template" and raised out of the slot; failed deletes,
+    renames and duplicates each added a step to undo."""
+    workspace, _, browser = parts
+    browser.save_from_event({"name": "shop/order.created", "data": {}}, "order")
+    folder = workspace.folder / "templates"
+    files = sorted(folder.iterdir())
+    messages: list[str] = []
+    browser.message.connect(messages.append)
+    with writes_fail():
+        with pytest.raises(UserError, match=r"^Save template 'new': not written: File too "
+                                            rf"large in {re.escape(str(folder))}$"):
+            browser.save_from_event({"name": "a/b", "data": {}}, "new")
+        browser.select("order")
+        browser._duplicate_selected()
+        browser._run(browser.rename, "order", "refund")
+    assert messages == [f"Duplicate 'order': not written: File too large in {folder}",
+                        f"Rename 'order' to 'refund': not written: File too large in {folder}"]
+    assert sorted(folder.iterdir()) == files  # no temporary file left either
+    assert browser.names() == ["order"] and browser.undo_stack.count() == 1
+    browser.delete("order")  # what can be written still can, and undone
+    browser.undo_stack.undo()
+    assert browser.names() == ["order"]

@@ -8,7 +8,8 @@ bytes from before, so undo and redo put back exactly what was on disk.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,17 +51,28 @@ class FilesCommand(QUndoCommand):
     """Replace some workspace files (bytes or None: absent); undo restores the old bytes."""
 
     def __init__(self, text: str, watcher: WorkspaceWatcher, before: Mapping[Path, bytes | None],
-                 after: Mapping[Path, bytes | None]) -> None:
+                 after: Mapping[Path, bytes | None], *,
+                 failed: Callable[[str], None] | None = None) -> None:
         super().__init__(text)
         self.watcher = watcher
         self.before = dict(before)
         self.after = dict(after)
+        self.failed = failed
+        self._written = True  # pushed after its files were written (see TemplateBrowser._push)
 
     def _apply(self, files: Mapping[Path, bytes | None]) -> None:
-        self.watcher.workspace.apply(files)
+        try:
+            self.watcher.workspace.apply(files)
+        except OSError as exc:  # a folder made read-only since: said, not a bug dialog
+            if self.failed is not None:
+                self.failed(f"{self.text()}: {_not_written(exc, files)}")
         self.watcher.notify(WorkspaceChange(templates=True))
 
     def redo(self) -> None:
+        if self._written:  # QUndoStack.push redoes at once: the files are written already
+            self._written = False
+            self.watcher.notify(WorkspaceChange(templates=True))
+            return
         self._apply(self.after)
 
     def undo(self) -> None:
@@ -262,8 +274,19 @@ class TemplateBrowser(QWidget):
             self._run(self.delete, name)
 
     def _push(self, text: str, after: dict[Path, bytes | None]) -> None:
+        """Write the files, then make it undoable; a write that fails (a read-only folder)
+        is a UserError, puts back what it changed and leaves no step to undo (a failed
+        save had said "Saved template" and added one)."""
         before = self.workspace.snapshot(after)
-        self.undo_stack.push(FilesCommand(text, self.watcher, before, after))
+        try:
+            self.workspace.apply(after)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                self.workspace.apply(before)
+            self.watcher.notify(WorkspaceChange(templates=True))
+            raise UserError(f"{text}: {_not_written(exc, after)}") from None
+        self.undo_stack.push(FilesCommand(text, self.watcher, before, after,
+                                          failed=self.message.emit))
 
     def save_from_event(self, event: Mapping[str, Any], name: str | None = None, *,
                         description: str = "", tags: Sequence[str] = ()) -> str:
@@ -313,3 +336,10 @@ class TemplateBrowser(QWidget):
         if path is None:
             raise UserError(f"no template named {name!r}")
         self._push(f"Delete {name!r}", {path: None})
+
+
+def _not_written(exc: OSError, files: Iterable[Path]) -> str:
+    """An OSError from writing workspace files, as a user reads it: the reason and the
+    folder (the file named in it, if any, is a temporary one)."""
+    folders = sorted({str(path.parent) for path in files})
+    return f"not written: {exc.strerror or exc} in {', '.join(folders)}"
