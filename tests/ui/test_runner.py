@@ -7,6 +7,7 @@ import contextlib
 import json
 import re
 import resource
+import shutil
 import signal
 from dataclasses import replace
 from pathlib import Path
@@ -446,3 +447,22 @@ def test_a_template_that_cannot_be_written_says_so_and_leaves_nothing_to_undo(pa
     browser.delete("order")  # what can be written still can, and undone
     browser.undo_stack.undo()
     assert browser.names() == ["order"]
+
+
+def test_a_scenarios_folder_removed_and_made_again_is_watched_again(parts, qtbot, run_async):
+    """A branch switch removes scenarios/ and makes it again: the new folder was never
+    watched, and its scenarios never showed."""
+    workspace, watcher, _ = parts
+    panel = RunnerPanel(workspace, watcher, EnvironmentStore.load(app_paths()), SecretStore(),
+                        EventApiClient())
+    qtbot.addWidget(panel)
+    folder = workspace.folder / "scenarios"
+    (folder / "two-steps.json").write_text(json.dumps(TWO_STEPS))
+    run_async(wait_until(lambda: panel.scenario_combo.findText("two steps") >= 0,
+                         message="the first scenario"))
+    shutil.rmtree(folder)
+    run_async(wait_until(lambda: panel.scenario_combo.count() == 0, message="it is gone"))
+    folder.mkdir()
+    (folder / "other.json").write_text(json.dumps(dict(TWO_STEPS, name="other")))
+    run_async(wait_until(lambda: panel.scenario_combo.findText("other") >= 0,
+                         message="the scenario in the folder made again"))

@@ -38,7 +38,11 @@ class WorkspaceWatcher(QObject):
         for paths in (self._watcher.directories(), self._watcher.files()):
             if paths:
                 self._watcher.removePaths(paths)
-        folders = [self.workspace.dir(kind) for kind in KINDS if self.workspace.dir(kind).is_dir()]
+        # the workspace folder too: a templates/ scenarios/ or schemas/ folder removed and
+        # made again (a branch switch) was no longer watched, and its files never showed
+        folders = [folder for folder in (self.workspace.folder,
+                                         *(self.workspace.dir(kind) for kind in KINDS))
+                   if folder.is_dir()]
         files = [p for folder in folders for p in folder.glob("*.json") if p.is_file()]
         paths = [str(p) for p in folders + files]
         if paths:
