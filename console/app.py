@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from console import __version__
+from console.core.errors import UserError
 from console.services.paths import AppPaths, app_paths
 
 log = logging.getLogger("console")
@@ -36,11 +37,27 @@ def setup_logging(paths: AppPaths) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
+def _cannot_start(message: str) -> int:
+    """Say why the window cannot open: on stderr, and in a message box, since an app
+    started from a menu has no terminal (not offscreen: nobody could close the box)."""
+    print(f"event-console: {message}", file=sys.stderr)
+    if os.environ.get("QT_QPA_PLATFORM", "") not in ("offscreen", "minimal"):
+        from PySide6.QtWidgets import QApplication, QMessageBox
+
+        app = QApplication.instance() or QApplication(sys.argv[:1])
+        QMessageBox.critical(None, "Event Console cannot start", message)
+        del app
+    return 2
+
+
 def run_gui(*, smoke_test: bool = False) -> int:
     if smoke_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     paths = app_paths()
-    setup_logging(paths)
+    try:
+        setup_logging(paths)
+    except UserError as exc:  # no folder for the log, the history, the settings
+        return _cannot_start(str(exc))
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication

@@ -312,7 +312,7 @@ class EnvironmentStore:
         store = cls(paths.environments_file, sdk=from_sdk_variables(environ))
         try:
             raw = json.loads(store.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # a home that is a file holds none
             store.saved = [dev_server(), inbox()]
             return store
         except (OSError, ValueError) as exc:

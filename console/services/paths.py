@@ -13,6 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from console.core.errors import UserError
+
 APP_DIR = "event-console"
 
 
@@ -56,8 +58,15 @@ PRIVATE = 0o700
 
 
 def private_folder(folder: Path) -> Path:
-    """`folder`, made if missing, readable by this user only."""
-    folder.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
+    """`folder`, made if missing, readable by this user only. One that cannot be made (a
+    HOME that is missing, read-only or a file) is a UserError saying which and what to do:
+    every command that keeps state, and the window, ended in a traceback."""
+    try:
+        folder.mkdir(mode=PRIVATE, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"cannot make the folder {folder}: {exc.strerror or exc}; set EVENT_CONSOLE_HOME "
+            "to a folder this user can write (or fix HOME)") from None
     _narrow(folder)
     return folder
 

@@ -298,6 +298,23 @@ def test_a_history_that_cannot_be_opened_is_one_line_not_a_traceback(cli, app_ho
                                "open database file\n")
 
 
+def test_an_app_home_that_cannot_be_made_is_one_line_not_a_traceback(cli, tmp_path):
+    """A HOME that is missing, read-only or a file: every command that keeps state, and the
+    window (started from a menu, it just never appeared), ended in a traceback."""
+    home = tmp_path / "home-is-a-file"
+    home.write_text("")
+    env = {"EVENT_CONSOLE_HOME": str(home)}
+    said = (f"event-console: cannot make the folder {home / 'config'}: Not a directory; set "
+            "EVENT_CONSOLE_HOME to a folder this user can write (or fix HOME)\n")
+    for args in (("send", "--url", "http://127.0.0.1:9", "-"), ("env", "add", "X"),
+                 ("--smoke-test",)):
+        done = cli(*args, input='{"name": "a/b"}', env=env)
+        assert (done.returncode, done.stderr) == (2, said), args
+    dry = cli("send", "--url", "http://127.0.0.1:9", "--dry-run", "-", input='{"name": "a/b"}',
+              env=env)  # what needs no folder still works
+    assert dry.returncode == 0 and dry.stderr == "", dry.stderr
+
+
 def test_the_from_environment_target_keeps_each_servers_ids_apart(cli, tmp_path):
     """INNGEST_DEV pointing at one server, then at another: the history kept both sends
     under "From environment", so the second server's fresh id was predicted a duplicate
