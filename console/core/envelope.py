@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
+import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -218,8 +220,11 @@ def size_issue(size: int, event_limit: int, pointer: str = "",
 
 
 def check_event(value: Any, *, pointer: str = "", event_limit: int,
-                env_name: str | None = None, size: int | None = None) -> list[EnvelopeIssue]:
-    """Every envelope rule `value` breaks; `size` may pass the already-measured bytes."""
+                env_name: str | None = None, size: int | None = None,
+                part: bytes | None = None) -> list[EnvelopeIssue]:
+    """Every envelope rule `value` breaks; `size` (and `part`, the bytes) may pass the
+    already-measured event. Integers too big for the server are found only when the bytes
+    are known (given as `part`, or measured here)."""
     if not isinstance(value, dict):
         return [EnvelopeIssue(pointer, f"An event must be a JSON object, not {json_type(value)}",
                               Severity.ERROR)]
@@ -227,7 +232,8 @@ def check_event(value: Any, *, pointer: str = "", event_limit: int,
     issues = _check_name(event, pointer, keys) + _check_fields(value, event, pointer, keys)
     if size is None:
         try:
-            size = len(event_bytes(value))
+            part = event_bytes(value)
+            size = len(part)
         except RecursionError:
             return [*issues, EnvelopeIssue(pointer, too_deep_message(value), Severity.ERROR)]
         except UnicodeEncodeError:  # a ValueError too: before the number's branch
@@ -235,20 +241,41 @@ def check_event(value: Any, *, pointer: str = "", event_limit: int,
             return [*issues, EnvelopeIssue(pointer + where, lone_surrogate_message(text),
                                            Severity.ERROR)]
         except ValueError:
-            where = _first_non_finite(value)
-            return [*issues, EnvelopeIssue(
-                pointer + where, "A number beyond what JSON can carry (over ±1.8e308, or NaN "
-                "or Infinity): Inngest refuses it", Severity.ERROR)]
+            return [*issues, _beyond_json(pointer + _first_non_finite(value))]
+    if part is not None and has_huge_integer(part, value):
+        issues.append(_beyond_json(pointer + _first_non_finite(value)))
     over = size_issue(size, event_limit, pointer, env_name)
     return [*issues, over] if over else issues
 
 
+_DIGITS_OF_FLOAT_MAX = re.compile(rb"[0-9]{309}")  # 1.8e308 has 309 digits
+
+
+def has_huge_integer(part: bytes, value: Any) -> bool:
+    """Whether the event (`part`, its bytes; `value`, parsed) holds an integer beyond what
+    a float64 holds (over ±1.8e308). Python reads one as an int; Go's decoder, reading
+    `data` into float64s, refuses it ("cannot unmarshal number … into Go value of type
+    float64"). Only bytes with 309 digits in a row are walked: the common case costs one
+    scan in C."""
+    return (_DIGITS_OF_FLOAT_MAX.search(part) is not None
+            and _first_non_finite(value) != "")
+
+
+def _beyond_json(pointer: str) -> EnvelopeIssue:
+    return EnvelopeIssue(pointer, "A number beyond what JSON can carry (over ±1.8e308, or "
+                                  "NaN or Infinity): Inngest refuses it", Severity.ERROR)
+
+
 def _first_non_finite(value: Any) -> str:
-    """The pointer (relative to `value`) of its first NaN or infinite number, or ""."""
+    """The pointer (relative to `value`) of its first NaN or infinite number, or integer
+    beyond ±1.8e308 (a float64 holds none such), or "" when it has none."""
     stack: list[tuple[str, Any]] = [("", value)]
     while stack:
         where, item = stack.pop()
         if isinstance(item, float) and not math.isfinite(item):
+            return where
+        if (type(item) is int
+                and not -sys.float_info.max <= item <= sys.float_info.max):
             return where
         if isinstance(item, dict):
             stack.extend((f"{where}/{escape_token(str(k))}", v)

@@ -27,6 +27,7 @@ from console.core.envelope import (
     TS_MAX,
     TS_MIN,
     check_event,
+    has_huge_integer,
 )
 from console.core.positions import LineIndex, ParsedDocument, parse_with_positions
 from console.core.problems import Problem, ProblemList, Severity
@@ -101,10 +102,12 @@ class _Checker:
                 size = len(part)
             except (RecursionError, ValueError):
                 pass  # check_event says why
-        if not (is_object and _plainly_valid(item, size, self.event_limit)):
+        if not (is_object and _plainly_valid(item, size, self.event_limit)
+                and part is not None and not has_huge_integer(part, item)):
             for at, message, severity in check_event(item, pointer=pointer,
                                                      event_limit=self.event_limit,
-                                                     env_name=self.env_name, size=size):
+                                                     env_name=self.env_name, size=size,
+                                                     part=part):
                 self.locate(doc, base, at, message, severity, prefix)
         if not is_object:
             return

@@ -136,6 +136,11 @@ def test_unserializable_events_get_a_clear_message() -> None:
     assert issues({"name": "x", "data": {"s": ["ok", "a\ud800"]}}) == [("/data/s/1", half, E)]
     assert issues({"name": "x", "data": {"k\udc00": 1}})[0][0] == "/data/k\udc00"
     assert issues({"name": "x", "data": {"s": "\U0001f600"}}) == []  # what a whole pair reads as
+    # an integer literal past 1.8e308 reads as a Python int: the server, reading float64s,
+    # answered 400 "cannot unmarshal number"; 309 digits that fit, and in a string, are fine
+    huge = 10 ** 309
+    assert issues({"name": "x", "data": {"a": [1, -huge]}}) == [("/data/a/1", beyond, E)]
+    assert issues({"name": "x", "data": {"n": 10 ** 308, "s": "9" * 400}}) == []
 
 
 def test_envelope_schema_is_valid_and_agrees_with_the_checks() -> None:

@@ -155,3 +155,13 @@ def test_reading_from_a_terminal_says_how_to_end_the_input(app_home: Path) -> No
         "event-console: reading events from the terminal; end with Ctrl+D")
     assert out == "<stdin>:1:31: error: Event data must be a JSON object, not an array\n"
     assert proc.returncode == 1
+
+
+def test_an_integer_too_big_for_the_server_is_found_before_sending(files: Path) -> None:
+    """It passed `validate` and `send` checked nothing; the server answered 400 "cannot
+    unmarshal number … into Go value of type float64"."""
+    (files / "huge.json").write_text('{"name": "app/n",\n "data": {"n": 1' + "0" * 309 + "}}")
+    done = run("validate", str(files / "huge.json"))
+    assert done.returncode == 1
+    assert done.stdout == (f"{files / 'huge.json'}:2:16: error: A number beyond what JSON can "
+                           "carry (over ±1.8e308, or NaN or Infinity): Inngest refuses it\n")
