@@ -25,23 +25,28 @@ T = TypeVar("T")
 
 
 @contextlib.contextmanager
-def on_interrupt(handler: Callable[[], object]) -> Iterator[None]:
-    """Ctrl+C calls `handler` on the running loop, through the loop's own signal handling.
+def on_interrupt(handler: Callable[[], object], *,
+                 signals: tuple[signal.Signals, ...] = (signal.SIGINT,)) -> Iterator[None]:
+    """Ctrl+C (and any other of `signals`) calls `handler` on the running loop, through
+    the loop's own signal handling.
 
     asyncio.run's handler alone could leave Ctrl+C unheard for as long as the loop slept
     (30 s, on a request that hangs): the kernel may hand SIGINT to another thread (the
     history writer's), and then nothing wakes the loop to run Python's handler. The loop's
     handler writes to its wake-up pipe from whichever thread gets the signal."""
     loop = asyncio.get_running_loop()
+    added: list[signal.Signals] = []
     try:
-        loop.add_signal_handler(signal.SIGINT, handler)
+        for signum in signals:
+            loop.add_signal_handler(signum, handler)
+            added.append(signum)
     except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
-        yield
-        return
+        pass
     try:
         yield
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        for signum in added:
+            loop.remove_signal_handler(signum)
 
 
 async def interruptible(work: Coroutine[Any, Any, T]) -> T:

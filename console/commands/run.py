@@ -2,7 +2,8 @@
 
 Exit codes: 0 every expectation held; 1 an expectation failed or a send failed; 2 the
 input is invalid (scenario, templates, --var, --data), in which case nothing was sent;
-130 stopped by Ctrl+C (the report and JUnit files are still written).
+130 stopped by Ctrl+C, 143 by SIGTERM (a CI job's timeout; the report and JUnit files are
+still written either way).
 The summary (with the seed that reproduces the run) goes to stderr, so stdout stays
 pure JSON Lines for CI tools.
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
+import signal
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -213,32 +216,36 @@ async def _send_run(args: argparse.Namespace, scenario: Scenario, workspace: Wor
             rows=rows, seed=args.seed, on_result=lambda r: emit(r.to_json()),
             verify=not args.no_verify, **_outcome_options(args, scenario, resolved, client),
         )
-        with _stop_on_interrupt(runner):
+        with _stop_on_interrupt(runner) as stopped_by:
             report = await _checked_run(runner)
     finally:
         await client.aclose()
-    return _finish(args, runner, report)
+    return _finish(args, runner, report, stopped_by)
 
 
 @contextlib.contextmanager
-def _stop_on_interrupt(runner: ScenarioRunner) -> Iterator[None]:
-    """Ctrl+C stops the run as the window's Stop does: the step in flight ends "stopped",
-    nothing more is sent, and the report and JUnit file are still written. A second
-    Ctrl+C interrupts at once."""
+def _stop_on_interrupt(runner: ScenarioRunner) -> Iterator[list[signal.Signals]]:
+    """Ctrl+C or SIGTERM (what a CI job's timeout or `docker stop` sends) stops the run as
+    the window's Stop does: the step in flight ends "stopped", nothing more is sent, and
+    the report and JUnit file are still written (SIGTERM had ended the process with
+    neither). A second signal interrupts at once. Yields the signals that came."""
     task = asyncio.current_task()
-    pressed = 0
+    came: list[signal.Signals] = []
 
-    def interrupt() -> None:
-        nonlocal pressed
-        pressed += 1
-        if pressed == 1:
-            print("event-console: stopping (Ctrl+C again to quit at once)", file=sys.stderr)
+    def interrupt(signum: signal.Signals) -> None:
+        came.append(signum)
+        if len(came) == 1:
+            again = "Ctrl+C" if signum == signal.SIGINT else "signal"
+            print(f"event-console: stopping ({again} again to quit at once)", file=sys.stderr)
             runner.stop()
         elif task is not None:
             task.cancel()
 
-    with on_interrupt(interrupt):
-        yield
+    with contextlib.ExitStack() as stack:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            stack.enter_context(on_interrupt(functools.partial(interrupt, signum),
+                                             signals=(signum,)))
+        yield came
 
 
 def _window(args: argparse.Namespace) -> float:
@@ -274,7 +281,8 @@ def _outcome_options(args: argparse.Namespace, scenario: Scenario, resolved: Any
                                      bearer=resolved.signing_key, window=_window(args))}
 
 
-def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport) -> int:
+def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport,
+            stopped_by: list[signal.Signals] | None = None) -> int:
     from console.services.junit import junit_xml
 
     unwritten = False
@@ -298,4 +306,6 @@ def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport)
     events = f"; events: {line}" if (line := report.events_summary()) else ""
     print(visible(f"event-console: {report.scenario}: {summary} (seed {runner.seed}){events}"),
           file=sys.stderr)
-    return 130 if report.cancelled else 0 if report.passed and not unwritten else 1
+    if report.cancelled:
+        return 143 if stopped_by and stopped_by[0] == signal.SIGTERM else 130
+    return 0 if report.passed and not unwritten else 1

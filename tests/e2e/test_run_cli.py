@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -362,10 +363,14 @@ def test_the_key_comes_from_the_keyring(cli, workspace, keyring_backend):
     keyring_backend.delete_password("event-console", "QA/event")
 
 
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_stops_the_run_and_still_writes_the_report_and_junit(workspace, app_home,
-                                                                     tmp_path):
+                                                                     tmp_path, signum,
+                                                                     exit_code):
     """SIGINT used to end the run with a traceback-free 130 but no line for the step in
-    flight, no summary, and neither --junit nor --report written."""
+    flight, no summary, and neither --junit nor --report written; SIGTERM (a CI job's
+    timeout) still ended it at once with none of them."""
     import os
 
     from tests.support.interrupt import interrupted_run
@@ -377,8 +382,8 @@ def test_ctrl_c_stops_the_run_and_still_writes_the_report_and_junit(workspace, a
     environ.update(EVENT_CONSOLE_HOME=str(app_home), **KEY)
     code, out, err = interrupted_run(lambda origin: [
         "run", "three", "--workspace", str(workspace), "--url", origin, "--no-verify",
-        "--junit", str(junit), "--report", str(report)], environ)
-    assert code == 130, err
+        "--junit", str(junit), "--report", str(report)], environ, signum)
+    assert code == exit_code, err
     first, second = lines(out)
     assert first["state"] == "passed"
     assert (second["state"], second["reason"]) == ("cancelled", "stopped")

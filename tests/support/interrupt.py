@@ -15,10 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 ONE_ID = {"ids": ["01HZZZZZZZZZZZZZZZZZZZZZZZ"], "status": 200}
 
 
-def interrupted_run(args: Callable[[str], list[str]],
-                    environ: dict[str, str]) -> tuple[int, str, str]:
+def interrupted_run(args: Callable[[str], list[str]], environ: dict[str, str],
+                    signum: signal.Signals = signal.SIGINT) -> tuple[int, str, str]:
     """`python -m console *args(origin)` against a server that answers the first request
-    and never the second; SIGINT once the second has arrived. (exit code, stdout, stderr)"""
+    and never the second; `signum` (SIGINT: Ctrl+C) once the second has arrived.
+    (exit code, stdout, stderr)"""
     with FaultServer() as server:
         server.script(Reply.json(200, ONE_ID), Reply.hang())
         proc = subprocess.Popen(
@@ -28,7 +29,7 @@ def interrupted_run(args: Callable[[str], list[str]],
             while len(server.requests) < 2 and proc.poll() is None:
                 time.sleep(0.01)  # the second request is on the wire
             assert len(server.requests) == 2, proc.communicate()[1]
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signum)
             out, err = proc.communicate(timeout=30)
         finally:
             proc.kill()
