@@ -89,6 +89,7 @@ def run_gui(*, smoke_test: bool = False) -> int:
 
     context = AppContext.create(paths)
     window = MainWindow(context)
+    stopped_by = _close_on_signals(window)
     log.info("event-console %s starting", __version__)
     exit_after_paint = os.environ.get("EVENT_CONSOLE_EXIT_AFTER_PAINT") == "1"
     result: dict[str, Any] = {}
@@ -129,7 +130,49 @@ def run_gui(*, smoke_test: bool = False) -> int:
     if smoke_test:
         print(json.dumps(result), flush=True)
         return 0 if result.get("ok") else 1
-    return 0
+    return 128 + stopped_by[0] if stopped_by else 0
+
+
+def _close_on_signals(window: Any) -> list[int]:
+    """SIGTERM (a logout, `kill`, a service manager) and SIGINT (Ctrl+C in the terminal it
+    was started from) close the window as its close button does, so the shutdown is the
+    orderly one: settings and environments saved, the history closed, the inbox stopped.
+    SIGTERM had ended the process at once, and Ctrl+C raised KeyboardInterrupt wherever
+    Python happened to run next.
+
+    Python runs a signal's handler only when it next runs Python code, which inside Qt's
+    loop may be much later: the signal number is written to a socket (set_wakeup_fd) that
+    Qt watches. Returns the list the signals received are added to."""
+    import signal
+    import socket
+
+    from PySide6.QtCore import QSocketNotifier
+
+    received: list[int] = []
+    reader, writer = socket.socketpair()
+    for end in (reader, writer):
+        end.setblocking(False)
+    try:
+        signal.set_wakeup_fd(writer.fileno())
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: None)  # the socket says it; Qt acts on it
+    except (ValueError, OSError):  # not the main thread
+        return received
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, window)
+
+    def woken() -> None:
+        try:
+            data = reader.recv(64)
+        except (BlockingIOError, InterruptedError):
+            return
+        if data and not received:
+            received.append(data[0])
+            log.info("signal %d: closing", data[0])
+            window.close()
+
+    notifier.activated.connect(woken)
+    window._signal_ends = (reader, writer, notifier)  # kept alive with the window
+    return received
 
 
 def smoke_report(window: Any, context: Any) -> dict[str, Any]:

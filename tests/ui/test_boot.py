@@ -5,8 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import subprocess
 import sys
+import time
+
+import pytest
 
 from console.app import setup_logging
 from console.services.paths import app_paths
@@ -118,3 +122,31 @@ def test_the_started_app_shows_its_inbox_and_the_notices_of_its_start(app_home):
     assert "INNGEST_DEV=http://127.0.0.1:" in report["inbox"]
     assert "history file was damaged and has been moved aside" in report["status"]
     assert list(history.parent.glob("history.sqlite3.corrupt-*"))
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
+                         ids=["sigterm", "ctrl-c"])
+def test_sigterm_and_ctrl_c_close_the_window_in_order(app_home, signum, code):
+    """SIGTERM (a logout, kill) ended the app at once: no settings saved, the history and
+    the inbox never closed; Ctrl+C raised KeyboardInterrupt wherever Python ran next."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update({"EVENT_CONSOLE_HOME": str(app_home), "QT_QPA_PLATFORM": "offscreen"})
+    proc = subprocess.Popen([sys.executable, "-m", "console"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=environ)
+    log_file = app_home / "state" / "event-console.log"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None and (
+                not log_file.exists() or "starting" not in log_file.read_text()):
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signum)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == code, err
+    for bad in ("Traceback", "Event loop is closed", "Task was destroyed", "never awaited"):
+        assert bad not in err, err
+    assert "geometry" in (app_home / "config" / "window.ini").read_text()
+    assert (app_home / "config" / "environments.json").exists()
+    assert f"signal {int(signum)}: closing" in log_file.read_text()
