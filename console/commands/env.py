@@ -164,7 +164,9 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     store = _store()
-    env = store.remove(args.name)
+    # named as --env names it: " prod " is "Prod" when no other name matches (it was an
+    # error here, though `send --env prod` found it)
+    env = store.remove(store.get(args.name).name)
     store.save()
     secrets = SecretStore()
     try:

@@ -28,8 +28,8 @@ def test_env_add_list_set_key_remove(cli, keyring_backend, app_home):
     assert key not in config and "staging" in config
     # `env add` as the first command made the folder 0755 (umask), not this user's only
     assert stat.S_IMODE((app_home / "config").stat().st_mode) == 0o700
-    removed = cli("env", "remove", "Staging")
-    assert removed.returncode == 0
+    removed = cli("env", "remove", " staging ")  # named as --env names it
+    assert (removed.returncode, removed.stdout) == (0, "removed 'Staging'\n"), removed.stderr
     import keyring
 
     assert keyring.get_password("event-console", "Staging/event") is None
