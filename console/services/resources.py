@@ -11,12 +11,12 @@ def resources_dir() -> Path:
     frozen = getattr(sys, "_MEIPASS", None)
     if frozen:
         return Path(frozen) / "resources"
-    checkout = Path(__file__).resolve().parents[2] / "resources"
-    if checkout.is_dir():
-        return checkout
-    import console
-
-    return Path(console.__file__).resolve().parent / "resources"
+    # the installed package's own folder first: an installed console's parents[2] is
+    # site-packages, where another package's resources/ folder may sit
+    installed = Path(__file__).resolve().parents[1] / "resources"
+    if installed.is_dir():
+        return installed
+    return Path(__file__).resolve().parents[2] / "resources"  # a source checkout
 
 
 def resource(*parts: str) -> Path:

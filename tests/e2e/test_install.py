@@ -41,3 +41,18 @@ def test_the_wheel_carries_the_resources(tmp_path):
                    "console/ui/editor/json_editor.py", "console/py.typed"):
         assert needed in names, needed
     assert not any(n.startswith(("tests/", "packaging/")) for n in names)
+    # installed, the app finds its own resources, not a resources/ folder that another
+    # package put in the same site-packages (it took that one, and had no window icon)
+    target = tmp_path / "site-packages"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target),
+         str(wheel)], capture_output=True, text=True, timeout=300, check=False)
+    assert installed.returncode == 0, installed.stderr
+    (target / "resources").mkdir()
+    found = subprocess.run(
+        [sys.executable, "-c", "from console.services.resources import resource; "
+         "print(resource('scenario.schema.json'))"],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+        env={"PYTHONPATH": str(target), "PATH": "/usr/bin:/bin"})
+    assert found.stdout.strip() == str(target / "console" / "resources" / "scenario.schema.json")
+    assert Path(found.stdout.strip()).is_file(), found.stderr
