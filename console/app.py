@@ -125,7 +125,22 @@ def run_gui(*, smoke_test: bool = False) -> int:
         await context.shutdown()
 
     with loop:
-        loop.run_until_complete(lifetime())
+        running = asyncio.ensure_future(lifetime())
+        try:
+            loop.run_until_complete(running)
+        except RuntimeError:
+            if running.done():
+                raise
+            # Qt ended its loop itself: the display went away (an X server that died, a
+            # logout). Qt's loop cannot run again to close in order, so what the window's
+            # close saves is saved here (the history needs nothing: its rows are on disk,
+            # and a send in flight is "unknown" at the next start)
+            running.cancel()
+            window.save_state()
+            log.warning("the display went away: settings saved, quitting")
+            print("event-console: the display went away; settings saved", file=sys.stderr)
+            sys.excepthook = sys.__excepthook__
+            return 1
     sys.excepthook = sys.__excepthook__
     if smoke_test:
         print(json.dumps(result), flush=True)

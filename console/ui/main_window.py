@@ -659,7 +659,8 @@ class MainWindow(QMainWindow):
         super().showEvent(event)
         self._health_timer.start()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def save_state(self) -> None:
+        """The window's layout and the environments, as closing saves them."""
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState())
         self.settings.setValue("splitter", self.splitter.saveState())
@@ -669,6 +670,9 @@ class MainWindow(QMainWindow):
             self.context.environments.save()
         except OSError as exc:
             log.warning("could not save environments: %s", exc)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self.save_state()
         self._health_timer.stop()
         self.editor.cancel_validation()
         self.panels.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -15,6 +16,7 @@ import pytest
 from console.app import setup_logging
 from console.services.paths import app_paths
 from console.ui.bug_dialog import BugReporter
+from tests.conftest import require
 
 
 def test_a_bug_is_logged_with_traceback_and_shown_with_copy_details(qtbot, app_home, qapp):
@@ -150,3 +152,41 @@ def test_sigterm_and_ctrl_c_close_the_window_in_order(app_home, signum, code):
     assert "geometry" in (app_home / "config" / "window.ini").read_text()
     assert (app_home / "config" / "environments.json").exists()
     assert f"signal {int(signum)}: closing" in log_file.read_text()
+
+
+def test_a_display_that_goes_away_saves_the_settings_and_says_so(app_home, tmp_path):
+    """An X server that dies (a logout): Qt ends its own loop, and the app logged an
+    "uncaught RuntimeError" bug and quit with nothing saved."""
+    xvfb = shutil.which("Xvfb")
+    require(xvfb is not None, "Xvfb (apt: xvfb)")
+    read, write = os.pipe()
+    server = subprocess.Popen([str(xvfb), "-displayfd", str(write), "-screen", "0",
+                               "1280x800x24", "-nolisten", "tcp"], pass_fds=(write,),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        display = pipe.readline().strip()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update(EVENT_CONSOLE_HOME=str(app_home), QT_QPA_PLATFORM="xcb",
+                   DISPLAY=f":{display}")
+    proc = subprocess.Popen([sys.executable, "-m", "console"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=environ)
+    log_file = app_home / "state" / "event-console.log"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and proc.poll() is None and (
+                not log_file.exists() or "starting" not in log_file.read_text()):
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(1)  # the window is up and painted
+        server.terminate()
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+        server.kill()
+        server.wait()
+    assert proc.returncode == 1, err
+    assert err.splitlines()[-1] == "event-console: the display went away; settings saved"
+    assert "Traceback" not in err and "uncaught" not in log_file.read_text()
+    assert "geometry" in (app_home / "config" / "window.ini").read_text()
+    assert (app_home / "config" / "environments.json").exists()
