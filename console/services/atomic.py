@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,11 @@ def atomic_file(path: Path, mode: str = "wb", **options: Any) -> Iterator[IO[Any
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        # mkstemp makes the file 0600: a template saved again, or a JUnit file for CI,
+        # became readable by this user alone. A file keeps its mode; a new one gets what
+        # the umask gives (the folder decides who may reach it: the app's own are 0700)
+        with contextlib.suppress(OSError):
+            os.chmod(fd, _kept_mode(path))
         with os.fdopen(fd, mode, **options) as handle:
             yield handle
             handle.flush()
@@ -34,6 +40,26 @@ def atomic_file(path: Path, mode: str = "wb", **options: Any) -> Iterator[IO[Any
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _kept_mode(path: Path) -> int:
+    """The permission bits `path` has, or a new file's under the process umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The umask, read without setting it (os.umask sets it for every thread at once)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    return 0o022
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import sys
 import textwrap
@@ -225,3 +226,17 @@ def test_recent_workspaces(app_home, tmp_path):
     assert folders[0] == (tmp_path / "w3").resolve() and len(folders) == 10
     recent.file.write_text("{not json")
     assert recent.folders() == []
+
+
+def test_a_saved_file_keeps_its_mode_and_a_new_one_follows_the_umask(ws):
+    """Every save went through a 0600 temp file: a template in a shared checkout, saved
+    again, became readable by its owner alone."""
+    saved = ws.save_template(EventTemplate("shared", {"name": "a/b", "data": {}}))
+    umask = os.umask(0o022)  # the test's own, set before any thread of its own runs
+    os.umask(umask)
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o666 & ~umask
+    saved.chmod(0o640)
+    ws.save_template(EventTemplate("shared", {"name": "a/b", "data": {"n": 1}}),
+                     replacing="shared")
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o640
+    assert json.loads(saved.read_text())["event"]["data"] == {"n": 1}
