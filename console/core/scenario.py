@@ -25,7 +25,7 @@ FORMAT_SCENARIO = "event-console/scenario@1"
 EVENT_KEYS = ("name", "data", "id", "ts", "v", "user")
 DEDUP_OUTCOMES = ("ran", "deduplicated", "no runs", "unverified")
 STEP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-WAIT = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m)\Z")
+WAIT = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m)\Z")  # as the schema: not "١٠s"
 MAX_REPEAT = 10_000
 MAX_WAIT_MS = 3_600_000
 
