@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import functools
+import os
 import signal
 import sys
 import tempfile
@@ -97,7 +98,11 @@ def load_scenario(args: argparse.Namespace) -> tuple[Workspace, Scenario]:
     file = Path(args.scenario)
     if not file.exists() and not file.is_absolute() and (workspace.folder / file).exists():
         file = workspace.folder / file
-    if file.is_file() or args.scenario.endswith(".json"):
+    # a bare word that names a scenario is that scenario, though a file of that name sits
+    # in the current folder (`checkout`, a shell script there, was read as JSON)
+    by_name = (args.scenario in workspace.scenarios and not args.scenario.endswith(".json")
+               and "/" not in args.scenario and os.sep not in args.scenario)
+    if not by_name and (file.is_file() or args.scenario.endswith(".json")):
         # a file in the workspace may not lead out of it through a link: a scenario in a
         # pull request linked to a secret file, and a CI log showed its first word
         inside = file.absolute().is_relative_to(workspace.folder.absolute())

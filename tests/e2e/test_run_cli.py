@@ -343,6 +343,18 @@ def test_bad_options_exit_2(cli, workspace, args, message):
     assert proc.stderr.strip() == message
 
 
+def test_a_scenario_named_as_a_file_in_the_current_folder_is_the_scenario(cli, workspace,
+                                                                          tmp_path):
+    """`run checkout` beside a shell script named checkout read the script as JSON."""
+    (tmp_path / "checkout").write_text("#!/bin/sh\n")
+    proc = cli("run", "checkout", "--workspace", str(workspace), "--dry-run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert lines(proc.stdout)[0]["name"] == "order"
+    # a path, or a name with .json, is still the file
+    mine = cli("run", "./checkout", "--workspace", str(workspace), "--dry-run", cwd=tmp_path)
+    assert mine.returncode == 2 and mine.stderr.startswith("./checkout:1:1: "), mine.stderr
+
+
 def test_an_unknown_scenario_exits_2(cli, workspace):
     proc = cli("run", "nope", "--workspace", str(workspace), "--dry-run")
     assert proc.returncode == 2
