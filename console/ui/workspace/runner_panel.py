@@ -320,10 +320,6 @@ class RunnerPanel(QWidget):
         except UserError as exc:
             self._show_problems([], str(exc))
             return None
-        problems = runner.precheck()
-        if problems:
-            self._show_problems(problems, f"{len(problems)} problem(s) rendering the steps")
-            return None
         self.model.clear()
         self.table.setColumnHidden(1, len(runner.rows) == 1 and runner.rows[0] is None)
         self._progress(0, runner.total)
@@ -347,7 +343,9 @@ class RunnerPanel(QWidget):
     def _launch(self, runner: ScenarioRunner, previous: RunReport | None) -> asyncio.Task[Any]:
         self.runner = runner
         self.status.setStyleSheet("")
-        self.status.setText("Running…" if previous is None else "Re-running failed steps…")
+        self.status.setText(f"Checking {len(runner.rows):,} row(s)…" if previous is None
+                            and len(runner.rows) > 1 else "Running…" if previous is None
+                            else "Re-running failed steps…")
         if previous is not None:
             runner.on_progress = None
             runner.on_result = self._rerun_result
@@ -359,8 +357,18 @@ class RunnerPanel(QWidget):
         self.model.add(result)
         self.progress.setValue(self.progress.value() + 1)
 
-    async def _go(self, runner: ScenarioRunner, previous: RunReport | None) -> RunReport:
+    async def _go(self, runner: ScenarioRunner,
+                  previous: RunReport | None) -> RunReport | None:
+        """The run (or re-run); a run renders every step of every row first, giving the
+        window its turns, and sends nothing when any fails (None, the problems shown)."""
         try:
+            if previous is None:
+                problems = await runner.precheck_async()
+                if problems:
+                    self._show_problems(problems,
+                                        f"{len(problems)} problem(s) rendering the steps")
+                    return None
+                self.status.setText("Running…")
             report = await (runner.rerun_failed(previous) if previous else runner.run())
         finally:
             self.runner = None
