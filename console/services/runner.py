@@ -242,7 +242,7 @@ class ScenarioRunner:
             pass
         return problems
 
-    async def precheck_async(self, turn: float = 0.01) -> list[str]:
+    async def precheck_async(self, turn: float = 0.005) -> list[str]:
         """`precheck`, giving the loop a turn every `turn` seconds: in the window, 50,000
         rows held it for 26 s, and Stop could not be pressed."""
         problems: list[str] = []
