@@ -8,6 +8,7 @@ a placeholder points at the placeholder itself, escapes in the JSON string accou
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,8 +16,8 @@ from typing import Any
 
 from console.core.envelope import has_lone_surrogate, lone_surrogate_message
 from console.core.errors import InputError
-from console.core.positions import escape_token, parse_with_positions
-from console.core.problems import FileProblem
+from console.core.positions import escape_token, parse_with_positions, pointer_tokens
+from console.core.problems import FileProblem, Severity
 from console.core.sourcemap import SourceMap
 from console.core.template import TemplateEngine
 
@@ -215,6 +216,13 @@ def _open(text: str, file: str) -> tuple[SourceMap, _Checker, dict[str, Any] | N
     if not isinstance(doc.value, dict):
         checker.add("", "expected a JSON object")
         return source, checker, None
+    # a key given twice (a merge that kept both sides) silently kept the last value:
+    # `validate` warned of it, a template or scenario file did not
+    for warning in doc.warnings:
+        key = pointer_tokens(warning.pointer)[-1]
+        checker.problems.append(FileProblem(file, dataclasses.replace(
+            warning, severity=Severity.ERROR,
+            message=f"the key {key!r} is given twice here: give it once")))
     return source, checker, doc.value
 
 

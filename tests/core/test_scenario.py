@@ -248,3 +248,21 @@ def test_the_schema_and_the_model_reject_the_same_scenarios(steps):
     doc = scenario_doc(steps)
     assert list(Draft202012Validator(schema).iter_errors(doc)) != []
     assert problems_of_scenario(doc) != []
+
+
+def test_a_key_given_twice_in_a_file_is_a_problem_at_the_second():
+    """A merge that kept both sides: the last value was used without a word (`validate`
+    warns of the same thing in an event file)."""
+    text = ('{"format": "event-console/scenario@1", "name": "x",\n'
+            ' "steps": [{"wait": "1s"}],\n'
+            ' "name": "y"}')
+    scenario, problems = parse_scenario(text, "scenarios/s.json")
+    assert scenario is None
+    assert [str(p) for p in problems] == [
+        "scenarios/s.json:3:2: the key 'name' is given twice here: give it once"]
+    template = ('{"format": "event-console/template@1", "name": "t",\n'
+                ' "event": {"name": "a/b", "data": {"n": 1, "n": 2}}}')
+    loaded, said = parse_template(template, "templates/t.json")
+    assert loaded is None
+    assert [str(p) for p in said] == [
+        "templates/t.json:2:44: the key 'n' is given twice here: give it once"]
