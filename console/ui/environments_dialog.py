@@ -29,6 +29,8 @@ from console.services.environments import (
     cloud,
     health_origin,
     normalize_origin,
+    origins_problem,
+    shown_origin,
 )
 from console.services.secrets import KEYRING_HINT, KeyringUnavailable
 from console.ui import rich
@@ -200,8 +202,10 @@ class EnvironmentsDialog(QDialog):
         self.current = env.name
         self.name.setText(env.name)
         self.kind.setCurrentText(env.kind)
-        self.event_origin.setText(env.event_origin)
-        self.rest_origin.setText(env.rest_origin)
+        # masked as everywhere else: a hand-edited file may hold an origin with a key in it
+        # (https://inn.gs/e/<key>), which Save then refuses until it is fixed
+        self.event_origin.setText(shown_origin(env.event_origin))
+        self.rest_origin.setText(shown_origin(env.rest_origin))
         self.branch.setText(env.branch or "")
         self.request_limit.setValue(env.request_limit)
         self.event_limit.setValue(env.event_limit)
@@ -221,6 +225,9 @@ class EnvironmentsDialog(QDialog):
                 f"set ({mask_key(key)}); type to replace" if key else "not set"
             )
         self.status.clear()
+        problem = origins_problem(env)
+        if problem:
+            self.status.setText(rich.error(f"{problem}. Fix it, then Save."))
 
     def _keyring_failed(self, reason: str) -> None:
         """A keyring that looked usable failed (a locked one): say so, as at the start

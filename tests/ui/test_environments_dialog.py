@@ -211,3 +211,26 @@ def test_with_a_locked_keyring_a_new_environment_is_renamed_without_a_false_alar
         dialog._save()
         assert dialog.status.text() == "Saved 'Prod'; keys go to this session's memory."
         assert context.secrets.get("Prod", "event") == "evt-session-key-0001"
+
+
+def test_a_key_in_a_hand_edited_origin_is_masked_in_the_dialog(qtbot, app_home):
+    """environments.json edited by hand with the event URL Inngest shows: the dialog's
+    origin field showed the whole key (the toolbar, `env list` and send masked it)."""
+    key = "QAFILEKEY0123456789"
+    config = app_paths().environments_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps({"environments": [
+        {"name": "Hand", "kind": "cloud", "event_origin": f"https://inn.gs/e/{key}",
+         "rest_origin": "https://api.inngest.com"}]}))
+    _context, dialog = make_dialog(qtbot)
+    dialog._select("Hand")
+    assert dialog.event_origin.text() == "https://inn.gs/e/****6789"
+    assert key not in dialog.status.text()
+    assert "holds an event key" in dialog.status.text()
+    assert "Fix it, then Save." in dialog.status.text()
+    dialog._save()  # the masked origin is refused in turn: the user gives the origin alone
+    assert "Not saved" in dialog.status.text()
+    assert key in config.read_text()  # left as it was until then
+    dialog.event_origin.setText("https://inn.gs")
+    dialog._save()
+    assert key not in config.read_text()
