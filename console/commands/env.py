@@ -177,6 +177,9 @@ def cmd_remove(args: argparse.Namespace) -> int:
     return 0
 
 
+MAX_KEY_INPUT = 64 * 1024  # read from stdin at most: a key is far shorter
+
+
 def cmd_set_key(args: argparse.Namespace) -> int:
     store = _store()
     env = store.get(args.name)
@@ -186,7 +189,10 @@ def cmd_set_key(args: argparse.Namespace) -> int:
     if sys.stdin.isatty():
         key = getpass.getpass(f"{kind} key for {env.name}: ")
     else:
-        key = sys.stdin.readline()
+        lines = [line for line in sys.stdin.read(MAX_KEY_INPUT).splitlines() if line.strip()]
+        if len(lines) > 1:  # the first was kept without a word: which line is the key?
+            raise UserError(f"stdin holds {len(lines)} lines: give the key alone, on one line")
+        key = lines[0] if lines else ""
     key = key.strip()
     if not key:
         raise UserError("no key given (type it at the prompt or pipe it on stdin)")

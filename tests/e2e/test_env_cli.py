@@ -28,6 +28,12 @@ def test_env_add_list_set_key_remove(cli, keyring_backend, app_home):
     assert key not in config and "staging" in config
     # `env add` as the first command made the folder 0755 (umask), not this user's only
     assert stat.S_IMODE((app_home / "config").stat().st_mode) == 0o700
+    two = cli("env", "set-key", "Staging", input="evt-one-1234\nevt-two-5678\n")
+    assert (two.returncode, two.stderr) == (2, "event-console: stdin holds 2 lines: give the "
+                                               "key alone, on one line\n")
+    assert "evt-" not in two.stdout + two.stderr
+    assert json.loads(next(r for r in cli("env", "list", "--json").stdout.splitlines()
+                       if '"Staging"' in r))["event_key"] == "****1234"  # kept as it was
     removed = cli("env", "remove", " staging ")  # named as --env names it
     assert (removed.returncode, removed.stdout) == (0, "removed 'Staging'\n"), removed.stderr
     import keyring
