@@ -157,14 +157,23 @@ class RunReport:
 def parse_rows(text: str, name: str) -> list[dict[str, Any]]:
     """Rows of a data file: CSV with a header row, a JSON array of objects, or JSON Lines."""
     if name.lower().endswith(".csv"):
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        if not reader.fieldnames:
-            raise InputError(f"{name}: no header row (the first line names the columns)")
+        # strict: a quote never closed was read as the rest of the file, without a word
+        reader = csv.DictReader(io.StringIO(text, newline=""), strict=True)
         table: list[dict[str, Any]] = []
-        for row in reader:
-            if None in row:
-                raise InputError(f"{name}:{reader.line_num}:1: more values than columns")
-            table.append({k: ("" if v is None else v) for k, v in row.items()})
+        try:
+            if not reader.fieldnames:
+                raise InputError(f"{name}: no header row (the first line names the columns)")
+            twice = sorted({c for c in reader.fieldnames if reader.fieldnames.count(c) > 1})
+            if twice:  # the last such column was kept, the others dropped
+                raise InputError(f"{name}:1:1: the column {twice[0]!r} is named twice")
+            start = reader.line_num + 1  # where the row being read begins
+            for row in reader:
+                if None in row:
+                    raise InputError(f"{name}:{reader.line_num}:1: more values than columns")
+                table.append({k: ("" if v is None else v) for k, v in row.items()})
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise InputError(f"{name}:{start}:1: not CSV: {exc}") from None
         return table
     if is_jsonl_name(name):
         rows: list[dict[str, Any]] = []
@@ -172,8 +181,9 @@ def parse_rows(text: str, name: str) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             doc = parse_with_positions(line)
-            if doc.error is not None:
-                raise InputError(f"{name}:{number}:{doc.error.column}: {doc.error.message}")
+            if doc.error is not None:  # "'{' at 1:1 is never closed": this file's line
+                said = doc.error.message.replace("' at 1:", f"' at {number}:", 1)
+                raise InputError(f"{name}:{number}:{doc.error.column}: {said}")
             if not isinstance(doc.value, dict):
                 raise InputError(f"{name}:{number}:1: each line must be a JSON object")
             rows.append(doc.value)

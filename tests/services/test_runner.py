@@ -327,6 +327,12 @@ def test_big_steps_are_split_into_requests_within_the_limits(app_home, tmp_path)
                               "(or .csv/.jsonl)"),
     ("rows.json", '[{"a": }]', "rows.json:1:8: Unexpected '}': expected a value"),
     ("rows.jsonl", '{"a": 1}\n[1]\n', "rows.jsonl:2:1: each line must be a JSON object"),
+    # these three read as something: the last of two columns, the rest of the file as one
+    # value, and "'{' at 1:1" on line 3
+    ("rows.csv", "a,b,a\n1,2,3\n", "rows.csv:1:1: the column 'a' is named twice"),
+    ("rows.csv", 'a,b\n1,2\n1,"two\n3,4\n', "rows.csv:3:1: not CSV: unexpected end of data"),
+    ("rows.jsonl", '{"a": 1}\n{"a": 2}\n{"a": 3\n',
+     "rows.jsonl:3:8: Unexpected end of input: '{' at 3:1 is never closed"),
 ])
 def test_bad_rows_files_say_where(name, text, message):
     with pytest.raises(Exception, match=None) as info:
