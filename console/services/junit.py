@@ -3,8 +3,9 @@
 One <testsuite> per scenario run, one <testcase> per send (a repeat or a data row is its
 own test case, named so a CI page reads like the timeline). An unmet expectation is a
 <failure>, a send that could not be made or got no answer is an <error>, a stopped step is
-<skipped>. Waits are not tests and are left out. Text that XML 1.0 cannot carry (control
-characters) is dropped so the file always parses.
+<skipped>, and so is one "not run" case for the sends a stop kept from starting. Waits are
+not tests and are left out. Text that XML 1.0 cannot carry (control characters) is dropped
+so the file always parses.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def _details(result: StepResult) -> str:
 def junit_xml(report: RunReport) -> bytes:
     sends = [r for r in report.results if r.kind == "send"]
     counts = {
-        "tests": str(len(sends)),
+        "tests": str(len(sends) + (1 if report.not_run else 0)),
         "failures": str(sum(r.state == FAILED for r in sends)),
         "errors": str(sum(r.state == ERROR for r in sends)),
     }
@@ -70,7 +71,7 @@ def junit_xml(report: RunReport) -> bytes:
     stamp = datetime.fromtimestamp(report.started_ms / 1000, tz=UTC)
     suite = ET.SubElement(root, "testsuite", {
         "name": _text(report.scenario), **counts,
-        "skipped": str(sum(r.state == CANCELLED for r in sends)),
+        "skipped": str(sum(r.state == CANCELLED for r in sends) + (1 if report.not_run else 0)),
         "time": _seconds(report.duration_ms),
         "timestamp": stamp.strftime("%Y-%m-%dT%H:%M:%S"),
         "hostname": _text(socket.gethostname() or "localhost"),
@@ -82,6 +83,12 @@ def junit_xml(report: RunReport) -> bytes:
         ET.SubElement(props, "property", {"name": name, "value": _text(value)})
     for result in sends:
         suite.append(_testcase(report, result))
+    if report.not_run:  # one case for the sends a stop kept from starting: CI shows them
+        case = ET.SubElement(suite, "testcase", {
+            "name": "not run", "classname": _text(f"scenario.{report.scenario}"),
+            "time": "0.000"})
+        ET.SubElement(case, "skipped", {
+            "message": f"stopped before {report.not_run} more send step(s) started"})
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")
     return ('<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n").encode("utf-8")

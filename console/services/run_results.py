@@ -117,6 +117,7 @@ class RunReport:
     results: list[StepResult] = field(default_factory=list)
     rows: list[RowState] = field(default_factory=list, repr=False)
     steps: str = field(default="", repr=False)  # the steps that ran, as JSON ("Re-run failed")
+    not_run: int = 0  # send steps a stop kept from starting (repeats and rows counted)
 
     @property
     def passed(self) -> bool:
@@ -149,6 +150,7 @@ class RunReport:
             "scenario": self.scenario, "environment": self.environment, "target": self.target,
             "seed": self.seed, "dry_run": self.dry_run, "started_ms": self.started_ms,
             "duration_ms": round(self.duration_ms, 1), "cancelled": self.cancelled,
+            "not_run": self.not_run,
             "passed": self.passed, "counts": self.counts(),
             "results": [r.to_json(sent=True) for r in self.results],
         }

@@ -308,6 +308,10 @@ class ScenarioRunner:
                             return report
         finally:
             report.duration_ms = (time.perf_counter() - started) * 1000
+            if report.cancelled:  # said in the JUnit file: a stopped run is not all green
+                per_row = sum(s.repeat for s in self.scenario.steps if isinstance(s, SendStep))
+                report.not_run = max(0, per_row * len(self.rows)
+                                     - sum(r.kind == "send" for r in report.results))
         return report
 
     async def rerun_failed(self, previous: RunReport) -> RunReport:

@@ -402,8 +402,15 @@ def test_ctrl_c_stops_the_run_and_still_writes_the_report_and_junit(workspace, a
     assert "interrupted: the step in flight was stopped" in err
     assert "three: 1 passed, 1 stopped (seed " in err  # the word the window uses too
     suite = etree.parse(str(junit)).getroot()
-    assert len(suite.findall(".//testcase/skipped")) == 1
-    assert json.loads(report.read_text())["cancelled"] is True
+    # the stopped step, and one case for the step never started (it was not listed: a
+    # CI page read "2 tests, 0 failures")
+    skipped = suite.findall(".//testcase/skipped")
+    assert [s.get("message") for s in skipped] == [
+        "stopped", "stopped before 1 more send step(s) started"]
+    assert suite.find("testsuite").get("tests") == "3"
+    assert etree.XMLSchema(etree.parse(str(XSD))).validate(etree.parse(str(junit)))
+    saved = json.loads(report.read_text())
+    assert saved["cancelled"] is True and saved["not_run"] == 1
 
 
 def test_run_takes_timeout_and_attempts_and_refuses_an_endless_verify_window(
