@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import signal
 import sys
@@ -49,11 +50,16 @@ def on_interrupt(handler: Callable[[], object], *,
             loop.remove_signal_handler(signum)
 
 
-async def interruptible(work: Coroutine[Any, Any, T]) -> T:
-    """`await work`, Ctrl+C cancelling it (see on_interrupt)."""
+async def interruptible(work: Coroutine[Any, Any, T], *,
+                        signals: tuple[signal.Signals, ...] = (signal.SIGINT,)) -> T:
+    """`await work`, Ctrl+C (or another of `signals`) cancelling it (see on_interrupt);
+    the CancelledError `work` sees carries the signal's name ("SIGTERM")."""
     task = asyncio.current_task()
     assert task is not None  # awaited by a task
-    with on_interrupt(task.cancel):
+    with contextlib.ExitStack() as stack:
+        for signum in signals:
+            stack.enter_context(on_interrupt(functools.partial(task.cancel, signum.name),
+                                             signals=(signum,)))
         return await work
 
 

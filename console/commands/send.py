@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import signal
 import sys
 import threading
 import time
@@ -112,7 +113,8 @@ def run_send(args: argparse.Namespace) -> int:
     # 20,000 events in 35-70 ms)
     gc.freeze()
     code = asyncio.run(interruptible(
-        _send(args, resolved, prepared.events, prepared.parts, plan, clock)))
+        _send(args, resolved, prepared.events, prepared.parts, plan, clock),
+        signals=(signal.SIGINT, signal.SIGTERM)))
     if args.stats:
         print(f"event-console: {clock.summary(len(prepared.events), plan)}", file=sys.stderr)
     return code
@@ -164,7 +166,7 @@ async def _send(
             session.close()
         raise
     answered = _Answered()
-    interrupted = False
+    interrupted = ""  # the signal that stopped the send
     verified = None
     try:
         try:
@@ -175,8 +177,8 @@ async def _send(
             if session and not args.no_verify:
                 verified = await session.confirm(client, outcomes)
                 clock.lap("verified")
-        except asyncio.CancelledError:  # Ctrl+C: say what came of what was sent
-            interrupted = True
+        except asyncio.CancelledError as exc:  # Ctrl+C, SIGTERM: say what came of it
+            interrupted = "SIGTERM" if "SIGTERM" in exc.args else "SIGINT"
             outcomes = sorted(answered.done, key=lambda o: o.request_no)
         except HistoryError as exc:  # locked mid-send: nothing more goes out unrecorded
             _print_outcomes(sorted(answered.done, key=lambda o: o.request_no), None, None)
@@ -203,7 +205,7 @@ async def _send(
         print(f"event-console: interrupted: {len(outcomes):,} of {len(plan.requests):,} "
               "requests answered; nothing more was sent, and a request in flight is "
               "\"outcome unknown\" in the history", file=sys.stderr)
-        return 130
+        return 143 if interrupted == "SIGTERM" else 130
     return code
 
 

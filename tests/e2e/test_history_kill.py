@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from console.services.paths import app_paths
 from tests.e2e.conftest import ROOT
@@ -28,10 +31,13 @@ def lines(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["ctrl-c", "sigterm"])
 def test_ctrl_c_mid_send_prints_what_came_of_the_requests_already_answered(
-        cli, app_home: Path, tmp_path: Path):
+        cli, app_home: Path, tmp_path: Path, signum, exit_code):
     """SIGINT after the first of three requests was answered: the command printed nothing
-    (its JSON lines came only after the last request) and exited 130."""
+    (its JSON lines came only after the last request) and exited 130. SIGTERM (a CI job's
+    timeout) ended it at once, with nothing printed."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
     environ.update(EVENT_CONSOLE_HOME=str(app_home), INNGEST_EVENT_KEY=KEY)
     event_file = tmp_path / "events.json"
@@ -39,8 +45,8 @@ def test_ctrl_c_mid_send_prints_what_came_of_the_requests_already_answered(
                                       for i in range(3)]))
     code, out, err = interrupted_run(lambda origin: [
         "send", "--url", origin, "--no-verify", "--request-limit", "60", str(event_file)],
-        environ)
-    assert code == 130, err
+        environ, signum)
+    assert code == exit_code, err
     [first] = lines(out)
     assert (first["request"], first["status"], first["events"]) == (1, 200, 1)
     assert err.strip().endswith("event-console: interrupted: 1 of 3 requests answered; nothing "
