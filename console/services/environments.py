@@ -291,8 +291,9 @@ def from_sdk_variables(environ: Mapping[str, str] | None = None) -> SdkVariables
         branch=values["INNGEST_ENV"] or None,
         event_limit=EVENT_LIMIT_SELF_HOSTED if kind_is_dev else EVENT_LIMIT_CLOUD_FREE,
     )
-    # a signing key is never a bearer token to a Dev Server (INNGEST_DEV), as for saved ones
-    signing = None if is_dev else values["INNGEST_SIGNING_KEY"] or None
+    # a signing key is never a bearer token to a Dev Server (INNGEST_DEV, or an origin on
+    # this machine, taken for one above: placeholder key, 3 MiB events), as for saved ones
+    signing = None if kind_is_dev else values["INNGEST_SIGNING_KEY"] or None
     return SdkVariables(environment, event_key, signing)
 
 
