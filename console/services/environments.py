@@ -92,6 +92,9 @@ class Environment:
                 updates[key] = value
         if isinstance(raw.get("paid_plan"), bool):
             updates["paid_plan"] = raw["paid_plan"]
+        if kind == "cloud" and "event_limit" not in updates:  # as `cloud()` makes one
+            updates["event_limit"] = (EVENT_LIMIT_SELF_HOSTED if updates.get("paid_plan")
+                                      else EVENT_LIMIT_CLOUD_FREE)
         return replace(env, **updates)
 
 

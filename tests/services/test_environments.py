@@ -143,3 +143,17 @@ def test_an_origin_urlsplit_cannot_split_is_shown_and_refused_not_raised(app_hom
     env = store.default()  # the window's start had raised ValueError here
     with pytest.raises(UserError, match=r"is not a URL"):
         health_origin(env)
+
+
+def test_a_cloud_environment_written_without_limits_gets_the_clouds(app_home):
+    """A hand-written entry of kind cloud got the self-hosted 3 MiB event limit, and events
+    Inngest Cloud's free plan refuses were planned as fine."""
+    config = app_paths().environments_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(json.dumps({"environments": [
+        {"name": "Free", "kind": "cloud"},
+        {"name": "Paid", "kind": "cloud", "paid_plan": True},
+        {"name": "Mine", "kind": "cloud", "event_limit": 1000}]}))
+    store = EnvironmentStore.load(app_paths())
+    assert [store.get(n).event_limit for n in ("Free", "Paid", "Mine")] == [
+        256 * 1024, 3 * 1024 * 1024, 1000]
