@@ -239,7 +239,8 @@ class Batch:
             found = tuple(
                 message
                 for _, message, severity in check_event(
-                    self._events[index], event_limit=NO_SIZE_LIMIT, size=self._sizes[index]
+                    self._events[index], event_limit=NO_SIZE_LIMIT, size=self._sizes[index],
+                    part=self._parts[index],  # an integer too big for the server is in it
                 )
                 if severity is Severity.ERROR
             )

@@ -242,8 +242,9 @@ def check_event(value: Any, *, pointer: str = "", event_limit: int,
                                            Severity.ERROR)]
         except ValueError:
             return [*issues, _beyond_json(pointer + _first_non_finite(value))]
-    if part is not None and has_huge_integer(part, value):
-        issues.append(_beyond_json(pointer + _first_non_finite(value)))
+    huge = huge_integer_at(part, value) if part is not None else None
+    if huge is not None:
+        issues.append(_beyond_json(pointer + huge))
     over = size_issue(size, event_limit, pointer, env_name)
     return [*issues, over] if over else issues
 
@@ -251,14 +252,21 @@ def check_event(value: Any, *, pointer: str = "", event_limit: int,
 _DIGITS_OF_FLOAT_MAX = re.compile(rb"[0-9]{309}")  # 1.8e308 has 309 digits
 
 
-def has_huge_integer(part: bytes, value: Any) -> bool:
-    """Whether the event (`part`, its bytes; `value`, parsed) holds an integer beyond what
-    a float64 holds (over ±1.8e308). Python reads one as an int; Go's decoder, reading
-    `data` into float64s, refuses it ("cannot unmarshal number … into Go value of type
-    float64"). Only bytes with 309 digits in a row are walked: the common case costs one
-    scan in C."""
-    return (_DIGITS_OF_FLOAT_MAX.search(part) is not None
-            and _first_non_finite(value) != "")
+def huge_integer_at(part: bytes, value: Any) -> str | None:
+    """Where (a pointer relative to the event) the event (`part`, its bytes; `value`,
+    parsed) holds an integer beyond what a float64 holds (over ±1.8e308), or None. Python
+    reads one as an int; Go's decoder, reading `data` into float64s, refuses it ("cannot
+    unmarshal number … into Go value of type float64"). Only the fields the server reads
+    count (it ignores an unknown top-level key), and only bytes with 309 digits in a row
+    are walked: the common case costs one scan in C."""
+    if _DIGITS_OF_FLOAT_MAX.search(part) is None or not isinstance(value, dict):
+        return None
+    fields, keys = as_read(value)
+    for field, item in fields.items():
+        where = _first_non_finite(item, root="/" + escape_token(keys.get(field, field)))
+        if where:
+            return where
+    return None
 
 
 def _beyond_json(pointer: str) -> EnvelopeIssue:
@@ -266,10 +274,10 @@ def _beyond_json(pointer: str) -> EnvelopeIssue:
                                   "NaN or Infinity): Inngest refuses it", Severity.ERROR)
 
 
-def _first_non_finite(value: Any) -> str:
-    """The pointer (relative to `value`) of its first NaN or infinite number, or integer
-    beyond ±1.8e308 (a float64 holds none such), or "" when it has none."""
-    stack: list[tuple[str, Any]] = [("", value)]
+def _first_non_finite(value: Any, root: str = "") -> str:
+    """The pointer (relative to `value`, after `root`) of its first NaN or infinite number,
+    or integer beyond ±1.8e308 (a float64 holds none such); "" when it has none."""
+    stack: list[tuple[str, Any]] = [(root, value)]
     while stack:
         where, item = stack.pop()
         if isinstance(item, float) and not math.isfinite(item):

@@ -27,7 +27,7 @@ from console.core.envelope import (
     TS_MAX,
     TS_MIN,
     check_event,
-    has_huge_integer,
+    huge_integer_at,
 )
 from console.core.positions import LineIndex, ParsedDocument, parse_with_positions
 from console.core.problems import Problem, ProblemList, Severity
@@ -103,7 +103,7 @@ class _Checker:
             except (RecursionError, ValueError):
                 pass  # check_event says why
         if not (is_object and _plainly_valid(item, size, self.event_limit)
-                and part is not None and not has_huge_integer(part, item)):
+                and part is not None and huge_integer_at(part, item) is None):
             for at, message, severity in check_event(item, pointer=pointer,
                                                      event_limit=self.event_limit,
                                                      env_name=self.env_name, size=size,

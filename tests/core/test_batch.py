@@ -184,7 +184,10 @@ def test_issues_are_checked_lazily_and_follow_edits() -> None:
     assert list(batch.invalid()) == [0]
     batch.remove([0])
     assert batch.invalid() == {}
-
+    # an integer past 1.8e308 in an edited row: the server answers 400 (it went out)
+    batch.replace(0, {"name": "a/b", "data": {"n": 10 ** 400}})
+    assert batch.invalid() == {0: "A number beyond what JSON can carry (over ±1.8e308, or "
+                                  "NaN or Infinity): Inngest refuses it"}
 
 
 @pytest.mark.parametrize(("name", "jsonl"), [

@@ -141,6 +141,10 @@ def test_unserializable_events_get_a_clear_message() -> None:
     huge = 10 ** 309
     assert issues({"name": "x", "data": {"a": [1, -huge]}}) == [("/data/a/1", beyond, E)]
     assert issues({"name": "x", "data": {"n": 10 ** 308, "s": "9" * 400}}) == []
+    # a top-level key the server does not read is not decoded: only its warning is said
+    assert all(message != beyond for _, message, _ in issues({"name": "x", "extra": huge}))
+    assert issues({"name": "x", "Data": {"n": huge}}, part=b"9" * 309)[-1] == (
+        "/Data/n", beyond, E)
 
 
 def test_envelope_schema_is_valid_and_agrees_with_the_checks() -> None:
