@@ -8,6 +8,7 @@ Non-secret settings live as JSON in the config dir; keys live in the keyring (se
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 from collections.abc import Iterator, Mapping
@@ -176,6 +177,21 @@ def health_origin(env: Environment) -> str:
     return env.rest_origin or env.event_origin
 
 
+def on_this_machine(origin: str) -> bool:
+    """Whether `origin` (normalized) is a loopback address or localhost: `127.0.0.1:8288`
+    and `HTTP://[::1]` as much as `http://127.0.0.1` (only those were, unnormalized)."""
+    parts = _split(origin)
+    host = parts.hostname if parts is not None else None
+    if not host:
+        return False
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _split(origin: str) -> SplitResult | None:
     """`urlsplit`, or None for what it cannot split (`http://[::1`: an IPv6 address whose
     bracket is not closed, which raised out of the window's start)."""
@@ -284,7 +300,7 @@ def from_sdk_variables(environ: Mapping[str, str] | None = None) -> SdkVariables
         values["INNGEST_EVENT_API_BASE_URL"] or base or default_origin or CLOUD_EVENT_ORIGIN
     )
     rest_origin = values["INNGEST_API_BASE_URL"] or base or default_origin or CLOUD_REST_ORIGIN
-    kind_is_dev = is_dev or event_origin.startswith(("http://127.", "http://localhost"))
+    kind_is_dev = is_dev or on_this_machine(normalize_origin(event_origin))
     event_key = values["INNGEST_EVENT_KEY"] or (DEV_PLACEHOLDER_KEY if kind_is_dev else None)
     environment = Environment(
         name=FROM_ENV_NAME,

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from console.core.errors import UserError
+from console.core.redact import PLACEHOLDER_KEY, key_problem
 from console.services.client import Target
 from console.services.environments import (
     DEV_PLACEHOLDER_KEY,
@@ -80,11 +81,13 @@ def resolve_target(
             raise UserError(
                 "INNGEST_* variables point at Inngest Cloud but INNGEST_EVENT_KEY is not set"
             )
+        _checked_variable("INNGEST_EVENT_KEY", sdk_key)
         return ResolvedTarget(
-            env, Target(env.event_origin, sdk_key, env.branch), store.sdk.signing_key,
-            "environment",
+            env, Target(env.event_origin, sdk_key, env.branch),
+            _checked_variable("INNGEST_SIGNING_KEY", store.sdk.signing_key), "environment",
         )
-    env_key = environ.get("INNGEST_EVENT_KEY", "").strip() or None
+    env_key = _checked_variable("INNGEST_EVENT_KEY",
+                                environ.get("INNGEST_EVENT_KEY", "").strip() or None)
     signing_env = environ.get("INNGEST_SIGNING_KEY", "").strip() or None
     key: str | None = None
     signing: str | None = None
@@ -115,5 +118,15 @@ def resolve_target(
     # INNGEST_SIGNING_KEY goes where a signing key is asked for (Inngest Cloud, a
     # self-hosted server), never as a bearer token to a Dev Server, an inbox or a --url
     if env.needs_key:
-        signing = signing or signing_env
+        signing = signing or _checked_variable("INNGEST_SIGNING_KEY", signing_env)
     return ResolvedTarget(env, Target(env.event_origin, key, env.branch), signing, source)
+
+
+def _checked_variable(variable: str, key: str | None) -> str | None:
+    """A key from an environment variable, checked as a stored one is: a space or a
+    character that is not ASCII went out as it was (a 401 for a quoted space; the runs
+    lookup of a signing key said the server "did not answer")."""
+    problem = key_problem(key) if key and key != PLACEHOLDER_KEY else None
+    if problem:
+        raise UserError(f"{variable}: {problem}")
+    return key

@@ -129,9 +129,12 @@ def test_the_signing_key_from_the_variables_never_goes_to_a_dev_server():
     dev = from_sdk_variables({"INNGEST_DEV": "http://127.0.0.1:9",
                               "INNGEST_SIGNING_KEY": "signkey-prod-1"})
     assert dev is not None and dev.signing_key is None
-    local = from_sdk_variables({"INNGEST_BASE_URL": "http://127.0.0.1:8288",
-                                "INNGEST_SIGNING_KEY": "signkey-prod-1"})
-    assert local is not None and local.signing_key is None
+    for base in ("http://127.0.0.1:8288", "127.0.0.1:8288", "HTTP://127.0.0.1:8288",
+                 "http://[::1]:8288", "http://localhost:8288"):
+        local = from_sdk_variables({"INNGEST_BASE_URL": base,
+                                    "INNGEST_SIGNING_KEY": "signkey-prod-1"})
+        assert local is not None and local.signing_key is None, base
+        assert local.event_key == DEV_PLACEHOLDER_KEY, base  # taken for a Dev Server
     cloud_sdk = from_sdk_variables({"INNGEST_EVENT_KEY": "k",
                                     "INNGEST_SIGNING_KEY": "signkey-prod-1"})
     assert cloud_sdk is not None and cloud_sdk.signing_key == "signkey-prod-1"

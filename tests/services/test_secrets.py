@@ -2,7 +2,7 @@ import pytest
 from keyring.backends import fail
 
 from console.core.errors import UserError
-from console.services.environments import EnvironmentStore
+from console.services.environments import EnvironmentStore, cloud
 from console.services.paths import app_paths
 from console.services.secrets import KeyringUnavailable, SecretStore
 from console.services.targets import resolve_target
@@ -151,3 +151,21 @@ def test_a_key_that_cannot_be_one_is_refused_and_not_stored(keyring_backend, app
     secrets.set("Odd", "signing", "signkey-prod-0a1b~._")
     assert secrets.get("Odd", "signing") == "signkey-prod-0a1b~._"
     secrets.delete("Odd", "signing")
+
+
+@pytest.mark.parametrize("variable", ["INNGEST_EVENT_KEY", "INNGEST_SIGNING_KEY"])
+def test_a_key_from_a_variable_is_checked_as_a_stored_one(no_keyring, app_home, variable):
+    """'ab cd' went out as /e/ab%20cd; a signing key with an é made the runs lookup say
+    the server "did not answer", though nothing was asked."""
+    store = EnvironmentStore.load(app_paths(), environ={})
+    store.put(cloud("Cloud"))
+    environ = {"INNGEST_EVENT_KEY": "evt-ok-1234", variable: "ab cd-tail"}
+    with pytest.raises(UserError) as refused:
+        resolve_target(store.get("Cloud"), store, SecretStore(), environ=environ)
+    assert str(refused.value) == (f"{variable}: the key holds a space or a tab (character 3): "
+                                  "a key is one word; paste it again, whole")
+    if variable == "INNGEST_SIGNING_KEY":  # a Dev Server is never sent one: no matter
+        resolve_target(store.get("Dev Server"), store, SecretStore(), environ=environ)
+    sdk = EnvironmentStore.load(app_paths(), environ=environ)  # the From environment target
+    with pytest.raises(UserError, match=rf"^{variable}: the key holds a space"):
+        resolve_target(sdk.default(), sdk, SecretStore(), environ=environ)
