@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.core.envelope import has_lone_surrogate, lone_surrogate_message
+from console.core.envelope import as_read, has_lone_surrogate, lone_surrogate_message
 from console.core.errors import InputError
 from console.core.positions import escape_token, parse_with_positions, pointer_tokens
 from console.core.problems import FileProblem, Severity
@@ -231,14 +231,20 @@ def check_event_shape(checker: _Checker, event: Any, pointer: str) -> None:
     if not isinstance(event, dict):
         checker.add(pointer, "an event must be a JSON object")
         return
-    name = event.get("name")
+    # read as the server reads it: "ID" is the id, "Name" the name (Go matches field names
+    # in any case), so a batch saved as a scenario keeps what the window sent
+    fields, keys = as_read(event)
+    name = fields.get("name")
     if not isinstance(name, str) or not name.strip():
-        checker.add(pointer if "name" not in event else f"{pointer}/name",
+        checker.add(pointer if "name" not in fields
+                    else f"{pointer}/{escape_token(keys.get('name', 'name'))}",
                     "an event needs a non-empty \"name\"")
-    checker.keys(event, pointer, EVENT_KEYS, "an event")
-    data = event.get("data")
+    checker.keys({k: v for k, v in event.items() if k.casefold() not in EVENT_KEYS},
+                 pointer, EVENT_KEYS, "an event")
+    data = fields.get("data")
     if data is not None and not isinstance(data, dict | str):
-        checker.add(f"{pointer}/data", "\"data\" must be a JSON object")
+        checker.add(f"{pointer}/{escape_token(keys.get('data', 'data'))}",
+                    "\"data\" must be a JSON object")
 
 
 def parse_template(text: str, file: str, engine: TemplateEngine | None = None

@@ -17,6 +17,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
+from console.core.dedup import dedup_id_of
 from console.core.errors import UserError
 from console.core.scenario import FORMAT_SCENARIO, Scenario, parse_scenario
 from console.core.schemas import SchemaLibrary, infer_schema
@@ -308,7 +309,7 @@ class WorkspacePanels:
         found = self._scenario_events()
         if found is None:
             return None
-        events, origin = found
+        events, origin, variables = found
         replacing: str | None = None
         if name is None:
             first = events[0].get("name") if isinstance(events[0], dict) else None
@@ -334,7 +335,8 @@ class WorkspacePanels:
             "format": FORMAT_SCENARIO, "name": name,
             "description": f"Saved from the window's {origin}: {count:,} "
                            f"event{'s' if count != 1 else ''}",
-            "vars": {}, "steps": [{"send": events if count > 1 else events[0], "as": "send"}],
+            "vars": variables,
+            "steps": [{"send": events if count > 1 else events[0], "as": "send"}],
         }
         scenario = self._loads_back(pretty(document))
         if scenario is None:
@@ -347,7 +349,7 @@ class WorkspacePanels:
         self.runner.refresh_scenarios()
         self.runner.select_scenario(scenario.name)
         self.window.tabs.setCurrentWidget(self.runner)
-        with_ids = sum(1 for e in events if isinstance(e, dict) and "id" in e)
+        with_ids = sum(1 for e in events if dedup_id_of(e) is not None)
         note = (f"; {with_ids:,} event{'s keep their' if with_ids != 1 else ' keeps its'} id:"
                 " a run within 24 h of an earlier send of it starts no functions"
                 if with_ids else "")
@@ -356,9 +358,13 @@ class WorkspacePanels:
             f" in {self.workspace.display(path)}{note}")
         return scenario.name
 
-    def _scenario_events(self) -> tuple[list[Any], str] | None:
+    def _scenario_events(self) -> tuple[list[Any], str, dict[str, Any]] | None:
         """The batch's events, else the editor's (one or an array), with where they came
-        from; None with the reason in the status bar."""
+        from and the vars they render with; None with the reason in the status bar.
+
+        Batch events are plain (rendered when added): text in them that reads as a
+        placeholder is kept as text. The editor's keep their placeholders, and Vars with
+        them, after the checks Send makes (rendered once, as Send would)."""
         composer = self.window.composer
         if len(composer.batch):
             problems = composer.problems()
@@ -367,18 +373,28 @@ class WorkspacePanels:
                 composer.select_rows([row])
                 self.window.statusBar().showMessage(f"Not saved: event #{row + 1}: {reason}")
                 return None
-            return composer.batch.events, "batch"
+            try:
+                return [_as_text(e) for e in composer.batch.events], "batch", {}
+            except UserError as exc:
+                self.window.statusBar().showMessage(f"Not saved: {exc}")
+                return None
         try:
             value = json.loads(self.window.event_text())
+            variables = self.preview.template_vars()
         except ValueError as exc:
             self.window.statusBar().showMessage(
                 f"Not saved: the editor's event is not valid JSON ({exc})")
+            return None
+        except UserError as exc:
+            self.window.statusBar().showMessage(f"Not saved: {exc}")
             return None
         events = value if isinstance(value, list) else [value]
         if not events:
             self.window.statusBar().showMessage("Not saved: there is no event to save")
             return None
-        return events, "editor"
+        if self.window.editor_prepared(self.window.environment(), "Not saved") is None:
+            return None  # what Send would refuse: the reason is in the status bar
+        return events, "editor", variables
 
     def _loads_back(self, text: str) -> Scenario | None:
         """The scenario this file text would load as, or None with the reason it would not
@@ -456,3 +472,24 @@ class WorkspacePanels:
 def _data_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema as its file holds it, minus the naming keys save_schema writes itself."""
     return {k: v for k, v in schema.items() if k not in ("x-event-name", "x-event-version")}
+
+
+_TEMPLATE_MARKS = ("{{", "{%", "{#")
+
+
+def _as_text(value: Any) -> Any:
+    """`value` with every string that a scenario would render as a template kept as the
+    text it is ({% raw %}…{% endraw %}): a batch event holding "Hello {{ name }}" was sent
+    with the placeholder rendered, or not saved at all ("unknown variable")."""
+    if isinstance(value, str):
+        if not any(mark in value for mark in _TEMPLATE_MARKS):
+            return value
+        if "endraw" in value:
+            raise UserError(f"a string holds 'endraw', which a scenario cannot keep as text: "
+                            f"{value[:60]!r}")
+        return "{% raw %}" + value + "{% endraw %}"
+    if isinstance(value, dict):
+        return {key: _as_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_text(item) for item in value]
+    return value

@@ -363,8 +363,12 @@ def test_the_batch_saved_as_a_scenario_replays_from_the_scenarios_tab(
 
     async def session():
         await start_on_inbox(context, window)
-        window.composer.add_events([{"name": "shop/cart.paid", "data": {"n": 1}},
-                                    {"name": "shop/cart.paid", "id": "cart-7", "data": {}}])
+        # text that reads as a placeholder is kept as text, and "ID" is the id, as the
+        # window sends them (the one was rendered at the run, the other refused)
+        window.composer.add_events([
+            {"name": "shop/cart.paid", "data": {"n": 1}},
+            {"name": "shop/cart.paid", "ID": "cart-7", "data": {"note": "Hi {{ name }}"}}])
+        batch = window.composer.batch.events
         banner = window.dedup.banner.label
         await wait_until(lambda: "no dedup id" in banner.text() and not window.dedup.timer
                          .isActive(), message=banner.text())
@@ -375,7 +379,9 @@ def test_the_batch_saved_as_a_scenario_replays_from_the_scenarios_tab(
         assert [f.name for f in files] == ["qa-replay.json"]
         saved = json.loads(files[0].read_text())
         assert saved["format"] == "event-console/scenario@1" and saved["name"] == "QA replay"
-        assert saved["steps"] == [{"send": window.composer.batch.events, "as": "send"}]
+        assert saved["steps"] == [{"send": [batch[0], {
+            "name": "shop/cart.paid", "ID": "cart-7",
+            "data": {"note": "{% raw %}Hi {{ name }}{% endraw %}"}}], "as": "send"}]
         message = window.statusBar().currentMessage()
         assert "Saved scenario 'QA replay' (2 events) in scenarios/qa-replay.json" in message
         assert "1 event keeps its id" in message, message
@@ -385,8 +391,8 @@ def test_the_batch_saved_as_a_scenario_replays_from_the_scenarios_tab(
         panels.runner.select_environment("Inbox")
         report = await panels.runner.start()
         assert report.passed, report
-        names = [e.event["name"] for e in context.inbox.events]
-        assert names == ["shop/cart.paid"] * 2
+        assert [e.event["data"] for e in context.inbox.events] == [e["data"] for e in batch]
+        assert context.inbox.events[1].event["id"] == "cart-7"
         # the batch's "cart-7" went out with the run: the banner says so, as after a Send
         await wait_until(lambda: "Inngest will accept it and start no runs" in banner.text()
                          and "unknown" not in banner.text(), message=banner.text())
@@ -419,7 +425,17 @@ def test_the_editors_event_saved_as_a_scenario_keeps_its_placeholders(qtbot, app
     # what would not load back is refused with the reason, and nothing is written
     window.editor.setPlainText('{"name": "t/ph", "data": {"x": "{{ nope( }}"}}')
     assert panels.save_batch_as_scenario("broken") is None
-    assert "Not saved: the scenario:" in window.statusBar().currentMessage()
+    assert window.statusBar().currentMessage().startswith("Not saved: placeholder at ")
+    # what Send refuses is not saved to fail at Run
+    window.editor.setPlainText('{"name": "inngest/x", "data": {}}')
+    assert panels.save_batch_as_scenario("reserved") is None
+    assert "reserved for internal use" in window.statusBar().currentMessage()
+    # the Vars it is sent with go with it (Run said "vars has no 'prefix'")
+    panels.preview.vars_edit.setText("prefix=ord")
+    window.editor.setPlainText('{"name": "t/v", "id": "{{ vars.prefix }}-1", "data": {}}')
+    assert panels.save_batch_as_scenario("with vars") == "with vars"
+    assert json.loads((folder / "with-vars.json").read_text())["vars"] == {"prefix": "ord"}
+    panels.preview.vars_edit.setText("")
     window.editor.setPlainText('{"name": "t/ph",\n  "data": }')
     assert panels.save_batch_as_scenario("broken") is None
     message = window.statusBar().currentMessage()
@@ -430,4 +446,4 @@ def test_the_editors_event_saved_as_a_scenario_keeps_its_placeholders(qtbot, app
     window.composer.add_events([{"name": "t/ok", "data": {}}, {"name": "", "data": {}}])
     assert panels.save_batch_as_scenario("bad batch") is None
     assert window.statusBar().currentMessage().startswith("Not saved: event #2: ")
-    assert sorted(f.name for f in folder.glob("*.json")) == ["fresh-ids.json"]
+    assert sorted(f.name for f in folder.glob("*.json")) == ["fresh-ids.json", "with-vars.json"]
