@@ -23,7 +23,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from console.core.envelope import envelope_of
+from console.core.envelope import KNOWN_SET, as_read, envelope_of
 
 DEDUP_WINDOW_MS = 24 * 60 * 60 * 1000
 
@@ -34,6 +34,14 @@ NO_ID_MESSAGE = "no dedup id: a repeat or retry runs functions again"
 def format_time(ms: int) -> str:
     """Local wall-clock time of a Unix millisecond timestamp, as messages show it."""
     return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def id_key_of(event: Any) -> str:
+    """The key the server reads `event`'s id from ("ID" when that is the one it reads;
+    "id" when it has none), for writing a new id where it counts."""
+    if isinstance(event, Mapping) and not KNOWN_SET.issuperset(event):
+        return as_read(dict(event))[1].get("id", "id")
+    return "id"
 
 
 def dedup_id_of(event: Any) -> str | None:

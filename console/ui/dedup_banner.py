@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
 
-from console.core.dedup import Prediction, Verdict, duplicates_headline
+from console.core.dedup import Prediction, Verdict, duplicates_headline, id_key_of
 from console.core.edits import set_strings
 from console.core.ids import random_ulid
 from console.core.pipeline import PreparedSend, prepare_events
+from console.core.positions import escape_token
 from console.services.targets import ResolvedTarget
 from console.ui.tasks import loop_running
 
@@ -158,7 +159,7 @@ class DedupCheck(QObject):
             ids = {p.index: random_ulid() for p in duplicates}
             if shown:
                 self.renew_with(ids)  # the same ids where the user sees the events
-            events = [{**event, "id": ids[i]} if i in ids else event
+            events = [{**event, id_key_of(event): ids[i]} if i in ids else event
                       for i, event in enumerate(prepared.events)]
             return prepare_events(events, request_limit=env.request_limit,
                                   event_limit=env.event_limit)
@@ -229,8 +230,14 @@ class DedupCheck(QObject):
         parsed, value = self.window.editor_value()
         if not parsed:
             return
-        pointers = ({"/id": ids[0]} if isinstance(value, dict) and set(ids) == {0} else
-                    {f"/{index}/id": new for index, new in ids.items()})
+        # where the server reads each id ("ID" is one): a new "id" beside it changed nothing
+        if isinstance(value, dict) and set(ids) == {0}:
+            pointers = {f"/{escape_token(id_key_of(value))}": ids[0]}
+        elif isinstance(value, list):
+            pointers = {f"/{index}/{escape_token(id_key_of(value[index]))}": new
+                        for index, new in ids.items() if 0 <= index < len(value)}
+        else:
+            return
         updated = set_strings(self.window.event_text(), pointers)
         if updated is not None:
             self.window.editor.replace_text(updated)

@@ -288,6 +288,23 @@ def test_new_ids_for_the_duplicates_of_a_batch_or_an_editor_array(qtbot, app_hom
         renewed = window.editor.toPlainText()
         new_id = json.loads(renewed)[0]["id"]
         assert new_id != "a-1" and renewed == text.replace('"a-1"', json.dumps(new_id))
+        # an id written "ID" (the server reads it as the id): New ids wrote "/id", found
+        # none, and changed nothing; in a batch it added an "id" the server does not read
+        upper = '{"name": "shop/c", "ID": "c-1"}'
+        window.editor.setPlainText(upper)
+        await wait_until(lambda: [p.index for p in banner.duplicates] == [0],
+                         message="the editor's ID duplicate")
+        banner.regenerate_button.click()
+        renewed_id = json.loads(window.editor.toPlainText())["ID"]
+        assert renewed_id != "c-1" and window.editor.toPlainText() == upper.replace(
+            '"c-1"', json.dumps(renewed_id))
+        composer.add_events([{"name": "shop/c", "id": "x", "ID": "c-1"}])
+        await wait_until(lambda: [p.index for p in banner.duplicates] == [0],
+                         message="the batch's ID duplicate")
+        banner.regenerate_button.click()
+        [event] = composer.batch.events
+        assert event["id"] == "x" and event["ID"] not in ("c-1", "x")
+        await wait_until(lambda: not banner.isVisible(), message="no duplicate left")
         await context.shutdown()
 
     run_async(session(), timeout=40)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.batch import Batch, Level, Meters, Tally, meters_of
+from console.core.dedup import id_key_of
 from console.core.plan import BatchPlan
 from console.core.serialize import pretty
 from console.ui.batch.actions import make_actions, make_toolbar
@@ -229,7 +230,8 @@ class BatchComposer(BatchImports, QWidget):
 
     def set_ids(self, ids: dict[int, str]) -> None:
         """Give the events of these rows these `id`s (one undo step)."""
-        events = {row: {**self.batch[row], "id": new} for row, new in ids.items()
+        events = {row: {**self.batch[row], id_key_of(self.batch[row]): new}  # "ID" too
+                  for row, new in ids.items()
                   if 0 <= row < len(self.batch) and isinstance(self.batch[row], dict)}
         if events:
             self.undo_stack.push(ReplaceEvents(
