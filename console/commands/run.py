@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import functools
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -59,7 +60,7 @@ def add_parser(subparsers: Any) -> None:
                         help="set or override a scenario variable (repeatable)")
     parser.add_argument("--data", metavar="ROWS",
                         help="CSV, JSON array or JSON Lines file: run once per row (row.*)")
-    parser.add_argument("--seed", type=int, metavar="N",
+    parser.add_argument("--seed", type=_seed, metavar="N",
                         help="seed for fake.*, uuid() and ulid(): reproduces a run")
     parser.add_argument("--junit", metavar="FILE", help="write results as JUnit XML")
     parser.add_argument("--report", metavar="FILE", help="write all results as one JSON file")
@@ -79,6 +80,14 @@ def add_parser(subparsers: Any) -> None:
                         help="templates/ and scenarios/ folder (default: the scenario file's "
                         "workspace, else the app's)")
     parser.set_defaults(func=run_scenario_cmd)
+
+
+def _seed(text: str) -> int:
+    """A whole number in ASCII digits, as the Scenarios tab's Seed field takes it (int()
+    also read "١٢" as 12)."""
+    if not re.fullmatch(r"[+-]?[0-9]{1,30}", text.strip()):
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
+    return int(text)
 
 
 def _workspace_folder(args: argparse.Namespace) -> Path | None:

@@ -343,6 +343,15 @@ def test_bad_options_exit_2(cli, workspace, args, message):
     assert proc.stderr.strip() == message
 
 
+def test_a_seed_is_ascii_digits_as_in_the_window(cli, workspace):
+    """int() read "١٢" as 12, which the Scenarios tab's Seed field refuses."""
+    for seed in ("\u0661\u0662", "9" * 5000):
+        proc = cli("run", "checkout", "--workspace", str(workspace), "--dry-run", "--seed", seed)
+        assert proc.returncode == 2
+        assert proc.stderr.splitlines()[-1].startswith(
+            "event-console run: error: argument --seed: not a whole number: ")
+
+
 def test_a_scenario_named_as_a_file_in_the_current_folder_is_the_scenario(cli, workspace,
                                                                           tmp_path):
     """`run checkout` beside a shell script named checkout read the script as JSON."""

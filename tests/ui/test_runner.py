@@ -394,7 +394,7 @@ def test_a_stop_before_the_first_step_sends_nothing_and_odd_seeds_are_refused(
         panel, client = inbox_panel(qtbot, workspace, watcher, box.url)
         panel.select_scenario("slow")
         panel.select_environment("Test inbox")
-        for seed in ("²", "1.5", "5-"):
+        for seed in ("²", "1.5", "5-", "9" * 5000):
             panel.seed_edit.setText(seed)
             assert panel.start() is None
             assert panel.status.text() == (

@@ -59,7 +59,7 @@ from console.ui.workspace.results_model import COLUMNS, StepResultsModel
 from console.ui.workspace.watcher import WorkspaceWatcher
 
 ERROR_STYLE = "color: #b3261e;"
-SEED = re.compile(r"[+-]?[0-9]+")
+SEED = re.compile(r"[+-]?[0-9]{1,30}")  # int() refuses 4,301 digits and more, with a raise
 
 
 class RunnerPanel(QWidget):
