@@ -467,6 +467,13 @@ def test_a_scenarios_folder_removed_and_made_again_is_watched_again(parts, qtbot
     (folder / "other.json").write_text(json.dumps(dict(TWO_STEPS, name="other")))
     run_async(wait_until(lambda: panel.scenario_combo.findText("other") >= 0,
                          message="the scenario in the folder made again"))
+    # the whole workspace folder, too
+    shutil.rmtree(workspace.folder)
+    run_async(wait_until(lambda: panel.scenario_combo.count() == 0, message="all gone"))
+    folder.mkdir(parents=True)
+    (folder / "third.json").write_text(json.dumps(dict(TWO_STEPS, name="third")))
+    run_async(wait_until(lambda: panel.scenario_combo.findText("third") >= 0,
+                         message="the scenario in the workspace made again"))
 
 
 def test_checking_many_rows_gives_the_window_its_turns_and_stop_works(parts, qtbot, run_async,

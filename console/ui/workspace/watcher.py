@@ -40,7 +40,8 @@ class WorkspaceWatcher(QObject):
                 self._watcher.removePaths(paths)
         # the workspace folder too: a templates/ scenarios/ or schemas/ folder removed and
         # made again (a branch switch) was no longer watched, and its files never showed
-        folders = [folder for folder in (self.workspace.folder,
+        # and the folder holding it: the workspace folder itself removed and made again
+        folders = [folder for folder in (self.workspace.folder.parent, self.workspace.folder,
                                          *(self.workspace.dir(kind) for kind in KINDS))
                    if folder.is_dir()]
         files = [p for folder in folders for p in folder.glob("*.json") if p.is_file()]
