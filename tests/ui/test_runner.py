@@ -425,7 +425,7 @@ def writes_fail():
         signal.signal(signal.SIGXFSZ, handler)
 
 
-def test_a_template_that_cannot_be_written_says_so_and_leaves_nothing_to_undo(parts):
+def test_a_template_that_cannot_be_written_says_so_and_leaves_nothing_to_undo(parts, qtbot):
     """A failed save said "Saved template" and raised out of the slot; failed deletes,
     renames and duplicates each added a step to undo."""
     workspace, _, browser = parts
@@ -446,6 +446,17 @@ def test_a_template_that_cannot_be_written_says_so_and_leaves_nothing_to_undo(pa
     assert sorted(folder.iterdir()) == files  # no temporary file left either
     assert browser.names() == ["order"] and browser.undo_stack.count() == 1
     browser.delete("order")  # what can be written still can, and undone
+    browser.undo_stack.undo()
+    assert browser.names() == ["order"]
+    # an undo that cannot be written says so and leaves the stack where it was: it had
+    # stepped back, and the next undo undid the step before (the deleted one stayed gone)
+    browser.undo_stack.redo()
+    assert browser.names() == [] and browser.undo_stack.index() == 2
+    with writes_fail():
+        browser.undo_stack.undo()
+        qtbot.wait(50)
+    assert messages[-1] == f"Delete 'order': not written: File too large in {folder}"
+    assert browser.undo_stack.index() == 2 and browser.names() == []
     browser.undo_stack.undo()
     assert browser.names() == ["order"]
 

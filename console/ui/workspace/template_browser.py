@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
+from PySide6.QtCore import QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QKeySequence,
@@ -51,32 +51,38 @@ class FilesCommand(QUndoCommand):
     """Replace some workspace files (bytes or None: absent); undo restores the old bytes."""
 
     def __init__(self, text: str, watcher: WorkspaceWatcher, before: Mapping[Path, bytes | None],
-                 after: Mapping[Path, bytes | None], *,
+                 after: Mapping[Path, bytes | None], *, stack: QUndoStack | None = None,
                  failed: Callable[[str], None] | None = None) -> None:
         super().__init__(text)
         self.watcher = watcher
         self.before = dict(before)
         self.after = dict(after)
+        self.stack = stack
         self.failed = failed
-        self._written = True  # pushed after its files were written (see TemplateBrowser._push)
+        self._unchanged = True  # pushed after its files were written (TemplateBrowser._push)
 
-    def _apply(self, files: Mapping[Path, bytes | None]) -> None:
-        try:
-            self.watcher.workspace.apply(files)
-        except OSError as exc:  # a folder made read-only since: said, not a bug dialog
-            if self.failed is not None:
-                self.failed(f"{self.text()}: {_not_written(exc, files)}")
+    def _apply(self, files: Mapping[Path, bytes | None], back: Callable[[], None]) -> None:
+        """Write `files`; when that fails (a folder made read-only since), say so and step
+        the stack `back` (the files are as they were, so that step writes nothing): the
+        stack had moved on, and the next undo undid the step before instead."""
+        if self._unchanged:  # the files are as this step leaves them already
+            self._unchanged = False
+        else:
+            try:
+                self.watcher.workspace.apply(files)
+            except OSError as exc:
+                if self.failed is not None:
+                    self.failed(f"{self.text()}: {_not_written(exc, files)}")
+                if self.stack is not None:
+                    self._unchanged = True
+                    QTimer.singleShot(0, back)
         self.watcher.notify(WorkspaceChange(templates=True))
 
     def redo(self) -> None:
-        if self._written:  # QUndoStack.push redoes at once: the files are written already
-            self._written = False
-            self.watcher.notify(WorkspaceChange(templates=True))
-            return
-        self._apply(self.after)
+        self._apply(self.after, lambda: self.stack.undo() if self.stack else None)
 
     def undo(self) -> None:
-        self._apply(self.before)
+        self._apply(self.before, lambda: self.stack.redo() if self.stack else None)
 
 
 class TemplateBrowser(QWidget):
@@ -286,7 +292,7 @@ class TemplateBrowser(QWidget):
             self.watcher.notify(WorkspaceChange(templates=True))
             raise UserError(f"{text}: {_not_written(exc, after)}") from None
         self.undo_stack.push(FilesCommand(text, self.watcher, before, after,
-                                          failed=self.message.emit))
+                                          stack=self.undo_stack, failed=self.message.emit))
 
     def save_from_event(self, event: Mapping[str, Any], name: str | None = None, *,
                         description: str = "", tags: Sequence[str] = ()) -> str:
