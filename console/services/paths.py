@@ -66,7 +66,7 @@ def private_folder(folder: Path) -> Path:
     except OSError as exc:
         raise UserError(
             f"cannot make the folder {folder}: {exc.strerror or exc}; set EVENT_CONSOLE_HOME "
-            "to a folder this user can write (or fix HOME)") from None
+            "to a folder this user can write") from None
     _narrow(folder)
     return folder
 

@@ -305,7 +305,7 @@ def test_an_app_home_that_cannot_be_made_is_one_line_not_a_traceback(cli, tmp_pa
     home.write_text("")
     env = {"EVENT_CONSOLE_HOME": str(home)}
     said = (f"event-console: cannot make the folder {home / 'config'}: Not a directory; set "
-            "EVENT_CONSOLE_HOME to a folder this user can write (or fix HOME)\n")
+            "EVENT_CONSOLE_HOME to a folder this user can write\n")
     for args in (("send", "--url", "http://127.0.0.1:9", "-"), ("env", "add", "X"),
                  ("--smoke-test",)):
         done = cli(*args, input='{"name": "a/b"}', env=env)
