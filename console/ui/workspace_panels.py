@@ -378,6 +378,10 @@ class WorkspacePanels:
             except UserError as exc:
                 self.window.statusBar().showMessage(f"Not saved: {exc}")
                 return None
+            except RecursionError:  # sendable, but nested too deep to walk here
+                self.window.statusBar().showMessage(
+                    "Not saved: an event is nested too deep to save as a scenario")
+                return None
         try:
             value = json.loads(self.window.event_text())
             variables = self.preview.template_vars()
