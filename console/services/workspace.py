@@ -37,6 +37,7 @@ from console.services.text_files import read_text_file
 MAX_FILE_BYTES = 5 * 1024 * 1024
 KINDS = ("templates", "scenarios", "schemas")
 MAX_RECENT = 10
+SLUG_LENGTH = 100  # characters of a name kept in its file's name
 
 Stamp = tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns
 
@@ -44,7 +45,8 @@ Stamp = tuple[int, int, int, int]  # inode, size, mtime_ns, ctime_ns
 def slug(name: str) -> str:
     """A file name for a template or scenario name: `Order created` -> `order-created`."""
     text = re.sub(r"[^a-z0-9._-]+", "-", name.strip().lower()).strip("-.")
-    return text or "untitled"
+    # a file name holds 255 bytes at most ("File name too long" for a long template name)
+    return text[:SLUG_LENGTH].rstrip("-.") or "untitled"
 
 
 def read_workspace_file(path: Path, *, within: Path | None = None) -> str:

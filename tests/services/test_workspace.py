@@ -63,6 +63,11 @@ def test_names_become_file_names_without_clashes(ws):
     assert path.name == "a-b-2.json"
     with pytest.raises(Exception, match="a template named 'a b' already exists"):
         ws.save_template(make_template("a b"))
+    # a long name: "File name too long" (a file name holds 255 bytes), with the whole path
+    long_name = "checkout " * 40
+    saved = ws.save_template(make_template(long_name))
+    assert saved.name == ("checkout-" * 12)[:100].rstrip("-") + ".json"
+    assert ws.template(long_name).name == long_name
 
 
 def test_outside_changes_are_picked_up(ws):
