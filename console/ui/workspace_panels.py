@@ -343,8 +343,12 @@ class WorkspacePanels:
             return None
         try:
             path = self.workspace.save_scenario(scenario, replacing=replacing)
-        except (UserError, OSError) as exc:
+        except UserError as exc:
             self.window.statusBar().showMessage(f"Not saved: {exc}")
+            return None
+        except OSError as exc:  # the file it names is a temporary one: say the folder
+            self.window.statusBar().showMessage(
+                f"Not saved: {exc.strerror or exc} in {self.workspace.dir('scenarios')}")
             return None
         self.runner.refresh_scenarios()
         self.runner.select_scenario(scenario.name)
