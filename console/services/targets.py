@@ -86,8 +86,7 @@ def resolve_target(
             env, Target(env.event_origin, sdk_key, env.branch),
             _checked_variable("INNGEST_SIGNING_KEY", store.sdk.signing_key), "environment",
         )
-    env_key = _checked_variable("INNGEST_EVENT_KEY",
-                                environ.get("INNGEST_EVENT_KEY", "").strip() or None)
+    env_key = environ.get("INNGEST_EVENT_KEY", "").strip() or None
     signing_env = environ.get("INNGEST_SIGNING_KEY", "").strip() or None
     key: str | None = None
     signing: str | None = None
@@ -104,8 +103,8 @@ def resolve_target(
             signing = secrets.get(env.name, "signing")
         if key is not None and (env.name, "event") in secrets.session:
             source = "session"
-    if key is None and env_key:
-        key, source = env_key, "INNGEST_EVENT_KEY"
+    if key is None and env_key:  # checked where it is used (a stored key wins over it)
+        key, source = _checked_variable("INNGEST_EVENT_KEY", env_key), "INNGEST_EVENT_KEY"
     if key is None and not env.needs_key:
         key, source = DEV_PLACEHOLDER_KEY, "placeholder"
     if key is None:
