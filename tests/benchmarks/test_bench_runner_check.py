@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import os
 import time
 from pathlib import Path
 
 import pytest
 
-from console.services.client import EventApiClient
-from console.services.environments import EnvironmentStore
-from console.services.paths import app_paths
-from console.services.secrets import SecretStore
 from console.services.workspace import Workspace
-from console.ui.workspace import RunnerPanel, WorkspaceWatcher
+from console.ui.workspace import WorkspaceWatcher
+from tests.ui.test_runner import panel_with_rows
 
 pytestmark = pytest.mark.benchmark
 
@@ -37,19 +33,10 @@ def test_bench_runner_check(qtbot, app_home: Path, tmp_path: Path, run_async, ca
     workspace = Workspace.open(tmp_path / "ws")
     rows = tmp_path / "rows.csv"
     rows.write_text("n,qty\n" + "".join(f"{i},{i % 7}\n" for i in range(ROWS)))
-    doc = {"format": "event-console/scenario@1", "name": "rows", "steps": [
+    panel = panel_with_rows(qtbot, workspace, WorkspaceWatcher(workspace), rows, [
         {"send": {"name": "qa/row", "id": "row-{{ row.n }}",
-                  "data": {"n": "{{ row.n }}", "qty": "{{ row.qty }}"}}},
-        {"send": {"name": "qa/after", "data": {"first": "{{ steps.step1.ids[0] }}"}}}]}
-    doc["steps"][0]["as"] = "step1"
-    (workspace.folder / "scenarios" / "rows.json").write_text(json.dumps(doc))
-    watcher = WorkspaceWatcher(workspace)
-    watcher.reload()
-    panel = RunnerPanel(workspace, watcher, EnvironmentStore.load(app_paths()), SecretStore(),
-                        EventApiClient())
-    qtbot.addWidget(panel)
-    panel.select_scenario("rows")
-    panel.data_edit.setText(str(rows))
+                  "data": {"n": "{{ row.n }}", "qty": "{{ row.qty }}"}}, "as": "step1"},
+        {"send": {"name": "qa/after", "data": {"first": "{{ steps.step1.ids[0] }}"}}}])
 
     async def check_in_the_task() -> tuple[float, float]:
         ticks: list[float] = []

@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -126,22 +127,31 @@ def test_the_started_app_shows_its_inbox_and_the_notices_of_its_start(app_home):
     assert list(history.parent.glob("history.sqlite3.corrupt-*"))
 
 
+def _started_app(app_home, **env: str) -> tuple[subprocess.Popen[str], Path]:
+    """`event-console` (the window) in a subprocess, once its log says it is starting
+    (its signal handling is in place by then); and its log file."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update(EVENT_CONSOLE_HOME=str(app_home), **env)
+    proc = subprocess.Popen([sys.executable, "-m", "console"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=environ)
+    log_file = app_home / "state" / "event-console.log"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and proc.poll() is None and (
+            not log_file.exists() or "starting" not in log_file.read_text()):
+        time.sleep(0.05)
+    if proc.poll() is not None or time.monotonic() >= deadline:
+        proc.kill()
+        pytest.fail(f"the app did not start: {proc.communicate()}")
+    return proc, log_file
+
+
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
                          ids=["sigterm", "ctrl-c"])
 def test_sigterm_and_ctrl_c_close_the_window_in_order(app_home, signum, code):
     """SIGTERM (a logout, kill) ended the app at once: no settings saved, the history and
     the inbox never closed; Ctrl+C raised KeyboardInterrupt wherever Python ran next."""
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
-    environ.update({"EVENT_CONSOLE_HOME": str(app_home), "QT_QPA_PLATFORM": "offscreen"})
-    proc = subprocess.Popen([sys.executable, "-m", "console"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=environ)
-    log_file = app_home / "state" / "event-console.log"
+    proc, log_file = _started_app(app_home, QT_QPA_PLATFORM="offscreen")
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None and (
-                not log_file.exists() or "starting" not in log_file.read_text()):
-            time.sleep(0.05)
-        assert proc.poll() is None, proc.communicate()
         proc.send_signal(signum)
         _out, err = proc.communicate(timeout=30)
     finally:
@@ -166,23 +176,15 @@ def test_a_display_that_goes_away_saves_the_settings_and_says_so(app_home, tmp_p
     os.close(write)
     with os.fdopen(read) as pipe:
         display = pipe.readline().strip()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
-    environ.update(EVENT_CONSOLE_HOME=str(app_home), QT_QPA_PLATFORM="xcb",
-                   DISPLAY=f":{display}")
-    proc = subprocess.Popen([sys.executable, "-m", "console"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=environ)
-    log_file = app_home / "state" / "event-console.log"
+    proc = None
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and proc.poll() is None and (
-                not log_file.exists() or "starting" not in log_file.read_text()):
-            time.sleep(0.05)
-        assert proc.poll() is None, proc.communicate()
+        proc, log_file = _started_app(app_home, QT_QPA_PLATFORM="xcb", DISPLAY=f":{display}")
         time.sleep(1)  # the window is up and painted
         server.terminate()
         _out, err = proc.communicate(timeout=30)
     finally:
-        proc.kill()
+        if proc is not None:
+            proc.kill()
         server.kill()
         server.wait()
     assert proc.returncode == 1, err

@@ -487,15 +487,10 @@ def test_a_scenarios_folder_removed_and_made_again_is_watched_again(parts, qtbot
                          message="the scenario in the workspace made again"))
 
 
-def test_checking_many_rows_gives_the_window_its_turns_and_stop_works(parts, qtbot, run_async,
-                                                                      tmp_path):
-    """Run rendered every row of a rows file in the click's slot: 50,000 rows held the
-    window for 26 s, and neither a repaint nor Stop got through."""
-    workspace, watcher, _ = parts
-    rows = tmp_path / "rows.csv"
-    rows.write_text("n\n" + "".join(f"{i}\n" for i in range(3000)))
-    doc = {"format": "event-console/scenario@1", "name": "rows",
-           "steps": [{"send": {"name": "qa/row", "data": {"n": "{{ row.n }}"}}}]}
+def panel_with_rows(qtbot, workspace, watcher, rows: Path, steps: list) -> RunnerPanel:
+    """A runner panel with the scenario "rows" (these steps) selected, and `rows` as its
+    rows file."""
+    doc = {"format": "event-console/scenario@1", "name": "rows", "steps": steps}
     (workspace.folder / "scenarios" / "rows.json").write_text(json.dumps(doc))
     watcher.reload()
     panel = RunnerPanel(workspace, watcher, EnvironmentStore.load(app_paths()), SecretStore(),
@@ -503,6 +498,18 @@ def test_checking_many_rows_gives_the_window_its_turns_and_stop_works(parts, qtb
     qtbot.addWidget(panel)
     panel.select_scenario("rows")
     panel.data_edit.setText(str(rows))
+    return panel
+
+
+def test_checking_many_rows_gives_the_window_its_turns_and_stop_works(parts, qtbot, run_async,
+                                                                      tmp_path):
+    """Run rendered every row of a rows file in the click's slot: 50,000 rows held the
+    window for 26 s, and neither a repaint nor Stop got through."""
+    workspace, watcher, _ = parts
+    rows = tmp_path / "rows.csv"
+    rows.write_text("n\n" + "".join(f"{i}\n" for i in range(3000)))
+    panel = panel_with_rows(qtbot, workspace, watcher, rows, [
+        {"send": {"name": "qa/row", "data": {"n": "{{ row.n }}"}}}])
 
     async def check_then_stop():
         task = panel.start(dry_run=True)
