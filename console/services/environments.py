@@ -181,13 +181,15 @@ def on_this_machine(origin: str) -> bool:
     """Whether `origin` (normalized) is a loopback address or localhost: `127.0.0.1:8288`
     and `HTTP://[::1]` as much as `http://127.0.0.1` (only those were, unnormalized)."""
     parts = _split(origin)
-    host = parts.hostname if parts is not None else None
-    if not host:
-        return False
-    if host == "localhost" or host.endswith(".localhost"):
+    return parts is not None and is_loopback_host(parts.hostname or "")
+
+
+def is_loopback_host(host: str) -> bool:
+    """`localhost` or a loopback address (127.0.0.0/8, ::1, bracketed or not)."""
+    if host.lower() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 

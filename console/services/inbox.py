@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -21,6 +20,7 @@ from urllib.parse import unquote
 
 from console.core.errors import InputError
 from console.core.ids import IdSeed, random_ulid
+from console.services.environments import is_loopback_host
 from console.services.inbox_decode import decode_body
 from console.services.inbox_http import (
     ConnectionLimits,
@@ -52,16 +52,6 @@ _SEED_HEADER = "x-inngest-event-id-seed"
 _TEXT = "text/plain; charset=utf-8"  # what Go sniffs for the event endpoint's JSON
 _MAX_MILLIS = (1 << 48) - 1
 _BANNER = b"Event Console inbox: POST events to /e/{key}; GET /health, /v1/events\n"
-
-
-def is_loopback_host(host: str) -> bool:
-    """`localhost` or a loopback address (127.0.0.0/8, ::1, bracketed or not)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def check_host(host: str, allow_remote: bool) -> None:

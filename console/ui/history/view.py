@@ -38,10 +38,10 @@ from PySide6.QtWidgets import (
 from console.core import snippets
 from console.core.serialize import event_bytes
 from console.services.atomic import atomic_file
+from console.services.environments import is_loopback_host
 from console.services.history import DAY_MS, HistoryStore
 from console.services.history_query import HistoryRow, export_csv, export_jsonl
 from console.services.history_schema import MAX_PAYLOAD_CAP, MAX_RETENTION_DAYS, MIN_PAYLOAD_CAP
-from console.services.inbox import is_loopback_host
 from console.ui.history.detail import HistoryDetail, event_text
 from console.ui.history.filters import HistoryFilterBar
 from console.ui.history.model import HistoryTableModel
