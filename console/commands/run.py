@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import functools
 import os
-import re
 import signal
 import sys
 import tempfile
@@ -39,7 +38,13 @@ from console.commands.common import (
     seconds_argument,
 )
 from console.core.errors import InputError, UserError
-from console.core.scenario import Scenario, SendStep, parse_scenario, parse_var_pairs
+from console.core.scenario import (
+    Scenario,
+    SendStep,
+    parse_scenario,
+    parse_seed,
+    parse_var_pairs,
+)
 from console.core.terminal import visible
 from console.services.atomic import write_bytes_atomic
 from console.services.history_session import MAX_VERIFY_SECONDS, verify_seconds_from_env
@@ -83,11 +88,11 @@ def add_parser(subparsers: Any) -> None:
 
 
 def _seed(text: str) -> int:
-    """A whole number in ASCII digits, as the Scenarios tab's Seed field takes it (int()
-    also read "١٢" as 12)."""
-    if not re.fullmatch(r"[+-]?[0-9]{1,30}", text.strip()):
+    """A whole number in ASCII digits, as the Scenarios tab's Seed field takes it."""
+    seed = parse_seed(text)
+    if seed is None:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}")
-    return int(text)
+    return seed
 
 
 def _workspace_folder(args: argparse.Namespace) -> Path | None:

@@ -148,6 +148,16 @@ class Scenario:
                 for item in step.items if isinstance(item, TemplateRef)}
 
 
+SEED = re.compile(r"[+-]?[0-9]{1,30}")
+
+
+def parse_seed(text: str) -> int | None:
+    """A run's seed written in ASCII digits, or None when it is not one: int() also reads
+    other scripts' digits ("١٢" is 12) and raises for 4,301 digits and more."""
+    text = text.strip()
+    return int(text) if SEED.fullmatch(text) else None
+
+
 def parse_wait(text: str) -> int | None:
     """Milliseconds of "250ms", "2s", "1.5s", "1m"; None when malformed."""
     match = WAIT.match(text.strip())

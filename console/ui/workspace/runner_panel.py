@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import re
 import shlex
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -41,7 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.errors import UserError
-from console.core.scenario import Scenario, parse_var_pairs
+from console.core.scenario import Scenario, parse_seed, parse_var_pairs
 from console.services.atomic import write_bytes_atomic, write_text_atomic
 from console.services.client import EventApiClient
 from console.services.environments import EnvironmentStore
@@ -59,7 +58,6 @@ from console.ui.workspace.results_model import COLUMNS, StepResultsModel
 from console.ui.workspace.watcher import WorkspaceWatcher
 
 ERROR_STYLE = "color: #b3261e;"
-SEED = re.compile(r"[+-]?[0-9]{1,30}")  # int() refuses 4,301 digits and more, with a raise
 
 
 class RunnerPanel(QWidget):
@@ -271,7 +269,7 @@ class RunnerPanel(QWidget):
                ) -> ScenarioRunner:
         env = self.environments.get(self.env_combo.currentText())
         seed_text = self.seed_edit.text().strip() if seed is None else str(seed)
-        if seed_text and not SEED.fullmatch(seed_text):  # "²".isdigit(), but int() refuses it
+        if seed_text and parse_seed(seed_text) is None:
             raise UserError(f"the seed must be a whole number, not {seed_text!r}")
         data = self.data_edit.text().strip()
         try:
@@ -282,7 +280,7 @@ class RunnerPanel(QWidget):
             "environment": env.name, "limits": Limits(env.request_limit, env.event_limit),
             "rows": load_rows(Path(data)) if data else None,
             "variables": parse_var_pairs(pairs, "vars:"),
-            "seed": int(seed_text) if seed_text else None, "on_result": self.model.add,
+            "seed": parse_seed(seed_text) if seed_text else None, "on_result": self.model.add,
             "on_progress": self._progress, "dry_run": dry_run,
         }
         if not dry_run:
