@@ -12,6 +12,7 @@ each file's identity (inode, size, mtime) and re-reads only what changed. Hostil
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -243,12 +244,17 @@ class Workspace:
         raise UserError(message)
 
     # -- writing ---------------------------------------------------------------------------
-    def _write(self, kind: str, name: str, document: dict[str, object],
+    def _write(self, kind: str, name: str, document: dict[str, object] | str,
                replacing: str | None = None) -> Path:
+        """Write `document` (or its text, already made) to the file of `replacing` or its
+        name, else to a new file; a write that fails is a UserError naming the folder."""
         path = self.path_of(kind, replacing or name)
         if path is None:
             path = self._free_path(kind, name)
-        write_text_atomic(path, pretty(document))
+        try:
+            write_text_atomic(path, document if isinstance(document, str) else pretty(document))
+        except OSError as exc:
+            raise UserError(not_written(exc, [path])) from None
         self.reload_if_changed()
         return path
 
@@ -293,12 +299,18 @@ class Workspace:
         return out
 
     def apply(self, files: Mapping[Path, bytes | None]) -> None:
-        """Write (atomically) or remove each file, then re-read: the undo/redo primitive."""
-        for path, data in files.items():
-            if data is None:
-                path.unlink(missing_ok=True)
-            else:
-                write_bytes_atomic(path, data)
+        """Write (atomically) or remove each file, then re-read: the undo/redo primitive.
+
+        A write that fails (a folder made read-only, a full disk) puts back what was
+        already changed and is a UserError naming the folder: a rename is two files."""
+        before = self.snapshot(files)
+        try:
+            _put(files)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                _put(before)
+            self.reload_if_changed()
+            raise UserError(not_written(exc, files)) from None
         self.reload_if_changed()
 
     def check(self, scenario: Scenario) -> list[FileProblem]:
@@ -321,6 +333,21 @@ class Workspace:
         while f"{base} ({n})" in names:
             n += 1
         return f"{base} ({n})"
+
+
+def _put(files: Mapping[Path, bytes | None]) -> None:
+    for path, data in files.items():
+        if data is None:
+            path.unlink(missing_ok=True)
+        else:
+            write_bytes_atomic(path, data)
+
+
+def not_written(exc: OSError, files: Iterable[Path]) -> str:
+    """An OSError from writing workspace files, as a user reads it: the reason and the
+    folder (the file named in it, if any, is a temporary one)."""
+    folders = sorted({str(path.parent) for path in files})
+    return f"not written: {exc.strerror or exc} in {', '.join(folders)}"
 
 
 class RecentWorkspaces:

@@ -4,12 +4,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
-import resource
 import shutil
-import signal
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +26,7 @@ from console.ui.workspace import RenderedPreview, RunnerPanel, TemplateBrowser, 
 from console.ui.workspace.results_model import COLUMNS
 from tests.support.fault_server import FaultServer, Reply
 from tests.support.inbox_thread import running_inbox
+from tests.support.writes import writes_fail
 from tests.ui.conftest import wait_until
 
 XSD = Path(__file__).resolve().parents[1] / "support" / "junit.xsd"
@@ -409,20 +407,6 @@ def test_a_stop_before_the_first_step_sends_nothing_and_odd_seeds_are_refused(
     assert report.cancelled and report.seed == 7
     assert [r.state for r in report.results] == ["cancelled"]
     assert events == []
-
-
-@contextlib.contextmanager
-def writes_fail():
-    """Every write to a file fails (EFBIG, as a full disk would fail it), for the root user
-    too, whom a read-only folder does not stop."""
-    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    limits = resource.getrlimit(resource.RLIMIT_FSIZE)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (0, limits[1]))
-    try:
-        yield
-    finally:
-        resource.setrlimit(resource.RLIMIT_FSIZE, limits)
-        signal.signal(signal.SIGXFSZ, handler)
 
 
 def test_a_template_that_cannot_be_written_says_so_and_leaves_nothing_to_undo(parts, qtbot):

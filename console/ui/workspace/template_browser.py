@@ -8,8 +8,7 @@ bytes from before, so undo and redo put back exactly what was on disk.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,9 +69,9 @@ class FilesCommand(QUndoCommand):
         else:
             try:
                 self.watcher.workspace.apply(files)
-            except OSError as exc:
+            except UserError as exc:
                 if self.failed is not None:
-                    self.failed(f"{self.text()}: {_not_written(exc, files)}")
+                    self.failed(f"{self.text()}: {exc}")
                 if self.stack is not None:
                     self._unchanged = True
                     QTimer.singleShot(0, back)
@@ -281,16 +280,14 @@ class TemplateBrowser(QWidget):
 
     def _push(self, text: str, after: dict[Path, bytes | None]) -> None:
         """Write the files, then make it undoable; a write that fails (a read-only folder)
-        is a UserError, puts back what it changed and leaves no step to undo (a failed
-        save had said "Saved template" and added one)."""
+        is a UserError and leaves no step to undo (a failed save had said "Saved template"
+        and added one)."""
         before = self.workspace.snapshot(after)
         try:
-            self.workspace.apply(after)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                self.workspace.apply(before)
+            self.workspace.apply(after)  # puts back what it changed when it fails
+        except UserError as exc:
             self.watcher.notify(WorkspaceChange(templates=True))
-            raise UserError(f"{text}: {_not_written(exc, after)}") from None
+            raise UserError(f"{text}: {exc}") from None
         self.undo_stack.push(FilesCommand(text, self.watcher, before, after,
                                           stack=self.undo_stack, failed=self.message.emit))
 
@@ -342,10 +339,3 @@ class TemplateBrowser(QWidget):
         if path is None:
             raise UserError(f"no template named {name!r}")
         self._push(f"Delete {name!r}", {path: None})
-
-
-def _not_written(exc: OSError, files: Iterable[Path]) -> str:
-    """An OSError from writing workspace files, as a user reads it: the reason and the
-    folder (the file named in it, if any, is a temporary one)."""
-    folders = sorted({str(path.parent) for path in files})
-    return f"not written: {exc.strerror or exc} in {', '.join(folders)}"
