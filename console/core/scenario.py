@@ -148,6 +148,39 @@ class Scenario:
                 for item in step.items if isinstance(item, TemplateRef)}
 
 
+def one_step_scenario(name: str, events: Sequence[Any], variables: Mapping[str, Any], *,
+                      description: str = "") -> dict[str, Any]:
+    """The document of a scenario that sends `events` in one step named "send" (one event
+    as an object, several as an array), in the order `Scenario.to_json` writes."""
+    return {
+        "format": FORMAT_SCENARIO, "name": name, "description": description,
+        "vars": dict(variables),
+        "steps": [{"send": list(events) if len(events) != 1 else events[0], "as": "send"}],
+    }
+
+
+_TEMPLATE_MARKS = ("{{", "{%", "{#")
+
+
+def as_literal_text(value: Any) -> Any:
+    """`value` (an event as sent) with every string that a template would render kept as
+    the text it is ({% raw %}…{% endraw %}): a batch event holding "Hello {{ name }}",
+    saved in a scenario, was sent with the placeholder rendered, or not saved at all
+    ("unknown variable"). An InputError for a string that holds "endraw" itself."""
+    if isinstance(value, str):
+        if not any(mark in value for mark in _TEMPLATE_MARKS):
+            return value
+        if "endraw" in value:
+            raise InputError(f"a string holds 'endraw', which a scenario cannot keep as "
+                             f"text: {value[:60]!r}")
+        return "{% raw %}" + value + "{% endraw %}"
+    if isinstance(value, dict):
+        return {key: as_literal_text(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [as_literal_text(item) for item in value]
+    return value
+
+
 SEED = re.compile(r"[+-]?[0-9]{1,30}")
 
 

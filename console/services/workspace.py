@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from console.core.errors import UserError
 from console.core.problems import FileProblem, Problem
@@ -277,6 +278,27 @@ class Workspace:
         if replacing != scenario.name and scenario.name in self.scenarios:
             raise UserError(f"a scenario named {scenario.name!r} already exists")
         return self._write("scenarios", scenario.name, scenario.to_json(), replacing)
+
+    def save_scenario_document(self, document: dict[str, Any], *,
+                               replacing: str | None = None) -> tuple[Scenario, Path]:
+        """Write a new scenario file from its document only when it loads back as saved:
+        within MAX_FILE_BYTES, valid, its placeholders compiling (`check`). A UserError
+        with the first reason otherwise, and nothing written."""
+        text = pretty(document)
+        size = len(text.encode("utf-8"))
+        if size > MAX_FILE_BYTES:
+            raise UserError(
+                f"the scenario would take {size / 2**20:.1f} MiB, and workspace files may "
+                f"take {MAX_FILE_BYTES // 2**20} MiB (send a file that big with "
+                "`event-console send FILE`)")
+        scenario, problems = parse_scenario(text, "the scenario")
+        if scenario is not None:
+            problems = self.check(scenario)
+        if scenario is None or problems:
+            raise UserError(str(problems[0]))
+        if replacing != scenario.name and scenario.name in self.scenarios:
+            raise UserError(f"a scenario named {scenario.name!r} already exists")
+        return scenario, self._write("scenarios", scenario.name, text, replacing)
 
     def delete(self, kind: str, name: str) -> tuple[Path, bytes]:
         """Remove a file; returns its path and bytes so the deletion can be undone."""

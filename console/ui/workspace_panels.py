@@ -19,13 +19,13 @@ from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from console.core.dedup import dedup_id_of
 from console.core.errors import UserError
-from console.core.scenario import FORMAT_SCENARIO, Scenario, parse_scenario
+from console.core.scenario import as_literal_text, one_step_scenario
 from console.core.schemas import SchemaLibrary, infer_schema
 from console.core.serialize import pretty
 from console.core.template_scope import render_text
 from console.services.history_query import HistoryFilter, HistoryRow
 from console.services.schema_store import import_schema, load_library
-from console.services.workspace import MAX_FILE_BYTES, RecentWorkspaces, Workspace
+from console.services.workspace import RecentWorkspaces, Workspace
 from console.ui.editor.scheduler import AT_ONCE_CHARS
 from console.ui.history import HistoryReader, HistoryView
 from console.ui.schema_dialog import SchemaDialog, event_of
@@ -331,24 +331,15 @@ class WorkspacePanels:
                     return None
                 replacing = name
         count = len(events)
-        document = {
-            "format": FORMAT_SCENARIO, "name": name,
-            "description": f"Saved from the window's {origin}: {count:,} "
-                           f"event{'s' if count != 1 else ''}",
-            "vars": variables,
-            "steps": [{"send": events if count > 1 else events[0], "as": "send"}],
-        }
-        scenario = self._loads_back(pretty(document))
-        if scenario is None:
-            return None
+        document = one_step_scenario(
+            name, events, variables,
+            description=f"Saved from the window's {origin}: {count:,} "
+                        f"event{'s' if count != 1 else ''}")
         try:
-            path = self.workspace.save_scenario(scenario, replacing=replacing)
+            scenario, path = self.workspace.save_scenario_document(document,
+                                                                   replacing=replacing)
         except UserError as exc:
             self.window.statusBar().showMessage(f"Not saved: {exc}")
-            return None
-        except OSError as exc:  # the file it names is a temporary one: say the folder
-            self.window.statusBar().showMessage(
-                f"Not saved: {exc.strerror or exc} in {self.workspace.dir('scenarios')}")
             return None
         self.runner.refresh_scenarios()
         self.runner.select_scenario(scenario.name)
@@ -378,7 +369,7 @@ class WorkspacePanels:
                 self.window.statusBar().showMessage(f"Not saved: event #{row + 1}: {reason}")
                 return None
             try:
-                return [_as_text(e) for e in composer.batch.events], "batch", {}
+                return [as_literal_text(e) for e in composer.batch.events], "batch", {}
             except UserError as exc:
                 self.window.statusBar().showMessage(f"Not saved: {exc}")
                 return None
@@ -403,24 +394,6 @@ class WorkspacePanels:
         if self.window.editor_prepared(self.window.environment(), "Not saved") is None:
             return None  # what Send would refuse: the reason is in the status bar
         return events, "editor", variables
-
-    def _loads_back(self, text: str) -> Scenario | None:
-        """The scenario this file text would load as, or None with the reason it would not
-        in the status bar."""
-        size = len(text.encode("utf-8"))
-        if size > MAX_FILE_BYTES:
-            self.window.statusBar().showMessage(
-                f"Not saved: the scenario would take {size / 2**20:.1f} MiB, and workspace"
-                f" files may take {MAX_FILE_BYTES // 2**20} MiB (send a file that big with"
-                " `event-console send FILE`)")
-            return None
-        scenario, problems = parse_scenario(text, "the scenario")
-        if scenario is not None:
-            problems = self.workspace.check(scenario)
-        if problems:
-            self.window.statusBar().showMessage(f"Not saved: {problems[0]}")
-            return None
-        return scenario
 
     def _editor_changed(self) -> None:
         if self.window.editor.document().characterCount() <= AT_ONCE_CHARS:
@@ -480,24 +453,3 @@ class WorkspacePanels:
 def _data_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema as its file holds it, minus the naming keys save_schema writes itself."""
     return {k: v for k, v in schema.items() if k not in ("x-event-name", "x-event-version")}
-
-
-_TEMPLATE_MARKS = ("{{", "{%", "{#")
-
-
-def _as_text(value: Any) -> Any:
-    """`value` with every string that a scenario would render as a template kept as the
-    text it is ({% raw %}…{% endraw %}): a batch event holding "Hello {{ name }}" was sent
-    with the placeholder rendered, or not saved at all ("unknown variable")."""
-    if isinstance(value, str):
-        if not any(mark in value for mark in _TEMPLATE_MARKS):
-            return value
-        if "endraw" in value:
-            raise UserError(f"a string holds 'endraw', which a scenario cannot keep as text: "
-                            f"{value[:60]!r}")
-        return "{% raw %}" + value + "{% endraw %}"
-    if isinstance(value, dict):
-        return {key: _as_text(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_as_text(item) for item in value]
-    return value

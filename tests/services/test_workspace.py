@@ -245,3 +245,29 @@ def test_a_saved_file_keeps_its_mode_and_a_new_one_follows_the_umask(ws):
                      replacing="shared")
     assert stat.S_IMODE(saved.stat().st_mode) == 0o640
     assert json.loads(saved.read_text())["event"]["data"] == {"n": 1}
+
+
+def test_a_scenario_document_is_written_only_when_it_loads_back(ws):
+    """Save Batch as Scenario's checks, in the service: too big, a placeholder that does
+    not compile, a name taken, a folder that cannot be written; then a good one."""
+    from console.core.scenario import one_step_scenario
+    from tests.support.writes import writes_fail
+
+    folder = ws.folder / "scenarios"
+    big = one_step_scenario("big", [{"name": "a/b", "data": {"s": "x" * 1000}}] * 6000, {})
+    with pytest.raises(UserError, match=r"^the scenario would take 6\.\d MiB"):
+        ws.save_scenario_document(big)
+    broken = one_step_scenario("broken", [{"name": "a/b", "data": {"x": "{{ nope( }}"}}], {})
+    with pytest.raises(UserError, match=r"^the scenario:\d+:\d+: "):
+        ws.save_scenario_document(broken)
+    good = one_step_scenario("good", [{"name": "a/b", "data": {}}], {"k": "v"})
+    with writes_fail(), pytest.raises(UserError) as failed:
+        ws.save_scenario_document(good)
+    assert str(failed.value) == f"not written: File too large in {folder}"
+    assert list(folder.iterdir()) == []
+    scenario, path = ws.save_scenario_document(good)
+    assert scenario.name == "good" and scenario.vars == {"k": "v"}
+    assert path.read_text() == pretty(good)
+    with pytest.raises(UserError, match="a scenario named 'good' already exists"):
+        ws.save_scenario_document(good)
+    assert ws.save_scenario_document(good, replacing="good")[1] == path
