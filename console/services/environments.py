@@ -134,6 +134,8 @@ def origin_problem(origin: str) -> str | None:
         return f"{shown!r} has a port that is not a number from 1 to 65535"
     if not parts.hostname:
         return f"{shown!r} has no host"
+    if (bad := _host_problem(parts.netloc.rpartition("@")[2])) is not None:
+        return f"{shown!r} {bad}"
     if port == 0:
         return f"{shown!r} has a port that is not a number from 1 to 65535"
     if has_event_key(parts.path):
@@ -201,6 +203,22 @@ def _split(origin: str) -> SplitResult | None:
         return urlsplit(origin)
     except ValueError:
         return None
+
+
+def _host_problem(hostport: str) -> str | None:
+    """Brackets are for an IPv6 address and hold all of it: `http://[::1]]:80` and
+    `http://[::1]x` split to host ::1, and the send then failed with "not a valid URL"."""
+    if not hostport.startswith("["):
+        stray = "[" in hostport or "]" in hostport
+        return "has a [ or ] outside an IPv6 address" if stray else None
+    address, _, rest = hostport[1:].partition("]")
+    try:
+        ipaddress.IPv6Address(address)
+    except ValueError:
+        return f"has {address!r} in brackets, which is not an IPv6 address"
+    if (rest and not rest.startswith(":")) or "[" in rest or "]" in rest:
+        return "has something other than a port after its IPv6 address"
+    return None
 
 
 def _shown_origin(origin: str, parts: SplitResult | None) -> str:

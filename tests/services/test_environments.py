@@ -11,6 +11,7 @@ from console.services.environments import (
     cloud,
     from_sdk_variables,
     health_origin,
+    origin_problem,
     shown_origin,
 )
 from console.services.paths import app_paths
@@ -146,6 +147,16 @@ def test_an_origin_urlsplit_cannot_split_is_shown_and_refused_not_raised(app_hom
     env = store.default()  # the window's start had raised ValueError here
     with pytest.raises(UserError, match=r"is not a URL"):
         health_origin(env)
+
+
+@pytest.mark.parametrize("origin", ["http://[::1]]:80", "http://[::1]x:80",
+                                    "http://[::1]:80]", "http://[not-ip]:80"])
+def test_an_origin_whose_brackets_hold_more_or_less_than_an_ipv6_address_is_refused(origin):
+    """urlsplit reads host ::1 in `http://[::1]]:80`: the origin was saved, and each send
+    then failed with "not a valid URL"."""
+    assert origin_problem(origin) is not None
+    assert origin_problem("http://[::1]:8288") is None
+    assert origin_problem("http://[::1]") is None
 
 
 def test_a_cloud_environment_written_without_limits_gets_the_clouds(app_home):
