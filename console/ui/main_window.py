@@ -461,6 +461,9 @@ class MainWindow(QMainWindow):
     # -- sending --------------------------------------------------------------------------
     def _prepared(self, env: Environment) -> PreparedSend | None:
         """What Send would send, or None (with the reason in the status bar)."""
+        if (busy := self.composer.still_importing()) is not None:
+            self.statusBar().showMessage(f"Not sent: {busy}")
+            return None
         batch = self.composer.batch
         if len(batch):
             problems = self.composer.problems()
@@ -612,6 +615,9 @@ class MainWindow(QMainWindow):
     def preview(self) -> None:
         """The requests Send would make: the batch's, or with an empty batch the editor's
         (which stays out of the batch, as it does when sent)."""
+        if (busy := self.composer.still_importing()) is not None:
+            self.statusBar().showMessage(f"Nothing to preview: {busy}")
+            return
         if len(self.composer.batch):
             self.composer.open_preview()
             return

@@ -361,6 +361,9 @@ class WorkspacePanels:
         placeholder is kept as text. The editor's keep their placeholders, and Vars with
         them, after the checks Send makes (rendered once, as Send would)."""
         composer = self.window.composer
+        if (busy := composer.still_importing()) is not None:
+            self.window.statusBar().showMessage(f"Not saved: {busy}")
+            return None
         if len(composer.batch):
             problems = composer.problems()
             if problems:

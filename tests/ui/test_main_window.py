@@ -332,6 +332,42 @@ def test_a_second_send_while_the_first_is_checked_sends_nothing(qtbot, app_home,
     run_async(session(), timeout=40)
 
 
+def test_send_preview_and_save_wait_for_a_big_import_into_the_batch(qtbot, app_home, run_async,
+                                                                    tmp_path):
+    """Send pressed while a big file was still being checked sent the editor's event:
+    the batch was still empty, so Send took the editor's text."""
+    from console.ui.batch.importing import BACKGROUND_IMPORT_CHARS
+
+    context, window = open_window(qtbot)
+    context.poll_policy = PollPolicy(total=0.5)
+    big = tmp_path / "big.jsonl"
+    rows = ({"name": "shop/imported", "data": {"i": i, "pad": "x" * 900}} for i in range(3_000))
+    big.write_text("\n".join(json.dumps(row) for row in rows))
+    assert big.stat().st_size > BACKGROUND_IMPORT_CHARS
+
+    async def session():
+        await start_on_inbox(context, window)
+        window.editor.setPlainText('{"name": "shop/editor", "data": {}}')
+        assert window.composer.import_file(big) and window.composer.importing is not None
+        window.send()
+        assert window.statusBar().currentMessage() == (
+            "Not sent: still importing big.jsonl: try again when it is done")
+        window.preview()
+        assert window.statusBar().currentMessage().startswith("Nothing to preview: still")
+        assert window.panels.save_batch_as_scenario("while importing") is None
+        assert window.statusBar().currentMessage().startswith("Not saved: still importing")
+        assert await window.composer.importing
+        await asyncio.sleep(0.3)
+        assert context.inbox.events == []  # the editor's event never went
+        window.send()  # and once the rows are in, Send sends them
+        await wait_until(lambda: len(context.inbox.events) == 3_000, message="the batch")
+        assert {e.name for e in context.inbox.events} == {"shop/imported"}
+        await wait_until(lambda: not window.flow.sending, message="send finished")
+        await context.shutdown()
+
+    run_async(session(), timeout=60)
+
+
 def test_send_again_from_history_sends_only_that_event(qtbot, app_home, run_async):
     """With a batch in the window, History's Send again used to load the event into the
     editor (which edits the selected batch row, overwriting it) and send the whole batch."""

@@ -131,6 +131,14 @@ class BatchImports:
         self.add_events(report.events, verb=verb, parts=parts, checked=True, at=at)
         return True
 
+    def still_importing(self) -> str | None:
+        """While a big import is checked the batch does not hold it yet: Send, Preview and
+        Save Batch as Scenario would have taken the editor's event instead (or the rows
+        before it), so they wait; this says why, or None."""
+        if self.importing is None:
+            return None
+        return f"still importing {self._importing_source}: try again when it is done"
+
     def _enable_imports(self, enabled: bool) -> None:
         for name in ("import_file", "import_clipboard"):
             self.actions_by_name[name].setEnabled(enabled)
