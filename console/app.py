@@ -50,9 +50,24 @@ def _cannot_start(message: str) -> int:
     return 2
 
 
+def no_display(environ: Any = os.environ, platform: str = sys.platform) -> str | None:
+    """Why the window has nowhere to open, or None. Without a display Qt aborts (core
+    dumped, exit 134) after naming its plugins, which tells an ssh user nothing."""
+    if platform in ("win32", "darwin") or environ.get("QT_QPA_PLATFORM"):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). "
+            "The commands work without one: event-console send, run, inbox… "
+            "(event-console --help); QT_QPA_PLATFORM=offscreen opens the window unseen")
+
+
 def run_gui(*, smoke_test: bool = False) -> int:
     if smoke_test:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    if (missing := no_display()) is not None:
+        print(f"event-console: {missing}", file=sys.stderr)
+        return 2
     paths = app_paths()
     try:
         setup_logging(paths)

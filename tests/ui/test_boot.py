@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from console.app import setup_logging
+from console.app import no_display, setup_logging
 from console.services.paths import app_paths
 from console.ui.bug_dialog import BugReporter
 from tests.conftest import require
@@ -192,3 +192,22 @@ def test_a_display_that_goes_away_saves_the_settings_and_says_so(app_home, tmp_p
     assert "Traceback" not in err and "uncaught" not in log_file.read_text()
     assert "geometry" in (app_home / "config" / "window.ini").read_text()
     assert (app_home / "config" / "environments.json").exists()
+
+
+def test_with_no_display_the_window_says_so_and_the_commands_still_work(app_home):
+    """Over ssh (no DISPLAY, no WAYLAND_DISPLAY) Qt aborted: core dumped, exit 134, with a
+    list of its plugins."""
+    bare = {k: v for k, v in os.environ.items()
+            if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+            and not k.startswith("INNGEST_")}
+    bare["EVENT_CONSOLE_HOME"] = str(app_home)
+    done = subprocess.run([sys.executable, "-m", "console"], capture_output=True, text=True,
+                          env=bare, timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("event-console: no display to open the window on")
+    assert "event-console send" in done.stderr and "Traceback" not in done.stderr
+    assert no_display({"WAYLAND_DISPLAY": "wayland-0"}) is None
+    assert no_display({}, platform="darwin") is None
+    listed = subprocess.run([sys.executable, "-m", "console", "env", "list"],
+                            capture_output=True, text=True, env=bare, timeout=60, check=False)
+    assert listed.returncode == 0 and "Dev Server" in listed.stdout
