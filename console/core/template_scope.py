@@ -204,7 +204,8 @@ PREVIEW_SEED = 1
 
 def preview_render(value: Any, engine: TemplateEngine, *, vars: Mapping[str, Any] | None = None,
                    seed: int = PREVIEW_SEED, clock: Clock = system_clock) -> Any:
-    """What a template or event renders to, for showing beside the editor.
+    """What a template or event (or an array of events) renders to, for showing beside
+    the editor and for Send.
 
     Steps it refers to get made-up results (an id, status 200), since no scenario is
     running; a TemplateError says what is wrong and where, exactly as a send would.
@@ -216,6 +217,9 @@ def preview_render(value: Any, engine: TemplateEngine, *, vars: Mapping[str, Any
         for _pointer, name in refs
     }
     run = RenderRun(engine, seed=seed, clock=clock)
+    if isinstance(value, list):  # an array of events: `seq` advances for each, as in a run
+        return [run.render_event(item, vars=vars, steps=steps, pointer=f"/{index}")
+                for index, item in enumerate(value)]
     return run.render_event(value, vars=vars, steps=steps)
 
 

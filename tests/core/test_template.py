@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from console.core.ids import ulid_millis
 from console.core.template import MAX_TEXT, TemplateEngine, TemplateError
-from console.core.template_scope import RenderRun, iso_millis
+from console.core.template_scope import RenderRun, iso_millis, render_text
 
 NOW = 1_700_000_000_123
 ENGINE = TemplateEngine()
@@ -88,6 +88,20 @@ def test_seq_counts_events_within_a_run_and_is_shared_by_one_events_strings():
     first = r.render_event({"a": "{{ seq }}", "b": "n{{ seq }}"})
     second = r.render_event({"a": "{{ seq }}"})
     assert first == {"a": 1, "b": "n1"} and second == {"a": 2}
+
+
+def test_an_array_in_the_editor_renders_seq_per_event_as_a_run_does():
+    """The editor's array was one render: every event got seq 1, so `order-{{ seq }}` ids
+    repeated and Inngest ran functions for the first event only."""
+    text = json.dumps([{"name": "a", "id": "order-{{ seq }}"},
+                       {"name": "a", "id": "order-{{ seq }}", "data": {"n": "{{ seq }}"}}])
+    rendered, error = render_text(text, TemplateEngine())
+    assert error is None and rendered is not None
+    assert [e["id"] for e in json.loads(rendered)] == ["order-1", "order-2"]
+    assert json.loads(rendered)[1]["data"] == {"n": 2}
+    _, error = render_text('[{"name": "a"}, {"name": "b", "data": {"x": "{{ nope }}"}}]',
+                           TemplateEngine())
+    assert error is not None and error.startswith("1:46: ")  # at its {{, in the second event
 
 
 def test_a_key_named_like_a_dict_method_is_not_shadowed():
