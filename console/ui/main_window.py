@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
             if rendered is not None:
                 self.composer.import_text(rendered, source="the opened event", verb="Open")
         else:
-            self.editor.setPlainText(text)
+            self.editor.open_text(text)
         self.editor.setFocus()
 
     def _ask_open_file(self) -> None:

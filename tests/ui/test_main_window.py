@@ -501,6 +501,23 @@ def test_opening_an_event_with_a_batch_adds_a_row_instead_of_overwriting_one(qtb
     assert composer.batch.events == batch
 
 
+def test_undo_after_opening_an_event_brings_back_what_was_typed(qtbot, app_home):
+    """A template's Open, the inbox's Open, Open Event File: the editor's text was replaced
+    with no undo, and what the user had typed was lost."""
+    _context, window = open_window(qtbot)
+    typed = '{"name": "mine", "data": {"precious": 1}}'
+    window.editor.setPlainText("")
+    window.editor.setFocus()
+    QTest.keyClicks(window.editor, typed)
+    window.open_event_text('{"name": "shop/template", "data": {}}')
+    assert json.loads(window.editor.toPlainText())["name"] == "shop/template"
+    assert window.editor.textCursor().position() == 0
+    window.editor.undo()
+    assert window.editor.toPlainText() == typed
+    window.editor.redo()
+    assert json.loads(window.editor.toPlainText())["name"] == "shop/template"
+
+
 def test_files_dropped_on_the_editor_are_opened_not_typed_in(qtbot, app_home, tmp_path):
     from PySide6.QtCore import QMimeData, QUrl
 

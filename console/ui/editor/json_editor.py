@@ -382,6 +382,19 @@ class JsonEditor(QPlainTextEdit):
         self.setTextCursor(cursor)
         self.ensureCursorVisible()
 
+    def open_text(self, text: str) -> None:
+        """An opened event (a template, a file, a captured one) replaces the document in
+        one undo step, the cursor at its start: Undo brings back what was typed before
+        (setPlainText lost it for good)."""
+        cursor = QTextCursor(self.document())
+        cursor.beginEditBlock()
+        cursor.select(QTextCursor.SelectionType.Document)
+        cursor.insertText(breaks_escaped(text))
+        cursor.endEditBlock()
+        cursor.setPosition(0)
+        self.setTextCursor(cursor)
+        self.ensureCursorVisible()
+
     def _apply_problems(self, problems: list[Problem], text: str) -> None:
         self._problems = sorted(problems, key=lambda p: (p.start, p.end))
         self._marks.set_problems(self._problems, text, self._theme)
