@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 import time
 import uuid as uuid_mod
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from jinja2.exceptions import SecurityError
 from console.core import template_limits as limits
 from console.core.ids import ulid as make_ulid
 from console.core.positions import parse_with_positions
+from console.core.problems import Problem
 from console.core.scenario import FORMAT_TEMPLATE
 from console.core.serialize import pretty
 from console.core.sourcemap import SourceMap
@@ -221,6 +222,24 @@ def preview_render(value: Any, engine: TemplateEngine, *, vars: Mapping[str, Any
         return [run.render_event(item, vars=vars, steps=steps, pointer=f"/{index}")
                 for index, item in enumerate(value)]
     return run.render_event(value, vars=vars, steps=steps)
+
+
+def problems_in_source(text: str, problems: Sequence[Problem]) -> list[Problem]:
+    """Problems found in what `text` rendered to (`render_text`), placed where their JSON
+    Pointer is in `text` itself: rendered text is pretty-printed, so its LINE:COL named
+    another place, and the cursor was sent there."""
+    doc = parse_with_positions(text)
+    if doc.error is not None:
+        return list(problems)
+    base = "/event" if (isinstance(doc.value, dict)
+                        and doc.value.get("format") == FORMAT_TEMPLATE) else ""
+    source = SourceMap("", doc)
+    placed = []
+    for problem in problems:
+        at = source.problem(base + problem.pointer, problem.message).problem
+        placed.append(replace(problem, start=at.start, end=at.end, line=at.line,
+                              column=at.column))
+    return placed
 
 
 def render_text(text: str, engine: TemplateEngine, variables: Mapping[str, Any] | None = None,

@@ -34,7 +34,7 @@ from console.core.pipeline import PreparedSend, prepare_text
 from console.core.plan import plan_requests
 from console.core.problems import Problem
 from console.core.template import TemplateEngine
-from console.core.template_scope import render_text
+from console.core.template_scope import problems_in_source, render_text
 from console.core.validation import validate_text, without_placeholder_types
 from console.services.environments import Environment, health_origin, shown_origin
 from console.services.inbox import CapturedEvent
@@ -525,6 +525,8 @@ class MainWindow(QMainWindow):
             rendered, request_limit=env.request_limit, event_limit=env.event_limit,
             schemas=self.schemas(),
         )
+        if rendered != text:  # where the problems are in the text as written
+            prepared.problems = problems_in_source(text, prepared.problems)
         if prepared.errors:
             first = prepared.errors[0]
             more = f" (+{len(prepared.errors) - 1} more)" if len(prepared.errors) > 1 else ""

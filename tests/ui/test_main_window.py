@@ -97,6 +97,22 @@ def test_invalid_event_is_not_sent_and_says_where(qtbot, app_home, run_async):
     run_async(session())
 
 
+def test_a_refused_send_of_text_with_placeholders_names_the_place_as_written(qtbot, app_home):
+    """Send checks the rendered (pretty-printed) text: it said line 3, column 9 for a ts on
+    line 1 and put the cursor there, while the underline was at line 1, column 21."""
+    _context, window = open_window(qtbot)
+    window.editor.setPlainText('{"name": "a", "ts": 5, "data": {"x": "{{ uuid() }}"}}')
+    window.send()
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Not sent: line 1, column 21: Timestamp is before"), message
+    cursor = window.editor.textCursor()
+    assert (cursor.blockNumber() + 1, cursor.positionInBlock() + 1) == (1, 21)
+    window.editor.setPlainText('[{"name": "a", "data": {}},\n {"name": "{{ \'inngest/x\' }}"}]')
+    window.send()  # found only in what the placeholder renders to: at the placeholder
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Not sent: line 2, column 11:") and "reserved" in message, message
+
+
 def test_unreachable_environment_keeps_the_window_running(qtbot, app_home, run_async):
     from console.services.client import EventApiClient, RetryPolicy, Timeouts
     from console.services.environments import Environment
