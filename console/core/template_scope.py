@@ -20,6 +20,7 @@ from jinja2 import UndefinedError
 from jinja2.exceptions import SecurityError
 
 from console.core import template_limits as limits
+from console.core.batch import NO_SIZE_LIMIT
 from console.core.ids import ulid as make_ulid
 from console.core.positions import parse_with_positions
 from console.core.problems import Problem
@@ -27,6 +28,7 @@ from console.core.scenario import FORMAT_TEMPLATE
 from console.core.serialize import pretty
 from console.core.sourcemap import SourceMap
 from console.core.template import Bag, TemplateEngine, TemplateError, to_json_value
+from console.core.validation import validate_text, whole_placeholder_spans
 
 Clock = Callable[[], int]  # epoch milliseconds
 UNIQUE_TRIES = 1000  # draws `fake.unique.NAME()` makes for a new value, as Faker's does
@@ -240,6 +242,18 @@ def problems_in_source(text: str, problems: Sequence[Problem]) -> list[Problem]:
         placed.append(replace(problem, start=at.start, end=at.end, line=at.line,
                               column=at.column))
     return placed
+
+
+def placeholder_errors(text: str, rendered: str) -> list[Problem]:
+    """What Send would refuse in the values of `text` that are one placeholder (`"ts":
+    "{{ now() }}"` renders to a string), at those placeholders. The editor's own check
+    leaves such values to Send, since they are strings until rendered."""
+    spans = whole_placeholder_spans(text)
+    if not spans:
+        return []
+    report = validate_text(rendered, event_limit=NO_SIZE_LIMIT)  # sizes: Send says
+    return [p for p in problems_in_source(text, report.errors)
+            if any(start <= p.start and p.end <= end for start, end in spans)]
 
 
 def render_text(text: str, engine: TemplateEngine, variables: Mapping[str, Any] | None = None,

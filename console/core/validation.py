@@ -178,13 +178,16 @@ def validate_text(text: str, *, event_limit: int, schemas: SchemaLibrary | None 
     return report
 
 
+def whole_placeholder_spans(text: str) -> list[tuple[int, int]]:
+    """Where `text` has a string value that is one placeholder, quotes included."""
+    return [m.span() for m in _WHOLE_PLACEHOLDER.finditer(text)] if "{{" in text else []
+
+
 def without_placeholder_types(text: str, problems: list[Problem]) -> list[Problem]:
     """`problems` less those about a value that is one placeholder (`"ts": "{{ now_ms()
     }}"`): Send renders it first, to a value of the expression's own type (an integer
     there), and checks what it renders. Anything else about the text still counts."""
-    if "{{" not in text:
-        return problems
-    spans = [m.span() for m in _WHOLE_PLACEHOLDER.finditer(text)]
+    spans = whole_placeholder_spans(text)
     if not spans:
         return problems
     return [p for p in problems

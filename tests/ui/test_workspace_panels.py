@@ -76,6 +76,25 @@ def test_placeholders_render_at_send_time_and_history_shows_the_send(qtbot, app_
     run_async(session(), timeout=40)
 
 
+def test_the_preview_says_when_a_whole_placeholder_renders_to_what_send_refuses(qtbot, app_home):
+    """`"ts": "{{ now() }}"` renders to a string: the editor leaves one-placeholder values to
+    Send, and nothing said so until Send refused it."""
+    _context, window = open_window(qtbot)
+    preview = window.panels.preview
+    text = '{"name": "a",\n "ts": "{{ now() }}", "data": {"at": "{{ now_ms() }}"}}'
+    preview.set_source(text)
+    preview.refresh()
+    assert preview.error.text().startswith("2:8: renders to what Send refuses: ")
+    assert "ts" in preview.error.text()
+    preview.set_source(text.replace("now()", "now_ms()"))  # renders to an integer: fine
+    preview.refresh()
+    assert preview.error.text() == ""
+    assert isinstance(json.loads(preview.view.toPlainText())["ts"], int)
+    preview.set_source('{"name": "{{ \'inngest/x\' }}", "data": {"s": "{{ 5 }}"}}')
+    preview.refresh()
+    assert preview.error.text().startswith("1:10: renders to what Send refuses: ")
+
+
 def test_infer_a_schema_edit_it_save_it_and_the_editor_warns_on_data(qtbot, app_home, qloop):
     from console.core.problems import Severity
 

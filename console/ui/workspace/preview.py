@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QV
 from console.core.errors import UserError
 from console.core.scenario import parse_var_pairs
 from console.core.template import TemplateEngine
-from console.core.template_scope import render_text
+from console.core.template_scope import placeholder_errors, render_text
 from console.services.workspace import Workspace
 
 DEBOUNCE_MS = 200
@@ -100,6 +100,9 @@ class RenderedPreview(QWidget):
             error = str(exc)
         else:
             rendered, error = render_text(self._text, self.engine, variables)
+        if rendered is not None and (refused := placeholder_errors(self._text, rendered)):
+            first = refused[0]
+            error = f"{first.line}:{first.column}: renders to what Send refuses: {first.message}"
         if rendered is not None:
             self.view.setPlainText(rendered)
         self.error.setText(error or "")
