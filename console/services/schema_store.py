@@ -101,8 +101,16 @@ def save_schema(workspace: Path, event_name: str, schema: dict[str, Any], *,
     document = _ordered(schema, event_name, version)
     text = pretty(document)
     folder = workspace / SCHEMAS_DIR
-    target = _existing_file(folder, event_name, version) or folder / schema_file_name(
-        event_name, version)
+    target = _existing_file(folder, event_name, version)
+    if target is None:
+        target = folder / schema_file_name(event_name, version)
+        if target.exists() or target.is_symlink():  # there, but not this event's schema
+            # (a hand-written file with a syntax error was replaced by an inferred schema)
+            why = next((f" ({p})" for p in load_schema_dir(folder).problems
+                        if Path(p.file).name == target.name), "")
+            raise InputError(
+                f"{SCHEMAS_DIR}/{target.name} is there but did not load as the schema of "
+                f"{event_name!r}{why}: fix it or remove it first")
     _, problems = load_schema_text(str(target), text)
     if problems:
         raise InputError(str(problems[0]))

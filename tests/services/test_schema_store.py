@@ -107,6 +107,22 @@ def test_save_refuses_a_schema_that_would_not_load(workspace: Path) -> None:
     assert list((workspace / "schemas").iterdir()) == []
 
 
+def test_save_never_replaces_a_file_that_did_not_load(workspace: Path) -> None:
+    """A hand-written schemas/shop__order.json with a trailing comma did not load; Edit
+    Schema opened an inferred schema, and its Save wrote over that file."""
+    broken = workspace / "schemas" / "shop__order.json"
+    text = '{"x-event-name": "shop/order",\n  "type": "object",\n  "required": ["orderId"],}\n'
+    broken.write_text(text)
+    with pytest.raises(InputError) as caught:
+        save_schema(workspace, "shop/order", SCHEMA)
+    message = str(caught.value)
+    assert message.startswith("schemas/shop__order.json is there but did not load as the "
+                              "schema of 'shop/order' (")
+    assert "shop__order.json:3:" in message and message.endswith(": fix it or remove it first")
+    assert broken.read_text() == text
+    assert save_schema(workspace, "shop/other", SCHEMA).name == "shop__other.json"
+
+
 def test_import_copies_and_names_the_schema(workspace: Path, tmp_path: Path) -> None:
     source = tmp_path / "downloaded.json"
     source.write_text(json.dumps({"x-event-name": "old/name", **SCHEMA}))
