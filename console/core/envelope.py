@@ -136,6 +136,11 @@ def envelope_of(event: Mapping[str, Any]) -> Mapping[str, Any]:
     return event if KNOWN_SET.issuperset(event) else as_read(dict(event))[0]
 
 
+def ignored_keys(event: Mapping[str, Any]) -> list[str]:
+    """The keys of `event` the server reads as no field at all (it drops them)."""
+    return [key for key in event if key not in KNOWN_SET and key.casefold() not in KNOWN_SET]
+
+
 def _check_name(event: dict[str, Any], pointer: str, keys: dict[str, str]) -> list[EnvelopeIssue]:
     at = pointer + "/" + escape_token(keys.get("name", "name"))
     if "name" not in event:

@@ -272,7 +272,24 @@ class Workspace:
         """Write a template (a new file, or over the file of `replacing`/its own name)."""
         if replacing != template.name and template.name in self.templates:
             raise UserError(f"a template named {template.name!r} already exists")
+        self._template_text(template)
         return self._write("templates", template.name, template.to_json(), replacing)
+
+    def _template_text(self, template: EventTemplate) -> str:
+        """The template's file text, when it loads back as saved (within MAX_FILE_BYTES,
+        valid, its placeholders compiling); a UserError with the first reason otherwise.
+        A template with `{{ uuid( }}` was saved, said so, and never listed."""
+        text = pretty(template.to_json())
+        size = len(text.encode("utf-8"))
+        if size > MAX_FILE_BYTES:
+            raise UserError(f"the template would take {size / 2**20:.1f} MiB, and workspace "
+                            f"files may take {MAX_FILE_BYTES // 2**20} MiB")
+        loaded, problems = parse_template(text, "the template", self.engine)
+        if loaded is None or problems:
+            first = problems[0].problem if problems else None
+            where = f" (at {first.pointer.removeprefix('/event') or 'the event'})" if first else ""
+            raise UserError(f"{first.message if first else 'it would not load'}{where}")
+        return text
 
     def save_scenario(self, scenario: Scenario, *, replacing: str | None = None) -> Path:
         if replacing != scenario.name and scenario.name in self.scenarios:
@@ -342,10 +359,11 @@ class Workspace:
     def template_file(self, template: EventTemplate, *, replacing: str | None = None
                       ) -> tuple[Path, bytes]:
         """Where `save_template` would write and what (for undoable saves)."""
+        text = self._template_text(template)
         path = self.path_of("templates", replacing or template.name)
         if path is None:
             path = self._free_path("templates", template.name)
-        return path, pretty(template.to_json()).encode("utf-8")
+        return path, text.encode("utf-8")
 
     def unique_name(self, kind: str, base: str) -> str:
         names = set(self.templates if kind == "templates" else self.scenarios)

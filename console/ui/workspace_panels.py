@@ -18,6 +18,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from console.core.dedup import dedup_id_of
+from console.core.envelope import ignored_keys
 from console.core.errors import UserError
 from console.core.scenario import as_literal_text, one_step_scenario
 from console.core.schemas import SchemaLibrary, infer_schema
@@ -186,6 +187,14 @@ class WorkspacePanels:
     def edit_schema(self, source: str, file: Path | None = None) -> SchemaDialog | None:
         """Open the schema editor for the editor's event name, starting from `source`:
         "current" (the saved one, else inferred), "payload", "history" or "file"."""
+        try:
+            return self._edit_schema(source, file)
+        except RecursionError:  # sendable, but nested too deep to read or infer from here
+            self.window.statusBar().showMessage(
+                "Schemas: the event is nested too deep to read its schema here")
+            return None
+
+    def _edit_schema(self, source: str, file: Path | None) -> SchemaDialog | None:
         event = event_of(self.window.event_text())
         if event is None:
             self.window.statusBar().showMessage(
@@ -292,10 +301,18 @@ class WorkspacePanels:
         except ValueError as exc:
             self.window.statusBar().showMessage(f"Not saved: the event is not valid JSON ({exc})")
             return None
+        except RecursionError:
+            self.window.statusBar().showMessage(
+                "Not saved: the event is nested too deep to save as a template")
+            return None
         except UserError as exc:
             self.window.statusBar().showMessage(f"Not saved: {exc}")
             return None
-        self.window.statusBar().showMessage(f"Saved template {saved!r} in {self.workspace.folder}")
+        ignored = ignored_keys(event) if isinstance(event, dict) else []
+        left_out = (f" (left out {', '.join(map(repr, ignored[:5]))}: Inngest ignores "
+                    f"{'it' if len(ignored) == 1 else 'them'})" if ignored else "")
+        self.window.statusBar().showMessage(
+            f"Saved template {saved!r} in {self.workspace.folder}{left_out}")
         return saved
 
     # -- scenarios ------------------------------------------------------------------------

@@ -39,6 +39,34 @@ def test_ctrl_s_saves_the_event_as_a_template_file_and_it_opens_again(qtbot, app
     assert json.loads(window.editor.toPlainText())["name"] == "shop/cart.paid"
 
 
+def test_save_as_template_keeps_what_the_server_reads_and_only_what_loads_back(
+        qtbot, app_home, qloop):
+    """Ctrl+S said "Saved template" for a template that never loaded (`{{ uuid( }}`),
+    dropped "Data" (which the server reads as data) without a word, and raised out of the
+    slot for deeply nested data."""
+    _context, window = open_window(qtbot)
+    panels = window.panels
+    folder = panels.workspace.folder / "templates"
+    window.editor.setPlainText('{"name": "shop/y", "data": {"x": "{{ uuid( }}"}}')
+    assert panels.save_editor_as_template() is None
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Not saved: template syntax: ") and message.endswith(
+        "(at /data/x)"), message
+    assert not folder.exists() or list(folder.iterdir()) == []
+    window.editor.setPlainText('{"name": "shop/x", "Data": {"k": 1}, "extra": 2}')
+    assert panels.save_editor_as_template() == "shop/x"
+    assert window.statusBar().currentMessage().endswith(
+        "(left out 'extra': Inngest ignores it)")
+    assert panels.workspace.template("shop/x").event == {"name": "shop/x", "data": {"k": 1}}
+    deep = '{"name": "shop/deep", "data": ' + "[" * 5_000 + "]" * 5_000 + "}"
+    window.editor.setPlainText(deep)
+    assert panels.save_editor_as_template() is None
+    assert window.statusBar().currentMessage() == (
+        "Not saved: the event is nested too deep to save as a template")
+    assert panels.edit_schema("payload") is None
+    assert window.statusBar().currentMessage().startswith("Schemas: the event is nested too")
+
+
 def test_a_broken_workspace_file_is_reported_and_the_rest_loads(qtbot, app_home, qloop):
     from console.services.paths import app_paths
 

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.core.envelope import envelope_of
 from console.core.errors import UserError
 from console.core.scenario import EventTemplate, ordered_event
 from console.core.serialize import pretty
@@ -294,8 +295,13 @@ class TemplateBrowser(QWidget):
     def save_from_event(self, event: Mapping[str, Any], name: str | None = None, *,
                         description: str = "", tags: Sequence[str] = ()) -> str:
         """"Save as template": a new template (undoable) from an event; returns its name.
-        Without a name, the event name is used (made unique)."""
-        if not isinstance(event, Mapping) or not isinstance(event.get("name"), str):
+        Without a name, the event name is used (made unique). The event is kept as the
+        server reads it: `"Data"` is its data (it was dropped), and keys the server
+        ignores are left out (`ignored_keys` names them)."""
+        if not isinstance(event, Mapping):
+            raise UserError("only an event with a \"name\" can be saved as a template")
+        event = dict(envelope_of(event))
+        if not isinstance(event.get("name"), str):
             raise UserError("only an event with a \"name\" can be saved as a template")
         base = (name or str(event["name"])).strip()
         if not base:
@@ -303,7 +309,6 @@ class TemplateBrowser(QWidget):
         final = base if name else self.workspace.unique_name("templates", base)
         if final in self.workspace.templates:
             raise UserError(f"a template named {final!r} already exists")
-        event = {k: v for k, v in event.items() if k in ("name", "data", "id", "ts", "v", "user")}
         template = EventTemplate(final, ordered_event(event), description, list(tags))
         path, data = self.workspace.template_file(template)
         self._push(f"Save template {final!r}", {path: data})
