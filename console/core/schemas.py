@@ -345,9 +345,11 @@ def data_errors(entry: SchemaEntry, data: Any, *,
                     break
             if len(found) >= limit:
                 break
-    except Unresolvable as exc:
+    except Unresolvable as exc:  # its text quotes the whole schema (989 KB for one enum)
+        ref = str(getattr(exc, "ref", "") or "?")
+        shown = ref if len(ref) <= 120 else ref[:119] + "…"
         return [DataError("", f"Schema {entry.file} has a $ref that cannot be resolved "
-                              f"({exc}); data not checked")]
+                              f"({shown!r}); data not checked")]
     except RecursionError:
         if nesting_depth(data) < DEEP_DATA:  # {} blamed for `"$ref": "#"` (a loop)
             return [DataError("", f"Schema {entry.file} refers to itself without end (a "

@@ -26,10 +26,11 @@ from console.core.envelope import (
     RESERVED_PREFIX,
     TS_MAX,
     TS_MIN,
+    as_read,
     check_event,
     huge_integer_at,
 )
-from console.core.positions import LineIndex, ParsedDocument, parse_with_positions
+from console.core.positions import LineIndex, ParsedDocument, escape_token, parse_with_positions
 from console.core.problems import Problem, ProblemList, Severity
 from console.core.serialize import event_bytes
 
@@ -114,8 +115,11 @@ class _Checker:
         self.report.events.append(item)
         self.report.sizes.append(size)
         self.report.parts.append(part)
-        name, version, data = item.get("name"), item.get("v"), item.get("data", {})
-        if self.schemas is None or not isinstance(name, str) or not isinstance(data, dict):
+        if self.schemas is None:
+            return
+        fields, keys = as_read(item)  # "Data" is the data the server reads
+        name, version, data = fields.get("name"), fields.get("v"), fields.get("data", {})
+        if not isinstance(name, str) or not isinstance(data, dict):
             return
         entry = self.schemas.entry_for(name, version if isinstance(version, str) else None)
         if entry is None:
@@ -123,7 +127,8 @@ class _Checker:
         from console.core.schemas import data_errors
 
         for error in data_errors(entry, data):
-            self.locate(doc, base, f"{pointer}/data{error.pointer}", error.message,
+            data_key = escape_token(keys.get("data", "data"))
+            self.locate(doc, base, f"{pointer}/{data_key}{error.pointer}", error.message,
                         Severity.WARNING, prefix, from_schema=True)
 
     def document(self, doc: ParsedDocument, base: int = 0, *, line_no: int | None = None) -> Any:

@@ -148,6 +148,12 @@ def test_data_errors_never_raise() -> None:
     [error] = data_errors(entry, {"a": 1})
     assert error.message.startswith("Schema r.json has a $ref that cannot be resolved")
     assert error.message.endswith("; data not checked")
+    nowhere = library(("n.json", dump({"x-event-name": "n/x", "enum": list(range(100_000)),
+                                       "$ref": "#/$defs/nope"}))).entry_for("n/x")
+    assert nowhere is not None  # the message quoted the whole schema: 989 KB on one line
+    [error] = data_errors(nowhere, {})
+    assert error.message == ("Schema n.json has a $ref that cannot be resolved "
+                             "('/$defs/nope'); data not checked")
     limited = library(("m.json", dump({"x-event-name": "m/x", "additionalProperties": False})))
     many = {f"k{i}": i for i in range(500)}
     assert len(data_errors(limited.entry_for("m/x"), many, limit=10)) == 10  # type: ignore[arg-type]

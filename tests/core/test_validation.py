@@ -86,6 +86,20 @@ def test_schema_applies_when_data_is_missing_and_per_array_index() -> None:
         (1, 21, "warning", "/1/data/email", 'data: required property "email" is missing')]
 
 
+def test_the_schema_checks_the_fields_the_server_reads_in_any_case() -> None:
+    """The server reads "Data" as data and "NAME" as the name: the schema warned about a
+    missing "data" beside a "Data" that had it all, and checked nothing under "NAME"."""
+    good = '{"name": "app/user.created", "Data": {"email": "a@b.co", "age": 3}}'
+    checked = validate_text(good, event_limit=LIMIT, schemas=LIBRARY).problems
+    assert [p for p in checked if p.from_schema] == []
+    text = '{"NAME": "app/user.created",\n "Data": {"age": "ten"}}'
+    checked = validate_text(text, event_limit=LIMIT, schemas=LIBRARY).problems
+    assert rows([p for p in checked if p.from_schema]) == [
+        (2, 10, "warning", "/Data/email", 'data: required property "email" is missing'),
+        (2, 18, "warning", "/Data/age", 'data.age: expected integer, got string "ten"'),
+    ]
+
+
 def test_syntax_error_is_the_only_problem() -> None:
     report = validate_text('{"name": "a",\n  "data": {,}}', event_limit=LIMIT, schemas=LIBRARY)
     assert rows(report.problems) == [
