@@ -33,6 +33,8 @@ from console.core.errors import InputError, UserError
 from console.core.pipeline import PreparedSend, prepare_text
 from console.core.plan import plan_requests
 from console.core.problems import Problem
+from console.core.scenario import as_literal_text
+from console.core.serialize import pretty
 from console.core.template import TemplateEngine
 from console.core.template_scope import problems_in_source, render_text
 from console.core.validation import validate_text, without_placeholder_types
@@ -133,7 +135,8 @@ class MainWindow(QMainWindow):
         self.send_panel = BatchSendPanel()
         self.send_panel.resend_requested.connect(self._resend_rest)
         self.inbox_panel = InboxPanel()
-        self.inbox_panel.open_in_editor.connect(self.open_event_text)
+        self.inbox_panel.open_in_editor.connect(
+            lambda text: self.open_event_text(text, literal=True))
         self.editor.files_dropped.connect(self.open_files)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.log_view, "Send log")
@@ -229,11 +232,25 @@ class MainWindow(QMainWindow):
             self.name_completer.model().setStringList(self.event_names())  # type: ignore[attr-defined]
         return super().eventFilter(watched, event)
 
-    def open_event_text(self, text: str) -> None:
-        """Show an event (a template, a captured one) in the editor. With a batch, the
-        editor edits the selected row: the event becomes a new row after it (one undo
-        step, selected, so the editor shows it) instead of overwriting that row."""
-        if len(self.composer.batch):
+    def open_event_text(self, text: str, *, literal: bool = False) -> None:
+        """Show an event (a template, a file) in the editor. With a batch, the editor edits
+        the selected row: the event becomes a new row after it (one undo step, selected,
+        so the editor shows it) instead of overwriting that row.
+
+        `literal`: an event as it was sent or captured (the Inbox tab's Open), whose text
+        is data, not placeholders: a batch row takes it as it is, and the editor keeps it
+        as text ({% raw %}). "Total: {{ 1 + 1 }}" had gone out again as "Total: 2"."""
+        if literal:
+            try:
+                editor_text = pretty(as_literal_text(json.loads(text)))
+            except (ValueError, RecursionError, UserError) as exc:
+                self.statusBar().showMessage(f"Not opened: {exc}"[:300])
+                return
+            if len(self.composer.batch):
+                self.composer.import_text(text, source="the opened event", verb="Open")
+            else:
+                self.editor.open_text(editor_text)
+        elif len(self.composer.batch):
             rendered = self._rendered_text(text, "Not opened")
             if rendered is not None:
                 self.composer.import_text(rendered, source="the opened event", verb="Open")
@@ -517,8 +534,8 @@ class MainWindow(QMainWindow):
         return self._text_prepared(self.event_text(), env, failed, in_editor=True)
 
     def _text_prepared(self, text: str, env: Environment, failed: str, *,
-                       in_editor: bool) -> PreparedSend | None:
-        rendered = self._rendered_text(text, failed)
+                       in_editor: bool, render: bool = True) -> PreparedSend | None:
+        rendered = self._rendered_text(text, failed) if render else text
         if rendered is None:
             return None
         prepared = prepare_text(
@@ -545,10 +562,11 @@ class MainWindow(QMainWindow):
     def send_text(self, text: str, env_name: str | None = None) -> None:
         """Send this event (History's Send again) to `env_name` (default: the selected
         environment) through the same checks as Send; the editor, the batch and the
-        selected environment stay as they are."""
+        selected environment stay as they are. The event goes as it was sent: text in it
+        that reads as a placeholder is data, never rendered."""
         self._send_with(lambda env: self._sendable(
-            self._text_prepared(text, env, "Not sent", in_editor=False)), env_name,
-            shown=False)
+            self._text_prepared(text, env, "Not sent", in_editor=False, render=False)),
+            env_name, shown=False)
 
     def _send_with(self, prepare: Callable[[Environment], PreparedSend | None],
                    env_name: str | None, *, shown: bool) -> None:

@@ -66,7 +66,8 @@ class WorkspacePanels:
         self.history = HistoryView(self.reader, environments=context.environments.names(),
                                    origin_of=self._origin_of, kind_of=self._kind_of)
         self.history.sendAgainRequested.connect(self._send_again)
-        self.history.saveAsTemplateRequested.connect(self._save_text_as_template)
+        self.history.saveAsTemplateRequested.connect(
+            lambda text, name: self._save_text_as_template(text, name, literal=True))
         self.history.message.connect(window.statusBar().showMessage)
         self._history_timer = QTimer(window)
         self._history_timer.setSingleShot(True)
@@ -75,7 +76,8 @@ class WorkspacePanels:
         window.flow.finished.connect(lambda _summary: self._history_timer.start())
         window.flow.outcomes_known.connect(lambda _outcomes: self._history_timer.start())
         context.inbox_listeners.append(lambda _event: self._history_timer.start())
-        window.inbox_panel.save_as_template.connect(self._save_text_as_template)
+        window.inbox_panel.save_as_template.connect(
+            lambda text, name: self._save_text_as_template(text, name, literal=True))
         # a run sends ids the editor or the batch may hold: what the banner says of them
         # is looked at again, as after the window's own send
         self.runner.run_finished.connect(lambda _report: window.dedup.schedule())
@@ -294,10 +296,14 @@ class WorkspacePanels:
     def save_editor_as_template(self) -> str | None:
         return self._save_text_as_template(self.window.event_text(), "")
 
-    def _save_text_as_template(self, text: str, name: str) -> str | None:
+    def _save_text_as_template(self, text: str, name: str, *,
+                               literal: bool = False) -> str | None:
+        """`literal`: an event as sent or captured (History, Inbox): text in it that reads
+        as a placeholder is kept as text, not rendered when the template is used."""
         try:
             event = json.loads(text)
-            saved = self.browser.save_from_event(event, name or None)
+            saved = self.browser.save_from_event(
+                as_literal_text(event) if literal else event, name or None)
         except ValueError as exc:
             self.window.statusBar().showMessage(f"Not saved: the event is not valid JSON ({exc})")
             return None

@@ -11,6 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
+from console.core.template import TemplateEngine
+from console.core.template_scope import render_text
 from console.services.outcomes import PollPolicy
 from console.services.paths import app_paths
 from console.ui.context import AppContext
@@ -382,6 +384,62 @@ def test_send_preview_and_save_wait_for_a_big_import_into_the_batch(qtbot, app_h
         await context.shutdown()
 
     run_async(session(), timeout=60)
+
+
+def test_captured_and_sent_text_that_reads_as_a_placeholder_goes_again_as_it_was(
+        qtbot, app_home, run_async):
+    """An app's mail subject "Total: {{ 1 + 1 }}" captured by the inbox was rendered when
+    opened (and resent as "Total: 2"); "Hi {{ name }}" could not be opened with a batch;
+    History's Send again rendered it too."""
+    import httpx
+
+    from console.core.scenario import FORMAT_TEMPLATE
+
+    context, window = open_window(qtbot)
+    context.poll_policy = PollPolicy(total=0.3)
+    total = {"name": "mail/send", "data": {"subject": "Total: {{ 1 + 1 }}"}}
+    hello = {"name": "mail/send", "data": {"subject": "Hi {{ name }}"}}
+
+    async def session():
+        await start_on_inbox(context, window)
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(f"{context.inbox.url}/e/key", json=[total, hello])
+        assert answer.status_code == 200
+        await wait_until(lambda: window.inbox_panel.model.rowCount() == 2, message="captured")
+        panel = window.inbox_panel
+
+        def open_captured(sent):
+            for row in range(panel.model.rowCount()):
+                panel.table.selectRow(row)
+                if panel.selected().event["data"] == sent["data"]:
+                    panel.open_button.click()
+                    return
+            raise AssertionError(f"not captured: {sent}")
+
+        open_captured(total)
+        window.send()
+        await wait_until(lambda: len(context.inbox.events) == 3, message="sent again")
+        assert context.inbox.events[-1].event["data"] == total["data"]
+        await wait_until(lambda: not window.flow.sending, message="send finished")
+        window.composer.add_events([{"name": "shop/row", "data": {}}])
+        open_captured(hello)  # with a batch: a new row, as it was captured
+        open_captured(total)
+        subjects = [e["data"]["subject"] for e in window.composer.batch.events[1:]]
+        assert sorted(subjects) == ["Hi {{ name }}", "Total: {{ 1 + 1 }}"]
+        window.panels.history.sendAgainRequested.emit(json.dumps(hello), "Inbox")
+        await wait_until(lambda: len(context.inbox.events) == 4, message="history's again")
+        assert context.inbox.events[-1].event["data"] == hello["data"]
+        await wait_until(lambda: not window.flow.sending, message="send finished")
+        saved = window.panels._save_text_as_template(json.dumps(hello), "hello", literal=True)
+        assert saved == "hello"
+        file = window.panels.workspace.path_of("templates", "hello")
+        document = json.loads(file.read_text())
+        assert document["format"] == FORMAT_TEMPLATE
+        rendered, error = render_text(json.dumps(document), TemplateEngine())
+        assert error is None and json.loads(rendered)["data"] == hello["data"]
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
 
 
 def test_send_again_from_history_sends_only_that_event(qtbot, app_home, run_async):
