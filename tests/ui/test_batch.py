@@ -456,3 +456,45 @@ def test_rows_whose_answer_broke_off_are_marked_unknown(qtbot):
     composer.mark_outcomes(Tally(accepted=[0], uncertain=[1]))
     tip = composer.model.data(composer.model.index(1, 0), Qt.ItemDataRole.ToolTipRole)
     assert tip.endswith("no usable answer: the server may have taken it (see the send log)")
+
+
+def test_removing_scattered_rows_plans_the_batch_once_not_once_per_run(qtbot, monkeypatch):
+    """Removing every 20th row of 20,000 signalled each run of rows: each moved the
+    selection and the meters planned the whole batch again (5 s for 1,000 rows of 50,000)."""
+    import console.core.batch as batch_module
+
+    composer = make(qtbot)
+    composer.add_events([ev(i, pad=50) for i in range(20_000)])
+    doomed = list(range(0, 20_000, 20))
+    composer.select_rows(doomed)
+    planned: list[int] = []
+    real = batch_module.plan_requests
+    monkeypatch.setattr(batch_module, "plan_requests",
+                        lambda sizes, **kw: planned.append(len(sizes)) or real(sizes, **kw))
+    composer.remove_selected()
+    assert len(composer.batch) == 19_000 and 0 not in names(composer)
+    assert names(composer)[:3] == [1, 2, 3] and 20 not in names(composer)
+    assert len(planned) <= 2, len(planned)  # it was 1,000
+    assert composer.meters.text("count") == "19,000 of 5,000"
+    composer.undo_stack.undo()
+    assert names(composer) == list(range(20_000))
+    few = [3, 4, 10]  # a few runs still go one by one, keeping the view's place
+    composer.select_rows(few)
+    composer.remove_selected()
+    assert len(composer.batch) == 19_997 and names(composer)[:5] == [0, 1, 2, 5, 6]
+
+
+def test_with_several_rows_selected_the_event_meter_shows_the_largest(qtbot, tmp_path: Path):
+    """After an import all its rows are selected, and the meter showed the first (100
+    bytes, green) while the second was over the limit."""
+    composer = make(qtbot, event_limit=262_144)
+    sizes = [100, 262_145, 200]
+    events = [{"name": "m/x", "data": {"p": "x" * (size - len('{"name":"m/x","data":{"p":""}}'))}}
+              for size in sizes]
+    file = tmp_path / "three.json"
+    file.write_text(json.dumps(events))
+    assert composer.import_file(file)
+    assert composer.selected_rows() == [0, 1, 2]
+    assert composer.meters.text("event").startswith("#2: 262,145 of 262,144 bytes")
+    composer.select_rows([2])
+    assert composer.meters.text("event").startswith("#3: 200 of 262,144 bytes")

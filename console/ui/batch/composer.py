@@ -174,10 +174,20 @@ class BatchComposer(BatchImports, QWidget):
         if not len(self.batch) and self._editor_sizes:
             return meters_of(self._editor_sizes, self.model.request_limit,
                              self.model.event_limit, editor=True)
-        row = self.current_row()
         return self.batch.meters(
-            self.model.request_limit, self.model.event_limit, row if row >= 0 else None
-        )
+            self.model.request_limit, self.model.event_limit, self._metered_row())
+
+    def _metered_row(self) -> int | None:
+        """The event on the per-event meter: the current row, or with several rows selected
+        (after an import, say) the largest of them; None: the largest of the batch."""
+        row = self.current_row()
+        selection = self.view.selectionModel().selection()
+        spans = [selection.at(i) for i in range(selection.count())]
+        if len(spans) == 1 and spans[0].top() == spans[0].bottom():
+            return row if row >= 0 else None
+        sizes = self.batch.sizes()
+        chosen = [r for span in spans for r in range(span.top(), span.bottom() + 1)]
+        return max(chosen, key=sizes.__getitem__, default=row if row >= 0 else None)
 
     def set_editor_sizes(self, sizes: Sequence[int]) -> None:
         """Compact sizes of the events in the editor's text, as its last check found them."""
