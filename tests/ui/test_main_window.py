@@ -852,7 +852,7 @@ def test_with_the_batch_empty_preview_shows_the_editors_requests_and_adds_nothin
     assert dialog is not None
     qtbot.addWidget(dialog)
     assert len(window.composer.batch) == 0  # as Send, which sends the editor's text as is
-    rendered = [big, {**big, "v": "2"}, {"name": "shop/seq", "data": {"n": 1}}]
+    rendered = [big, {**big, "v": "2"}, {"name": "shop/seq", "data": {"n": 3}}]  # 3rd event
     assert dialog.request_count() == 2  # 600 KB: split as Send would split it
     assert [dialog.request_body(i) for i in range(2)] == [
         array_body([event_bytes(rendered[0])]), array_body([event_bytes(e) for e in rendered[1:]])]
