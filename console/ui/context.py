@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -58,6 +59,19 @@ class AppContext:
             await self.history.run(lambda store: store.apply_retention())
         except Exception as exc:
             log.warning("retention not applied: %s", exc)
+
+    async def history_failed(self, exc: BaseException) -> str:
+        """The history stopped working in the middle of the session (made read-only, damaged,
+        held by another program past the wait): it is off for the rest of the session, as
+        when it cannot be opened, and the reason is returned to say so."""
+        reason = str(exc) or type(exc).__name__
+        history, self.history = self.history, None
+        log.warning("history turned off: %s", reason)
+        self.notices.append(f"History is off for this session: {reason}")
+        if history is not None:
+            with contextlib.suppress(Exception):  # it is failing: closing may fail too
+                await history.aclose()
+        return reason
 
     async def _start_inbox(self, inbox_port: int | None) -> None:
         from urllib.parse import urlsplit

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMessageBox, QPushBut
 
 from console.core.dedup import Prediction, Verdict, duplicates_headline, id_key_of
 from console.core.edits import set_strings
+from console.core.errors import UserError
 from console.core.ids import random_ulid
 from console.core.pipeline import PreparedSend, prepare_events
 from console.core.positions import escape_token
@@ -128,7 +129,13 @@ class DedupCheck(QObject):
         kept_as = window.environment().history_name
 
         async def refresh() -> None:
-            predictions = await window.flow.predict(kept_as, events)
+            try:
+                predictions = await window.flow.predict(kept_as, events)
+            except UserError as exc:  # the history failed: it is off now, and said so
+                self.banner.set_predictions([], batch=False)
+                window.statusBar().showMessage(str(exc).replace(
+                    "; Send now sends", ": Send sends"))
+                return
             if (window.env_combo.currentData() == env_name
                     and generation == self._generation):
                 self.banner.set_predictions(predictions, batch=len(batch) > 0)

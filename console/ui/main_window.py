@@ -592,7 +592,11 @@ class MainWindow(QMainWindow):
                             shown: bool) -> None:
         """Duplicates of earlier sends are confirmed with the user before anything leaves."""
         try:
-            checked = await self.dedup.checked(resolved, prepared, shown=shown)
+            try:
+                checked = await self.dedup.checked(resolved, prepared, shown=shown)
+            except UserError as exc:  # the history failed to answer (now off): say so
+                self.statusBar().showMessage(f"Not sent: {exc}")
+                return
             if checked is not None:
                 predictions = (self.dedup.banner.predictions if shown and checked is prepared
                                else None)  # else: the flow asks the ledger again

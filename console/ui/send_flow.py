@@ -7,7 +7,9 @@ and, when present, the history recorder listening to every request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,12 +26,14 @@ from console.core.dedup import (
     not_taken_each,
     summary_line,
 )
+from console.core.errors import UserError
 from console.core.ids import IdSeed
 from console.core.plan import BatchPlan
 from console.core.redact import scrub
 from console.services.client import SendResult
 from console.services.history import CANCELLED_REASON
 from console.services.history_recorder import AsyncHistoryRecorder
+from console.services.history_schema import HistoryError
 from console.services.outcomes import RestAccess
 from console.services.sender import Observers
 from console.services.targets import ResolvedTarget
@@ -37,6 +41,10 @@ from console.ui.batch import BatchSendPanel
 from console.ui.context import AppContext
 from console.ui.history.icons import DETAIL_LINES, event_lines, headline
 from console.ui.send_log import LogRow, SendLogModel
+
+
+class HistoryOff(UserError):
+    """The history failed and is now off for the session; nothing was sent."""
 
 
 class LogObserver:
@@ -92,6 +100,17 @@ class LogObserver:
                 ((i, self.events[i].get("name", ""), o.text) for i, o in shown), len(known)))
             self.model.changed(n)
         self._dirty.clear()
+
+    def unrecorded(self, recorded: Any, why: str) -> None:
+        """Requests whose history row could not be written never went out: said so (not
+        "unknown", which would invite a check for a send that never happened)."""
+        for request_no, n in self.rows.items():
+            row = self.model.rows[n]
+            if row.pending and request_no not in recorded:
+                row.error = f"not sent: {why}"
+                row.outcome = row.outcome_kind = OutcomeKind.NOT_ACCEPTED.value
+                row.outcome_detail = f"not sent: {why}"
+                self.model.changed(n)
 
     def cancelled(self, why: str = "the send was cancelled") -> None:
         """The send (or its runs lookup) was cancelled: answered rows say their runs were
@@ -165,10 +184,16 @@ class SendFlow(QObject):
         return self._busy or self.panel.sending
 
     async def predict(self, env_name: str, events: Sequence[Any]) -> list[Prediction]:
-        """What Inngest will do with each event's `id`, from this console's history."""
+        """What Inngest will do with each event's `id`, from this console's history. A
+        history that fails to answer is turned off for the session (HistoryOff says so)."""
         ids = [i for i in (dedup_id_of(e) for e in events) if i]
         history = self.context.history
-        prior = await history.prior_sends(env_name, ids) if history and ids else []
+        try:
+            prior = await history.prior_sends(env_name, ids) if history and ids else []
+        except (sqlite3.Error, HistoryError) as exc:
+            reason = await self.context.history_failed(exc)
+            raise HistoryOff(f"the history could not be read ({reason}). It is off for "
+                             "this session; Send now sends without it") from None
         ledger = DedupLedger(prior, env=env_name)
         # off the loop: classifying 20,000 events takes longer than a frame
         return await asyncio.to_thread(ledger.classify, list(events), int(time.time() * 1000))
@@ -240,11 +265,25 @@ class SendFlow(QObject):
             self.panel.lookup_done()
             log.flush()
             self.finished.emit(self._summary(resolved, log, outcomes))
+        except HistoryOff as exc:  # before anything went out
+            self.finished.emit(f"Not sent: {exc}")
+        except (sqlite3.Error, HistoryError) as exc:  # the history failed mid-session
+            if recorder is None and self.context.history is None:
+                raise
+            reason = scrub(await self.context.history_failed(exc), resolved.secrets)
+            log.unrecorded(recorder.requests if recorder is not None else {},
+                           "the history could not record it")
+            log.cancelled(f"the history could not be written ({reason})")
+            recorder = None  # nothing more to write there
+            self.finished.emit(
+                f"Not sent: the history could not record the send ({reason}). It is off "
+                "for this session; Send now sends without it")
         finally:
             gc.unfreeze()
             self._busy = False
             if recorder is not None:
-                await recorder.finish()
+                with contextlib.suppress(sqlite3.Error, HistoryError):
+                    await recorder.finish()
 
     async def _confirm(self, resolved: ResolvedTarget, recorder: AsyncHistoryRecorder | None,
                        log: LogObserver, predictions: Sequence[Prediction]) -> dict[int, Outcome]:

@@ -442,6 +442,44 @@ def test_captured_and_sent_text_that_reads_as_a_placeholder_goes_again_as_it_was
     run_async(session(), timeout=40)
 
 
+def test_a_history_that_cannot_record_stops_the_send_and_is_then_off(qtbot, app_home,
+                                                                     run_async):
+    """Another program held the history's write lock past the wait (or it was made read-only,
+    or damaged): Send failed in a task, the status bar kept saying "Sending to Inbox…", and
+    every later Send did the same."""
+    import sqlite3
+
+    context, window = open_window(qtbot)
+
+    async def session():
+        await start_on_inbox(context, window)
+        window.editor.setPlainText('{"name": "shop/locked", "data": {}}')
+        locker = sqlite3.connect(str(context.paths.history_db), isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")  # the write lock, held
+        try:
+            window.send()
+            await wait_until(lambda: window.statusBar().currentMessage().startswith(
+                "Not sent: the history could not record the send ("), timeout=20,
+                message="the reason")
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        message = window.statusBar().currentMessage()
+        assert message.endswith("It is off for this session; Send now sends without it")
+        assert context.history is None and context.inbox.events == []
+        [row] = window.log_model.rows
+        assert row.error == "not sent: the history could not record it"
+        assert not window.flow.sending
+        window.send()
+        await wait_until(lambda: len(context.inbox.events) == 1, message="sent without it")
+        await wait_until(lambda: not window.flow.sending, message="send finished")
+        assert window.log_model.rows[-1].status == 200
+        assert any(n.startswith("History is off for this session: ") for n in context.notices)
+        await context.shutdown()
+
+    run_async(session(), timeout=60)
+
+
 def test_send_again_from_history_sends_only_that_event(qtbot, app_home, run_async):
     """With a batch in the window, History's Send again used to load the event into the
     editor (which edits the selected batch row, overwriting it) and send the whole batch."""
