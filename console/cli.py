@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -76,6 +77,12 @@ def _main(argv: Sequence[str] | None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except sqlite3.Error as exc:  # the history failed after it opened (only it is SQLite)
+        from console.services.history_schema import history_failure
+        from console.services.paths import app_paths
+
+        print(f"event-console: {history_failure(exc, app_paths().history_db)}", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # the reader went away (`... --json | head -1`): stop quietly
         _discard_stdout()
         return 141  # 128 + SIGPIPE, as a shell reports a tool that SIGPIPE stopped

@@ -298,6 +298,22 @@ def is_corrupt(exc: sqlite3.DatabaseError) -> bool:
     return "not a database" in text or "malformed" in text
 
 
+def history_failure(exc: sqlite3.Error, path: Path) -> str:
+    """What to say of a history that failed after it opened (a page damaged past the
+    header, the file made read-only): a damaged file is moved aside, as at open."""
+    if (isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+            and is_corrupt(exc)):
+        try:
+            moved = move_aside(path)
+        except OSError as error:
+            return (f"the history at {path} is damaged ({exc}) and could not be moved "
+                    f"aside: {error.strerror or error}")
+        return (f"the history file was damaged ({exc}) and has been moved aside to {moved}; "
+                "the next command starts a fresh one")
+    return (f"the history at {path} cannot be used: {exc} (send and run go without it "
+            "with --no-history)")
+
+
 def move_aside(path: Path) -> Path:
     """Rename a damaged database (and its -wal/-shm) to `<name>.corrupt-<timestamp>`."""
     stamp = time.strftime("%Y%m%d-%H%M%S")

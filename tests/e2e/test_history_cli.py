@@ -1,6 +1,6 @@
 """`event-console history` options that take a value from a fixed set or range: a value
 outside it is a usage error (exit 2) that says what is valid, never an empty listing or a
-setting quietly changed to something else."""
+setting quietly changed to something else; and a history file damaged after it opened."""
 
 from __future__ import annotations
 
@@ -43,3 +43,31 @@ def test_a_retention_in_range_is_kept(cli, days, kept):
     proc = cli("history", "--set-retention", days)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.endswith(f"events are kept {kept}\n")
+
+
+def test_a_history_damaged_past_its_header_is_moved_aside_in_one_line(cli, app_home):
+    """The open check reads only the schema: with the data pages damaged, `history` and
+    `send` ended in a Python traceback (exit 1), and the file stayed where it was."""
+    import json
+
+    from console.services.history import HistoryStore
+    from console.services.paths import app_paths
+
+    db = app_paths().ensure().history_db
+    with HistoryStore(db) as store:
+        for k in range(40):
+            store.record_pending(env="Inbox", events=[json.dumps(
+                {"name": "x/y", "id": f"id-{k}-{i}", "data": {"pad": "z" * 500}}).encode()
+                for i in range(50)])
+    data = bytearray(db.read_bytes())
+    page = 16384
+    data[2 * page:] = b"\xa5" * (len(data) - 2 * page)  # every page after the schema's
+    db.write_bytes(bytes(data))
+    done = cli("history")
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("event-console: the history file was damaged (") and (
+        "has been moved aside to " in line), line
+    assert not db.exists() and list(db.parent.glob("history.sqlite3.corrupt-*"))
+    again = cli("history")
+    assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
