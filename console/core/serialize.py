@@ -63,7 +63,7 @@ def breaks_escaped(text: str) -> str:
 def dumps(value: Any, **options: Any) -> str:
     """`json.dumps(value, ensure_ascii=False, **options)` for text a person reads or edits
     in the window: what Qt would keep as a line break escaped (see `breaks_escaped`)."""
-    return breaks_escaped(json.dumps(value, ensure_ascii=False, **options))
+    return breaks_escaped(json_text(value, **options))  # half a UTF-16 pair: escaped
 
 
 def pretty(value: Any) -> str:

@@ -12,6 +12,8 @@ import pprint
 import textwrap
 from typing import Any
 
+from console.core.serialize import json_text
+
 CLOUD_EVENT_ORIGIN = "https://inn.gs"
 APP_ID = "event-console"
 _PY_EVENT_FIELDS = ("name", "data", "id", "ts")
@@ -69,9 +71,9 @@ def typescript_snippet(
         options.append("  isDev: true,")
     events = _events(body)
     proto, big = _js_hazards(events)
-    payload = json.dumps(events, ensure_ascii=False, indent=2)
+    payload = json_text(events, indent=2)  # half a UTF-16 pair: written as \\u escapes
     if proto:  # in an object literal "__proto__" sets the prototype: the key was dropped
-        payload = f"JSON.parse({json.dumps(json.dumps(events, ensure_ascii=False))})"
+        payload = f"JSON.parse({json_text(json_text(events))})"
     notes = (["// numbers beyond 2^53 lose precision in JavaScript, so the SDK cannot send",
               "// them as written: send such a value as a string"] if big else [])
     return "\n".join([

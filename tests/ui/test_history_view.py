@@ -224,6 +224,26 @@ def test_copy_as_targets_where_the_event_went_not_what_its_environment_is_called
     assert "isDev" not in view.copy_as("TypeScript")
 
 
+def test_copy_as_and_send_again_keep_half_a_utf16_pair_the_inbox_captured(qtbot,
+                                                                          sent_history):
+    """The inbox takes "\\ud800" as sent; Copy as raised UnicodeEncodeError out of the
+    menu, and Send again's text lost the character on its way through Qt."""
+    reader, _origin = sent_history
+    view = HistoryView(reader, environments=["Inbox"])
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.model.row_at(0) is not None, timeout=10_000)
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    qtbot.waitUntil(lambda: view.detail.row is not None, timeout=10_000)
+    event = {"name": "cap/sur", "id": "cs1", "data": {"s": "\ud800 lone", "t": "é"}}
+    view.detail.show_row(replace(view.detail.row, payload=json.dumps(event)), [])
+    for language in ("curl", "TypeScript", "Python"):
+        snippet = view.copy_as(language)
+        assert snippet is not None and "\\ud800 lone" in snippet, language
+    with qtbot.waitSignal(view.sendAgainRequested) as sent:
+        view.send_menu.actions()[0].trigger()
+    assert json.loads(sent.args[0]) == event
+
+
 def test_the_selected_event_stays_selected_when_new_events_are_recorded(qtbot,
                                                                        sent_history):
     """An app posting to the inbox records an event every few seconds: each refresh used

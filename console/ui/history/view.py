@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core import snippets
-from console.core.serialize import event_bytes
+from console.core.serialize import json_text
 from console.services.atomic import atomic_file
 from console.services.environments import is_loopback_host
 from console.services.history import DAY_MS, HistoryStore
@@ -343,7 +343,9 @@ class HistoryView(QWidget):
                                    "branch": row.branch}
         if language != "curl":
             options["dev"] = dev
-        text = SNIPPETS[language](event_bytes(row.event), **options)
+        # half a UTF-16 pair, as the inbox may capture it, goes as its \\u escape
+        body = json_text(row.event, separators=(",", ":")).encode("utf-8")
+        text = SNIPPETS[language](body, **options)
         QGuiApplication.clipboard().setText(text)
         self.say(f"Copied as {language} (the key is read from INNGEST_EVENT_KEY).")
         return text
