@@ -17,12 +17,14 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import IO, Any
 
+from console.core.errors import UserError
 from console.core.serialize import json_text
 from console.services.history_schema import dedup_days
 
 # a request's events are consecutive rows from first_event_id: a rowid range, no index needed
 _REQUEST_EVENTS = ("requests r JOIN events e ON e.id BETWEEN r.first_event_id AND"
                    " r.first_event_id + r.events - 1 AND e.request_id = r.id WHERE r.id = ?")
+MAX_PATTERN_BYTES = 10_000  # of a search text or a name pattern (SQLite's own cap is 50,000)
 _GLOB = re.compile(r"[*?\[]")
 _WORD = re.compile(r"[^\W_]+")
 
@@ -288,6 +290,12 @@ class HistoryReads:
             "SELECT DISTINCT name FROM events ORDER BY name LIMIT ?", (limit,))]
 
     def _where(self, filters: HistoryFilter) -> tuple[str, list[Any]]:
+        for what, value in (("search text", filters.text), ("event name pattern", filters.name)):
+            if value and len(value.encode("utf-8", "surrogatepass")) > MAX_PATTERN_BYTES:
+                # SQLite refuses longer LIKE/GLOB patterns ("pattern too complex", a
+                # traceback in the CLI); no payload or name is found by one anyway
+                raise UserError(f"the {what} is over {MAX_PATTERN_BYTES:,} bytes: search "
+                                "for a shorter part of it")
         # a name that is an event's name is that name, though it holds glob characters
         # (`app/items[0]` matched `app/items0` only, the window's completer offering it)
         exact = bool(filters.name and _GLOB.search(filters.name) and self.conn.execute(

@@ -71,3 +71,15 @@ def test_a_history_damaged_past_its_header_is_moved_aside_in_one_line(cli, app_h
     assert not db.exists() and list(db.parent.glob("history.sqlite3.corrupt-*"))
     again = cli("history")
     assert again.returncode == 0 and "Traceback" not in again.stderr, again.stderr
+
+
+@pytest.mark.parametrize("option, value", [("--search", "$" * 60_000),
+                                           ("--search", "\N{PARTY POPPER}" * 13_000),
+                                           ("--name", "*" * 60_000)])
+def test_a_search_or_name_too_long_for_sqlite_is_one_line(cli, option, value):
+    """SQLite refuses a LIKE or GLOB pattern over 50,000 bytes: a traceback, exit 1."""
+    done = cli("history", option, value)
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.splitlines()
+    assert line.startswith("event-console: the ") and line.endswith(
+        "is over 10,000 bytes: search for a shorter part of it"), line
