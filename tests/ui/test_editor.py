@@ -560,6 +560,34 @@ def test_completion_of_enum_values_and_event_names(qtbot, editor, provider):
     assert editor.toPlainText() == '{"name": "", "data": {}}'
 
 
+def test_accepting_a_suggestion_keeps_the_json_valid(qtbot, editor, provider):
+    """A key chosen after a member went in with no comma (`"pro""seats": `), one chosen
+    before a member had none after it, and `true` chosen inside "" became the string
+    "true"."""
+    editor.set_completion_provider(provider)
+    popup = editor.completion_popup()
+
+    def choose(text: str, at: str, label: str) -> str:
+        editor.setPlainText(text)
+        put_cursor(editor, text.index(at) + len(at))
+        qtbot.keyClick(editor, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+        assert popup.isVisible(), text
+        while popup.current().label != label:
+            qtbot.keyClick(editor, Qt.Key.Key_Down)
+        qtbot.keyClick(editor, Qt.Key.Key_Return)
+        popup.hide()
+        return editor.toPlainText()
+
+    after = choose('{"name": "app/signup", "data": {"plan": "pro"}}', '"pro"', "seats")
+    assert after == '{"name": "app/signup", "data": {"plan": "pro", "seats": }}'
+    assert editor.textCursor().position() == after.index('"seats": ') + len('"seats": ')
+    before = choose('{"name": "app/signup", "data": {"plan": "pro"}}', '"data": {', "seats")
+    assert before == '{"name": "app/signup", "data": {"seats": , "plan": "pro"}}'
+    assert editor.textCursor().position() == before.index('"seats": ') + len('"seats": ')
+    quoted = choose('{"name": "app/signup", "data": {"trial": ""}}', '"trial": "', "true")
+    assert json.loads(quoted)["data"] == {"trial": True}
+
+
 def test_no_suggestions_and_no_provider_say_so(qtbot, editor, provider, statuses):
     assert editor.trigger_completion() is False
     assert statuses[-1] == "No completion source is set for this editor."

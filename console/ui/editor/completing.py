@@ -142,17 +142,25 @@ class CompletionController:
         if rest.startswith(":") and insert.rstrip().endswith(":"):
             insert = insert.rstrip()[:-1].rstrip()  # the colon is already there
         block_start = cursor.block().position()
+        back = 1 if insert.endswith('""') else 0  # the caret goes between those quotes
+        if _new_member(insert):  # a key and its value: commas where members meet
+            before, after = _neighbours(editor, block_start + column_to_utf16(line, start),
+                                        block_start + column_to_utf16(line, end))
+            if before not in ("{", ",", ""):
+                insert = ", " + insert  # after a member: `"a": 1|` took `"b": ""` bare
+            if after == '"':
+                insert, back = insert + ", ", back + 2  # before another member
         cursor.beginEditBlock()
         cursor.setPosition(block_start + column_to_utf16(line, start))
         cursor.setPosition(
             block_start + column_to_utf16(line, end), QTextCursor.MoveMode.KeepAnchor
         )
         cursor.insertText(breaks_escaped(insert))  # a value from a schema
-        if insert.endswith('""'):  # a string value: put the cursor between the quotes
-            cursor.movePosition(QTextCursor.MoveOperation.PreviousCharacter)
+        if back:  # a string value: put the cursor between the quotes
+            cursor.movePosition(QTextCursor.MoveOperation.PreviousCharacter, n=back)
         cursor.endEditBlock()
         editor.setTextCursor(cursor)
-        if insert.rstrip().endswith(":") or insert.endswith(('": ""', ": ")):
+        if insert.rstrip(", ").endswith((":", '": ""', ": ")):
             self._schedule()  # a key was inserted: its values are next
 
     def _prefix(self) -> str:
@@ -167,15 +175,40 @@ class CompletionController:
         return line[token.start : column]
 
 
+def _new_member(insert: str) -> bool:
+    """Whether `insert` is a key with its colon (a new member), not a key or value alone."""
+    return insert.startswith('"') and insert.rstrip().endswith((":", '""')) and '": ' in insert
+
+
+def _neighbours(editor: JsonEditor, start: int, end: int, reach: int = 4096) -> tuple[str, str]:
+    """The characters before `start` and from `end` on, past white space ("" at an end)."""
+    document = editor.document()
+    last = document.characterCount() - 1
+    before = after = ""
+    pos = start - 1
+    while pos >= max(0, start - reach):
+        char = document.characterAt(pos)
+        if not char.isspace():
+            before = char
+            break
+        pos -= 1
+    pos = end
+    while pos < min(last, end + reach):
+        char = document.characterAt(pos)
+        if not char.isspace():
+            after = char
+            break
+        pos += 1
+    return before, after
+
+
 def _replace_range(line: str, column: int, insert: str) -> tuple[int, int]:
     """The code-point columns a candidate replaces: the string or word at the cursor."""
     token = token_at(line, column)
     if token is None:
         return column, column
     if token.kind in (Kind.STRING, Kind.KEY):
-        end = token.end if token.closed else column
-        if insert.startswith('"'):
-            return token.start, end
-        # A bare insert text goes between the quotes.
-        return token.start + 1, end - 1 if token.closed else end
+        # the string is replaced, quotes and all: a string candidate is quoted itself, and
+        # `true` or `1` chosen inside "" went between the quotes ("true", a string)
+        return token.start, token.end if token.closed else column
     return token.start, token.end
