@@ -289,6 +289,11 @@ def _show(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _exclusive(error: ValidationError, bound: str) -> bool:
+    """Whether a draft-04 schema made this `minimum`/`maximum` exclusive."""
+    return isinstance(error.schema, dict) and error.schema.get(f"exclusive{bound}") is True
+
+
 def _describe(error: ValidationError) -> list[tuple[list[str | int], str]]:
     """(extra path tokens, message) for one error; `required` and extras yield several."""
     kind, expected, instance = error.validator, error.validator_value, error.instance
@@ -315,8 +320,12 @@ def _describe(error: ValidationError) -> list[tuple[list[str | int], str]]:
         "enum": lambda: "must be one of " + ", ".join(_show(v, 30) for v in expected[:10])
         + (", …" if len(expected) > 10 else "") + f"; got {_show(instance)}",
         "const": lambda: f"must be {_show(expected)}; got {_show(instance)}",
-        "minimum": lambda: f"must be >= {expected}; got {instance}",
-        "maximum": lambda: f"must be <= {expected}; got {instance}",
+        # draft-04 writes "exclusiveMinimum": true beside "minimum" (">= 5; got 5" read
+        # as a contradiction)
+        "minimum": lambda: f"must be {'>' if _exclusive(error, 'Minimum') else '>='} "
+                           f"{expected}; got {instance}",
+        "maximum": lambda: f"must be {'<' if _exclusive(error, 'Maximum') else '<='} "
+                           f"{expected}; got {instance}",
         "exclusiveMinimum": lambda: f"must be > {expected}; got {instance}",
         "exclusiveMaximum": lambda: f"must be < {expected}; got {instance}",
         "minLength": lambda: f"must be at least {expected} characters long",

@@ -379,3 +379,24 @@ def test_a_ref_outside_the_schema_is_refused_at_load_and_nothing_is_fetched(tmp_
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_date_time_and_uri_formats_are_checked_and_draft_04_bounds_read_right() -> None:
+    """"format": "date-time" and "uri" passed "yesterday" and "not a uri" unchecked (the
+    checkers' packages were missing), and draft-04's exclusive minimum said ">= 5; got 5"."""
+    entry = library(("f.json", dump({"x-event-name": "f/x", "properties": {
+        "at": {"type": "string", "format": "date-time"},
+        "link": {"type": "string", "format": "uri"}}}))).entry_for("f/x")
+    assert entry is not None
+    assert [(e.pointer, e.message) for e in data_errors(entry, {
+        "at": "yesterday", "link": "not a uri"})] == [
+        ("/at", 'data.at: is not a valid date-time: "yesterday"'),
+        ("/link", 'data.link: is not a valid uri: "not a uri"')]
+    assert data_errors(entry, {"at": "2026-12-07T05:30:00Z", "link": "https://x.test/a"}) == []
+    old = library(("o.json", dump({
+        "$schema": "http://json-schema.org/draft-04/schema#", "x-event-name": "o/x",
+        "properties": {"a": {"minimum": 5, "exclusiveMinimum": True},
+                       "b": {"maximum": 9}}}))).entry_for("o/x")
+    assert old is not None
+    assert [e.message for e in data_errors(old, {"a": 5, "b": 10})] == [
+        "data.a: must be > 5; got 5", "data.b: must be <= 9; got 10"]
