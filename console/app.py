@@ -206,12 +206,16 @@ def _close_on_signals(window: Any) -> list[int]:
 
 
 def smoke_report(window: Any, context: Any) -> dict[str, Any]:
-    """What the packaged-app check needs to know: window up, keyring and resources found."""
+    """What the packaged-app check needs to know: window up, keyring and resources found,
+    schema formats checked."""
     from console.services.resources import resource
 
     backends = context.secrets.known_backends()
     native = {"linux": "SecretService", "darwin": "macOS", "win32": "Windows"}.get(sys.platform, "")
     icon = resource("icons", "event-console.svg")
+    from jsonschema import Draft202012Validator  # its format checkers' packages are bundled
+
+    formats = sorted(Draft202012Validator.FORMAT_CHECKER.checkers)
     checks = {
         "window": window.isVisible(),
         "keyring_backends": backends,
@@ -222,8 +226,11 @@ def smoke_report(window: Any, context: Any) -> dict[str, Any]:
         "resources_ok": icon.is_file(),
         "inbox": window.inbox_panel.address.text(),
         "status": window.statusBar().currentMessage(),
+        "schema_formats": formats,
+        "schema_formats_ok": {"date-time", "time", "uri", "email"} <= set(formats),
     }
-    checks["ok"] = all(checks[k] for k in ("window", "keyring_native_found", "resources_ok"))
+    checks["ok"] = all(checks[k] for k in ("window", "keyring_native_found", "resources_ok",
+                                           "schema_formats_ok"))
     return checks
 
 

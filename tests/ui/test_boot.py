@@ -107,6 +107,7 @@ def test_smoke_test_reports_window_keyring_and_resources(app_home):
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["ok"] is True and report["window"] is True and report["resources_ok"] is True
+    assert report["schema_formats_ok"] is True and "date-time" in report["schema_formats"]
     assert "keyring.backends.SecretService.Keyring" in report["keyring_backends"]
     assert report["keyring_native_found"] is True
 
