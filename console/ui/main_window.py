@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.batch import Batch, is_jsonl_name
+from console.core.envelope import envelope_of
 from console.core.errors import InputError, UserError
 from console.core.pipeline import PreparedSend, prepare_text
 from console.core.plan import plan_requests
@@ -414,7 +415,7 @@ class MainWindow(QMainWindow):
         self.name_field.setPlaceholderText(NAME_PLACEHOLDER)
         # no event (text that does not parse) or no name: the field must not keep the old
         # one; while the user types in the field it is theirs, and left alone
-        name = value.get("name") if isinstance(value, dict) else None
+        name = envelope_of(value).get("name") if isinstance(value, dict) else None  # "NAME"
         shown = name if isinstance(name, str) else ""
         if self.name_field.text() != shown and not self.name_field.hasFocus():
             self.name_field.setText(shown)
@@ -429,16 +430,20 @@ class MainWindow(QMainWindow):
     _loading_selection = False
 
     def _name_edited(self, name: str) -> None:
-        from console.core.edits import set_top_level_string
+        """The field's text becomes the name the server reads ("NAME" too), as one edit of
+        that value: a key press on a 2 MB event re-parsed and replaced the whole text."""
+        from console.core.edits import top_level_string_edit
 
-        updated = set_top_level_string(self.event_text(), "name", name)
-        if updated is None:  # typed into the field, and lost: say why
+        text = self.event_text()
+        edit = top_level_string_edit(text, "name", name)
+        if edit is None:  # typed into the field, and lost: say why
             self.statusBar().showMessage(
                 "The name was not applied: the editor's text is not one JSON event (fix it "
                 "first; the Problems tab says where)")
             return
-        if updated != self.event_text():
-            self.editor.replace_text(updated)
+        start, end, replacement = edit
+        if text[start:end] != replacement:
+            self.editor.replace_range(start, end, replacement)
 
     def _batch_selected(self, row: int, text: str) -> None:
         self._show_editing()

@@ -170,6 +170,35 @@ def test_name_field_edits_the_name_value_in_place(qtbot, app_home, qloop):
     assert window.name_field.isEnabled() and window.name_field.text() == "one/again"
 
 
+def test_the_name_field_edits_the_name_the_server_reads_as_one_value(qtbot, app_home,
+                                                                    monkeypatch):
+    """With "NAME" the field was empty, and typing added a "name" the server ignores (the
+    last of the keys wins); on a 2 MB event each key re-parsed and replaced all of it."""
+    _context, window = open_window(qtbot)
+    window.editor.setPlainText('{"NAME": "shop/order", "data": {}}')
+    assert window.name_field.text() == "shop/order"
+    window.name_field.setFocus()
+    window.name_field.selectAll()
+    QTest.keyClicks(window.name_field, "q")
+    assert window.editor.toPlainText() == '{"NAME": "q", "data": {}}'
+    window.editor.setPlainText('{"name": "a", "Name": null, "NAME": "b"}')
+    window.name_field.setFocus()
+    window.name_field.selectAll()
+    QTest.keyClicks(window.name_field, "c")  # the last set one is the name read
+    assert window.editor.toPlainText() == '{"name": "a", "Name": null, "NAME": "c"}'
+    big = '{\n  "data": {"blob": "' + "x" * 2_000_000 + '"},\n  "name": "big/one"\n}\n'
+    window.editor.setPlainText(big)
+    whole: list[int] = []  # replace_text re-parses the document and replaces all of it
+    monkeypatch.setattr(window.editor, "replace_text", lambda text: whole.append(len(text)))
+    window.name_field.setFocus()
+    window.name_field.selectAll()
+    QTest.keyClicks(window.name_field, "big/two")
+    assert window.editor.toPlainText() == big.replace("big/one", "big/two")
+    assert whole == []  # one value edited, found by the C scanner
+    window.editor.undo()
+    assert window.editor.toPlainText() == big.replace("big/one", "big/tw")
+
+
 def test_the_name_field_follows_the_editor_without_a_parse_per_key_in_big_text(
         qtbot, app_home, run_async, monkeypatch):
     """A key typed in a big document must not wait for a parse of all of it."""

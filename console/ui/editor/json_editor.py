@@ -382,6 +382,19 @@ class JsonEditor(QPlainTextEdit):
         self.setTextCursor(cursor)
         self.ensureCursorVisible()
 
+    def replace_range(self, start: int, end: int, text: str) -> None:
+        """Code points `start`..`end` of the text become `text`, in one undo step; the rest
+        of the document (and the cursor around it) stays as it is. Editing one value this
+        way costs what the value costs, not what the document does."""
+        offsets = OffsetMap(self.toPlainText())
+        first, last = offsets.to_utf16(start), offsets.to_utf16(end)
+        cursor = QTextCursor(self.document())
+        cursor.beginEditBlock()
+        cursor.setPosition(first)
+        cursor.setPosition(last, QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(breaks_escaped(text))
+        cursor.endEditBlock()
+
     def open_text(self, text: str) -> None:
         """An opened event (a template, a file, a captured one) replaces the document in
         one undo step, the cursor at its start: Undo brings back what was typed before
