@@ -7,6 +7,7 @@ the scenario runner, the history view and the schema library the editor validate
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -30,6 +31,7 @@ from console.services.workspace import RecentWorkspaces, Workspace
 from console.ui.editor.scheduler import AT_ONCE_CHARS
 from console.ui.history import HistoryReader, HistoryView
 from console.ui.schema_dialog import SchemaDialog, event_of
+from console.ui.tasks import loop_running
 from console.ui.workspace import RenderedPreview, RunnerPanel, TemplateBrowser, WorkspaceWatcher
 
 if TYPE_CHECKING:
@@ -45,6 +47,7 @@ class WorkspacePanels:
         self.recent = RecentWorkspaces(context.paths.config / "recent.json")
         self.workspace = self._open_initial()
         self.library: SchemaLibrary = load_library(self.workspace.folder)
+        self._schema_loads = 0  # reloads started: only the newest one's library is used
         window.composer.schemas = self.library
         self.watcher = WorkspaceWatcher(self.workspace, parent=window)
         self.watcher.changed.connect(self._workspace_changed)
@@ -123,18 +126,37 @@ class WorkspacePanels:
             self.open_workspace(Path(folder))
 
     def _workspace_changed(self, change: Any) -> None:
+        if getattr(change, "schemas", True) and loop_running():
+            # off the Qt thread: a file touched beside a 1 MB schema held the window 1.5 s
+            # (a 5 MB one, 12.5 s) while every schema was read and compiled again
+            self._schema_loads += 1
+            self.window.context.tasks.spawn(
+                self._reload_schemas_off_thread(self._schema_loads), "schemas-reload")
+            self._show_problems(schemas=False)
+            return
         if getattr(change, "schemas", True):
             self._reload_schemas()
         self._show_problems()
 
+    async def _reload_schemas_off_thread(self, load: int) -> None:
+        folder = self.workspace.folder
+        library = await asyncio.to_thread(load_library, folder)
+        if load == self._schema_loads and folder == self.workspace.folder:  # the newest
+            self._use_library(library)
+            self._show_problems()
+
     def _reload_schemas(self) -> None:
-        self.library = load_library(self.workspace.folder)
+        self._schema_loads += 1  # a reload still running off the thread is now stale
+        self._use_library(load_library(self.workspace.folder))
+
+    def _use_library(self, library: SchemaLibrary) -> None:
+        self.library = library
         self.window.composer.schemas = self.library
         self.window.editor.validate_now()
 
-    def _show_problems(self) -> None:
+    def _show_problems(self, *, schemas: bool = True) -> None:
         problems = [str(p) for p in self.workspace.problems]
-        problems += [str(p) for p in self.library.problems]
+        problems += [str(p) for p in self.library.problems] if schemas else []
         if problems:
             more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
             self.window.statusBar().showMessage(f"Workspace file skipped: {problems[0]}{more}")

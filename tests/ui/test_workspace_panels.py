@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -121,6 +123,35 @@ def test_the_preview_says_when_a_whole_placeholder_renders_to_what_send_refuses(
     preview.set_source('{"name": "{{ \'inngest/x\' }}", "data": {"s": "{{ 5 }}"}}')
     preview.refresh()
     assert preview.error.text().startswith("1:10: renders to what Send refuses: ")
+
+
+def test_a_schema_file_written_beside_the_window_is_loaded_off_its_thread(
+        qtbot, app_home, run_async, monkeypatch):
+    """The watcher's reload read and compiled every schema on the Qt thread: a file touched
+    beside a 1 MB schema held the window for 1.5 s."""
+    _context, window = open_window(qtbot)
+    panels = window.panels
+    window.editor.setPlainText('{"name": "shop/x", "data": {}}')
+    folder = panels.workspace.folder / "schemas"
+    import console.ui.workspace_panels as module
+
+    loaded: list[threading.Thread] = []
+    real = module.load_library
+    monkeypatch.setattr(module, "load_library",
+                        lambda folder: loaded.append(threading.current_thread()) or real(folder))
+
+    async def write_and_wait() -> None:
+        await asyncio.sleep(0.2)  # the watcher is up
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "shop__x.json").write_text(json.dumps(
+            {"x-event-name": "shop/x", "type": "object", "required": ["a"]}))
+        await wait_until(lambda: any('required property "a"' in p.message
+                                     for p in window.editor.problems()),
+                         message="the new schema's warning")
+
+    run_async(write_and_wait())
+    assert loaded and threading.main_thread() not in loaded  # read and compiled off it
+    assert panels.library.entry_for("shop/x") is not None
 
 
 def test_infer_a_schema_edit_it_save_it_and_the_editor_warns_on_data(qtbot, app_home, qloop):
