@@ -302,16 +302,35 @@ class HistoryReads:
             "SELECT 1 FROM events WHERE name = ? LIMIT 1", (filters.name,)).fetchone())
         where, params = filters.where(exact_name=exact)
         if filters.text:
-            if self.fts and (query := fts_query(filters.text)):
+            # CJK text is one "word" to the index from its first character to its last: a
+            # word inside it (テキスト in 日本語テキスト) is found only as a substring
+            query = fts_query(filters.text) if self.fts and not _CJK.search(filters.text) else ""
+            if query:
                 self.index_payloads_unless_busy()
-                where += " AND e.id IN (SELECT rowid FROM payload_fts WHERE payload_fts MATCH ?)"
-                params.append(query)
-            else:  # no FTS5, or no word in the text ("$", "-"): a plain substring match
-                escaped = filters.text.replace("\\", "\\\\").replace("%", "\\%")
-                where += (" AND e.id IN (SELECT event_id FROM payloads"
-                          " WHERE body LIKE ? ESCAPE '\\')")
-                params.append("%" + escaped.replace("_", "\\_") + "%")
+                # rows past the index (another program held the lock, so it was not brought
+                # up to date) are matched word by word, not left out without a word
+                words = _WORD.findall(filters.text)
+                where += (" AND (e.id IN (SELECT rowid FROM payload_fts WHERE payload_fts"
+                          " MATCH ?) OR e.id IN (SELECT event_id FROM payloads WHERE"
+                          f" event_id > ? AND {' AND '.join([_LIKE] * len(words))}))")
+                params += [query, self._indexed_upto(), *map(_like, words)]
+            else:  # no FTS5, no word in the text ("$", "-"), or CJK: a substring match
+                where += f" AND e.id IN (SELECT event_id FROM payloads WHERE {_LIKE})"
+                params.append(_like(filters.text))
         return where, params
+
+    def _indexed_upto(self) -> int:
+        raise NotImplementedError
+
+
+_LIKE = "body LIKE ? ESCAPE '\\'"
+_CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
+
+
+def _like(text: str) -> str:
+    """`text` as a LIKE pattern matching it anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def iso_time(ms: int) -> str:

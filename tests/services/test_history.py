@@ -367,12 +367,26 @@ def test_search_for_punctuation_and_search_while_another_program_writes(db: Path
         try:
             started = time.perf_counter()
             assert store.count(HistoryFilter(text="plain")) == 1  # what is indexed
-            assert store.count(HistoryFilter(text="late")) == 0  # not yet
+            # not indexed yet, and found all the same (it was left out without a word)
+            assert store.count(HistoryFilter(text="late")) == 1
+            assert store.count(HistoryFilter(text="late nothing")) == 0  # every word counts
             assert time.perf_counter() - started < 1
         finally:
             other.execute("ROLLBACK")
             other.close()
         assert store.count(HistoryFilter(text="late")) == 1  # indexed by the next search
+
+
+def test_a_word_inside_cjk_text_is_found(db: Path):
+    """The index keeps a run of CJK characters as one word: テキスト in 日本語テキスト was
+    found only by a search for its first characters."""
+    with HistoryStore(db) as store:
+        store.record_pending(env="dev", events=parts(
+            {"name": "app/jp", "data": {"note": "日本語テキストです"}}))
+        store.record_pending(env="dev", events=parts({"name": "app/en", "data": {"n": "x"}}))
+        for text in ("日本", "テキスト", "語", "テキストです"):
+            assert [r.name for r in store.query(HistoryFilter(text=text))] == ["app/jp"], text
+        assert store.count(HistoryFilter(text="中文")) == 0
 
 
 def test_outcomes_ledger_and_captures(db: Path):
