@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from console.core.errors import UserError
 
@@ -50,6 +50,7 @@ PAGE_SIZE = 16384  # of new files (files made by older consoles keep theirs)
 WAL_AUTOCHECKPOINT_BYTES = 16 * 1024 * 1024  # see set_autocheckpoint
 DAY_MS = 24 * 60 * 60 * 1000
 BUSY_WAIT_MS = 5000  # how long a write waits for another connection's write to end
+LOCKED_OUT_WAIT_MS = 300  # each later write of a connection that waited BUSY_WAIT_MS in vain
 MIGRATION_WAIT_MS = 120_000  # how long an open waits for another open's migration
 
 V1 = """
@@ -493,13 +494,24 @@ class Transaction:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
+    _locked_out: ClassVar[set[int]] = set()  # connections (by id) waiting less for now
+
     def __enter__(self) -> None:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
+            if id(self.conn) in self._locked_out:  # the lock is free again: wait as ever
+                self._locked_out.discard(id(self.conn))
+                self.conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
         except sqlite3.OperationalError as exc:
             if not is_busy(exc):
                 raise
-            raise HistoryLocked(locked_message(self.conn)) from None
+            message = locked_message(self.conn)
+            # the command stops now; what it still writes on its way out (answers, requests
+            # left unknown) waits a moment each, not the whole wait again: a send held by
+            # a lock ended after 21 s, four waits of 5 s
+            self.conn.execute(f"PRAGMA busy_timeout = {LOCKED_OUT_WAIT_MS}")
+            self._locked_out.add(id(self.conn))
+            raise HistoryLocked(message) from None
 
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         self.conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
