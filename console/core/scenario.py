@@ -162,6 +162,9 @@ def one_step_scenario(name: str, events: Sequence[Any], variables: Mapping[str, 
 _TEMPLATE_MARKS = ("{{", "{%", "{#")
 
 
+_CR = '{{ "\\r" }}'  # a carriage return, as template text that renders to one
+
+
 def as_literal_text(value: Any) -> Any:
     """`value` (an event as sent) with every string that a template would render kept as
     the text it is ({% raw %}…{% endraw %}): a batch event holding "Hello {{ name }}",
@@ -171,9 +174,12 @@ def as_literal_text(value: Any) -> Any:
         if not any(mark in value for mark in _TEMPLATE_MARKS):
             return value
         if "endraw" in value:
-            raise InputError(f"a string holds 'endraw', which a scenario cannot keep as "
-                             f"text: {value[:60]!r}")
-        return "{% raw %}" + value + "{% endraw %}"
+            raise InputError(f"a string holds 'endraw', which a template cannot keep as "
+                             f"text beside placeholders: {value[:60]!r}")
+        # a template's own text has its line breaks made \n; a carriage return comes out
+        # of an expression instead, which is never changed ("\r\n" became "\n")
+        return _CR.join(f"{{% raw %}}{piece}{{% endraw %}}" if piece else ""
+                        for piece in value.split("\r"))
     if isinstance(value, dict):
         return {key: as_literal_text(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -242,15 +242,16 @@ class MainWindow(QMainWindow):
         is data, not placeholders: a batch row takes it as it is, and the editor keeps it
         as text ({% raw %}). "Total: {{ 1 + 1 }}" had gone out again as "Total: 2"."""
         if literal:
-            try:
-                editor_text = pretty(as_literal_text(json.loads(text)))
-            except (ValueError, RecursionError, UserError) as exc:
-                self.statusBar().showMessage(f"Not opened: {exc}"[:300])
-                return
-            if len(self.composer.batch):
+            if len(self.composer.batch):  # a row holds the event as it will be sent
                 self.composer.import_text(text, source="the opened event", verb="Open")
+            elif "{{" not in text:  # Send renders only text with a placeholder in it
+                self.editor.open_text(text)
             else:
-                self.editor.open_text(editor_text)
+                try:
+                    self.editor.open_text(pretty(as_literal_text(json.loads(text))))
+                except (ValueError, RecursionError, UserError) as exc:
+                    self.statusBar().showMessage(f"Not opened: {exc}"[:300])
+                    return
         elif len(self.composer.batch):
             rendered = self._rendered_text(text, "Not opened")
             if rendered is not None:

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from console.core.errors import InputError
 from console.core.ids import ulid_millis
+from console.core.scenario import as_literal_text
 from console.core.template import MAX_TEXT, TemplateEngine, TemplateError
 from console.core.template_scope import RenderRun, iso_millis, render_text
 
@@ -498,3 +500,17 @@ def test_concatenation_and_addition_at_ordinary_sizes_still_work():
         "concat": "a1None[1, 2]", "add": [1, 2, 3], "text": "ab", "sum": 3.5,
         "repeat": [[1, 2], [1, 2]], "map": [" 1  ", " 22 "], "ns": "aa",
         "max": "a" * 999999 + "b"}
+
+
+@pytest.mark.parametrize("text", [
+    "Hi {{ name }}", "50{% off", "{# not a comment #}", "L1\r\nTotal {{ 1 + 1 }}\r\n",
+    "a\rb {% y", "\r{{ a }}\r", "{{ a }}\n", "plain\r\n", "{{{{ }}}} {%% %%}"])
+def test_text_kept_literal_renders_back_exactly(text):
+    """Captured or sent text saved as a template (or in a scenario, or opened with a
+    placeholder beside it) must render back as it was; Jinja made "\\r\\n" into "\\n"."""
+    assert TemplateEngine().render_value(as_literal_text(text), {}) == text
+
+
+def test_text_holding_endraw_and_a_placeholder_cannot_be_kept_and_says_why():
+    with pytest.raises(InputError, match="a template cannot keep as text beside placeholders"):
+        as_literal_text("{{ x }} endraw")
