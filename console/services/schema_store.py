@@ -105,17 +105,30 @@ def save_schema(workspace: Path, event_name: str, schema: dict[str, Any], *,
     if target is None:
         target = folder / schema_file_name(event_name, version)
         if target.exists() or target.is_symlink():  # there, but not this event's schema
-            # (a hand-written file with a syntax error was replaced by an inferred schema)
-            why = next((f" ({p})" for p in load_schema_dir(folder).problems
-                        if Path(p.file).name == target.name), "")
-            raise InputError(
-                f"{SCHEMAS_DIR}/{target.name} is there but did not load as the schema of "
-                f"{event_name!r}{why}: fix it or remove it first")
+            loaded = load_schema_dir(folder)
+            if any(Path(entry.file).name == target.name for entry in loaded.entries):
+                # another event's schema whose name makes the same file name (shop/a_b and
+                # shop/a:b): this one takes a free name beside it ("x-event-name" says whose)
+                target = _free_name(target)
+            else:  # a hand-written file with a syntax error was replaced by an inferred one
+                why = next((f" ({p})" for p in loaded.problems
+                            if Path(p.file).name == target.name), "")
+                raise InputError(
+                    f"{SCHEMAS_DIR}/{target.name} is there but did not load as the schema "
+                    f"of {event_name!r}{why}: fix it or remove it first")
     _, problems = load_schema_text(str(target), text)
     if problems:
         raise InputError(str(problems[0]))
     write_text_atomic(target, text)
     return target
+
+
+def _free_name(path: Path) -> Path:
+    n = 2
+    while (candidate := path.with_name(f"{path.stem}-{n}{path.suffix}")).exists() or (
+            candidate.is_symlink()):
+        n += 1
+    return candidate
 
 
 def import_schema(src_path: Path, workspace: Path, event_name: str, *,

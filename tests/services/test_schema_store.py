@@ -121,6 +121,13 @@ def test_save_never_replaces_a_file_that_did_not_load(workspace: Path) -> None:
     assert "shop__order.json:3:" in message and message.endswith(": fix it or remove it first")
     assert broken.read_text() == text
     assert save_schema(workspace, "shop/other", SCHEMA).name == "shop__other.json"
+    # another event's valid schema with the same file name: a free name beside it
+    first = save_schema(workspace, "shop/a_b", SCHEMA)
+    second = save_schema(workspace, "shop/a:b", SCHEMA)
+    assert (first.name, second.name) == ("shop__a_b.json", "shop__a_b-2.json")
+    library = load_library(workspace)
+    assert library.entry_for("shop/a_b") is not None and library.entry_for("shop/a:b")
+    assert save_schema(workspace, "shop/a:b", SCHEMA) == second  # replaced where it is
 
 
 def test_import_copies_and_names_the_schema(workspace: Path, tmp_path: Path) -> None:
