@@ -56,7 +56,8 @@ class WorkspacePanels:
         self.browser.message.connect(window.statusBar().showMessage)
         self.runner = RunnerPanel(self.workspace, self.watcher, context.environments,
                                   context.secrets, context.client, context.tasks,
-                                  history=lambda: context.history)
+                                  history=lambda: context.history,
+                                  history_failed=context.history_failed)
         self.preview = RenderedPreview(self.workspace)
         # a big document is looked at for placeholders after a pause, not on every key
         self._preview_timer = QTimer(window)

@@ -304,6 +304,52 @@ def test_a_step_the_server_refuses_says_so_in_the_outcome_column(parts, qtbot, r
     assert panel.status.textFormat() == Qt.TextFormat.PlainText
 
 
+def test_a_history_that_cannot_record_a_step_stops_the_run_and_is_turned_off(
+        parts, qtbot, run_async, tmp_path):
+    """Another program held the history's write lock past the wait: the run's task raised
+    (a bug dialog in the app) and the status kept saying "Running…"."""
+    import sqlite3
+
+    workspace, watcher, _browser = parts
+    (workspace.folder / "scenarios" / "one.json").write_text(json.dumps({
+        "format": "event-console/scenario@1", "name": "one",
+        "steps": [{"send": {"name": "app/a", "data": {}}}]}))
+    watcher.reload()
+    db = tmp_path / "history.db"
+    current = [run_async(AsyncHistory.open(db))]
+    failures: list[BaseException] = []
+
+    async def history_failed(exc: BaseException) -> str:
+        failures.append(exc)
+        history, current[0] = current[0], None
+        if history is not None:
+            await history.aclose()
+        return str(exc)
+
+    with running_inbox() as box:
+        panel, client = inbox_panel(qtbot, workspace, watcher, box.url,
+                                    history=lambda: current[0], history_failed=history_failed)
+        panel.select_scenario("one")
+        panel.select_environment("Test inbox")
+        locker = sqlite3.connect(db, isolation_level=None)
+        locker.execute("BEGIN IMMEDIATE")
+        try:
+            assert run_async(panel.start(), timeout=30) is None
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+        assert box.events() == []  # nothing went out unrecorded
+        assert panel.status.text().startswith(
+            "Stopped: the history could not record the next send (the history at ")
+        assert panel.status.text().endswith(
+            "so it was not sent. The history is off for this session; Run runs without it")
+        assert len(failures) == 1 and current[0] is None
+        assert panel.run_button.isEnabled()
+        report = run_async(panel.start())  # and without it, the run goes
+        run_async(client.aclose())
+        assert report.passed and len(box.events()) == 1
+
+
 def test_the_vars_field_overrides_the_scenarios_vars_for_a_run(parts, qtbot, run_async):
     workspace, watcher, browser = parts
     browser.save_from_event({"name": "app/user.signed_up", "data": {"userId": "u-1"}},

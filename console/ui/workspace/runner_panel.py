@@ -17,7 +17,8 @@ import asyncio
 import contextlib
 import json
 import shlex
-from collections.abc import Callable, Sequence
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from console.services.atomic import write_bytes_atomic, write_text_atomic
 from console.services.client import EventApiClient
 from console.services.environments import EnvironmentStore
 from console.services.history_async import AsyncHistory
+from console.services.history_schema import HistoryError
 from console.services.junit import junit_xml
 from console.services.run_results import RunReport, load_rows, report_json
 from console.services.run_verify import WindowSession
@@ -66,9 +68,12 @@ class RunnerPanel(QWidget):
     def __init__(self, workspace: Workspace, watcher: WorkspaceWatcher | None,
                  environments: EnvironmentStore, secrets: SecretStore, client: EventApiClient,
                  tasks: TaskOwner | None = None, parent: QWidget | None = None, *,
-                 history: Callable[[], AsyncHistory | None] | None = None) -> None:
+                 history: Callable[[], AsyncHistory | None] | None = None,
+                 history_failed: Callable[[BaseException], Awaitable[str]] | None = None,
+                 ) -> None:
         super().__init__(parent)
         self.history = history
+        self.history_failed = history_failed  # turns the history off, says why
         self.watcher = watcher or WorkspaceWatcher(workspace, self)
         self.environments = environments
         self.secrets = secrets
@@ -368,6 +373,13 @@ class RunnerPanel(QWidget):
                     return None
                 self.status.setText("Running…")
             report = await (runner.rerun_failed(previous) if previous else runner.run())
+        except (sqlite3.Error, HistoryError) as exc:  # the history failed mid-run
+            reason = await self.history_failed(exc) if self.history_failed else str(exc)
+            self.status.setStyleSheet(ERROR_STYLE)  # steps above may have been sent
+            self.status.setText(f"Stopped: the history could not record the next send "
+                                f"({reason}), so it was not sent. The history is off for "
+                                "this session; Run runs without it")
+            return None
         finally:
             self.runner = None
             self._set_running(False)
