@@ -55,11 +55,33 @@ def no_display(environ: Any = os.environ, platform: str = sys.platform) -> str |
     dumped, exit 134) after naming its plugins, which tells an ssh user nothing."""
     if platform in ("win32", "darwin") or environ.get("QT_QPA_PLATFORM"):
         return None
-    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+    display, wayland = environ.get("DISPLAY", ""), environ.get("WAYLAND_DISPLAY", "")
+    if not display and not wayland:
+        why = "DISPLAY and WAYLAND_DISPLAY are not set"
+    elif _local_display_gone(display, wayland, environ):  # a stale one, in tmux say
+        why = f"no display server at {'DISPLAY=' + display if display else wayland}"
+    else:
         return None
-    return ("no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set). "
-            "The commands work without one: event-console send, run, inbox… "
-            "(event-console --help); QT_QPA_PLATFORM=offscreen opens the window unseen")
+    return (f"no display to open the window on ({why}). The commands work without one: "
+            "event-console send, run, inbox… (event-console --help); "
+            "QT_QPA_PLATFORM=offscreen opens the window unseen")
+
+
+def _local_display_gone(display: str, wayland: str, environ: Any) -> bool:
+    """Whether every display named is on this machine and has no socket. A display on
+    another host (ssh's localhost:10) is not looked at: Qt finds out."""
+    sockets = []
+    if display:
+        host, _, number = display.rpartition(":")
+        if host not in ("", "unix") or not number.split(".")[0].isdigit():
+            return False
+        sockets.append(f"/tmp/.X11-unix/X{number.split('.')[0]}")
+    if wayland:
+        runtime = environ.get("XDG_RUNTIME_DIR", "")
+        if not wayland.startswith("/") and not runtime:
+            return False
+        sockets.append(wayland if wayland.startswith("/") else os.path.join(runtime, wayland))
+    return not any(os.path.exists(path) for path in sockets)
 
 
 def run_gui(*, smoke_test: bool = False) -> int:

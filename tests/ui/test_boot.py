@@ -207,8 +207,19 @@ def test_with_no_display_the_window_says_so_and_the_commands_still_work(app_home
     assert done.returncode == 2, done.stderr
     assert done.stderr.startswith("event-console: no display to open the window on")
     assert "event-console send" in done.stderr and "Traceback" not in done.stderr
-    assert no_display({"WAYLAND_DISPLAY": "wayland-0"}) is None
     assert no_display({}, platform="darwin") is None
+    assert no_display({"QT_QPA_PLATFORM": "offscreen"}) is None
+    # a display named but not there (a stale DISPLAY in tmux): said, not a core dump
+    assert no_display({"DISPLAY": ":4242"}) == (
+        "no display to open the window on (no display server at DISPLAY=:4242). The "
+        "commands work without one: event-console send, run, inbox… (event-console "
+        "--help); QT_QPA_PLATFORM=offscreen opens the window unseen")
+    socket = app_home / "wayland-7"
+    gone = {"WAYLAND_DISPLAY": "wayland-7", "XDG_RUNTIME_DIR": str(app_home)}
+    assert "no display server at wayland-7" in (no_display(gone) or "")
+    socket.touch()
+    assert no_display(gone) is None
+    assert no_display({"DISPLAY": "localhost:10.0"}) is None  # ssh's: another host's
     listed = subprocess.run([sys.executable, "-m", "console", "env", "list"],
                             capture_output=True, text=True, env=bare, timeout=60, check=False)
     assert listed.returncode == 0 and "Dev Server" in listed.stdout
