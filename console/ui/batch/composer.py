@@ -153,7 +153,14 @@ class BatchComposer(BatchImports, QWidget):
         return index.row() if index.isValid() else -1
 
     def selected_rows(self) -> list[int]:
-        return sorted(i.row() for i in self.view.selectionModel().selectedRows())
+        """From the selection's ranges: Qt's selectedRows() grows with the square of the
+        scattered ranges (3 s for 30,000 of them, each Alt+Down 72 s at 100,000)."""
+        return sorted({row for span in self._selected_spans()
+                       for row in range(span.top(), span.bottom() + 1)})
+
+    def _selected_spans(self) -> list[Any]:
+        selection = self.view.selectionModel().selection()
+        return [selection.at(i) for i in range(selection.count())]
 
     def select_rows(self, rows: Sequence[int]) -> None:
         selection = QItemSelection()
@@ -181,8 +188,7 @@ class BatchComposer(BatchImports, QWidget):
         """The event on the per-event meter: the current row, or with several rows selected
         (after an import, say) the largest of them; None: the largest of the batch."""
         row = self.current_row()
-        selection = self.view.selectionModel().selection()
-        spans = [selection.at(i) for i in range(selection.count())]
+        spans = self._selected_spans()
         if len(spans) == 1 and spans[0].top() == spans[0].bottom():
             return row if row >= 0 else None
         sizes = self.batch.sizes()
