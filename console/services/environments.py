@@ -345,6 +345,15 @@ class EnvironmentStore:
     selected: str | None = None
     sdk: SdkVariables | None = None
     notice: str | None = None
+    renames: dict[str, str] = field(default_factory=dict)  # old name -> new, this session
+
+    def current_name(self, name: str) -> str:
+        """`name`, or what it was renamed to since (a picker holding the old name)."""
+        seen = set()
+        while name in self.renames and name not in seen:
+            seen.add(name)
+            name = self.renames[name]
+        return name
 
     @classmethod
     def load(cls, paths: AppPaths, environ: Mapping[str, str] | None = None) -> EnvironmentStore:
@@ -450,6 +459,9 @@ class EnvironmentStore:
         for i, existing in enumerate(self.saved):
             if existing.name == old:
                 self.saved[i] = env
+                if old != env.name:  # a rename: what was selected stays selected
+                    self.renames[old] = env.name
+                    self.selected = env.name if self.selected == old else self.selected
                 break
         else:
             self.saved.append(env)

@@ -325,14 +325,24 @@ class MainWindow(QMainWindow):
         for env in self.context.environments.all():
             label = env.name + (f" [{env.branch}]" if env.branch else "")
             self.env_combo.addItem(label, env.name)
-        names = self.context.environments.names()
-        wanted = current if current in names else self.context.environments.default().name
+        store = self.context.environments
+        names = store.names()
+        current = store.current_name(current) if current else None  # renamed meanwhile
+        if not names:  # every one removed: the window still opens, and says what to do
+            self.env_combo.blockSignals(False)
+            self.statusBar().showMessage(
+                "No environments: add one with Environments… (or `event-console env add`)")
+            return
+        wanted = current if current in names else store.default().name
         self.env_combo.setCurrentIndex(names.index(wanted) if wanted in names else 0)
         self.env_combo.blockSignals(False)
         self._env_changed()
 
     def environment(self) -> Environment:
-        return self.context.environments.get(self.env_combo.currentData())
+        name = self.env_combo.currentData()
+        if name is None:  # every environment removed
+            raise UserError("no environment is selected: add one with Environments…")
+        return self.context.environments.get(name)
 
     def select_environment(self, name: str) -> None:
         self._fill_environments(select=name)

@@ -440,7 +440,12 @@ class WorkspacePanels:
         if not events:
             self.window.statusBar().showMessage("Not saved: there is no event to save")
             return None
-        if self.window.editor_prepared(self.window.environment(), "Not saved") is None:
+        try:
+            env = self.window.environment()
+        except UserError as exc:  # none at all
+            self.window.statusBar().showMessage(f"Not saved: {exc}")
+            return None
+        if self.window.editor_prepared(env, "Not saved") is None:
             return None  # what Send would refuse: the reason is in the status bar
         return events, "editor", variables
 

@@ -715,6 +715,34 @@ def test_ctrl_shift_a_in_the_editor_adds_its_event_to_the_batch(qtbot, app_home)
     assert not window.editor.hasFocus()
 
 
+def test_a_renamed_selected_environment_stays_selected_and_none_at_all_still_opens(
+        qtbot, app_home):
+    """Renaming the selected Inbox switched the picker (and the Scenarios tab's) to Dev
+    Server, so the next Ctrl+Enter went to another server; with every environment removed
+    the window raised at start and never opened again."""
+    from dataclasses import replace
+
+    context, window = open_window(qtbot)
+    store = context.environments
+    window.select_environment("Inbox")
+    window.panels.runner.select_environment("Inbox")
+    store.put(replace(store.get("Inbox"), name="Local inbox"), replacing="Inbox")
+    window.environments_changed()
+    assert window.env_combo.currentData() == "Local inbox"
+    assert window.panels.runner.env_combo.currentText() == "Local inbox"
+    for name in list(store.names()):
+        store.remove(name)
+    store.save()
+    window.environments_changed()  # the dialog's Remove, down to none
+    assert window.env_combo.count() == 0
+    assert window.statusBar().currentMessage().startswith("No environments: add one")
+    window.editor.setPlainText('{"name": "shop/x", "data": {}}')
+    window.send()
+    assert window.statusBar().currentMessage().startswith("Not sent: ")
+    _context2, again = open_window(qtbot)  # the next start opens
+    assert again.env_combo.count() == 0 and again.isVisible()
+
+
 def test_an_environment_added_in_the_dialog_reaches_every_list_of_them(qtbot, app_home):
     """The History tab's filter and its Send again menu kept the environments of the start:
     one added later could not be filtered on or sent to without a restart."""

@@ -216,11 +216,13 @@ class RunnerPanel(QWidget):
             self.scenario_combo.setCurrentIndex(0)  # a placeholder stops Qt choosing the first
 
     def refresh_environments(self) -> None:
-        current = self.env_combo.currentText()
+        current = self.environments.current_name(self.env_combo.currentText())  # renamed?
         self.env_combo.clear()
-        self.env_combo.addItems([env.name for env in self.environments.all()])
+        names = [env.name for env in self.environments.all()]
+        self.env_combo.addItems(names)
         with contextlib.suppress(UserError):  # no environments at all: the combo stays empty
-            self.select_environment(current or self.environments.default().name)
+            self.select_environment(current if current in names
+                                    else self.environments.default().name)
 
     def _show_vars_hint(self, name: str) -> None:
         """The selected scenario's own vars, as the placeholder of the overrides."""
