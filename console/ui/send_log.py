@@ -104,6 +104,7 @@ class SendLogView(QTableView):
     def __init__(self, model: SendLogModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setModel(model)
+        self.setTabKeyNavigation(False)  # Tab leaves the table; the arrows move in it
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setAlternatingRowColors(True)
         self.verticalHeader().setVisible(False)

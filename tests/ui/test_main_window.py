@@ -815,6 +815,24 @@ def test_the_window_fits_an_800_by_600_screen_on_every_tab(qtbot, app_home):
     qtbot.waitUntil(lambda: window.width() == 800)
 
 
+def test_tab_leaves_every_list_and_table_of_the_window(qtbot, app_home):
+    """Tab in the batch list (two events or more) moved from row to row for ever, loading
+    each into the editor: a keyboard user could not get out."""
+    from PySide6.QtWidgets import QAbstractItemView
+
+    _context, window = open_window(qtbot)
+    window.composer.add_events([{"name": f"k/{i}", "data": {}} for i in range(5)])
+    views = [v for v in window.findChildren(QAbstractItemView)
+             if v is not window.editor.completion_popup()._list]  # the popup's own list
+    trapping = [type(v).__name__ for v in views if v.tabKeyNavigation()]
+    assert trapping == []
+    view = window.composer.view
+    view.setFocus()
+    qtbot.waitUntil(view.hasFocus, timeout=2000)
+    QTest.keyClick(view, Qt.Key.Key_Tab)
+    assert not view.hasFocus()
+
+
 def test_no_two_window_actions_share_a_shortcut(qtbot, app_home):
     """Qt runs neither of two window-wide actions with the same keys ("ambiguous
     shortcut"): Open Event File once took Ctrl+O from Open Workspace."""

@@ -62,6 +62,7 @@ class BatchListView(QTableView):
         super().__init__(parent)
         self.setModel(model)
         self._model = model
+        self.setTabKeyNavigation(False)  # Tab leaves the list; the arrows move in it
         self.setItemDelegate(RowDelegate(self))
         self.horizontalHeader().hide()
         self.horizontalHeader().setStretchLastSection(True)

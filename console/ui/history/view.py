@@ -81,6 +81,7 @@ class HistoryView(QWidget):
         self.model = HistoryTableModel(reader, parent=self)
         self.filter_bar = HistoryFilterBar(environments)
         self.table = QTableView()
+        self.table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)

@@ -106,6 +106,7 @@ class TemplateBrowser(QWidget):
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
         self.search.textChanged.connect(lambda _text: self._show_empty())
         self.view = QTreeView()
+        self.view.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.view.setModel(self.proxy)
         self.view.setRootIsDecorated(False)
         self.view.setSortingEnabled(True)
