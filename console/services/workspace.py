@@ -407,6 +407,12 @@ class RecentWorkspaces:
     def add(self, folder: Path) -> list[Path]:
         folder = folder.resolve()
         folders = [folder] + [f for f in self.folders() if f != folder]
-        folders = folders[:MAX_RECENT]
+        return self._write(folders[:MAX_RECENT])
+
+    def remove(self, folder: Path) -> list[Path]:
+        """Forget a folder (one that is gone)."""
+        return self._write([f for f in self.folders() if f != folder])
+
+    def _write(self, folders: list[Path]) -> list[Path]:
         write_text_atomic(self.file, pretty({"workspaces": [str(f) for f in folders]}))
         return folders

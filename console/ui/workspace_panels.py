@@ -8,6 +8,7 @@ the scenario runner, the history view and the schema library the editor validate
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -103,10 +104,16 @@ class WorkspacePanels:
                 self.window.context.notices.append(f"Workspace {folder} not opened: {exc}")
         return Workspace.open(self.window.context.paths.default_workspace)
 
-    def open_workspace(self, folder: Path) -> None:
+    def open_workspace(self, folder: Path, *, create: bool = True) -> None:
+        """`create`: make the workspace's folders (a folder the user chose); a recent one
+        that is gone is not made again, empty (a removed clone, a drive not mounted)."""
         try:
-            workspace = Workspace.open(folder)
+            workspace = Workspace.open(folder, create=create)
         except (UserError, OSError) as exc:
+            if not create and not Path(folder).is_dir():
+                with contextlib.suppress(OSError):
+                    self.recent.remove(Path(folder))
+                self._fill_recent()
             self.window.statusBar().showMessage(f"Workspace not opened: {exc}")
             return
         self.workspace = workspace
@@ -205,7 +212,8 @@ class WorkspacePanels:
         self.recent_menu.clear()
         for folder in self.recent.folders():
             action = self.recent_menu.addAction(str(folder))
-            action.triggered.connect(lambda _=False, f=folder: self.open_workspace(f))
+            action.triggered.connect(
+                lambda _=False, f=folder: self.open_workspace(f, create=False))
         self.recent_menu.setEnabled(bool(self.recent_menu.actions()))
 
     # -- schemas --------------------------------------------------------------------------

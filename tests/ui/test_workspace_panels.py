@@ -525,3 +525,22 @@ def test_the_editors_event_saved_as_a_scenario_keeps_its_placeholders(qtbot, app
     assert panels.save_batch_as_scenario("bad batch") is None
     assert window.statusBar().currentMessage().startswith("Not saved: event #2: ")
     assert sorted(f.name for f in folder.glob("*.json")) == ["fresh-ids.json", "with-vars.json"]
+
+
+def test_a_recent_workspace_that_is_gone_is_not_made_again_empty(qtbot, app_home, tmp_path):
+    """Open Recent on a deleted folder (a removed clone) silently made it again, empty."""
+    import shutil
+
+    _context, window = open_window(qtbot)
+    panels = window.panels
+    gone = tmp_path / "ws-gone"
+    panels.open_workspace(gone)  # chosen in the dialog: made
+    assert (gone / "templates").is_dir()
+    panels.open_workspace(tmp_path / "ws-other")  # then another
+    shutil.rmtree(gone)
+    entry = next(a for a in panels.recent_menu.actions() if a.text() == str(gone.resolve()))
+    entry.trigger()
+    assert not gone.exists()
+    assert window.statusBar().currentMessage() == (
+        f"Workspace not opened: {gone.resolve()}: no such workspace folder")
+    assert str(gone.resolve()) not in [a.text() for a in panels.recent_menu.actions()]
