@@ -84,6 +84,7 @@ class InboxPanel(QWidget):
         self.address = QLabel("Inbox not running")
         self.address.setTextFormat(Qt.TextFormat.PlainText)
         self.address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.address.setWordWrap(True)  # one line of it set the window's least width: 929 px
         self.table = QTableView()
         self.table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.table.setModel(self.model)
