@@ -556,3 +556,33 @@ def test_checking_many_rows_gives_the_window_its_turns_and_stop_works(parts, qtb
     # unstopped, the same rows check and run (a dry run)
     done = run_async(panel.start(dry_run=True), timeout=120)
     assert done.passed and len(done.results) == 3000
+
+
+def test_an_export_says_how_it_went_below_the_runs_summary(parts, qtbot, run_async,
+                                                           tmp_path, monkeypatch):
+    """A failed export read "Nothing sent: [Errno 17] File exists" in place of the run's
+    summary, and a good one said nothing."""
+    from console.ui.workspace import runner_panel
+
+    workspace, watcher, _browser = parts
+    (workspace.folder / "scenarios" / "one.json").write_text(json.dumps({
+        "format": "event-console/scenario@1", "name": "one",
+        "steps": [{"send": {"name": "app/a", "data": {}}}]}))
+    watcher.reload()
+    panel, client = inbox_panel(qtbot, workspace, watcher, "http://127.0.0.1:9")
+    panel.select_scenario("one")
+    report = run_async(panel.start(dry_run=True))
+    run_async(client.aclose())
+    assert report is not None
+    summary = panel.status.text()
+    assert summary.startswith("one: passed")
+    (tmp_path / "a-file").write_text("x")
+    chosen = [str(tmp_path / "a-file" / "one.xml"), str(tmp_path / "one.xml")]
+    monkeypatch.setattr(runner_panel.QFileDialog, "getSaveFileName",
+                        lambda *_a, **_k: (chosen.pop(0), ""))
+    panel.export_junit_button.click()
+    first, said = panel.status.text().split("\n")
+    assert first == summary and said.startswith("Not exported: ")
+    panel.export_junit_button.click()
+    assert panel.status.text() == f"{summary}\nExported to {tmp_path / 'one.xml'}"
+    assert (tmp_path / "one.xml").read_text().startswith("<?xml")

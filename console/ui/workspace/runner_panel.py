@@ -426,7 +426,16 @@ class RunnerPanel(QWidget):
         try:
             (self.export_json if kind == "json" else self.export_junit)(Path(path))
         except (UserError, OSError) as exc:
-            self._show_problems([], str(exc))
+            self._export_said(f"Not exported: {exc}", failed=True)
+        else:
+            self._export_said(f"Exported to {path}", failed=False)
+
+    def _export_said(self, text: str, *, failed: bool) -> None:
+        """Below the run's summary, which stays (it said "Nothing sent:" in its place)."""
+        summary = self.status.text().split("\n")[0]
+        self.status.setText(f"{summary}\n{text}")
+        passed = self.report is not None and self.report.passed
+        self.status.setStyleSheet(ERROR_STYLE if failed or not passed else "")
 
 
 HINT_VALUE = 60  # characters of a var's value shown in the hint
