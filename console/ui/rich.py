@@ -22,6 +22,18 @@ def error(value: str) -> str:
 TIP_COLUMNS = 100  # a tooltip line longer than this is wrapped
 
 
+TIP_CHARS = 3000  # a tooltip shows at most this much (a 200 KB error took 0.8 s to show,
+TIP_LINES = 30  # and one of 4,000 characters stood 1,098 px tall)
+STATUS_CHARS = 300  # of an answer's text in a one-line status
+
+
+def clipped(value: str, limit: int = STATUS_CHARS) -> str:
+    """`value`, or its start and how much was left out (the whole is in the send log)."""
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}… ({len(value) - limit:,} more characters)"
+
+
 def tip(value: str | None) -> str | None:
     """`value` as a tooltip that shows exactly its characters, long lines wrapped.
 
@@ -31,9 +43,11 @@ def tip(value: str | None) -> str | None:
     lines are wrapped here, not by Qt: Qt wraps a rich-text tooltip at a few words."""
     if not value:
         return None
-    lines = [piece for line in value.split("\n") for piece in (
+    lines = [piece for line in clipped(value, TIP_CHARS).split("\n") for piece in (
         textwrap.wrap(line, TIP_COLUMNS, replace_whitespace=False, drop_whitespace=False)
         or [""])]
+    if len(lines) > TIP_LINES:
+        lines = [*lines[:TIP_LINES], f"… ({len(lines) - TIP_LINES:,} more lines)"]
     return f"<p style='white-space:pre'>{text(chr(10).join(lines))}</p>"
 
 

@@ -40,6 +40,7 @@ from console.services.targets import ResolvedTarget
 from console.ui.batch import BatchSendPanel
 from console.ui.context import AppContext
 from console.ui.history.icons import DETAIL_LINES, event_lines, headline
+from console.ui.rich import clipped
 from console.ui.send_log import LogRow, SendLogModel
 
 
@@ -310,7 +311,7 @@ class SendFlow(QObject):
         if failed:
             first = failed[0]
             return (f"{accepted} of {total} accepted by {env} — "
-                    f"{first.status or 'no answer'}: {first.error or ''}")
+                    f"{first.status or 'no answer'}: {clipped(first.error or '')}")
         if outcomes:
             return f"{env}: {summary_line(outcomes.values())}"
         return f"{accepted} accepted by {env}"

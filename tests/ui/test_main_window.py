@@ -1021,6 +1021,14 @@ def test_tooltips_show_server_text_and_event_names_as_written(qtbot):
     results.append(StepResult(0, "pay", "send", state="error", reason="status 502", error=page))
     tip = results.index(0, RESULT_COLUMNS.index("Result")).data(Qt.ItemDataRole.ToolTipRole)
     assert shown(tip) == f"status 502\n{page}"
+    # a server's long text: a tooltip that fits a screen (4,000 characters stood 1,098 px
+    # tall; 200 KB took 0.8 s to show), the whole of it still in the row
+    long_error = "x " * 100_000
+    log.append(LogRow("Inbox", ["app/z"], 1, 10, status=400, error=long_error))
+    tip = log.data(log.index(1, LOG_COLUMNS.index("Error")), Qt.ItemDataRole.ToolTipRole)
+    lines = shown(tip).split("\n")
+    assert len(lines) == 31 and lines[-1].startswith("… (") and len(tip) < 5_000
+    assert log.rows[1].error == long_error
 
 
 def test_a_key_in_the_sdk_origins_is_never_shown_or_requested(qtbot, app_home, monkeypatch):

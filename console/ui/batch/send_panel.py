@@ -29,6 +29,7 @@ from console.core.batch import RequestReport, Tally, tally
 from console.core.ids import IdSeed
 from console.core.plan import BatchPlan
 from console.services.sender import send_events
+from console.ui.rich import clipped
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
 
@@ -182,7 +183,7 @@ class BatchSendPanel(QWidget):
         lines = [f"{done:,} of {done + len(result.rest):,} events accepted"]
         if result.rejected:
             first, why = result.rejected[0]
-            lines.append(f"event #{first + 1} rejected: {why}")
+            lines.append(f"event #{first + 1} rejected: {clipped(why)}")
         if result.not_accepted:
             lines.append(f"{len(result.not_accepted):,} not accepted")
         if result.in_flight:
@@ -195,7 +196,7 @@ class BatchSendPanel(QWidget):
             lines.append(f"{len(result.not_sent):,} not sent"
                          + (" (cancelled)" if cancelled else ""))
         if error:
-            lines.append(error)
+            lines.append(clipped(error))
         self.status.setText("; ".join(lines))
         self.resend_button.setText(f"Resend the rest ({len(result.rest):,})")
         self.resend_button.setVisible(bool(result.rest))
