@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPushButton,
     QSpinBox,
     QVBoxLayout,
@@ -178,6 +179,12 @@ class EnvironmentsDialog(QDialog):
 
     def _remove(self) -> None:
         if self.current is None:
+            return
+        answer = QMessageBox.question(  # one click deleted the keys for good
+            self, "Remove environment?",
+            f"Remove {self.current!r} and delete its event and signing keys from the "
+            "keyring? This cannot be undone.")
+        if answer != QMessageBox.StandardButton.Yes:
             return
         env = self.store.remove(self.current)
         self.store.save()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
 from keyring.backends import fail
+from PySide6.QtWidgets import QMessageBox
 
 from console.services.environments import Environment, EnvironmentStore
 from console.services.paths import app_paths
@@ -13,6 +15,18 @@ from console.services.secrets import SecretStore
 from console.ui.context import AppContext
 from console.ui.environments_dialog import EnvironmentsDialog
 from tests.ui.conftest import wait_until
+
+
+@contextlib.contextmanager
+def answering(button):
+    """QMessageBox.question answered with `button`, and what it asked."""
+    asked: list[str] = []
+    real = QMessageBox.question
+    QMessageBox.question = lambda _parent, _title, text, *a, **k: asked.append(text) or button
+    try:
+        yield asked
+    finally:
+        QMessageBox.question = real
 
 
 def make_dialog(qtbot, secrets=None):
@@ -184,7 +198,8 @@ def test_a_locked_keyring_is_said_at_select_and_at_remove(qtbot, app_home):
         assert dialog.keyring_note.text().startswith(
             "No usable keyring: the keyring is locked and could not be unlocked")
         assert dialog.session_only.isChecked()
-        dialog._remove()
+        with answering(QMessageBox.StandardButton.Yes):
+            dialog._remove()
         assert "Prod" not in context.environments.names()
         assert dialog.status.text() == (
             "<span style='color:#c62828'>Removed 'Prod', but its keys are still in the "
@@ -234,3 +249,24 @@ def test_a_key_in_a_hand_edited_origin_is_masked_in_the_dialog(qtbot, app_home):
     dialog.event_origin.setText("https://inn.gs")
     dialog._save()
     assert key not in config.read_text()
+
+
+def test_remove_asks_first_and_no_keeps_the_environment_and_its_keys(qtbot, app_home,
+                                                                     keyring_backend):
+    """One click on Remove deleted the environment's keys from the keyring for good."""
+    from console.services.environments import cloud
+
+    context, dialog = make_dialog(qtbot)
+    context.environments.put(cloud("Prod"))
+    context.secrets.set("Prod", "event", "evt-prod-key-1234")
+    dialog._refresh("Prod")
+    with answering(QMessageBox.StandardButton.No) as asked:
+        dialog._remove()
+    assert asked == ["Remove 'Prod' and delete its event and signing keys from the keyring? "
+                     "This cannot be undone."]
+    assert "Prod" in context.environments.names()
+    assert context.secrets.get("Prod", "event") == "evt-prod-key-1234"
+    with answering(QMessageBox.StandardButton.Yes):
+        dialog._remove()
+    assert "Prod" not in context.environments.names()
+    assert context.secrets.get("Prod", "event") is None
