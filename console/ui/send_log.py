@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
 from console.ui import rich
@@ -116,6 +116,39 @@ class SendLogView(QTableView):
         status = COLUMNS.index("Status")  # "sending…" whole, in this font (60 px clipped it)
         self.setColumnWidth(status, max(self.columnWidth(status), self._fitting(PENDING)))
         model.rowsInserted.connect(lambda *_: self.scrollToBottom())
+        self._model = model
+        # the ids cell shows two and a count, its tooltip cannot be copied: these can
+        copy_ids = QAction("Copy internal ids", self)
+        copy_ids.triggered.connect(lambda: self._copy(self.selected_ids()))
+        copy_rows = QAction("Copy rows", self)
+        copy_rows.setShortcut(QKeySequence.StandardKey.Copy)
+        copy_rows.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        copy_rows.triggered.connect(lambda: self._copy(self.selected_text()))
+        self.addActions([copy_ids, copy_rows])
+        self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+
+    def _rows(self) -> list[tuple[int, LogRow]]:
+        picked = sorted({index.row() for index in self.selectionModel().selectedRows()})
+        return [(n, self._model.rows[n]) for n in picked if n < len(self._model.rows)]
+
+    def selected_ids(self) -> str:
+        """Every internal id of the selected requests, one per line."""
+        return "\n".join(i for _n, row in self._rows() for i in row.ids)
+
+    def selected_text(self) -> str:
+        """The selected rows in full (ids and errors whole), tab-separated, with a header."""
+        lines = ["\t".join(COLUMNS)]
+        for n, row in self._rows():
+            cells = [str(self._model.data(self._model.index(n, c)) or "")
+                     for c in range(len(COLUMNS))]
+            cells[COLUMNS.index("Internal ids")] = " ".join(row.ids)
+            cells[COLUMNS.index("Error")] = row.error or ""
+            lines.append("\t".join(c.replace("\t", " ").replace("\n", " ") for c in cells))
+        return "\n".join(lines)
+
+    def _copy(self, text: str) -> None:
+        if text:
+            QGuiApplication.clipboard().setText(text)
 
     def _fitting(self, text: str) -> int:
         """A column width that shows `text` unclipped: the item delegate's margins on both

@@ -818,6 +818,30 @@ def test_the_window_fits_an_800_by_600_screen_on_every_tab(qtbot, app_home):
     qtbot.waitUntil(lambda: window.width() == 800)
 
 
+def test_the_send_log_copies_its_rows_and_every_internal_id_in_full(qtbot, app_home):
+    """Ctrl+C copied the one focused cell ('05:55:37', or two ids and "(+2)"); the ids were
+    only in a tooltip, which cannot be copied."""
+    from PySide6.QtGui import QGuiApplication
+
+    from console.ui.send_log import LogRow
+
+    _context, window = open_window(qtbot)
+    ids = [f"01ID{i:022d}" for i in range(4)]
+    window.log_model.append(LogRow("Inbox", ["a/b"] * 4, 4, 120, status=200, ids=ids))
+    window.log_model.append(LogRow("Inbox", ["a/c"], 1, 30, status=400, error="bad\tthing"))
+    view = window.log_view
+    view.selectAll()
+    copy_ids, _copy_rows = view.actions()
+    copy_ids.trigger()
+    assert QGuiApplication.clipboard().text() == "\n".join(ids)
+    view.setFocus()
+    qtbot.waitUntil(view.hasFocus, timeout=2000)
+    QTest.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    header, first, second = QGuiApplication.clipboard().text().split("\n")
+    assert header.split("\t") == list(LOG_COLUMNS)
+    assert " ".join(ids) in first.split("\t") and second.split("\t")[-1] == "bad thing"
+
+
 def test_tab_leaves_every_list_and_table_of_the_window(qtbot, app_home):
     """Tab in the batch list (two events or more) moved from row to row for ever, loading
     each into the editor: a keyboard user could not get out."""
