@@ -694,6 +694,13 @@ class MainWindow(QMainWindow):
             value = self.settings.value(key)
             if isinstance(value, QByteArray):
                 target(value)
+        # the bottom tab and the requests in flight, as a daily tool keeps them (a garbage
+        # value is passed over: the defaults stay)
+        tab, in_flight = self.settings.value("tab"), self.settings.value("in_flight")
+        if isinstance(tab, str) and tab.isdigit() and int(tab) < self.tabs.count():
+            self.tabs.setCurrentIndex(int(tab))
+        if isinstance(in_flight, str) and in_flight.isdigit():
+            self.in_flight.setValue(int(in_flight))  # clamped to the box's range
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
@@ -711,6 +718,8 @@ class MainWindow(QMainWindow):
         self.settings.setValue("state", self.saveState())
         self.settings.setValue("splitter", self.splitter.saveState())
         self.settings.setValue("top", self.top.saveState())
+        self.settings.setValue("tab", str(self.tabs.currentIndex()))
+        self.settings.setValue("in_flight", str(self.in_flight.value()))
         self.settings.sync()
         try:
             self.context.environments.save()

@@ -842,6 +842,22 @@ def test_the_send_log_copies_its_rows_and_every_internal_id_in_full(qtbot, app_h
     assert " ".join(ids) in first.split("\t") and second.split("\t")[-1] == "bad thing"
 
 
+def test_the_bottom_tab_and_the_requests_in_flight_come_back_at_the_next_start(qtbot,
+                                                                                app_home):
+    """A restart put the Send log tab and 1 request in flight back, whatever was chosen."""
+    _context, window = open_window(qtbot)
+    window.tabs.setCurrentWidget(window.panels.browser)
+    window.in_flight.setValue(4)
+    window.save_state()
+    _context2, again = open_window(qtbot)
+    assert again.tabs.currentWidget() is again.panels.browser
+    assert again.in_flight.value() == 4
+    again.settings.setValue("tab", "99")  # garbage: the defaults stay
+    again.settings.setValue("in_flight", "lots")
+    _context3, third = open_window(qtbot)
+    assert third.tabs.currentIndex() == 0 and third.in_flight.value() == 1
+
+
 def test_tab_leaves_every_list_and_table_of_the_window(qtbot, app_home):
     """Tab in the batch list (two events or more) moved from row to row for ever, loading
     each into the editor: a keyboard user could not get out."""
