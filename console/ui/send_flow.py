@@ -276,9 +276,12 @@ class SendFlow(QObject):
                            "the history could not record it")
             log.cancelled(f"the history could not be written ({reason})")
             recorder = None  # nothing more to write there
-            self.finished.emit(
-                f"Not sent: the history could not record the send ({reason}). It is off "
-                "for this session; Send now sends without it")
+            answered = sum(1 for n in log.rows.values() if self.log.rows[n].status)
+            said = (f"Stopped after {answered} request{'s' if answered != 1 else ''}: the "
+                    "history could not record the next" if answered
+                    else "Not sent: the history could not record the send")
+            self.finished.emit(f"{said} ({reason}). It is off for this session; Send now "
+                               "sends without it")
         finally:
             gc.unfreeze()
             self._busy = False
