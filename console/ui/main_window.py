@@ -697,10 +697,11 @@ class MainWindow(QMainWindow):
         # the bottom tab and the requests in flight, as a daily tool keeps them (a garbage
         # value is passed over: the defaults stay)
         tab, in_flight = self.settings.value("tab"), self.settings.value("in_flight")
-        if isinstance(tab, str) and tab.isdigit() and int(tab) < self.tabs.count():
+        if isinstance(tab, str) and tab.isascii() and tab.isdigit() and (
+                int(tab) < self.tabs.count()):
             self.tabs.setCurrentIndex(int(tab))
-        if isinstance(in_flight, str) and in_flight.isdigit():
-            self.in_flight.setValue(int(in_flight))  # clamped to the box's range
+        if isinstance(in_flight, str) and in_flight.isascii() and in_flight.isdigit():
+            self.in_flight.setValue(min(int(in_flight), self.in_flight.maximum()))
 
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802
         super().paintEvent(event)
