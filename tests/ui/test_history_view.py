@@ -199,15 +199,21 @@ def test_deduplicated_outcome_detail_and_actions(qtbot, sent_history, tmp_path: 
     assert view.status_label.text() == f"Exported 3 events to {tmp_path / 'sel.jsonl'}"
 
 
-def test_copy_as_targets_where_the_event_went_not_what_its_environment_is_called(
-        qtbot, sent_history):
-    """A Cloud environment named "Development…" was taken for the local Dev Server."""
-    reader, origin = sent_history
+def on_the_newest_row(qtbot, reader) -> HistoryView:
+    """A History view with its newest row selected and shown in the detail pane."""
     view = HistoryView(reader, environments=["Inbox"])
     qtbot.addWidget(view)
     qtbot.waitUntil(lambda: view.model.row_at(0) is not None, timeout=10_000)
     view.table.setCurrentIndex(view.model.index(0, 0))
     qtbot.waitUntil(lambda: view.detail.row is not None, timeout=10_000)
+    return view
+
+
+def test_copy_as_targets_where_the_event_went_not_what_its_environment_is_called(
+        qtbot, sent_history):
+    """A Cloud environment named "Development…" was taken for the local Dev Server."""
+    reader, origin = sent_history
+    view = on_the_newest_row(qtbot, reader)
     row = view.detail.row  # with its event
     view.detail.show_row(replace(row, env="Development", origin="https://inn.gs"), [])
     typescript, python = view.copy_as("TypeScript"), view.copy_as("Python")
@@ -229,11 +235,7 @@ def test_copy_as_and_send_again_keep_half_a_utf16_pair_the_inbox_captured(qtbot,
     """The inbox takes "\\ud800" as sent; Copy as raised UnicodeEncodeError out of the
     menu, and Send again's text lost the character on its way through Qt."""
     reader, _origin = sent_history
-    view = HistoryView(reader, environments=["Inbox"])
-    qtbot.addWidget(view)
-    qtbot.waitUntil(lambda: view.model.row_at(0) is not None, timeout=10_000)
-    view.table.setCurrentIndex(view.model.index(0, 0))
-    qtbot.waitUntil(lambda: view.detail.row is not None, timeout=10_000)
+    view = on_the_newest_row(qtbot, reader)
     event = {"name": "cap/sur", "id": "cs1", "data": {"s": "\ud800 lone", "t": "é"}}
     view.detail.show_row(replace(view.detail.row, payload=json.dumps(event)), [])
     for language in ("curl", "TypeScript", "Python"):
