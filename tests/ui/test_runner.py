@@ -52,14 +52,18 @@ def parts(app_home, tmp_path, qtbot):
     return workspace, watcher, browser
 
 
-def inbox_panel(qtbot, workspace, watcher, url: str,
+def inbox_panel(qtbot, workspace, watcher, url: str, scenario: str | None = None,
                 **options) -> tuple[RunnerPanel, EventApiClient]:
-    """A runner panel whose environment "Test inbox" is the inbox at `url`."""
+    """A runner panel whose environment "Test inbox" is the inbox at `url`; with
+    `scenario`, that scenario and that environment are selected."""
     store = EnvironmentStore.load(app_paths())
     store.put(replace(inbox(url), name="Test inbox"))
     client = EventApiClient()
     panel = RunnerPanel(workspace, watcher, store, SecretStore(), client, **options)
     qtbot.addWidget(panel)
+    if scenario is not None:
+        panel.select_scenario(scenario)
+        panel.select_environment("Test inbox")
     return panel, client
 
 
@@ -284,10 +288,8 @@ def test_a_step_the_server_refuses_says_so_in_the_outcome_column(parts, qtbot, r
     history = run_async(AsyncHistory.open(tmp_path / "history.db"))
     refusal = {"ids": [], "status": 400, "error": "event name is reserved"}
     with FaultServer(default=lambda _request: Reply.json(400, refusal)) as server:
-        panel, client = inbox_panel(qtbot, workspace, watcher, server.origin,
+        panel, client = inbox_panel(qtbot, workspace, watcher, server.origin, "refused",
                                     history=lambda: history)
-        panel.select_scenario("refused")
-        panel.select_environment("Test inbox")
         report = run_async(panel.start())
         run_async(client.aclose())
     run_async(history.aclose())
@@ -327,10 +329,8 @@ def test_a_history_that_cannot_record_a_step_stops_the_run_and_is_turned_off(
         return str(exc)
 
     with running_inbox() as box:
-        panel, client = inbox_panel(qtbot, workspace, watcher, box.url,
+        panel, client = inbox_panel(qtbot, workspace, watcher, box.url, "one",
                                     history=lambda: current[0], history_failed=history_failed)
-        panel.select_scenario("one")
-        panel.select_environment("Test inbox")
         locker = sqlite3.connect(db, isolation_level=None)
         locker.execute("BEGIN IMMEDIATE")
         try:
@@ -357,9 +357,7 @@ def test_the_vars_field_overrides_the_scenarios_vars_for_a_run(parts, qtbot, run
     (workspace.folder / "scenarios" / "two-steps.json").write_text(json.dumps(TWO_STEPS))
     watcher.reload()
     with running_inbox() as box:
-        panel, client = inbox_panel(qtbot, workspace, watcher, box.url)
-        panel.select_scenario("two steps")
-        panel.select_environment("Test inbox")
+        panel, client = inbox_panel(qtbot, workspace, watcher, box.url, "two steps")
         assert panel.vars_edit.placeholderText() == (
             "optional: NAME=VALUE to override the scenario's plan=pro")
         for typed, said in (("plan", "vars: 'plan': expected NAME=VALUE"),
@@ -405,9 +403,7 @@ def test_stop_during_a_wait_says_stopped_in_the_summary_as_in_the_table(parts, q
     }))
     watcher.reload()
     with running_inbox() as box:
-        panel, client = inbox_panel(qtbot, workspace, watcher, box.url)
-        panel.select_scenario("slow")
-        panel.select_environment("Test inbox")
+        panel, client = inbox_panel(qtbot, workspace, watcher, box.url, "slow")
         qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
         task = panel.task
         assert task is not None
@@ -435,9 +431,7 @@ def test_a_stop_before_the_first_step_sends_nothing_and_odd_seeds_are_refused(
     (workspace.folder / "scenarios" / "slow.json").write_text(json.dumps(wait_then_send))
     watcher.reload()
     with running_inbox() as box:
-        panel, client = inbox_panel(qtbot, workspace, watcher, box.url)
-        panel.select_scenario("slow")
-        panel.select_environment("Test inbox")
+        panel, client = inbox_panel(qtbot, workspace, watcher, box.url, "slow")
         for seed in ("²", "1.5", "5-", "9" * 5000):
             panel.seed_edit.setText(seed)
             assert panel.start() is None
@@ -569,8 +563,7 @@ def test_an_export_says_how_it_went_below_the_runs_summary(parts, qtbot, run_asy
         "format": "event-console/scenario@1", "name": "one",
         "steps": [{"send": {"name": "app/a", "data": {}}}]}))
     watcher.reload()
-    panel, client = inbox_panel(qtbot, workspace, watcher, "http://127.0.0.1:9")
-    panel.select_scenario("one")
+    panel, client = inbox_panel(qtbot, workspace, watcher, "http://127.0.0.1:9", "one")
     report = run_async(panel.start(dry_run=True))
     run_async(client.aclose())
     assert report is not None
