@@ -24,26 +24,32 @@ def top_level_members(text: str) -> tuple[int, int, list[Member]] | None:
         return None
 
 
+def _skip(text: str, pos: int) -> int:
+    """The position after the JSON white space at `pos`."""
+    found = _SPACE.match(text, pos)  # `*` matches everywhere: never None
+    return found.end() if found else pos
+
+
 def _members(text: str) -> tuple[int, int, list[Member]] | None:
-    opening = _SPACE.match(text).end()  # type: ignore[union-attr]
+    opening = _skip(text, 0)
     if not text.startswith("{", opening):
         return None
     members: list[Member] = []
-    pos = _SPACE.match(text, opening + 1).end()  # type: ignore[union-attr]
+    pos = _skip(text, opening + 1)
     if not text.startswith("}", pos):
         while True:
             if not text.startswith('"', pos):
                 return None
             key, pos = _DECODER.raw_decode(text, pos)  # a string: its quotes say so
-            pos = _SPACE.match(text, pos).end()  # type: ignore[union-attr]
+            pos = _skip(text, pos)
             if not text.startswith(":", pos):
                 return None
-            start = _SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+            start = _skip(text, pos + 1)
             _value, end = _DECODER.raw_decode(text, start)
             members.append((key, start, end))
-            pos = _SPACE.match(text, end).end()  # type: ignore[union-attr]
+            pos = _skip(text, end)
             if text.startswith(",", pos):
-                pos = _SPACE.match(text, pos + 1).end()  # type: ignore[union-attr]
+                pos = _skip(text, pos + 1)
                 continue
             if not text.startswith("}", pos):
                 return None
