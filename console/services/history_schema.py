@@ -470,6 +470,11 @@ class HistoryLocked(HistoryError):
     """Another connection held the write lock for longer than the busy wait."""
 
 
+# what a history that worked at open raises when it fails later (made read-only, damaged,
+# locked past the wait): the window then turns it off for the session
+HISTORY_FAILURES = (sqlite3.Error, HistoryError)
+
+
 def is_busy(exc: sqlite3.OperationalError) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:

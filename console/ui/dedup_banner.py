@@ -133,8 +133,7 @@ class DedupCheck(QObject):
                 predictions = await window.flow.predict(kept_as, events)
             except UserError as exc:  # the history failed: it is off now, and said so
                 self.banner.set_predictions([], batch=False)
-                window.statusBar().showMessage(str(exc).replace(
-                    "; Send now sends", ": Send sends"))
+                window.statusBar().showMessage(str(exc))
                 return
             if (window.env_combo.currentData() == env_name
                     and generation == self._generation):

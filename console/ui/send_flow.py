@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import sqlite3
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,7 +32,7 @@ from console.core.redact import scrub
 from console.services.client import SendResult
 from console.services.history import CANCELLED_REASON
 from console.services.history_recorder import AsyncHistoryRecorder
-from console.services.history_schema import HistoryError
+from console.services.history_schema import HISTORY_FAILURES
 from console.services.outcomes import RestAccess
 from console.services.sender import Observers
 from console.services.targets import ResolvedTarget
@@ -191,10 +190,10 @@ class SendFlow(QObject):
         history = self.context.history
         try:
             prior = await history.prior_sends(env_name, ids) if history and ids else []
-        except (sqlite3.Error, HistoryError) as exc:
+        except HISTORY_FAILURES as exc:
             reason = await self.context.history_failed(exc)
             raise HistoryOff(f"the history could not be read ({reason}). It is off for "
-                             "this session; Send now sends without it") from None
+                             "this session: Send goes without it") from None
         ledger = DedupLedger(prior, env=env_name)
         # off the loop: classifying 20,000 events takes longer than a frame
         return await asyncio.to_thread(ledger.classify, list(events), int(time.time() * 1000))
@@ -268,7 +267,7 @@ class SendFlow(QObject):
             self.finished.emit(self._summary(resolved, log, outcomes))
         except HistoryOff as exc:  # before anything went out
             self.finished.emit(f"Not sent: {exc}")
-        except (sqlite3.Error, HistoryError) as exc:  # the history failed mid-session
+        except HISTORY_FAILURES as exc:  # the history failed mid-session
             if recorder is None and self.context.history is None:
                 raise
             reason = scrub(await self.context.history_failed(exc), resolved.secrets)
@@ -280,13 +279,13 @@ class SendFlow(QObject):
             said = (f"Stopped after {answered} request{'s' if answered != 1 else ''}: the "
                     "history could not record the next" if answered
                     else "Not sent: the history could not record the send")
-            self.finished.emit(f"{said} ({reason}). It is off for this session; Send now "
-                               "sends without it")
+            self.finished.emit(f"{said} ({reason}). It is off for this session: Send goes "
+                               "without it")
         finally:
             gc.unfreeze()
             self._busy = False
             if recorder is not None:
-                with contextlib.suppress(sqlite3.Error, HistoryError):
+                with contextlib.suppress(*HISTORY_FAILURES):
                     await recorder.finish()
 
     async def _confirm(self, resolved: ResolvedTarget, recorder: AsyncHistoryRecorder | None,

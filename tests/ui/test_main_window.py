@@ -500,7 +500,7 @@ def test_a_history_that_cannot_record_stops_the_send_and_is_then_off(qtbot, app_
             locker.execute("ROLLBACK")
             locker.close()
         message = window.statusBar().currentMessage()
-        assert message.endswith("It is off for this session; Send now sends without it")
+        assert message.endswith("It is off for this session: Send goes without it")
         assert context.history is None and context.inbox.events == []
         [row] = window.log_model.rows
         assert row.error == "not sent: the history could not record it"

@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import json
 import shlex
-import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,7 +45,7 @@ from console.services.atomic import write_bytes_atomic, write_text_atomic
 from console.services.client import EventApiClient
 from console.services.environments import EnvironmentStore
 from console.services.history_async import AsyncHistory
-from console.services.history_schema import HistoryError
+from console.services.history_schema import HISTORY_FAILURES
 from console.services.junit import junit_xml
 from console.services.run_results import RunReport, load_rows, report_json
 from console.services.run_verify import WindowSession
@@ -376,7 +375,7 @@ class RunnerPanel(QWidget):
                     return None
                 self.status.setText("Running…")
             report = await (runner.rerun_failed(previous) if previous else runner.run())
-        except (sqlite3.Error, HistoryError) as exc:  # the history failed mid-run
+        except HISTORY_FAILURES as exc:  # the history failed mid-run
             reason = await self.history_failed(exc) if self.history_failed else str(exc)
             self.status.setStyleSheet(ERROR_STYLE)  # steps above may have been sent
             self.status.setText(f"Stopped: the history could not record the next send "
