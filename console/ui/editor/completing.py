@@ -137,7 +137,7 @@ class CompletionController:
         line = cursor.block().text()
         column = utf16_to_column(line, cursor.positionInBlock())
         insert = candidate.insert_text
-        start, end = _replace_range(line, column, insert)
+        start, end = _replace_range(line, column)
         rest = line[end:].lstrip()
         if rest.startswith(":") and insert.rstrip().endswith(":"):
             insert = insert.rstrip()[:-1].rstrip()  # the colon is already there
@@ -202,7 +202,7 @@ def _neighbours(editor: JsonEditor, start: int, end: int, reach: int = 4096) -> 
     return before, after
 
 
-def _replace_range(line: str, column: int, insert: str) -> tuple[int, int]:
+def _replace_range(line: str, column: int) -> tuple[int, int]:
     """The code-point columns a candidate replaces: the string or word at the cursor."""
     token = token_at(line, column)
     if token is None:

@@ -373,38 +373,36 @@ class JsonEditor(QPlainTextEdit):
         in the text around it (unlike setPlainText, which clears the undo history)."""
         text = breaks_escaped(text)  # minified: as sent (see setPlainText)
         position = carry_position(self.toPlainText(), text, self.textCursor().position())
-        cursor = QTextCursor(self.document())
-        cursor.beginEditBlock()
-        cursor.select(QTextCursor.SelectionType.Document)
-        cursor.insertText(text)
-        cursor.endEditBlock()
-        cursor.setPosition(min(position, self.document().characterCount() - 1))
-        self.setTextCursor(cursor)
-        self.ensureCursorVisible()
+        self._put_cursor(self._edit(None, text), position)
 
     def replace_range(self, start: int, end: int, text: str) -> None:
         """Code points `start`..`end` of the text become `text`, in one undo step; the rest
         of the document (and the cursor around it) stays as it is. Editing one value this
         way costs what the value costs, not what the document does."""
         offsets = OffsetMap(self.toPlainText())
-        first, last = offsets.to_utf16(start), offsets.to_utf16(end)
-        cursor = QTextCursor(self.document())
-        cursor.beginEditBlock()
-        cursor.setPosition(first)
-        cursor.setPosition(last, QTextCursor.MoveMode.KeepAnchor)
-        cursor.insertText(breaks_escaped(text))
-        cursor.endEditBlock()
+        self._edit((offsets.to_utf16(start), offsets.to_utf16(end)), breaks_escaped(text))
 
     def open_text(self, text: str) -> None:
         """An opened event (a template, a file, a captured one) replaces the document in
         one undo step, the cursor at its start: Undo brings back what was typed before
         (setPlainText lost it for good)."""
+        self._put_cursor(self._edit(None, breaks_escaped(text)), 0)
+
+    def _edit(self, span: tuple[int, int] | None, text: str) -> QTextCursor:
+        """`span` (UTF-16 positions; None: the whole document) becomes `text`: one undo step."""
         cursor = QTextCursor(self.document())
         cursor.beginEditBlock()
-        cursor.select(QTextCursor.SelectionType.Document)
-        cursor.insertText(breaks_escaped(text))
+        if span is None:
+            cursor.select(QTextCursor.SelectionType.Document)
+        else:
+            cursor.setPosition(span[0])
+            cursor.setPosition(span[1], QTextCursor.MoveMode.KeepAnchor)
+        cursor.insertText(text)
         cursor.endEditBlock()
-        cursor.setPosition(0)
+        return cursor
+
+    def _put_cursor(self, cursor: QTextCursor, position: int) -> None:
+        cursor.setPosition(min(position, self.document().characterCount() - 1))
         self.setTextCursor(cursor)
         self.ensureCursorVisible()
 
