@@ -69,3 +69,12 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 def write_text_atomic(path: Path, text: str) -> None:
     write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def free_path(path: Path) -> Path:
+    """`path`, else `<stem>-2<suffix>`, `-3`… : the first that no file (or link) holds."""
+    candidate, n = path, 2
+    while candidate.exists() or candidate.is_symlink():
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+        n += 1
+    return candidate

@@ -22,7 +22,7 @@ from console.core.schemas import (
     schema_file_name,
 )
 from console.core.serialize import pretty
-from console.services.atomic import write_text_atomic
+from console.services.atomic import free_path, write_text_atomic
 from console.services.text_files import read_text_file
 
 MAX_SCHEMA_BYTES = 5 * 1024 * 1024
@@ -109,7 +109,7 @@ def save_schema(workspace: Path, event_name: str, schema: dict[str, Any], *,
             if any(Path(entry.file).name == target.name for entry in loaded.entries):
                 # another event's schema whose name makes the same file name (shop/a_b and
                 # shop/a:b): this one takes a free name beside it ("x-event-name" says whose)
-                target = _free_name(target)
+                target = free_path(target)
             else:  # a hand-written file with a syntax error was replaced by an inferred one
                 why = next((f" ({p})" for p in loaded.problems
                             if Path(p.file).name == target.name), "")
@@ -121,14 +121,6 @@ def save_schema(workspace: Path, event_name: str, schema: dict[str, Any], *,
         raise InputError(str(problems[0]))
     write_text_atomic(target, text)
     return target
-
-
-def _free_name(path: Path) -> Path:
-    n = 2
-    while (candidate := path.with_name(f"{path.stem}-{n}{path.suffix}")).exists() or (
-            candidate.is_symlink()):
-        n += 1
-    return candidate
 
 
 def import_schema(src_path: Path, workspace: Path, event_name: str, *,

@@ -32,7 +32,7 @@ from console.core.scenario import (
 )
 from console.core.serialize import pretty
 from console.core.template import TemplateEngine
-from console.services.atomic import write_bytes_atomic, write_text_atomic
+from console.services.atomic import free_path, write_bytes_atomic, write_text_atomic
 from console.services.paths import app_paths
 from console.services.text_files import read_text_file
 
@@ -260,30 +260,20 @@ class Workspace:
         return path
 
     def _free_path(self, kind: str, name: str) -> Path:
-        base = slug(name)
-        path = self.dir(kind) / f"{base}.json"
-        n = 2
-        while path.exists() or path.is_symlink():
-            path = self.dir(kind) / f"{base}-{n}.json"
-            n += 1
-        return path
+        return free_path(self.dir(kind) / f"{slug(name)}.json")
 
     def save_template(self, template: EventTemplate, *, replacing: str | None = None) -> Path:
         """Write a template (a new file, or over the file of `replacing`/its own name)."""
         if replacing != template.name and template.name in self.templates:
             raise UserError(f"a template named {template.name!r} already exists")
-        self._template_text(template)
-        return self._write("templates", template.name, template.to_json(), replacing)
+        return self._write("templates", template.name, self._template_text(template),
+                           replacing)
 
     def _template_text(self, template: EventTemplate) -> str:
         """The template's file text, when it loads back as saved (within MAX_FILE_BYTES,
         valid, its placeholders compiling); a UserError with the first reason otherwise.
         A template with `{{ uuid( }}` was saved, said so, and never listed."""
-        text = pretty(template.to_json())
-        size = len(text.encode("utf-8"))
-        if size > MAX_FILE_BYTES:
-            raise UserError(f"the template would take {size / 2**20:.1f} MiB, and workspace "
-                            f"files may take {MAX_FILE_BYTES // 2**20} MiB")
+        text = _file_text(template.to_json(), "the template")
         loaded, problems = parse_template(text, "the template", self.engine)
         if loaded is None or problems:
             first = problems[0].problem if problems else None
@@ -301,13 +291,8 @@ class Workspace:
         """Write a new scenario file from its document only when it loads back as saved:
         within MAX_FILE_BYTES, valid, its placeholders compiling (`check`). A UserError
         with the first reason otherwise, and nothing written."""
-        text = pretty(document)
-        size = len(text.encode("utf-8"))
-        if size > MAX_FILE_BYTES:
-            raise UserError(
-                f"the scenario would take {size / 2**20:.1f} MiB, and workspace files may "
-                f"take {MAX_FILE_BYTES // 2**20} MiB (send a file that big with "
-                "`event-console send FILE`)")
+        text = _file_text(document, "the scenario",
+                          " (send a file that big with `event-console send FILE`)")
         scenario, problems = parse_scenario(text, "the scenario")
         if scenario is not None:
             problems = self.check(scenario)
@@ -373,6 +358,17 @@ class Workspace:
         while f"{base} ({n})" in names:
             n += 1
         return f"{base} ({n})"
+
+
+def _file_text(document: Mapping[str, Any], what: str, hint: str = "") -> str:
+    """A workspace file's text, when it is within MAX_FILE_BYTES (the most a workspace
+    file may take when it is read back); a UserError saying how big it is otherwise."""
+    text = pretty(document)
+    size = len(text.encode("utf-8"))
+    if size > MAX_FILE_BYTES:
+        raise UserError(f"{what} would take {size / 2**20:.1f} MiB, and workspace files may "
+                        f"take {MAX_FILE_BYTES // 2**20} MiB{hint}")
+    return text
 
 
 def _put(files: Mapping[Path, bytes | None]) -> None:
