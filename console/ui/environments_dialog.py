@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -47,7 +47,8 @@ def _limit_box() -> QSpinBox:
 
 
 class EnvironmentsDialog(QDialog):
-    """Edits a copy; Save writes the JSON file and the keyring."""
+    """Edits a copy; Save writes the JSON file and the keyring. Leaving an entry with
+    unsaved edits (another entry, Add, Close) asks whether to save them first."""
 
     changed = Signal()
 
@@ -58,14 +59,15 @@ class EnvironmentsDialog(QDialog):
         self.store = context.environments
         self.secrets = context.secrets
         self.current: str | None = None
+        self._shown: tuple[object, ...] = ()  # the form as `_select` filled it
 
         self.list = QListWidget()
-        self.list.currentTextChanged.connect(self._select)
+        self.list.currentTextChanged.connect(self._switch)
         add = QPushButton("Add custom")
         add_cloud = QPushButton("Add Inngest Cloud")
         self.remove_button = QPushButton("Remove")
         add.clicked.connect(lambda: self._add(Environment("New environment", "custom")))
-        add_cloud.clicked.connect(lambda: self._add(cloud(self._unique("Inngest Cloud"))))
+        add_cloud.clicked.connect(lambda: self._add(cloud("Inngest Cloud")))
         self.remove_button.clicked.connect(self._remove)
 
         self.name = QLineEdit()
@@ -152,15 +154,61 @@ class EnvironmentsDialog(QDialog):
 
     # -- list --------------------------------------------------------------------------
     def _refresh(self, select: str | None = None) -> None:
-        self.list.blockSignals(True)
-        self.list.clear()
-        self.list.addItems([e.name for e in self.store.saved])
-        self.list.blockSignals(False)
         names = [e.name for e in self.store.saved]
         target = select if select in names else (names[0] if names else None)
+        self.list.blockSignals(True)
+        self.list.clear()
+        self.list.addItems(names)
         if target is not None:
             self.list.setCurrentRow(names.index(target))
+        self.list.blockSignals(False)
+        if target is not None:
             self._select(target)
+
+    def _form(self) -> tuple[object, ...]:
+        return (self.name.text(), self.kind.currentText(), self.event_origin.text(),
+                self.rest_origin.text(), self.branch.text(), self.request_limit.value(),
+                self.event_limit.value(), self.paid.isChecked(), self.event_key.text(),
+                self.signing_key.text())
+
+    def unsaved(self) -> bool:
+        """Whether the form differs from the entry it shows (a typed key counts)."""
+        return self.current is not None and self._form() != self._shown
+
+    def _leave_edits(self) -> bool:
+        """Before the form shows something else: True to go on. Unsaved edits (a key
+        just pasted, say) are saved, dropped or kept, as the user answers; a Save that
+        fails keeps them, with its message."""
+        if not self.unsaved():
+            return True
+        buttons = QMessageBox.StandardButton
+        answer = QMessageBox.question(
+            self, "Unsaved changes", f"Save the changes to {self.current!r}?",
+            buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
+        if answer == buttons.Discard:
+            return True
+        return answer == buttons.Save and self._save()
+
+    def _switch(self, name: str) -> None:
+        """The user picked another entry in the list."""
+        if name == self.current:
+            return
+        if not self._leave_edits():
+            self._show_in_list(self.current)
+            return
+        self._show_in_list(name)  # a Save rebuilt the list
+        self._select(name)
+
+    def _show_in_list(self, name: str | None) -> None:
+        items = self.list.findItems(name or "", Qt.MatchFlag.MatchExactly) if name else []
+        self.list.blockSignals(True)
+        if items:
+            self.list.setCurrentItem(items[0])
+        self.list.blockSignals(False)
+
+    def reject(self) -> None:  # Close, Esc and the title bar's close
+        if self._leave_edits():
+            super().reject()
 
     def _unique(self, base: str) -> str:
         names = {e.name for e in self.store.saved}
@@ -170,6 +218,8 @@ class EnvironmentsDialog(QDialog):
         return name
 
     def _add(self, env: Environment) -> None:
+        if not self._leave_edits():
+            return
         env = Environment(**{**env.to_json(), "name": self._unique(env.name)})
         self.store.put(env)
         self.store.save()
@@ -235,6 +285,7 @@ class EnvironmentsDialog(QDialog):
         problem = origins_problem(env)
         if problem:
             self.status.setText(rich.error(f"{problem}. Fix it, then Save."))
+        self._shown = self._form()
 
     def _keyring_failed(self, reason: str) -> None:
         """A keyring that looked usable failed (a locked one): say so, as at the start
@@ -260,7 +311,8 @@ class EnvironmentsDialog(QDialog):
             "event_limit": self.event_limit.value(), "paid_plan": self.paid.isChecked(),
         })
 
-    def _save(self) -> None:
+    def _save(self) -> bool:
+        """Whether the environment and every key typed were saved."""
         try:
             env = self.edited()
             old = self.current
@@ -268,7 +320,7 @@ class EnvironmentsDialog(QDialog):
             self.store.save()
         except (UserError, ValueError) as exc:
             self.status.setText(rich.error(f"Not saved: {exc}"))
-            return
+            return False
         # the environment is saved; a key that cannot be is said as such, and kept typed
         failed: list[str] = []
         if old and old != env.name and old not in self._fresh:
@@ -299,9 +351,10 @@ class EnvironmentsDialog(QDialog):
             self.event_key.setText(unsaved.get("event", ""))
             self.signing_key.setText(unsaved.get("signing", ""))
             self.status.setText(rich.error(f"Saved {env.name!r}, but {'; '.join(failed)}"))
-            return
+            return False
         where = "this session's memory" if session else "the keyring"
         self.status.setText(f"Saved {env.name!r}; keys go to {where}.")
+        return True
 
     def _test(self) -> None:
         try:

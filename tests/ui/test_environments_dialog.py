@@ -270,3 +270,67 @@ def test_remove_asks_first_and_no_keeps_the_environment_and_its_keys(qtbot, app_
         dialog._remove()
     assert "Prod" not in context.environments.names()
     assert context.secrets.get("Prod", "event") is None
+
+
+def test_leaving_an_entry_with_unsaved_edits_asks_and_loses_nothing(qtbot, app_home,
+                                                                    keyring_backend):
+    """A key pasted into Dev Server, then a click on Inbox in the list: the key was
+    dropped without a word (and so were name, origin and limit edits)."""
+    key = "evt-pasted-key-9876"
+    context, dialog = make_dialog(qtbot)
+    names = context.environments.names()
+    dialog._refresh("Dev Server")
+    dialog.event_key.setText(key)
+    with answering(QMessageBox.StandardButton.Cancel) as asked:
+        dialog.list.setCurrentRow(names.index("Inbox"))
+    assert asked == ["Save the changes to 'Dev Server'?"]
+    assert dialog.current == "Dev Server" and dialog.name.text() == "Dev Server"
+    assert dialog.list.currentItem().text() == "Dev Server"
+    assert dialog.event_key.text() == key
+    with answering(QMessageBox.StandardButton.Save):
+        dialog.list.setCurrentRow(names.index("Inbox"))
+    assert dialog.current == "Inbox" and dialog.list.currentItem().text() == "Inbox"
+    assert context.secrets.get("Dev Server", "event") == key
+    assert dialog.event_key.text() == ""
+    # nothing edited: no question
+    with answering(QMessageBox.StandardButton.Cancel) as asked:
+        dialog.list.setCurrentRow(names.index("Dev Server"))
+    assert asked == [] and dialog.current == "Dev Server"
+    # Discard drops the edit; the file keeps what was saved
+    dialog.request_limit.setValue(1000)
+    with answering(QMessageBox.StandardButton.Discard):
+        dialog.list.setCurrentRow(names.index("Inbox"))
+    assert dialog.current == "Inbox"
+    assert context.environments.get("Dev Server").request_limit != 1000
+    context.secrets.delete_all("Dev Server")
+
+
+def test_a_save_that_fails_while_leaving_keeps_the_entry_and_says_why(qtbot, app_home):
+    context, dialog = make_dialog(qtbot)
+    names = context.environments.names()
+    dialog._refresh("Dev Server")
+    dialog.name.setText("Inbox")  # taken
+    with answering(QMessageBox.StandardButton.Save):
+        dialog.list.setCurrentRow(names.index("Inbox"))
+    assert dialog.current == "Dev Server" and dialog.name.text() == "Inbox"
+    assert dialog.list.currentItem().text() == "Dev Server"
+    assert "Not saved: an environment named 'Inbox' already exists" in dialog.status.text()
+
+
+def test_close_and_add_ask_about_unsaved_edits_first(qtbot, app_home):
+    context, dialog = make_dialog(qtbot)
+    dialog.show()
+    dialog._refresh("Dev Server")
+    dialog.branch.setText("feature-y")
+    with answering(QMessageBox.StandardButton.Cancel) as asked:
+        dialog.reject()  # Close, Esc
+    assert asked == ["Save the changes to 'Dev Server'?"] and dialog.isVisible()
+    with answering(QMessageBox.StandardButton.Cancel):
+        next(b for b in dialog.findChildren(type(dialog.remove_button))
+             if b.text() == "Add custom").click()
+    assert dialog.current == "Dev Server" and dialog.branch.text() == "feature-y"
+    assert "New environment" not in context.environments.names()
+    with answering(QMessageBox.StandardButton.Save):
+        dialog.reject()
+    assert not dialog.isVisible()
+    assert EnvironmentStore.load(app_paths()).get("Dev Server").branch == "feature-y"
