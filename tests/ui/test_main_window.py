@@ -401,9 +401,11 @@ def test_send_preview_and_save_wait_for_a_big_import_into_the_batch(qtbot, app_h
             "Not sent: still importing big.jsonl: try again when it is done")
         window.preview()
         assert window.statusBar().currentMessage().startswith("Nothing to preview: still")
+        assert not window.composer.preview_button.isEnabled()  # the batch's own Preview
         assert window.panels.save_batch_as_scenario("while importing") is None
         assert window.statusBar().currentMessage().startswith("Not saved: still importing")
         assert await window.composer.importing
+        assert window.composer.preview_button.isEnabled()
         await asyncio.sleep(0.3)
         assert context.inbox.events == []  # the editor's event never went
         window.send()  # and once the rows are in, Send sends them

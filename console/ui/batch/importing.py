@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from PySide6.QtGui import QAction, QGuiApplication
-from PySide6.QtWidgets import QFileDialog, QLabel, QWidget
+from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QWidget
 
 from console.core.batch import is_jsonl_name, read_events
 from console.core.errors import InputError
@@ -44,6 +44,7 @@ class BatchImports:
     # the composer's
     model: BatchListModel
     import_finished: Any  # Signal(bool)
+    preview_button: QPushButton
     add_events: Callable[..., None]
     _show_error: Callable[[str], None]
 
@@ -140,8 +141,11 @@ class BatchImports:
         return f"still importing {self._importing_source}: try again when it is done"
 
     def _enable_imports(self, enabled: bool) -> None:
+        """Off while an import runs: another import, and the batch's own Preview (it would
+        preview the rows before the import)."""
         for name in ("import_file", "import_clipboard"):
             self.actions_by_name[name].setEnabled(enabled)
+        self.preview_button.setEnabled(enabled)
 
     def import_clipboard(self) -> bool:
         text = QGuiApplication.clipboard().text()
