@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
@@ -39,6 +39,7 @@ class LogRow:
 PENDING = "sending…"  # the Status of a request not answered yet
 COLUMNS = ("Time", "Environment", "Events", "Status", "Internal ids", "Latency", "Attempts",
            "Bytes", "Outcome", "Error")
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1  # what a click on a header sorts by
 
 
 class SendLogModel(ListTableModel):
@@ -56,6 +57,8 @@ class SendLogModel(ListTableModel):
         column = COLUMNS[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(row, column)
+        if role == SORT_ROLE:
+            return self._sort_key(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:  # server text and event names: plain
             if column == "Internal ids":
                 return rich.tip("\n".join(row.ids))
@@ -74,6 +77,18 @@ class SendLogModel(ListTableModel):
             if row.status is not None or row.error:
                 return QColor("#c62828")
         return None
+
+    @staticmethod
+    def _sort_key(row: LogRow, column: str) -> Any:
+        """Numbers as numbers (a 1,024-byte request after a 980-byte one); a request not
+        answered (no status, latency) before every answered one."""
+        numbers = {"Time": row.at, "Events": row.events, "Bytes": row.bytes,
+                   "Attempts": row.attempts,
+                   "Status": -1 if row.status is None else row.status,
+                   "Latency": -1.0 if row.latency_ms is None else row.latency_ms}
+        if column in numbers:
+            return numbers[column]
+        return SendLogModel._display(row, column).casefold()
 
     @staticmethod
     def _display(row: LogRow, column: str) -> str:
@@ -101,9 +116,16 @@ class SendLogModel(ListTableModel):
 
 
 class SendLogView(QTableView):
+    """The log, sorted by time (newest last) until a header is clicked."""
+
     def __init__(self, model: SendLogModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setModel(model)
+        self.sorted = QSortFilterProxyModel(self)
+        self.sorted.setSourceModel(model)
+        self.sorted.setSortRole(SORT_ROLE)
+        self.setModel(self.sorted)
+        self.setSortingEnabled(True)
+        self.sortByColumn(COLUMNS.index("Time"), Qt.SortOrder.AscendingOrder)
         self.setTabKeyNavigation(False)  # Tab leaves the table; the arrows move in it
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setAlternatingRowColors(True)
@@ -115,7 +137,7 @@ class SendLogView(QTableView):
             self.setColumnWidth(column, width)
         status = COLUMNS.index("Status")  # "sending…" whole, in this font (60 px clipped it)
         self.setColumnWidth(status, max(self.columnWidth(status), self._fitting(PENDING)))
-        model.rowsInserted.connect(lambda *_: self.scrollToBottom())
+        model.rowsInserted.connect(lambda *_: self._show_newest())
         self._model = model
         # the ids cell shows two and a count, its tooltip cannot be copied: these can
         copy_ids = QAction("Copy internal ids", self)
@@ -127,9 +149,20 @@ class SendLogView(QTableView):
         self.addActions([copy_ids, copy_rows])
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
 
+    def _show_newest(self) -> None:
+        """A new request comes into view when the log is in time order."""
+        header = self.horizontalHeader()
+        if header.sortIndicatorSection() == COLUMNS.index("Time"):
+            if header.sortIndicatorOrder() == Qt.SortOrder.AscendingOrder:
+                self.scrollToBottom()
+            else:
+                self.scrollToTop()
+
     def _rows(self) -> list[tuple[int, LogRow]]:
-        picked = sorted({index.row() for index in self.selectionModel().selectedRows()})
-        return [(n, self._model.rows[n]) for n in picked if n < len(self._model.rows)]
+        """The selected requests (their rows in the model), in the order shown."""
+        shown = sorted({index.row() for index in self.selectionModel().selectedRows()})
+        picked = [self.sorted.mapToSource(self.sorted.index(n, 0)).row() for n in shown]
+        return [(n, self._model.rows[n]) for n in picked if 0 <= n < len(self._model.rows)]
 
     def selected_ids(self) -> str:
         """Every internal id of the selected requests, one per line."""

@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox
 
@@ -1226,3 +1226,50 @@ def test_send_again_of_a_send_url_goes_to_that_url(qtbot, app_home, run_async):
         await context.shutdown()
 
     run_async(session(), timeout=40)
+
+
+def test_the_send_log_sorts_by_a_clicked_header_and_copies_rows_as_shown(qtbot, app_home):
+    """The log could not be sorted: the slowest request or the failed ones of a long
+    session had to be found by scrolling."""
+    from PySide6.QtGui import QGuiApplication
+
+    from console.ui.send_log import LogRow
+
+    _context, window = open_window(qtbot)
+    window.tabs.setCurrentWidget(window.log_view)
+    for n, (latency, status, size) in enumerate(((120.0, 200, 980), (9.0, 500, 1_024),
+                                                 (45.0, 200, 99_000))):
+        window.log_model.append(LogRow("Inbox", [f"app/{n}"], 1, size, status=status,
+                                       ids=[f"id-{n}"], latency_ms=latency, at=1000.0 + n))
+    window.log_model.append(LogRow("Inbox", ["app/3"], 1, 10, at=1003.0))  # not answered
+    view = window.log_view
+    header = view.horizontalHeader()
+
+    def shown(column: str) -> list[str]:
+        c = LOG_COLUMNS.index(column)
+        return [view.model().index(r, c).data() for r in range(view.model().rowCount())]
+
+    assert shown("Events") == ["app/0", "app/1", "app/2", "app/3"]  # time order
+    latency = LOG_COLUMNS.index("Latency")
+    QTest.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(header.sectionViewportPosition(latency) + 10, 5))
+    assert shown("Latency") == ["", "9 ms", "45 ms", "120 ms"]
+    QTest.mouseClick(header.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(header.sectionViewportPosition(latency) + 10, 5))
+    assert shown("Latency") == ["120 ms", "45 ms", "9 ms", ""]
+    view.sortByColumn(LOG_COLUMNS.index("Bytes"), Qt.SortOrder.AscendingOrder)
+    assert shown("Bytes") == ["10", "980", "1,024", "99,000"]  # as numbers
+    view.sortByColumn(LOG_COLUMNS.index("Status"), Qt.SortOrder.DescendingOrder)
+    assert shown("Status")[:2] == ["500", "200"]
+    view.selectRow(0)  # the 500: Ctrl+C and its ids copy that row, not the model's first
+    view.actions()[0].trigger()
+    assert QGuiApplication.clipboard().text() == "id-1"
+    view.selectAll()
+    view.actions()[1].trigger()
+    lines = QGuiApplication.clipboard().text().split("\n")[1:]
+    assert [line.split("\t")[LOG_COLUMNS.index("Status")] for line in lines] == [
+        "500", "200", "200", "sending…"]
+    # an answer that comes in re-sorts its row
+    window.log_model.rows[3].status = 503
+    window.log_model.changed(3)
+    assert shown("Status")[0] == "503"
