@@ -47,8 +47,9 @@ def _limit_box() -> QSpinBox:
 
 
 class EnvironmentsDialog(QDialog):
-    """Edits a copy; Save writes the JSON file and the keyring. Leaving an entry with
-    unsaved edits (another entry, Add, Close) asks whether to save them first."""
+    """Edits a copy; Save writes the JSON file and the keyring. An added environment is a
+    draft until saved. Leaving an entry with unsaved edits, or a draft (for another entry,
+    Add, Close), asks whether to save first."""
 
     changed = Signal()
 
@@ -60,6 +61,7 @@ class EnvironmentsDialog(QDialog):
         self.secrets = context.secrets
         self.current: str | None = None
         self._shown: tuple[object, ...] = ()  # the form as `_select` filled it
+        self._draft: Environment | None = None  # added with Add, not saved yet
 
         self.list = QListWidget()
         self.list.currentTextChanged.connect(self._switch)
@@ -154,11 +156,17 @@ class EnvironmentsDialog(QDialog):
 
     # -- list --------------------------------------------------------------------------
     def _refresh(self, select: str | None = None) -> None:
-        names = [e.name for e in self.store.saved]
+        names = [e.name for e in self._entries()]
         target = select if select in names else (names[0] if names else None)
         self.list.blockSignals(True)
         self.list.clear()
         self.list.addItems(names)
+        if self._draft is not None:  # the last one, in italics until saved
+            item = self.list.item(len(names) - 1)
+            font = item.font()
+            font.setItalic(True)
+            item.setFont(font)
+            item.setToolTip("Not saved yet")
         if target is not None:
             self.list.setCurrentRow(names.index(target))
         self.list.blockSignals(False)
@@ -171,9 +179,17 @@ class EnvironmentsDialog(QDialog):
                 self.event_limit.value(), self.paid.isChecked(), self.event_key.text(),
                 self.signing_key.text())
 
+    def _entries(self) -> list[Environment]:
+        return [*self.store.saved, *([self._draft] if self._draft is not None else [])]
+
+    def _is_draft(self, name: str | None) -> bool:
+        return self._draft is not None and name == self._draft.name
+
     def unsaved(self) -> bool:
-        """Whether the form differs from the entry it shows (a typed key counts)."""
-        return self.current is not None and self._form() != self._shown
+        """Whether the form shows a draft, or differs from the entry it shows (a typed
+        key counts)."""
+        return self.current is not None and (self._is_draft(self.current)
+                                             or self._form() != self._shown)
 
     def _leave_edits(self) -> bool:
         """Before the form shows something else: True to go on. Unsaved edits (a key
@@ -182,10 +198,14 @@ class EnvironmentsDialog(QDialog):
         if not self.unsaved():
             return True
         buttons = QMessageBox.StandardButton
+        draft = self._is_draft(self.current)
         answer = QMessageBox.question(
-            self, "Unsaved changes", f"Save the changes to {self.current!r}?",
+            self, "Unsaved changes",
+            f"Save the new environment {self.name.text()!r}?" if draft
+            else f"Save the changes to {self.current!r}?",
             buttons.Save | buttons.Discard | buttons.Cancel, buttons.Save)
         if answer == buttons.Discard:
+            self._draft = None if draft else self._draft
             return True
         return answer == buttons.Save and self._save()
 
@@ -196,8 +216,7 @@ class EnvironmentsDialog(QDialog):
         if not self._leave_edits():
             self._show_in_list(self.current)
             return
-        self._show_in_list(name)  # a Save rebuilt the list
-        self._select(name)
+        self._refresh(name)  # a draft saved or dropped meanwhile
 
     def _show_in_list(self, name: str | None) -> None:
         items = self.list.findItems(name or "", Qt.MatchFlag.MatchExactly) if name else []
@@ -211,7 +230,7 @@ class EnvironmentsDialog(QDialog):
             super().reject()
 
     def _unique(self, base: str) -> str:
-        names = {e.name for e in self.store.saved}
+        names = {e.name for e in self._entries()}
         name, n = base, 2
         while name in names:
             name, n = f"{base} {n}", n + 1
@@ -220,15 +239,17 @@ class EnvironmentsDialog(QDialog):
     def _add(self, env: Environment) -> None:
         if not self._leave_edits():
             return
-        env = Environment(**{**env.to_json(), "name": self._unique(env.name)})
-        self.store.put(env)
-        self.store.save()
-        self._fresh.add(env.name)
-        self._refresh(env.name)
-        self.changed.emit()
+        self._draft = Environment(**{**env.to_json(), "name": self._unique(env.name)})
+        self._refresh(self._draft.name)
+        if not self.status.text():  # else what is wrong with it
+            self.status.setText("New: fill it in, then Save.")
 
     def _remove(self) -> None:
         if self.current is None:
+            return
+        if self._is_draft(self.current):  # nothing saved, nothing to ask
+            self._draft = None
+            self._refresh()
             return
         answer = QMessageBox.question(  # one click deleted the keys for good
             self, "Remove environment?",
@@ -253,7 +274,7 @@ class EnvironmentsDialog(QDialog):
                 f"environment named {env.name!r} would use them): {problem}"))
 
     def _select(self, name: str) -> None:
-        env = next((e for e in self.store.saved if e.name == name), None)
+        env = next((e for e in self._entries() if e.name == name), None)
         if env is None:
             return
         self.current = env.name
@@ -316,11 +337,15 @@ class EnvironmentsDialog(QDialog):
         try:
             env = self.edited()
             old = self.current
-            self.store.put(env, replacing=old)
+            draft = self._is_draft(old)
+            self.store.put(env, replacing=None if draft else old)
             self.store.save()
         except (UserError, ValueError) as exc:
             self.status.setText(rich.error(f"Not saved: {exc}"))
             return False
+        if draft:  # saved now, and with no keys to move
+            self._draft = None
+            self._fresh.add(old or "")
         # the environment is saved; a key that cannot be is said as such, and kept typed
         failed: list[str] = []
         if old and old != env.name and old not in self._fresh:

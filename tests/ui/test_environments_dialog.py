@@ -334,3 +334,42 @@ def test_close_and_add_ask_about_unsaved_edits_first(qtbot, app_home):
         dialog.reject()
     assert not dialog.isVisible()
     assert EnvironmentStore.load(app_paths()).get("Dev Server").branch == "feature-y"
+
+
+def test_an_added_environment_is_a_draft_until_saved(qtbot, app_home, keyring_backend):
+    """Add saved "New environment" at once: Add then Close left an environment nobody
+    wanted in the picker, and the dialog said it edits a copy until Save."""
+    context, dialog = make_dialog(qtbot)
+    dialog.show()
+    changes: list[int] = []
+    dialog.changed.connect(lambda: changes.append(1))
+    config = app_paths().environments_file
+
+    def on_disk() -> bytes | None:
+        return config.read_bytes() if config.exists() else None
+
+    before = on_disk()
+    buttons = {b.text(): b for b in dialog.findChildren(type(dialog.remove_button))}
+    buttons["Add custom"].click()
+    assert dialog.current == "New environment" and dialog.list.currentItem().font().italic()
+    assert "New environment" not in context.environments.names() and changes == []
+    assert on_disk() == before
+    with answering(QMessageBox.StandardButton.Discard) as asked:
+        dialog.reject()
+    assert asked == ["Save the new environment 'New environment'?"]
+    assert not dialog.isVisible() and "New environment" not in context.environments.names()
+
+    dialog.show()
+    buttons["Add Inngest Cloud"].click()
+    buttons["Remove"].click()  # a draft goes without a question: nothing was saved
+    assert "Inngest Cloud" not in [dialog.list.item(i).text() for i in range(dialog.list.count())]
+    buttons["Add Inngest Cloud"].click()
+    dialog.event_key.setText("evt-draft-key-4321")
+    with answering(QMessageBox.StandardButton.Save):
+        dialog.list.setCurrentRow(0)  # Dev Server
+    assert dialog.current == "Dev Server"
+    assert "Inngest Cloud" in context.environments.names() and changes == [1]
+    assert context.secrets.get("Inngest Cloud", "event") == "evt-draft-key-4321"
+    assert "Inngest Cloud" in EnvironmentStore.load(app_paths()).names()
+    assert not any(dialog.list.item(i).font().italic() for i in range(dialog.list.count()))
+    context.secrets.delete_all("Inngest Cloud")
