@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.ui import rich
+
 log = logging.getLogger("console.bug")
 
 
@@ -38,7 +40,7 @@ class BugDialog(QDialog):
             "you did. The console keeps running. Details were written to<br>"
             f"<code>{html.escape(str(log_file))}</code>"
         )
-        label.setWordWrap(True)
+        rich.wrapping(label)
         layout.addWidget(label)
         self.repeat_label = QLabel()
         self.repeat_label.hide()

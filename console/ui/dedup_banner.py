@@ -22,6 +22,7 @@ from console.core.ids import random_ulid
 from console.core.pipeline import PreparedSend, prepare_events
 from console.core.positions import escape_token
 from console.services.targets import ResolvedTarget
+from console.ui import rich
 from console.ui.tasks import loop_running
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ class DedupBanner(QFrame):
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.predictions: list[Prediction] = []
         self.label = QLabel()
-        self.label.setWordWrap(True)
+        rich.wrapping(self.label)
         self.drop_button = QPushButton("Drop duplicates")
         self.drop_button.setToolTip("Remove the events Inngest would start no runs for")
         self.drop_button.clicked.connect(self.drop_requested)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from console.core.serialize import pretty
 from console.services.inbox import KEEP_EVENTS, CapturedEvent
 from console.services.inbox_store import KEEP_BYTES, overflow
+from console.ui import rich
 from console.ui.table_model import Index, ListTableModel
 
 COLUMNS = ("Received", "Name", "Size", "Internal id", "Dedup id")
@@ -84,7 +85,7 @@ class InboxPanel(QWidget):
         self.address = QLabel("Inbox not running")
         self.address.setTextFormat(Qt.TextFormat.PlainText)
         self.address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.address.setWordWrap(True)  # one line of it set the window's least width: 929 px
+        rich.wrapping(self.address)  # one line of it set the window's least width: 929 px
         self.table = QTableView()
         self.table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.table.setModel(self.model)

@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import html
 import textwrap
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QLabel
 
 ERROR_COLOUR = "#c62828"
 
@@ -12,6 +16,16 @@ ERROR_COLOUR = "#c62828"
 def text(value: str) -> str:
     """`value` as rich-text content that shows exactly those characters."""
     return html.escape(value, quote=False)
+
+
+def wrapping(label: QLabel) -> QLabel:
+    """`label` word-wrapped and never wider than its place: a word longer than a line (an
+    id, a path, an event name without spaces) is cut at the edge. Qt makes the longest
+    word a wrapped label's least width: one 348-character event name held the window at
+    2,647 px, wider than the screen."""
+    label.setWordWrap(True)
+    label.setMinimumWidth(1)  # a set least width stands instead of the longest word's
+    return label
 
 
 def error(value: str) -> str:

@@ -47,7 +47,7 @@ class SchemaDialog(QDialog):
         self.setWindowTitle(f"Schema of {shown}")
         self.note = QLabel(f"<b>{rich.text(shown)}</b> — {rich.text(origin)}. Saved into "
                            f"<code>{rich.text(str(workspace / 'schemas'))}</code>.")
-        self.note.setWordWrap(True)
+        rich.wrapping(self.note)
         # what the file held when the dialog opened: another program (a pull, another
         # editor) may change it meanwhile, and Save would silently undo that change
         self._on_disk = schema_on_disk(workspace, event_name, version)
@@ -57,7 +57,7 @@ class SchemaDialog(QDialog):
         self.problems = ProblemsView()
         self.problems.attach(self.editor)
         self.status = QLabel()
-        self.status.setWordWrap(True)
+        rich.wrapping(self.status)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.save_button = QPushButton("Save schema")
         self.save_button.setDefault(True)

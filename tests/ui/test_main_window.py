@@ -1275,3 +1275,32 @@ def test_the_send_log_sorts_by_a_clicked_header_and_copies_rows_as_shown(qtbot, 
     window.log_model.rows[3].status = 503
     window.log_model.changed(3)
     assert shown("Status")[0] == "503"
+
+
+def test_no_message_widens_the_window_however_long_a_word_in_it(qtbot, app_home):
+    """A 348-character event name in the History detail held the window at 2,647 px, and a
+    262-character id in the duplicate banner at 2,442, wider than the screen and for good:
+    Qt makes the longest word of a wrapped label its least width."""
+    from PySide6.QtWidgets import QLabel
+
+    from console.services.paths import app_paths
+    from console.ui.context import AppContext
+    from console.ui.environments_dialog import EnvironmentsDialog
+
+    _context, window = open_window(qtbot)
+    window.resize(900, 700)
+    window.show()
+    dialog = EnvironmentsDialog(AppContext.create(app_paths()))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.wait(50)
+    widths = (window.width(), dialog.width())
+    wrapped = [label for top in (window, dialog) for label in top.findChildren(QLabel)
+               if label.wordWrap()]
+    assert len(wrapped) >= 12
+    for label in wrapped:
+        label.show()
+        label.setText("order_" + "0123456789abcdef" * 25)  # no place to break
+    qtbot.wait(200)
+    assert (window.width(), dialog.width()) == widths
+    assert window.minimumSizeHint().width() < 800

@@ -27,6 +27,7 @@ from console.core.batch import Batch, Level, Meters, Tally, meters_of
 from console.core.dedup import id_key_of
 from console.core.plan import BatchPlan
 from console.core.serialize import pretty
+from console.ui import rich
 from console.ui.batch.actions import make_actions, make_toolbar
 from console.ui.batch.commands import InsertEvents, MoveEvents, RemoveEvents, ReplaceEvents
 from console.ui.batch.importing import BatchImports
@@ -96,7 +97,7 @@ class BatchComposer(BatchImports, QWidget):
         self.error_label = QLabel()
         self.error_label.setTextFormat(Qt.TextFormat.PlainText)
         self.error_label.setObjectName("batch-error")
-        self.error_label.setWordWrap(True)
+        rich.wrapping(self.error_label)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_label.setStyleSheet(f"color: {COLOURS[Level.RED]};")
         self.error_label.hide()
@@ -108,7 +109,7 @@ class BatchComposer(BatchImports, QWidget):
         self.rules_label = QLabel()
         self.rules_label.setTextFormat(Qt.TextFormat.PlainText)
         self.rules_label.setObjectName("batch-rules")
-        self.rules_label.setWordWrap(True)
+        rich.wrapping(self.rules_label)
         self.rules_label.setStyleSheet(f"color: {COLOURS[Level.RED]};")
         self.rules_label.hide()
 

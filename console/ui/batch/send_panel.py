@@ -29,6 +29,7 @@ from console.core.batch import RequestReport, Tally, tally
 from console.core.ids import IdSeed
 from console.core.plan import BatchPlan
 from console.services.sender import send_events
+from console.ui import rich
 from console.ui.rich import clipped
 
 Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Task[Any]"]
@@ -91,7 +92,7 @@ class BatchSendPanel(QWidget):
         self.bytes_label.setTextFormat(Qt.TextFormat.PlainText)
         self.status = QLabel("Nothing sent yet")
         self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.setWordWrap(True)
+        rich.wrapping(self.status)
         self.log = QPlainTextEdit(readOnly=True)
         self.log.setMaximumBlockCount(2000)
         self.cancel_button = QPushButton("Cancel")

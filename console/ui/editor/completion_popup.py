@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from console.ui import rich
 from console.ui.editor.provider import CandidateLike
 from console.ui.editor.theme import EditorTheme
 
@@ -137,7 +138,7 @@ class CompletionPopup(QFrame):
         self._list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self._list.clicked.connect(self._clicked)
         self._doc = QLabel(self)
-        self._doc.setWordWrap(True)
+        rich.wrapping(self._doc)
         self._doc.setTextFormat(Qt.TextFormat.PlainText)
         self._doc.setContentsMargins(6, 4, 6, 4)
         self._doc.setObjectName("completionDocumentation")

@@ -47,7 +47,7 @@ class HistoryDetail(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.summary = QLabel("Select an event to see its details.")
-        self.summary.setWordWrap(True)
+        rich.wrapping(self.summary)
         self.summary.setMinimumHeight(self.summary.fontMetrics().height() * 2 + 6)
         self.tabs = QTabWidget()
         self.event_box, self.request_box = _text_box(), _text_box()

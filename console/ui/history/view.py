@@ -42,6 +42,7 @@ from console.services.environments import is_loopback_host
 from console.services.history import DAY_MS, HistoryStore
 from console.services.history_query import HistoryRow, export_csv, export_jsonl
 from console.services.history_schema import MAX_PAYLOAD_CAP, MAX_RETENTION_DAYS, MIN_PAYLOAD_CAP
+from console.ui import rich
 from console.ui.history.detail import HistoryDetail, event_text
 from console.ui.history.filters import HistoryFilterBar
 from console.ui.history.model import HistoryTableModel
@@ -99,7 +100,7 @@ class HistoryView(QWidget):
         self.count_label.setTextFormat(Qt.TextFormat.PlainText)
         self.status_label = QLabel()
         self.status_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.status_label.setWordWrap(True)
+        rich.wrapping(self.status_label)
         self.status_label.setVisible(False)  # shown with a message: its room goes to the table
         self._build_actions()
         # side by side, as in the Inbox tab: under the editor the tab is short and wide, and

@@ -25,6 +25,7 @@ from console.core.scenario import parse_var_pairs
 from console.core.template import TemplateEngine
 from console.core.template_scope import placeholder_errors, render_text
 from console.services.workspace import Workspace
+from console.ui import rich
 
 DEBOUNCE_MS = 200
 _VAR_NAMES = re.compile(r"\bvars\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -50,7 +51,7 @@ class RenderedPreview(QWidget):
         self.view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.error = QLabel()
         self.error.setTextFormat(Qt.TextFormat.PlainText)
-        self.error.setWordWrap(True)
+        rich.wrapping(self.error)
         self.error.setStyleSheet("color: #b3261e;")
         self.error.hide()
         layout = QVBoxLayout(self)

@@ -53,6 +53,7 @@ from console.services.runner import Limits, RunsVerifier, ScenarioRunner
 from console.services.secrets import SecretStore
 from console.services.targets import resolve_target
 from console.services.workspace import Workspace, WorkspaceChange
+from console.ui import rich
 from console.ui.rich import tip
 from console.ui.tasks import TaskOwner
 from console.ui.workspace.results_model import COLUMNS, StepResultsModel
@@ -127,13 +128,13 @@ class RunnerPanel(QWidget):
         header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
         self.file_problems = QLabel()  # scenario files that did not load, and why
         self.file_problems.setTextFormat(Qt.TextFormat.PlainText)
-        self.file_problems.setWordWrap(True)
+        rich.wrapping(self.file_problems)
         self.file_problems.setStyleSheet(ERROR_STYLE)
         self.file_problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.file_problems.hide()
         self.status = QLabel()
         self.status.setTextFormat(Qt.TextFormat.PlainText)
-        self.status.setWordWrap(True)
+        rich.wrapping(self.status)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.export_json_button = QPushButton("Export JSON…")
         self.export_junit_button = QPushButton("Export JUnit…")

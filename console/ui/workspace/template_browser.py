@@ -119,14 +119,14 @@ class TemplateBrowser(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.empty = QLabel()  # says how to make one, or that the search hides them all
         self.empty.setTextFormat(Qt.TextFormat.PlainText)
-        self.empty.setWordWrap(True)
+        rich.wrapping(self.empty)
         faint = self.empty.palette()
         roles = QPalette.ColorRole
         faint.setColor(roles.WindowText, faint.color(roles.PlaceholderText))
         self.empty.setPalette(faint)
         self.problems = QLabel()
         self.problems.setTextFormat(Qt.TextFormat.PlainText)
-        self.problems.setWordWrap(True)
+        rich.wrapping(self.problems)
         self.problems.setStyleSheet("color: #b3261e;")
         self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
