@@ -43,6 +43,7 @@ from console.services.environments import Environment, health_origin, shown_orig
 from console.services.inbox import CapturedEvent
 from console.services.targets import ResolvedTarget, environment_named, resolve_target
 from console.services.text_files import read_text_file
+from console.ui import rich
 from console.ui.batch import BatchComposer, BatchSendPanel, PreviewTarget
 from console.ui.context import AppContext
 from console.ui.dedup_banner import DedupCheck
@@ -173,7 +174,7 @@ class MainWindow(QMainWindow):
 
     # -- chrome ---------------------------------------------------------------------------
     def _build_toolbar(self) -> None:
-        self.env_combo = QComboBox()
+        self.env_combo = rich.names_box(QComboBox(), 24)
         self.env_combo.setMinimumWidth(220)
         self.env_combo.currentIndexChanged.connect(self._env_changed)
         self.health_dot = QLabel("●")

@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import html
 import textwrap
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QComboBox, QLabel
 
 ERROR_COLOUR = "#c62828"
 
@@ -26,6 +24,16 @@ def wrapping(label: QLabel) -> QLabel:
     label.setWordWrap(True)
     label.setMinimumWidth(1)  # a set least width stands instead of the longest word's
     return label
+
+
+def names_box(box: QComboBox, chars: int) -> QComboBox:
+    """`box`, a list of names users chose (environments, scenarios), `chars` characters
+    wide: a long name must not set the window's least width (its list still shows it
+    whole). One environment named in 80 characters held the window at 999 px, and cut the
+    History tab's filters to "E…", "D…", "S…"."""
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(chars)
+    return box
 
 
 def error(value: str) -> str:

@@ -1304,3 +1304,31 @@ def test_no_message_widens_the_window_however_long_a_word_in_it(qtbot, app_home)
     qtbot.wait(200)
     assert (window.width(), dialog.width()) == widths
     assert window.minimumSizeHint().width() < 800
+
+
+def test_a_long_environment_name_leaves_the_other_fields_readable(qtbot, app_home):
+    """An environment named in 80 characters made the Scenarios tab's environment box
+    640 px wide at a window of 800: the Data field beside it was cut to "optional: CSV, J…"
+    and the scenario box to a few words."""
+    from console.services.environments import Environment, EnvironmentStore
+
+    long_name = ("Staging payments cluster EU-West-1 (shared with the billing team, "
+                 "do not flood)")
+    store = EnvironmentStore.load(app_paths())
+    store.put(Environment(long_name, "custom"))
+    store.save()
+    _context, window = open_window(qtbot)
+    window.resize(800, 600)
+    window.select_environment(long_name)
+    for tab in range(window.tabs.count()):  # each shown once: combo boxes size at first show
+        window.tabs.setCurrentIndex(tab)
+        qtbot.wait(20)
+    runner = window.panels.runner
+    window.tabs.setCurrentWidget(runner)
+    qtbot.wait(50)
+    assert window.width() == 800
+    assert runner.env_combo.findText(long_name) >= 0
+    assert runner.data_edit.width() >= 250 and runner.scenario_combo.width() >= 250
+    filters = window.panels.history.filter_bar
+    for field in (filters.name, filters.dedup, filters.search):
+        assert field.width() >= 60, (field.placeholderText(), field.width())

@@ -12,6 +12,7 @@ from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QWidget
 
 from console.services.history_query import STATUS_CHOICES, HistoryFilter
+from console.ui import rich
 from console.ui.history.icons import OUTCOME_STYLE, outcome_icon
 
 ANY_ENV = "All environments"
@@ -27,7 +28,7 @@ class HistoryFilterBar(QWidget):
 
     def __init__(self, environments: Sequence[str] = (), parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.env = QComboBox()
+        self.env = rich.names_box(QComboBox(), 12)
         self.env.setEditable(True)
         self.set_environments(environments)
         self.name = QLineEdit(placeholderText="Event name (app/* works)")

@@ -83,15 +83,10 @@ class RunnerPanel(QWidget):
         self.runner: ScenarioRunner | None = None
         self.task: asyncio.Task[Any] | None = None
 
-        self.scenario_combo = QComboBox()
+        self.scenario_combo = rich.names_box(QComboBox(), 24)
         self.scenario_combo.setMinimumWidth(200)
-        # a long scenario name must not set the window's least width (its list still shows
-        # it whole)
-        self.scenario_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.scenario_combo.setMinimumContentsLength(24)
         self.scenario_combo.currentTextChanged.connect(self._show_vars_hint)
-        self.env_combo = QComboBox()
+        self.env_combo = rich.names_box(QComboBox(), 16)
         self.env_combo.setMinimumWidth(160)
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Run the scenario against the environment")
