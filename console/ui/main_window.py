@@ -9,8 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QPaintEvent
+from PySide6.QtCore import QByteArray, QEvent, QSettings, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QPaintEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QCompleter,
@@ -79,7 +79,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.context = context
         self.setWindowTitle("Event Console")
-        self.resize(1280, 820)
+        self.resize(self._first_size())
         self._painted = False
         self._checking = False  # a send is being checked (ledger, dialog) before it starts
         self.settings = QSettings(
@@ -171,6 +171,15 @@ class MainWindow(QMainWindow):
         self._batch_changed()
         self.panels = WorkspacePanels(self)
         self._restore_state()
+
+    @staticmethod
+    def _first_size() -> QSize:
+        """1280 x 820, or the screen's free area when smaller: at 150 % scaling on a 1080p
+        screen (1280 x 720 free) the status bar and the History tab's buttons were below
+        its edge. A size saved at the last exit comes after this, checked by Qt."""
+        size = QSize(1280, 820)
+        screen = QGuiApplication.primaryScreen()
+        return size.boundedTo(screen.availableGeometry().size()) if screen else size
 
     # -- chrome ---------------------------------------------------------------------------
     def _build_toolbar(self) -> None:

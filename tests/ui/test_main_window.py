@@ -1332,3 +1332,15 @@ def test_a_long_environment_name_leaves_the_other_fields_readable(qtbot, app_hom
     filters = window.panels.history.filter_bar
     for field in (filters.name, filters.dedup, filters.search):
         assert field.width() >= 60, (field.placeholderText(), field.width())
+
+
+def test_at_first_start_the_window_fits_the_screen(qtbot, app_home):
+    """It opened at 1280 x 820 whatever the screen: at 150 % scaling on a 1080p screen
+    (1280 x 720 free) the status bar and the History tab's buttons were below its edge.
+    (The offscreen platform's screen is 800 x 800.)"""
+    from PySide6.QtGui import QGuiApplication
+
+    _context, window = open_window(qtbot)
+    free = QGuiApplication.primaryScreen().availableGeometry()
+    assert free.width() < 1280  # else this checks nothing
+    assert window.width() <= free.width() and window.height() <= free.height()
