@@ -229,8 +229,11 @@ class MainWindow(QMainWindow):
         self.send_menu = send_menu = self.menuBar().addMenu("&Send")
         send_menu.addAction(self.send_action)
         send_menu.addAction(self.preview_action)
-        add = send_menu.addAction("Add event to batch")
-        add.triggered.connect(self.composer.add_current)
+        batch_actions = self.composer.actions_by_name
+        send_menu.addAction(batch_actions["add"])  # with its key, Ctrl+Shift+A
+        batch_menu = send_menu.addMenu("Batch")
+        for name in ("duplicate", "remove", "up", "down", "import_file", "import_clipboard"):
+            batch_menu.addAction(batch_actions[name])
 
     # -- what the editor knows ------------------------------------------------------------
     def schemas(self) -> Any:

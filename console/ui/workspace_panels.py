@@ -33,6 +33,7 @@ from console.ui.editor.scheduler import AT_ONCE_CHARS
 from console.ui.history import HistoryReader, HistoryView
 from console.ui.schema_dialog import SchemaDialog, event_of
 from console.ui.tasks import loop_running
+from console.ui.undo_menu import add_undo_items
 from console.ui.workspace import RenderedPreview, RunnerPanel, TemplateBrowser, WorkspaceWatcher
 
 if TYPE_CHECKING:
@@ -190,8 +191,10 @@ class WorkspacePanels:
         save.triggered.connect(self.save_editor_as_template)
         self.window.edit_menu.addSeparator()
         self.window.edit_menu.addAction(save)
-        self.window.edit_menu.addAction(self.browser.undo_action)
-        self.window.edit_menu.addAction(self.browser.redo_action)
+        self.undo_item, self.redo_item = add_undo_items(
+            self.window.edit_menu, self.window.editor,
+            [(self.browser, self.browser.undo_stack),
+             (self.window.composer.view, self.window.composer.undo_stack)])
         self.save_action = save
         send_menu = self.window.send_menu
         from_template = send_menu.addAction("Add Selected Template to Batch")

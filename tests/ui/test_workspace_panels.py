@@ -544,3 +544,40 @@ def test_a_recent_workspace_that_is_gone_is_not_made_again_empty(qtbot, app_home
     assert window.statusBar().currentMessage() == (
         f"Workspace not opened: {gone.resolve()}: no such workspace folder")
     assert str(gone.resolve()) not in [a.text() for a in panels.recent_menu.actions()]
+
+
+def test_edit_undo_undoes_where_the_focus_is(qtbot, app_home, qloop):
+    """Edit > Undo (shown with Ctrl+Z) was the templates list's own: chosen while typing in
+    the editor, it brought back a template deleted earlier and left the typing."""
+    _context, window = open_window(qtbot)
+    panels, browser = window.panels, window.panels.browser
+    window.editor.setPlainText('{"name": "shop/undo", "data": {}}')
+    panels.save_editor_as_template()
+    name = browser.names()[0]
+    browser.delete(name)
+    assert browser.names() == []
+    window.editor.setFocus()
+    qtbot.waitUntil(window.editor.hasFocus, timeout=2000)
+    window.editor.moveCursor(window.editor.textCursor().MoveOperation.End)
+    QTest.keyClicks(window.editor, " typed")
+    menu = window.edit_menu
+    menu.aboutToShow.emit()  # as when it opens
+    assert panels.undo_item.text().split("\t") == ["Undo", "Ctrl+Z"]
+    panels.undo_item.trigger()
+    assert not window.editor.toPlainText().endswith("typed") and browser.names() == []
+    browser.view.setFocus()
+    qtbot.waitUntil(browser.view.hasFocus, timeout=2000)
+    menu.aboutToShow.emit()
+    assert panels.undo_item.text().startswith("Undo Delete") and panels.undo_item.isEnabled()
+    assert not panels.redo_item.isEnabled()
+    panels.undo_item.trigger()
+    assert browser.names() == [name]
+    menu.aboutToShow.emit()
+    assert panels.redo_item.isEnabled()
+    # the batch list has its own
+    window.composer.add_events([{"name": "shop/a", "data": {}}])
+    window.composer.view.setFocus()
+    qtbot.waitUntil(window.composer.view.hasFocus, timeout=2000)
+    menu.aboutToShow.emit()
+    panels.undo_item.trigger()
+    assert len(window.composer.batch) == 0 and browser.names() == [name]

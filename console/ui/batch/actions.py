@@ -21,17 +21,23 @@ def make_actions(composer: BatchComposer) -> dict[str, QAction]:
     """Actions by name: add, duplicate, remove, up, down, import_file, import_clipboard,
     preview, undo, redo."""
     actions: dict[str, QAction] = {}
-    for name, text, keys, slot in (
-        ("add", "Add", "Ctrl+Shift+A", composer.add_current),
-        ("duplicate", "Duplicate", "Ctrl+D", composer.duplicate_selected),
-        ("remove", "Remove", "Delete", composer.remove_selected),
-        ("up", "↑", "Alt+Up", lambda: composer.move_selected(-1)),
-        ("down", "↓", "Alt+Down", lambda: composer.move_selected(1)),
-        ("import_file", "From file…", "", composer.choose_file),
-        ("import_clipboard", "From clipboard", "Ctrl+Shift+V", composer.import_clipboard),
-        ("preview", "Preview…", "", composer.open_preview),
+    # the text menus and screen readers show, and the toolbar's short one
+    for name, text, short, keys, slot in (
+        ("add", "Add Event to Batch", "Add", "Ctrl+Shift+A", composer.add_current),
+        ("duplicate", "Duplicate Selected Events", "Duplicate", "Ctrl+D",
+         composer.duplicate_selected),
+        ("remove", "Remove Selected Events", "Remove", "Delete", composer.remove_selected),
+        ("up", "Move Selected Events Up", "↑", "Alt+Up", lambda: composer.move_selected(-1)),
+        ("down", "Move Selected Events Down", "↓", "Alt+Down",
+         lambda: composer.move_selected(1)),
+        ("import_file", "Import Events from File…", "From file…", "", composer.choose_file),
+        ("import_clipboard", "Import Events from Clipboard", "From clipboard", "Ctrl+Shift+V",
+         composer.import_clipboard),
+        ("preview", "Preview Requests…", "Preview…", "", composer.open_preview),
     ):
         action = QAction(text, composer)
+        action.setIconText(short)
+        action.setToolTip(f"{text} ({keys})" if keys else text)
         if keys:
             action.setShortcut(QKeySequence(keys))
             # Add takes the editor's event: its key works from the editor too (the whole
@@ -41,7 +47,9 @@ def make_actions(composer: BatchComposer) -> dict[str, QAction]:
         action.triggered.connect(lambda _=False, s=slot: s())
         actions[name] = action
     stack = composer.undo_stack
-    undo, redo = QAction("↶", composer), QAction("↷", composer)
+    undo, redo = QAction("Undo Batch Change", composer), QAction("Redo Batch Change", composer)
+    undo.setIconText("↶")
+    redo.setIconText("↷")
     undo.triggered.connect(stack.undo)
     redo.triggered.connect(stack.redo)
     undo.setEnabled(False)
@@ -79,4 +87,9 @@ def make_toolbar(composer: BatchComposer, actions: dict[str, QAction]) -> QToolB
     toolbar.addWidget(importer)
     toolbar.addAction(actions["undo"])
     toolbar.addAction(actions["redo"])
+    for action in toolbar.actions():  # "↑" is no name for a screen reader
+        button = toolbar.widgetForAction(action)
+        if button is not None:
+            button.setAccessibleName(action.text())
+    importer.setAccessibleName("Import Events")
     return toolbar
