@@ -124,15 +124,21 @@ def client_options(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+def given(args: argparse.Namespace, option: str) -> str | None:
+    """The value of `--option`, None when not given; an empty one is refused. `--env
+    "$TARGET"` with the variable unset must never mean the selected environment."""
+    value: str | None = getattr(args, option, None)
+    if value is not None and not value.strip():
+        raise UserError(f"--{option}: empty (is the variable it comes from set?)")
+    return value
+
+
 def pick_environment(args: argparse.Namespace) -> tuple[Environment, EnvironmentStore]:
     store = EnvironmentStore.load(app_paths())
     if store.notice:
         print(f"event-console: {store.notice}", file=sys.stderr)
     for option in ("url", "env"):
-        value = getattr(args, option, None)
-        if value is not None and not value.strip():
-            # `--env "$TARGET"` with the variable unset: never the selected environment
-            raise UserError(f"--{option}: empty (is the variable it comes from set?)")
+        given(args, option)
     if getattr(args, "url", None) is not None:
         return adhoc_environment(args.url), store
     if getattr(args, "env", None) is not None:

@@ -52,7 +52,9 @@ def add_parser(subparsers: Any) -> None:
 def _limit(args: argparse.Namespace) -> tuple[int, str | None]:
     if getattr(args, "event_limit", None):
         return int(args.event_limit), None
-    if getattr(args, "env", None):
+    from console.commands.common import given
+
+    if given(args, "env") is not None:  # "" is refused, as send and run refuse it
         from console.services.environments import EnvironmentStore
         from console.services.paths import app_paths
 

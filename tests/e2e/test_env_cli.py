@@ -273,6 +273,9 @@ def test_an_empty_target_or_an_origin_with_more_than_an_origin_is_refused(cli, t
             assert (done.returncode, done.stderr) == (2, f"event-console: {message}\n"), (
                 command, args)
             assert done.stdout == ""
+        if args[0] == "--env":  # validate's per-event limit comes from --env
+            checked = cli("validate", *args, "-", input='{"name": "a/b"}')
+            assert (checked.returncode, checked.stderr) == (2, f"event-console: {message}\n")
     upper = cli("send", "--url", "HTTP://127.0.0.1:8288", "--dry-run", input='{"name": "a/b"}')
     assert upper.returncode == 0, upper.stderr  # URL schemes are case-insensitive
     assert json.loads(upper.stdout.splitlines()[0])["events"] == 1
