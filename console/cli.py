@@ -9,6 +9,7 @@ traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sqlite3
@@ -68,6 +69,7 @@ def _main(argv: Sequence[str] | None) -> int:
         from console.app import run_gui
 
         return run_gui(smoke_test=args.smoke_test)
+    _escape_what_stdout_cannot_encode()
     try:
         return int(args.func(args))
     except UserError as exc:  # it may quote a server's answer or a file's text
@@ -86,6 +88,16 @@ def _main(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:  # the reader went away (`... --json | head -1`): stop quietly
         _discard_stdout()
         return 141  # 128 + SIGPIPE, as a shell reports a tool that SIGPIPE stopped
+
+
+def _escape_what_stdout_cannot_encode() -> None:
+    """A name or path with characters the output's encoding lacks (cp1252 in a Windows CI
+    pipe, ASCII under LANG=C) is written with backslash escapes, as stderr writes it,
+    instead of ending `env list`, `validate` or `history` with a UnicodeEncodeError."""
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        with contextlib.suppress(ValueError, OSError):
+            reconfigure(errors="backslashreplace")
 
 
 def _discard_stdout() -> None:

@@ -186,10 +186,11 @@ def jsonl_hint(problems: Iterable[Problem], jsonl: bool) -> str | None:
 def emit(record: dict[str, Any]) -> None:
     """One JSON object per line on stdout, flushed (CI reads it as it comes)."""
     line = json_line(record)
-    try:
-        sys.stdout.write(line + "\n")
+    try:  # checked here: stdout itself escapes what it cannot encode (see cli), not JSON
+        line.encode(sys.stdout.encoding or "utf-8")
     except UnicodeEncodeError:  # half a UTF-16 pair (an event captured as sent), or a
-        sys.stdout.write(json.dumps(record) + "\n")  # terminal without UTF-8: \u escapes
+        line = json.dumps(record)  # terminal without UTF-8: \u escapes
+    sys.stdout.write(line + "\n")
     sys.stdout.flush()
 
 

@@ -323,3 +323,33 @@ def test_from_environment_target_is_listed_first(cli):
                                              "INNGEST_EVENT_KEY": "evt-key-0000wxyz"})
     first = json.loads(keyed.stdout.splitlines()[0])
     assert first["event_key"] == "****wxyz (from INNGEST_EVENT_KEY)"
+
+
+def test_output_that_cannot_encode_a_name_escapes_it_instead_of_a_traceback(cli, tmp_path):
+    """A CI pipe in cp1252 (Windows) or ASCII (LANG=C): `env list`, `env add`, `validate`
+    and `history` ended in UnicodeEncodeError on a name with "ü" or "名" in it (`send`
+    escaped already)."""
+    ascii_out = {"PYTHONIOENCODING": "ascii"}
+    added = cli("env", "add", "Préprod 名", "--event-origin", "http://127.0.0.1:9",
+                env=ascii_out)
+    assert (added.returncode, added.stderr) == (0, ""), added.stderr
+    assert "saved 'Pr\\xe9prod \\u540d'" in added.stdout
+    listed = cli("env", "list", env=ascii_out)
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    assert "Pr\\xe9prod \\u540d" in listed.stdout
+    listed_json = cli("env", "list", "--json", env=ascii_out)
+    names = [json.loads(line)["name"] for line in listed_json.stdout.splitlines()]
+    assert "Préprod 名" in names  # JSON lines stay JSON: \u escapes
+    folder = tmp_path / "dir ü"
+    folder.mkdir()
+    bad = folder / "bad 名.json"
+    bad.write_text('{"name": "ü/x", "data": 5}', encoding="utf-8")
+    checked = cli("validate", str(bad), env=ascii_out)
+    assert checked.returncode == 1 and "Traceback" not in checked.stderr, checked.stderr
+    assert checked.stdout.startswith(f"{tmp_path}/dir \\xfc/bad \\u540d.json:1:25: error: ")
+    failed = cli("send", "--url", "http://127.0.0.1:9", "--attempts", "1", "--no-verify",
+                 input='{"name": "ü/x", "data": {}}', env=ascii_out)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr, failed.stderr
+    shown = cli("history", "--name", "ü/*", env=ascii_out)
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+    assert "\\xfc/x" in shown.stdout
