@@ -407,6 +407,6 @@ def _first_line_is_an_object(text: str) -> bool:
         if line.strip():
             try:
                 return isinstance(json.loads(line), dict)
-            except ValueError:
+            except (ValueError, RecursionError):  # the document's check names the depth
                 return False
     return False

@@ -14,10 +14,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from console.core.envelope import as_read, has_lone_surrogate, lone_surrogate_message
+from console.core.envelope import (
+    as_read,
+    has_lone_surrogate,
+    lone_surrogate_message,
+    too_deep_message,
+)
 from console.core.errors import InputError
 from console.core.positions import escape_token, parse_with_positions, pointer_tokens
 from console.core.problems import FileProblem, Severity
+from console.core.serialize import pretty
 from console.core.sourcemap import SourceMap
 from console.core.template import TemplateEngine
 
@@ -317,9 +323,21 @@ def parse_template(text: str, file: str, engine: TemplateEngine | None = None
     if engine is not None and isinstance(event, dict):
         errors, _refs = engine.check_value(event, pointer="/event")
         checker.problems.extend(source.template_problem(e) for e in errors)
+    if isinstance(event, dict) and not checker.problems and not _shown_whole(event):
+        # loaded here, then Open, Add to Batch, Duplicate and Rename raised RecursionError
+        checker.add("/event", too_deep_message(event))
     if checker.problems or not isinstance(event, dict):
         return None, _in_order(checker.problems)
     return EventTemplate(name, event, description, tags, source), []
+
+
+def _shown_whole(event: dict[str, Any]) -> bool:
+    """Whether the window can show `event` as text (nested ~1,000 deep, it cannot)."""
+    try:
+        pretty(event)
+    except RecursionError:
+        return False
+    return True
 
 
 def parse_scenario(text: str, file: str) -> tuple[Scenario | None, list[FileProblem]]:

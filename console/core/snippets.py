@@ -106,7 +106,10 @@ def _js_hazards(value: Any) -> tuple[bool, bool]:
 
 
 def _py_literal(value: Any, indent: int) -> str:
-    text = pprint.pformat(value, sort_dicts=False, width=max(40, 96 - indent))
+    try:
+        text = pprint.pformat(value, sort_dicts=False, width=max(40, 96 - indent))
+    except RecursionError:  # nested ~400 deep (sendable): pprint recurses, JSON text not
+        return f"json.loads({json_text(value)!r})"
     return textwrap.indent(text, " " * indent)[indent:]
 
 
@@ -137,8 +140,11 @@ def python_snippet(
     if branch:
         options.append(f"    env={branch!r},")
     options.append(f"    is_production={not dev!r},")
+    events = [_py_event(e) for e in _events(body)]
+    reads_json = any("json.loads(" in e for e in events)
     return "\n".join([
         "import asyncio",
+        *(["import json"] if reads_json else []),
         "import os",
         "",
         "import inngest",
@@ -148,7 +154,7 @@ def python_snippet(
         ")",
         "",
         "events = [",
-        *(_py_event(e) for e in _events(body)),
+        *events,
         "]",
         "",
         "print(asyncio.run(client.send(events)))",

@@ -131,6 +131,39 @@ def test_python_snippet_sends_the_events_with_the_sdk(
     assert sent[1]["name"] == "shop/order.paid" and sent[1]["data"] == EVENTS[1]["data"]
 
 
+def test_python_snippet_of_an_event_nested_deep_is_made_and_holds_it_whole(
+    tmp_path: Path,
+) -> None:
+    """Copy as Python raised RecursionError (pprint recurses) for an event nested 400 deep,
+    which sends fine: from Preview and from History, a bug dialog. (The Python SDK itself
+    refuses data this deep, so the snippet runs here with a stand-in that prints what it
+    was given.)"""
+    deep: Any = {"leaf": "ü"}
+    for _ in range(400):
+        deep = {"a": deep}
+    event = {"name": "shop/deep", "data": deep}
+    text = python_snippet(array_body([event_bytes(event)]), event_origin="https://inn.gs")
+    assert "import json" in text
+    stand_in = tmp_path / "sdk" / "inngest"
+    stand_in.mkdir(parents=True)
+    (stand_in / "__init__.py").write_text(
+        "import json\n"
+        "class Event(dict):\n"
+        "    def __init__(self, **fields): super().__init__(fields)\n"
+        "class Inngest:\n"
+        "    def __init__(self, **options): pass\n"
+        "    async def send(self, events): return json.dumps(events)\n")
+    script = tmp_path / "deep.py"
+    script.write_text(text)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=30,
+        env={**os.environ, "PYTHONPATH": str(tmp_path / "sdk"), "INNGEST_EVENT_KEY": KEY},
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [event]
+    assert "import json" not in python_snippet(BODY, event_origin="https://inn.gs")
+
+
 def test_python_snippet_dev_mode() -> None:
     text = python_snippet(BODY, event_origin="http://127.0.0.1:8288", dev=True)
     assert "os.environ.get('INNGEST_EVENT_KEY')" in text

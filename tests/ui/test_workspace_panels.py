@@ -581,3 +581,31 @@ def test_edit_undo_undoes_where_the_focus_is(qtbot, app_home, qloop):
     menu.aboutToShow.emit()
     panels.undo_item.trigger()
     assert len(window.composer.batch) == 0 and browser.names() == [name]
+
+
+def test_events_nested_too_deep_to_show_are_named_not_a_bug(qtbot, app_home, qloop, tmp_path):
+    """A template nested 5,000 deep was listed, then Open, Add to Batch, Duplicate and
+    Rename raised RecursionError (a bug dialog each); a 30 KB file nested 1,200 deep did
+    the same when imported into the batch, though `send` names the depth."""
+    from console.services.paths import app_paths
+
+    deep = '{"name": "shop/deep", "data": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}"
+    folder = app_paths().default_workspace / "templates"
+    folder.mkdir(parents=True)
+    (folder / "deep.json").write_text(json.dumps(
+        {"format": "event-console/template@1", "name": "deep", "event": {}})[:-3]
+        + deep + "}")
+    (folder / "flat.json").write_text(json.dumps(
+        {"format": "event-console/template@1", "name": "flat",
+         "event": {"name": "shop/flat", "data": {}}}))
+    _context, window = open_window(qtbot)
+    panels = window.panels
+    assert panels.browser.names() == ["flat"]
+    assert "templates/deep.json" in panels.browser.problems.text()
+    assert "Event is nested 5,00" in panels.browser.problems.text()
+    imported = tmp_path / "deep.json"
+    imported.write_text('{"name": "x", "data": ' + '{"a": ' * 1200 + "1" + "}" * 1200 + "}")
+    window.composer.add_events([{"name": "shop/row", "data": {}}])
+    window.composer.import_files([imported])
+    assert len(window.composer.batch) == 1
+    assert "nested 1,20" in window.composer.error_label.text()
