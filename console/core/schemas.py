@@ -71,10 +71,17 @@ class DataError:
     message: str
 
 
+FILE_NAME_BYTES = 150  # of a schema file's name from its event name (a system allows 255)
+
+
 def schema_file_name(event_name: str, version: str | None = None) -> str:
+    """The file name; a long event name is cut (its schema says whose it is in
+    "x-event-name"): a 300-character name made saving fail with "File name too long"."""
     stem = _UNSAFE.sub("_", event_name.replace("/", "__")).strip(". ") or "event"
     if version:
         stem += "@" + _UNSAFE.sub("_", version.replace("/", "_"))
+    if len(stem.encode()) > FILE_NAME_BYTES:
+        stem = stem.encode()[:FILE_NAME_BYTES].decode("utf-8", "ignore").rstrip(". ")
     return stem + ".json"
 
 

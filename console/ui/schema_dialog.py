@@ -99,7 +99,7 @@ class SchemaDialog(QDialog):
             if not isinstance(schema, dict):
                 raise InputError("a JSON Schema is a JSON object")
             path = save_schema(self.workspace, self.event_name, schema, version=self.version)
-        except (ValueError, InputError) as exc:
+        except (ValueError, InputError, OSError) as exc:  # OSError: full disk, read-only
             self.status.setText(rich.error(f"Not saved: {exc}"))
             return None
         self.saved.emit(str(path))

@@ -256,7 +256,7 @@ class WorkspacePanels:
                 file = Path(chosen)
             try:
                 import_schema(file, self.workspace.folder, name, version=version)
-            except UserError as exc:
+            except (UserError, OSError) as exc:  # OSError: full disk, read-only folder
                 self.window.statusBar().showMessage(f"Not imported: {exc}")
                 return None
             self._reload_schemas()

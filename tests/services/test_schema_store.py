@@ -97,6 +97,20 @@ def test_save_replaces_the_file_that_already_describes_the_event(workspace: Path
     assert len(list((workspace / "schemas").iterdir())) == 1
 
 
+def test_a_long_event_name_saves_under_a_shorter_file_name_and_loads_back(
+        workspace: Path) -> None:
+    """A 300-character name (valid, sendable) failed with "File name too long" from the
+    schema dialog's Save: a bug dialog."""
+    for name in ("app/" + "x" * 300, "app/" + "日本" * 120):
+        path = save_schema(workspace, name, SCHEMA, version="2024-01-01")
+        assert len(path.name.encode()) <= 160
+        assert save_schema(workspace, name, {**SCHEMA, "title": "again"}) != path  # no version
+        assert save_schema(workspace, name, SCHEMA, version="2024-01-01") == path  # replaced
+        library = load_library(workspace)
+        assert library.entry_for(name, "2024-01-01") is not None
+    assert len(list((workspace / "schemas").iterdir())) == 4
+
+
 def test_save_refuses_a_schema_that_would_not_load(workspace: Path) -> None:
     with pytest.raises(InputError) as caught:
         save_schema(workspace, "app/x", {"type": "objekt"})
