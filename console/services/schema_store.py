@@ -23,7 +23,7 @@ from console.core.schemas import (
 )
 from console.core.serialize import pretty
 from console.services.atomic import free_path, write_text_atomic
-from console.services.text_files import read_text_file
+from console.services.text_files import outside_link, read_text_file
 
 MAX_SCHEMA_BYTES = 5 * 1024 * 1024
 SCHEMAS_DIR = "schemas"
@@ -119,6 +119,9 @@ def save_schema(workspace: Path, event_name: str, schema: dict[str, Any], *,
     _, problems = load_schema_text(str(target), text)
     if problems:
         raise InputError(str(problems[0]))
+    outside = outside_link(target, workspace, done="written")
+    if outside is not None:  # a `schemas` link to another folder
+        raise InputError(f"{target} {outside}")
     write_text_atomic(target, text)
     return target
 

@@ -55,15 +55,16 @@ def read_text_file(path: Path, *, max_bytes: int, kind: str, not_binary: str,
         raise InputError(f"not UTF-8 text (byte {exc.start})") from None
 
 
-def outside_link(path: Path, root: Path) -> str | None:
-    """Why `path` is not read as part of `root`, or None: a link (the file, or a folder on
-    the way) to somewhere outside `root`. A workspace comes from someone else's
-    repository: a link in it to ~/.ssh/… or a token file had its first word quoted in the
-    parse error that CI then printed."""
+def outside_link(path: Path, root: Path, *, done: str = "read") -> str | None:
+    """Why `path` is not read (or written: `done`) as part of `root`, or None: a link (the
+    file, or a folder on the way) to somewhere outside `root`. A workspace comes from
+    someone else's repository: a link in it to ~/.ssh/… or a token file had its first word
+    quoted in the parse error that CI then printed, and a `templates` link to another
+    folder had Save as Template write there."""
     real, top = os.path.realpath(path), os.path.realpath(root)
     if real == top or real.startswith(top.rstrip(os.sep) + os.sep):
         return None
-    return f"leads through a link to {real}, outside {top}: not read"
+    return f"leads through a link to {real}, outside {top}: not {done}"
 
 
 def real_path(path: Path) -> Path:

@@ -34,7 +34,7 @@ from console.core.serialize import pretty
 from console.core.template import TemplateEngine
 from console.services.atomic import free_path, write_bytes_atomic, write_text_atomic
 from console.services.paths import app_paths
-from console.services.text_files import read_text_file
+from console.services.text_files import outside_link, read_text_file
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 KINDS = ("templates", "scenarios", "schemas")
@@ -252,6 +252,9 @@ class Workspace:
         path = self.path_of(kind, replacing or name)
         if path is None:
             path = self._free_path(kind, name)
+        outside = outside_link(path, self.folder, done="written")
+        if outside is not None:
+            raise UserError(f"{path} {outside}")
         try:
             write_text_atomic(path, document if isinstance(document, str) else pretty(document))
         except OSError as exc:

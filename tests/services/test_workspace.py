@@ -271,3 +271,30 @@ def test_a_scenario_document_is_written_only_when_it_loads_back(ws):
     with pytest.raises(UserError, match="a scenario named 'good' already exists"):
         ws.save_scenario_document(good)
     assert ws.save_scenario_document(good, replacing="good")[1] == path
+
+
+def test_a_folder_linked_out_of_the_workspace_is_never_written_to(app_home, tmp_path):
+    """A workspace (someone else's repository) whose templates/ links to another folder:
+    its files were never read from there, but Save as Template wrote there, and said
+    "Saved … in <the workspace>". Schemas and scenarios the same."""
+    from console.core.scenario import parse_scenario
+    from console.services.schema_store import save_schema
+
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    root = tmp_path / "cloned"
+    root.mkdir()
+    for kind in ("templates", "scenarios", "schemas"):
+        (root / kind).symlink_to(elsewhere)
+    ws = Workspace.open(root)
+    with pytest.raises(UserError) as refused:
+        ws.save_template(make_template())
+    assert f"outside {os.path.realpath(root)}: not written" in str(refused.value)
+    scenario, _ = parse_scenario(json.dumps({
+        "format": "event-console/scenario@1", "name": "s",
+        "steps": [{"send": {"name": "a/b"}}]}), "s.json")
+    with pytest.raises(UserError, match="not written"):
+        ws.save_scenario(scenario)
+    with pytest.raises(UserError, match="not written"):
+        save_schema(root, "shop/order.created", {"type": "object"})
+    assert list(elsewhere.iterdir()) == []
