@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_EVENT_PATH = re.compile(r"(/e/)([^/?#\s]+)")
+# `/e/<key>`, also as `/E/`, `/%65/` (e), `/%45/` (E) or `/e%2F`: each kept a key in a
+# saved origin (and printed it) when only `/e/` was looked for
+_EVENT_PATH = re.compile(r"(/(?:e|%[46]5)(?:/|%2f))([^/?#\s]+)", re.IGNORECASE)
 
 # What the console (like Inngest's SDKs in dev mode) sends to a server that takes any key,
 # the Dev Server or the inbox, when none is set. Not a secret: shown as is, so a URL in an
@@ -33,6 +35,9 @@ def key_problem(key: str) -> str | None:
         if not " " < ch < "\x7f":
             return (f"the key holds a character that is not printable ASCII (character "
                     f"{place}): Inngest keys are letters, digits and a few marks")
+    if "/" in key:  # Inngest's event URL pasted whole: every send went to /e/https%3A%2F…
+        return (f"the key holds a \"/\" (character {key.index('/') + 1}): give the key alone, "
+                "not a URL such as https://inn.gs/e/<key>")
     return None
 
 

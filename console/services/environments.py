@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from console.core.errors import UserError
 from console.core.redact import PLACEHOLDER_KEY, has_event_key, mask_url
@@ -150,7 +150,7 @@ def origin_problem(origin: str) -> str | None:
         # the query was kept as the environment's name
         return (f"{shown!r} has a query or a fragment (?…, #…): give the origin alone, "
                 "such as https://inn.gs or http://127.0.0.1:8288")
-    if parts.path.rstrip("/").lower().endswith("/e"):
+    if unquote(parts.path).rstrip("/").lower().endswith("/e"):
         return (f"{shown!r} ends in /e: give the origin alone (such as https://inn.gs); "
                 "the console adds /e/<key> itself")
     return None

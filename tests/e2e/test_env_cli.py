@@ -202,6 +202,12 @@ def test_an_origin_that_holds_a_key_or_password_is_refused_and_never_echoed(cli,
          "event key (…/e/<key>): give the origin alone (such as https://inn.gs) and the key "
          "through INNGEST_EVENT_KEY or the keyring (event-console env set-key)"),
         (f"https://inn.gs/e/{key}/", f"'https://inn.gs/e/{masked}' holds an event key"),
+        # the same path percent-encoded or in capitals: saved, listed and requested whole
+        (f"http://127.0.0.1:9/%65/{key}", f"'http://127.0.0.1:9/%65/{masked}' holds an "
+         "event key"),
+        (f"http://127.0.0.1:9/E/{key}", f"'http://127.0.0.1:9/E/{masked}' holds an event key"),
+        (f"http://127.0.0.1:9/e%2F{key}", f"'http://127.0.0.1:9/e%2F{masked}' holds an "
+         "event key"),
         (f"https://user:{key}@inn.gs", "'https://****@inn.gs' holds a user name or password"),
         (f"http://127.0.0.1:99999/e/{key}", f"'http://127.0.0.1:99999/e/{masked}' has a "
          "port that is not a number from 1 to 65535"),

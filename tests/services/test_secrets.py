@@ -135,6 +135,7 @@ def test_a_backend_that_quotes_the_key_in_its_error_is_masked(app_home):
     ("abc def-tail", "the key holds a space or a tab (character 4)"),
     ("sign-ключ-tail", "the key holds a character that is not printable ASCII (character 6)"),
     ("ctrl\x01tail", "the key holds a character that is not printable ASCII (character 5)"),
+    ("https://inn.gs/e/QAKEY-tail", 'the key holds a "/" (character 7): give the key alone'),
 ])
 def test_a_key_that_cannot_be_one_is_refused_and_not_stored(keyring_backend, app_home,
                                                             key, said):
