@@ -298,6 +298,8 @@ def from_sdk_variables(environ: Mapping[str, str] | None = None) -> SdkVariables
     Precedence follows the SDKs: the specific origins beat INNGEST_BASE_URL, which beats
     INNGEST_DEV (a URL, or 1/true for the default Dev Server), which beats Inngest Cloud.
     INNGEST_DEV=0/false forces Cloud. Only the signing key alone does not make a target.
+    Another word (yes, on) is dev mode at the default Dev Server, as the Python SDK reads
+    it (`http://yes` was the target); no/off is Cloud.
     """
     env = os.environ if environ is None else environ
     values = {k: env.get(k, "").strip() for k in _SDK_VARS}
@@ -308,12 +310,12 @@ def from_sdk_variables(environ: Mapping[str, str] | None = None) -> SdkVariables
     is_dev = False
     if dev_flag:
         lowered = dev_flag.lower()
-        if lowered in ("1", "true"):
-            is_dev, dev_url = True, DEV_ORIGIN
-        elif lowered in ("0", "false"):
+        if lowered in ("0", "false", "no", "off"):
             is_dev = False
-        else:
-            is_dev, dev_url = True, normalize_origin(dev_flag)
+        elif "://" in dev_flag or any(ch in dev_flag for ch in ".:[") or lowered == "localhost":
+            is_dev, dev_url = True, normalize_origin(dev_flag)  # a URL, or host[:port]
+        else:  # 1, true, yes, on …: the default Dev Server
+            is_dev, dev_url = True, DEV_ORIGIN
     base = values["INNGEST_BASE_URL"]
     default_origin = dev_url if is_dev and dev_url else None
     event_origin = (

@@ -93,6 +93,15 @@ def test_an_exact_name_wins_over_one_in_another_case(app_home):
 @pytest.mark.parametrize(("environ", "event_origin", "rest_origin", "key"), [
     ({"INNGEST_EVENT_KEY": "k"}, CLOUD_EVENT_ORIGIN, "https://api.inngest.com", "k"),
     ({"INNGEST_DEV": "1"}, "http://127.0.0.1:8288", "http://127.0.0.1:8288", DEV_PLACEHOLDER_KEY),
+    # a word is dev mode at the default Dev Server (the target had been http://yes)
+    ({"INNGEST_DEV": "yes"}, "http://127.0.0.1:8288", "http://127.0.0.1:8288",
+     DEV_PLACEHOLDER_KEY),
+    ({"INNGEST_DEV": "On"}, "http://127.0.0.1:8288", "http://127.0.0.1:8288",
+     DEV_PLACEHOLDER_KEY),
+    ({"INNGEST_DEV": "localhost:9999"}, "http://localhost:9999", "http://localhost:9999",
+     DEV_PLACEHOLDER_KEY),
+    ({"INNGEST_DEV": "off", "INNGEST_EVENT_KEY": "k"}, CLOUD_EVENT_ORIGIN,
+     "https://api.inngest.com", "k"),
     ({"INNGEST_DEV": "http://localhost:9999/"}, "http://localhost:9999", "http://localhost:9999",
      DEV_PLACEHOLDER_KEY),
     ({"INNGEST_DEV": "1", "INNGEST_BASE_URL": "http://127.0.0.1:7000"},
