@@ -340,7 +340,13 @@ def from_sdk_variables(environ: Mapping[str, str] | None = None) -> SdkVariables
 
 @dataclass
 class EnvironmentStore:
-    """The saved environments (JSON in the config dir) plus the transient SDK one."""
+    """The saved environments (JSON in the config dir) plus the transient SDK one.
+
+    Several processes share the file (the window, `env add` in a terminal, a second
+    window). `save` writes this store's own changes (each put and remove, the selection if
+    it changed) over what the file holds then, under a lock: it wrote its whole list, so
+    an `env add` made while the window was open was gone when the window closed, and an
+    `env remove` came back. A `put(..., session_only=True)` is never written."""
 
     path: Path
     saved: list[Environment] = field(default_factory=list)
@@ -348,6 +354,12 @@ class EnvironmentStore:
     sdk: SdkVariables | None = None
     notice: str | None = None
     renames: dict[str, str] = field(default_factory=dict)  # old name -> new, this session
+    _changes: list[tuple[str, Environment | None, str | None]] = field(
+        default_factory=list, repr=False)  # ("put", env, replacing) / ("remove", None, name)
+    # name -> (the environment for this session only, the one the file keeps, if any)
+    _session: dict[str, tuple[Environment, Environment | None]] = field(
+        default_factory=dict, repr=False)
+    _read_selected: str | None = field(default=None, repr=False)  # as the file had it
 
     def current_name(self, name: str) -> str:
         """`name`, or what it was renamed to since (a picker holding the old name)."""
@@ -360,7 +372,11 @@ class EnvironmentStore:
     @classmethod
     def load(cls, paths: AppPaths, environ: Mapping[str, str] | None = None) -> EnvironmentStore:
         """Read the file; first start (or a broken file) offers Dev Server and Inbox."""
-        store = cls(paths.environments_file, sdk=from_sdk_variables(environ))
+        return cls.read(paths.environments_file, sdk=from_sdk_variables(environ))
+
+    @classmethod
+    def read(cls, path: Path, sdk: SdkVariables | None = None) -> EnvironmentStore:
+        store = cls(path, sdk=sdk)
         try:
             raw = json.loads(store.path.read_text(encoding="utf-8"))
         except (FileNotFoundError, NotADirectoryError):  # a home that is a file holds none
@@ -388,16 +404,50 @@ class EnvironmentStore:
             store.notice = f"{store.path}: skipped entries: " + "; ".join(problems)
         selected = raw.get("selected") if isinstance(raw, dict) else None
         store.selected = selected if isinstance(selected, str) else None
+        store._read_selected = store.selected
         return store
 
     def save(self) -> None:
-        payload = {
-            "format": "event-console/environments@1",
-            "selected": self.selected,
-            "environments": [env.to_json() for env in self.saved],
-        }
+        """Write this store's changes over the file as it is now (see the class). On
+        failure (a full disk, a folder in the file's place) nothing is written and the
+        changes stay, to be saved again."""
         private_folder(self.path.parent)  # `env add` first: it was left 0755
-        write_text_atomic(self.path, json.dumps(payload, indent=2) + "\n")
+        with _file_lock(self.path.with_name(self.path.name + ".lock")):
+            on_disk: EnvironmentStore | None = EnvironmentStore.read(self.path)
+            if on_disk is not None and not self.path.exists():  # none yet, or broken
+                on_disk = None  # (moved aside as .broken, and said, by `read`)
+            if on_disk is None:  # this store's list, as the file would keep it
+                merged = [kept for e in self.saved if (kept := self._kept(e)) is not None]
+            else:
+                merged = list(on_disk.saved)
+                for kind, env, name in self._changes:
+                    _replay(merged, kind, env, name)
+            selected = self.selected
+            if on_disk is not None and self.selected == self._read_selected:
+                selected = on_disk.selected  # changed elsewhere, not here: theirs
+            payload = {
+                "format": "event-console/environments@1",
+                "selected": selected,
+                "environments": [env.to_json() for env in merged],
+            }
+            write_text_atomic(self.path, json.dumps(payload, indent=2) + "\n")
+        self._changes.clear()
+        self.selected = self._read_selected = selected
+        self.saved = [self._session[e.name][0] if e.name in self._session else e
+                      for e in merged]
+
+    def revert(self) -> None:
+        """Drop the changes not saved (a save failed): back to the file as it is."""
+        fresh = EnvironmentStore.read(self.path)
+        self._changes.clear()
+        self.saved = [self._session[e.name][0] if e.name in self._session else e
+                      for e in fresh.saved]
+        self.selected = self._read_selected = fresh.selected
+
+    def _kept(self, env: Environment) -> Environment | None:
+        """`env` as the file keeps it: without a change made for this session only."""
+        session, kept = self._session.get(env.name, (None, None))
+        return env if session is not env else kept
 
     def all(self) -> list[Environment]:
         """The SDK target first (it wins when present), then the saved ones."""
@@ -437,8 +487,10 @@ class EnvironmentStore:
             raise UserError("no environments: add one with `event-console env add`")
         return self.saved[0]
 
-    def put(self, env: Environment, *, replacing: str | None = None) -> None:
-        """Add or replace (by `replacing` name or same name)."""
+    def put(self, env: Environment, *, replacing: str | None = None,
+            session_only: bool = False) -> None:
+        """Add or replace (by `replacing` name or same name); `session_only`: in this
+        process, never saved (the inbox on a port of its own while 8289 is taken)."""
         if env.kind == "from-env" or env.name == FROM_ENV_NAME:
             raise UserError(f"{FROM_ENV_NAME!r} comes from INNGEST_* variables; pick another name")
         if not env.name.strip():
@@ -458,21 +510,60 @@ class EnvironmentStore:
         if same:
             raise UserError(f"an environment named {same[0]!r} already exists: names must "
                             "differ in more than case")
+        replaced: Environment | None = None
         for i, existing in enumerate(self.saved):
             if existing.name == old:
-                self.saved[i] = env
+                replaced, self.saved[i] = existing, env
                 if old != env.name:  # a rename: what was selected stays selected
                     self.renames[old] = env.name
                     self.selected = env.name if self.selected == old else self.selected
                 break
         else:
             self.saved.append(env)
+        if session_only:
+            _, kept = self._session.get(old, (None, replaced))
+            self._session[env.name] = (env, kept)
+        else:
+            self._session.pop(old, None)
+            self._changes.append(("put", env, replacing))
 
     def remove(self, name: str) -> Environment:
         for i, env in enumerate(self.saved):
             if env.name == name:
+                self._session.pop(name, None)
+                self._changes.append(("remove", None, name))
                 return self.saved.pop(i)
         raise UserError(f"no saved environment named {name!r}")
+
+
+def _replay(envs: list[Environment], kind: str, env: Environment | None,
+            name: str | None) -> None:
+    """One change of a store onto the list another process saved."""
+    if kind == "remove":
+        envs[:] = [e for e in envs if e.name != name]
+        return
+    assert env is not None
+    old = name or env.name
+    at = next((i for i, e in enumerate(envs) if e.name in (old, env.name)), None)
+    envs[:] = [e for e in envs if e.name not in (old, env.name)]
+    envs.insert(len(envs) if at is None else at, env)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (made if missing) while a store saves; none where the
+    system has no `fcntl` (Windows): its saves still merge, a race apart."""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    with open(path, "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _keep_broken(path: Path) -> None:

@@ -92,9 +92,9 @@ class AppContext:
         if self.inbox is not None and inbox_env is not None:
             origin = self.inbox.url
             if origin != inbox_env.event_origin:
-                self.environments.put(
+                self.environments.put(  # never saved: the next start tries its port again
                     replace(inbox_env, event_origin=origin, rest_origin=origin),
-                    replacing=inbox_env.name,
+                    replacing=inbox_env.name, session_only=True,
                 )
 
     def _captured(self, event: CapturedEvent) -> None:

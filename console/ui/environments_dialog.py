@@ -258,7 +258,13 @@ class EnvironmentsDialog(QDialog):
         if answer != QMessageBox.StandardButton.Yes:
             return
         env = self.store.remove(self.current)
-        self.store.save()
+        try:
+            self.store.save()
+        except OSError as exc:  # a full disk, a folder in the file's place: kept as it was
+            self.store.revert()
+            self._refresh(env.name)
+            self.status.setText(rich.error(f"Not removed: {exc}"))
+            return
         problem: KeyringUnavailable | None = None
         try:
             self.secrets.delete_all(env.name)
@@ -341,6 +347,10 @@ class EnvironmentsDialog(QDialog):
             self.store.put(env, replacing=None if draft else old)
             self.store.save()
         except (UserError, ValueError) as exc:
+            self.status.setText(rich.error(f"Not saved: {exc}"))
+            return False
+        except OSError as exc:  # a full disk, a folder in the file's place: the form stays
+            self.store.revert()
             self.status.setText(rich.error(f"Not saved: {exc}"))
             return False
         if draft:  # saved now, and with no keys to move

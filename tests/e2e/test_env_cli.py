@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
+import sys
 
 import pytest
 
@@ -359,3 +362,19 @@ def test_output_that_cannot_encode_a_name_escapes_it_instead_of_a_traceback(cli,
     shown = cli("history", "--name", "ü/*", env=ascii_out)
     assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
     assert "\\xfc/x" in shown.stdout
+
+
+def test_environments_added_at_once_by_many_commands_are_all_kept(cli, app_home):
+    """Eight `env add` at once each said "saved", and `env list` then showed four."""
+    from tests.e2e.conftest import ROOT
+
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ["EVENT_CONSOLE_HOME"] = str(app_home)
+    adds = [subprocess.Popen(
+        [sys.executable, "-m", "console", "env", "add", f"Par{n}", "--event-origin",
+         f"http://10.0.0.{n + 1}:8288"], cwd=ROOT, env=environ,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE) for n in range(8)]
+    assert [add.wait(60) for add in adds] == [0] * 8
+    listed = cli("env", "list", "--json")
+    names = {json.loads(line)["name"] for line in listed.stdout.splitlines()}
+    assert {f"Par{n}" for n in range(8)} <= names

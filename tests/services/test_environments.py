@@ -15,6 +15,7 @@ from console.services.environments import (
     shown_origin,
 )
 from console.services.paths import app_paths
+from tests.support.writes import writes_fail
 
 
 def test_first_start_offers_dev_server_and_inbox(app_home):
@@ -180,3 +181,66 @@ def test_a_cloud_environment_written_without_limits_gets_the_clouds(app_home):
     store = EnvironmentStore.load(app_paths())
     assert [store.get(n).event_limit for n in ("Free", "Paid", "Mine")] == [
         256 * 1024, 3 * 1024 * 1024, 1000]
+
+
+def test_saves_from_several_processes_keep_each_others_changes(app_home):
+    """The window saves its list when it closes: an `env add` made meanwhile in a terminal
+    was gone, and an `env remove` came back (with its keys already deleted)."""
+    from console.services.environments import Environment, EnvironmentStore
+
+    first = EnvironmentStore.load(app_paths())
+    first.put(Environment("Before", "custom", event_origin="http://10.0.0.5:8288"))
+    first.save()
+    window = EnvironmentStore.load(app_paths())  # open all along
+    window.selected = "Inbox"
+    terminal = EnvironmentStore.load(app_paths())
+    terminal.put(cloud("Staging"))
+    terminal.remove("Before")
+    terminal.save()
+    window.put(dataclasses.replace(window.get("Dev Server"), request_limit=1000),
+               replacing="Dev Server")
+    window.save()  # as at close
+    again = EnvironmentStore.load(app_paths())
+    assert again.names() == ["Dev Server", "Inbox", "Staging"]
+    assert again.get("Dev Server").request_limit == 1000 and again.selected == "Inbox"
+    assert window.names() == again.names()  # and the window now knows them
+    # a rename here and an edit of the same entry there: the last save wins, no duplicate
+    window.put(dataclasses.replace(window.get("Staging"), name="Stage"), replacing="Staging")
+    terminal = EnvironmentStore.load(app_paths())
+    terminal.put(dataclasses.replace(terminal.get("Staging"), branch="b1"), replacing="Staging")
+    terminal.save()
+    window.save()
+    assert EnvironmentStore.load(app_paths()).names() == ["Dev Server", "Inbox", "Stage"]
+
+
+def test_a_change_for_this_session_only_is_never_saved(app_home):
+    """With port 8289 taken (a second window), the Inbox listened elsewhere and that port
+    was saved: every later start used it, and an app pointed at 8289 found nothing."""
+    store = EnvironmentStore.load(app_paths())
+    inbox = store.get("Inbox")
+    moved = dataclasses.replace(inbox, event_origin="http://127.0.0.1:35617",
+                                rest_origin="http://127.0.0.1:35617")
+    store.put(moved, replacing="Inbox", session_only=True)
+    store.selected = "Inbox"
+    store.save()
+    assert store.get("Inbox").event_origin == "http://127.0.0.1:35617"  # this session
+    saved = EnvironmentStore.load(app_paths())
+    assert saved.get("Inbox").event_origin == inbox.event_origin and saved.selected == "Inbox"
+    store.remove("Inbox")  # and a real change of it is saved
+    store.save()
+    assert "Inbox" not in EnvironmentStore.load(app_paths()).names()
+
+
+def test_a_save_that_fails_changes_nothing_and_revert_drops_the_change(app_home):
+    store = EnvironmentStore.load(app_paths())
+    store.save()
+    config = app_paths().environments_file
+    before = config.read_bytes()
+    store.put(cloud("Prod"))
+    with writes_fail(), pytest.raises(OSError):  # a full disk, as the OS says it
+        store.save()
+    assert config.read_bytes() == before
+    store.revert()
+    assert "Prod" not in store.names()
+    store.save()
+    assert "Prod" not in EnvironmentStore.load(app_paths()).names()

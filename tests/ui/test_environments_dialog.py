@@ -373,3 +373,24 @@ def test_an_added_environment_is_a_draft_until_saved(qtbot, app_home, keyring_ba
     assert "Inngest Cloud" in EnvironmentStore.load(app_paths()).names()
     assert not any(dialog.list.item(i).font().italic() for i in range(dialog.list.count()))
     context.secrets.delete_all("Inngest Cloud")
+
+
+def test_a_save_the_disk_refuses_says_not_saved_and_keeps_the_form(qtbot, app_home):
+    """A full disk (or a folder in the file's place): Save and Remove raised out of the
+    dialog (a bug dialog), and the change stayed in memory, to be written at close."""
+    from tests.support.writes import writes_fail
+
+    context, dialog = make_dialog(qtbot)
+    dialog._refresh("Dev Server")
+    dialog.branch.setText("feature-z")
+    with writes_fail():
+        assert dialog._save() is False
+    assert dialog.status.text().startswith("<span style='color:#c62828'>Not saved: ")
+    assert dialog.branch.text() == "feature-z"  # the form keeps it, to save again
+    assert context.environments.get("Dev Server").branch is None
+    with writes_fail(), answering(QMessageBox.StandardButton.Yes):
+        dialog._remove()
+    assert "Not removed: " in dialog.status.text()
+    assert "Dev Server" in context.environments.names()
+    context.environments.save()  # as the window does at close
+    assert EnvironmentStore.load(app_paths()).get("Dev Server").branch is None

@@ -1344,3 +1344,41 @@ def test_at_first_start_the_window_fits_the_screen(qtbot, app_home):
     free = QGuiApplication.primaryScreen().availableGeometry()
     assert free.width() < 1280  # else this checks nothing
     assert window.width() <= free.width() and window.height() <= free.height()
+
+
+def test_an_inbox_moved_by_a_busy_port_goes_back_to_its_port_next_start(qtbot, app_home,
+                                                                       run_async):
+    """A second window found the Inbox's port taken and listened elsewhere, and saved that
+    port at close: every later start used it, and an app pointed at the usual port (as
+    the README says) reached nothing."""
+    import dataclasses
+    import socket
+
+    from console.services.environments import EnvironmentStore
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    store = EnvironmentStore.load(app_paths())
+    usual = f"http://127.0.0.1:{port}"
+    store.put(dataclasses.replace(store.get("Inbox"), event_origin=usual, rest_origin=usual),
+              replacing="Inbox")
+    store.save()
+    first, second = AppContext.create(app_paths()), AppContext.create(app_paths())
+
+    async def both() -> str:
+        await first.start()
+        await second.start()
+        try:
+            assert first.inbox is not None and first.inbox.url == usual
+            assert second.inbox is not None and second.inbox.url != usual
+            moved = second.environments.get("Inbox").event_origin
+            assert moved == second.inbox.url  # this session sends there
+            second.environments.save()  # as its window does at close
+            return moved
+        finally:
+            await second.shutdown()
+            await first.shutdown()
+
+    run_async(both())
+    assert EnvironmentStore.load(app_paths()).get("Inbox").event_origin == usual
