@@ -86,7 +86,7 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"event-console: {history_failure(exc, app_paths().history_db)}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # the reader went away (`... --json | head -1`): stop quietly
-        _discard_stdout()
+        discard_stdout()
         return 141  # 128 + SIGPIPE, as a shell reports a tool that SIGPIPE stopped
 
 
@@ -100,7 +100,7 @@ def _escape_what_stdout_cannot_encode() -> None:
             reconfigure(errors="backslashreplace")
 
 
-def _discard_stdout() -> None:
+def discard_stdout() -> None:
     """Point stdout at /dev/null, so the flush at exit does not fail on the pipe again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:

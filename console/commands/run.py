@@ -3,7 +3,8 @@
 Exit codes: 0 every expectation held; 1 an expectation failed or a send failed; 2 the
 input is invalid (scenario, templates, --var, --data), in which case nothing was sent;
 130 stopped by Ctrl+C, 143 by SIGTERM (a CI job's timeout; the report and JUnit files are
-still written either way).
+still written either way); 141 when stdout's reader went away (`| head -1`), after the run
+went on to its end without printing.
 The summary (with the seed that reproduces the run) goes to stderr, so stdout stays
 pure JSON Lines for CI tools.
 
@@ -48,7 +49,7 @@ from console.core.scenario import (
 from console.core.terminal import visible
 from console.services.atomic import write_bytes_atomic
 from console.services.history_session import MAX_VERIFY_SECONDS, verify_seconds_from_env
-from console.services.run_results import RunReport, load_rows, report_json
+from console.services.run_results import RunReport, StepResult, load_rows, report_json
 from console.services.runner import Limits, ScenarioRunner
 from console.services.text_files import real_path
 from console.services.workspace import Workspace, read_workspace_file
@@ -203,14 +204,36 @@ def run_scenario_cmd(args: argparse.Namespace) -> int:
             if args.env is not None or args.url is not None:
                 raise  # the target asked for is wrong: say so, even in a dry run
             environment, limits = "", Limits()
+        out = _Lines()
         runner = ScenarioRunner(scenario, workspace.templates, variables=variables, rows=rows,
                                 seed=args.seed, limits=limits, environment=environment,
-                                dry_run=True, on_result=lambda r: emit(r.to_json()))
-        return _finish(args, runner, asyncio.run(_checked_run(runner)))
+                                dry_run=True, on_result=out)
+        return _finish(args, runner, asyncio.run(_checked_run(runner)), out)
     resolved = resolve(args)
     env = resolved.environment
     return asyncio.run(_send_run(args, scenario, workspace, resolved, variables, rows,
                                  Limits(env.request_limit, env.event_limit)))
+
+
+class _Lines:
+    """Each step result to stdout as a JSON line, until stdout's reader goes away (`run ...
+    | head -1`): the rest are dropped and the run goes on to its end, as `send` sends all
+    it planned. The BrokenPipeError had stopped the run mid-way, with neither --junit nor
+    --report written."""
+
+    def __init__(self) -> None:
+        self.broken = False
+
+    def __call__(self, result: StepResult) -> None:
+        if self.broken:
+            return
+        try:
+            emit(result.to_json())
+        except BrokenPipeError:
+            from console.cli import discard_stdout
+
+            self.broken = True
+            discard_stdout()  # what is still buffered goes there at exit, not to the pipe
 
 
 async def _checked_run(runner: ScenarioRunner) -> RunReport:
@@ -228,18 +251,19 @@ async def _send_run(args: argparse.Namespace, scenario: Scenario, workspace: Wor
     from console.services.client import EventApiClient
 
     client = EventApiClient(**client_options(args))
+    out = _Lines()
     try:
         runner = ScenarioRunner(
             scenario, workspace.templates, client=client, target=resolved.target,
             environment=resolved.environment.name, limits=limits, variables=variables,
-            rows=rows, seed=args.seed, on_result=lambda r: emit(r.to_json()),
+            rows=rows, seed=args.seed, on_result=out,
             verify=not args.no_verify, **_outcome_options(args, scenario, resolved, client),
         )
         with _stop_on_interrupt(runner) as stopped_by:
             report = await _checked_run(runner)
     finally:
         await client.aclose()
-    return _finish(args, runner, report, stopped_by)
+    return _finish(args, runner, report, out, stopped_by)
 
 
 @contextlib.contextmanager
@@ -301,7 +325,7 @@ def _outcome_options(args: argparse.Namespace, scenario: Scenario, resolved: Any
 
 
 def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport,
-            stopped_by: list[signal.Signals] | None = None) -> int:
+            out: _Lines, stopped_by: list[signal.Signals] | None = None) -> int:
     from console.services.junit import junit_xml
 
     unwritten = False
@@ -327,4 +351,6 @@ def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport,
           file=sys.stderr)
     if report.cancelled:
         return 143 if stopped_by and stopped_by[0] == signal.SIGTERM else 130
+    if out.broken:
+        return 141  # 128 + SIGPIPE, as the other commands end on a closed pipe
     return 0 if report.passed and not unwritten else 1

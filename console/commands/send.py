@@ -166,7 +166,8 @@ async def _send(
             session.close()
         raise
     answered = _Answered()
-    interrupted = ""  # the signal that stopped the send
+    interrupted = ""  # the signal that stopped the send (or the runs lookup after it)
+    looking_up = False  # every request was answered; the runs lookup is under way
     verified = None
     try:
         try:
@@ -175,11 +176,15 @@ async def _send(
                                          concurrency=args.concurrency, observer=observer)
             clock.lap("sent")
             if session and not args.no_verify:
+                looking_up = True
                 verified = await session.confirm(client, outcomes)
                 clock.lap("verified")
         except asyncio.CancelledError as exc:  # Ctrl+C, SIGTERM: say what came of it
             interrupted = "SIGTERM" if "SIGTERM" in exc.args else "SIGINT"
-            outcomes = sorted(answered.done, key=lambda o: o.request_no)
+            if looking_up:  # the lines keep `runs`: "accepted", as events not looked up
+                verified = {}
+            else:
+                outcomes = sorted(answered.done, key=lambda o: o.request_no)
         except HistoryError as exc:  # locked mid-send: nothing more goes out unrecorded
             _print_outcomes(sorted(answered.done, key=lambda o: o.request_no), None, None)
             raise HistoryError(
@@ -195,16 +200,28 @@ async def _send(
         raise
     closing = _Closing(session.close) if session else None
     try:
-        code = _print_outcomes(outcomes, session, verified)
+        try:
+            code = _print_outcomes(outcomes, session, verified)
+        except BrokenPipeError:  # stdout's reader went away (`| head -1`): all was sent
+            from console.cli import discard_stdout
+
+            discard_stdout()  # and what follows (--stats, the lines below) still comes
+            code = 141  # 128 + SIGPIPE, as `run` ends on a closed pipe
         clock.lap("printed")
     finally:
         if closing is not None:
             closing.wait()
             clock.lap("history closed")
-    if interrupted:
+    if interrupted and looking_up:
+        print(f"event-console: interrupted while looking up runs: {len(outcomes):,} of "
+              f"{len(plan.requests):,} requests answered, none in flight; the accepted "
+              "events show as \"accepted\" (their runs were not looked up to the end)",
+              file=sys.stderr)
+    elif interrupted:
         print(f"event-console: interrupted: {len(outcomes):,} of {len(plan.requests):,} "
               "requests answered; nothing more was sent, and a request in flight is "
               "\"outcome unknown\" in the history", file=sys.stderr)
+    if interrupted:
         return 143 if interrupted == "SIGTERM" else 130
     return code
 

@@ -129,9 +129,15 @@ class RunReport:
 
     def events_summary(self) -> str:
         """What the run's events did, "2 accepted · 1 deduplicated · 1 ran" ("" when no
-        step's runs were looked up)."""
-        kinds = [k for result in self.results for k in result.outcome_kinds]
-        return summary_line(kinds) if kinds else ""
+        step's runs were looked up). A step whose runs were not looked up (--no-verify)
+        still counts its accepted events: they were left out, and "1 accepted" was said
+        of three."""
+        if not any(result.outcome_kinds for result in self.results):
+            return ""
+        kinds: list[OutcomeKind] = []
+        for result in self.results:
+            kinds += result.outcome_kinds or [OutcomeKind.ACCEPTED] * result.accepted
+        return summary_line(kinds)
 
     def counts(self) -> dict[str, int]:
         out = {PASSED: 0, FAILED: 0, ERROR: 0, CANCELLED: 0, DRY_RUN: 0}

@@ -441,3 +441,59 @@ def test_run_takes_timeout_and_attempts_and_refuses_an_endless_verify_window(
         assert refused.returncode == 2
         assert "argument --verify-window: " in refused.stderr
         assert "give seconds from 0 to 3,600" in refused.stderr
+
+
+def test_a_reader_that_goes_away_leaves_the_run_going_to_its_end(workspace, app_home,
+                                                                 tmp_path):
+    """`run ... --junit j.xml --report r.json | head -c 10`: the BrokenPipeError of the
+    second line stopped the run there (its last step never sent), with neither file nor
+    summary written. Now the lines stop, the run goes on, and it ends 141 as `send` does."""
+    import subprocess
+    import sys
+
+    junit, report = tmp_path / "j.xml", tmp_path / "r.json"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update(EVENT_CONSOLE_HOME=str(app_home), **KEY)
+    with running_inbox() as inbox:
+        command = [sys.executable, "-m", "console", "run", "checkout", "--workspace",
+                   str(workspace), "--url", inbox.url, "--seed", "3", "--verify-window",
+                   "0.6", "--junit", str(junit), "--report", str(report)]
+        # the first line reaches head, which leaves; the next comes after "wait 250ms"
+        done = subprocess.run(["bash", "-c", '"$@" | head -c 10; exit "${PIPESTATUS[0]}"',
+                               "-", *command], capture_output=True, text=True, env=environ,
+                              cwd=Path(__file__).resolve().parents[2], timeout=60,
+                              check=False)
+        captured = inbox.events()
+    assert done.returncode == 141, done.stderr
+    assert done.stdout == '{"step": 1'
+    assert len(captured) == 3  # the steps after the pipe closed were sent too
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "event-console: checkout: 4 passed (seed 3); events: 3 accepted · 1 deduplicated · "
+        "2 ran")
+    saved = json.loads(report.read_text())
+    assert saved["passed"] and len(saved["results"]) == 4
+    assert etree.parse(str(junit)).getroot().find("testsuite").get("tests") == "3"
+
+
+def test_the_summary_counts_every_accepted_event_when_some_steps_are_not_looked_up(
+        cli, workspace):
+    """With --no-verify only the step expecting "deduplicated" is looked up: the summary
+    said "1 accepted · 1 deduplicated" of three accepted events (and "1 accepted · 1
+    unverified" against a server with no runs API)."""
+    from tests.support.fault_server import FaultServer
+
+    run = ("run", "checkout", "--workspace", str(workspace), "--no-history", "--no-verify",
+           "--verify-window", "0.6")
+    with running_inbox() as inbox:
+        done = cli(*run, "--url", inbox.url, env=KEY)
+    assert done.returncode == 0, done.stderr
+    assert [r["runs"] is None for r in lines(done.stdout) if r["kind"] == "send"] == [
+        True, True, False]
+    assert re.fullmatch(r"event-console: checkout: 4 passed \(seed \d+\); events: "
+                        r"3 accepted · 1 deduplicated", done.stderr.splitlines()[-1])
+    with FaultServer() as server:  # accepts every event; its runs API answers 400
+        unverified = cli(*run, "--url", server.origin, env=KEY)
+    assert unverified.returncode == 1, unverified.stderr  # not "deduplicated" as expected
+    assert re.fullmatch(r"event-console: checkout: 3 passed, 1 failed \(seed \d+\); events: "
+                        r"3 accepted · 1 unverified", unverified.stderr.splitlines()[-1])

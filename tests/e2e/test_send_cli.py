@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+
+import pytest
 
 from tests.support.fault_server import FaultServer, Reply
 from tests.support.inbox_thread import running_inbox
@@ -422,3 +425,82 @@ def test_timeout_and_attempts_out_of_range_are_usage_errors(cli, tmp_path):
         done = cli("send", "--url", "http://127.0.0.1:9", flag, value, str(path))
         assert done.returncode == 2, (flag, value)
         assert f"argument {flag}: " in done.stderr and said in done.stderr, done.stderr
+
+
+def test_a_reader_gone_before_the_first_line_still_gets_everything_sent(cli, app_home,
+                                                                       tmp_path):
+    """`send --stats ... | head -1`: every request goes out, the lines stop, --stats still
+    says where the time went, and the exit is 141 (the pipe's error ended the command
+    before its stats line)."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.e2e.conftest import ROOT
+
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps([{"name": f"p/{i}", "data": {}} for i in range(3)]))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update(EVENT_CONSOLE_HOME=str(app_home), INNGEST_EVENT_KEY="local-key-1234")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line
+    with running_inbox() as inbox:
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "console", "send", "--url", inbox.url, "--no-verify",
+                 "--stats", "--request-limit", "60", str(events)],
+                stdout=write_end, stderr=subprocess.PIPE, text=True, env=environ, cwd=ROOT,
+                timeout=60, check=False)
+        finally:
+            os.close(write_end)
+        received = len(inbox.events())
+    assert done.returncode == 141, done.stderr
+    assert received == 3
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("event-console: 3 events in 2 requests (")
+    history = lines(cli("history", "--json").stdout)
+    assert [h["outcome"] for h in history] == ["accepted"] * 3
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["ctrl-c", "sigterm"])
+def test_interrupted_while_looking_up_runs_says_so_and_keeps_the_runs_key(
+        app_home, tmp_path, signum, exit_code):
+    """SIGTERM once the send had finished, while only its runs were being looked up,
+    printed "1 of 1 requests answered; ... a request in flight is "outcome unknown"" (none
+    was) and a line without `runs`."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.e2e.conftest import ROOT
+
+    event = tmp_path / "one.json"
+    event.write_text('{"name": "shop/x", "id": "look-1", "data": {}}')
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update(EVENT_CONSOLE_HOME=str(app_home), INNGEST_EVENT_KEY="local-key-1234",
+                   EVENT_CONSOLE_VERIFY_SECONDS="99999")
+    with FaultServer() as server:
+        server.script(Reply.json(200, {"ids": ["01HZZZZZZZZZZZZZZZZZZZZZZZ"], "status": 200}),
+                      Reply.hang())  # the runs lookup never answers
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console", "send", "--url", server.origin, str(event)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ, cwd=ROOT)
+        try:
+            while len(server.requests) < 2 and proc.poll() is None:
+                time.sleep(0.01)
+            assert [r.method for r in server.requests] == ["POST", "GET"], proc.communicate()
+            proc.send_signal(signum)
+            out, err = proc.communicate(timeout=30)
+        finally:
+            proc.kill()
+    assert proc.returncode == exit_code, err
+    [record] = lines(out)
+    assert record["status"] == 200 and record["summary"] == "1 accepted"
+    assert record["runs"] == [{"outcome": "accepted", "runs": 0, "detail": "accepted"}]
+    assert err.strip().endswith(
+        "event-console: interrupted while looking up runs: 1 of 1 requests answered, none in "
+        "flight; the accepted events show as \"accepted\" (their runs were not looked up to "
+        "the end)")
+    assert "outcome unknown" not in err
