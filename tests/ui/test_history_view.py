@@ -442,3 +442,25 @@ def test_a_big_selection_is_exported_chunk_by_chunk_into_a_file_that_appears_who
     qtbot.waitUntil(lambda: view.status_label.text().startswith("Could not export"),
                     timeout=10_000)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "big.jsonl"]
+
+
+def test_focus_passing_through_the_settings_boxes_writes_nothing(qtbot, sent_history):
+    """`history --set-retention 3650` in a terminal, then the focus passed through the
+    window's Keep box (nothing typed): it wrote back its 90 days, and the next send purged
+    by them. The payload size box did the same."""
+    reader, _ = sent_history
+    view = HistoryView(reader, environments=["Inbox"])
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.retention.value() == 90 and view.payload_cap.value() == 64,
+                    timeout=10_000)
+    with HistoryStore(app_paths().history_db) as store:  # as the terminal's command does
+        store.set_retention_days(3650)
+        store.set_payload_cap(4096 * 1024)
+    for box in (view.retention, view.payload_cap):
+        box.editingFinished.emit()  # as a loss of focus does, nothing typed
+    view.retention.setValue(30)  # and a real edit is still written
+    view.retention.editingFinished.emit()
+    qtbot.waitUntil(lambda: view.status_label.text() == "History is kept for 30 days.",
+                    timeout=10_000)
+    with HistoryStore(app_paths().history_db) as store:
+        assert store.retention_days == 30 and store.payload_cap_setting == 4096 * 1024

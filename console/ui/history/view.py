@@ -126,6 +126,8 @@ class HistoryView(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.model.pageLoaded.connect(self._page_loaded)
         self.reader.failed.connect(self.say)
+        self._shown_retention: int | None = None  # the settings as the boxes show them
+        self._shown_cap: int | None = None
         self.reader.call(lambda s: s.retention_days, self._retention_loaded)
         self.reader.call(lambda s: s.payload_cap_setting, self._payload_cap_loaded)
         self.apply_filters()
@@ -390,25 +392,36 @@ class HistoryView(QWidget):
         self.reader.call(write, written,
                          lambda error: self.say(f"Could not export to {path}: {error}"))
 
+    # The two settings boxes write only a value the user changed: editingFinished comes at
+    # every loss of focus, and a box passed through wrote back what it showed, undoing a
+    # `history --set-retention 3650` made meanwhile (and purging by the old one).
     def _retention_loaded(self, days: int) -> None:
+        self._shown_retention = days
         self.retention.blockSignals(True)
         self.retention.setValue(days)
         self.retention.blockSignals(False)
 
     def _retention_edited(self) -> None:
         days = self.retention.value()
+        if days == self._shown_retention:
+            return
+        self._shown_retention = days
         self.reader.call(lambda s: s.set_retention_days(days),
                          lambda _: self.say("History is kept " + (
                              "forever." if days == 0
                              else f"for {days} day{'s' if days != 1 else ''}.")))
 
     def _payload_cap_loaded(self, size: int) -> None:
+        self._shown_cap = max(size // 1024, MIN_PAYLOAD_CAP // 1024)
         self.payload_cap.blockSignals(True)
-        self.payload_cap.setValue(max(size // 1024, MIN_PAYLOAD_CAP // 1024))
+        self.payload_cap.setValue(self._shown_cap)
         self.payload_cap.blockSignals(False)
 
     def _payload_cap_edited(self) -> None:
         kib = self.payload_cap.value()
+        if kib == self._shown_cap:
+            return
+        self._shown_cap = kib
         self.reader.call(lambda s: s.set_payload_cap(kib * 1024),
                          lambda _: self.say(f"Payloads up to {kib:,} KiB are kept from now on."))
 
