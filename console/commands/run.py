@@ -258,6 +258,7 @@ async def _send_run(args: argparse.Namespace, scenario: Scenario, workspace: Wor
             environment=resolved.environment.name, limits=limits, variables=variables,
             rows=rows, seed=args.seed, on_result=out,
             verify=not args.no_verify, **_outcome_options(args, scenario, resolved, client),
+            history_failure=_history_failure,
         )
         with _stop_on_interrupt(runner) as stopped_by:
             report = await _checked_run(runner)
@@ -324,6 +325,19 @@ def _outcome_options(args: argparse.Namespace, scenario: Scenario, resolved: Any
                                      bearer=resolved.signing_key, window=_window(args))}
 
 
+def _history_failure(exc: BaseException) -> str:
+    """What to say of a history that failed mid-run (a full disk had ended the run with
+    exit 2, the steps after unsaid and the JUnit unwritten)."""
+    import sqlite3
+
+    from console.services.history_schema import history_failure
+    from console.services.paths import app_paths
+
+    if isinstance(exc, sqlite3.Error):
+        return history_failure(exc, app_paths().history_db)
+    return str(exc)
+
+
 def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport,
             out: _Lines, stopped_by: list[signal.Signals] | None = None) -> int:
     from console.services.junit import junit_xml
@@ -342,14 +356,17 @@ def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport,
             unwritten = True
             print(f"event-console: {flag} {value}: not written ({exc.strerror or exc})",
                   file=sys.stderr)
-    if report.cancelled:
+    if runner.stopped_by_history:
+        print(visible(f"event-console: stopped: {runner.stopped_by_history}; nothing more "
+                      "was sent"), file=sys.stderr)
+    elif report.cancelled:
         print("event-console: interrupted: the step in flight was stopped and nothing more "
               "was sent", file=sys.stderr)
     summary = report.counts_text()
     events = f"; events: {line}" if (line := report.events_summary()) else ""
     print(visible(f"event-console: {report.scenario}: {summary} (seed {runner.seed}){events}"),
           file=sys.stderr)
-    if report.cancelled:
+    if report.cancelled and not runner.stopped_by_history:
         return 143 if stopped_by and stopped_by[0] == signal.SIGTERM else 130
     if out.broken:
         return 141  # 128 + SIGPIPE, as the other commands end on a closed pipe

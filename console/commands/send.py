@@ -148,7 +148,12 @@ async def _send(
     clock: Stopwatch,
 ) -> int:
     from console.services.client import EventApiClient
-    from console.services.history_schema import HistoryError
+    from console.services.history_schema import (
+        HISTORY_FAILURES,
+        HistoryError,
+        history_failure,
+    )
+    from console.services.paths import app_paths
     from console.services.sender import Observers, send_events
 
     # history first: its writer prepares the first request while the client starts up
@@ -168,6 +173,7 @@ async def _send(
     answered = _Answered()
     interrupted = ""  # the signal that stopped the send (or the runs lookup after it)
     looking_up = False  # every request was answered; the runs lookup is under way
+    stopped = ""  # why the history stopped the send
     verified = None
     try:
         try:
@@ -185,19 +191,27 @@ async def _send(
                 verified = {}
             else:
                 outcomes = sorted(answered.done, key=lambda o: o.request_no)
-        except HistoryError as exc:  # locked mid-send: nothing more goes out unrecorded
+        except HISTORY_FAILURES as exc:  # locked, a full disk mid-send: nothing more goes
+            # out unrecorded; what was answered is printed (a full disk was exit 2, silent)
             _print_outcomes(sorted(answered.done, key=lambda o: o.request_no), None, None)
-            raise HistoryError(
-                f"{exc}. {len(answered.done):,} of {len(plan.requests):,} requests were "
-                "answered (above); nothing more was sent, and what the history could not "
-                "record shows as \"outcome unknown\" there") from None
+            why = str(exc) if isinstance(exc, HistoryError) else history_failure(
+                exc, app_paths().history_db)
+            stopped = (f"{why}. {len(answered.done):,} of {len(plan.requests):,} requests "
+                       "were answered (above); nothing more was sent, and what the history "
+                       "could not record shows as \"outcome unknown\" there")
         finally:
             await client.aclose()
     except BaseException:
         if session:
-            with contextlib.suppress(HistoryError):
+            with contextlib.suppress(*HISTORY_FAILURES):
                 session.close()
         raise
+    if stopped:
+        if session:
+            with contextlib.suppress(*HISTORY_FAILURES):
+                session.close()
+        print(f"event-console: {visible(stopped)}", file=sys.stderr)
+        return 1
     closing = _Closing(session.close) if session else None
     try:
         try:

@@ -46,6 +46,7 @@ from console.core.sourcemap import SourceMap
 from console.core.template import TemplateEngine, TemplateError
 from console.core.template_scope import Clock, RenderRun, system_clock
 from console.services.client import EventApiClient, Target
+from console.services.history_schema import HISTORY_FAILURES
 from console.services.run_results import (
     CANCELLED,
     DRY_RUN,
@@ -121,7 +122,12 @@ class ScenarioRunner:
         on_result: Callable[[StepResult], None] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
         dry_run: bool = False,
+        history_failure: Callable[[BaseException], str] | None = None,
     ) -> None:
+        """`history_failure`: a history that fails mid-run (a full disk, locked) ends the
+        step in an error, says why (what it returns), and stops the run, so the report
+        and JUnit are still written (the CLI); without it the failure is raised (the window
+        turns its history off)."""
         if not dry_run and (client is None or target is None):
             raise ValueError("a run that sends needs a client and a target")
         self.scenario = scenario
@@ -143,6 +149,8 @@ class ScenarioRunner:
         self.on_result = on_result
         self.on_progress = on_progress
         self.dry_run = dry_run
+        self.history_failure = history_failure
+        self.stopped_by_history = ""  # why, when the history stopped the run
         self._current: asyncio.Task[StepResult] | None = None
         self._stopping = False
         self._seen_ids: set[str] = set()
@@ -390,6 +398,14 @@ class ScenarioRunner:
             if task is not None and task.cancelling():
                 raise
             result.state, result.reason = CANCELLED, "stopped"
+            return result
+        except HISTORY_FAILURES as exc:
+            if self.history_failure is None:
+                raise
+            self.stopped_by_history = self.history_failure(exc)
+            self._stopping = True  # what follows is "stopped before it started"
+            result.state = ERROR
+            result.reason = f"{self.stopped_by_history}; nothing more was sent"
             return result
         finally:
             self._current = None

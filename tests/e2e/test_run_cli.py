@@ -497,3 +497,54 @@ def test_the_summary_counts_every_accepted_event_when_some_steps_are_not_looked_
     assert unverified.returncode == 1, unverified.stderr  # not "deduplicated" as expected
     assert re.fullmatch(r"event-console: checkout: 3 passed, 1 failed \(seed \d+\); events: "
                         r"3 accepted · 1 unverified", unverified.stderr.splitlines()[-1])
+
+
+def test_a_history_that_fails_mid_run_stops_it_and_the_files_are_still_written(
+        cli, workspace, app_home, tmp_path):
+    """Another program held the history's lock (or the disk filled) while step 1 was
+    answered: the run ended with exit 2, no line for step 1 (which the server accepted),
+    no summary and no JUnit file."""
+    import sqlite3
+    import threading
+    import time
+
+    from tests.support.fault_server import FaultServer, accept_all
+
+    write_scenario(workspace, "three", [{"send": {"name": f"c/{n}", "data": {}}}
+                                        for n in (1, 2, 3)])
+    db = app_home / "data" / "history.sqlite3"
+    assert cli("history").returncode == 0  # the file exists before the run
+    released = threading.Event()
+
+    def hold_lock() -> None:
+        conn = sqlite3.connect(db, isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        released.wait(8)  # past the console's 5 s wait
+        conn.execute("ROLLBACK")
+        conn.close()
+
+    def lock_after_the_first(request):
+        if len(server.requests) == 1:
+            threading.Thread(target=hold_lock, daemon=True).start()
+            time.sleep(0.3)
+        return accept_all(request)
+
+    junit = tmp_path / "j.xml"
+    with FaultServer(default=lock_after_the_first) as server:
+        try:
+            done = cli("run", "three", "--workspace", str(workspace), "--url", server.origin,
+                       "--no-verify", "--junit", str(junit), env=KEY)
+        finally:
+            released.set()
+        posts = [r for r in server.requests if r.method == "POST"]
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and len(posts) == 1
+    first, second = lines(done.stdout)
+    assert (first["state"], first["status"], first["accepted"]) == ("error", 200, 1)
+    assert "stayed locked by another program" in first["reason"]
+    assert first["reason"].endswith("; nothing more was sent")
+    assert second["state"] == "cancelled"
+    assert "event-console: stopped: the history at " in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("event-console: three: 1 error, 1 stopped")
+    suite = etree.parse(str(junit)).getroot().find("testsuite")
+    assert suite.get("tests") == "3" and suite.get("errors") == "1"

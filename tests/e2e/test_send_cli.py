@@ -279,7 +279,7 @@ def test_a_history_locked_mid_send_stops_the_send_with_a_message(cli, app_home, 
         finally:
             released.set()
         posts = [r for r in server.requests if r.method == "POST"]
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == 1, done.stderr  # a send that stopped, not an input error
     assert "Traceback" not in done.stderr
     assert len(posts) == 1  # nothing more went out unrecorded
     [line] = lines(done.stdout)
@@ -504,3 +504,44 @@ def test_interrupted_while_looking_up_runs_says_so_and_keeps_the_runs_key(
         "flight; the accepted events show as \"accepted\" (their runs were not looked up to "
         "the end)")
     assert "outcome unknown" not in err
+
+
+def test_a_history_that_fills_the_disk_mid_send_stops_it_and_prints_what_was_answered(
+        cli, app_home, tmp_path):
+    """The disk filled under the history after two requests: exit 2 (an input error), no
+    line for the requests the server had accepted, and nothing said of them."""
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    from tests.e2e.conftest import ROOT
+
+    assert cli("history").returncode == 0  # the file exists before the send
+    limit = 1024 * 1024  # no file of the command may grow past 1 MiB: a full disk, to it
+
+    def small_files() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    events = tmp_path / "events.json"
+    events.write_text(json.dumps([{"name": "full/x", "data": {"i": i, "pad": "p" * 900}}
+                                  for i in range(6_000)]))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update(EVENT_CONSOLE_HOME=str(app_home))
+    with FaultServer() as server:
+        done = subprocess.run(
+            [sys.executable, "-c", "import signal, sys; signal.signal(signal.SIGXFSZ, "
+             "signal.SIG_IGN); from console.cli import main; sys.exit(main())",
+             "send", "--url", server.origin, "--no-verify", str(events)],
+            capture_output=True, text=True, env=environ, cwd=ROOT, timeout=120,
+            preexec_fn=small_files, check=False)
+        posts = [r for r in server.requests if r.method == "POST"]
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    answered = lines(done.stdout)
+    assert 1 <= len(answered) <= len(posts)  # each line was accepted
+    assert all(line["status"] == 200 for line in answered)
+    assert done.stderr.startswith(f"event-console: the history at {app_home}/data/history")
+    total = re.search(rf"{len(answered)} of (\d+) requests were answered \(above\); "
+                      "nothing more was sent", done.stderr)
+    assert total is not None and int(total[1]) > len(posts), done.stderr
