@@ -15,7 +15,6 @@ Why it works this way:
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, repeat
@@ -45,6 +44,7 @@ from console.services.history_schema import (
     insert_rows,
     is_busy,
     open_database,
+    owner_token,
     pid_alive,
     update_rows,
 )
@@ -165,6 +165,7 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
         each payload kept, instead of the setting stored in the file. `upgrading`: told
         before a file from an earlier version is migrated (which may take seconds)."""
         self.path = Path(path)
+        self._owner = owner_token()  # this process, as its request rows name it
         self._fixed_cap = payload_cap  # None: the user's setting (read at each write)
         self.conn, self.notice = open_database(self.path, same_thread=not handoff,
                                                upgrading=upgrading)
@@ -238,7 +239,7 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
                 " request_no, first_event_id, origin, branch, scenario, step, source, owner_pid)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (env, when, size, len(events), seed_text, "queued" if queued else "pending",
-                 request_no, first, origin, branch, scenario, step, source, os.getpid()),
+                 request_no, first, origin, branch, scenario, step, source, self._owner),
             )
             request_id = int(cur.lastrowid or 0)
             row_ids = range(first, first + count)

@@ -389,10 +389,38 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def pid_alive(pid: int | None) -> bool:
-    """Whether the process that wrote a pending row still runs (it may still get an answer)."""
-    if pid is None:
+PID_BITS = 22  # Linux's pid_max is at most 2**22: the start time goes above the pid
+
+
+def owner_token(pid: int | None = None) -> int:
+    """A process as a request row keeps its owner (`owner_pid`): the pid and, on Linux,
+    the process's start time. A pid alone is used again: a CLI killed in a container was
+    PID 1, as the next container's command and the host's init are, so its pending rows
+    stayed "pending" for ever instead of "outcome unknown"; a reboot does the same."""
+    pid = os.getpid() if pid is None else pid
+    started = _start_ticks(pid)
+    return pid if started is None else pid | (started << PID_BITS)
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When process `pid` started, in clock ticks since boot (/proc/<pid>/stat field 22);
+    None where there is no /proc (macOS, Windows) or no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_bytes()
+        # after the name in parentheses (which may hold spaces and ")"), from field 3 on
+        return int(stat[stat.rindex(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def pid_alive(token: int | None) -> bool:
+    """Whether the process that wrote a pending row still runs (it may still get an
+    answer). `token`: an `owner_token`, or a bare pid (rows of older consoles)."""
+    if token is None:
         return False
+    pid, started = token & ((1 << PID_BITS) - 1), token >> PID_BITS
+    if started and _start_ticks(pid) not in (started, None):
+        return False  # the pid is another process's now
     if pid == os.getpid():
         return True
     if os.name != "posix":

@@ -120,6 +120,39 @@ def test_crash_mid_send_leaves_unknown_on_reopen(db: Path):
         assert again.recovered == []  # only once
 
 
+def test_a_pid_now_used_by_another_process_does_not_keep_a_row_pending(db: Path):
+    """A CLI killed in a container was PID 1, as the next container's command and the
+    host's init are: its pending row stayed "pending" for ever (and its id "maybe sent"),
+    never "outcome unknown". After a reboot any pid can come back the same way."""
+    import sqlite3
+
+    from console.services.history_schema import PID_BITS, owner_token
+
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with HistoryStore(db) as writer:
+            for _ in range(3):
+                writer.record_pending(env="dev", events=parts({"name": "a"}))
+        live = owner_token(sleeper.pid)
+        assert live >> PID_BITS  # its start time is in it (Linux)
+        conn = sqlite3.connect(db)
+        with conn:  # a live process, a dead one that had its pid, and a bare pid (old rows)
+            conn.execute("UPDATE requests SET owner_pid = ? WHERE id = 1", (live,))
+            conn.execute("UPDATE requests SET owner_pid = ? WHERE id = 2",
+                         (live + (1 << PID_BITS),))
+            conn.execute("UPDATE requests SET owner_pid = ? WHERE id = 3", (sleeper.pid,))
+        conn.close()
+        with HistoryStore(db) as reader:
+            assert reader.recovered == [2]
+            states = {row.request_id: row.state for row in reader.query()}
+            assert states == {1: "pending", 2: "unknown", 3: "pending"}
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    with HistoryStore(db) as after:  # and gone now: both recovered
+        assert sorted(after.recovered) == [1, 3]
+
+
 def test_pending_rows_of_a_live_process_are_left_alone(db: Path):
     with HistoryStore(db) as writer:
         writer.record_pending(env="dev", events=parts({"name": "a"}))
