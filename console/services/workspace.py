@@ -325,12 +325,22 @@ class Workspace:
                 out[path] = None
         return out
 
-    def apply(self, files: Mapping[Path, bytes | None]) -> None:
+    def apply(self, files: Mapping[Path, bytes | None], *,
+              expected: Mapping[Path, bytes | None] | None = None) -> None:
         """Write (atomically) or remove each file, then re-read: the undo/redo primitive.
 
         A write that fails (a folder made read-only, a full disk) puts back what was
-        already changed and is a UserError naming the folder: a rename is two files."""
+        already changed and is a UserError naming the folder: a rename is two files.
+        `expected`: what the files must hold now (what the step being undone or redone
+        left); a file changed since (another editor, another window) is a UserError and
+        nothing is written: an undo had deleted a template edited elsewhere meanwhile."""
         before = self.snapshot(files)
+        if expected is not None:
+            changed = [p for p, data in expected.items() if before.get(p, data) != data]
+            if changed:
+                names = ", ".join(p.name for p in changed)
+                raise UserError(f"{names} changed on disk since (another program or window "
+                                "wrote it): left as it is now")
         try:
             _put(files)
         except OSError as exc:

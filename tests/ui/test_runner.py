@@ -485,6 +485,28 @@ def test_a_template_that_cannot_be_written_says_so_and_leaves_nothing_to_undo(pa
     assert browser.names() == ["order"]
 
 
+def test_undo_never_throws_away_a_change_made_to_the_file_elsewhere(parts, qtbot):
+    """Save as Template, then the file edited in another editor (or window): Undo deleted
+    it, and Redo wrote back the first bytes; the outside edit was gone for good."""
+    workspace, _, browser = parts
+    browser.save_from_event({"name": "shop/paid", "data": {"v": 1}}, "paid")
+    [path] = (workspace.folder / "templates").iterdir()
+    edited = path.read_text().replace('"v": 1', '"v": "edited elsewhere"')
+    path.write_text(edited)
+    workspace.reload_if_changed()
+    messages: list[str] = []
+    browser.message.connect(messages.append)
+    browser.undo_stack.undo()
+    qtbot.wait(50)
+    assert path.read_text() == edited and browser.names() == ["paid"]
+    assert messages == [f"Save template 'paid': {path.name} changed on disk since (another "
+                        "program or window wrote it): left as it is now"]
+    assert browser.undo_stack.index() == 1  # the step is still there, not undone
+    browser.delete("paid")  # what the browser did itself undoes as ever
+    browser.undo_stack.undo()
+    assert path.read_text() == edited
+
+
 def test_a_scenarios_folder_removed_and_made_again_is_watched_again(parts, qtbot, run_async):
     """A branch switch removes scenarios/ and makes it again: the new folder was never
     watched, and its scenarios never showed."""

@@ -61,7 +61,8 @@ class FilesCommand(QUndoCommand):
         self.failed = failed
         self._unchanged = True  # pushed after its files were written (TemplateBrowser._push)
 
-    def _apply(self, files: Mapping[Path, bytes | None], back: Callable[[], None]) -> None:
+    def _apply(self, files: Mapping[Path, bytes | None], back: Callable[[], None],
+               expected: Mapping[Path, bytes | None]) -> None:
         """Write `files`; when that fails (a folder made read-only since), say so and step
         the stack `back` (the files are as they were, so that step writes nothing): the
         stack had moved on, and the next undo undid the step before instead."""
@@ -69,7 +70,7 @@ class FilesCommand(QUndoCommand):
             self._unchanged = False
         else:
             try:
-                self.watcher.workspace.apply(files)
+                self.watcher.workspace.apply(files, expected=expected)
             except UserError as exc:
                 if self.failed is not None:
                     self.failed(f"{self.text()}: {exc}")
@@ -79,10 +80,12 @@ class FilesCommand(QUndoCommand):
         self.watcher.notify(WorkspaceChange(templates=True))
 
     def redo(self) -> None:
-        self._apply(self.after, lambda: self.stack.undo() if self.stack else None)
+        self._apply(self.after, lambda: self.stack.undo() if self.stack else None,
+                    self.before)
 
     def undo(self) -> None:
-        self._apply(self.before, lambda: self.stack.redo() if self.stack else None)
+        self._apply(self.before, lambda: self.stack.redo() if self.stack else None,
+                    self.after)
 
 
 class TemplateBrowser(QWidget):
