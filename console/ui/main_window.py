@@ -48,6 +48,7 @@ from console.ui.batch import BatchComposer, BatchSendPanel, PreviewTarget
 from console.ui.context import AppContext
 from console.ui.dedup_banner import DedupCheck
 from console.ui.editor import CoreCompletionProvider, JsonEditor, ProblemsView
+from console.ui.editor.json_editor import LONG_LINE_CHARS
 from console.ui.editor.scheduler import AT_ONCE_CHARS
 from console.ui.environments_dialog import EnvironmentsDialog
 from console.ui.inbox_panel import InboxPanel
@@ -254,11 +255,12 @@ class MainWindow(QMainWindow):
         `literal`: an event as it was sent or captured (the Inbox tab's Open), whose text
         is data, not placeholders: a batch row takes it as it is, and the editor keeps it
         as text ({% raw %}). "Total: {{ 1 + 1 }}" had gone out again as "Total: 2"."""
+        formatted = False
         if literal:
             if len(self.composer.batch):  # a row holds the event as it will be sent
                 self.composer.import_text(text, source="the opened event", verb="Open")
             elif "{{" not in text:  # Send renders only text with a placeholder in it
-                self.editor.open_text(text)
+                formatted = self.editor.open_text(text)
             else:
                 try:
                     self.editor.open_text(pretty(as_literal_text(json.loads(text))))
@@ -270,7 +272,11 @@ class MainWindow(QMainWindow):
             if rendered is not None:
                 self.composer.import_text(rendered, source="the opened event", verb="Open")
         else:
-            self.editor.open_text(text)
+            formatted = self.editor.open_text(text)
+        if formatted:
+            self.statusBar().showMessage(
+                f"Opened formatted, the same event: a line of {LONG_LINE_CHARS:,} "
+                "characters or more would stall the editor at every repaint")
         self.editor.setFocus()
 
     def _ask_open_file(self) -> None:

@@ -1382,3 +1382,25 @@ def test_an_inbox_moved_by_a_busy_port_goes_back_to_its_port_next_start(qtbot, a
 
     run_async(both())
     assert EnvironmentStore.load(app_paths()).get("Inbox").event_origin == usual
+
+
+def test_an_event_on_one_huge_line_opens_formatted(qtbot, app_home):
+    """A compact 2.1 MB event (one line) opened from a file: Qt laid the line out again at
+    each repaint, and the window stalled ~1 s at every blink of the cursor."""
+    from console.ui.editor.json_editor import LONG_LINE_CHARS
+
+    _context, window = open_window(qtbot)
+    event = {"name": "big/one", "data": {"items": [{"i": i, "sku": f"sku-{i}"}
+                                                   for i in range(20_000)]}}
+    compact = json.dumps(event, separators=(",", ":"))
+    assert len(compact) > LONG_LINE_CHARS
+    window.open_event_text(compact)
+    shown = window.editor.toPlainText()
+    assert json.loads(shown) == event
+    assert max(map(len, shown.splitlines())) < 100
+    assert window.statusBar().currentMessage().startswith("Opened formatted, the same event")
+    window.editor.undo()  # one step, as any opened event
+    assert window.editor.toPlainText() != shown
+    short = json.dumps({"name": "small/one", "data": {"k": 1}})
+    window.open_event_text(short)  # an ordinary line stays as it was written
+    assert window.editor.toPlainText() == short

@@ -48,6 +48,8 @@ from console.ui.editor.scheduler import ValidationScheduler, Validator
 from console.ui.editor.skeleton import Refusal, skeleton_edit
 from console.ui.editor.theme import EditorTheme, system_theme
 
+LONG_LINE_CHARS = 100_000  # an opened event with a line this long is shown formatted
+
 _SHORTCUTS = {
     "format": QKeySequence("Ctrl+Shift+F"),
     "minify": QKeySequence("Ctrl+Shift+M"),
@@ -382,11 +384,22 @@ class JsonEditor(QPlainTextEdit):
         offsets = OffsetMap(self.toPlainText())
         self._edit((offsets.to_utf16(start), offsets.to_utf16(end)), breaks_escaped(text))
 
-    def open_text(self, text: str) -> None:
+    def open_text(self, text: str) -> bool:
         """An opened event (a template, a file, a captured one) replaces the document in
         one undo step, the cursor at its start: Undo brings back what was typed before
-        (setPlainText lost it for good)."""
+        (setPlainText lost it for good).
+
+        True when it was formatted: a JSON text with a line of `LONG_LINE_CHARS` or more
+        is shown indented (the same value). Qt lays such a line out again at each repaint:
+        a one-line event of 2.1 MB stalled the window ~1 s at every blink of the cursor."""
+        formatted = False
+        if len(text) >= LONG_LINE_CHARS and any(
+                len(line) >= LONG_LINE_CHARS for line in text.split("\n")):
+            rewrite = format_text(text)
+            if rewrite.text is not None:
+                text, formatted = rewrite.text, True
         self._put_cursor(self._edit(None, breaks_escaped(text)), 0)
+        return formatted
 
     def _edit(self, span: tuple[int, int] | None, text: str) -> QTextCursor:
         """`span` (UTF-16 positions; None: the whole document) becomes `text`: one undo step."""
