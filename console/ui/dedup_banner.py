@@ -23,6 +23,7 @@ from console.core.pipeline import PreparedSend, prepare_events
 from console.core.positions import escape_token
 from console.services.targets import ResolvedTarget
 from console.ui import rich
+from console.ui.colours import colour
 from console.ui.tasks import loop_running
 
 if TYPE_CHECKING:
@@ -71,14 +72,15 @@ class DedupBanner(QFrame):
         for p in duplicates[:_SHOWN]:
             where = f"#{p.index + 1} " if batch else ""
             text = f'{where}id "{p.dedup_id}": {p.message}'
-            lines.append(f"<span style='color:#b26a00'><b>Duplicate</b> {html.escape(text)}</span>")
+            lines.append(f"<span style='color:{colour('warn')}'><b>Duplicate</b> "
+                         f"{html.escape(text)}</span>")
         if len(duplicates) > _SHOWN:
             lines.append(f"… and {len(duplicates) - _SHOWN} more duplicates")
         if missing:
             count = f"{len(missing)} events have" if batch and len(missing) > 1 else (
                 "This event has" if not batch else "1 event has")
             lines.append(
-                f"<span style='color:#616161'>{count} no dedup id: a repeat or retry "
+                f"<span style='color:{colour('muted')}'>{count} no dedup id: a repeat or retry "
                 "runs functions again</span>"
             )
         self.label.setText("<br>".join(lines))

@@ -45,6 +45,7 @@ from console.services.targets import ResolvedTarget, environment_named, resolve_
 from console.services.text_files import read_text_file
 from console.ui import rich
 from console.ui.batch import BatchComposer, BatchSendPanel, PreviewTarget
+from console.ui.colours import style
 from console.ui.context import AppContext
 from console.ui.dedup_banner import DedupCheck
 from console.ui.editor import CoreCompletionProvider, JsonEditor, ProblemsView
@@ -412,7 +413,7 @@ class MainWindow(QMainWindow):
         try:
             origin = health_origin(env)
         except UserError as exc:  # never requested: the origin holds a key, say
-            self.health_dot.setStyleSheet("color: #c62828")
+            self.health_dot.setStyleSheet(style("error"))
             self.health_dot.setToolTip(f"Not checked: {exc}")
             return
         if not loop_running():
@@ -421,7 +422,7 @@ class MainWindow(QMainWindow):
         async def probe() -> None:
             ok = await self.context.client.health(origin)
             if self.env_combo.currentData() == env.name:
-                self.health_dot.setStyleSheet(f"color: {'#2e7d32' if ok else '#c62828'}")
+                self.health_dot.setStyleSheet(style("ok" if ok else "error"))
                 self.health_dot.setToolTip(
                     f"{origin}: {'reachable' if ok else 'not reachable'}"
                 )

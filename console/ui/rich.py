@@ -8,7 +8,7 @@ import textwrap
 
 from PySide6.QtWidgets import QComboBox, QLabel
 
-ERROR_COLOUR = "#c62828"
+from console.ui.colours import colour
 
 
 def text(value: str) -> str:
@@ -38,7 +38,7 @@ def names_box(box: QComboBox, chars: int) -> QComboBox:
 
 def error(value: str) -> str:
     """`value` shown in the error colour."""
-    return f"<span style='color:{ERROR_COLOUR}'>{text(value)}</span>"
+    return f"<span style='color:{colour('error')}'>{text(value)}</span>"
 
 
 TIP_COLUMNS = 100  # a tooltip line longer than this is wrapped

@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
 from console.ui import rich
+from console.ui.colours import colour
 from console.ui.history.icons import outcome_icon, outcome_meaning
 from console.ui.table_model import Index, ListTableModel
 
@@ -73,9 +74,9 @@ class SendLogModel(ListTableModel):
             return outcome_icon(row.outcome_kind)
         if role == Qt.ItemDataRole.ForegroundRole and column == "Status":
             if row.status == 200 and not row.error:
-                return QColor("#2e7d32")
+                return QColor(colour("ok"))
             if row.status is not None or row.error:
-                return QColor("#c62828")
+                return QColor(colour("error"))
         return None
 
     @staticmethod

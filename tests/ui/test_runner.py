@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 
 from console.core.errors import UserError
 from console.services.client import EventApiClient
@@ -601,3 +602,54 @@ def test_an_export_says_how_it_went_below_the_runs_summary(parts, qtbot, run_asy
     panel.export_junit_button.click()
     assert panel.status.text() == f"{summary}\nExported to {tmp_path / 'one.xml'}"
     assert (tmp_path / "one.xml").read_text().startswith("<?xml")
+
+
+def _contrast(first: QColor, second: QColor) -> float:
+    """WCAG contrast ratio of two colours."""
+    def luminance(colour: QColor) -> float:
+        def channel(c: float) -> float:
+            return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+        return (0.2126 * channel(colour.redF()) + 0.7152 * channel(colour.greenF())
+                + 0.0722 * channel(colour.blueF()))
+    high, low = sorted((luminance(first), luminance(second)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_result_and_message_colours_stay_readable_with_a_dark_palette(qtbot, qapp):
+    """With a dark palette, "○ dry run" was #44546a on #2d2d2d (contrast 1.79), "■ stopped"
+    2.90 and the red of errors 2.11: barely readable (WCAG asks 4.5)."""
+    from PySide6.QtGui import QPalette
+
+    from console.services.run_results import (
+        CANCELLED,
+        DRY_RUN,
+        ERROR,
+        FAILED,
+        PASSED,
+        StepResult,
+    )
+    from console.ui import rich
+    from console.ui.workspace.results_model import StepResultsModel
+
+    before = qapp.palette()
+    dark = QPalette()
+    for role, value in ((QPalette.ColorRole.Window, "#2d2d2d"),
+                        (QPalette.ColorRole.Base, "#1e1e1e"),
+                        (QPalette.ColorRole.WindowText, "#dcdcdc"),
+                        (QPalette.ColorRole.Text, "#dcdcdc")):
+        dark.setColor(role, QColor(value))
+    qapp.setPalette(dark)
+    try:
+        model = StepResultsModel()
+        model.set_results([StepResult(n, f"s{n}", "send", state=state) for n, state in
+                           enumerate((PASSED, FAILED, ERROR, CANCELLED, DRY_RUN))])
+        column = model.columns.index("Result")
+        for row in range(model.rowCount()):
+            shown = model.data(model.index(row, column), Qt.ItemDataRole.ForegroundRole)
+            for background in ("#2d2d2d", "#1e1e1e"):
+                assert _contrast(shown.color(), QColor(background)) >= 4.5, (row, background)
+        error = re.search(r"color:(#[0-9a-f]{6})", rich.error("x"))
+        assert error is not None and _contrast(QColor(error[1]), QColor("#2d2d2d")) >= 4.5
+    finally:
+        qapp.setPalette(before)
+    assert rich.error("x") == "<span style='color:#c62828'>x</span>"  # light: as it was

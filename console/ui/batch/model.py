@@ -23,6 +23,7 @@ from PySide6.QtGui import QColor
 
 from console.core.batch import Batch
 from console.core.plan import BatchPlan
+from console.ui.colours import colour
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -35,9 +36,6 @@ PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 3
 OUTCOME_ROLE = Qt.ItemDataRole.UserRole + 4
 SCATTERED_RUNS = 8  # more runs of rows than this are removed with one model reset
 
-_RED = QColor("#c62828")
-_GREEN = QColor("#2e7d32")
-_AMBER = QColor("#b26a00")
 
 
 def event_title(event: Any) -> str:
@@ -116,10 +114,11 @@ class BatchListModel(QAbstractListModel):
             return self._tooltip(row)
         if role == Qt.ItemDataRole.ForegroundRole:
             if self.problem(row) is not None:
-                return _RED
+                return QColor(colour("error"))
             outcome = self._outcomes.get(row)
             if outcome is not None:
-                return {"accepted": _GREEN, "rejected": _RED}.get(outcome[0], _AMBER)
+                return QColor(colour({"accepted": "ok", "rejected": "error"}.get(outcome[0],
+                                                                                 "warn")))
         return None
 
     def _tooltip(self, row: int) -> str:

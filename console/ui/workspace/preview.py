@@ -26,6 +26,7 @@ from console.core.template import TemplateEngine
 from console.core.template_scope import placeholder_errors, render_text
 from console.services.workspace import Workspace
 from console.ui import rich
+from console.ui.colours import style
 
 DEBOUNCE_MS = 200
 _VAR_NAMES = re.compile(r"\bvars\.([A-Za-z_][A-Za-z0-9_]*)")
@@ -52,7 +53,7 @@ class RenderedPreview(QWidget):
         self.error = QLabel()
         self.error.setTextFormat(Qt.TextFormat.PlainText)
         rich.wrapping(self.error)
-        self.error.setStyleSheet("color: #b3261e;")
+        self.error.setStyleSheet(style("failed"))
         self.error.hide()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWidget
 from console.core.dedup import OutcomeKind, summary_line
 from console.services.run_results import CANCELLED, DRY_RUN, ERROR, FAILED, PASSED, StepResult
 from console.ui import rich
+from console.ui.colours import colour
 from console.ui.history.icons import (
     DETAIL_LINES,
     event_lines,
@@ -23,8 +24,8 @@ from console.ui.table_model import Index, ListTableModel
 COLUMNS = ("Step", "Row", "Result", "Status", "Ids", "Outcome", "Time", "Expectation")
 MARKS = {PASSED: "✔ passed", FAILED: "✘ failed", ERROR: "✘ error", CANCELLED: "■ stopped",
          DRY_RUN: "○ dry run"}
-COLOURS = {PASSED: "#1b7f3b", FAILED: "#b3261e", ERROR: "#b3261e", CANCELLED: "#7a6400",
-           DRY_RUN: "#44546a"}
+COLOURS = {PASSED: "passed", FAILED: "failed", ERROR: "failed", CANCELLED: "stopped",
+           DRY_RUN: "dry"}  # names of console.ui.colours
 _VALUES = {kind.value for kind in OutcomeKind}
 
 
@@ -58,7 +59,7 @@ class StepResultsModel(ListTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(result, column)
         if role == Qt.ItemDataRole.ForegroundRole and column == "Result":
-            return QBrush(QColor(COLOURS.get(result.state, "#000000")))
+            return QBrush(QColor(colour(COLOURS.get(result.state, "text"))))
         if role == Qt.ItemDataRole.DecorationRole and column == "Outcome" and _kinds(result):
             return outcome_icon(headline(_kinds(result)))
         if role == Qt.ItemDataRole.ToolTipRole:  # server text and event names: plain

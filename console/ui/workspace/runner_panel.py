@@ -54,12 +54,11 @@ from console.services.secrets import SecretStore
 from console.services.targets import resolve_target
 from console.services.workspace import Workspace, WorkspaceChange
 from console.ui import rich
+from console.ui.colours import style
 from console.ui.rich import tip
 from console.ui.tasks import TaskOwner
 from console.ui.workspace.results_model import COLUMNS, StepResultsModel
 from console.ui.workspace.watcher import WorkspaceWatcher
-
-ERROR_STYLE = "color: #b3261e;"
 
 
 class RunnerPanel(QWidget):
@@ -124,7 +123,7 @@ class RunnerPanel(QWidget):
         self.file_problems = QLabel()  # scenario files that did not load, and why
         self.file_problems.setTextFormat(Qt.TextFormat.PlainText)
         rich.wrapping(self.file_problems)
-        self.file_problems.setStyleSheet(ERROR_STYLE)
+        self.file_problems.setStyleSheet(style("failed"))
         self.file_problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.file_problems.hide()
         self.status = QLabel()
@@ -254,7 +253,7 @@ class RunnerPanel(QWidget):
             button.setEnabled(not running and self.report is not None)
 
     def _show_problems(self, problems: list[str], what: str) -> None:
-        self.status.setStyleSheet(ERROR_STYLE)
+        self.status.setStyleSheet(style("failed"))
         self.status.setText(f"Nothing sent: {what}\n" + "\n".join(problems))
 
     def _broken_files(self) -> list[str]:
@@ -373,7 +372,7 @@ class RunnerPanel(QWidget):
             report = await (runner.rerun_failed(previous) if previous else runner.run())
         except HISTORY_FAILURES as exc:  # the history failed mid-run
             reason = await self.history_failed(exc) if self.history_failed else str(exc)
-            self.status.setStyleSheet(ERROR_STYLE)  # steps above may have been sent
+            self.status.setStyleSheet(style("failed"))  # steps above may have been sent
             self.status.setText(f"Stopped: the history could not record the next send "
                                 f"({reason}), so it was not sent. The history is off for "
                                 "this session; Run runs without it")
@@ -391,7 +390,7 @@ class RunnerPanel(QWidget):
 
     def _summary(self, report: RunReport) -> None:
         verdict = "stopped" if report.cancelled else "passed" if report.passed else "failed"
-        self.status.setStyleSheet("" if report.passed else ERROR_STYLE)
+        self.status.setStyleSheet("" if report.passed else style("failed"))
         events = f"; events: {summary}" if (summary := report.events_summary()) else ""
         self.status.setText(f"{report.scenario}: {verdict} — {report.counts_text()} "
                             f"(seed {report.seed}, {report.duration_ms / 1000:.1f} s){events}")
@@ -430,7 +429,7 @@ class RunnerPanel(QWidget):
         summary = self.status.text().split("\n")[0]
         self.status.setText(f"{summary}\n{text}")
         passed = self.report is not None and self.report.passed
-        self.status.setStyleSheet(ERROR_STYLE if failed or not passed else "")
+        self.status.setStyleSheet(style("failed") if failed or not passed else "")
 
 
 HINT_VALUE = 60  # characters of a var's value shown in the hint

@@ -41,6 +41,7 @@ from console.core.scenario import EventTemplate, ordered_event
 from console.core.serialize import pretty
 from console.services.workspace import Workspace, WorkspaceChange, slug
 from console.ui import rich
+from console.ui.colours import style
 from console.ui.workspace.watcher import WorkspaceWatcher
 
 COLUMNS = ("Template", "Event name", "Tags")
@@ -130,7 +131,7 @@ class TemplateBrowser(QWidget):
         self.problems = QLabel()
         self.problems.setTextFormat(Qt.TextFormat.PlainText)
         rich.wrapping(self.problems)
-        self.problems.setStyleSheet("color: #b3261e;")
+        self.problems.setStyleSheet(style("failed"))
         self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.open_action = self._action("Open", "Open the template in the editor (Enter)",
