@@ -87,6 +87,7 @@ class InboxPanel(QWidget):
         self.address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         rich.wrapping(self.address)  # one line of it set the window's least width: 929 px
         self.table = QTableView()
+        self.table.setAccessibleName("Captured events")
         self.table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -95,6 +96,7 @@ class InboxPanel(QWidget):
         for column, width in enumerate((70, 220, 80, 230)):
             self.table.setColumnWidth(column, width)
         self.payload = QPlainTextEdit()
+        self.payload.setAccessibleName("Captured event's payload")
         self.payload.setReadOnly(True)
         self.payload.setPlaceholderText("Select a captured event to see its payload")
         self.open_button = QPushButton("Open in editor")

@@ -90,6 +90,7 @@ class MainWindow(QMainWindow):
         self._build_toolbar()
 
         self.name_field = QLineEdit()
+        self.name_field.setAccessibleName("Event name")
         self.name_field.setPlaceholderText(NAME_PLACEHOLDER)
         self.name_field.textEdited.connect(self._name_edited)
         self.name_completer = QCompleter([], self.name_field)
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self.name_field.setCompleter(self.name_completer)
         self.name_field.installEventFilter(self)
         self.editor = JsonEditor()
+        self.editor.setAccessibleName("Event JSON")
         self.editor.set_validator(self._validate)
         self.editor.set_completion_provider(
             CoreCompletionProvider(schemas=self.schemas, event_names=self.event_names)
@@ -134,7 +136,9 @@ class MainWindow(QMainWindow):
 
         self.log_model = SendLogModel(self)
         self.log_view = SendLogView(self.log_model)
+        self.log_view.setAccessibleName("Send log")
         self.problems_view = ProblemsView()
+        self.problems_view.setAccessibleName("Problems")
         self.problems_view.attach(self.editor)
         self.send_panel = BatchSendPanel()
         self.send_panel.resend_requested.connect(self._resend_rest)
@@ -188,8 +192,8 @@ class MainWindow(QMainWindow):
         self.env_combo = rich.names_box(QComboBox(), 24)
         self.env_combo.setMinimumWidth(220)
         self.env_combo.currentIndexChanged.connect(self._env_changed)
-        self.health_dot = QLabel("●")
-        self.health_dot.setToolTip("Reachability of the environment (GET /health)")
+        self.health_dot = QLabel()
+        self._show_health(None, "Reachability of the environment (GET /health)")
         self.send_action = QAction("Send", self)
         self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.send_action.setToolTip("Send the event, or the batch when it has events (Ctrl+Enter)")
@@ -207,6 +211,7 @@ class MainWindow(QMainWindow):
         toolbar.addSeparator()
         toolbar.addAction(self.send_action)
         self.in_flight = QSpinBox()
+        self.in_flight.setAccessibleName("Requests in flight")
         self.in_flight.setRange(1, 16)
         self.in_flight.setPrefix("in flight: ")
         self.in_flight.setToolTip("Requests of a batch sent at once (order of the plan is kept)")
@@ -375,7 +380,7 @@ class MainWindow(QMainWindow):
             self.context.environments.selected = env.name
         self._event_limit = env.event_limit
         self.composer.set_limits(env.request_limit, env.event_limit)
-        self.health_dot.setStyleSheet("color: gray")
+        self._show_health(None, "Reachability of the environment (GET /health)")
         self.env_combo.setToolTip(f"{shown_origin(env.event_origin)} ({env.kind})")
         self.check_health()
         if hasattr(self, "dedup"):
@@ -413,8 +418,7 @@ class MainWindow(QMainWindow):
         try:
             origin = health_origin(env)
         except UserError as exc:  # never requested: the origin holds a key, say
-            self.health_dot.setStyleSheet(style("error"))
-            self.health_dot.setToolTip(f"Not checked: {exc}")
+            self._show_health(False, f"Not checked: {exc}")
             return
         if not loop_running():
             return
@@ -422,12 +426,23 @@ class MainWindow(QMainWindow):
         async def probe() -> None:
             ok = await self.context.client.health(origin)
             if self.env_combo.currentData() == env.name:
-                self.health_dot.setStyleSheet(style("ok" if ok else "error"))
-                self.health_dot.setToolTip(
-                    f"{origin}: {'reachable' if ok else 'not reachable'}"
-                )
+                self._show_health(ok, f"{origin}: {'reachable' if ok else 'not reachable'}")
 
         self.context.tasks.spawn(probe(), "health")
+
+    def _show_health(self, ok: bool | None, tip: str) -> None:
+        """The reachability dot: ● reachable, ✕ not (or not checked), ○ not known yet; a
+        shape as well as a colour, and words for a screen reader (it was a dot whose
+        colour alone told)."""
+        glyph, colour, said = {None: ("○", "muted", "not known yet"),
+                               True: ("●", "ok", "reachable"),
+                               False: ("✕", "error", "not reachable")}[ok]
+        if ok is False and tip.startswith("Not checked"):
+            said = "not checked"
+        self.health_dot.setText(glyph)
+        self.health_dot.setStyleSheet(style(colour))
+        self.health_dot.setToolTip(tip)
+        self.health_dot.setAccessibleName(f"Reachability of the environment: {said}")
 
     # -- the event ------------------------------------------------------------------------
     def event_text(self) -> str:

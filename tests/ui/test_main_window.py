@@ -1404,3 +1404,48 @@ def test_an_event_on_one_huge_line_opens_formatted(qtbot, app_home):
     short = json.dumps({"name": "small/one", "data": {"k": 1}})
     window.open_event_text(short)  # an ordinary line stays as it was written
     assert window.editor.toPlainText() == short
+
+
+def test_every_control_of_the_window_has_a_name_a_screen_reader_can_say(qtbot, app_home):
+    """The JSON editor, the event name field, the batch list, the send log, the History
+    filters and table, the Scenarios tab's Data/Seed/Vars fields and more had no name:
+    a screen reader announced "edit text" or "table", nothing more."""
+    from PySide6.QtGui import QAccessible
+    from PySide6.QtWidgets import (
+        QAbstractButton,
+        QAbstractItemView,
+        QAbstractSpinBox,
+        QComboBox,
+        QFrame,
+        QLineEdit,
+        QPlainTextEdit,
+        QTextEdit,
+        QWidget,
+    )
+
+    _context, window = open_window(qtbot)
+    for tab in range(window.tabs.count()):
+        window.tabs.setCurrentIndex(tab)
+    controls = (QAbstractButton, QLineEdit, QComboBox, QAbstractSpinBox, QAbstractItemView,
+                QPlainTextEdit, QTextEdit)
+    unnamed = []
+    for widget in window.findChildren(QWidget):
+        parent = widget.parentWidget()
+        if not isinstance(widget, controls) or (
+                isinstance(widget, QLineEdit)
+                and isinstance(parent, QComboBox | QAbstractSpinBox)):
+            continue  # a combo box's or spin box's own line: named with it
+        if (widget.objectName().startswith(("qt_", "_q_"))  # Qt's own: toolbar extension
+                or isinstance(parent, QAbstractItemView | QLineEdit)  # corner, clear button
+                or (isinstance(widget, QAbstractItemView) and type(parent) is QFrame)):
+            continue  # (the last: a combo box's list, a popup named by its box)
+        if not isinstance(widget, QAbstractButton) and (
+                widget.focusPolicy() == Qt.FocusPolicy.NoFocus):
+            continue
+        interface = QAccessible.queryAccessibleInterface(widget)
+        if interface is None or not interface.text(QAccessible.Text.Name).strip():
+            unnamed.append(f"{type(widget).__name__} {widget.objectName()!r} in "
+                           f"{type(parent).__name__}")
+    assert unnamed == [], "\n".join(unnamed)
+    dot = QAccessible.queryAccessibleInterface(window.health_dot)
+    assert dot.text(QAccessible.Text.Name).startswith("Reachability of ")

@@ -90,6 +90,7 @@ class BatchComposer(BatchImports, QWidget):
         self.undo_stack.indexChanged.connect(self._undo_index_changed)
 
         self.view = BatchListView(self.model, self)
+        self.view.setAccessibleName("Batch events")
         self.view.rows_dropped.connect(self.move_rows)
         self.view.files_dropped.connect(self.import_files)
         self.view.selectionModel().currentChanged.connect(self._current_changed)

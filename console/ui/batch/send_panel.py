@@ -94,6 +94,7 @@ class BatchSendPanel(QWidget):
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         rich.wrapping(self.status)
         self.log = QPlainTextEdit(readOnly=True)
+        self.log.setAccessibleName("Send progress")
         self.log.setMaximumBlockCount(2000)
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.setEnabled(False)

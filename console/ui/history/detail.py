@@ -15,8 +15,9 @@ from console.ui import rich
 from console.ui.history.icons import outcome_meaning
 
 
-def _text_box() -> QPlainTextEdit:
+def _text_box(name: str) -> QPlainTextEdit:
     box = QPlainTextEdit()
+    box.setAccessibleName(name)
     box.setReadOnly(True)
     box.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
     box.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
@@ -50,8 +51,8 @@ class HistoryDetail(QWidget):
         rich.wrapping(self.summary)
         self.summary.setMinimumHeight(self.summary.fontMetrics().height() * 2 + 6)
         self.tabs = QTabWidget()
-        self.event_box, self.request_box = _text_box(), _text_box()
-        self.response_box, self.runs_box = _text_box(), _text_box()
+        self.event_box, self.request_box = _text_box("Event"), _text_box("Request")
+        self.response_box, self.runs_box = _text_box("Response"), _text_box("Runs")
         for box, title in ((self.event_box, "Event"), (self.request_box, "Request"),
                            (self.response_box, "Response"), (self.runs_box, "Runs")):
             self.tabs.addTab(box, title)

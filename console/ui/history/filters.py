@@ -50,6 +50,11 @@ class HistoryFilterBar(QWidget):
                             (self.outcome, "Outcome"), (self.when, "Time range"),
                             (self.search, "Words (or word beginnings) in the stored events")):
             widget.setToolTip(tip)
+        for widget, name in ((self.env, "Environment"), (self.name, "Event name"),
+                             (self.status, "Status"), (self.dedup, "Dedup id"),
+                             (self.outcome, "Outcome"), (self.when, "Time range"),
+                             (self.search, "Search payloads")):
+            widget.setAccessibleName(name)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for widget, stretch in ((self.env, 2), (self.name, 3), (self.status, 1),

@@ -82,6 +82,7 @@ class HistoryView(QWidget):
         self.model = HistoryTableModel(reader, parent=self)
         self.filter_bar = HistoryFilterBar(environments)
         self.table = QTableView()
+        self.table.setAccessibleName("History")
         self.table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -158,11 +159,13 @@ class HistoryView(QWidget):
         export_menu.addAction("CSV…", lambda: self._ask_export("csv"))
         self.export_button.setMenu(export_menu)
         self.retention = QSpinBox(minimum=0, maximum=MAX_RETENTION_DAYS, suffix=" days")
+        self.retention.setAccessibleName("Keep history for")
         self.retention.setSpecialValueText("forever")
         self.retention.setToolTip("How long history is kept (purged at start-up)")
         self.retention.editingFinished.connect(self._retention_edited)
         self.payload_cap = QSpinBox(minimum=MIN_PAYLOAD_CAP // 1024,
                                     maximum=MAX_PAYLOAD_CAP // 1024, suffix=" KiB")
+        self.payload_cap.setAccessibleName("Payloads kept up to")
         self.payload_cap.setToolTip("Bytes of each event's payload the history keeps (larger"
                                     " payloads are cut; their exact size is always recorded)")
         self.payload_cap.editingFinished.connect(self._payload_cap_edited)

@@ -43,11 +43,13 @@ class RenderedPreview(QWidget):
         self.variables: dict[str, Any] = {}
         self.title = QLabel("Rendered")
         self.vars_edit = QLineEdit()
+        self.vars_edit.setAccessibleName("Preview vars")
         self.vars_edit.setToolTip(
             "Values for {{ vars.NAME }}: NAME=VALUE pairs separated by spaces (quote a value "
             "with spaces: note='two words'), as the Scenarios tab's Vars field takes them. "
             "Send, Add to batch and Open use them too")
         self.view = QPlainTextEdit()
+        self.view.setAccessibleName("Rendered event")
         self.view.setReadOnly(True)
         self.view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.error = QLabel()

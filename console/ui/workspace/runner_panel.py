@@ -83,9 +83,12 @@ class RunnerPanel(QWidget):
         self.task: asyncio.Task[Any] | None = None
 
         self.scenario_combo = rich.names_box(QComboBox(), 24)
+
+        self.scenario_combo.setAccessibleName("Scenario")
         self.scenario_combo.setMinimumWidth(200)
         self.scenario_combo.currentTextChanged.connect(self._show_vars_hint)
         self.env_combo = rich.names_box(QComboBox(), 16)
+        self.env_combo.setAccessibleName("Environment")
         self.env_combo.setMinimumWidth(160)
         self.run_button = QPushButton("Run")
         self.run_button.setToolTip("Run the scenario against the environment")
@@ -94,15 +97,18 @@ class RunnerPanel(QWidget):
         self.rerun_button = QPushButton("Re-run failed")
         self.rerun_button.setToolTip("Run only the steps that failed, with the same rows")
         self.data_edit = QLineEdit()
+        self.data_edit.setAccessibleName("Data")
         self.data_edit.setPlaceholderText("optional: CSV, JSON or JSON Lines rows file")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_data)
         self.seed_edit = QLineEdit()
+        self.seed_edit.setAccessibleName("Seed")
         self.seed_edit.setPlaceholderText("random")
         self.seed_edit.setMaximumWidth(110)
         self.seed_edit.setToolTip("Seed for fake.*, uuid() and ulid(): the same seed "
                                   "reproduces a run")
         self.vars_edit = QLineEdit()
+        self.vars_edit.setAccessibleName("Vars")
         self.vars_edit.setToolTip(
             "Override the scenario's vars for this run: NAME=VALUE pairs separated by spaces "
             "(quote a value with spaces: note='two words'); as run --var does")
@@ -112,6 +118,7 @@ class RunnerPanel(QWidget):
         self.progress.setFormat("%v / %m steps")
         self.model = StepResultsModel(self)
         self.table = QTableView()
+        self.table.setAccessibleName("Step results")
         self.table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)

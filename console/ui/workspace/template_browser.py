@@ -99,6 +99,7 @@ class TemplateBrowser(QWidget):
         self.watcher = watcher or WorkspaceWatcher(workspace, self)
         self.undo_stack = QUndoStack(self)
         self.search = QLineEdit()
+        self.search.setAccessibleName("Search templates")
         self.search.setPlaceholderText("Search by name, tag or event name")
         self.search.setClearButtonEnabled(True)
         self.model = QStandardItemModel(0, len(COLUMNS), self)
@@ -110,6 +111,7 @@ class TemplateBrowser(QWidget):
         self.search.textChanged.connect(self.proxy.setFilterFixedString)
         self.search.textChanged.connect(lambda _text: self._show_empty())
         self.view = QTreeView()
+        self.view.setAccessibleName("Templates")
         self.view.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
         self.view.setModel(self.proxy)
         self.view.setRootIsDecorated(False)
