@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QApplication, QMenu, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import QApplication, QLineEdit, QMenu, QPlainTextEdit, QWidget
 
 
 @dataclass
@@ -28,15 +28,19 @@ class _Target:
 
 def add_undo_items(menu: QMenu, editor: QPlainTextEdit,
                    stacks: Sequence[tuple[QWidget, QUndoStack]]) -> tuple[QAction, QAction]:
-    """Add Undo and Redo to `menu`: `stacks` are the widgets with an undo stack of their
-    own (the focus in one of them, or in a child of it, picks its stack); anywhere else
-    they act on `editor`. Each item acts where the focus was when the menu opened."""
+    """Add Undo and Redo to `menu`: in a text field they undo its typing; `stacks` are the
+    widgets with an undo stack of their own (the focus in one of them, or in a child of
+    it, picks its stack); anywhere else they act on `editor`. Each item acts where the
+    focus was when the menu opened."""
     undo_item = menu.addAction("Undo")
     redo_item = menu.addAction("Redo")
     chosen: list[_Target] = []
 
     def target() -> _Target:
         focus = QApplication.focusWidget()
+        if isinstance(focus, QLineEdit) and not focus.isReadOnly():  # a field's own typing
+            return _Target(focus.undo, focus.redo, focus.isUndoAvailable(),
+                           focus.isRedoAvailable(), "", "")
         for owner, stack in stacks:
             if focus is not None and (focus is owner or owner.isAncestorOf(focus)):
                 return _Target(stack.undo, stack.redo, stack.canUndo(), stack.canRedo(),

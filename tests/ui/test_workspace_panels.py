@@ -574,6 +574,20 @@ def test_edit_undo_undoes_where_the_focus_is(qtbot, app_home, qloop):
     assert browser.names() == [name]
     menu.aboutToShow.emit()
     assert panels.redo_item.isEnabled()
+    # a text field undoes its own typing (the templates' search box, the name field)
+    browser.delete(name)
+    for field in (browser.search, window.name_field):
+        field.setFocus()
+        qtbot.waitUntil(field.hasFocus, timeout=2000)
+        before = field.text()
+        QTest.keyClicks(field, "xyz")
+        menu.aboutToShow.emit()
+        assert panels.undo_item.text().split("\t")[0] == "Undo"
+        panels.undo_item.trigger()
+        assert field.text() == before
+    assert browser.names() == [] and (panels.workspace.folder / "templates").exists()
+    browser.undo_stack.undo()
+    assert browser.names() == [name]
     # the batch list has its own
     window.composer.add_events([{"name": "shop/a", "data": {}}])
     window.composer.view.setFocus()
