@@ -413,6 +413,7 @@ class EnvironmentStore:
         changes stay, to be saved again."""
         private_folder(self.path.parent)  # `env add` first: it was left 0755
         with _file_lock(self.path.with_name(self.path.name + ".lock")):
+            refused: list[str] = []
             on_disk: EnvironmentStore | None = EnvironmentStore.read(self.path)
             if on_disk is not None and not self.path.exists():  # none yet, or broken
                 on_disk = None  # (moved aside as .broken, and said, by `read`)
@@ -420,8 +421,8 @@ class EnvironmentStore:
                 merged = [kept for e in self.saved if (kept := self._kept(e)) is not None]
             else:
                 merged = list(on_disk.saved)
-                for kind, env, name in self._changes:
-                    _replay(merged, kind, env, name)
+                refused = [why for kind, env, name in self._changes
+                           if (why := _replay(merged, kind, env, name)) is not None]
             selected = self.selected
             if on_disk is not None and self.selected == self._read_selected:
                 selected = on_disk.selected  # changed elsewhere, not here: theirs
@@ -435,6 +436,8 @@ class EnvironmentStore:
         self.selected = self._read_selected = selected
         self.saved = [self._session[e.name][0] if e.name in self._session else e
                       for e in merged]
+        if refused:  # the rest is saved; this store now holds what the file holds
+            raise UserError("; ".join(refused))
 
     def revert(self) -> None:
         """Drop the changes not saved (a save failed): back to the file as it is."""
@@ -520,12 +523,19 @@ class EnvironmentStore:
                 break
         else:
             self.saved.append(env)
+        session, kept = self._session.pop(old, (None, replaced))
         if session_only:
-            _, kept = self._session.get(old, (None, replaced))
             self._session[env.name] = (env, kept)
-        else:
-            self._session.pop(old, None)
-            self._changes.append(("put", env, replacing))
+            return
+        if session is not None and kept is not None and (
+                (env.event_origin, env.rest_origin)
+                == (session.event_origin, session.rest_origin)):
+            # an edit of the Inbox on its port for this session (its limit, say) keeps the
+            # origins the file has: saved, that port was used at every later start
+            saved = replace(env, event_origin=kept.event_origin, rest_origin=kept.rest_origin)
+            self._session[env.name] = (env, saved)
+            env = saved
+        self._changes.append(("add" if replaced is None else "put", env, replacing))
 
     def remove(self, name: str) -> Environment:
         for i, env in enumerate(self.saved):
@@ -537,16 +547,24 @@ class EnvironmentStore:
 
 
 def _replay(envs: list[Environment], kind: str, env: Environment | None,
-            name: str | None) -> None:
-    """One change of a store onto the list another process saved."""
+            name: str | None) -> str | None:
+    """One change of a store onto the list another process saved; what stops it, if
+    anything: a name taken there meanwhile (an `env add staging` in a terminal while the
+    window added "Staging": both were saved, and `--env STAGING` became a guess)."""
     if kind == "remove":
         envs[:] = [e for e in envs if e.name != name]
-        return
+        return None
     assert env is not None
     old = name or env.name
+    taken = next((e.name for e in envs if e.name.casefold() == env.name.casefold()
+                  and (kind == "add" or e.name != old)), None)
+    if taken is not None:
+        return (f"an environment named {taken!r} was saved meanwhile (by another window or "
+                f"command): {env.name!r} was not saved; give it another name")
     at = next((i for i, e in enumerate(envs) if e.name in (old, env.name)), None)
     envs[:] = [e for e in envs if e.name not in (old, env.name)]
     envs.insert(len(envs) if at is None else at, env)
+    return None
 
 
 @contextlib.contextmanager

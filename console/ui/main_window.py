@@ -759,7 +759,7 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         try:
             self.context.environments.save()
-        except OSError as exc:
+        except (OSError, UserError) as exc:  # UserError: a name taken meanwhile elsewhere
             log.warning("could not save environments: %s", exc)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802

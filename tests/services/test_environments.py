@@ -244,3 +244,42 @@ def test_a_save_that_fails_changes_nothing_and_revert_drops_the_change(app_home)
     assert "Prod" not in store.names()
     store.save()
     assert "Prod" not in EnvironmentStore.load(app_paths()).names()
+
+
+def test_an_edit_of_the_inbox_on_a_port_for_the_session_keeps_the_saved_port(app_home):
+    """A second window's Inbox listened on a port of its own; Save in its Environments
+    dialog (a new request limit) wrote that port to the file for every later start."""
+    store = EnvironmentStore.load(app_paths())
+    usual = store.get("Inbox")
+    moved = dataclasses.replace(usual, event_origin="http://127.0.0.1:35617",
+                                rest_origin="http://127.0.0.1:35617")
+    store.put(moved, replacing="Inbox", session_only=True)
+    store.put(dataclasses.replace(moved, request_limit=1000), replacing="Inbox")  # the form
+    store.save()
+    saved = EnvironmentStore.load(app_paths()).get("Inbox")
+    assert (saved.event_origin, saved.request_limit) == (usual.event_origin, 1000)
+    assert store.get("Inbox").event_origin == "http://127.0.0.1:35617"  # still, here
+    store.put(dataclasses.replace(moved, event_origin="http://127.0.0.1:9000",
+                                  rest_origin="http://127.0.0.1:9000"), replacing="Inbox")
+    store.save()  # an origin the user typed is theirs
+    assert EnvironmentStore.load(app_paths()).get("Inbox").event_origin == (
+        "http://127.0.0.1:9000")
+
+
+@pytest.mark.parametrize("here", ["Staging", "staging"])
+def test_a_name_saved_meanwhile_elsewhere_is_not_saved_twice(app_home, here):
+    """`env add staging` in a terminal while the window added "Staging": both were saved,
+    and `env remove STAGING` said "could be any of"; the same name exactly replaced the
+    terminal's without a word."""
+    window = EnvironmentStore.load(app_paths())
+    terminal = EnvironmentStore.load(app_paths())
+    terminal.put(cloud("staging"))
+    terminal.save()
+    window.put(dataclasses.replace(cloud(here), branch="mine"))
+    window.selected = "Inbox"
+    with pytest.raises(UserError, match="an environment named 'staging' was saved meanwhile"):
+        window.save()
+    saved = EnvironmentStore.load(app_paths())
+    assert [n for n in saved.names() if n.casefold() == "staging"] == ["staging"]
+    assert saved.get("staging").branch is None and saved.selected == "Inbox"
+    assert window.names() == saved.names()  # the window holds what the file holds
