@@ -393,9 +393,11 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
         Queued requests of such processes never left (they were not yet flipped to
         pending), so they are removed, not reported."""
         rows = self.conn.execute(  # two partial indexes, no scan
-            "SELECT id, owner_pid, state FROM requests WHERE state = 'pending' UNION ALL"
-            " SELECT id, owner_pid, state FROM requests WHERE state = 'queued'").fetchall()
-        stale = [(int(rid), state) for rid, pid, state in rows if not pid_alive(pid)]
+            "SELECT id, owner_pid, state, created_ms FROM requests WHERE state = 'pending'"
+            " UNION ALL SELECT id, owner_pid, state, created_ms FROM requests"
+            " WHERE state = 'queued'").fetchall()
+        stale = [(int(rid), state) for rid, pid, state, created in rows
+                 if not pid_alive(pid, created)]
         if stale:
             with self._transaction():
                 for request_id, state in stale:

@@ -33,6 +33,7 @@ import os
 import sqlite3
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -389,17 +390,36 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-PID_BITS = 22  # Linux's pid_max is at most 2**22: the start time goes above the pid
+PID_BITS = 22  # Linux's pid_max is at most 2**22
+START_BITS = 34  # clock ticks since boot: 5 years at 100 a second
+NS_BITS = 7  # of the PID namespace: 22 + 34 + 7 = 63, a positive SQLite integer
+# A pending row of a process in another PID namespace (another container) cannot be
+# checked by its pid: it is taken as abandoned only when older than any request can be in
+# flight (20 attempts of an hour at most, `--attempts`, `--timeout`).
+FOREIGN_PENDING_MS = 24 * 60 * 60 * 1000
 
 
 def owner_token(pid: int | None = None) -> int:
     """A process as a request row keeps its owner (`owner_pid`): the pid and, on Linux,
-    the process's start time. A pid alone is used again: a CLI killed in a container was
-    PID 1, as the next container's command and the host's init are, so its pending rows
-    stayed "pending" for ever instead of "outcome unknown"; a reboot does the same."""
+    the process's start time and PID namespace. A pid alone is used again: a CLI killed in
+    a container was PID 1, as the next container's command and the host's init are, so its
+    pending rows stayed "pending" for ever instead of "outcome unknown"; a reboot does the
+    same. (Pids of another namespace mean other processes: see `pid_alive`.)"""
     pid = os.getpid() if pid is None else pid
     started = _start_ticks(pid)
-    return pid if started is None else pid | (started << PID_BITS)
+    if started is None:
+        return pid
+    started &= (1 << START_BITS) - 1
+    return pid | (started << PID_BITS) | (_namespace() << (PID_BITS + START_BITS))
+
+
+def _namespace() -> int:
+    """This process's PID namespace, in NS_BITS (0 where there is none to read)."""
+    try:
+        link = os.readlink("/proc/self/ns/pid")  # "pid:[4026531836]"
+    except OSError:
+        return 0
+    return (zlib.crc32(link.encode()) & ((1 << NS_BITS) - 1)) or 1
 
 
 def _start_ticks(pid: int) -> int | None:
@@ -413,12 +433,16 @@ def _start_ticks(pid: int) -> int | None:
         return None
 
 
-def pid_alive(token: int | None) -> bool:
-    """Whether the process that wrote a pending row still runs (it may still get an
-    answer). `token`: an `owner_token`, or a bare pid (rows of older consoles)."""
+def pid_alive(token: int | None, created_ms: int | None = None) -> bool:
+    """Whether the process that wrote a pending row (at `created_ms`) still runs (it may
+    still get an answer). `token`: an `owner_token`, or a bare pid (older consoles)."""
     if token is None:
         return False
-    pid, started = token & ((1 << PID_BITS) - 1), token >> PID_BITS
+    pid = token & ((1 << PID_BITS) - 1)
+    started = (token >> PID_BITS) & ((1 << START_BITS) - 1)
+    namespace = token >> (PID_BITS + START_BITS)
+    if namespace and namespace != _namespace():  # its pids are not ours to look up
+        return created_ms is not None and now_ms() - created_ms < FOREIGN_PENDING_MS
     if started and _start_ticks(pid) not in (started, None):
         return False  # the pid is another process's now
     if pid == os.getpid():

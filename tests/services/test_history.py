@@ -126,26 +126,36 @@ def test_a_pid_now_used_by_another_process_does_not_keep_a_row_pending(db: Path)
     never "outcome unknown". After a reboot any pid can come back the same way."""
     import sqlite3
 
-    from console.services.history_schema import PID_BITS, owner_token
+    from console.services.history_schema import (
+        FOREIGN_PENDING_MS,
+        PID_BITS,
+        START_BITS,
+        now_ms,
+        owner_token,
+    )
 
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         with HistoryStore(db) as writer:
-            for _ in range(3):
+            for _ in range(5):
                 writer.record_pending(env="dev", events=parts({"name": "a"}))
         live = owner_token(sleeper.pid)
         assert live >> PID_BITS  # its start time is in it (Linux)
+        elsewhere = live ^ (1 << (PID_BITS + START_BITS))  # another PID namespace's
         conn = sqlite3.connect(db)
-        with conn:  # a live process, a dead one that had its pid, and a bare pid (old rows)
-            conn.execute("UPDATE requests SET owner_pid = ? WHERE id = 1", (live,))
-            conn.execute("UPDATE requests SET owner_pid = ? WHERE id = 2",
-                         (live + (1 << PID_BITS),))
-            conn.execute("UPDATE requests SET owner_pid = ? WHERE id = 3", (sleeper.pid,))
+        with conn:  # a live process, a dead one that had its pid, a bare pid (old rows),
+            # and two of another namespace (a container), one in flight, one a day old
+            for request, owner in ((1, live), (2, live + (1 << PID_BITS)), (3, sleeper.pid),
+                                   (4, elsewhere), (5, elsewhere)):
+                conn.execute("UPDATE requests SET owner_pid = ? WHERE id = ?", (owner, request))
+            conn.execute("UPDATE requests SET created_ms = ? WHERE id = 5",
+                         (now_ms() - FOREIGN_PENDING_MS - 1,))
         conn.close()
         with HistoryStore(db) as reader:
-            assert reader.recovered == [2]
+            assert sorted(reader.recovered) == [2, 5]
             states = {row.request_id: row.state for row in reader.query()}
-            assert states == {1: "pending", 2: "unknown", 3: "pending"}
+            assert states == {1: "pending", 2: "unknown", 3: "pending", 4: "pending",
+                              5: "unknown"}
     finally:
         sleeper.kill()
         sleeper.wait()
