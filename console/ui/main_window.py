@@ -157,6 +157,10 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.tabs)
         # the tabs get the larger share: 480/300 left the History tab's event 4 lines and
         # the Scenarios timeline 2 rows at 1280 x 800, beside an editor mostly empty
+        # a short screen (1366 x 768 at 150 %: 512 px free) had the window's bottom off
+        # it, as the two halves' least heights made 572 px: below theirs they are cut
+        for half in (self.top, self.tabs):
+            half.setMinimumHeight(140)
         self.splitter.setSizes([330, 450])
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)

@@ -1344,6 +1344,8 @@ def test_at_first_start_the_window_fits_the_screen(qtbot, app_home):
     free = QGuiApplication.primaryScreen().availableGeometry()
     assert free.width() < 1280  # else this checks nothing
     assert window.width() <= free.width() and window.height() <= free.height()
+    # 1366 x 768 at 150 % leaves 911 x 512: the window's least height was 572
+    assert window.minimumSizeHint().height() <= 512
 
 
 def test_an_inbox_moved_by_a_busy_port_goes_back_to_its_port_next_start(qtbot, app_home,
