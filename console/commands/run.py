@@ -328,14 +328,10 @@ def _outcome_options(args: argparse.Namespace, scenario: Scenario, resolved: Any
 def _history_failure(exc: BaseException) -> str:
     """What to say of a history that failed mid-run (a full disk had ended the run with
     exit 2, the steps after unsaid and the JUnit unwritten)."""
-    import sqlite3
-
-    from console.services.history_schema import history_failure
+    from console.services.history_schema import failure_message
     from console.services.paths import app_paths
 
-    if isinstance(exc, sqlite3.Error):
-        return history_failure(exc, app_paths().history_db)
-    return str(exc)
+    return failure_message(exc, app_paths().history_db)
 
 
 def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport,

@@ -148,11 +148,7 @@ async def _send(
     clock: Stopwatch,
 ) -> int:
     from console.services.client import EventApiClient
-    from console.services.history_schema import (
-        HISTORY_FAILURES,
-        HistoryError,
-        history_failure,
-    )
+    from console.services.history_schema import HISTORY_FAILURES, failure_message
     from console.services.paths import app_paths
     from console.services.sender import Observers, send_events
 
@@ -194,8 +190,7 @@ async def _send(
         except HISTORY_FAILURES as exc:  # locked, a full disk mid-send: nothing more goes
             # out unrecorded; what was answered is printed (a full disk was exit 2, silent)
             _print_outcomes(sorted(answered.done, key=lambda o: o.request_no), None, None)
-            why = str(exc) if isinstance(exc, HistoryError) else history_failure(
-                exc, app_paths().history_db)
+            why = failure_message(exc, app_paths().history_db)
             stopped = (f"{why}. {len(answered.done):,} of {len(plan.requests):,} requests "
                        "were answered (above); nothing more was sent, and what the history "
                        "could not record shows as \"outcome unknown\" there")

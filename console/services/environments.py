@@ -414,9 +414,8 @@ class EnvironmentStore:
         private_folder(self.path.parent)  # `env add` first: it was left 0755
         with _file_lock(self.path.with_name(self.path.name + ".lock")):
             refused: list[str] = []
-            on_disk: EnvironmentStore | None = EnvironmentStore.read(self.path)
-            if on_disk is not None and not self.path.exists():  # none yet, or broken
-                on_disk = None  # (moved aside as .broken, and said, by `read`)
+            read = EnvironmentStore.read(self.path)  # a broken file is moved aside, and said
+            on_disk = read if self.path.exists() else None  # else none yet, or broken
             if on_disk is None:  # this store's list, as the file would keep it
                 merged = [kept for e in self.saved if (kept := self._kept(e)) is not None]
             else:

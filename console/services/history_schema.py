@@ -316,6 +316,11 @@ def history_failure(exc: sqlite3.Error, path: Path) -> str:
             "with --no-history)")
 
 
+def failure_message(exc: BaseException, path: Path) -> str:
+    """What to say of any of HISTORY_FAILURES that stopped a send or run part way."""
+    return history_failure(exc, path) if isinstance(exc, sqlite3.Error) else str(exc)
+
+
 def move_aside(path: Path) -> Path:
     """Rename a damaged database (and its -wal/-shm) to `<name>.corrupt-<timestamp>`."""
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -504,38 +504,21 @@ def test_a_history_that_fails_mid_run_stops_it_and_the_files_are_still_written(
     """Another program held the history's lock (or the disk filled) while step 1 was
     answered: the run ended with exit 2, no line for step 1 (which the server accepted),
     no summary and no JUnit file."""
-    import sqlite3
-    import threading
-    import time
-
-    from tests.support.fault_server import FaultServer, accept_all
+    from tests.support.fault_server import FaultServer
+    from tests.support.history_lock import LockAtFirstRequest
 
     write_scenario(workspace, "three", [{"send": {"name": f"c/{n}", "data": {}}}
                                         for n in (1, 2, 3)])
     db = app_home / "data" / "history.sqlite3"
     assert cli("history").returncode == 0  # the file exists before the run
-    released = threading.Event()
-
-    def hold_lock() -> None:
-        conn = sqlite3.connect(db, isolation_level=None)
-        conn.execute("BEGIN EXCLUSIVE")
-        released.wait(8)  # past the console's 5 s wait
-        conn.execute("ROLLBACK")
-        conn.close()
-
-    def lock_after_the_first(request):
-        if len(server.requests) == 1:
-            threading.Thread(target=hold_lock, daemon=True).start()
-            time.sleep(0.3)
-        return accept_all(request)
-
+    lock = LockAtFirstRequest(db)
     junit = tmp_path / "j.xml"
-    with FaultServer(default=lock_after_the_first) as server:
+    with FaultServer(default=lock) as server:
         try:
             done = cli("run", "three", "--workspace", str(workspace), "--url", server.origin,
                        "--no-verify", "--junit", str(junit), env=KEY)
         finally:
-            released.set()
+            lock.release()
         posts = [r for r in server.requests if r.method == "POST"]
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr and len(posts) == 1

@@ -248,36 +248,19 @@ def test_stats_say_where_the_time_went(cli, tmp_path):
 def test_a_history_locked_mid_send_stops_the_send_with_a_message(cli, app_home, tmp_path):
     """Another program held the history's write lock (a database browser mid-change): send
     ended in a traceback and never printed the request that had been answered."""
-    import sqlite3
-    import threading
-    import time
-
-    from tests.support.fault_server import accept_all
+    from tests.support.history_lock import LockAtFirstRequest
 
     db = app_home / "data" / "history.sqlite3"
     assert cli("history").returncode == 0  # the file exists before the send
-    released = threading.Event()
-
-    def hold_lock() -> None:
-        conn = sqlite3.connect(db, isolation_level=None)
-        conn.execute("BEGIN EXCLUSIVE")
-        released.wait(8)  # past the console's 5 s wait, which starts ~0.3 s after this
-        conn.execute("ROLLBACK")
-        conn.close()
-
-    def lock_then_accept(request):
-        if len(server.requests) == 1:  # the first request: lock the history meanwhile
-            threading.Thread(target=hold_lock, daemon=True).start()
-            time.sleep(0.3)
-        return accept_all(request)
+    lock = LockAtFirstRequest(db)
 
     events = tmp_path / "events.json"
     events.write_text(json.dumps([{"name": "lock/x", "data": {"i": i}} for i in range(6_000)]))
-    with FaultServer(default=lock_then_accept) as server:
+    with FaultServer(default=lock) as server:
         try:
             done = cli("send", "--url", server.origin, "--no-verify", str(events))
         finally:
-            released.set()
+            lock.release()
         posts = [r for r in server.requests if r.method == "POST"]
     assert done.returncode == 1, done.stderr  # a send that stopped, not an input error
     assert "Traceback" not in done.stderr

@@ -1,0 +1,39 @@
+"""Another program holding the history's write lock (a database browser mid-change)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from tests.support.fault_server import RecordedRequest, Reply, accept_all
+
+
+class LockAtFirstRequest:
+    """A FaultServer responder: at the first request it has another connection take the
+    history's write lock for 8 s (past the console's 5 s wait) and answers 0.3 s later, so
+    the wait starts while the lock is held; every request is accepted. `release()` (in a
+    `finally`) ends the lock at once."""
+
+    def __init__(self, db: Path) -> None:
+        self.db = db
+        self.released = threading.Event()
+        self._requests = 0
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        self._requests += 1
+        if self._requests == 1:
+            threading.Thread(target=self._hold, daemon=True).start()
+            time.sleep(0.3)
+        return accept_all(request)
+
+    def release(self) -> None:
+        self.released.set()
+
+    def _hold(self) -> None:
+        conn = sqlite3.connect(self.db, isolation_level=None)
+        conn.execute("BEGIN EXCLUSIVE")
+        self.released.wait(8)
+        conn.execute("ROLLBACK")
+        conn.close()
