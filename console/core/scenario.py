@@ -25,7 +25,7 @@ from console.core.positions import escape_token, parse_with_positions, pointer_t
 from console.core.problems import FileProblem, Severity
 from console.core.serialize import pretty
 from console.core.sourcemap import SourceMap
-from console.core.template import TemplateEngine
+from console.core.template import TemplateEngine, has_template_marks
 
 FORMAT_TEMPLATE = "event-console/template@1"
 FORMAT_SCENARIO = "event-console/scenario@1"
@@ -165,9 +165,6 @@ def one_step_scenario(name: str, events: Sequence[Any], variables: Mapping[str, 
     }
 
 
-_TEMPLATE_MARKS = ("{{", "{%", "{#")
-
-
 _CR = '{{ "\\r" }}'  # a carriage return, as template text that renders to one
 
 
@@ -177,7 +174,7 @@ def as_literal_text(value: Any) -> Any:
     saved in a scenario, was sent with the placeholder rendered, or not saved at all
     ("unknown variable"). An InputError for a string that holds "endraw" itself."""
     if isinstance(value, str):
-        if not any(mark in value for mark in _TEMPLATE_MARKS):
+        if not has_template_marks(value):
             return value
         if "endraw" in value:
             raise InputError(f"a string holds 'endraw', which a template cannot keep as "

@@ -53,6 +53,13 @@ _ERRORS = (ArithmeticError, TypeError, ValueError, LookupError, NameError, Attri
            RuntimeError, AssertionError)
 
 
+def has_template_marks(text: str) -> bool:
+    """Whether `text` holds anything a template renders (`{{ }}`, `{% %}`, `{# #}`). Only
+    such text is rendered, by Send as by `run`: the window had looked for "{{" alone, so
+    an `{% if %}` block typed in the editor went out as it was written."""
+    return any(marker in text for marker in _MARKERS)
+
+
 class TemplateError(InputError):
     """A placeholder that cannot be compiled or rendered.
 
@@ -452,7 +459,7 @@ class TemplateEngine:
         self.compile = lru_cache(maxsize=cache_size)(self._compile)
 
     def _compile(self, source: str) -> CompiledString:
-        if not any(marker in source for marker in _MARKERS):
+        if not has_template_marks(source):
             return CompiledString(source, "literal")
         try:
             tokens = list(self.env.lexer.tokeniter(source, None))

@@ -36,7 +36,7 @@ from console.core.plan import plan_requests
 from console.core.problems import Problem
 from console.core.scenario import as_literal_text
 from console.core.serialize import pretty
-from console.core.template import TemplateEngine
+from console.core.template import TemplateEngine, has_template_marks
 from console.core.template_scope import problems_in_source, render_text
 from console.core.validation import validate_text, without_placeholder_types
 from console.services.environments import Environment, health_origin, shown_origin
@@ -269,7 +269,7 @@ class MainWindow(QMainWindow):
         if literal:
             if len(self.composer.batch):  # a row holds the event as it will be sent
                 self.composer.import_text(text, source="the opened event", verb="Open")
-            elif "{{" not in text:  # Send renders only text with a placeholder in it
+            elif not has_template_marks(text):  # Send renders only such text
                 formatted = self.editor.open_text(text)
             else:
                 try:
@@ -568,7 +568,7 @@ class MainWindow(QMainWindow):
         as Send sends it and as a batch row holds it. None, with the reason in the status
         bar after `failed`, when a placeholder does not render."""
         text = self.event_text() if text is None else text
-        if "{{" not in text:
+        if not has_template_marks(text):
             return text
         panels = getattr(self, "panels", None)  # `vars` from the rendered preview's field
         try:

@@ -25,6 +25,7 @@ from console.core.errors import UserError
 from console.core.scenario import as_literal_text, one_step_scenario
 from console.core.schemas import SchemaLibrary, infer_schema
 from console.core.serialize import pretty
+from console.core.template import has_template_marks
 from console.core.template_scope import render_text
 from console.services.history_query import HistoryFilter, HistoryRow
 from console.services.schema_store import import_schema, load_library
@@ -470,7 +471,7 @@ class WorkspacePanels:
         """The rendered preview, while the editor has placeholders or vars are given (they
         apply to what is sent, so they stay in sight)."""
         text = self.window.event_text()
-        has_placeholders = "{{" in text
+        has_placeholders = has_template_marks(text)
         self.preview.setVisible(has_placeholders or bool(self.preview.vars_edit.text()))
         if has_placeholders:
             self.preview.set_source(text)

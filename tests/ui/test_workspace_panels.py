@@ -623,3 +623,23 @@ def test_events_nested_too_deep_to_show_are_named_not_a_bug(qtbot, app_home, qlo
     window.composer.import_files([imported])
     assert len(window.composer.batch) == 1
     assert "nested 1,20" in window.composer.error_label.text()
+
+
+def test_a_statement_block_in_the_editor_is_rendered_at_send_as_run_renders_it(
+        qtbot, app_home, run_async):
+    """`{% if %}…{% endif %}` typed in the editor (no "{{" in it) went out as written, and
+    no preview showed; saved as a template, `run` rendered it."""
+    context, window = open_window(qtbot)
+
+    async def session():
+        await start_on_inbox(context, window)
+        window.editor.setPlainText('{"name": "t/if", "data": {"plan": '
+                                   '"{% if 2 > 1 %}pro{% else %}free{% endif %}"}}')
+        await wait_until(lambda: window.panels.preview.isVisible(), message="the preview")
+        window.send()
+        await wait_until(lambda: context.inbox.events, message="inbox event")
+        assert context.inbox.events[0].event["data"] == {"plan": "pro"}
+        await wait_until(lambda: not window.flow.sending, message="send finished")
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
