@@ -156,8 +156,17 @@ class EnvironmentsDialog(QDialog):
 
     # -- list --------------------------------------------------------------------------
     def _refresh(self, select: str | None = None) -> None:
+        """The list again, `select` (else the first) shown in the form."""
         names = [e.name for e in self._entries()]
         target = select if select in names else (names[0] if names else None)
+        self._relist(target)
+        if target is not None:
+            self._select(target)
+
+    def _relist(self, current: str | None) -> None:
+        """The list as the store holds it now, `current` selected; the form as it is (a
+        save refused for a name taken meanwhile keeps what was typed)."""
+        names = [e.name for e in self._entries()]
         self.list.blockSignals(True)
         self.list.clear()
         self.list.addItems(names)
@@ -167,11 +176,9 @@ class EnvironmentsDialog(QDialog):
             font.setItalic(True)
             item.setFont(font)
             item.setToolTip("Not saved yet")
-        if target is not None:
-            self.list.setCurrentRow(names.index(target))
+        if current in names:
+            self.list.setCurrentRow(names.index(current))
         self.list.blockSignals(False)
-        if target is not None:
-            self._select(target)
 
     def _form(self) -> tuple[object, ...]:
         return (self.name.text(), self.kind.currentText(), self.event_origin.text(),
@@ -347,6 +354,7 @@ class EnvironmentsDialog(QDialog):
             self.store.put(env, replacing=None if draft else old)
             self.store.save()
         except (UserError, ValueError) as exc:
+            self._relist(self.current)  # a name taken meanwhile: the file's list is shown
             self.status.setText(rich.error(f"Not saved: {exc}"))
             return False
         except OSError as exc:  # a full disk, a folder in the file's place: the form stays

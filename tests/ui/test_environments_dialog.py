@@ -394,3 +394,23 @@ def test_a_save_the_disk_refuses_says_not_saved_and_keeps_the_form(qtbot, app_ho
     assert "Dev Server" in context.environments.names()
     context.environments.save()  # as the window does at close
     assert EnvironmentStore.load(app_paths()).get("Dev Server").branch is None
+
+
+def test_a_name_taken_meanwhile_in_a_terminal_is_said_and_the_list_shows_it(qtbot, app_home):
+    context, dialog = make_dialog(qtbot)
+    terminal = EnvironmentStore.load(app_paths())
+    terminal.put(Environment("staging", "custom", event_origin="http://10.0.0.9:8288",
+                             rest_origin="http://10.0.0.9:8288"))
+    terminal.save()
+    dialog._add(Environment("New environment", "custom"))  # as Add custom does
+    dialog.name.setText("Staging")
+    assert dialog._save() is False
+    assert "an environment named 'staging' was saved meanwhile" in dialog.status.text()
+    shown = [dialog.list.item(i).text() for i in range(dialog.list.count())]
+    assert shown == ["Dev Server", "Inbox", "staging", "New environment"]
+    assert dialog.name.text() == "Staging"  # what was typed stays, to be named again
+    dialog.name.setText("Staging EU")
+    assert dialog._save() is True
+    assert EnvironmentStore.load(app_paths()).names() == [
+        "Dev Server", "Inbox", "staging", "Staging EU"]
+    assert context.environments.names() == EnvironmentStore.load(app_paths()).names()
