@@ -68,13 +68,16 @@ def no_display(environ: Any = os.environ, platform: str = sys.platform) -> str |
 
 
 def _local_display_gone(display: str, wayland: str, environ: Any) -> bool:
-    """Whether every display named is on this machine and has no socket. A display on
-    another host (ssh's localhost:10) is not looked at: Qt finds out."""
+    """Whether every display named is gone: no socket on this machine, or a display on a
+    host (ssh's forwarded `localhost:10`, after the ssh session ended) that refuses its
+    port. One that cannot be told (a slow network) is left to Qt."""
     sockets = []
     if display:
         host, _, number = display.rpartition(":")
-        if host not in ("", "unix") or not number.split(".")[0].isdigit():
+        if not number.split(".")[0].isdigit():
             return False
+        if host not in ("", "unix"):
+            return _tcp_display_gone(host, 6000 + int(number.split(".")[0]))
         sockets.append(f"/tmp/.X11-unix/X{number.split('.')[0]}")
     if wayland:
         runtime = environ.get("XDG_RUNTIME_DIR", "")
@@ -82,6 +85,20 @@ def _local_display_gone(display: str, wayland: str, environ: Any) -> bool:
             return False
         sockets.append(wayland if wayland.startswith("/") else os.path.join(runtime, wayland))
     return not any(os.path.exists(path) for path in sockets)
+
+
+def _tcp_display_gone(host: str, port: int) -> bool:
+    """Whether an X display served over TCP (X11 forwarding) is surely not there: its host
+    unknown, or the port refused. Qt had aborted with exit 134 after naming its plugins."""
+    import socket
+
+    try:
+        socket.create_connection((host.strip("[]"), port), timeout=2).close()
+    except (ConnectionRefusedError, socket.gaierror):
+        return True
+    except OSError:  # a timeout, a filtered port: Qt may still get through
+        return False
+    return False
 
 
 def run_gui(*, smoke_test: bool = False) -> int:

@@ -219,7 +219,23 @@ def test_with_no_display_the_window_says_so_and_the_commands_still_work(app_home
     assert "no display server at wayland-7" in (no_display(gone) or "")
     socket.touch()
     assert no_display(gone) is None
-    assert no_display({"DISPLAY": "localhost:10.0"}) is None  # ssh's: another host's
+    # ssh's forwarded display (TCP port 6000 + N): there while the session lasts
+    import socket as sockets
+
+    listener = sockets.socket()
+    for number in range(150, 999):
+        try:
+            listener.bind(("127.0.0.1", 6000 + number))
+            break
+        except OSError:
+            continue
+    assert "no display server at DISPLAY=localhost:" in (
+        no_display({"DISPLAY": f"localhost:{number}.0"}) or "")
+    listener.listen()
+    try:
+        assert no_display({"DISPLAY": f"localhost:{number}.0"}) is None
+    finally:
+        listener.close()
     listed = subprocess.run([sys.executable, "-m", "console", "env", "list"],
                             capture_output=True, text=True, env=bare, timeout=60, check=False)
     assert listed.returncode == 0 and "Dev Server" in listed.stdout
