@@ -197,7 +197,7 @@ class MainWindow(QMainWindow):
         self.env_combo.setMinimumWidth(220)
         self.env_combo.currentIndexChanged.connect(self._env_changed)
         self.health_dot = QLabel()
-        self._show_health(None, "Reachability of the environment (GET /health)")
+        self._show_health("not known yet", "Reachability of the environment (GET /health)")
         self.send_action = QAction("Send", self)
         self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
         self.send_action.setToolTip("Send the event, or the batch when it has events (Ctrl+Enter)")
@@ -384,7 +384,7 @@ class MainWindow(QMainWindow):
             self.context.environments.selected = env.name
         self._event_limit = env.event_limit
         self.composer.set_limits(env.request_limit, env.event_limit)
-        self._show_health(None, "Reachability of the environment (GET /health)")
+        self._show_health("not known yet", "Reachability of the environment (GET /health)")
         self.env_combo.setToolTip(f"{shown_origin(env.event_origin)} ({env.kind})")
         self.check_health()
         if hasattr(self, "dedup"):
@@ -422,7 +422,7 @@ class MainWindow(QMainWindow):
         try:
             origin = health_origin(env)
         except UserError as exc:  # never requested: the origin holds a key, say
-            self._show_health(False, f"Not checked: {exc}")
+            self._show_health("not checked", f"Not checked: {exc}")
             return
         if not loop_running():
             return
@@ -430,19 +430,17 @@ class MainWindow(QMainWindow):
         async def probe() -> None:
             ok = await self.context.client.health(origin)
             if self.env_combo.currentData() == env.name:
-                self._show_health(ok, f"{origin}: {'reachable' if ok else 'not reachable'}")
+                said = "reachable" if ok else "not reachable"
+                self._show_health(said, f"{origin}: {said}")
 
         self.context.tasks.spawn(probe(), "health")
 
-    def _show_health(self, ok: bool | None, tip: str) -> None:
-        """The reachability dot: ● reachable, ✕ not (or not checked), ○ not known yet; a
-        shape as well as a colour, and words for a screen reader (it was a dot whose
-        colour alone told)."""
-        glyph, colour, said = {None: ("○", "muted", "not known yet"),
-                               True: ("●", "ok", "reachable"),
-                               False: ("✕", "error", "not reachable")}[ok]
-        if ok is False and tip.startswith("Not checked"):
-            said = "not checked"
+    def _show_health(self, said: str, tip: str) -> None:
+        """The reachability mark: ● reachable, ✕ not (or not checked: an origin a send
+        refuses), ○ not known yet; a shape as well as a colour, and words for a screen
+        reader (it was a dot whose colour alone told)."""
+        glyph, colour = {"reachable": ("●", "ok"), "not reachable": ("✕", "error"),
+                         "not checked": ("✕", "error"), "not known yet": ("○", "muted")}[said]
         self.health_dot.setText(glyph)
         self.health_dot.setStyleSheet(style(colour))
         self.health_dot.setToolTip(tip)

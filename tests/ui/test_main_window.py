@@ -1087,6 +1087,9 @@ def test_a_key_in_the_sdk_origins_is_never_shown_or_requested(qtbot, app_home, m
         assert window.env_combo.currentText() == "From environment"
         assert window.env_combo.toolTip() == f"{server.origin}/e/****abcd (from-env)"
         assert window.health_dot.toolTip().startswith("Not checked: event origin: ")
+        assert window.health_dot.text() == "✕"
+        assert window.health_dot.accessibleName() == (
+            "Reachability of the environment: not checked")
         window.preview()
         dialog = window.composer.preview_dialog
         assert dialog is not None

@@ -633,6 +633,9 @@ def test_a_statement_block_in_the_editor_is_rendered_at_send_as_run_renders_it(
 
     async def session():
         await start_on_inbox(context, window)
+        await wait_until(lambda: window.health_dot.text() == "●", message="reachable")
+        assert window.health_dot.accessibleName() == (
+            "Reachability of the environment: reachable")
         window.editor.setPlainText('{"name": "t/if", "data": {"plan": '
                                    '"{% if 2 > 1 %}pro{% else %}free{% endif %}"}}')
         await wait_until(lambda: window.panels.preview.isVisible(), message="the preview")
