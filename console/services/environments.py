@@ -420,8 +420,11 @@ class EnvironmentStore:
                 merged = [kept for e in self.saved if (kept := self._kept(e)) is not None]
             else:
                 merged = list(on_disk.saved)
-                refused = [why for kind, env, name in self._changes
-                           if (why := _replay(merged, kind, env, name)) is not None]
+                for kind, env, name in self._changes:
+                    why = _replay(merged, kind, env, name)
+                    if why is not None and env is not None:
+                        refused.append(why)
+                        self._unrename(name or env.name, env.name)
             selected = self.selected
             if on_disk is not None and self.selected == self._read_selected:
                 selected = on_disk.selected  # changed elsewhere, not here: theirs
@@ -437,6 +440,21 @@ class EnvironmentStore:
                       for e in merged]
         if refused:  # the rest is saved; this store now holds what the file holds
             raise UserError("; ".join(refused))
+
+    def _unrename(self, old: str, new: str) -> None:
+        """A put of `new` (renaming `old`) that was refused: what it moved goes back (the
+        selection followed the rename, and the window then picked the first environment;
+        an Inbox on a port for this session was sent to the saved port)."""
+        if old == new:
+            return
+        if self.renames.get(old) == new:
+            del self.renames[old]
+        if self.selected == new:
+            self.selected = old
+        if new in self._session:
+            session, kept = self._session.pop(new)
+            self._session[old] = (replace(session, name=old),
+                                  replace(kept, name=old) if kept is not None else None)
 
     def revert(self) -> None:
         """Drop the changes not saved (a save failed): back to the file as it is."""
@@ -526,14 +544,18 @@ class EnvironmentStore:
         if session_only:
             self._session[env.name] = (env, kept)
             return
-        if session is not None and kept is not None and (
-                (env.event_origin, env.rest_origin)
-                == (session.event_origin, session.rest_origin)):
-            # an edit of the Inbox on its port for this session (its limit, say) keeps the
-            # origins the file has: saved, that port was used at every later start
-            saved = replace(env, event_origin=kept.event_origin, rest_origin=kept.rest_origin)
-            self._session[env.name] = (env, saved)
-            env = saved
+        if session is not None and kept is not None:
+            # an edit of the Inbox on its port for this session (its limit, say) keeps each
+            # origin the file has that was not edited: saved, that port was used at every
+            # later start
+            saved = replace(
+                env, event_origin=kept.event_origin
+                if env.event_origin == session.event_origin else env.event_origin,
+                rest_origin=kept.rest_origin
+                if env.rest_origin == session.rest_origin else env.rest_origin)
+            if saved != env:
+                self._session[env.name] = (env, saved)
+                env = saved
         self._changes.append(("add" if replaced is None else "put", env, replacing))
 
     def remove(self, name: str) -> Environment:

@@ -283,3 +283,39 @@ def test_a_name_saved_meanwhile_elsewhere_is_not_saved_twice(app_home, here):
     assert [n for n in saved.names() if n.casefold() == "staging"] == ["staging"]
     assert saved.get("staging").branch is None and saved.selected == "Inbox"
     assert window.names() == saved.names()  # the window holds what the file holds
+
+
+def test_a_refused_rename_leaves_the_selection_and_the_inbox_port_as_they_were(app_home):
+    """A rename refused at save (the name taken meanwhile) had moved the selection to the
+    new name: the window then picked the first environment, and the file said "QA"; an
+    Inbox on a port for this session was sent to the saved port. Editing only the Inbox's
+    REST origin saved the session's event port."""
+    window = EnvironmentStore.load(app_paths())
+    window.put(cloud("Cloud Prod"))
+    window.put(cloud("Staging"))
+    window.selected = "Staging"
+    window.save()
+    usual = window.get("Inbox")
+    moved = dataclasses.replace(usual, event_origin="http://127.0.0.1:45555",
+                                rest_origin="http://127.0.0.1:45555")
+    window.put(moved, replacing="Inbox", session_only=True)
+    terminal = EnvironmentStore.load(app_paths())
+    terminal.put(cloud("qa"))
+    terminal.put(cloud("capture"))
+    terminal.save()
+    window.put(dataclasses.replace(window.get("Staging"), name="QA"), replacing="Staging")
+    window.put(dataclasses.replace(moved, name="Capture"), replacing="Inbox")
+    with pytest.raises(UserError, match="'qa' was saved meanwhile.*'capture' was saved"):
+        window.save()
+    assert window.selected == "Staging" and window.current_name("Staging") == "Staging"
+    assert window.get("Inbox").event_origin == "http://127.0.0.1:45555"  # this session's
+    on_disk = EnvironmentStore.load(app_paths())
+    assert on_disk.selected == "Staging" and on_disk.get("Inbox").event_origin == (
+        usual.event_origin)
+    window.put(dataclasses.replace(window.get("Inbox"), rest_origin="http://127.0.0.1:7777"),
+               replacing="Inbox")
+    window.save()
+    inbox = EnvironmentStore.load(app_paths()).get("Inbox")
+    assert (inbox.event_origin, inbox.rest_origin) == (usual.event_origin,
+                                                       "http://127.0.0.1:7777")
+    assert window.get("Inbox").event_origin == "http://127.0.0.1:45555"
