@@ -396,8 +396,10 @@ def now_ms() -> int:
 
 
 PID_BITS = 22  # Linux's pid_max is at most 2**22
-START_BITS = 34  # clock ticks since boot: 5 years at 100 a second
-NS_BITS = 7  # of the PID namespace: 22 + 34 + 7 = 63, a positive SQLite integer
+# the start time in clock ticks since boot, its low 28 bits (31 days at 100 a second): a
+# pid used again shows another start unless it started a multiple of 31 days later
+START_BITS = 28
+NS_BITS = 13  # of the PID namespace (1 in 8,192 alike): 22 + 28 + 13 = 63, a positive int
 # A pending row of a process in another PID namespace (another container) cannot be
 # checked by its pid: it is taken as abandoned only when older than any request can be in
 # flight (20 attempts of an hour at most, `--attempts`, `--timeout`).

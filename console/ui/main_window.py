@@ -157,10 +157,6 @@ class MainWindow(QMainWindow):
         self.splitter.addWidget(self.tabs)
         # the tabs get the larger share: 480/300 left the History tab's event 4 lines and
         # the Scenarios timeline 2 rows at 1280 x 800, beside an editor mostly empty
-        # a short screen (1366 x 768 at 150 %: 512 px free) had the window's bottom off
-        # it, as the two halves' least heights made 572 px: below theirs they are cut
-        for half in (self.top, self.tabs):
-            half.setMinimumHeight(140)
         self.splitter.setSizes([330, 450])
         self.splitter.setStretchFactor(0, 2)
         self.splitter.setStretchFactor(1, 3)
@@ -180,7 +176,24 @@ class MainWindow(QMainWindow):
         self._build_menus()
         self._batch_changed()
         self.panels = WorkspacePanels(self)
+        screen = QGuiApplication.primaryScreen()
+        if screen is not None:
+            self.fit_height(screen.availableGeometry().height())
+            self.resize(self._first_size())  # again: the least height may be less now
         self._restore_state()
+
+    def fit_height(self, free: int) -> None:
+        """On a screen shorter than the window's least height (1366 x 768 at 150 %: 512 px
+        free, against 572), its two halves may shrink to 140 px each, cut below their own
+        least heights: the window's bottom had been off the screen. On a taller one they
+        keep their least heights (a tab squeezed to 140 px shows no row)."""
+        if self.minimumSizeHint().height() > free:
+            for half in (self.top, self.tabs):
+                half.setMinimumHeight(140)
+            self.splitter.updateGeometry()
+            layout = self.layout()
+            if layout is not None:
+                layout.activate()  # the least height the next resize keeps to
 
     @staticmethod
     def _first_size() -> QSize:

@@ -13,7 +13,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
-from PySide6.QtWidgets import QApplication, QLineEdit, QMenu, QPlainTextEdit, QWidget
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QMenu,
+    QPlainTextEdit,
+    QWidget,
+)
 
 
 @dataclass
@@ -28,23 +36,28 @@ class _Target:
 
 def add_undo_items(menu: QMenu, editor: QPlainTextEdit,
                    stacks: Sequence[tuple[QWidget, QUndoStack]]) -> tuple[QAction, QAction]:
-    """Add Undo and Redo to `menu`: in a text field they undo its typing; `stacks` are the
-    widgets with an undo stack of their own (the focus in one of them, or in a child of
-    it, picks its stack); anywhere else they act on `editor`. Each item acts where the
-    focus was when the menu opened."""
+    """Add Undo and Redo to `menu`: in a text field (a spin box's, an editable combo box's)
+    they undo its typing; `stacks` are the widgets with an undo stack of their own (the
+    focus in one of them, or in a child of it, picks its stack); in `editor`, or with no
+    focus, they act on `editor`; elsewhere (a button, a table) they are off, as Ctrl+Z
+    does nothing there. Each item acts where the focus was when the menu opened."""
     undo_item = menu.addAction("Undo")
     redo_item = menu.addAction("Redo")
     chosen: list[_Target] = []
 
     def target() -> _Target:
         focus = QApplication.focusWidget()
-        if isinstance(focus, QLineEdit) and not focus.isReadOnly():  # a field's own typing
-            return _Target(focus.undo, focus.redo, focus.isUndoAvailable(),
-                           focus.isRedoAvailable(), "", "")
+        field = (focus.findChild(QLineEdit) if isinstance(focus, QAbstractSpinBox)
+                 else focus.lineEdit() if isinstance(focus, QComboBox) else focus)
+        if isinstance(field, QLineEdit) and not field.isReadOnly():  # a field's own typing
+            return _Target(field.undo, field.redo, field.isUndoAvailable(),
+                           field.isRedoAvailable(), "", "")
         for owner, stack in stacks:
             if focus is not None and (focus is owner or owner.isAncestorOf(focus)):
                 return _Target(stack.undo, stack.redo, stack.canUndo(), stack.canRedo(),
                                stack.undoText(), stack.redoText())
+        if focus is not None and focus is not editor:  # a button, a table: nothing there
+            return _Target(lambda: None, lambda: None, False, False, "", "")
         document = editor.document()
         return _Target(editor.undo, editor.redo, document.isUndoAvailable(),
                        document.isRedoAvailable(), "", "")

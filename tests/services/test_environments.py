@@ -305,7 +305,7 @@ def test_a_refused_rename_leaves_the_selection_and_the_inbox_port_as_they_were(a
     terminal.save()
     window.put(dataclasses.replace(window.get("Staging"), name="QA"), replacing="Staging")
     window.put(dataclasses.replace(moved, name="Capture"), replacing="Inbox")
-    with pytest.raises(UserError, match="'qa' was saved meanwhile.*'capture' was saved"):
+    with pytest.raises(UserError, match=r"'qa' was saved meanwhile.*'capture' was saved"):
         window.save()
     assert window.selected == "Staging" and window.current_name("Staging") == "Staging"
     assert window.get("Inbox").event_origin == "http://127.0.0.1:45555"  # this session's

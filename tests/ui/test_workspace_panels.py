@@ -588,6 +588,18 @@ def test_edit_undo_undoes_where_the_focus_is(qtbot, app_home, qloop):
     assert browser.names() == [] and (panels.workspace.folder / "templates").exists()
     browser.undo_stack.undo()
     assert browser.names() == [name]
+    # a spin box's typing is its own; on a button nothing is undone (the editor's typing
+    # had been undone out of sight)
+    window.editor.setFocus()
+    QTest.keyClicks(window.editor, "typed")
+    typed = window.editor.toPlainText()
+    for elsewhere in (window.in_flight, window.panels.history.purge_button):
+        elsewhere.setFocus()
+        qtbot.waitUntil(elsewhere.hasFocus, timeout=2000)
+        menu.aboutToShow.emit()
+        panels.undo_item.trigger()
+        assert window.editor.toPlainText() == typed
+    assert not panels.undo_item.isEnabled()  # on the button
     # the batch list has its own
     window.composer.add_events([{"name": "shop/a", "data": {}}])
     window.composer.view.setFocus()

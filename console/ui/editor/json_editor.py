@@ -50,6 +50,11 @@ from console.ui.editor.theme import EditorTheme, system_theme
 
 LONG_LINE_CHARS = 100_000  # an opened event with a line this long is shown formatted
 
+
+def _has_long_line(text: str) -> bool:
+    return len(text) >= LONG_LINE_CHARS and any(
+        len(line) >= LONG_LINE_CHARS for line in text.split("\n"))
+
 _SHORTCUTS = {
     "format": QKeySequence("Ctrl+Shift+F"),
     "minify": QKeySequence("Ctrl+Shift+M"),
@@ -390,13 +395,14 @@ class JsonEditor(QPlainTextEdit):
         (setPlainText lost it for good).
 
         True when it was formatted: a JSON text with a line of `LONG_LINE_CHARS` or more
-        is shown indented (the same value). Qt lays such a line out again at each repaint:
-        a one-line event of 2.1 MB stalled the window ~1 s at every blink of the cursor."""
+        is shown indented (the same value) when that leaves no such line (one long string
+        stays one long line: then the text is left as written). Qt lays a long line out
+        again at each repaint: a one-line event of 2.1 MB stalled the window ~1 s at every
+        blink of the cursor."""
         formatted = False
-        if len(text) >= LONG_LINE_CHARS and any(
-                len(line) >= LONG_LINE_CHARS for line in text.split("\n")):
+        if _has_long_line(text):
             rewrite = format_text(text)
-            if rewrite.text is not None:
+            if rewrite.text is not None and not _has_long_line(rewrite.text):
                 text, formatted = rewrite.text, True
         self._put_cursor(self._edit(None, breaks_escaped(text)), 0)
         return formatted
