@@ -252,15 +252,22 @@ class Workspace:
         path = self.path_of(kind, replacing or name)
         if path is None:
             path = self._free_path(kind, name)
-        outside = outside_link(path, self.folder, done="written")
-        if outside is not None:
-            raise UserError(f"{path} {outside}")
+        self._refuse_outside([path])
         try:
             write_text_atomic(path, document if isinstance(document, str) else pretty(document))
         except OSError as exc:
             raise UserError(not_written(exc, [path])) from None
         self.reload_if_changed()
         return path
+
+    def _refuse_outside(self, paths: Iterable[Path]) -> None:
+        """Every write and removal, whichever path it takes (a save, the Templates tab's
+        undoable steps): a folder linked out of the workspace is never written to. Save
+        as Template had written through a `templates` link and said it saved here."""
+        for path in paths:
+            outside = outside_link(path, self.folder, done="written")
+            if outside is not None:
+                raise UserError(f"{path} {outside}")
 
     def _free_path(self, kind: str, name: str) -> Path:
         return free_path(self.dir(kind) / f"{slug(name)}.json")
@@ -334,6 +341,7 @@ class Workspace:
         `expected`: what the files must hold now (what the step being undone or redone
         left); a file changed since (another editor, another window) is a UserError and
         nothing is written: an undo had deleted a template edited elsewhere meanwhile."""
+        self._refuse_outside(files)
         before = self.snapshot(files)
         if expected is not None:
             changed = [p for p, data in expected.items() if before.get(p, data) != data]

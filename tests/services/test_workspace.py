@@ -290,6 +290,9 @@ def test_a_folder_linked_out_of_the_workspace_is_never_written_to(app_home, tmp_
     with pytest.raises(UserError) as refused:
         ws.save_template(make_template())
     assert f"outside {os.path.realpath(root)}: not written" in str(refused.value)
+    path, data = ws.template_file(make_template())  # the Templates tab's undoable save
+    with pytest.raises(UserError, match="not written"):
+        ws.apply({path: data})
     scenario, _ = parse_scenario(json.dumps({
         "format": "event-console/scenario@1", "name": "s",
         "steps": [{"send": {"name": "a/b"}}]}), "s.json")
