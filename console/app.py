@@ -74,11 +74,12 @@ def _local_display_gone(display: str, wayland: str, environ: Any) -> bool:
     sockets = []
     if display:
         host, _, number = display.rpartition(":")
-        if not number.split(".")[0].isdigit():
+        server = number.split(".")[0]  # ":10.0": display 10, screen 0
+        if not server.isdigit():
             return False
         if host not in ("", "unix"):
-            return _tcp_display_gone(host, 6000 + int(number.split(".")[0]))
-        sockets.append(f"/tmp/.X11-unix/X{number.split('.')[0]}")
+            return _tcp_display_gone(host, 6000 + int(server))
+        sockets.append(f"/tmp/.X11-unix/X{server}")
     if wayland:
         runtime = environ.get("XDG_RUNTIME_DIR", "")
         if not wayland.startswith("/") and not runtime:

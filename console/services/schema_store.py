@@ -73,8 +73,8 @@ def _ordered(schema: dict[str, Any], event_name: str, version: str | None) -> di
     return {**head, **rest}
 
 
-def _existing_file(folder: Path, event_name: str, version: str | None) -> Path | None:
-    for entry in load_schema_dir(folder).entries:
+def _existing_file(loaded: SchemaLibrary, event_name: str, version: str | None) -> Path | None:
+    for entry in loaded.entries:
         if entry.name == event_name and entry.version == version:
             return Path(entry.file)
     return None
@@ -84,7 +84,7 @@ def schema_on_disk(workspace: Path, event_name: str,
                    version: str | None = None) -> tuple[Path, bytes] | None:
     """The file that holds the schema of `event_name` now and its bytes (None: no file,
     or one that cannot be read): what `save_schema` would replace."""
-    target = _existing_file(workspace / SCHEMAS_DIR, event_name, version)
+    target = _existing_file(load_schema_dir(workspace / SCHEMAS_DIR), event_name, version)
     if target is None:
         return None
     try:
@@ -101,11 +101,11 @@ def save_schema(workspace: Path, event_name: str, schema: dict[str, Any], *,
     document = _ordered(schema, event_name, version)
     text = pretty(document)
     folder = workspace / SCHEMAS_DIR
-    target = _existing_file(folder, event_name, version)
+    loaded = load_schema_dir(folder)  # read once: which file is whose
+    target = _existing_file(loaded, event_name, version)
     if target is None:
         target = folder / schema_file_name(event_name, version)
         if target.exists() or target.is_symlink():  # there, but not this event's schema
-            loaded = load_schema_dir(folder)
             if any(Path(entry.file).name == target.name for entry in loaded.entries):
                 # another event's schema whose name makes the same file name (shop/a_b and
                 # shop/a:b): this one takes a free name beside it ("x-event-name" says whose)
