@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.core.batch import Batch, Level, Meters, Tally, meters_of
+from console.core.batch import Batch, Meters, Tally, meters_of
 from console.core.dedup import id_key_of
 from console.core.plan import BatchPlan
 from console.core.serialize import pretty
@@ -31,7 +31,7 @@ from console.ui import rich
 from console.ui.batch.actions import make_actions, make_toolbar
 from console.ui.batch.commands import InsertEvents, MoveEvents, RemoveEvents, ReplaceEvents
 from console.ui.batch.importing import BatchImports
-from console.ui.batch.meters import COLOURS, SizeMeters
+from console.ui.batch.meters import SizeMeters
 from console.ui.batch.model import (
     DEFAULT_EVENT_LIMIT,
     DEFAULT_REQUEST_LIMIT,
@@ -40,6 +40,7 @@ from console.ui.batch.model import (
 )
 from console.ui.batch.preview import PreviewDialog, PreviewTarget
 from console.ui.batch.view import BatchListView
+from console.ui.colours import style
 from console.ui.tasks import TaskOwner
 
 NEW_EVENT = {"name": "app/event.name", "data": {}}
@@ -100,7 +101,7 @@ class BatchComposer(BatchImports, QWidget):
         self.error_label.setObjectName("batch-error")
         rich.wrapping(self.error_label)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.error_label.setStyleSheet(f"color: {COLOURS[Level.RED]};")
+        self.error_label.setStyleSheet(style("error"))
         self.error_label.hide()
         self.status_label = QLabel()
         self.status_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -111,7 +112,7 @@ class BatchComposer(BatchImports, QWidget):
         self.rules_label.setTextFormat(Qt.TextFormat.PlainText)
         self.rules_label.setObjectName("batch-rules")
         rich.wrapping(self.rules_label)
-        self.rules_label.setStyleSheet(f"color: {COLOURS[Level.RED]};")
+        self.rules_label.setStyleSheet(style("error"))
         self.rules_label.hide()
 
         self.actions_by_name: dict[str, QAction] = make_actions(self)
