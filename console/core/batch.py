@@ -16,6 +16,7 @@ from typing import Any
 
 from console.core.envelope import check_event
 from console.core.plan import MAX_EVENTS_PER_REQUEST, BatchPlan, plan_requests
+from console.core.positions import text_lines
 from console.core.problems import Severity
 from console.core.serialize import array_body, event_bytes
 from console.core.validation import Report, validate_text
@@ -393,7 +394,9 @@ def read_events(text: str, *, jsonl: bool | None = None, schemas: Any = None) ->
 
     `jsonl=None` decides by the text: several top-level objects are JSON Lines. Sizes are
     not checked here: an oversized event is imported and marked by the plan, with reason.
+    A leading byte order mark (copied from a file that has one) is not part of the text.
     """
+    text = text.removeprefix("\ufeff")
     if jsonl is not None:
         return validate_text(text, event_limit=NO_SIZE_LIMIT, schemas=schemas, jsonl=jsonl)
     document = validate_text(text, event_limit=NO_SIZE_LIMIT, schemas=schemas)
@@ -403,7 +406,7 @@ def read_events(text: str, *, jsonl: bool | None = None, schemas: Any = None) ->
 
 
 def _first_line_is_an_object(text: str) -> bool:
-    for line in text.lstrip("\ufeff").splitlines():
+    for line in text_lines(text):
         if line.strip():
             try:
                 return isinstance(json.loads(line), dict)

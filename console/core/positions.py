@@ -82,6 +82,14 @@ class LineIndex:
         return self._starts[index] + max(column, 1) - 1
 
 
+def text_lines(text: str) -> list[str]:
+    """The lines of `text` as JSON and editors see them: broken at CR, LF and CRLF only.
+
+    `str.splitlines` also breaks at U+2028, U+2029, U+0085 and other controls, which JSON
+    allows raw inside strings: a JSON Lines row holding one was cut in two."""
+    return _BREAK.split(text)
+
+
 def escape_token(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 

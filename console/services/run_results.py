@@ -17,7 +17,7 @@ from typing import Any
 from console.core.batch import is_jsonl_name
 from console.core.dedup import OutcomeKind, summary_line
 from console.core.errors import InputError
-from console.core.positions import parse_with_positions
+from console.core.positions import parse_with_positions, text_lines
 from console.core.serialize import json_text
 from console.services.text_files import read_text_file
 
@@ -185,7 +185,7 @@ def parse_rows(text: str, name: str) -> list[dict[str, Any]]:
         return table
     if is_jsonl_name(name):
         rows: list[dict[str, Any]] = []
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(text_lines(text), start=1):
             if not line.strip():
                 continue
             doc = parse_with_positions(line)

@@ -197,3 +197,26 @@ def test_issues_are_checked_lazily_and_follow_edits() -> None:
 def test_json_lines_files_are_known_by_their_suffix_in_any_case(name, jsonl):
     """`L.JSONL` (a Windows tool's upper case) is as much JSON Lines as `l.jsonl`."""
     assert is_jsonl_name(name) is jsonl
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_json_lines_may_hold_characters_python_breaks_lines_at(separator):
+    """JSON allows U+2028, U+2029 and U+0085 raw inside a string; `str.splitlines`
+    breaks at them, and the JSON Lines guess refused the rows with "Unexpected text after
+    the end of the JSON document"."""
+    text = json.dumps({"name": "a", "data": {"user": f"Ann{separator}Lee"}},
+                      ensure_ascii=False) + '\n{"name": "b", "data": {}}\r\n'
+    report = read_events(text)
+    assert not report.blocking, [p.message for p in report.problems]
+    assert report.value == [{"name": "a", "data": {"user": f"Ann{separator}Lee"}},
+                            {"name": "b", "data": {}}]
+
+
+def test_a_byte_order_mark_before_pasted_events_is_not_part_of_them():
+    """Text copied from a file that starts with a byte order mark (Notepad's UTF-8) keeps
+    it; a file read from disk had it dropped, the clipboard's was "Unexpected character"."""
+    for text in ('\ufeff{"name": "a"}', '\ufeff{"name": "a"}\n{"name": "b"}\n'):
+        report = read_events(text)
+        assert not report.blocking, [p.message for p in report.problems]
+        assert [e["name"] for e in (report.value if isinstance(report.value, list)
+                                    else [report.value])] == ["a"] + ["b"] * ("b" in text)

@@ -347,6 +347,11 @@ def test_rows_files_of_each_kind():
     # the same suffixes as `send` and `validate`, in any case
     for name in ("R.JSONL", "r.ndjson", "R.NDJSON"):
         assert parse_rows('{"a": 1}\n{"a": 2}\n', name) == [{"a": 1}, {"a": 2}], name
+    # JSON allows U+2028, U+2029 and U+0085 raw in a string: they split no line (they had
+    # cut the row in two: "Unterminated string"); a CRLF or a lone CR does
+    for odd in ("\u2028", "\u2029", "\x85"):
+        assert parse_rows(f'{{"user": "Ann{odd}Lee"}}\r\n{{"a": 2}}\r{{"a": 3}}', "r.jsonl") == [
+            {"user": f"Ann{odd}Lee"}, {"a": 2}, {"a": 3}], repr(odd)
 
 
 def test_the_model_is_usable_without_files():
