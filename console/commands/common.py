@@ -20,7 +20,7 @@ from console.services.environments import Environment, EnvironmentStore
 from console.services.paths import app_paths
 from console.services.secrets import SecretStore
 from console.services.targets import ResolvedTarget, adhoc_environment, resolve_target
-from console.services.text_files import MAX_INPUT_BYTES, read_text_file
+from console.services.text_files import MAX_INPUT_BYTES, NotUtf8, decode_utf8, read_text_file
 
 T = TypeVar("T")
 
@@ -170,9 +170,9 @@ def read_input(path: str) -> tuple[str, str]:
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(f"<stdin>: larger than {MAX_INPUT_BYTES:,} bytes")
     try:
-        return "<stdin>", data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"<stdin>: not UTF-8 text (byte {exc.start})") from None
+        return "<stdin>", decode_utf8(data)
+    except NotUtf8 as exc:
+        raise InputError(f"<stdin>: {exc}") from None
 
 
 def jsonl_hint(problems: Iterable[Problem], jsonl: bool) -> str | None:

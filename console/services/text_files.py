@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 from console.core.errors import InputError
+from console.core.positions import text_lines
 
 MAX_INPUT_BYTES = 256 * 1024 * 1024  # a file of events to send or import
 
@@ -49,10 +50,29 @@ def read_text_file(path: Path, *, max_bytes: int, kind: str, not_binary: str,
         raise InputError(problem)
     if b"\x00" in data:
         raise InputError(f"binary file (contains NUL bytes), {not_binary}")
+    return decode_utf8(data)
+
+
+class NotUtf8(InputError):
+    """Bytes that are not UTF-8, with where the first bad byte is (`line`, `column`, as
+    an editor that shows the text would count them; `byte`: its 0-based offset)."""
+
+    def __init__(self, data: bytes, byte: int) -> None:
+        before = data[:byte].decode("utf-8-sig")  # valid up to there
+        lines = text_lines(before)
+        self.byte, self.line, self.column = byte, len(lines), len(lines[-1]) + 1
+        self.bare = f"not UTF-8 text (byte {byte})"  # for a FILE:LINE:COL line
+        super().__init__(f"not UTF-8 text at line {self.line}, column {self.column}"
+                         f" (byte {byte})")
+
+
+def decode_utf8(data: bytes) -> str:
+    """`data` as text (a leading byte order mark dropped), or `NotUtf8` saying where the
+    first byte that is not UTF-8 is: a byte number alone sent the user counting."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})") from None
+        raise NotUtf8(data, exc.start) from None
 
 
 def outside_link(path: Path, root: Path, *, done: str = "read") -> str | None:

@@ -88,9 +88,10 @@ def test_unreadable_input_and_usage_errors_exit_2(cli, tmp_path):
     planned = cli("send", "--url", "http://127.0.0.1:9", "--dry-run", str(marked))
     assert planned.returncode == 0 and json.loads(planned.stdout)["events"] == 1
     latin1 = tmp_path / "latin1.json"
-    latin1.write_bytes(b'{"name": "caf\xe9"}')
+    latin1.write_bytes(b'{\r\n "name": "\xe2\x82\xac caf\xe9"}')  # after CRLF and a 3-byte €
     not_utf8 = cli("send", "--url", "http://127.0.0.1:9", str(latin1))
-    assert not_utf8.returncode == 2 and "not UTF-8 text (byte 13)" in not_utf8.stderr
+    assert not_utf8.returncode == 2 and (
+        "not UTF-8 text at line 2, column 16 (byte 20)" in not_utf8.stderr)
     folder = cli("send", "--url", "http://127.0.0.1:9", str(tmp_path))
     assert folder.returncode == 2 and "not a regular file" in folder.stderr
     unknown = cli("send", "--env", "Nope", str(binary))

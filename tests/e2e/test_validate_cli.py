@@ -79,7 +79,7 @@ def test_unreadable_input_exits_two_after_checking_the_rest(files: Path) -> None
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         f"event-console: {files / 'missing.json'}: cannot read: No such file or directory",
-        f"event-console: {files / 'latin1.json'}: not UTF-8 text (byte 10)",
+        f"event-console: {files / 'latin1.json'}: not UTF-8 text at line 1, column 11 (byte 10)",
         "event-console: 3 problems found",
     ]
     assert len(result.stdout.splitlines()) == 3  # bad.json was still checked

@@ -33,7 +33,7 @@ def test_loads_good_files_and_reports_hostile_ones(workspace: Path) -> None:
     (schemas / "app__user.created.json").write_text(json.dumps(SCHEMA), encoding="utf-8")
     (schemas / "big.json").write_bytes(b" " * (MAX_SCHEMA_BYTES + 1))
     (schemas / "binary.json").write_bytes(b'{"type": "object"}\x00\x01')
-    (schemas / "latin1.json").write_bytes('{"description": "café"}'.encode("latin-1"))
+    (schemas / "latin1.json").write_bytes('{\n  "description": "café"}'.encode("latin-1"))
     (schemas / "folder.json").mkdir()
     os.mkfifo(schemas / "fifo.json")
     os.symlink("loop.json", schemas / "loop.json")
@@ -51,7 +51,7 @@ def test_loads_good_files_and_reports_hostile_ones(workspace: Path) -> None:
         "big.json": (f"file is {MAX_SCHEMA_BYTES + 1:,} bytes, over the {MAX_SCHEMA_BYTES:,} "
                      "bytes a schema file may have", 1, 1),
         "binary.json": ("binary file (contains NUL bytes), not a JSON schema", 1, 1),
-        "latin1.json": ("not UTF-8 text (byte 20)", 1, 1),
+        "latin1.json": ("not UTF-8 text (byte 23)", 2, 22),  # where the é is
         "folder.json": ("not a regular file", 1, 1),
         "fifo.json": ("not a regular file", 1, 1),
         "loop.json": ("cannot read: Too many levels of symbolic links", 1, 1),

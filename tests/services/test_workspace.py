@@ -144,12 +144,14 @@ def test_hostile_files_become_problems_not_hangs(ws):
         "templates/dir.json": "not a regular file",
         "templates/huge.json": f"file is {MAX_FILE_BYTES + 1:,} bytes, over the "
                                f"{MAX_FILE_BYTES:,} bytes a workspace file may have",
-        "templates/latin1.json": "not UTF-8 text (byte 13)",
+        "templates/latin1.json": "not UTF-8 text (byte 13)",  # at 1:14, see below
         "templates/loop-a.json": "cannot read: Too many levels of symbolic links",
         "templates/loop-b.json": "cannot read: Too many levels of symbolic links",
         "templates/pipe.json": "not a regular file",
     }
     assert list(ws.templates) == ["order-created"]
+    latin1 = next(p.problem for p in ws.problems if p.file == "templates/latin1.json")
+    assert (latin1.line, latin1.column) == (1, 14)  # the é, not the file's start
 
 
 def test_deep_nesting_is_a_problem_not_a_crash(ws):

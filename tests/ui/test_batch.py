@@ -190,7 +190,7 @@ def test_import_a_file_with_an_invalid_line_shows_line_and_column(qtbot, tmp_pat
     binary = tmp_path / "latin1.json"
     binary.write_bytes(b'{"name": "\xe9"}')
     assert not composer.import_file(binary)
-    assert composer.error_text() == "latin1.json: not UTF-8 text (byte 10)"
+    assert composer.error_text() == "latin1.json: not UTF-8 text at line 1, column 11 (byte 10)"
     pipe = tmp_path / "pipe.json"  # read_bytes() waited on it for ever
     os.mkfifo(pipe)
     assert not composer.import_file(pipe)
@@ -306,7 +306,7 @@ def test_a_big_file_is_checked_off_the_gui_thread_and_imported_whole(qtbot, run_
         return await composer.importing
 
     assert run_async(import_latin1()) is False
-    assert composer.error_text() == "latin1.json: not UTF-8 text (byte 14)"
+    assert composer.error_text() == "latin1.json: not UTF-8 text at line 1, column 15 (byte 14)"
     assert len(composer.batch) == 2_500
 
     small = tmp_path / "small.jsonl"
