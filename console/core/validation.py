@@ -28,9 +28,16 @@ from console.core.envelope import (
     TS_MIN,
     as_read,
     check_event,
+    has_lone_surrogate,
     huge_integer_at,
 )
-from console.core.positions import LineIndex, ParsedDocument, escape_token, parse_with_positions
+from console.core.positions import (
+    LineIndex,
+    ParsedDocument,
+    escape_token,
+    parse_with_positions,
+    pointer_tokens,
+)
 from console.core.problems import Problem, ProblemList, Severity
 from console.core.serialize import event_bytes
 
@@ -89,6 +96,9 @@ class _Checker:
         start, end = (0, 0) if found is None else found[1]
         if found is not None and found[0] != pointer:
             end = start + 1  # something missing: point at the start of its parent
+        elif pointer and has_lone_surrogate(pointer_tokens(pointer)[-1]):
+            # the member's key is what is wrong ("\ud800": 1): underline it, not the value
+            start, end = doc.key_span(pointer) or (start, end)
         self.add(Problem(message, severity, start, end, pointer=pointer,
                          from_schema=from_schema), base, prefix)
 

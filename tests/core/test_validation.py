@@ -185,3 +185,17 @@ def test_problems_of_a_value_that_is_one_placeholder_are_left_to_the_rendered_se
     plain = '{"name": "a/b", "ts": "soon {{ now_ms() }}"}'  # text around it: a string
     problems = validate_text(plain, event_limit=10_000).problems
     assert without_placeholder_types(plain, problems) == problems != []
+
+
+def test_a_lone_surrogate_in_a_key_is_underlined_on_the_key() -> None:
+    """The unpaired escape is in the key; its value had the underline (column 38 for 27)."""
+    for text, key in (('{"name": "x", "data": {}, "\\ud800x": 1}', '"\\ud800x"'),
+                      ('{"name": "x", "data": {"\\udc00": [1, 2]}}', '"\\udc00"')):
+        problems = [p for p in validate_text(text, event_limit=LIMIT).problems
+                    if "unpaired surrogate" in p.message]
+        assert len(problems) == 1
+        assert text[problems[0].start : problems[0].end] == key
+        assert problems[0].column == text.index(key) + 1
+    value = '{"name": "x", "data": {"k": "\\ud800"}}'  # in a value: the value, as before
+    problem = validate_text(value, event_limit=LIMIT).problems[0]
+    assert value[problem.start : problem.end] == '"\\ud800"'
