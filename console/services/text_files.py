@@ -92,20 +92,23 @@ def real_path(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-_JSON_STARTS = frozenset('{["-0123456789tfn')
+_TEXT_SAMPLE = 2048  # characters of a UTF-16 file looked at
 
 
 def utf16_problem(data: bytes) -> str | None:
-    """What to say of JSON in UTF-16 (with its byte order mark), or None. Windows
-    PowerShell 5 writes UTF-16 with `>` and `Out-File`: "binary file" or "not UTF-8" would
-    mislead. Most bytes decode as UTF-16, so the text must also start like JSON."""
+    """What to say of text in UTF-16 (with its byte order mark), or None. Windows
+    PowerShell 5 writes UTF-16 with `>` and `Out-File` (JSON, or CSV from ConvertTo-Csv):
+    "binary file" or "not UTF-8" would mislead. Most bytes decode as UTF-16, so the text
+    must also start with a printable ASCII character (`{`, `[`, a CSV header, `#TYPE`) and
+    hold no control characters but tabs and line breaks."""
     for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             try:
                 text = data[len(bom):].decode(codec).lstrip()
             except UnicodeDecodeError:
                 return None
-            if text and text[0] not in _JSON_STARTS:
+            if text and not ("!" <= text[0] <= "~" and all(
+                    ch.isprintable() or ch in "\t\r\n" for ch in text[:_TEXT_SAMPLE])):
                 return None
             return ("UTF-16 text, not UTF-8: save the file as UTF-8 (in Windows PowerShell, "
                     "`| Out-File -Encoding utf8` instead of `>`)")
