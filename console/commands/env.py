@@ -11,6 +11,7 @@ from typing import Any
 from console.commands.common import emit
 from console.core.errors import UserError
 from console.core.redact import mask_key
+from console.core.terminal import say
 from console.services.environments import (
     CLOUD_EVENT_ORIGIN,
     CLOUD_REST_ORIGIN,
@@ -212,6 +213,8 @@ def cmd_test(args: argparse.Namespace) -> int:
 
     async def check() -> bool:
         client = EventApiClient()
+        if client.environment_problem:
+            say(client.environment_problem)
         try:
             return await client.health(origin)
         finally:

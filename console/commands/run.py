@@ -46,7 +46,7 @@ from console.core.scenario import (
     parse_seed,
     parse_var_pairs,
 )
-from console.core.terminal import visible
+from console.core.terminal import say, visible
 from console.services.atomic import write_bytes_atomic
 from console.services.history_session import MAX_VERIFY_SECONDS, verify_seconds_from_env
 from console.services.run_results import RunReport, StepResult, load_rows, report_json
@@ -251,6 +251,8 @@ async def _send_run(args: argparse.Namespace, scenario: Scenario, workspace: Wor
     from console.services.client import EventApiClient
 
     client = EventApiClient(**client_options(args))
+    if client.environment_problem:
+        say(client.environment_problem)
     out = _Lines()
     try:
         runner = ScenarioRunner(

@@ -30,7 +30,7 @@ from console.commands.common import (
     resolve,
 )
 from console.core.errors import InputError
-from console.core.terminal import visible
+from console.core.terminal import say, visible
 
 
 def add_parser(subparsers: Any) -> None:
@@ -162,6 +162,8 @@ async def _send(
         client = EventApiClient(
             tls=not all(o.lower().startswith("http://") for o in origins if o),
             **client_options(args))
+        if client.environment_problem:
+            say(client.environment_problem)
     except BaseException:
         if session:
             session.close()

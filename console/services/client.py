@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import random
+import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -147,7 +148,7 @@ class EventApiClient:
         self._timeouts = timeouts
         self._sleep = sleep
         self.sdk_header = f"event-console:v{sdk_version}"
-        self._http = httpx.AsyncClient(
+        self._http, self.environment_problem = _http_client(
             transport=transport,
             timeout=httpx.Timeout(timeouts.attempt, connect=timeouts.connect),
             headers={"user-agent": self.sdk_header, "x-inngest-sdk": self.sdk_header},
@@ -239,11 +240,18 @@ class EventApiClient:
             return _Attempt(error=f"cannot send to {where}: the event API origin must be an "
                                   "http:// or https:// URL with a host")
         except httpx.ConnectError as exc:
+            if _caused_by(exc, ssl.SSLCertVerificationError):  # retrying won't change it
+                return _Attempt(error=f"could not connect to {where}: {_detail(exc)}"
+                                      f"{CA_HINT}")
             return _Attempt(error=f"could not connect to {where}: {_detail(exc)}", retry=True)
+        except httpx.ProxyError as exc:  # the proxy refused the tunnel: nothing reached the server
+            return _Attempt(error=f"the proxy (from the environment's HTTPS_PROXY or ALL_PROXY)"
+                                  f" did not connect to {where}: {_detail(exc)}",
+                            retry=_proxy_retryable(exc))
         except httpx.RemoteProtocolError:
             return _Attempt(error=f"{where} closed the connection without answering",
                             retry=True, uncertain=True)
-        except (httpx.NetworkError, httpx.ProxyError) as exc:
+        except httpx.NetworkError as exc:
             return _Attempt(error=f"the connection to {where} broke: {_detail(exc)}",
                             retry=True, uncertain=True)
         except httpx.HTTPError as exc:  # LocalProtocolError and the like: retrying won't help
@@ -413,6 +421,53 @@ def _retry_after(response: httpx.Response) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+# A proxy from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) is never used for the
+# loopback, as Go's net/http (the Dev Server's) does not: a local Dev Server or the inbox
+# behind a corporate proxy got the proxy's 502, and the event key went to it in clear text.
+LOOPBACK_DIRECT: dict[str, httpx.AsyncBaseTransport | None] = {
+    "all://localhost": None, "all://127.0.0.1": None, "all://[::1]": None}
+ENVIRONMENT_SETTINGS = "HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, SSL_CERT_FILE, SSL_CERT_DIR"
+CA_HINT = (" (a server whose certificate comes from a private CA: set SSL_CERT_FILE to that CA's"
+           " PEM file)")
+_CREDENTIALS = re.compile(r"(//)[^/@\s]*@")
+
+
+def _http_client(**options: Any) -> tuple[httpx.AsyncClient, str | None]:
+    """The shared client, and what is wrong with this environment's proxy and certificate
+    settings when they cannot be used (None when they can). Such settings are ignored then,
+    with that said: a SOCKS proxy in ALL_PROXY, `[::1]` in NO_PROXY or an SSL_CERT_FILE that
+    is not there had stopped the window from opening and every command with a traceback."""
+    try:
+        return httpx.AsyncClient(**options, mounts=LOOPBACK_DIRECT), None
+    except ImportError:
+        problem = "a SOCKS proxy (socks5://) is not supported"
+    except OSError as exc:  # ssl.SSLError is one too
+        problem = f"the certificates (SSL_CERT_FILE, SSL_CERT_DIR) cannot be read: {_detail(exc)}"
+    except (ValueError, httpx.InvalidURL) as exc:
+        problem = _CREDENTIALS.sub(r"\1…@", _detail(exc))
+    return (httpx.AsyncClient(**options, trust_env=False),
+            f"the proxy and certificate settings of the environment ({ENVIRONMENT_SETTINGS})"
+            f" are ignored: {one_line(problem)}")
+
+
+def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, kind):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _proxy_retryable(exc: httpx.ProxyError) -> bool:
+    """Whether the proxy's refusal may pass ("502 Bad Gateway": the host was down); "407
+    Proxy Authentication Required" or "403 Forbidden" will not."""
+    code = _detail(exc).split(" ", 1)[0]
+    return code.isdigit() and _retryable(int(code))
 
 
 def _detail(exc: BaseException) -> str:

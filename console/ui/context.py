@@ -37,7 +37,11 @@ class AppContext:
     @classmethod
     def create(cls, paths: AppPaths) -> AppContext:
         paths.ensure()
-        return cls(paths, EnvironmentStore.load(paths), SecretStore(), EventApiClient())
+        context = cls(paths, EnvironmentStore.load(paths), SecretStore(), EventApiClient())
+        problem = context.client.environment_problem
+        if problem:
+            context.notices.append(problem[:1].upper() + problem[1:])
+        return context
 
     async def start(self, inbox_port: int | None = None) -> None:
         """Open the history, start the built-in inbox (its environment's port, or any)."""

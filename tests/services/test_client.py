@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import Iterator
@@ -634,3 +635,144 @@ def test_client_without_tls_never_sends_to_an_https_origin_unverified(tmp_path) 
     assert result.error is not None and "certificate" in result.error.lower()
     assert KEY not in result.error
     assert received == []  # not a byte of the request reached the server
+
+
+class _Proxy:
+    """A loopback proxy that answers every request with `answer` and records its lines."""
+
+    def __init__(self, answer: bytes) -> None:
+        import threading
+
+        self.answer = answer
+        self.lines: list[bytes] = []
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen()
+        self.url = f"http://proxy-user:proxy-secret@127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                head = b""
+                while b"\r\n\r\n" not in head:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        break
+                    head += chunk
+                self.lines.append(head.split(b"\r\n", 1)[0])
+                conn.sendall(self.answer)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+async def _send_once(url: str, attempts: int = 1) -> tuple[SendResult, str | None]:
+    client = EventApiClient(retry=RetryPolicy(max_attempts=attempts, base_delay=0.01))
+    try:
+        return await client.send(Target(url, KEY), ONE, 1), client.environment_problem
+    finally:
+        await client.aclose()
+
+
+def test_a_proxy_from_the_environment_never_carries_loopback_requests(server, monkeypatch):
+    """A corporate HTTP_PROXY had a local Dev Server or the inbox answered by the proxy
+    (502), and the event key went to the proxy in clear text."""
+    proxy = _Proxy(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n")
+    try:
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+            monkeypatch.setenv(name, proxy.url)
+        port = server.origin.rsplit(":", 1)[1]
+        for origin in (server.origin, f"http://localhost:{port}"):
+            result, problem = asyncio.run(_send_once(origin))
+            assert (result.status, result.error, problem) == (200, None, None), origin
+        assert proxy.lines == []  # not one request went to the proxy
+        assert len(server.requests) == 2
+    finally:
+        proxy.close()
+
+
+@pytest.mark.parametrize(("settings", "said"), [
+    ({"ALL_PROXY": "socks5://127.0.0.1:1080"}, "a SOCKS proxy (socks5://) is not supported"),
+    ({"NO_PROXY": "localhost,[::1]", "HTTP_PROXY": "http://proxy.corp:3128"},
+     "Invalid port: ':1]'"),
+    ({"ALL_PROXY": "ftp://someone:hunter2@proxy.corp"}, "Unknown scheme for proxy URL"),
+    ({"SSL_CERT_FILE": "/nonexistent/ca.pem"},
+     "the certificates (SSL_CERT_FILE, SSL_CERT_DIR) cannot be read: [Errno 2]"),
+])
+def test_settings_of_the_environment_that_cannot_be_used_are_ignored_and_said(
+        server, monkeypatch, settings, said):
+    """They had stopped the window from opening, and every command, with a traceback."""
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    result, problem = asyncio.run(_send_once(server.origin))
+    assert (result.status, result.error) == (200, None)
+    assert problem is not None and said in problem
+    assert problem.startswith("the proxy and certificate settings of the environment")
+    assert "hunter2" not in problem
+
+
+@pytest.mark.parametrize(("answer", "attempts"), [
+    (b"HTTP/1.1 407 Proxy Authentication Required\r\ncontent-length: 0\r\n\r\n", 1),
+    (b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n", 2),  # may pass: retried
+])
+def test_a_proxy_that_refuses_the_tunnel_is_not_taken_for_the_server(monkeypatch, answer,
+                                                                      attempts):
+    """Nothing reached the server: the events are not accepted (they were "outcome unknown"),
+    and a 407 is not retried (it was, five times), and the message names the proxy."""
+    proxy = _Proxy(answer)
+    try:
+        monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+        result, problem = asyncio.run(_send_once("https://events.example.test", attempts=2))
+    finally:
+        proxy.close()
+    assert problem is None
+    assert proxy.lines == [b"CONNECT events.example.test:443 HTTP/1.1"] * attempts
+    assert result.attempts == attempts and result.status is None
+    assert not result.uncertain and result.accepted == 0
+    assert result.error is not None and "the proxy" in result.error
+    assert answer.split(b"\r\n")[0][9:].decode() in result.error
+    assert "proxy-secret" not in result.error and KEY not in result.error
+
+
+def test_a_certificate_that_fails_is_not_retried_and_says_how_to_trust_a_ca(tmp_path):
+    """A certificate failure does not pass on a retry (it was tried five times)."""
+    import ssl
+    import subprocess
+    import threading
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    handshakes: list[int] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            handshakes.append(1)
+            with (conn, contextlib.suppress(ssl.SSLError, OSError),
+                  context.wrap_socket(conn, server_side=True) as tls):
+                tls.recv(65536)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        result, _ = asyncio.run(_send_once(f"https://127.0.0.1:{listener.getsockname()[1]}",
+                                           attempts=3))
+    finally:
+        listener.close()
+    assert result.attempts == 1 and len(handshakes) == 1
+    assert result.error is not None and "certificate verify failed" in result.error
+    assert result.error.endswith("set SSL_CERT_FILE to that CA's PEM file)")
