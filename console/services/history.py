@@ -36,6 +36,7 @@ from console.services.history_query import HistoryReads
 from console.services.history_schema import DAY_MS as DAY_MS
 from console.services.history_schema import (
     DEDUP_DAY,
+    FTS_TABLE,
     HistoryLocked,
     HistoryUpkeep,
     blank_nones,
@@ -46,6 +47,7 @@ from console.services.history_schema import (
     open_database,
     owner_token,
     pid_alive,
+    searchable_sql,
     update_rows,
 )
 from console.services.history_schema import DEFAULT_PAYLOAD_CAP as DEFAULT_PAYLOAD_CAP
@@ -170,7 +172,7 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
         self.conn, self.notice = open_database(self.path, same_thread=not handoff,
                                                upgrading=upgrading)
         self.fts = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = 'payload_fts'").fetchone() is not None
+            "SELECT 1 FROM sqlite_master WHERE name = ?", (FTS_TABLE,)).fetchone() is not None
         self.recovered: list[int] = self.recover_abandoned() if recover else []
 
     def close(self) -> None:
@@ -306,8 +308,9 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
         first, last = int(found[0]), int(found[0]) + int(found[1]) - 1
         if self.fts and first <= self._indexed_upto():  # a search indexed them meanwhile
             self.conn.execute(
-                "INSERT INTO payload_fts(payload_fts, rowid, body) SELECT 'delete', event_id,"
-                " body FROM payloads WHERE event_id BETWEEN ? AND ? AND event_id <= ?",
+                f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, body) SELECT 'delete', event_id,"
+                f" {searchable_sql()} FROM payloads WHERE event_id BETWEEN ? AND ?"
+                " AND event_id <= ?",
                 (first, last, self._indexed_upto()))
         self.conn.execute("DELETE FROM payloads WHERE event_id BETWEEN ? AND ?", (first, last))
         self.conn.execute("DELETE FROM events WHERE id BETWEEN ? AND ?", (first, last))

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 from console.core.errors import UserError
 from console.core.serialize import json_text
-from console.services.history_schema import dedup_days
+from console.services.history_schema import FTS_TABLE, dedup_days, searchable_sql
 
 # a request's events are consecutive rows from first_event_id: a rowid range, no index needed
 _REQUEST_EVENTS = ("requests r JOIN events e ON e.id BETWEEN r.first_event_id AND"
@@ -310,7 +310,7 @@ class HistoryReads:
                 # rows past the index (another program held the lock, so it was not brought
                 # up to date) are matched word by word, not left out without a word
                 words = _WORD.findall(filters.text)
-                where += (" AND (e.id IN (SELECT rowid FROM payload_fts WHERE payload_fts"
+                where += (f" AND (e.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE}"
                           " MATCH ?) OR e.id IN (SELECT event_id FROM payloads WHERE"
                           f" event_id > ? AND {' AND '.join([_LIKE] * len(words))}))")
                 params += [query, self._indexed_upto(), *map(_like, words)]
@@ -323,7 +323,7 @@ class HistoryReads:
         raise NotImplementedError
 
 
-_LIKE = "body LIKE ? ESCAPE '\\'"
+_LIKE = f"{searchable_sql()} LIKE ? ESCAPE '\\'"  # the text as the index has it
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 

@@ -29,7 +29,9 @@ from __future__ import annotations
 import contextlib
 import functools
 import itertools
+import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -194,6 +196,7 @@ def connect(path: Path | str, *, same_thread: bool = True) -> sqlite3.Connection
     """
     conn = sqlite3.connect(str(path), isolation_level=None, timeout=BUSY_WAIT_MS / 1000,
                            check_same_thread=same_thread)
+    conn.create_function("searchable", 1, searchable, deterministic=True)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_WAIT_MS}")
     conn.execute("PRAGMA temp_store = MEMORY")  # update_rows' scratch tables
     return conn
@@ -276,20 +279,75 @@ def set_autocheckpoint(conn: sqlite3.Connection) -> None:
     conn.execute(f"PRAGMA wal_autocheckpoint = {max(1, WAL_AUTOCHECKPOINT_BYTES // page)}")
 
 
+# The search index holds each payload's `searchable` text (its JSON escapes decoded), in
+# `payload_words`. Consoles before it indexed the stored text itself in `payload_fts`, where
+# `line1\nline2` was the words "line1" and "nline2", and `caf\u00e9` (an SDK's json.dumps)
+# was never "café"; that index is dropped at open, and the new one filled at the next search.
+FTS_TABLE = "payload_words"
+FTS_UPTO = "words_indexed_upto"  # the meta key: payloads up to this event id are indexed
+_OLD_FTS = ("payload_fts", "fts_indexed_upto")
+_UNICODE = re.compile(r"(?:\\u[0-9a-fA-F]{4})+")
+_SIMPLE = (("\\n", " "), ("\\t", " "), ("\\r", " "), ("\\b", " "), ("\\f", " "),
+           ('\\"', '"'), ("\\/", "/"))
+_HALF = re.compile("[\ud800-\udfff]")
+_SLASH = "\x00"  # stands for an escaped backslash meanwhile (JSON text has no raw NUL)
+
+
+def searchable(body: str | None) -> str | None:
+    r"""The words of a stored payload as the user reads them: its JSON escapes decoded
+    (`\n` a space, `\u00e9` é, a pair of `\u` a character beyond the BMP). A payload cut
+    at the size cap is not JSON, so escapes are decoded one by one, not by parsing it; as
+    string replacements where they can be (the index of a million payloads is built at the
+    first search after them)."""
+    if body is None or "\\" not in body:
+        return body
+    text = body.replace("\\\\", _SLASH)
+    if "\\u" in text:
+        text = _UNICODE.sub(_unicode, text)
+    for escape, character in _SIMPLE:
+        text = text.replace(escape, character)
+    return text.replace(_SLASH, "\\")
+
+
+def searchable_sql(column: str = "body") -> str:
+    """SQL: `searchable(column)`, called only for a payload holding an escape (a call from
+    SQLite into Python costs ~5 us: a million payloads' index took 5 s longer)."""
+    return f"(CASE WHEN instr({column}, '\\') THEN searchable({column}) ELSE {column} END)"
+
+
+def _unicode(match: re.Match[str]) -> str:
+    decoded: str = json.loads(f'"{match.group()}"')
+    return _HALF.sub(" ", decoded)  # half a pair cannot go back to SQLite
+
+
 def ensure_fts(conn: sqlite3.Connection) -> bool:
-    """Create the payload search index when FTS5 is here; True when search can use it."""
-    exists = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE name = 'payload_fts'"
-    ).fetchone() is not None
-    if exists:
+    """Create the payload search index when FTS5 is here; True when search can use it.
+    An index of an older console (of the text as stored) is dropped."""
+    if _fts_tables(conn) == {FTS_TABLE}:
         return True
     try:
-        conn.execute("CREATE VIRTUAL TABLE payload_fts USING fts5("
-                     "body, content='payloads', content_rowid='event_id')")
-    except sqlite3.OperationalError:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError:  # another open holds the lock: search by LIKE for now
+        return FTS_TABLE in _fts_tables(conn)
+    try:
+        tables = _fts_tables(conn)  # again: another open may have made it meanwhile
+        if _OLD_FTS[0] in tables:
+            conn.execute(f"DROP TABLE {_OLD_FTS[0]}")
+            conn.execute("DELETE FROM meta WHERE key = ?", (_OLD_FTS[1],))
+        if FTS_TABLE not in tables:
+            conn.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5("
+                         "body, content='payloads', content_rowid='event_id')")
+            conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '0')", (FTS_UPTO,))
+    except sqlite3.OperationalError:  # this SQLite has no FTS5
+        conn.execute("ROLLBACK")
         return False
-    conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('fts_indexed_upto', '0')")
+    conn.execute("COMMIT")
     return True
+
+
+def _fts_tables(conn: sqlite3.Connection) -> set[str]:
+    return {row[0] for row in conn.execute(
+        "SELECT name FROM sqlite_master WHERE name IN (?, ?)", (FTS_TABLE, _OLD_FTS[0]))}
 
 
 def is_corrupt(exc: sqlite3.DatabaseError) -> bool:
@@ -592,7 +650,7 @@ class HistoryUpkeep:
 
     def _indexed_upto(self) -> int:
         row = self.conn.execute(
-            "SELECT value FROM meta WHERE key = 'fts_indexed_upto'").fetchone()
+            "SELECT value FROM meta WHERE key = ?", (FTS_UPTO,)).fetchone()
         return int(row[0]) if row else 0
 
     def index_payloads(self) -> int:
@@ -608,10 +666,11 @@ class HistoryUpkeep:
             if top <= upto:
                 return 0
             cur = self.conn.execute(
-                "INSERT INTO payload_fts(rowid, body) SELECT event_id, body FROM payloads"
+                f"INSERT INTO {FTS_TABLE}(rowid, body) SELECT event_id, {searchable_sql()}"
+                " FROM payloads"
                 " WHERE event_id > ? AND event_id <= ?", (upto, top))
-            self.conn.execute("INSERT OR REPLACE INTO meta(key, value)"
-                              " VALUES ('fts_indexed_upto', ?)", (str(top),))
+            self.conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                              (FTS_UPTO, str(top)))
             return int(cur.rowcount)
 
     def _payloads_top(self) -> int:
@@ -636,8 +695,8 @@ class HistoryUpkeep:
         with self._transaction():
             if self.fts:
                 self.conn.execute(
-                    "INSERT INTO payload_fts(payload_fts, rowid, body)"
-                    " SELECT 'delete', p.event_id, p.body FROM payloads p"
+                    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, body)"
+                    f" SELECT 'delete', p.event_id, {searchable_sql('p.body')} FROM payloads p"
                     " JOIN events e ON e.id = p.event_id WHERE e.time_ms < ?"
                     " AND e.outcome != 'pending' AND p.event_id <= ?",
                     (older_than_ms, self._indexed_upto()))

@@ -432,6 +432,65 @@ def test_a_word_inside_cjk_text_is_found(db: Path):
         assert store.count(HistoryFilter(text="中文")) == 0
 
 
+def test_search_reads_json_escapes_as_the_user_reads_the_text(db: Path):
+    """The index held the stored JSON text: `line1\\nline2` was the words "line1" and
+    "nline2", and an SDK's json.dumps (`caf\\u00e9`, `\\u6771\\u4eac`) was never found by
+    the words it spells. Captured events keep the bytes received, escapes and all."""
+
+    class Captured:
+        internal_id, received_at_ms, name = "01CAP", T0, "shop/caf\u00e9"
+        event: ClassVar[dict] = {"name": "shop/caf\u00e9", "data": {}}
+        raw = json.dumps({"name": "shop/caf\u00e9", "data": {
+            "city": "Z\u00fcrich", "greet": "Hello\nWorld", "jp": "\u6771\u4eac",
+            "face": "\U0001f600", "path": "C:\\new"}}).encode()  # ensure_ascii: all escaped
+        size = len(raw)
+
+    with HistoryStore(db) as store:
+        captured = store.record_captured("inbox", Captured())
+        store.record_pending(env="dev", events=parts(
+            {"name": "app/note", "data": {"note": "line1\nline2\ttabbed \"quoted\""}}))
+        store.record_pending(env="dev", events=parts({"name": "app/plain", "data": {"n": 1}}))
+        for fts in (True, False):  # the index, and the LIKE fallback
+            store.fts = fts
+            for text, names in (("line2", ["app/note"]), ("line1 line2", ["app/note"]),
+                                ("tabbed", ["app/note"]), ("quoted", ["app/note"]),
+                                ("nline2", []), ("ttabbed", []),
+                                ("café", ["shop/café"]), ("Zürich", ["shop/café"]),
+                                ("World", ["shop/café"]), ("東京", ["shop/café"]),
+                                ("😀", ["shop/café"]), ("new", ["shop/café"]),
+                                ("u00e9", [])):
+                found = [r.name for r in store.query(HistoryFilter(text=text))]
+                assert found == names, (fts, text, found)
+        store.fts = True
+        # a purge takes the escaped payloads out of the index as they went in
+        store.purge(T0 + 1)
+        assert store.count(HistoryFilter(text="Zürich")) == 0
+        assert store.conn.execute("SELECT count(*) FROM payloads WHERE event_id = ?",
+                                  (captured,)).fetchone()[0] == 0
+        assert [r.name for r in store.query(HistoryFilter(text="line2"))] == ["app/note"]
+
+
+def test_an_older_consoles_search_index_is_replaced(db: Path):
+    """Its index (of the stored text, in `payload_fts`) is dropped at open, and the next
+    search indexes every payload again, escapes decoded."""
+    with HistoryStore(db) as store:
+        store.record_pending(env="dev", events=parts({"name": "app/a", "data": {"s": "x\ny"}}))
+        store.conn.executescript(
+            "DROP TABLE payload_words; DELETE FROM meta WHERE key = 'words_indexed_upto';"
+            "CREATE VIRTUAL TABLE payload_fts USING fts5(body, content='payloads',"
+            " content_rowid='event_id');"
+            "INSERT INTO payload_fts(rowid, body) SELECT event_id, body FROM payloads;"
+            "INSERT INTO meta(key, value) VALUES ('fts_indexed_upto', '1');")
+    with HistoryStore(db) as store:
+        tables = {r[0] for r in store.conn.execute(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'payload_%' AND type = 'table'")}
+        assert "payload_fts" not in tables and "payload_words" in tables
+        assert store.conn.execute("SELECT value FROM meta WHERE key = 'fts_indexed_upto'"
+                                  ).fetchone() is None
+        assert [r.name for r in store.query(HistoryFilter(text="y"))] == ["app/a"]
+        assert store.count(HistoryFilter(text="ny")) == 0
+
+
 def test_outcomes_ledger_and_captures(db: Path):
     class Captured:
         internal_id = "01CAPTURED"
