@@ -211,15 +211,18 @@ def cmd_test(args: argparse.Namespace) -> int:
     except UserError as exc:  # never requested: the origin holds a key, say
         raise UserError(f"{env.name}: not checked: {exc}") from None
 
-    async def check() -> bool:
+    async def check() -> str | None:
         client = EventApiClient()
         if client.environment_problem:
             say(client.environment_problem)
         try:
-            return await client.health(origin)
+            return await client.health_problem(origin)
         finally:
             await client.aclose()
 
-    ok = asyncio.run(check())
-    print(f"{env.name}: {'reachable' if ok else 'not reachable'} ({origin}/health)")
-    return 0 if ok else 1
+    problem = asyncio.run(check())
+    if problem is None:
+        print(f"{env.name}: reachable ({origin}/health)")
+        return 0
+    print(f"{env.name}: not reachable ({origin}/health): {problem}")
+    return 1

@@ -334,13 +334,21 @@ class EventApiClient:
 
     async def health(self, origin: str) -> bool:
         """True when `GET {origin}/health` answers 200 within 2 s; never raises but on cancel."""
+        return await self.health_problem(origin) is None
+
+    async def health_problem(self, origin: str) -> str | None:
+        """Why `GET {origin}/health` did not answer 200 within 2 s ("certificate verify
+        failed", "connection refused", "answered 404"), or None when it did. A bare "not
+        reachable" left a self-hosted server's TLS or proxy trouble to be guessed."""
         try:
             async with asyncio.timeout(HEALTH_TIMEOUT):
                 response = await self._http.get(f"{origin.rstrip('/')}/health",
                                                 timeout=HEALTH_TIMEOUT)
-        except (httpx.HTTPError, httpx.InvalidURL, TimeoutError, OSError):
-            return False
-        return response.status_code == 200
+        except (TimeoutError, httpx.TimeoutException):
+            return f"no answer within {_secs(HEALTH_TIMEOUT)}"
+        except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
+            return one_line(_detail(exc))
+        return None if response.status_code == 200 else f"answered {response.status_code}"
 
     async def get_json(
         self, url: str, *, bearer: str | None = None, branch: str | None = None,

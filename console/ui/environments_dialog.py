@@ -413,7 +413,8 @@ class EnvironmentsDialog(QDialog):
         self.status.setText(f"Checking {origin}/health …")
 
         async def check() -> None:
-            ok = await self.context.client.health(origin)
-            self.status.setText(f"{origin} is reachable" if ok else f"{origin} did not answer")
+            problem = await self.context.client.health_problem(origin)
+            self.status.setText(rich.text(f"{origin} is reachable") if problem is None
+                                else rich.error(f"{origin} is not reachable: {problem}"))
 
         self.context.tasks.spawn(check(), "test-connection")

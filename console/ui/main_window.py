@@ -441,10 +441,10 @@ class MainWindow(QMainWindow):
             return
 
         async def probe() -> None:
-            ok = await self.context.client.health(origin)
+            problem = await self.context.client.health_problem(origin)
             if self.env_combo.currentData() == env.name:
-                said = "reachable" if ok else "not reachable"
-                self._show_health(said, f"{origin}: {said}")
+                said = "reachable" if problem is None else "not reachable"
+                self._show_health(said, f"{origin}: {said}" + (f": {problem}" if problem else ""))
 
         self.context.tasks.spawn(probe(), "health")
 
@@ -456,7 +456,7 @@ class MainWindow(QMainWindow):
                          "not checked": ("✕", "error"), "not known yet": ("○", "muted")}[said]
         self.health_dot.setText(glyph)
         self.health_dot.setStyleSheet(style(colour))
-        self.health_dot.setToolTip(tip)
+        self.health_dot.setToolTip(rich.tip(tip))
         self.health_dot.setAccessibleName(f"Reachability of the environment: {said}")
 
     # -- the event ------------------------------------------------------------------------

@@ -309,7 +309,8 @@ def test_a_name_with_spaces_around_it_is_said_and_found_as_it_is_kept(cli):
     added = cli("env", "add", " Pad ", "--event-origin", "http://127.0.0.1:19103")
     assert (added.returncode, added.stdout) == (
         0, "saved 'Pad' (custom, http://127.0.0.1:19103)\n")
-    assert cli("env", "test", " Pad ").stdout.startswith("Pad: not reachable")
+    assert cli("env", "test", " Pad ").stdout.startswith(
+        "Pad: not reachable (http://127.0.0.1:19103/health): ")  # and why
 
 
 def test_set_key_never_from_argv_and_needs_input(cli):

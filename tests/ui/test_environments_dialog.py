@@ -136,8 +136,12 @@ def test_test_connection_reports_reachability(qtbot, app_home, run_async):
             assert dialog.status.text() == f"{inbox.url} is reachable"
             dialog.rest_origin.setText("http://127.0.0.1:9")
             dialog._test()
-            await wait_until(lambda: "did not answer" in dialog.status.text(),
+            await wait_until(lambda: "is not reachable: " in dialog.status.text(),
                              message="unreachable")
+            # why, in the error colour: "All connection attempts failed"
+            assert dialog.status.text().startswith("<span style=")
+            assert "http://127.0.0.1:9 is not reachable: All connection attempts" in (
+                dialog.status.text())
 
         run_async(check())
 

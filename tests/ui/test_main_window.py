@@ -1075,6 +1075,28 @@ def test_tooltips_show_server_text_and_event_names_as_written(qtbot):
     assert log.rows[1].error == long_error
 
 
+def test_the_reachability_mark_says_why_an_environment_is_not_reachable(
+        qtbot, app_home, monkeypatch, run_async):
+    """Its tooltip said "not reachable" alone: a certificate, a proxy or a refused port
+    was left to be guessed."""
+    import socket
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        origin = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    monkeypatch.setenv("INNGEST_BASE_URL", origin)
+    _context, window = open_window(qtbot)
+    assert window.env_combo.currentText() == "From environment"
+
+    async def check() -> None:
+        window.check_health()
+        await wait_until(lambda: window.health_dot.text() == "✕", message="checked")
+
+    run_async(check())
+    assert shown(window.health_dot.toolTip()) == (
+        f"{origin}: not reachable: All connection attempts failed")
+
+
 def test_a_key_in_the_sdk_origins_is_never_shown_or_requested(qtbot, app_home, monkeypatch):
     """INNGEST_BASE_URL=<origin>/e/<key>: the picker's and the health dot's tooltips, the
     preview and its snippets showed the key, and the health check requested it."""
@@ -1086,7 +1108,7 @@ def test_a_key_in_the_sdk_origins_is_never_shown_or_requested(qtbot, app_home, m
         _context, window = open_window(qtbot)
         assert window.env_combo.currentText() == "From environment"
         assert window.env_combo.toolTip() == f"{server.origin}/e/****abcd (from-env)"
-        assert window.health_dot.toolTip().startswith("Not checked: event origin: ")
+        assert shown(window.health_dot.toolTip()).startswith("Not checked: event origin: ")
         assert window.health_dot.text() == "✕"
         assert window.health_dot.accessibleName() == (
             "Reachability of the environment: not checked")
