@@ -456,7 +456,7 @@ class MainWindow(QMainWindow):
                          "not checked": ("✕", "error"), "not known yet": ("○", "muted")}[said]
         self.health_dot.setText(glyph)
         self.health_dot.setStyleSheet(style(colour))
-        self.health_dot.setToolTip(rich.tip(tip))
+        self.health_dot.setToolTip(rich.tip(tip) or "")
         self.health_dot.setAccessibleName(f"Reachability of the environment: {said}")
 
     # -- the event ------------------------------------------------------------------------
