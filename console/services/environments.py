@@ -179,6 +179,13 @@ def health_origin(env: Environment) -> str:
     return env.rest_origin or env.event_origin
 
 
+def is_cloud_origin(origin: str) -> bool:
+    """Whether `origin` is Inngest Cloud's: `inn.gs` or a host under `inngest.com`."""
+    parts = _split(normalize_origin(origin))
+    host = (parts.hostname or "").lower() if parts is not None else ""
+    return host == "inn.gs" or host == "inngest.com" or host.endswith(".inngest.com")
+
+
 def on_this_machine(origin: str) -> bool:
     """Whether `origin` (normalized) is a loopback address or localhost: `127.0.0.1:8288`
     and `HTTP://[::1]` as much as `http://127.0.0.1` (only those were, unnormalized)."""
@@ -330,7 +337,10 @@ def from_sdk_variables(environ: Mapping[str, str] | None = None) -> SdkVariables
         event_origin=normalize_origin(event_origin),
         rest_origin=normalize_origin(rest_origin),
         branch=values["INNGEST_ENV"] or None,
-        event_limit=EVENT_LIMIT_SELF_HOSTED if kind_is_dev else EVENT_LIMIT_CLOUD_FREE,
+        # Cloud's limit for Cloud alone: an INNGEST_BASE_URL naming a self-hosted server
+        # is held to its 3 MiB, as that server saved as an environment is (it was 256 KiB)
+        event_limit=(EVENT_LIMIT_CLOUD_FREE if not kind_is_dev and is_cloud_origin(event_origin)
+                     else EVENT_LIMIT_SELF_HOSTED),
     )
     # a signing key is never a bearer token to a Dev Server (INNGEST_DEV, or an origin on
     # this machine, taken for one above: placeholder key, 3 MiB events), as for saved ones

@@ -134,6 +134,25 @@ def test_sdk_target_wins_and_carries_branch_and_signing_key(app_home):
         store.get("From environment (http://127.0.0.1:9999)")  # the variables moved on
 
 
+@pytest.mark.parametrize(("environ", "limit"), [
+    ({"INNGEST_EVENT_KEY": "k"}, 256 * 1024),  # Cloud
+    ({"INNGEST_EVENT_KEY": "k", "INNGEST_BASE_URL": "https://inn.gs"}, 256 * 1024),
+    ({"INNGEST_EVENT_KEY": "k", "INNGEST_EVENT_API_BASE_URL": "https://INN.GS/"}, 256 * 1024),
+    ({"INNGEST_EVENT_KEY": "k", "INNGEST_BASE_URL": "https://api.inngest.com"}, 256 * 1024),
+    # a self-hosted server: 3 MiB, as when it is saved as an environment (it was Cloud's)
+    ({"INNGEST_EVENT_KEY": "k", "INNGEST_BASE_URL": "https://inngest.internal.example.com"},
+     3 * 1024 * 1024),
+    ({"INNGEST_EVENT_KEY": "k", "INNGEST_EVENT_API_BASE_URL": "http://10.0.0.5:8288"},
+     3 * 1024 * 1024),
+    ({"INNGEST_EVENT_KEY": "k", "INNGEST_BASE_URL": "https://inn.gs.example.org"},
+     3 * 1024 * 1024),
+    ({"INNGEST_DEV": "1"}, 3 * 1024 * 1024),
+])
+def test_the_variables_per_event_limit_is_cloud_s_for_cloud_alone(environ, limit):
+    sdk = from_sdk_variables(environ)
+    assert sdk is not None and sdk.environment.event_limit == limit
+
+
 def test_the_signing_key_from_the_variables_never_goes_to_a_dev_server():
     """INNGEST_DEV with INNGEST_SIGNING_KEY: the runs lookup sent the production signing
     key as a bearer token to the Dev Server (a saved Dev Server never gets one)."""
