@@ -33,6 +33,7 @@ from console.services.inbox import (
 from console.services.inbox_store import iso_millis
 
 DEFAULT_PORT = 8288
+MAX_RUN_DELAY = 86_400  # a day: simulated runs later than that are never looked for
 
 
 def add_parser(subparsers: Any) -> None:
@@ -74,8 +75,8 @@ def run_inbox(args: argparse.Namespace) -> int:
         raise InputError("--keep must be a positive number")
     if args.keep_mib < 1:
         raise InputError("--keep-mib must be a positive number")
-    if args.run_delay < 0:
-        raise InputError("--run-delay must not be negative")
+    if not 0 <= args.run_delay <= MAX_RUN_DELAY:  # NaN too; inf had every POST answer 500
+        raise InputError(f"--run-delay must be 0 to {MAX_RUN_DELAY:,} seconds")
     key: str | None = None
     if args.event_key_env:
         key = os.environ.get(args.event_key_env)

@@ -250,11 +250,11 @@ class HttpServer:
                                 stall=self.limits.stall_seconds)
                     raise _TooLargeError
                 chunks.append(bytes(part.data))
+                if len(chunks) > MAX_BODY_PIECES:
+                    await _send(conn, writer, "POST", _TOO_MANY_PIECES, close=True,
+                                stall=self.limits.stall_seconds)
+                    raise _TooLargeError
                 if len(chunks) % YIELD_EVERY_PIECES == 0:
-                    if len(chunks) > MAX_BODY_PIECES:
-                        await _send(conn, writer, "POST", _TOO_MANY_PIECES, close=True,
-                                    stall=self.limits.stall_seconds)
-                        raise _TooLargeError
                     await asyncio.sleep(0)
         finally:
             self.buffered -= total

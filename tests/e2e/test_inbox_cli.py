@@ -144,6 +144,15 @@ def test_a_missing_key_variable_is_a_usage_error(app_home):
                              "not set or is empty\n")
 
 
+@pytest.mark.parametrize("delay", ["inf", "nan", "-1", "86401"])
+def test_a_run_delay_that_is_not_a_number_of_seconds_is_refused(app_home, delay):
+    """`--run-delay inf` was taken, and every POST then answered 500 (the event stored all
+    the same, once per retry); `nan` silently meant 0."""
+    result = run("--port", "0", "--run-delay", delay)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == "event-console: --run-delay must be 0 to 86,400 seconds\n"
+
+
 def test_a_remote_address_is_refused_without_allow_remote(app_home):
     result = run("--host", "0.0.0.0", "--port", "0")
     assert result.returncode == 2

@@ -514,8 +514,9 @@ def test_a_body_in_one_byte_chunks_lets_the_loop_run_and_too_many_are_refused(mo
 
     monkeypatch.setattr(h11.Connection, "next_event", counted)
 
-    def event(size: int) -> bytes:
-        return json.dumps({"name": "app/chunky", "data": {"x": "y" * (size - 40)}}).encode()
+    def event(size: int) -> bytes:  # exactly `size` bytes: `size` one-byte chunks
+        bare = len(json.dumps({"name": "app/chunky", "data": {"x": ""}}))
+        return json.dumps({"name": "app/chunky", "data": {"x": "y" * (size - bare)}}).encode()
 
     async def exchange(port: int, body: bytes) -> tuple[bytes, int]:
         """The answer, and the most pieces parsed between two turns of the loop."""
@@ -533,7 +534,7 @@ def test_a_body_in_one_byte_chunks_lets_the_loop_run_and_too_many_are_refused(mo
         await server.start()
         try:
             return [await exchange(server.port, event(size))
-                    for size in (60_000, 70_000, 100)], server.events
+                    for size in (65_536, 65_537, 100)], server.events
         finally:
             await server.stop()
 
@@ -546,7 +547,8 @@ def test_a_body_in_one_byte_chunks_lets_the_loop_run_and_too_many_are_refused(mo
         "ids": [], "status": 400, "error": "the request body came in over 65,536 pieces "
                                            "(chunks); send it in fewer, larger ones"}
     assert after.startswith(b"HTTP/1.1 200 ")  # the server goes on
-    assert [(e.name, e.size) for e in captured] == [("app/chunky", len(event(60_000))),
+    # the cap is exact: 65,537 pieces had passed (checked every 1,024, up to 66,559)
+    assert [(e.name, e.size) for e in captured] == [("app/chunky", 65_536),
                                                     ("app/chunky", len(event(100)))]
 
 
