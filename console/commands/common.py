@@ -20,7 +20,13 @@ from console.services.environments import Environment, EnvironmentStore
 from console.services.paths import app_paths
 from console.services.secrets import SecretStore
 from console.services.targets import ResolvedTarget, adhoc_environment, resolve_target
-from console.services.text_files import MAX_INPUT_BYTES, NotUtf8, decode_utf8, read_text_file
+from console.services.text_files import (
+    MAX_INPUT_BYTES,
+    NotUtf8,
+    decode_utf8,
+    read_text_file,
+    utf16_problem,
+)
 
 T = TypeVar("T")
 
@@ -169,6 +175,9 @@ def read_input(path: str) -> tuple[str, str]:
     data = sys.stdin.buffer.read(MAX_INPUT_BYTES + 1)
     if len(data) > MAX_INPUT_BYTES:
         raise InputError(f"<stdin>: larger than {MAX_INPUT_BYTES:,} bytes")
+    problem = utf16_problem(data)
+    if problem:  # PowerShell 5 pipes UTF-16 too (`Get-Content x.json | event-console send -`)
+        raise InputError(f"<stdin>: {problem}")
     try:
         return "<stdin>", decode_utf8(data)
     except NotUtf8 as exc:

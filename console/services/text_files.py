@@ -96,20 +96,32 @@ _TEXT_SAMPLE = 2048  # characters of a UTF-16 file looked at
 
 
 def utf16_problem(data: bytes) -> str | None:
-    """What to say of text in UTF-16 (with its byte order mark), or None. Windows
-    PowerShell 5 writes UTF-16 with `>` and `Out-File` (JSON, or CSV from ConvertTo-Csv):
-    "binary file" or "not UTF-8" would mislead. Most bytes decode as UTF-16, so the text
-    must also start with a printable ASCII character (`{`, `[`, a CSV header, `#TYPE`) and
-    hold no control characters but tabs and line breaks."""
+    """What to say of text in UTF-16, or None. Windows PowerShell 5 writes UTF-16 with `>`
+    and `Out-File` (JSON, or CSV from ConvertTo-Csv): "binary file" or "not UTF-8" would
+    mislead. With a byte order mark, or without one when the first character has a zero
+    byte beside it. Most bytes decode as UTF-16, so the text must also start with a
+    printable ASCII character (`{`, `[`, a CSV header, `#TYPE`) and hold no control
+    characters but tabs and line breaks."""
     for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
-            try:
-                text = data[len(bom):].decode(codec).lstrip()
-            except UnicodeDecodeError:
-                return None
-            if text and not ("!" <= text[0] <= "~" and all(
-                    ch.isprintable() or ch in "\t\r\n" for ch in text[:_TEXT_SAMPLE])):
-                return None
-            return ("UTF-16 text, not UTF-8: save the file as UTF-8 (in Windows PowerShell, "
-                    "`| Out-File -Encoding utf8` instead of `>`)")
+            return _utf16_text(data[len(bom):], codec, empty=True)
+    if len(data) >= 2 and (data[0] == 0) != (data[1] == 0):
+        return _utf16_text(data, "utf-16-be" if data[0] == 0 else "utf-16-le", empty=False)
     return None
+
+
+def _utf16_text(data: bytes, codec: str, *, empty: bool) -> str | None:
+    try:
+        text = data.decode(codec).lstrip()
+    except UnicodeDecodeError:
+        return None
+    if not text:
+        return UTF16_MESSAGE if empty else None
+    if not ("!" <= text[0] <= "~" and all(
+            ch.isprintable() or ch in "\t\r\n" for ch in text[:_TEXT_SAMPLE])):
+        return None
+    return UTF16_MESSAGE
+
+
+UTF16_MESSAGE = ("UTF-16 text, not UTF-8: save the file as UTF-8 (in Windows PowerShell, "
+                 "`| Out-File -Encoding utf8` instead of `>`)")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -82,6 +85,16 @@ def test_unreadable_input_and_usage_errors_exit_2(cli, tmp_path):
     utf16 = cli("send", "--url", "http://127.0.0.1:9", str(wide))
     assert (utf16.returncode, utf16.stderr) == (2, (
         f"event-console: {wide}: UTF-16 text, not UTF-8: save the file as UTF-8 (in Windows "
+        "PowerShell, `| Out-File -Encoding utf8` instead of `>`)\n"))
+    # the same piped in (it said "not UTF-8 text at line 1, column 1 (byte 0)")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    with wide.open("rb") as stdin:
+        piped = subprocess.run(
+            [sys.executable, "-m", "console", "send", "--url", "http://127.0.0.1:9", "-"],
+            stdin=stdin, capture_output=True, text=True, check=False, timeout=60,
+            env={**environ, "EVENT_CONSOLE_HOME": str(tmp_path / "home")})
+    assert (piped.returncode, piped.stderr) == (2, (
+        "event-console: <stdin>: UTF-16 text, not UTF-8: save the file as UTF-8 (in Windows "
         "PowerShell, `| Out-File -Encoding utf8` instead of `>`)\n"))
     marked = tmp_path / "marked.json"  # PowerShell's `-Encoding utf8` starts with a BOM
     marked.write_text('{"name": "app/x"}', encoding="utf-8-sig")
