@@ -13,7 +13,7 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from console.commands.common import emit
+from console.commands.common import emit, given
 from console.core.dedup import OutcomeKind
 from console.core.errors import InputError
 from console.core.terminal import say, visible
@@ -87,6 +87,8 @@ def run_history(args: argparse.Namespace) -> int:
     since = (max(0, now_ms() - parse_duration(args.since)) if args.since is not None
              else None)
     args.limit = min(args.limit, 2**62)
+    for option in ("env", "name", "search"):  # `--env "$ENV"` unset counted every environment
+        given(args, option)
     filters = HistoryFilter(env=args.env, name=args.name, outcome=args.outcome,
                             text=args.search, since_ms=since)
     with HistoryStore(app_paths().ensure().history_db, upgrading=say) as store:

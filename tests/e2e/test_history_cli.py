@@ -83,3 +83,13 @@ def test_a_search_or_name_too_long_for_sqlite_is_one_line(cli, option, value):
     [line] = done.stderr.splitlines()
     assert line.startswith("event-console: the ") and line.endswith(
         "is over 10,000 bytes: search for a shorter part of it"), line
+
+
+@pytest.mark.parametrize("option", ["--env", "--name", "--search"])
+def test_an_empty_filter_is_refused_not_read_as_no_filter(cli, option):
+    """`history --env "$ENV" --outcome deduplicated --json` in CI with ENV unset counted the
+    events of every environment (send, run and validate refuse `--env ""` already)."""
+    proc = cli("history", option, "", "--json")
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == (f"event-console: {option}: empty (is the variable it comes from "
+                           "set?)\n")
