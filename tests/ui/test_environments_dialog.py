@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 
@@ -144,6 +145,35 @@ def test_test_connection_reports_reachability(qtbot, app_home, run_async):
                 dialog.status.text())
 
         run_async(check())
+
+
+def test_closing_the_dialog_cancels_a_test_connection_still_waiting(qtbot, app_home,
+                                                                    run_async):
+    """The window deletes the dialog once closed: an answer coming after (a server that
+    takes its 2 s) would be written to a label that is gone."""
+    import socket
+
+    silent = socket.socket()  # accepts the connection, never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    try:
+        _context, dialog = make_dialog(qtbot)
+        dialog._select("Inbox")
+        dialog.rest_origin.setText(f"http://127.0.0.1:{silent.getsockname()[1]}")
+
+        async def close_while_testing() -> None:
+            dialog._test()
+            task = dialog._testing
+            assert task is not None and not task.done()
+            await asyncio.sleep(0.1)
+            dialog.done(0)  # closed (reject() would first ask about the edited origin)
+            await asyncio.wait([task], timeout=1)  # it unwinds (it would take 2 s otherwise)
+            assert task.cancelled()
+            assert "Checking" in dialog.status.text()  # nothing written after the close
+
+        run_async(close_while_testing())
+    finally:
+        silent.close()
 
 
 def test_test_connection_checks_the_origins_as_save_does_and_requests_nothing_bad(

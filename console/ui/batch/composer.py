@@ -336,8 +336,9 @@ class BatchComposer(BatchImports, QWidget):
     def open_preview(self, batch: Batch | None = None,
                      plan: BatchPlan | None = None) -> PreviewDialog:
         """The requests of this batch, or of `batch` planned as `plan` (the editor's)."""
-        if self.preview_dialog is not None:
+        if self.preview_dialog is not None:  # one at a time: each kept its requests' text
             self.preview_dialog.close()
+            self.preview_dialog.deleteLater()
         if batch is None or plan is None:
             batch, plan = self.batch, self.model.plan()
         target = self._target() if callable(self._target) else self._target
