@@ -213,6 +213,9 @@ class EventApiClient:
         except UnicodeEncodeError:  # headers are ASCII: the branch is the one we set freely
             return _Attempt(error=f"cannot send to {where}: the branch name (sent in the "
                                   "x-inngest-env header) may hold only ASCII characters")
+        bare = where
+        if self._proxied(request.url):  # a refused connection was the proxy's, not the server's
+            where += f" {THROUGH_PROXY}"
         response: httpx.Response | None = None
         try:
             async with asyncio.timeout(self._timeouts.attempt):
@@ -246,7 +249,7 @@ class EventApiClient:
             return _Attempt(error=f"could not connect to {where}: {_detail(exc)}", retry=True)
         except httpx.ProxyError as exc:  # the proxy refused the tunnel: nothing reached the server
             return _Attempt(error=f"the proxy (from the environment's HTTPS_PROXY or ALL_PROXY)"
-                                  f" did not connect to {where}: {_detail(exc)}",
+                                  f" did not connect to {bare}: {_detail(exc)}",
                             retry=_proxy_retryable(exc))
         except httpx.RemoteProtocolError:
             return _Attempt(error=f"{where} closed the connection without answering",
@@ -256,6 +259,13 @@ class EventApiClient:
                             retry=True, uncertain=True)
         except httpx.HTTPError as exc:  # LocalProtocolError and the like: retrying won't help
             return _Attempt(error=f"cannot send to {where}: {_detail(exc)}")
+
+    def _proxied(self, url: httpx.URL) -> bool:
+        """Whether a request to `url` goes through a proxy from the environment."""
+        try:
+            return self._http._transport_for_url(url) is not self._http._transport
+        except AttributeError:  # an httpx that keeps its transports otherwise: not said
+            return False
 
     def _no_answer(self, where: str) -> str:
         return f"no answer from {where} within {_secs(self._timeouts.attempt)}"
@@ -437,6 +447,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 LOOPBACK_DIRECT: dict[str, httpx.AsyncBaseTransport | None] = {
     "all://localhost": None, "all://127.0.0.1": None, "all://[::1]": None}
 ENVIRONMENT_SETTINGS = "HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, SSL_CERT_FILE, SSL_CERT_DIR"
+THROUGH_PROXY = "(through the proxy set in HTTP_PROXY, HTTPS_PROXY or ALL_PROXY)"
 CA_HINT = (" (a server whose certificate comes from a private CA: set SSL_CERT_FILE to that CA's"
            " PEM file)")
 _CREDENTIALS = re.compile(r"(//)[^/@\s]*@")

@@ -776,3 +776,21 @@ def test_a_certificate_that_fails_is_not_retried_and_says_how_to_trust_a_ca(tmp_
     assert result.attempts == 1 and len(handshakes) == 1
     assert result.error is not None and "certificate verify failed" in result.error
     assert result.error.endswith("set SSL_CERT_FILE to that CA's PEM file)")
+
+
+def test_a_failure_through_a_proxy_names_the_proxy(monkeypatch):
+    """A proxy that was down was reported as the server refusing ("could not connect to
+    http://events.example.test/e/…: All connection attempts failed")."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    monkeypatch.setenv("HTTP_PROXY", f"http://someone:proxy-secret@127.0.0.1:{port}")
+    result, _ = asyncio.run(_send_once("http://events.example.test"))
+    assert result.status is None and result.error is not None
+    assert result.error.startswith(
+        "could not connect to http://events.example.test/e/****")
+    assert "(through the proxy set in HTTP_PROXY, HTTPS_PROXY or ALL_PROXY)" in result.error
+    assert "proxy-secret" not in result.error and KEY not in result.error
+    monkeypatch.delenv("HTTP_PROXY")
+    direct, _ = asyncio.run(_send_once(f"http://127.0.0.1:{port}"))
+    assert direct.error is not None and "through the proxy" not in direct.error
