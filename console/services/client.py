@@ -17,11 +17,12 @@ Why it is shaped like this:
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import math
+import os
 import random
-import re
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -441,16 +442,38 @@ def _retry_after(response: httpx.Response) -> float | None:
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
-# A proxy from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) is never used for the
-# loopback, as Go's net/http (the Dev Server's) does not: a local Dev Server or the inbox
-# behind a corporate proxy got the proxy's 502, and the event key went to it in clear text.
-LOOPBACK_DIRECT: dict[str, httpx.AsyncBaseTransport | None] = {
-    "all://localhost": None, "all://127.0.0.1": None, "all://[::1]": None}
+class _Client(httpx.AsyncClient):
+    """A proxy from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY) is never used for
+    the loopback (localhost, 127.0.0.0/8, ::1), as Go's net/http (the Dev Server's) does
+    not: a local Dev Server or the inbox behind a corporate proxy got the proxy's 502, and
+    the event key went to it in clear text."""
+
+    def _transport_for_url(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
+        if _is_loopback(url.host):
+            return self._transport
+        return super()._transport_for_url(url)
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 ENVIRONMENT_SETTINGS = "HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, SSL_CERT_FILE, SSL_CERT_DIR"
 THROUGH_PROXY = "(through the proxy set in HTTP_PROXY, HTTPS_PROXY or ALL_PROXY)"
 CA_HINT = (" (a server whose certificate comes from a private CA: set SSL_CERT_FILE to that CA's"
            " PEM file)")
-_CREDENTIALS = re.compile(r"(//)[^/@\s]*@")
+_PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+
+
+def _proxy_credentials() -> bool:
+    """Whether a proxy variable holds a user or password (an `@`), in any case of name."""
+    return any("@" in value for name, value in os.environ.items()
+               if name.upper() in _PROXY_VARIABLES)
 
 
 def _http_client(**options: Any) -> tuple[httpx.AsyncClient, str | None]:
@@ -459,14 +482,17 @@ def _http_client(**options: Any) -> tuple[httpx.AsyncClient, str | None]:
     with that said: a SOCKS proxy in ALL_PROXY, `[::1]` in NO_PROXY or an SSL_CERT_FILE that
     is not there had stopped the window from opening and every command with a traceback."""
     try:
-        return httpx.AsyncClient(**options, mounts=LOOPBACK_DIRECT), None
+        return _Client(**options), None
     except ImportError:
         problem = "a SOCKS proxy (socks5://) is not supported"
     except OSError as exc:  # ssl.SSLError is one too
         problem = f"the certificates (SSL_CERT_FILE, SSL_CERT_DIR) cannot be read: {_detail(exc)}"
     except (ValueError, httpx.InvalidURL) as exc:
-        problem = _CREDENTIALS.sub(r"\1…@", _detail(exc))
-    return (httpx.AsyncClient(**options, trust_env=False),
+        # httpx's message may quote a piece of a proxy URL's password ("Invalid port:
+        # 'Sup3r'" of http://alice:Sup3r/x@proxy:8080): no detail when one holds a password
+        problem = ("a proxy setting cannot be read" if _proxy_credentials()
+                   else _detail(exc))
+    return (_Client(**options, trust_env=False),
             f"the proxy and certificate settings of the environment ({ENVIRONMENT_SETTINGS})"
             f" are ignored: {one_line(problem)}")
 

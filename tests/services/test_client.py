@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from urllib.parse import quote
 
+import httpx
 import pytest
 
 from console import __version__
@@ -692,6 +693,15 @@ def test_a_proxy_from_the_environment_never_carries_loopback_requests(server, mo
             assert (result.status, result.error, problem) == (200, None, None), origin
         assert proxy.lines == []  # not one request went to the proxy
         assert len(server.requests) == 2
+        client = EventApiClient()  # the whole of 127.0.0.0/8 and ::1, as Go's net/http
+        try:
+            for url in ("http://127.0.0.2:9/", "http://[::1]:9/", "http://LOCALHOST:9/",
+                        "https://127.255.0.1/"):
+                assert not client._proxied(httpx.URL(url)), url
+            assert client._proxied(httpx.URL("http://events.example.test/"))
+            assert client._proxied(httpx.URL("http://128.0.0.1/"))
+        finally:
+            asyncio.run(client.aclose())
     finally:
         proxy.close()
 
@@ -700,7 +710,11 @@ def test_a_proxy_from_the_environment_never_carries_loopback_requests(server, mo
     ({"ALL_PROXY": "socks5://127.0.0.1:1080"}, "a SOCKS proxy (socks5://) is not supported"),
     ({"NO_PROXY": "localhost,[::1]", "HTTP_PROXY": "http://proxy.corp:3128"},
      "Invalid port: ':1]'"),
-    ({"ALL_PROXY": "ftp://someone:hunter2@proxy.corp"}, "Unknown scheme for proxy URL"),
+    # a setting with a password is not quoted: httpx quotes a piece of it ("Invalid port:
+    # 'hunter2'" for a password holding a "/")
+    ({"ALL_PROXY": "ftp://someone:hunter2@proxy.corp"}, "a proxy setting cannot be read"),
+    ({"HTTPS_PROXY": "http://someone:hunter2/x@proxy.corp:8080"},
+     "a proxy setting cannot be read"),
     ({"SSL_CERT_FILE": "/nonexistent/ca.pem"},
      "the certificates (SSL_CERT_FILE, SSL_CERT_DIR) cannot be read: [Errno 2]"),
 ])
