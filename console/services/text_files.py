@@ -7,6 +7,7 @@ from __future__ import annotations
 import codecs
 import os
 import stat
+import unicodedata
 from pathlib import Path
 
 from console.core.errors import InputError
@@ -58,7 +59,8 @@ class NotUtf8(InputError):
     an editor that shows the text would count them; `byte`: its 0-based offset)."""
 
     def __init__(self, data: bytes, byte: int) -> None:
-        before = data[:byte].decode("utf-8-sig")  # valid up to there
+        """`byte`: the offset in `data` of the first byte that is not UTF-8."""
+        before = data[:byte].decode("utf-8").removeprefix("\ufeff")  # valid up to there
         lines = text_lines(before)
         self.byte, self.line, self.column = byte, len(lines), len(lines[-1]) + 1
         self.bare = f"not UTF-8 text (byte {byte})"  # for a FILE:LINE:COL line
@@ -70,7 +72,9 @@ def decode_utf8(data: bytes) -> str:
     """`data` as text (a leading byte order mark dropped), or `NotUtf8` saying where the
     first byte that is not UTF-8 is: a byte number alone sent the user counting."""
     try:
-        return data.decode("utf-8-sig")
+        # not "utf-8-sig": its error offsets count from after the mark (a file with one was
+        # placed up to 3 bytes early, or the offset cut a character and raised again)
+        return data.decode("utf-8").removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
         raise NotUtf8(data, exc.start) from None
 
@@ -101,7 +105,7 @@ def utf16_problem(data: bytes) -> str | None:
     mislead. With a byte order mark, or without one when the first character has a zero
     byte beside it. Most bytes decode as UTF-16, so the text must also start with a
     printable ASCII character (`{`, `[`, a CSV header, `#TYPE`) and hold no control
-    characters but tabs and line breaks."""
+    characters but tabs and line breaks, and no unassigned or private-use ones."""
     for bom, codec in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             return _utf16_text(data[len(bom):], codec, empty=True)
@@ -117,10 +121,17 @@ def _utf16_text(data: bytes, codec: str, *, empty: bool) -> str | None:
         return None
     if not text:
         return UTF16_MESSAGE if empty else None
-    if not ("!" <= text[0] <= "~" and all(
-            ch.isprintable() or ch in "\t\r\n" for ch in text[:_TEXT_SAMPLE])):
+    if not ("!" <= text[0] <= "~" and not any(
+            unicodedata.category(ch) in _NOT_TEXT and ch not in "\t\r\n"
+            for ch in text[:_TEXT_SAMPLE])):
         return None
     return UTF16_MESSAGE
+
+
+# control characters, unassigned and private-use code points: what text does not hold
+# (spaces such as U+00A0 and U+3000, joiners and U+2028 it does: str.isprintable refused
+# them, and UTF-16 JSON with a price in French was called binary)
+_NOT_TEXT = frozenset({"Cc", "Cn", "Co"})
 
 
 UTF16_MESSAGE = ("UTF-16 text, not UTF-8: save the file as UTF-8 (in Windows PowerShell, "
