@@ -322,7 +322,10 @@ def _unicode(match: re.Match[str]) -> str:
 
 def ensure_fts(conn: sqlite3.Connection) -> bool:
     """Create the payload search index when FTS5 is here; True when search can use it.
-    An index of an older console (of the text as stored) is dropped."""
+    An index of an older console (of the text as stored) is dropped; and this console's
+    own too when both are there: an older console has used the file since, so this one's
+    index missed its purges and writes (its purge freed event ids for its next send, which
+    this index still knew by the words of the events purged)."""
     if _fts_tables(conn) == {FTS_TABLE}:
         return True
     try:
@@ -334,6 +337,9 @@ def ensure_fts(conn: sqlite3.Connection) -> bool:
         if _OLD_FTS[0] in tables:
             conn.execute(f"DROP TABLE {_OLD_FTS[0]}")
             conn.execute("DELETE FROM meta WHERE key = ?", (_OLD_FTS[1],))
+            if FTS_TABLE in tables:
+                conn.execute(f"DROP TABLE {FTS_TABLE}")
+                tables.discard(FTS_TABLE)
         if FTS_TABLE not in tables:
             conn.execute(f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5("
                          "body, content='payloads', content_rowid='event_id')")

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
@@ -87,7 +87,6 @@ class WorkspacePanels:
         window.flow.finished.connect(lambda _summary: self._refresh_history())
         window.flow.outcomes_known.connect(lambda _outcomes: self._refresh_history())
         context.inbox_listeners.append(lambda _event: self._refresh_history())
-        self.schema_dialog: SchemaDialog | None = None
         window.inbox_panel.save_as_template.connect(
             lambda text, name: self._save_text_as_template(text, name, literal=True))
         # a run sends ids the editor or the batch may hold: what the banner says of them
@@ -301,14 +300,13 @@ class WorkspacePanels:
 
     def _schema_dialog(self, name: str, schema: dict[str, Any], origin: str,
                        version: str | None) -> SchemaDialog:
-        if self.schema_dialog is not None:  # one at a time: every one opened stayed alive
-            self.schema_dialog.close()
-            self.schema_dialog.deleteLater()
         dialog = SchemaDialog(self.workspace.folder, name, _data_schema(schema), origin=origin,
                               version=version, parent=self.window)
+        # freed once closed (every one opened stayed alive); several may be open at once,
+        # each with its edits
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.saved.connect(lambda path: self._schema_saved(path))
         dialog.show()
-        self.schema_dialog = dialog
         return dialog
 
     def _schema_saved(self, path: str) -> None:

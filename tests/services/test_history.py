@@ -489,6 +489,22 @@ def test_an_older_consoles_search_index_is_replaced(db: Path):
                                   ).fetchone() is None
         assert [r.name for r in store.query(HistoryFilter(text="y"))] == ["app/a"]
         assert store.count(HistoryFilter(text="ny")) == 0
+    # an older console uses the file again: it makes its own index, purges everything and
+    # sends an event that takes the freed id 1 (it does not know this console's index)
+    with HistoryStore(db) as store:
+        store.conn.executescript(
+            "CREATE VIRTUAL TABLE payload_fts USING fts5(body, content='payloads',"
+            " content_rowid='event_id');"
+            "DELETE FROM payloads; DELETE FROM events; DELETE FROM requests;")
+        store.conn.execute("INSERT INTO requests(id, env, created_ms, request_bytes, events,"
+                           " state, first_event_id) VALUES (1, 'dev', 1, 9, 1, 'done', 1)")
+        store.conn.execute("INSERT INTO events(id, request_id, idx, env, time_ms, name, size)"
+                           " VALUES (1, 1, 0, 'dev', 1, 't/golf', 9)")
+        store.conn.execute("INSERT INTO payloads(event_id, body) VALUES (1, ?)",
+                           ('{"name": "t/golf"}',))
+    with HistoryStore(db) as store:  # this console's index missed all that: rebuilt
+        assert [r.name for r in store.query(HistoryFilter(text="golf"))] == ["t/golf"]
+        assert store.count(HistoryFilter(text="y")) == 0  # the purged event's words
 
 
 def test_outcomes_ledger_and_captures(db: Path):

@@ -1510,13 +1510,19 @@ def test_closed_dialogs_are_freed_not_kept_by_the_window(qtbot, app_home):
         QTimer.singleShot(20, close_the_modal)
         window.open_environments()
         window.preview()
-        window.panels._schema_dialog("app/x", {"type": "object"}, "a test", None)
+    # schema dialogs: several may be open, each with its edits; each is freed once closed
+    first = window.panels._schema_dialog("app/a", {"type": "object"}, "a test", None)
+    first.editor.setPlainText('{"type": "object", "required": ["orderId"]}')
+    second = window.panels._schema_dialog("app/b", {"type": "object"}, "a test", None)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+    assert first.isVisible() and "orderId" in first.editor.toPlainText()
+    second.reject()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
     QTest.qWait(50)
     assert window.findChildren(EnvironmentsDialog) == []
     assert len(window.findChildren(PreviewDialog)) == 1  # the one open: the last
-    assert len(window.findChildren(SchemaDialog)) == 1
     assert window.composer.preview_dialog in window.findChildren(PreviewDialog)
+    assert window.findChildren(SchemaDialog) == [first]
 
 
 def test_the_history_tab_refreshes_during_a_stream_of_captures_and_after_a_run(qtbot,
