@@ -43,6 +43,10 @@ from console.core.serialize import event_bytes
 
 HELPERS = ("uuid", "ulid", "now", "now_ms", "seq", "vars", "row", "fake", "steps")
 MAX_TEXT = 1_000_000  # characters any one operation or rendered string may produce
+MAX_INT_BITS = 64_000  # an integer `*` or `**` may make (about 19,000 digits)
+# `{{ }}` placeholders in one string: each is compiled (~0.4 ms), and a 1 MB template of
+# 200,000 took 80 s and 660 MB at every load of its workspace, used or not
+MAX_PLACEHOLDERS = 5_000
 MAX_DEPTH = 200  # nesting of values converted to JSON
 RENDER_SECONDS = 2.0  # the longest a `{% ... %}` template may run
 CHECK_EVERY = 4096  # template lines between looks at the clock
@@ -223,7 +227,11 @@ class _Sandbox(ImmutableSandboxedEnvironment):
                         and limits.weight(seq, MAX_TEXT // count + 1) * count > MAX_TEXT):
                     raise SecurityError(f"result longer than {MAX_TEXT:,} items")
         if (operator == "**" and isinstance(left, int) and isinstance(right, int)
-                and abs(left) > 1 and right * left.bit_length() > 64_000):
+                and abs(left) > 1 and right * left.bit_length() > MAX_INT_BITS):
+            raise SecurityError("number too large")
+        if (operator == "*" and isinstance(left, int) and isinstance(right, int)
+                and left.bit_length() + right.bit_length() > MAX_INT_BITS):
+            # squaring a 3**20000 eleven times took 160 s: `**` alone had been checked
             raise SecurityError("number too large")
         return super().call_binop(context, operator, left, right)
 
@@ -461,6 +469,17 @@ class TemplateEngine:
     def _compile(self, source: str) -> CompiledString:
         if not has_template_marks(source):
             return CompiledString(source, "literal")
+        if source.count("{{") > MAX_PLACEHOLDERS:
+            raise TemplateError(f"over {MAX_PLACEHOLDERS:,} placeholders in one string: split "
+                                "it, or build the text with a {% for %} loop")
+        try:
+            return self._compiled(source)
+        except (RecursionError, SyntaxError, MemoryError):
+            # 3,000 nested parentheses, 25 nested {% for %} ("too many statically nested
+            # blocks"): an uncaught error that ended `run` and kept the window from opening
+            raise TemplateError("template too deeply nested or too complex to compile") from None
+
+    def _compiled(self, source: str) -> CompiledString:
         try:
             tokens = list(self.env.lexer.tokeniter(source, None))
             pieces = self._pieces(source, tokens)
