@@ -51,7 +51,7 @@ from console.services.atomic import write_bytes_atomic
 from console.services.history_session import MAX_VERIFY_SECONDS, verify_seconds_from_env
 from console.services.run_results import RunReport, StepResult, load_rows, report_json
 from console.services.runner import Limits, ScenarioRunner
-from console.services.text_files import real_path
+from console.services.text_files import checkout_root, real_path
 from console.services.workspace import Workspace, read_workspace_file
 
 
@@ -118,11 +118,11 @@ def load_scenario(args: argparse.Namespace) -> tuple[Workspace, Scenario]:
     by_name = (args.scenario in workspace.scenarios and not args.scenario.endswith(".json")
                and "/" not in args.scenario and os.sep not in args.scenario)
     if not by_name and (file.is_file() or args.scenario.endswith(".json")):
-        # a file in the workspace may not lead out of it through a link: a scenario in a
-        # pull request linked to a secret file, and a CI log showed its first word
-        inside = file.absolute().is_relative_to(workspace.folder.absolute())
+        # a file in the workspace (or the checkout) may not lead out of it through a link:
+        # a scenario in a pull request linked to a secret file, and a CI log showed its
+        # first word
         try:
-            text = read_workspace_file(file, within=workspace.folder if inside else None)
+            text = read_workspace_file(file, within=checkout_root(file, workspace.folder))
         except UserError as exc:
             raise InputError(f"{args.scenario}: {exc}") from None
         scenario, problems = parse_scenario(text, args.scenario)
@@ -194,7 +194,7 @@ def _check_outputs(args: argparse.Namespace) -> None:
 def run_scenario_cmd(args: argparse.Namespace) -> int:
     _check_outputs(args)
     variables = parse_var_pairs(args.var)
-    rows = load_rows(Path(args.data)) if args.data else None
+    rows = load_rows(Path(args.data), _workspace_folder(args)) if args.data else None
     workspace, scenario = load_scenario(args)
     if args.dry_run:
         try:

@@ -19,7 +19,7 @@ from console.core.dedup import OutcomeKind, summary_line
 from console.core.errors import InputError
 from console.core.positions import parse_with_positions, text_lines
 from console.core.serialize import json_text
-from console.services.text_files import read_text_file
+from console.services.text_files import checkout_root, read_text_file
 
 MAX_ROWS_BYTES = 64 * 1024 * 1024
 
@@ -209,10 +209,13 @@ def parse_rows(text: str, name: str) -> list[dict[str, Any]]:
     return list(doc.value)
 
 
-def load_rows(path: Path) -> list[dict[str, Any]]:
+def load_rows(path: Path, workspace: Path | None = None) -> list[dict[str, Any]]:
+    """The rows of a `--data` file; one that leads through a link out of the workspace (or
+    the current folder) is not read (see text_files.checkout_root)."""
     try:
         text = read_text_file(path, max_bytes=MAX_ROWS_BYTES, kind="a rows file",
-                              not_binary="not CSV or JSON text")
+                              not_binary="not CSV or JSON text",
+                              within=checkout_root(path, workspace))
     except InputError as exc:
         raise InputError(f"{path}: {exc}") from None
     rows = parse_rows(text, str(path))

@@ -91,6 +91,19 @@ def outside_link(path: Path, root: Path, *, done: str = "read") -> str | None:
     return f"leads through a link to {real}, outside {top}: not {done}"
 
 
+def checkout_root(path: Path, workspace: Path | None = None) -> Path | None:
+    """The folder a file named on a command line may not lead out of through a link: the
+    workspace when the file is in it, else the current folder (a repository's checkout, in
+    CI) for a relative path, else None (an absolute path is the user's own choice).
+
+    A `--data` file or a scenario file committed as a link to ~/.aws/credentials had its
+    lines sent as events and written to the --report file CI keeps."""
+    absolute = Path(os.path.abspath(path))
+    if workspace is not None and absolute.is_relative_to(os.path.abspath(workspace)):
+        return workspace
+    return None if path.is_absolute() else Path.cwd()
+
+
 def real_path(path: Path) -> Path:
     """Where `path` leads, or `path` itself for a link loop (Path.resolve raises)."""
     return Path(os.path.realpath(path))

@@ -294,6 +294,35 @@ def test_a_scenario_given_by_its_path_may_not_lead_out_of_its_workspace(cli, wor
     assert proc.returncode == 0, proc.stderr
 
 
+def test_a_data_file_or_scenario_linked_out_of_the_checkout_is_not_read(cli, workspace,
+                                                                          tmp_path):
+    """A `--data` file committed as a link to ~/.aws/credentials had its lines sent as
+    events and written to the --report file; a scenario given by a relative path outside
+    the workspace (ci/smoke.json) that linked to a token had the token quoted."""
+    secret = tmp_path / "credentials"
+    secret.write_text("[default]\naws_secret_access_key = wJalrXUtnFEMI-K7MDENG-SECRET\n")
+    (workspace / "data").mkdir()
+    (workspace / "data" / "orders.csv").symlink_to(secret)
+    (workspace / "ci").mkdir()
+    (workspace / "ci" / "smoke.json").symlink_to(secret)
+    report = tmp_path / "report.json"
+    for args in (["run", "checkout", "--workspace", str(workspace), "--data", "data/orders.csv",
+                  "--report", str(report)],
+                 ["run", "ci/smoke.json", "--workspace", str(workspace)]):
+        proc = cli(*args, "--dry-run", cwd=workspace)
+        assert proc.returncode == 2, proc.stderr
+        assert "SECRET" not in proc.stderr + proc.stdout
+        assert f"leads through a link to {os.path.realpath(secret)}, outside " in proc.stderr
+        assert not report.exists()
+    # a file the user names by its absolute path is theirs to name, link or not
+    rows = tmp_path / "rows.csv"
+    rows.write_text("order\nA-1\n")
+    (tmp_path / "linked.csv").symlink_to(rows)
+    proc = cli("run", "checkout", "--workspace", str(workspace), "--data",
+               str(tmp_path / "linked.csv"), "--dry-run", cwd=workspace)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_a_template_name_used_twice_is_reported_before_what_it_breaks(cli, workspace):
     (workspace / "templates" / "000.json").write_text(json.dumps(
         {"format": "event-console/template@1", "name": "order-created",

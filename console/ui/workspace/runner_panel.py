@@ -287,7 +287,7 @@ class RunnerPanel(QWidget):
             raise UserError(f"vars: {exc}") from None
         options: dict[str, Any] = {
             "environment": env.name, "limits": Limits(env.request_limit, env.event_limit),
-            "rows": load_rows(Path(data)) if data else None,
+            "rows": load_rows(Path(data).expanduser(), self.workspace.folder) if data else None,
             "variables": parse_var_pairs(pairs, "vars:"),
             "seed": parse_seed(seed_text) if seed_text else None, "on_result": self.model.add,
             "on_progress": self._progress, "dry_run": dry_run,
