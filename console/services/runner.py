@@ -430,7 +430,9 @@ class ScenarioRunner:
         result.requests, result.bytes = len(prepared.plan.requests), prepared.plan.total_bytes
         if self.dry_run:
             result.state, result.reason = DRY_RUN, "rendered and checked; nothing sent"
-            self._remember(state, step, index, _fake_ids(len(events)), None, events)
+            # the stand-ins the pre-check renders with (status 200): `steps.a.status + 1`
+            # passed the pre-check, then failed the dry run on None
+            self._remember(state, step, index, _fake_ids(len(events)), 200, events)
             return result
         assert self.client is not None and self.target is not None
         session = await _opened(self.sessions(events, prepared.parts, result.name)

@@ -292,6 +292,23 @@ def test_a_dry_run_renders_and_checks_everything_and_sends_nothing(app_home, tmp
     assert results == report.results
 
 
+def test_a_dry_run_gives_later_steps_the_pre_checks_stand_ins(app_home, tmp_path):
+    """The pre-check rendered `steps.a.status + 1` with status 200 and passed it; the dry
+    run then gave None, and the step failed with a TypeError a real run would not have."""
+    scenario = dict(SCENARIO, steps=[
+        {"send": {"name": "x/y", "data": {}}, "as": "a"},
+        {"send": {"name": "x/z", "data": {"next": "{{ steps.a.status + 1 }}",
+                                          "n": "{{ steps.a.accepted }}"}}},
+    ])
+    ws = workspace(tmp_path, scenario=scenario)
+    runner = ScenarioRunner(ws.scenario(scenario["name"]), ws.templates, dry_run=True)
+    assert runner.precheck() == []
+    report = run(runner.run())
+    assert [r.state for r in report.results] == ["dry-run"] * 2, [
+        r.reason for r in report.results]
+    assert report.results[1].rendered[0]["data"] == {"next": 201, "n": 1}
+
+
 def test_render_problems_are_found_before_anything_is_sent(app_home, tmp_path):
     scenario = dict(SCENARIO, steps=[
         {"send": {"name": "a/ok", "data": {}}},
