@@ -17,7 +17,6 @@ Why it is shaped like this:
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import math
@@ -38,6 +37,7 @@ from console import __version__
 from console.core.ids import IdSeed
 from console.core.redact import mask_key, mask_url, scrub
 from console.core.terminal import one_line, utf8_safe
+from console.services.environments import is_loopback_host
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -449,18 +449,9 @@ class _Client(httpx.AsyncClient):
     the event key went to it in clear text."""
 
     def _transport_for_url(self, url: httpx.URL) -> httpx.AsyncBaseTransport:
-        if _is_loopback(url.host):
+        if is_loopback_host(url.host):
             return self._transport
         return super()._transport_for_url(url)
-
-
-def _is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 ENVIRONMENT_SETTINGS = "HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, SSL_CERT_FILE, SSL_CERT_DIR"
