@@ -347,7 +347,10 @@ class WorkspacePanels:
 
     # -- templates ------------------------------------------------------------------------
     def save_editor_as_template(self) -> str | None:
-        return self._save_text_as_template(self.window.event_text(), "")
+        # a batch row is an event as it will be sent: text in it that reads as a
+        # placeholder stays text (it was saved live, and rendered when the template was used)
+        return self._save_text_as_template(self.window.event_text(), "",
+                                           literal=self.window.composer.current_row() >= 0)
 
     def _save_text_as_template(self, text: str, name: str, *,
                                literal: bool = False) -> str | None:
@@ -489,7 +492,9 @@ class WorkspacePanels:
         """The rendered preview, while the editor has placeholders or vars are given (they
         apply to what is sent, so they stay in sight)."""
         text = self.window.event_text()
-        has_placeholders = has_template_marks(text)
+        # a batch row goes out as it is: a rendering of it would show what Send will not do
+        has_placeholders = (has_template_marks(text)
+                            and self.window.composer.current_row() < 0)
         self.preview.setVisible(has_placeholders or bool(self.preview.vars_edit.text()))
         if has_placeholders:
             self.preview.set_source(text)

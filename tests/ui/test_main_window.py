@@ -1487,6 +1487,35 @@ def test_every_control_of_the_window_has_a_name_a_screen_reader_can_say(qtbot, a
     assert dot.text(QAccessible.Text.Name).startswith("Reachability of ")
 
 
+def test_a_batch_row_that_reads_as_a_template_is_copied_and_saved_as_it_is(qtbot, app_home):
+    """A row goes out as it is. Its text that reads as a placeholder was rendered by Add
+    (the copy held "Total: 2"), saved live by Ctrl+S (the template then sent "Total: 2")
+    and rendered in the preview beside the editor, though Send does no such thing."""
+    _context, window = open_window(qtbot)
+    captured = {"name": "p/x", "data": {"s": "Total: {{ 1 + 1 }}"}}
+    window.composer.add_events([{"name": "p/y", "data": {}}])
+    window.composer.select_rows([0])
+    window.open_event_text(json.dumps(captured), literal=True)  # the Inbox tab's Open
+    assert window.composer.current_row() == 1
+    assert window.composer.batch[1] == captured
+    window.panels._show_placeholders()
+    assert not window.panels.preview.isVisible()
+    window.composer.add_current()
+    assert window.composer.batch.events[1:] == [captured, captured]
+    name = window.panels.save_editor_as_template()
+    assert name == "p/x", window.statusBar().currentMessage()
+    template = window.panels.workspace.templates[name]
+    rendered = TemplateEngine().render_value(template.event, {})
+    assert rendered["data"] == captured["data"]
+    # the editor's own event (no row selected) is still a template: rendered, previewed
+    window.composer.view.selectionModel().clear()
+    window.editor.setPlainText('{"name": "p/z", "data": {"n": "{{ 1 + 1 }}"}}')
+    window.panels._show_placeholders()
+    assert window.panels.preview.isVisible()
+    window.composer.add_current()
+    assert window.composer.batch.events[-1] == {"name": "p/z", "data": {"n": 2}}
+
+
 def test_closed_dialogs_are_freed_not_kept_by_the_window(qtbot, app_home):
     """Environments…, Preview and Edit Schema dialogs stayed children of the window once
     closed: 1.8 MB (Environments) to 5 MB (a 2,000-event preview) more at every open."""

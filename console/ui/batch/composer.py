@@ -231,8 +231,12 @@ class BatchComposer(BatchImports, QWidget):
         if self._current_text is None:
             self.add_events([copy.deepcopy(NEW_EVENT)])
             return
-        draft = self.current_row() < 0
-        if (text := self._current_text()) is None or not self.add_text(text):
+        row = self.current_row()
+        draft = row < 0
+        # a row's copy is the row as it is (rows go out as they are): the editor's text was
+        # rendered, so "Total: {{ 1 + 1 }}" opened from the inbox was copied as "Total: 2"
+        text = self._current_text() if draft else pretty(self.batch[row])
+        if text is None or not self.add_text(text):
             return  # None: the editor said why
         if draft and self.importing is None:  # (a big text is still being checked)
             # the editor stays the draft it was: the next event typed there is a new one,
