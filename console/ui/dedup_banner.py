@@ -116,7 +116,7 @@ class DedupCheck(QObject):
         if len(batch):
             events = batch.events
         else:
-            parsed, value = window.editor_value()
+            parsed, value = window.editor_value_as_sent()
             events = value if isinstance(value, list) else [value]
             if not parsed or not all(isinstance(e, dict) for e in events):
                 # nothing to check: what the banner said was about other text

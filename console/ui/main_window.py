@@ -359,6 +359,22 @@ class MainWindow(QMainWindow):
         except (ValueError, RecursionError):  # nested too deep: the check says so
             return False, None
 
+    def editor_value_as_sent(self) -> tuple[bool, Any]:
+        """`editor_value`, with the placeholders rendered (a fresh seed) as Send renders
+        them; (False, None) when they do not render, silently (the preview says why). The
+        dedup banner had judged `"id": "tid-{{ seq }}"` (sent as tid-1) by its template."""
+        text = self.event_text()
+        if not has_template_marks(text):
+            return self.editor_value()
+        panels = getattr(self, "panels", None)
+        try:
+            variables = panels.preview.template_vars() if panels is not None else {}
+        except UserError:
+            return False, None
+        rendered, _error = render_text(text, TemplateEngine(), variables,
+                                       seed=random.SystemRandom().randrange(2**31))
+        return (False, None) if rendered is None else (True, json.loads(rendered))
+
     # -- environments ---------------------------------------------------------------------
     def _fill_environments(self, select: str | None = None) -> None:
         current = select or self.env_combo.currentData() or None

@@ -282,6 +282,29 @@ def test_same_id_twice_warns_before_and_confirms_deduplicated_after(qtbot, app_h
     run_async(session(), timeout=40)
 
 
+def test_the_banner_judges_the_event_as_send_renders_it(qtbot, app_home, run_async):
+    """The banner judged the editor's template text: an id kept as text by {% raw %} (an
+    event opened from the Inbox tab) was "no dedup id" before the send, and only the
+    send's own check found the duplicate."""
+    context, window = open_window(qtbot)
+    context.poll_policy = PollPolicy(total=0.3)
+    sent = '{"name": "lit/x", "id": "ord-{{x}}", "data": {}}'
+
+    async def session():
+        await start_on_inbox(context, window)
+        window.panels._send_again(sent, "Inbox")  # History's Send again: as it was
+        await wait_until(lambda: window.log_model.rows, message="sent")
+        await wait_until(lambda: not window.flow.sending, message="send finished")
+        window.editor.setPlainText(
+            '{"name": "lit/x", "id": "{% raw %}ord-{{x}}{% endraw %}", "data": {}}')
+        await wait_until(lambda: window.dedup.banner.isVisible(), message="dedup warning")
+        warning = window.dedup.banner.label.text()
+        assert "ord-{{x}}" in warning and "start no runs" in warning, warning
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
+
+
 def test_new_ids_for_the_duplicates_of_a_batch_or_an_editor_array(qtbot, app_home, run_async):
     context, window = open_window(qtbot)
     context.poll_policy = PollPolicy(total=0.5)
