@@ -8,10 +8,12 @@ never leak a key into a chat, a ticket or shell history.
 from __future__ import annotations
 
 import json
+import math
 import pprint
 import textwrap
 from typing import Any
 
+from console.core.envelope import envelope_of, ignored_keys
 from console.core.serialize import json_text
 
 CLOUD_EVENT_ORIGIN = "https://inn.gs"
@@ -70,12 +72,14 @@ def typescript_snippet(
     if dev:
         options.append("  isDev: true,")
     events = _events(body)
-    proto, big = _js_hazards(events)
+    proto, big, negative_zero = _js_hazards(events)
     payload = json_text(events, indent=2)  # half a UTF-16 pair: written as \\u escapes
     if proto:  # in an object literal "__proto__" sets the prototype: the key was dropped
         payload = f"JSON.parse({json_text(json_text(events))})"
     notes = (["// numbers beyond 2^53 lose precision in JavaScript, so the SDK cannot send",
               "// them as written: send such a value as a string"] if big else [])
+    if negative_zero:  # JSON.stringify(-0) is "0"
+        notes += ["// -0.0 goes out as 0 from JavaScript (JSON.stringify writes -0 as 0)"]
     return "\n".join([
         'import { Inngest } from "inngest";',
         "",
@@ -89,9 +93,10 @@ def typescript_snippet(
     ])
 
 
-def _js_hazards(value: Any) -> tuple[bool, bool]:
-    """Whether `value` holds a "__proto__" key, and an integer JavaScript cannot hold."""
-    proto = big = False
+def _js_hazards(value: Any) -> tuple[bool, bool, bool]:
+    """Whether `value` holds a "__proto__" key, an integer JavaScript cannot hold, and a
+    -0.0 (which JavaScript sends as 0)."""
+    proto = big = negative_zero = False
     stack = [value]
     while stack:
         item = stack.pop()
@@ -102,7 +107,9 @@ def _js_hazards(value: Any) -> tuple[bool, bool]:
             stack.extend(item)
         elif isinstance(item, int) and not isinstance(item, bool):
             big = big or abs(item) > 2**53 - 1
-    return proto, big
+        elif isinstance(item, float):
+            negative_zero = negative_zero or (item == 0 and math.copysign(1.0, item) < 0)
+    return proto, big, negative_zero
 
 
 def _py_literal(value: Any, indent: int) -> str:
@@ -116,12 +123,15 @@ def _py_literal(value: Any, indent: int) -> str:
 def _py_event(event: Any) -> str:
     if not isinstance(event, dict):
         return f"    inngest.Event(**{_py_literal(event, 4)}),"
+    # the fields as the server reads them, in any case ("NAME", "Data"): they were left
+    # out, and the snippet failed for want of a name
+    read = envelope_of(event)
     args = [
-        f"        {key}={_py_literal(event[key], 8 + len(key) + 1)},"
+        f"        {key}={_py_literal(read[key], 8 + len(key) + 1)},"
         for key in _PY_EVENT_FIELDS
-        if key in event
+        if key in read
     ]
-    dropped = [key for key in event if key not in _PY_EVENT_FIELDS]
+    dropped = [key for key in read if key not in _PY_EVENT_FIELDS] + ignored_keys(event)
     lines = ["    inngest.Event("]
     if dropped:
         names = ", ".join(repr(k) for k in dropped)

@@ -131,6 +131,25 @@ def test_python_snippet_sends_the_events_with_the_sdk(
     assert sent[1]["name"] == "shop/order.paid" and sent[1]["data"] == EVENTS[1]["data"]
 
 
+def test_python_snippet_carries_fields_written_in_another_case(
+    capture: ThreadingHTTPServer, tmp_path: Path
+) -> None:
+    """The server reads "NAME", "Data" and "ID" as name, data and id; the snippet left them
+    out ("not carried by the Python SDK's Event") and failed for want of a name."""
+    event = {"NAME": "t/case", "Data": {"k": 1}, "ID": "x1", "other": 2}
+    text = python_snippet(event_bytes(event), event_origin=_origin(capture))
+    assert "# not carried by the Python SDK's Event: 'other'" in text
+    script = tmp_path / "send.py"
+    script.write_text(text)
+    done = subprocess.run(
+        [sys.executable, str(script)], env=_env(), capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    ((_path, _headers, body),) = capture.received  # type: ignore[attr-defined]
+    sent = json.loads(body)[0]
+    assert (sent["name"], sent["data"], sent["id"]) == ("t/case", {"k": 1}, "x1")
+
+
 def test_python_snippet_of_an_event_nested_deep_is_made_and_holds_it_whole(
     tmp_path: Path,
 ) -> None:
@@ -219,3 +238,7 @@ def test_typescript_snippet_keeps_a_proto_key_and_warns_of_big_numbers(tmp_path:
     big = typescript_snippet(event_bytes({"name": "a/b", "data": {"n": 2**60}}),
                              event_origin="https://inn.gs")
     assert "// numbers beyond 2^53 lose precision in JavaScript" in big
+    assert "-0.0 goes out as 0" not in big
+    zero = typescript_snippet(event_bytes({"name": "a/b", "data": {"z": -0.0, "p": 0.0}}),
+                              event_origin="https://inn.gs")
+    assert "// -0.0 goes out as 0 from JavaScript" in zero
