@@ -59,8 +59,10 @@ CANCELLED_REASON = "cancelled while in flight; the server may have received it"
 
 Source = Literal["sent", "replayed", "captured"]
 CLOCK_SKEW_MS = 60 * 60 * 1000  # how far ahead another console's clock may run
-# a send the ledger counts: to environment ?, this console's (not captured), not refused
-_COUNTS = "env = ? AND source IN ('sent', 'replayed') AND outcome != 'not accepted'"
+# a send the ledger counts: to environment ?, not refused; this console's, or one the inbox
+# received (another app's event there: its id was predicted "new", then "no runs")
+_COUNTS = ("env = ? AND source IN ('sent', 'replayed', 'captured')"
+           " AND outcome != 'not accepted'")
 _PRIOR_SEND = f"time_ms >= ? AND {_COUNTS}"  # since ? (two windows back)
 _SINCE_DAYS = dedup_days("?")  # the days since ? (the dedup index's days, see V4)
 

@@ -103,7 +103,11 @@ class AppContext:
 
     def _captured(self, event: CapturedEvent) -> None:
         if self.history is not None:
-            self.history.submit(lambda store: store.record_captured("Inbox", event))
+            # under the inbox environment's name, as sends to it are: the ledger counts the
+            # events it received (a renamed Inbox had them under "Inbox")
+            inbox = next((e for e in self.environments.all() if e.kind == "inbox"), None)
+            name = inbox.history_name if inbox is not None else "Inbox"
+            self.history.submit(lambda store: store.record_captured(name, event))
         for listener in list(self.inbox_listeners):
             listener(event)
 

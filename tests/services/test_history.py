@@ -530,8 +530,13 @@ def test_outcomes_ledger_and_captures(db: Path):
         assert store.query(HistoryFilter(source="captured"))[0].outcome == "received"
         ledger = DedupLedger(store.prior_sends("dev", ["k", "cap-1"], now=T0 + 5), env="dev")
         got = ledger.classify_ids(["k", "cap-1"], T0 + 5)
-        assert [p.verdict for p in got] == [Verdict.DUPLICATE, Verdict.NEW]  # captures aren't sends
+        assert [p.verdict for p in got] == [Verdict.DUPLICATE, Verdict.NEW]  # another env's
         assert got[0].first_internal_id == seed.event_id(0)
+        # in the inbox's own environment an event it received (another app's) counts: it
+        # was predicted "new", then confirmed as "no runs"
+        inbox = DedupLedger(store.prior_sends("Inbox", ["cap-1"], now=T0 + 5), env="Inbox")
+        [again] = inbox.classify_ids(["cap-1"], T0 + 5)
+        assert again.verdict is Verdict.DUPLICATE and again.first_internal_id == "01CAPTURED"
 
 
 def test_purge_and_retention(db: Path):

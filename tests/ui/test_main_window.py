@@ -305,6 +305,39 @@ def test_the_banner_judges_the_event_as_send_renders_it(qtbot, app_home, run_asy
     run_async(session(), timeout=40)
 
 
+def test_an_id_another_app_sent_to_the_inbox_is_predicted_as_a_duplicate(qtbot, app_home,
+                                                                          run_async):
+    """An app's event captured by the window's inbox, opened and sent again: "new" was
+    predicted (captures were not in the ledger), then "no runs". The inbox renamed, its
+    captures go under its name, as sends to it do."""
+    from dataclasses import replace
+
+    import httpx
+
+    context, window = open_window(qtbot)
+    context.poll_policy = PollPolicy(total=0.3)
+
+    async def session():
+        await start_on_inbox(context, window)
+        inbox = context.environments.get("Inbox")
+        context.environments.put(replace(inbox, name="Local Inbox"), replacing="Inbox")
+        window.environments_changed()
+        window.select_environment("Local Inbox")
+        async with httpx.AsyncClient() as client:
+            answer = await client.post(f"{context.inbox.url}/e/key",
+                                       json={"name": "ext/app", "id": "EXT1", "data": {}})
+        assert answer.status_code == 200
+        await wait_until(lambda: window.inbox_panel.model.rowCount() == 1, message="captured")
+        window.editor.setPlainText('{"name": "ext/app", "id": "EXT1", "data": {}}')
+        await wait_until(lambda: window.dedup.banner.isVisible(), message="dedup warning")
+        assert "EXT1" in window.dedup.banner.label.text()
+        rows = await context.history.query()
+        assert [(r.env, r.source) for r in rows] == [("Local Inbox", "captured")]
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
+
+
 def test_new_ids_for_the_duplicates_of_a_batch_or_an_editor_array(qtbot, app_home, run_async):
     context, window = open_window(qtbot)
     context.poll_policy = PollPolicy(total=0.5)
