@@ -76,8 +76,10 @@ class WorkspacePanels:
         self.history = HistoryView(self.reader, environments=context.environments.names(),
                                    origin_of=self._origin_of, kind_of=self._kind_of)
         self.history.sendAgainRequested.connect(self._send_again)
+        # named after the event, made unique as Ctrl+S and the Inbox tab make it: the second
+        # "Save as template" of a shop/order was "a template named 'shop/order' already exists"
         self.history.saveAsTemplateRequested.connect(
-            lambda text, name: self._save_text_as_template(text, name, literal=True))
+            lambda text, _name: self._save_text_as_template(text, "", literal=True))
         self.history.message.connect(window.statusBar().showMessage)
         self._history_timer = QTimer(window)
         self._history_timer.setSingleShot(True)

@@ -1572,6 +1572,17 @@ def test_a_batch_row_that_reads_as_a_template_is_copied_and_saved_as_it_is(qtbot
     assert window.composer.batch.events[-1] == {"name": "p/z", "data": {"n": 2}}
 
 
+def test_history_saves_an_event_as_a_template_again_under_a_name_of_its_own(qtbot, app_home):
+    """The second "Save as template" of a shop/order from History was refused: "a template
+    named 'shop/order' already exists"."""
+    _context, window = open_window(qtbot)
+    order = json.dumps({"name": "shop/order", "data": {"n": 1}})
+    for _ in range(2):
+        window.panels.history.saveAsTemplateRequested.emit(order, "shop/order")
+    assert window.statusBar().currentMessage().startswith("Saved template 'shop/order (2)'")
+    assert {"shop/order", "shop/order (2)"} <= set(window.panels.workspace.templates)
+
+
 def test_closed_dialogs_are_freed_not_kept_by_the_window(qtbot, app_home):
     """Environments…, Preview and Edit Schema dialogs stayed children of the window once
     closed: 1.8 MB (Environments) to 5 MB (a 2,000-event preview) more at every open."""
