@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -148,13 +149,23 @@ class InboxPanel(QWidget):
     def _open(self) -> None:
         event = self.selected()
         if event is not None:
-            self.open_in_editor.emit(pretty(event.event))
+            self.open_in_editor.emit(as_sent(event))
 
     def _save_template(self) -> None:
         event = self.selected()
         if event is not None:
-            self.save_as_template.emit(pretty(event.event), "")
+            self.save_as_template.emit(as_sent(event), "")
 
     def _clear(self) -> None:
         self.model.clear()
         self.payload.clear()
+
+
+def as_sent(event: CapturedEvent) -> str:
+    """The event as the app sent it (its bytes, formatted), not as the inbox keeps it: the
+    inbox adds the receipt time as `ts`, and a template saved from it sent that fixed
+    time ever after."""
+    try:
+        return pretty(json.loads(event.raw))
+    except (ValueError, RecursionError):  # the inbox took it, so this is a safeguard
+        return pretty(event.event)

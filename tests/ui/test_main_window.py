@@ -338,6 +338,34 @@ def test_an_id_another_app_sent_to_the_inbox_is_predicted_as_a_duplicate(qtbot, 
     run_async(session(), timeout=40)
 
 
+def test_the_inbox_tab_opens_and_saves_an_event_as_the_app_sent_it(qtbot, app_home,
+                                                                   run_async):
+    """The inbox keeps the receipt time as `ts`: Open and Save as template took it, so the
+    template sent that fixed time ever after."""
+    import httpx
+
+    context, window = open_window(qtbot)
+
+    async def session():
+        await start_on_inbox(context, window)
+        async with httpx.AsyncClient() as client:
+            await client.post(f"{context.inbox.url}/e/key",
+                              json={"name": "cap/a", "data": {"x": 1}})
+        await wait_until(lambda: window.inbox_panel.model.rowCount() == 1, message="captured")
+        assert "ts" in context.inbox.events[0].event  # what the inbox keeps
+        panel = window.inbox_panel
+        panel.table.selectRow(0)
+        panel.template_button.click()
+        name = next(iter(window.panels.workspace.templates))
+        assert window.panels.workspace.templates[name].event == {
+            "name": "cap/a", "data": {"x": 1}}
+        panel.open_button.click()
+        assert json.loads(window.editor.toPlainText()) == {"name": "cap/a", "data": {"x": 1}}
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
+
+
 def test_new_ids_for_the_duplicates_of_a_batch_or_an_editor_array(qtbot, app_home, run_async):
     context, window = open_window(qtbot)
     context.poll_policy = PollPolicy(total=0.5)
