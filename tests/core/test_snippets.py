@@ -110,19 +110,24 @@ def test_curl_delimiter_never_collides() -> None:
     assert "<<'JSON_END'" in text and text.endswith("JSON\nJSON_END\n")
 
 
+def _run_python(text: str, folder: Path) -> str:
+    """Run a Python snippet as a user would (a script file); its stdout."""
+    script = folder / "send.py"
+    script.write_text(text)
+    done = subprocess.run(
+        [sys.executable, str(script)], env=_env(), capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def test_python_snippet_sends_the_events_with_the_sdk(
     capture: ThreadingHTTPServer, tmp_path: Path
 ) -> None:
     text = python_snippet(BODY, event_origin=_origin(capture), branch="preview")
     assert KEY not in text and "os.environ['INNGEST_EVENT_KEY']" in text
     assert "# not carried by the Python SDK's Event: 'v'" in text
-    script = tmp_path / "send.py"
-    script.write_text(text)
-    done = subprocess.run(
-        [sys.executable, str(script)], env=_env(), capture_output=True, text=True, timeout=30
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "['id0', 'id1']"
+    assert _run_python(text, tmp_path) == "['id0', 'id1']"
     ((path, headers, body),) = capture.received  # type: ignore[attr-defined]
     assert path == f"/e/{KEY}"
     assert headers["x-inngest-env"] == "preview"
@@ -139,12 +144,7 @@ def test_python_snippet_carries_fields_written_in_another_case(
     event = {"NAME": "t/case", "Data": {"k": 1}, "ID": "x1", "other": 2}
     text = python_snippet(event_bytes(event), event_origin=_origin(capture))
     assert "# not carried by the Python SDK's Event: 'other'" in text
-    script = tmp_path / "send.py"
-    script.write_text(text)
-    done = subprocess.run(
-        [sys.executable, str(script)], env=_env(), capture_output=True, text=True, timeout=30
-    )
-    assert done.returncode == 0, done.stderr
+    _run_python(text, tmp_path)
     ((_path, _headers, body),) = capture.received  # type: ignore[attr-defined]
     sent = json.loads(body)[0]
     assert (sent["name"], sent["data"], sent["id"]) == ("t/case", {"k": 1}, "x1")

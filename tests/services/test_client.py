@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import ssl
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -585,19 +588,23 @@ def test_get_json(server: FaultServer) -> None:
     assert second.header("authorization") is None
 
 
-def test_client_without_tls_never_sends_to_an_https_origin_unverified(tmp_path) -> None:
-    """`tls=False` (a send to http:// origins only) must fail closed on https: the handshake
-    is refused for want of a trusted certificate and the server never gets a request."""
-    import ssl
-    import subprocess
-    import threading
-
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+def _self_signed(folder: Path) -> ssl.SSLContext:
+    """A server's TLS context with a certificate for 127.0.0.1 that no CA signed."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
                     "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
+    return context
+
+
+def test_client_without_tls_never_sends_to_an_https_origin_unverified(tmp_path) -> None:
+    """`tls=False` (a send to http:// origins only) must fail closed on https: the handshake
+    is refused for want of a trusted certificate and the server never gets a request."""
+    import threading
+
+    context = _self_signed(tmp_path)
     received: list[bytes] = []
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
@@ -755,16 +762,9 @@ def test_a_proxy_that_refuses_the_tunnel_is_not_taken_for_the_server(monkeypatch
 
 def test_a_certificate_that_fails_is_not_retried_and_says_how_to_trust_a_ca(tmp_path):
     """A certificate failure does not pass on a retry (it was tried five times)."""
-    import ssl
-    import subprocess
     import threading
 
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert, key)
+    context = _self_signed(tmp_path)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
