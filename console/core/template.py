@@ -44,8 +44,9 @@ from console.core.serialize import event_bytes
 HELPERS = ("uuid", "ulid", "now", "now_ms", "seq", "vars", "row", "fake", "steps")
 MAX_TEXT = 1_000_000  # characters any one operation or rendered string may produce
 MAX_INT_BITS = 64_000  # an integer `*` or `**` may make (about 19,000 digits)
-# `{{ }}` placeholders in one string: each is compiled (~0.4 ms), and a 1 MB template of
-# 200,000 took 80 s and 660 MB at every load of its workspace, used or not
+# `{{ }}` placeholders and `{% %}` statements in one string: each is compiled (~0.2 to
+# 0.4 ms), and a 1 MB template of 200,000 took 80 s and 660 MB at every load of its
+# workspace, used or not
 MAX_PLACEHOLDERS = 5_000
 MAX_DEPTH = 200  # nesting of values converted to JSON
 RENDER_SECONDS = 2.0  # the longest a `{% ... %}` template may run
@@ -469,9 +470,9 @@ class TemplateEngine:
     def _compile(self, source: str) -> CompiledString:
         if not has_template_marks(source):
             return CompiledString(source, "literal")
-        if source.count("{{") > MAX_PLACEHOLDERS:
-            raise TemplateError(f"over {MAX_PLACEHOLDERS:,} placeholders in one string: split "
-                                "it, or build the text with a {% for %} loop")
+        if source.count("{{") + source.count("{%") > MAX_PLACEHOLDERS:
+            raise TemplateError(f"over {MAX_PLACEHOLDERS:,} placeholders and statements in one "
+                                "string: split it, or build the text with a {% for %} loop")
         try:
             return self._compiled(source)
         except (RecursionError, SyntaxError, MemoryError):

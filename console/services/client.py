@@ -356,10 +356,18 @@ class EventApiClient:
                 response = await self._http.get(f"{origin.rstrip('/')}/health",
                                                 timeout=HEALTH_TIMEOUT)
         except (TimeoutError, httpx.TimeoutException):
-            return f"no answer within {_secs(HEALTH_TIMEOUT)}"
+            return f"no answer within {_secs(HEALTH_TIMEOUT)}{self._through(origin)}"
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
-            return one_line(_detail(exc))
+            return one_line(_detail(exc)) + self._through(origin)
         return None if response.status_code == 200 else f"answered {response.status_code}"
+
+    def _through(self, origin: str) -> str:
+        """" (through the proxy …)" when a request to `origin` goes through one."""
+        try:
+            proxied = self._proxied(httpx.URL(origin))
+        except (httpx.InvalidURL, ValueError):
+            return ""
+        return f" {THROUGH_PROXY}" if proxied else ""
 
     async def get_json(
         self, url: str, *, bearer: str | None = None, branch: str | None = None,

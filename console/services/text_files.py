@@ -93,15 +93,18 @@ def outside_link(path: Path, root: Path, *, done: str = "read") -> str | None:
 
 def checkout_root(path: Path, workspace: Path | None = None) -> Path | None:
     """The folder a file named on a command line may not lead out of through a link: the
-    workspace when the file is in it, else the current folder (a repository's checkout, in
-    CI) for a relative path, else None (an absolute path is the user's own choice).
+    workspace when the path names a file in it, else the current folder (a repository's
+    checkout, in CI) when a relative path names a file in it, else None (a path to
+    elsewhere, absolute or by `..`, is the user's own choice).
 
     A `--data` file or a scenario file committed as a link to ~/.aws/credentials had its
     lines sent as events and written to the --report file CI keeps."""
-    absolute = Path(os.path.abspath(path))
-    if workspace is not None and absolute.is_relative_to(os.path.abspath(workspace)):
+    named = Path(os.path.normpath(os.path.abspath(path)))  # as written: links not followed
+    if workspace is not None and named.is_relative_to(os.path.abspath(workspace)):
         return workspace
-    return None if path.is_absolute() else Path.cwd()
+    if not path.is_absolute() and named.is_relative_to(Path.cwd()):
+        return Path.cwd()
+    return None
 
 
 def real_path(path: Path) -> Path:

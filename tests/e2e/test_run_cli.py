@@ -314,13 +314,15 @@ def test_a_data_file_or_scenario_linked_out_of_the_checkout_is_not_read(cli, wor
         assert "SECRET" not in proc.stderr + proc.stdout
         assert f"leads through a link to {os.path.realpath(secret)}, outside " in proc.stderr
         assert not report.exists()
-    # a file the user names by its absolute path is theirs to name, link or not
+    # a file the user names by its absolute path, or by `..` out of the folder, is theirs to
+    # name, link or not (a plain ../rows.csv had been refused as "leads through a link")
     rows = tmp_path / "rows.csv"
     rows.write_text("order\nA-1\n")
     (tmp_path / "linked.csv").symlink_to(rows)
-    proc = cli("run", "checkout", "--workspace", str(workspace), "--data",
-               str(tmp_path / "linked.csv"), "--dry-run", cwd=workspace)
-    assert proc.returncode == 0, proc.stderr
+    for data in (str(tmp_path / "linked.csv"), os.path.relpath(rows, workspace)):
+        proc = cli("run", "checkout", "--workspace", ".", "--data", data, "--dry-run",
+                   cwd=workspace)
+        assert proc.returncode == 0, (data, proc.stderr)
 
 
 def test_a_template_name_used_twice_is_reported_before_what_it_breaks(cli, workspace):

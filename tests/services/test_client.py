@@ -805,6 +805,20 @@ def test_a_failure_through_a_proxy_names_the_proxy(monkeypatch):
         "could not connect to http://events.example.test/e/****")
     assert "(through the proxy set in HTTP_PROXY, HTTPS_PROXY or ALL_PROXY)" in result.error
     assert "proxy-secret" not in result.error and KEY not in result.error
+    # and the reachability check (env test, the health mark), which blamed the server too
+
+    async def health() -> tuple[str | None, str | None]:
+        client = EventApiClient()
+        try:
+            return (await client.health_problem("http://events.example.test"),
+                    await client.health_problem(f"http://127.0.0.1:{port}"))
+        finally:
+            await client.aclose()
+
+    proxied, local = asyncio.run(health())
+    assert proxied is not None and proxied.endswith(
+        "(through the proxy set in HTTP_PROXY, HTTPS_PROXY or ALL_PROXY)")
+    assert local is not None and "through the proxy" not in local
     monkeypatch.delenv("HTTP_PROXY")
     direct, _ = asyncio.run(_send_once(f"http://127.0.0.1:{port}"))
     assert direct.error is not None and "through the proxy" not in direct.error

@@ -1586,6 +1586,13 @@ def test_a_batch_row_that_reads_as_a_template_is_copied_and_saved_as_it_is(qtbot
     assert not window.panels.preview.isVisible()
     window.composer.add_current()
     assert window.composer.batch.events[1:] == [captured, captured]
+    # a row whose text in the editor does not parse: Add refuses it with why, as before
+    # (it had copied the row's last valid version without a word)
+    window.editor.setPlainText('{"name": "p/x", "data": {"s": 2},')
+    window.composer.add_current()
+    assert len(window.composer.batch) == 3
+    assert window.composer.error_text().startswith("Nothing added")
+    window.composer.select_rows([1])
     name = window.panels.save_editor_as_template()
     assert name == "p/x", window.statusBar().currentMessage()
     template = window.panels.workspace.templates[name]

@@ -235,7 +235,9 @@ class BatchComposer(BatchImports, QWidget):
         draft = row < 0
         # a row's copy is the row as it is (rows go out as they are): the editor's text was
         # rendered, so "Total: {{ 1 + 1 }}" opened from the inbox was copied as "Total: 2"
-        text = self._current_text() if draft else pretty(self.batch[row])
+        # (a row the editor holds text for that does not parse: that text, refused with why)
+        text = (self._current_text() if draft or row in self.model.invalid_rows
+                else pretty(self.batch[row]))
         if text is None or not self.add_text(text):
             return  # None: the editor said why
         if draft and self.importing is None:  # (a big text is still being checked)
