@@ -366,13 +366,10 @@ class MainWindow(QMainWindow):
         text = self.event_text()
         if not has_template_marks(text):
             return self.editor_value()
-        panels = getattr(self, "panels", None)
         try:
-            variables = panels.preview.template_vars() if panels is not None else {}
+            rendered, _error = self._render(text)
         except UserError:
             return False, None
-        rendered, _error = render_text(text, TemplateEngine(), variables,
-                                       seed=random.SystemRandom().randrange(2**31))
         return (False, None) if rendered is None else (True, json.loads(rendered))
 
     # -- environments ---------------------------------------------------------------------
@@ -600,18 +597,24 @@ class MainWindow(QMainWindow):
         text = self.event_text() if text is None else text
         if not has_template_marks(text):
             return text
-        panels = getattr(self, "panels", None)  # `vars` from the rendered preview's field
         try:
-            variables = panels.preview.template_vars() if panels is not None else {}
+            rendered, error = self._render(text)
         except UserError as exc:
             self.statusBar().showMessage(f"{failed}: {exc}")
             return None
-        rendered, error = render_text(text, TemplateEngine(), variables,
-                                      seed=random.SystemRandom().randrange(2**31))
         if rendered is None:
+            panels = getattr(self, "panels", None)
             hint = panels.vars_hint(error) if panels is not None else ""
             self.statusBar().showMessage(f"{failed}: placeholder at {error}{hint}")
         return rendered
+
+    def _render(self, text: str) -> tuple[str | None, str | None]:
+        """`render_text` of `text` with a fresh seed and the preview's `vars` (a UserError
+        when they do not parse), as Send renders it."""
+        panels = getattr(self, "panels", None)  # `vars` from the rendered preview's field
+        variables = panels.preview.template_vars() if panels is not None else {}
+        return render_text(text, TemplateEngine(), variables,
+                           seed=random.SystemRandom().randrange(2**31))
 
     def editor_prepared(self, env: Environment, failed: str) -> PreparedSend | None:
         """The editor's text as Send would send it (placeholders rendered with a fresh
