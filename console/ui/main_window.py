@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.batch import Batch, is_jsonl_name
+from console.core.dedup import dedup_id_of
 from console.core.envelope import envelope_of
 from console.core.errors import InputError, UserError
 from console.core.pipeline import PreparedSend, prepare_text
@@ -361,11 +362,15 @@ class MainWindow(QMainWindow):
 
     def editor_value_as_sent(self) -> tuple[bool, Any]:
         """`editor_value`, with the placeholders rendered (a fresh seed) as Send renders
-        them; (False, None) when they do not render, silently (the preview says why). The
-        dedup banner had judged `"id": "tid-{{ seq }}"` (sent as tid-1) by its template."""
+        them when an id holds one; (False, None) when they do not render, silently (the
+        preview says why). The dedup banner had judged `"id": "tid-{{ seq }}"` (sent as
+        tid-1) by its template. An event whose ids hold none is not rendered: a slow
+        template was rendered twice at every pause in typing (the preview's, then this)."""
         text = self.event_text()
-        if not has_template_marks(text):
-            return self.editor_value()
+        parsed, value = self.editor_value()
+        events = value if isinstance(value, list) else [value]
+        if not parsed or not any(has_template_marks(dedup_id_of(e) or "") for e in events):
+            return parsed, value
         try:
             rendered, _error = self._render(text)
         except UserError:

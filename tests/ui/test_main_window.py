@@ -305,6 +305,24 @@ def test_the_banner_judges_the_event_as_send_renders_it(qtbot, app_home, run_asy
     run_async(session(), timeout=40)
 
 
+def test_the_banner_renders_the_editor_only_when_an_id_holds_a_placeholder(qtbot, app_home,
+                                                                           monkeypatch):
+    """A slow template was rendered twice at every pause in typing (the preview's render,
+    then the banner's): 4 s of freeze instead of 2 for a template stopped at its limit."""
+    _context, window = open_window(qtbot)
+    renders: list[str] = []
+    render = window._render
+    monkeypatch.setattr(window, "_render", lambda text: (renders.append(text), render(text))[1])
+    window.editor.setPlainText('{"name": "s/x", "id": "s-1", "data": {"n": "{{ 1 + 1 }}"}}')
+    assert window.editor_value_as_sent() == (
+        True, {"name": "s/x", "id": "s-1", "data": {"n": "{{ 1 + 1 }}"}})
+    assert renders == []  # the id is what the banner judges, and it is as written
+    window.editor.setPlainText('[{"name": "s/x", "id": "s-{{ 1 + 1 }}"}, {"name": "s/y"}]')
+    assert window.editor_value_as_sent() == (True, [{"name": "s/x", "id": "s-2"},
+                                                    {"name": "s/y"}])
+    assert len(renders) == 1
+
+
 def test_an_id_another_app_sent_to_the_inbox_is_predicted_as_a_duplicate(qtbot, app_home,
                                                                           run_async):
     """An app's event captured by the window's inbox, opened and sent again: "new" was
