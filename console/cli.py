@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import os
 import sqlite3
 import sys
 from collections.abc import Sequence
 
 from console import __version__
 from console.core.errors import UserError
+from console.core.terminal import discard_stdout
 
 COMMANDS = ("send", "validate", "run", "inbox", "env", "history")
 
@@ -98,15 +98,6 @@ def _escape_what_stdout_cannot_encode() -> None:
     if reconfigure is not None:
         with contextlib.suppress(ValueError, OSError):
             reconfigure(errors="backslashreplace")
-
-
-def discard_stdout() -> None:
-    """Point stdout at /dev/null, so the flush at exit does not fail on the pipe again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, sys.stdout.fileno())
-    finally:
-        os.close(devnull)
 
 
 def _gui_only(args: list[str]) -> bool:

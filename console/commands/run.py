@@ -46,7 +46,7 @@ from console.core.scenario import (
     parse_seed,
     parse_var_pairs,
 )
-from console.core.terminal import say, visible
+from console.core.terminal import discard_stdout, say, visible
 from console.services.atomic import write_bytes_atomic
 from console.services.history_session import MAX_VERIFY_SECONDS, verify_seconds_from_env
 from console.services.run_results import RunReport, StepResult, load_rows, report_json
@@ -230,8 +230,6 @@ class _Lines:
         try:
             emit(result.to_json())
         except BrokenPipeError:
-            from console.cli import discard_stdout
-
             self.broken = True
             discard_stdout()  # what is still buffered goes there at exit, not to the pipe
 

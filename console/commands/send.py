@@ -30,7 +30,7 @@ from console.commands.common import (
     resolve,
 )
 from console.core.errors import InputError
-from console.core.terminal import say, visible
+from console.core.terminal import discard_stdout, say, visible
 
 
 def add_parser(subparsers: Any) -> None:
@@ -214,8 +214,6 @@ async def _send(
         try:
             code = _print_outcomes(outcomes, session, verified)
         except BrokenPipeError:  # stdout's reader went away (`| head -1`): all was sent
-            from console.cli import discard_stdout
-
             discard_stdout()  # and what follows (--stats, the lines below) still comes
             code = 141  # 128 + SIGPIPE, as `run` ends on a closed pipe
         clock.lap("printed")

@@ -4,11 +4,13 @@ Anyone who can reach the inbox chooses the names and ids that `event-console his
 later prints. Control characters among them would reach the terminal as they are: ESC
 sequences can clear the screen, recolour it, retitle the window or, on some terminals,
 write the clipboard. So human-readable output shows each one as a visible escape instead
-(`\\x1b`); JSON output needs nothing, since JSON already escapes them.
+(`\\x1b`). JSON output escapes them too: JSON itself the C0 ones, and
+`commands.common.json_line` the C1 ones, which JSON leaves raw.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 _CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
@@ -40,3 +42,13 @@ def say(message: str) -> None:
     """One line for the person at the terminal, on stderr: `event-console: <message>`.
     One write, so a line said by another thread (the history writer's) never interleaves."""
     sys.stderr.write(f"event-console: {message}\n")
+
+
+def discard_stdout() -> None:
+    """Point stdout at /dev/null (its reader went away: `... | head -1`), so what is still
+    buffered, and the flush at exit, do not fail on the pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, sys.stdout.fileno())
+    finally:
+        os.close(devnull)
