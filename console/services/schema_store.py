@@ -23,7 +23,7 @@ from console.core.schemas import (
 )
 from console.core.serialize import pretty
 from console.services.atomic import free_path, write_text_atomic
-from console.services.text_files import NotUtf8, outside_link, read_text_file
+from console.services.text_files import outside_link, read_problem, read_text_file
 
 MAX_SCHEMA_BYTES = 5 * 1024 * 1024
 SCHEMAS_DIR = "schemas"
@@ -50,11 +50,8 @@ def load_schema_dir(folder: Path) -> SchemaLibrary:
     for path in paths:
         try:
             files.append((str(path), read_schema_file(path, within=folder)))
-        except NotUtf8 as exc:
-            unreadable.append(FileProblem(str(path), Problem(
-                exc.bare, line=exc.line, column=exc.column)))
         except InputError as exc:
-            unreadable.append(FileProblem(str(path), Problem(str(exc))))
+            unreadable.append(FileProblem(str(path), read_problem(exc)))
     library = SchemaLibrary.from_files(files)
     library.problems[:0] = unreadable
     library.problems.sort(key=lambda p: p.file)

@@ -10,8 +10,9 @@ import stat
 import unicodedata
 from pathlib import Path
 
-from console.core.errors import InputError
+from console.core.errors import InputError, UserError
 from console.core.positions import text_lines
+from console.core.problems import Problem
 
 MAX_INPUT_BYTES = 256 * 1024 * 1024  # a file of events to send or import
 
@@ -66,6 +67,14 @@ class NotUtf8(InputError):
         self.bare = f"not UTF-8 text (byte {byte})"  # for a FILE:LINE:COL line
         super().__init__(f"not UTF-8 text at line {self.line}, column {self.column}"
                          f" (byte {byte})")
+
+
+def read_problem(exc: UserError) -> Problem:
+    """Why a file was not read, as a problem of that file: placed at its first byte that is
+    not UTF-8 (the workspace's and the schemas' lists had put that at 1:1), else at 1:1."""
+    if isinstance(exc, NotUtf8):
+        return Problem(exc.bare, line=exc.line, column=exc.column)
+    return Problem(str(exc))
 
 
 def decode_utf8(data: bytes) -> str:

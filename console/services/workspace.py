@@ -34,7 +34,7 @@ from console.core.serialize import pretty
 from console.core.template import TemplateEngine
 from console.services.atomic import free_path, write_bytes_atomic, write_text_atomic
 from console.services.paths import app_paths
-from console.services.text_files import NotUtf8, outside_link, read_text_file
+from console.services.text_files import outside_link, read_problem, read_text_file
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 KINDS = ("templates", "scenarios", "schemas")
@@ -131,11 +131,8 @@ class Workspace:
             if stamp[0] == -1:
                 raise UserError(f"cannot read: {os.strerror(stamp[3]) if stamp[3] else 'error'}")
             text = read_workspace_file(path, within=self.folder)
-        except NotUtf8 as exc:
-            return _Entry(path, stamp, None, [FileProblem(label, Problem(
-                exc.bare, line=exc.line, column=exc.column))])
         except UserError as exc:
-            return _Entry(path, stamp, None, [FileProblem(label, Problem(str(exc)))])
+            return _Entry(path, stamp, None, [FileProblem(label, read_problem(exc))])
         value: EventTemplate | Scenario | None
         if kind == "templates":
             value, problems = parse_template(text, label, self.engine)
