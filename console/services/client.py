@@ -38,6 +38,7 @@ from console.core.ids import IdSeed
 from console.core.redact import mask_key, mask_url, scrub
 from console.core.terminal import one_line, utf8_safe
 from console.services.environments import is_loopback_host
+from console.services.trust import trust_context
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -154,7 +155,7 @@ class EventApiClient:
             timeout=httpx.Timeout(timeouts.attempt, connect=timeouts.connect),
             headers={"user-agent": self.sdk_header, "x-inngest-sdk": self.sdk_header},
             follow_redirects=False,
-            verify=True if tls else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT),
+            tls=tls,
         )
 
     async def send(
@@ -464,8 +465,8 @@ class _Client(httpx.AsyncClient):
 
 ENVIRONMENT_SETTINGS = "HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, SSL_CERT_FILE, SSL_CERT_DIR"
 THROUGH_PROXY = "(through the proxy set in HTTP_PROXY, HTTPS_PROXY or ALL_PROXY)"
-CA_HINT = (" (a server whose certificate comes from a private CA: set SSL_CERT_FILE to that CA's"
-           " PEM file)")
+CA_HINT = (" (a server whose certificate comes from a private CA: install that CA in the"
+           " system's certificates, or set SSL_CERT_FILE to its PEM file)")
 _PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
 
 
@@ -475,13 +476,16 @@ def _proxy_credentials() -> bool:
                if name.upper() in _PROXY_VARIABLES)
 
 
-def _http_client(**options: Any) -> tuple[httpx.AsyncClient, str | None]:
+def _http_client(*, tls: bool, **options: Any) -> tuple[httpx.AsyncClient, str | None]:
     """The shared client, and what is wrong with this environment's proxy and certificate
     settings when they cannot be used (None when they can). Such settings are ignored then,
     with that said: a SOCKS proxy in ALL_PROXY, `[::1]` in NO_PROXY or an SSL_CERT_FILE that
-    is not there had stopped the window from opening and every command with a traceback."""
+    is not there had stopped the window from opening and every command with a traceback.
+
+    `tls`: trust the CAs of `trust.trust_context`; otherwise none (see EventApiClient)."""
     try:
-        return _Client(**options), None
+        verify = trust_context() if tls else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        return _Client(**options, verify=verify), None
     except ImportError:
         problem = "a SOCKS proxy (socks5://) is not supported"
     except OSError as exc:  # ssl.SSLError is one too
@@ -491,7 +495,9 @@ def _http_client(**options: Any) -> tuple[httpx.AsyncClient, str | None]:
         # 'Sup3r'" of http://alice:Sup3r/x@proxy:8080): no detail when one holds a password
         problem = ("a proxy setting cannot be read" if _proxy_credentials()
                    else _detail(exc))
-    return (_Client(**options, trust_env=False),
+    verify = (trust_context(environment=False) if tls
+              else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+    return (_Client(**options, verify=verify, trust_env=False),
             f"the proxy and certificate settings of the environment ({ENVIRONMENT_SETTINGS})"
             f" are ignored: {one_line(problem)}")
 

@@ -789,7 +789,7 @@ def test_a_certificate_that_fails_is_not_retried_and_says_how_to_trust_a_ca(tmp_
         listener.close()
     assert result.attempts == 1 and len(handshakes) == 1
     assert result.error is not None and "certificate verify failed" in result.error
-    assert result.error.endswith("set SSL_CERT_FILE to that CA's PEM file)")
+    assert result.error.endswith("or set SSL_CERT_FILE to its PEM file)")
 
 
 def test_a_failure_through_a_proxy_names_the_proxy(monkeypatch):

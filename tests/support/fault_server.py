@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import socket
+import ssl
 import struct
 import threading
 from collections import deque
@@ -142,6 +143,7 @@ class FaultServer:
     host: str = "127.0.0.1"
     port: int = 0
     record: bool = True  # False: keep no requests (long benchmarks: bodies add up)
+    tls: ssl.SSLContext | None = None  # serve https with this server context
     _replies: deque[Reply] = field(default_factory=deque, init=False, repr=False)
     _requests: list[RecordedRequest] = field(default_factory=list, init=False, repr=False)
     _cond: threading.Condition = field(default_factory=threading.Condition, init=False, repr=False)
@@ -153,7 +155,7 @@ class FaultServer:
     # -- public surface ---------------------------------------------------------------
     @property
     def origin(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self.port}"
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -219,7 +221,7 @@ class FaultServer:
             finally:
                 handlers.discard(task)
 
-        server = await asyncio.start_server(on_connect, self.host, self.port)
+        server = await asyncio.start_server(on_connect, self.host, self.port, ssl=self.tls)
         self.port = server.sockets[0].getsockname()[1]
         ready.set()
         try:
