@@ -250,7 +250,8 @@ class EventApiClient:
                                       f"{CA_HINT}")
             return _Attempt(error=f"could not connect to {where}: {_detail(exc)}", retry=True)
         except httpx.ProxyError as exc:  # the proxy refused the tunnel: nothing reached the server
-            return _Attempt(error=f"the proxy (from the environment's HTTPS_PROXY or ALL_PROXY)"
+            variable = "HTTPS_PROXY" if request.url.scheme == "https" else "HTTP_PROXY"
+            return _Attempt(error=f"the proxy (from the environment's {variable} or ALL_PROXY)"
                                   f" did not connect to {bare}: {_detail(exc)}",
                             retry=_proxy_retryable(exc))
         except httpx.RemoteProtocolError:
@@ -479,15 +480,16 @@ def _proxy_credentials() -> bool:
 def _http_client(*, tls: bool, **options: Any) -> tuple[httpx.AsyncClient, str | None]:
     """The shared client, and what is wrong with this environment's proxy and certificate
     settings when they cannot be used (None when they can). Such settings are ignored then,
-    with that said: a SOCKS proxy in ALL_PROXY, `[::1]` in NO_PROXY or an SSL_CERT_FILE that
-    is not there had stopped the window from opening and every command with a traceback.
+    with that said: a socks4:// proxy in ALL_PROXY, `[::1]` in NO_PROXY or an SSL_CERT_FILE
+    that is not there had stopped the window from opening and every command with a
+    traceback. (A socks5:// or socks5h:// proxy is used, as http:// and https:// ones are.)
 
     `tls`: trust the CAs of `trust.trust_context`; otherwise none (see EventApiClient)."""
     try:
         verify = trust_context() if tls else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         return _Client(**options, verify=verify), None
-    except ImportError:
-        problem = "a SOCKS proxy (socks5://) is not supported"
+    except ImportError:  # socksio, which httpx imports for a socks5:// proxy only
+        problem = "a SOCKS proxy needs the socksio package, which is missing"
     except OSError as exc:  # ssl.SSLError is one too
         problem = f"the certificates (SSL_CERT_FILE, SSL_CERT_DIR) cannot be read: {_detail(exc)}"
     except (ValueError, httpx.InvalidURL) as exc:
@@ -495,6 +497,9 @@ def _http_client(*, tls: bool, **options: Any) -> tuple[httpx.AsyncClient, str |
         # 'Sup3r'" of http://alice:Sup3r/x@proxy:8080): no detail when one holds a password
         problem = ("a proxy setting cannot be read" if _proxy_credentials()
                    else _detail(exc))
+        if "Unknown scheme for proxy URL" in problem:  # socks4://, ftp://, ...
+            problem = ("a proxy URL must start with http://, https://, socks5:// or"
+                       " socks5h://")
     verify = (trust_context(environment=False) if tls
               else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
     return (_Client(**options, verify=verify, trust_env=False),

@@ -545,16 +545,16 @@ def test_a_history_that_fills_the_disk_mid_send_stops_it_and_prints_what_was_ans
 
 
 def test_send_and_run_go_on_past_a_proxy_setting_they_cannot_use(cli, tmp_path):
-    """A SOCKS proxy in ALL_PROXY ended `send` and `run` with a traceback: now it is said
+    """A socks4:// proxy in ALL_PROXY ended `send` and `run` with a traceback: now it is said
     and ignored, and the send goes out."""
     path = tmp_path / "e.json"
     path.write_text('{"name": "app/x", "data": {}}')
     with FaultServer() as server:
         done = cli("send", "--url", server.origin, "--no-verify", "--no-history", str(path),
-                   env={"ALL_PROXY": "socks5://127.0.0.1:1080"})
+                   env={"ALL_PROXY": "socks4://127.0.0.1:1080"})
         assert done.returncode == 0, done.stderr
         assert len(server.requests) == 1
     assert done.stderr.startswith("event-console: the proxy and certificate settings of the "
                                   "environment"), done.stderr
-    assert "a SOCKS proxy (socks5://) is not supported" in done.stderr
+    assert "a proxy URL must start with http://, https://, socks5:// or socks5h://" in done.stderr
     assert "Traceback" not in done.stderr

@@ -714,7 +714,8 @@ def test_a_proxy_from_the_environment_never_carries_loopback_requests(server, mo
 
 
 @pytest.mark.parametrize(("settings", "said"), [
-    ({"ALL_PROXY": "socks5://127.0.0.1:1080"}, "a SOCKS proxy (socks5://) is not supported"),
+    ({"ALL_PROXY": "socks4://127.0.0.1:1080"},
+     "a proxy URL must start with http://, https://, socks5:// or socks5h://"),
     ({"NO_PROXY": "localhost,[::1]", "HTTP_PROXY": "http://proxy.corp:3128"},
      "Invalid port: ':1]'"),
     # a setting with a password is not quoted: httpx quotes a piece of it ("Invalid port:

@@ -129,9 +129,9 @@ def test_the_started_app_shows_its_inbox_and_the_notices_of_its_start(app_home):
 
 
 def test_the_app_starts_with_a_proxy_setting_it_cannot_use_and_says_so(app_home):
-    """A SOCKS proxy in ALL_PROXY (an ssh -D tunnel) or `[::1]` in NO_PROXY had the window
+    """A socks4:// proxy in ALL_PROXY (an ssh -D tunnel) or `[::1]` in NO_PROXY had the window
     never open: a traceback from the HTTP client's construction."""
-    done = _run_app(app_home, "--smoke-test", env={"ALL_PROXY": "socks5://127.0.0.1:1080",
+    done = _run_app(app_home, "--smoke-test", env={"ALL_PROXY": "socks4://127.0.0.1:1080",
                                                    "NO_PROXY": "localhost,[::1]"})
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout.strip().splitlines()[-1])
