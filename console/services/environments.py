@@ -34,6 +34,8 @@ CLOUD_EVENT_ORIGIN = "https://inn.gs"
 CLOUD_REST_ORIGIN = "https://api.inngest.com"
 DEV_PLACEHOLDER_KEY = PLACEHOLDER_KEY
 FROM_ENV_NAME = "From environment"
+# where each kind sends when its entry in the file names no event origin
+_KIND_ORIGINS = {"dev": DEV_ORIGIN, "inbox": INBOX_ORIGIN, "cloud": CLOUD_EVENT_ORIGIN}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,30 +75,65 @@ class Environment:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, raw: Mapping[str, Any]) -> Environment:
+    def from_json(cls, raw: Mapping[str, Any], notes: list[str] | None = None) -> Environment:
+        """An environment as the file keeps it. ValueError when it cannot be one (no name,
+        an unknown kind, an origin that is not text or is missing where no kind gives
+        one): the caller keeps such an entry as it is. A field of the wrong type or value
+        gets its default, said in `notes`.
+
+        An origin that is missing gets the kind's (a Dev Server's, the inbox's, Inngest
+        Cloud's), and a missing REST origin the event origin (as `env add` makes one): a
+        hand-written entry without `rest_origin` had the Dev Server's, so its signing key
+        went to whatever listened on 127.0.0.1:8288; and a non-text origin had pointed the
+        environment at the Dev Server without a word."""
         name = raw.get("name")
         if not isinstance(name, str) or not name.strip():
             raise ValueError("an environment needs a non-empty name")
+        name = name.strip()
         kind = raw.get("kind", "custom")
         if kind not in KINDS:
-            raise ValueError(f"unknown kind {kind!r}")
-        env = cls(name=name.strip(), kind=kind)
-        updates: dict[str, Any] = {}
+            raise ValueError(f"{name!r}: unknown kind {_shown(kind)}")
+        said = notes if notes is not None else []
+        origins: dict[str, str] = {}
         for key in ("event_origin", "rest_origin"):
-            if isinstance(raw.get(key), str):
-                updates[key] = normalize_origin(raw[key])
-        if isinstance(raw.get("branch"), str) and raw["branch"]:
-            updates["branch"] = raw["branch"]
+            value = raw.get(key)
+            if value is None:
+                continue
+            if not isinstance(value, str):
+                raise ValueError(f"{name!r}: {key} is {_shown(value)}, not a URL in quotes")
+            origins[key] = normalize_origin(value)
+        event_origin = origins.get("event_origin") or _KIND_ORIGINS.get(kind)
+        if not event_origin:
+            raise ValueError(f"{name!r}: no event_origin (where its events go)")
+        rest_origin = origins.get("rest_origin") or (
+            CLOUD_REST_ORIGIN if kind == "cloud" else event_origin)
+        branch = raw.get("branch")
+        if branch is not None and not isinstance(branch, str):
+            said.append(f"{name!r}: branch {_shown(branch)} is not text: none is used")
+            branch = None
+        limits: dict[str, int] = {}
         for key in ("request_limit", "event_limit"):
             value = raw.get(key)
             if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-                updates[key] = value
-        if isinstance(raw.get("paid_plan"), bool):
-            updates["paid_plan"] = raw["paid_plan"]
-        if kind == "cloud" and "event_limit" not in updates:  # as `cloud()` makes one
-            updates["event_limit"] = (EVENT_LIMIT_SELF_HOSTED if updates.get("paid_plan")
-                                      else EVENT_LIMIT_CLOUD_FREE)
-        return replace(env, **updates)
+                limits[key] = value
+            elif value is not None:
+                said.append(f"{name!r}: {key} {_shown(value)} is not a positive whole number"
+                            " of bytes: the default is used")
+        paid = raw.get("paid_plan", False)
+        if not isinstance(paid, bool):
+            said.append(f"{name!r}: paid_plan {_shown(paid)} is not true or false: false is"
+                        " used")
+            paid = False
+        if kind == "cloud" and "event_limit" not in limits:  # as `cloud()` makes one
+            limits["event_limit"] = EVENT_LIMIT_SELF_HOSTED if paid else EVENT_LIMIT_CLOUD_FREE
+        return cls(name=name, kind=kind, event_origin=event_origin, rest_origin=rest_origin,
+                   branch=branch or None, paid_plan=paid, **limits)
+
+
+def _shown(value: Any) -> str:
+    """A value from the file, said in a message: short, on one line."""
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def normalize_origin(origin: str) -> str:
@@ -370,6 +407,8 @@ class EnvironmentStore:
     _session: dict[str, tuple[Environment, Environment | None]] = field(
         default_factory=dict, repr=False)
     _read_selected: str | None = field(default=None, repr=False)  # as the file had it
+    unread: list[Any] = field(default_factory=list)  # entries kept as they are (see read)
+    unreadable: str | None = None  # why the file could not be read (see read)
 
     def current_name(self, name: str) -> str:
         """`name`, or what it was renamed to since (a picker holding the old name)."""
@@ -386,36 +425,62 @@ class EnvironmentStore:
 
     @classmethod
     def read(cls, path: Path, sdk: SdkVariables | None = None) -> EnvironmentStore:
+        """The file's environments. One that is damaged (not JSON, not the shape this
+        console writes) is moved aside as .broken, and the defaults offered; one that
+        cannot be read (no permission, a folder in its place) is left where it is, and
+        nothing is saved over it (`unreadable`). Entries that cannot be used are kept as
+        they are in `unread`, written back by `save`, and named in `notice`: they had
+        been dropped from the file at the next save, without a word in the window."""
         store = cls(path, sdk=sdk)
         try:
             raw = json.loads(store.path.read_text(encoding="utf-8"))
         except (FileNotFoundError, NotADirectoryError):  # a home that is a file holds none
             store.saved = [dev_server(), inbox()]
             return store
-        except (OSError, ValueError) as exc:
-            store.notice = (
-                f"{store.path} could not be read ({exc}); starting with the default "
-                "environments. The broken file was kept as .broken."
-            )
-            _keep_broken(store.path)
+        except ValueError as exc:  # not JSON, or not UTF-8
+            store._broken(str(exc))
+            return store
+        except OSError as exc:  # the file is there: it is not damaged, only not readable
+            store.unreadable = exc.strerror or str(exc)
+            store.notice = (f"{store.path} cannot be read ({store.unreadable}); the default "
+                            "environments are used for now, and nothing is saved over it.")
             store.saved = [dev_server(), inbox()]
             return store
-        items = raw.get("environments", []) if isinstance(raw, dict) else []
-        problems = []
-        for item in items if isinstance(items, list) else []:
+        items = raw.get("environments", []) if isinstance(raw, dict) else None
+        if not isinstance(items, list):
+            store._broken("it holds no list of environments")
+            return store
+        problems: list[str] = []
+        for item in items:
             try:
-                env = Environment.from_json(item if isinstance(item, dict) else {})
+                if not isinstance(item, dict):
+                    raise ValueError(f"an entry that is {_shown(item)}, not an object")
+                env = Environment.from_json(item, problems)
             except ValueError as exc:
-                problems.append(str(exc))
+                problems.append(f"{exc} (not used, kept in the file)")
+                store.unread.append(item)
                 continue
-            if env.kind != "from-env" and env.name not in store.names():
-                store.saved.append(env)
+            if env.kind == "from-env":  # made from INNGEST_* variables, never kept
+                continue
+            if env.name in store.names():
+                problems.append(f"a second environment named {env.name!r} (not used, kept in"
+                                " the file)")
+                store.unread.append(item)
+                continue
+            store.saved.append(env)
         if problems:
-            store.notice = f"{store.path}: skipped entries: " + "; ".join(problems)
-        selected = raw.get("selected") if isinstance(raw, dict) else None
+            store.notice = f"{store.path}: " + "; ".join(problems)
+        selected = raw.get("selected")
         store.selected = selected if isinstance(selected, str) else None
         store._read_selected = store.selected
         return store
+
+    def _broken(self, why: str) -> None:
+        kept = _keep_broken(self.path)
+        self.notice = (f"{self.path} could not be read ({why}); starting with the default "
+                       "environments. " + ("The broken file was kept as .broken." if kept else
+                                           "It could not be moved aside."))
+        self.saved = [dev_server(), inbox()]
 
     def save(self) -> None:
         """Write this store's changes over the file as it is now (see the class). On
@@ -425,6 +490,8 @@ class EnvironmentStore:
         with _file_lock(self.path.with_name(self.path.name + ".lock")):
             refused: list[str] = []
             read = EnvironmentStore.read(self.path)  # a broken file is moved aside, and said
+            if read.unreadable is not None:
+                raise UserError(f"not saved: {self.path} cannot be read ({read.unreadable})")
             on_disk = read if self.path.exists() else None  # else none yet, or broken
             if on_disk is None:  # this store's list, as the file would keep it
                 merged = [kept for e in self.saved if (kept := self._kept(e)) is not None]
@@ -441,7 +508,8 @@ class EnvironmentStore:
             payload = {
                 "format": "event-console/environments@1",
                 "selected": selected,
-                "environments": [env.to_json() for env in merged],
+                "environments": [env.to_json() for env in merged]
+                + (on_disk.unread if on_disk is not None else []),
             }
             write_text_atomic(self.path, json.dumps(payload, indent=2) + "\n")
         self._changes.clear()
@@ -615,6 +683,9 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _keep_broken(path: Path) -> None:
-    with contextlib.suppress(OSError):
+def _keep_broken(path: Path) -> bool:
+    try:
         os.replace(path, path.with_name(path.name + ".broken"))
+    except OSError:
+        return False
+    return True

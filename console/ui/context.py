@@ -38,9 +38,11 @@ class AppContext:
     def create(cls, paths: AppPaths) -> AppContext:
         paths.ensure()
         context = cls(paths, EnvironmentStore.load(paths), SecretStore(), EventApiClient())
-        problem = context.client.environment_problem
-        if problem:
-            context.notices.append(problem[:1].upper() + problem[1:])
+        # the environments file's problems too: the window had said "Ready" over a file it
+        # could not read, and entries it could not use
+        for problem in (context.environments.notice, context.client.environment_problem):
+            if problem:
+                context.notices.append(problem[:1].upper() + problem[1:])
         return context
 
     async def start(self, inbox_port: int | None = None) -> None:

@@ -40,7 +40,12 @@ from console.core.serialize import pretty
 from console.core.template import TemplateEngine, has_template_marks
 from console.core.template_scope import problems_in_source, render_text
 from console.core.validation import validate_text, without_placeholder_types
-from console.services.environments import Environment, health_origin, shown_origin
+from console.services.environments import (
+    EVENT_LIMIT_SELF_HOSTED,
+    Environment,
+    health_origin,
+    shown_origin,
+)
 from console.services.inbox import CapturedEvent
 from console.services.targets import ResolvedTarget, environment_named, resolve_target
 from console.services.text_files import read_text_file
@@ -85,6 +90,9 @@ class MainWindow(QMainWindow):
         self.resize(self._first_size())
         self._painted = False
         self._checking = False  # a send is being checked (ledger, dialog) before it starts
+        # the selected environment's; with none at all (every one removed, or a file with
+        # none), a self-hosted server's: validation had failed on the missing attribute
+        self._event_limit = EVENT_LIMIT_SELF_HOSTED
         self.settings = QSettings(
             str(context.paths.config / "window.ini"), QSettings.Format.IniFormat
         )

@@ -7,6 +7,7 @@ from console.core.errors import UserError
 from console.services.environments import (
     CLOUD_EVENT_ORIGIN,
     DEV_PLACEHOLDER_KEY,
+    Environment,
     EnvironmentStore,
     cloud,
     from_sdk_variables,
@@ -50,14 +51,118 @@ def test_broken_file_is_kept_aside_with_a_message(app_home):
     assert paths.environments_file.with_name("environments.json.broken").exists()
 
 
-def test_hostile_entries_are_skipped(app_home):
+def test_hostile_entries_are_not_used_and_said(app_home):
     paths = app_paths().ensure()
     paths.environments_file.write_text(json.dumps({"environments": [
-        {"name": ""}, {"name": "ok", "kind": "bogus"}, 5, {"name": "Good", "event_limit": -3}]}))
+        {"name": ""}, {"name": "ok", "kind": "bogus"}, 5,
+        {"name": "Good", "event_limit": -3, "event_origin": "http://10.0.0.9:8288"}]}))
     store = EnvironmentStore.load(paths, environ={})
     assert [e.name for e in store.saved] == ["Good"]
     assert store.saved[0].event_limit == 3 * 1024 * 1024
-    assert "skipped" in store.notice
+    assert store.notice is not None
+    for said in ("an environment needs a non-empty name (not used, kept in the file)",
+                 "'ok': unknown kind \"bogus\"", "an entry that is 5, not an object",
+                 "'Good': event_limit -3 is not a positive whole number of bytes: the "
+                 "default is used"):
+        assert said in store.notice, said
+
+
+def test_entries_that_cannot_be_used_stay_in_the_file_across_saves(app_home):
+    """A hand-edited file: a kind in the wrong case, an origin that is not text, a second
+    entry of one name. They were dropped from the file at the next save (an `env add`,
+    or closing the window), and the window never said so."""
+    paths = app_paths().ensure()
+    unusable = [
+        {"name": "Prod", "kind": "Cloud", "note": "typo in the kind"},
+        {"name": "Self", "kind": "custom", "event_origin": ["https://events.example.com"]},
+        {"name": "Staging", "kind": "custom", "event_origin": "https://other.example.com"},
+    ]
+    paths.environments_file.write_text(json.dumps({"selected": "Staging", "environments": [
+        {"name": "Staging", "kind": "custom", "event_origin": "https://stage.example.com"},
+        *unusable]}))
+    store = EnvironmentStore.load(paths, environ={})
+    assert [e.name for e in store.saved] == ["Staging"]
+    assert store.get("Staging").event_origin == "https://stage.example.com"
+    assert store.notice is not None
+    for said in ("'Prod': unknown kind \"Cloud\"",
+                 "'Self': event_origin is [\"https://events.example.com\"], not a URL in quotes",
+                 "a second environment named 'Staging' (not used, kept in the file)"):
+        assert said in store.notice, said
+    store.put(Environment("Local", "custom", event_origin="http://127.0.0.1:9999",
+                          rest_origin="http://127.0.0.1:9999"))
+    store.save()
+    written = json.loads(paths.environments_file.read_text())["environments"]
+    assert [e["name"] for e in written] == ["Staging", "Local", "Prod", "Self", "Staging"]
+    assert written[2:] == unusable  # as they were, to be mended by hand
+    again = EnvironmentStore.load(paths, environ={})
+    assert [e.name for e in again.saved] == ["Staging", "Local"]
+
+
+def test_an_entry_without_origins_gets_its_kind_s_never_the_dev_server_s(app_home):
+    """An entry written without `rest_origin` (a hand-written file, an older console) got
+    the Dev Server's, so its signing key went to whatever listened on 127.0.0.1:8288; a
+    cloud entry without origins sent its events there too."""
+    paths = app_paths().ensure()
+    paths.environments_file.write_text(json.dumps({"environments": [
+        {"name": "Self", "kind": "custom", "event_origin": "http://127.0.0.1:18399"},
+        {"name": "Cloud", "kind": "cloud"},
+        {"name": "Mine", "kind": "inbox"},
+        {"name": "Nowhere", "kind": "custom"}]}))
+    store = EnvironmentStore.load(paths, environ={})
+    origins = {e.name: (e.event_origin, e.rest_origin) for e in store.saved}
+    assert origins == {
+        "Self": ("http://127.0.0.1:18399", "http://127.0.0.1:18399"),
+        "Cloud": ("https://inn.gs", "https://api.inngest.com"),
+        "Mine": ("http://127.0.0.1:8289", "http://127.0.0.1:8289"),
+    }
+    assert "'Nowhere': no event_origin (where its events go)" in str(store.notice)
+
+
+def test_fields_of_the_wrong_type_are_named_not_silently_replaced(app_home):
+    paths = app_paths().ensure()
+    paths.environments_file.write_text(json.dumps({"environments": [
+        {"name": "Staging", "kind": "cloud", "branch": 7, "request_limit": "100000",
+         "event_limit": None, "paid_plan": "true"}]}))
+    store = EnvironmentStore.load(paths, environ={})
+    env = store.get("Staging")
+    assert (env.branch, env.request_limit, env.event_limit, env.paid_plan) == (
+        None, 524_288, 256 * 1024, False)
+    notice = str(store.notice)
+    assert "'Staging': branch 7 is not text: none is used" in notice
+    assert "'Staging': request_limit \"100000\" is not a positive whole number of bytes" in notice
+    assert "'Staging': paid_plan \"true\" is not true or false: false is used" in notice
+    assert "event_limit" not in notice  # null: the default, as a file may say
+
+
+def test_a_file_that_cannot_be_read_is_left_alone_and_never_saved_over(app_home):
+    """A permission error (a file left by `sudo event-console`) or a folder in its place
+    is not a damaged file: it was renamed to .broken, even by `env list`, and the next
+    save wrote the defaults in its place."""
+    paths = app_paths().ensure()
+    paths.environments_file.mkdir()
+    store = EnvironmentStore.load(paths, environ={})
+    assert [e.name for e in store.saved] == ["Dev Server", "Inbox"]
+    assert store.notice is not None and "cannot be read (Is a directory)" in store.notice
+    assert "nothing is saved over it" in store.notice
+    assert paths.environments_file.is_dir()
+    assert not paths.environments_file.with_name("environments.json.broken").exists()
+    store.put(Environment("Local", "custom", event_origin="http://127.0.0.1:9999"))
+    with pytest.raises(UserError, match=r"not saved: .*environments\.json cannot be read "
+                                        r"\(Is a directory\)"):
+        store.save()
+    assert paths.environments_file.is_dir()
+
+
+@pytest.mark.parametrize("text", ['{"environments": {"Prod": {}}}', '[1, 2]', '"x"'])
+def test_a_file_of_another_shape_is_kept_as_broken_and_said(app_home, text):
+    """`"environments": {...}` had read as no environments, without a word, and the next
+    save replaced the file with the new entry alone."""
+    paths = app_paths().ensure()
+    paths.environments_file.write_text(text)
+    store = EnvironmentStore.load(paths, environ={})
+    assert [e.name for e in store.saved] == ["Dev Server", "Inbox"]
+    assert "it holds no list of environments" in str(store.notice)
+    assert paths.environments_file.with_name("environments.json.broken").read_text() == text
 
 
 def test_unknown_environment_message_lists_known(app_home):
