@@ -96,6 +96,11 @@ class SecretStore:
 
         try:
             return keyring.get_password(self.service, _entry(env_name, kind))
+        except UnicodeDecodeError:  # the keyring works: what another tool stored there is bad
+            raise UserError(
+                f"the {kind} key kept for {env_name!r} in the keyring is not text (not UTF-8):"
+                f" set it again with `event-console env set-key {env_name}"
+                f"{' --signing' if kind == 'signing' else ''}`, or in Environments…") from None
         except Exception as exc:  # keyring's own errors and the backend's (D-Bus, locked…)
             raise KeyringUnavailable(_describe(exc)) from None
 

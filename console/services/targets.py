@@ -103,6 +103,8 @@ def resolve_target(
             signing = secrets.get(env.name, "signing")
         if key is not None and (env.name, "event") in secrets.session:
             source = "session"
+        _check_stored(env.name, "event", key)
+        _check_stored(env.name, "signing", signing)
     if key is None and env_key:  # checked where it is used (a stored key wins over it)
         key, source = _checked_variable("INNGEST_EVENT_KEY", env_key), "INNGEST_EVENT_KEY"
     if key is None and not env.needs_key:
@@ -110,6 +112,9 @@ def resolve_target(
     if key is None:
         if keyring_error is not None:
             raise keyring_error
+        unusable = secrets.backend_problem() if is_saved else None
+        if unusable is not None:  # keyring's null backend: "set one" would go round in a loop
+            raise KeyringUnavailable(unusable)
         raise UserError(
             f"no event key for {env.name!r}: set one with `event-console env set-key "
             f"{env.name}` (or in Environments…), or set INNGEST_EVENT_KEY"
@@ -119,6 +124,17 @@ def resolve_target(
     if env.needs_key:
         signing = signing or _checked_variable("INNGEST_SIGNING_KEY", signing_env)
     return ResolvedTarget(env, Target(env.event_origin, key, env.branch), signing, source)
+
+
+def _check_stored(env_name: str, kind: str, key: str | None) -> None:
+    """A key another tool put in the keyring (`secret-tool`, a script) is checked as one
+    set here is: a trailing line break had gone into the URL (`/e/<key>%0A`), and the
+    server's 401 "Event key not found" was all the user saw."""
+    problem = key_problem(key) if key is not None else None
+    if problem:
+        raise UserError(f"the {kind} key kept for {env_name!r} cannot be used: {problem}"
+                        f" (set it again with `event-console env set-key {env_name}"
+                        f"{' --signing' if kind == 'signing' else ''}`, or in Environments…)")
 
 
 def _checked_variable(variable: str, key: str | None) -> str | None:

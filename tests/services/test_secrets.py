@@ -170,3 +170,78 @@ def test_a_key_from_a_variable_is_checked_as_a_stored_one(no_keyring, app_home, 
     sdk = EnvironmentStore.load(app_paths(), environ=environ)  # the From environment target
     with pytest.raises(UserError, match=rf"^{variable}: the key holds a space"):
         resolve_target(sdk.default(), sdk, SecretStore(), environ=environ)
+
+
+@pytest.mark.parametrize(("kind", "stored", "said"), [
+    ("event", "evtkey-with-newline-9999\n", "the key holds a line break (character 25)"),
+    ("event", "evtkey with-space-9999", "the key holds a space or a tab (character 7)"),
+    ("signing", "signkey-prod-ü-9999", "the key holds a character that is not printable"),
+])
+def test_a_key_another_tool_stored_is_checked_before_it_is_sent(keyring_backend, app_home,
+                                                                kind, stored, said):
+    """`secret-tool store` (or a script) kept a key with a trailing line break: it went
+    into the URL (/e/<key>%0A) and all the user saw was the server's 401 "Event key not
+    found"."""
+    import keyring
+
+    store = EnvironmentStore.load(app_paths(), environ={})
+    store.put(cloud("Self"))
+    secrets = SecretStore(service="event-console-test")
+    secrets.set("Self", "event", "evtkey-good-0001")
+    keyring.set_password("event-console-test", f"Self/{kind}", stored)
+    try:
+        with pytest.raises(UserError) as refused:
+            resolve_target(store.get("Self"), store, secrets, environ={})
+    finally:
+        secrets.delete_all("Self")
+    message = str(refused.value)
+    assert message.startswith(f"the {kind} key kept for 'Self' cannot be used: {said}"), message
+    assert message.endswith(f"(set it again with `event-console env set-key Self"
+                            f"{' --signing' if kind == 'signing' else ''}`, or in "
+                            "Environments…)")
+    assert stored.strip() not in message and "9999" not in message
+
+
+def test_a_key_that_is_not_text_is_said_as_such_not_as_no_keyring(keyring_backend, app_home):
+    """Bytes that are not UTF-8 read as "No usable keyring: UnicodeDecodeError …", with
+    advice to install a Secret Service that was running."""
+    import secretstorage
+
+    connection = secretstorage.dbus_init()
+    collection = secretstorage.get_default_collection(connection)
+    collection.create_item("event-console-test Self/event", {
+        "service": "event-console-test", "username": "Self/event",
+        "application": "Python keyring library"}, b"\xff\xfe-not-text", replace=True)
+    store = EnvironmentStore.load(app_paths(), environ={})
+    store.put(cloud("Self"))
+    secrets = SecretStore(service="event-console-test")
+    try:
+        with pytest.raises(UserError) as refused:
+            resolve_target(store.get("Self"), store, secrets, environ={})
+    finally:
+        secrets.delete_all("Self")
+    assert not isinstance(refused.value, KeyringUnavailable)
+    assert str(refused.value) == (
+        "the event key kept for 'Self' in the keyring is not text (not UTF-8): set it again"
+        " with `event-console env set-key Self`, or in Environments…")
+
+
+def test_keyrings_null_backend_is_named_when_a_key_is_wanted(app_home):
+    """PYTHON_KEYRING_BACKEND=keyring.backends.null.Keyring: `send` said "no event key: set
+    one with env set-key", which then refused: the null backend keeps nothing."""
+    import keyring
+    from keyring.backends import null
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(null.Keyring())
+    try:
+        store = EnvironmentStore.load(app_paths(), environ={})
+        store.put(cloud("Cloud"))
+        with pytest.raises(KeyringUnavailable, match="null backend"):
+            resolve_target(store.get("Cloud"), store, SecretStore(), environ={})
+        # a key from the environment still works, and the Dev Server needs none
+        resolve_target(store.get("Cloud"), store, SecretStore(),
+                       environ={"INNGEST_EVENT_KEY": "evt-ok-1234"})
+        resolve_target(store.get("Dev Server"), store, SecretStore(), environ={})
+    finally:
+        keyring.set_keyring(previous)

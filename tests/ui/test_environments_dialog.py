@@ -448,3 +448,26 @@ def test_a_name_taken_meanwhile_in_a_terminal_is_said_and_the_list_shows_it(qtbo
     assert EnvironmentStore.load(app_paths()).names() == [
         "Dev Server", "Inbox", "staging", "Staging EU"]
     assert context.environments.names() == EnvironmentStore.load(app_paths()).names()
+
+
+def test_a_stored_key_no_send_could_use_is_said_in_the_dialog(qtbot, app_home, keyring_backend):
+    """A key another tool stored with a line break showed as "set (****9999)": fine to the
+    eye, a 401 at every send."""
+    import keyring
+
+    from console.services.environments import EnvironmentStore, cloud
+
+    store = EnvironmentStore.load(app_paths(), environ={})
+    store.put(cloud("Self"))
+    store.save()
+    keyring.set_password("event-console-test", "Self/event", "evtkey-newline-9999\n")
+    try:
+        _context, dialog = make_dialog(qtbot, SecretStore(service="event-console-test"))
+        dialog._select("Self")
+        assert dialog.event_key.placeholderText() == (
+            "set, but not usable; type the key to replace it")
+        assert "the event key kept for 'Self' cannot be used: the key holds a line break" \
+            in dialog.status.text()
+        assert "9999" not in dialog.status.text()
+    finally:
+        keyring.delete_password("event-console-test", "Self/event")
