@@ -24,17 +24,28 @@ log = logging.getLogger("console")
 _T0 = time.perf_counter()
 
 
-def setup_logging(paths: AppPaths) -> None:
-    """One rotating log file in the state dir; nothing secret is ever logged."""
+def setup_logging(paths: AppPaths) -> str | None:
+    """One rotating log file in the state dir; nothing secret is ever logged. When it
+    cannot be written (a state folder left by `sudo event-console`, a read-only disk), the
+    log goes to stderr and what is wrong is returned, to be said in the window: the window
+    had not opened at all."""
     paths.ensure()
-    handler = RotatingFileHandler(paths.log_file, maxBytes=2_000_000, backupCount=3,
-                                  encoding="utf-8")
+    problem = None
+    handler: logging.Handler
+    try:
+        handler = RotatingFileHandler(paths.log_file, maxBytes=2_000_000, backupCount=3,
+                                      encoding="utf-8")
+    except OSError as exc:
+        handler = logging.StreamHandler(sys.stderr)
+        problem = (f"The log {paths.log_file} cannot be written ({exc.strerror or exc}): it"
+                   " goes to standard error for this session")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     for noisy in ("httpx", "httpcore", "qasync", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    return problem
 
 
 def _cannot_start(message: str) -> int:
@@ -110,7 +121,7 @@ def run_gui(*, smoke_test: bool = False) -> int:
         return 2
     paths = app_paths()
     try:
-        setup_logging(paths)
+        log_problem = setup_logging(paths)
     except UserError as exc:  # no folder for the log, the history, the settings
         return _cannot_start(str(exc))
 
@@ -143,6 +154,8 @@ def run_gui(*, smoke_test: bool = False) -> int:
     loop.set_exception_handler(reporter.loop_exception)
 
     context = AppContext.create(paths)
+    if log_problem is not None:
+        context.notices.append(log_problem)
     window = MainWindow(context)
     stopped_by = _close_on_signals(window)
     log.info("event-console %s starting", __version__)

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import random
+import tempfile
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -122,7 +123,18 @@ class WorkspacePanels:
                 return Workspace.open(folder, create=False)
             except (UserError, OSError) as exc:
                 self.window.context.notices.append(f"Workspace {folder} not opened: {exc}")
-        return Workspace.open(self.window.context.paths.default_workspace)
+        default = self.window.context.paths.default_workspace
+        try:
+            return Workspace.open(default)
+        except (UserError, OSError) as exc:
+            # a data folder left by `sudo event-console`, a full disk: the window had not
+            # opened at all. A folder of its own for this session, said as such
+            spare = Path(tempfile.mkdtemp(prefix="event-console-workspace-"))
+            self.window.context.notices.append(
+                f"The workspace {default} cannot be opened ({_reason(exc)}): a temporary one"
+                f" is used for this session ({spare}); open another with File > Open"
+                " Workspace")
+            return Workspace.open(spare)
 
     def open_workspace(self, folder: Path, *, create: bool = True) -> None:
         """`create`: make the workspace's folders (a folder the user chose); a recent one
@@ -139,12 +151,16 @@ class WorkspacePanels:
         self.workspace = workspace
         self.watcher.set_workspace(workspace)
         self.preview.engine = workspace.engine
-        self.recent.add(workspace.folder)
+        try:
+            self.recent.add(workspace.folder)
+            unremembered = ""
+        except OSError as exc:  # a full disk: opened all the same (it had been half-opened)
+            unremembered = f" (not added to Open Recent: {_reason(exc)})"
         self._reload_schemas()
         self.browser.refresh()
         self.runner.refresh_scenarios()
         self._fill_recent()
-        self.window.statusBar().showMessage(f"Workspace: {workspace.folder}")
+        self.window.statusBar().showMessage(f"Workspace: {workspace.folder}{unremembered}")
         self._show_problems()
 
     def _choose_workspace(self) -> None:
@@ -544,3 +560,8 @@ class WorkspacePanels:
 def _data_schema(schema: dict[str, Any]) -> dict[str, Any]:
     """The schema as its file holds it, minus the naming keys save_schema writes itself."""
     return {k: v for k, v in schema.items() if k not in ("x-event-name", "x-event-version")}
+
+
+def _reason(exc: BaseException) -> str:
+    return (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or \
+        type(exc).__name__

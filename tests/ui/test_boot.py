@@ -251,3 +251,26 @@ def test_with_no_display_the_window_says_so_and_the_commands_still_work(app_home
     listed = subprocess.run([sys.executable, "-m", "console", "env", "list"],
                             capture_output=True, text=True, env=bare, timeout=60, check=False)
     assert listed.returncode == 0 and "Dev Server" in listed.stdout
+
+
+def test_the_app_starts_when_its_log_and_workspace_cannot_be_written(app_home):
+    """A state folder and a data folder left by `sudo event-console` (or a read-only
+    disk): the log file's open, then the default workspace's, ended the start with a
+    traceback (exit 1), and the window never opened. Here a folder stands where the log
+    file goes, and a file where the workspace folder goes."""
+    from console.services.paths import app_paths
+
+    paths = app_paths().ensure()
+    paths.log_file.mkdir(parents=True)
+    paths.default_workspace.parent.mkdir(parents=True, exist_ok=True)
+    paths.default_workspace.write_text("not a folder")
+    done = _run_app(app_home, "--smoke-test")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["ok"] is True and report["window"] is True
+    status = report["status"]
+    assert f"The log {paths.log_file} cannot be written (Is a directory)" in status, status
+    assert f"The workspace {paths.default_workspace} cannot be opened (" in status, status
+    assert "a temporary one is used for this session" in status
+    assert "Traceback" not in done.stderr
+    assert paths.default_workspace.read_text() == "not a folder"  # left as it was

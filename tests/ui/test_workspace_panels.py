@@ -658,3 +658,25 @@ def test_a_statement_block_in_the_editor_is_rendered_at_send_as_run_renders_it(
         await context.shutdown()
 
     run_async(session(), timeout=40)
+
+
+def test_a_workspace_opens_whole_when_open_recent_cannot_be_written(qtbot, app_home, tmp_path):
+    """A full config disk: the write of Open Recent raised out of the menu's slot (the bug
+    dialog), and the window was left half-switched (its scenarios and schemas from the
+    workspace before)."""
+    _context, window = open_window(qtbot)
+    panels = window.panels
+    other = tmp_path / "ws-other"
+    (other / "scenarios").mkdir(parents=True)
+    (other / "scenarios" / "smoke.json").write_text(json.dumps(
+        {"format": "event-console/scenario@1", "name": "smoke",
+         "steps": [{"send": {"name": "app/x", "data": {}}}]}))
+    recent = panels.recent.file
+    recent.unlink(missing_ok=True)
+    recent.mkdir()  # its atomic write now fails, as on a full disk
+    panels.open_workspace(other)
+    assert panels.workspace.folder == other.resolve()
+    assert window.statusBar().currentMessage() == (
+        f"Workspace: {other.resolve()} (not added to Open Recent: Is a directory)")
+    combo = panels.runner.scenario_combo
+    assert [combo.itemText(i) for i in range(combo.count())] == ["smoke"]
