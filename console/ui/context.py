@@ -30,6 +30,7 @@ class AppContext:
     inbox: InboxServer | None = None
     inbox_error: str | None = None
     inbox_listeners: list[Callable[[CapturedEvent], None]] = field(default_factory=list)
+    notice_listeners: list[Callable[[str], None]] = field(default_factory=list)  # said later
     history: AsyncHistory | None = None
     notices: list[str] = field(default_factory=list)  # shown once the window is up
     poll_policy: PollPolicy = field(default_factory=PollPolicy)  # looking up runs after a send
@@ -109,9 +110,29 @@ class AppContext:
             # events it received (a renamed Inbox had them under "Inbox")
             inbox = next((e for e in self.environments.all() if e.kind == "inbox"), None)
             name = inbox.history_name if inbox is not None else "Inbox"
-            self.history.submit(lambda store: store.record_captured(name, event))
+            written = self.history.submit(lambda store: store.record_captured(name, event))
+            loop = asyncio.get_running_loop()
+            written.add_done_callback(lambda done: None if done.cancelled() or (
+                exc := done.exception()) is None else loop.call_soon_threadsafe(
+                    self._capture_not_recorded, exc))
         for listener in list(self.inbox_listeners):
             listener(event)
+
+    def _capture_not_recorded(self, exc: BaseException) -> None:
+        """A capture the history could not write (a full disk): it is off from now on, and
+        said, as after a send it could not record. Captures had gone missing from it
+        without a word while the Inbox tab showed them."""
+        if self.history is None:  # off already (an earlier capture, a send): said then
+            return
+
+        async def off() -> None:
+            if self.history is None:  # a capture before this one turned it off meanwhile
+                return
+            reason = await self.history_failed(exc)
+            for listener in list(self.notice_listeners):
+                listener(f"History is off for this session: {reason}")
+
+        self.tasks.spawn(off(), "capture-not-recorded")
 
     async def shutdown(self) -> None:
         await self.tasks.cancel_all()

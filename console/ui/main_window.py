@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         self.editor.textChanged.connect(self.dedup.schedule)
         self.composer.batch_changed.connect(self.dedup.schedule)
         context.inbox_listeners.append(self._captured)
+        context.notice_listeners.append(self.show_notice)
         self._fill_environments()
         self._health_timer = QTimer(self)
         self._health_timer.setInterval(5000)

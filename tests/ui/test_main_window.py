@@ -1692,3 +1692,31 @@ def test_the_history_tab_refreshes_during_a_stream_of_captures_and_after_a_run(q
     panels.runner.run_finished.emit(None)
     assert panels._history_timer.isActive()
     qtbot.waitUntil(lambda: bool(refreshed), timeout=2000)
+
+
+def test_captures_the_history_cannot_write_turn_it_off_and_say_so(qtbot, app_home, run_async):
+    """A full disk: the Inbox tab showed the captures, the history had none of them, and
+    nothing said so."""
+    import httpx
+
+    from tests.support.writes import writes_fail
+
+    context, window = open_window(qtbot)
+
+    async def session():
+        await start_on_inbox(context, window)
+        async with httpx.AsyncClient() as client:
+            with writes_fail():
+                for n in range(3):
+                    answer = await client.post(f"{context.inbox.url}/e/key",
+                                               json={"name": f"w/cap-full{n}", "data": {}})
+                    assert answer.status_code == 200
+                await wait_until(lambda: context.history is None, message="history off")
+        await wait_until(lambda: window.inbox_panel.model.rowCount() == 3, message="captured")
+        message = window.statusBar().currentMessage()
+        assert message.count("History is off for this session: ") == 1, message
+        assert context.notices.count(next(n for n in context.notices
+                                          if n.startswith("History is off"))) == 1
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
