@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
+from console.core.clock import shown_time
 from console.core.envelope import KNOWN_SET, as_read, envelope_of
 
 DEDUP_WINDOW_MS = 24 * 60 * 60 * 1000
@@ -32,8 +32,10 @@ NO_ID_MESSAGE = "no dedup id: a repeat or retry runs functions again"
 
 @lru_cache(maxsize=4096)  # a batch's duplicates mostly share a few send times
 def format_time(ms: int) -> str:
-    """Local wall-clock time of a Unix millisecond timestamp, as messages show it."""
-    return datetime.fromtimestamp(ms / 1000).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    """Local wall-clock time of a Unix millisecond timestamp, as messages show it, with its
+    offset: the message is kept in the history and read later, maybe in another zone (a
+    "first seen at" 5½ hours after the row's own time, read in UTC)."""
+    return shown_time(ms)
 
 
 def id_key_of(event: Any) -> str:

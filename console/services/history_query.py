@@ -14,9 +14,9 @@ import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
-from datetime import datetime
 from typing import IO, Any
 
+from console.core.clock import iso_local
 from console.core.errors import UserError
 from console.core.serialize import json_text
 from console.services.history_schema import FTS_TABLE, dedup_days, searchable_sql
@@ -334,7 +334,7 @@ def _like(text: str) -> str:
 
 
 def iso_time(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000).astimezone().isoformat(timespec="milliseconds")
+    return iso_local(ms)
 
 
 def export_jsonl(rows: Iterable[HistoryRow], file: IO[str]) -> int:

@@ -72,6 +72,7 @@ class HistoryWriter(Recording):
         self._stopping = False
         self._busy = True  # the writer thread is using the store (see _flip_here)
         self._error: BaseException | None = None
+        self._dead = False  # the thread ended on an error (see _died)
         self._written = 0  # events answered since the last checkpoint
         self._checkpointer = _Checkpointer(store.path)
         self._thread: threading.Thread | None = threading.Thread(
@@ -104,6 +105,8 @@ class HistoryWriter(Recording):
                 flag.set()
 
         with self._cond:
+            if self._dead and self._error is not None:
+                raise self._error
             if self._thread is None:  # stopped: write here and now
                 self.requests[request_no] = self.store.record_pending(
                     **self.pending_fields(request_no, rng, body, seed))
@@ -129,7 +132,7 @@ class HistoryWriter(Recording):
         awaits it."""
         with self._cond:
             queued = self._queued.get(request_no)
-            if (self._thread is None or self._busy
+            if (self._thread is None or self._busy or self._dead
                     or not self._as_planned(queued, request_no, rng)
                     or not self.store.mark_pending_unless_busy(queued, seed=seed,
                                                                request_bytes=size)):
@@ -195,8 +198,22 @@ class HistoryWriter(Recording):
         try:
             while self._step():
                 pass
+        except BaseException as exc:  # handed to the sender, never lost
+            self._died(exc)
         finally:
             set_autocheckpoint(conn)
+
+    def _died(self, exc: BaseException) -> None:
+        """The thread met an error no job handles: each flip waiting on it, and each one
+        asked for from now on, gets that error. A send had waited forever on a flip this
+        thread would never make (a time zone `astimezone` refused, raised while writing a
+        request ahead)."""
+        with self._cond:
+            self._error = self._error or exc
+            self._dead = True
+            waiting, self._flips = list(self._flips.values()), {}
+        for *_, settle in waiting:
+            settle(self._error)
 
     def _step(self) -> bool:
         """One unit of work, most urgent first: flip > write ahead > answers > stop."""
@@ -266,9 +283,9 @@ class HistoryWriter(Recording):
 
     def _write_ahead(self, request_no: int) -> None:
         rng = self.planned[request_no - 1]
-        fields = self.pending_fields(request_no, rng, None, None)
         try:
-            row = self.store.record_pending(**fields, queued=True)
+            row = self.store.record_pending(**self.pending_fields(request_no, rng, None, None),
+                                            queued=True)
         except Exception:  # the flip writes it the ordinary way, or says why
             return
         with self._cond:

@@ -451,3 +451,35 @@ def test_a_request_is_stored_the_same_from_parsed_events_and_from_bytes(
                 pred.message if pred and pred.duplicate else None)
 
     assert stored == [expected(i, v) for i, v in enumerate(values)] * 2
+
+
+def test_a_writer_thread_that_dies_fails_the_send_it_would_have_hung(tmp_path: Path) -> None:
+    """An error no job handled ended the writer's thread, and the sender waited forever
+    for a flip it would never make (a duplicate id sent under TZ=XYZ24)."""
+    import threading
+
+    events, parts, plan = _four_events_in_requests()
+    with HistoryStore(tmp_path / "h.sqlite3", handoff=True) as store:
+        writer = HistoryWriter(store, "dev", parts, events=events, plan=plan)
+
+        def broken() -> None:
+            raise RuntimeError("a bug in the writer")
+
+        writer._next_job = broken  # type: ignore[method-assign]
+        with writer._cond:
+            writer._cond.notify()
+        raised: list[BaseException] = []
+
+        def ask() -> None:
+            try:
+                writer.on_pending(1, plan.requests[0], b"[]", None)
+            except BaseException as exc:
+                raised.append(exc)
+
+        asking = threading.Thread(target=ask, daemon=True)  # a hang fails, never blocks
+        asking.start()
+        asking.join(10)
+        assert not asking.is_alive(), "the flip was never made nor refused"
+        assert [str(e) for e in raised] == ["a bug in the writer"]
+        with pytest.raises(RuntimeError, match="a bug in the writer"):
+            writer.finish()

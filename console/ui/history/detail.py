@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QTabWidget, QVBoxLayout, QWidget
 
+from console.core.clock import iso_local
 from console.core.serialize import pretty
 from console.services.history_query import HistoryRow
 from console.ui import rich
@@ -27,7 +27,7 @@ def _text_box(name: str) -> QPlainTextEdit:
 def _when(ms: int | None) -> str:
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000).astimezone().isoformat(timespec="milliseconds")
+    return iso_local(ms)
 
 
 def _lines(pairs: list[tuple[str, Any]]) -> str:
