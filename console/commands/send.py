@@ -151,6 +151,7 @@ async def _send(
     from console.services.history_schema import HISTORY_FAILURES, failure_message
     from console.services.paths import app_paths
     from console.services.sender import Observers, send_events
+    from console.services.targets import not_running_hint
 
     # history first: its writer prepares the first request while the client starts up
     clock.lap("resolved")
@@ -213,6 +214,11 @@ async def _send(
     try:
         try:
             code = _print_outcomes(outcomes, session, verified)
+            errors = [o.result.error for o in outcomes if o.result.status is None]
+            hint = not_running_hint(resolved.environment, errors[0] if errors else None,
+                                    window=False)
+            if hint:
+                say(hint)
         except BrokenPipeError:  # stdout's reader went away (`| head -1`): all was sent
             discard_stdout()  # and what follows (--stats, the lines below) still comes
             code = 141  # 128 + SIGPIPE, as `run` ends on a closed pipe

@@ -23,6 +23,7 @@ from console.services.environments import (
     normalize_origin,
     origin_problem,
     origins_problem,
+    shown_origin,
 )
 from console.services.secrets import KeyringUnavailable, SecretStore
 
@@ -145,3 +146,16 @@ def _checked_variable(variable: str, key: str | None) -> str | None:
     if problem:
         raise UserError(f"{variable}: {problem}")
     return key
+
+
+def not_running_hint(env: Environment, error: str | None, *, window: bool) -> str | None:
+    """What to do when the Dev Server did not answer at all: the first send of a new user
+    (the Dev Server is picked at first start) had said "could not connect … All connection
+    attempts failed" and nothing more."""
+    if env.kind != "dev" or not error or not error.startswith("could not connect"):
+        return None
+    inbox = ("pick Inbox, the built-in one" if window else
+             "run `event-console inbox` in another terminal: it listens where the Dev "
+             "Server would")
+    return (f"is the Dev Server running at {shown_origin(env.event_origin)}? Start it with "
+            f"`npx inngest-cli@latest dev`, or {inbox}")

@@ -35,7 +35,7 @@ from console.services.history_recorder import AsyncHistoryRecorder
 from console.services.history_schema import HISTORY_FAILURES
 from console.services.outcomes import RestAccess
 from console.services.sender import Observers
-from console.services.targets import ResolvedTarget
+from console.services.targets import ResolvedTarget, not_running_hint
 from console.ui.batch import BatchSendPanel
 from console.ui.context import AppContext
 from console.ui.history.icons import DETAIL_LINES, event_lines, headline
@@ -312,8 +312,10 @@ class SendFlow(QObject):
         env = resolved.environment.name
         if failed:
             first = failed[0]
+            hint = not_running_hint(resolved.environment, first.error, window=True)
             return (f"{accepted} of {total} accepted by {env} — "
-                    f"{first.status or 'no answer'}: {clipped(first.error or '')}")
+                    f"{first.status or 'no answer'}: {clipped(first.error or '')}"
+                    + (f" — {hint}" if hint else ""))
         if outcomes:
             return f"{env}: {summary_line(outcomes.values())}"
         return f"{accepted} accepted by {env}"

@@ -230,3 +230,34 @@ def test_an_event_nested_too_deep_for_python_is_not_a_bug(qtbot, app_home):
     window.editor.setPlainText('{"name": "app/deep", "data": {"x": ' + "[" * 5000 + "]" * 5000
                                + "}}")
     assert window.editor_value() == (False, None)
+
+
+def test_a_dev_server_that_is_not_running_says_what_to_do(qtbot, app_home, run_async):
+    """A new user's first Send (the Dev Server is picked at first start) said "could not
+    connect … All connection attempts failed" and nothing more."""
+    import socket
+
+    from console.services.environments import Environment
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        origin = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    context, window = open_window(qtbot)
+
+    async def session():
+        await context.start(inbox_port=0)
+        context.environments.put(Environment("Local Dev", "dev", origin, origin))
+        window.select_environment("Local Dev")
+        window.editor.setPlainText('{"name": "app/first", "data": {}}')
+        window.send()
+        await wait_until(lambda: not window.flow.sending and window.log_model.rows,
+                         message="answered", timeout=20)
+        message = window.statusBar().currentMessage()
+        assert message.startswith("0 of 1 accepted by Local Dev — no answer: could not "
+                                  "connect"), message
+        assert message.endswith(f" — is the Dev Server running at {origin}? Start it with "
+                                "`npx inngest-cli@latest dev`, or pick Inbox, the built-in "
+                                "one"), message
+        await context.shutdown()
+
+    run_async(session(), timeout=40)
