@@ -59,6 +59,7 @@ from console.ui.editor.json_editor import LONG_LINE_CHARS
 from console.ui.editor.scheduler import AT_ONCE_CHARS
 from console.ui.environments_dialog import EnvironmentsDialog
 from console.ui.inbox_panel import InboxPanel
+from console.ui.qt_paths import qt_path
 from console.ui.send_flow import SendFlow
 from console.ui.send_log import SendLogModel, SendLogView
 from console.ui.tasks import loop_running
@@ -94,7 +95,7 @@ class MainWindow(QMainWindow):
         # none), a self-hosted server's: validation had failed on the missing attribute
         self._event_limit = EVENT_LIMIT_SELF_HOSTED
         self.settings = QSettings(
-            str(context.paths.config / "window.ini"), QSettings.Format.IniFormat
+            qt_path(context.paths.config / "window.ini"), QSettings.Format.IniFormat
         )
         self._build_toolbar()
 

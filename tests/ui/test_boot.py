@@ -274,3 +274,16 @@ def test_the_app_starts_when_its_log_and_workspace_cannot_be_written(app_home):
     assert "a temporary one is used for this session" in status
     assert "Traceback" not in done.stderr
     assert paths.default_workspace.read_text() == "not a folder"  # left as it was
+
+
+def test_the_window_state_goes_home_under_a_locale_that_is_not_utf_8(tmp_path):
+    """Qt encodes paths as UTF-8 whatever the locale; Python had read EVENT_CONSOLE_HOME
+    in the locale's encoding (here ASCII, with escapes), so window.ini went to a second,
+    mis-named folder beside the real home."""
+    home = tmp_path / "hömé"
+    home.mkdir()
+    done = _run_app(home, "--smoke-test", env={"LC_ALL": "C", "PYTHONUTF8": "0",
+                                                "PYTHONCOERCECLOCALE": "0"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (home / "config" / "window.ini").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hömé"]
