@@ -70,6 +70,15 @@ def _main(argv: Sequence[str] | None) -> int:
 
         return run_gui(smoke_test=args.smoke_test)
     _escape_what_stdout_cannot_encode()
+    return _output_done(_run(args))
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command's exit code; the errors a user can act on as one line on stderr."""
+    if args.command == "inbox":
+        from console.commands.common import stop_on_stdout_failure
+
+        stop_on_stdout_failure()
     try:
         return int(args.func(args))
     except UserError as exc:  # it may quote a server's answer or a file's text
@@ -88,6 +97,34 @@ def _main(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:  # the reader went away (`... --json | head -1`): stop quietly
         discard_stdout()
         return 141  # 128 + SIGPIPE, as a shell reports a tool that SIGPIPE stopped
+    except OSError as exc:  # a full disk, a read-only folder: the system said no, plainly
+        from console.core.terminal import visible
+
+        print(f"event-console: {visible(_os_failure(exc))}", file=sys.stderr)
+        return 2
+
+
+def _os_failure(exc: OSError) -> str:
+    """"stopped: No space left on device (/path)": what the system said, and where; not
+    `[Errno 28]` and a traceback. Only OSError: a bug still shows its traceback."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    return f"stopped: {exc.strerror or exc}{where}"
+
+
+def _output_done(code: int) -> int:
+    """`code`, once what is still buffered for stdout is out. A stdout that failed (a full
+    disk, said once on stderr by commands.common) makes a command that went well exit 1:
+    its output is lost. Only for the commands that write through commands.common:
+    importing it for `validate` (print() alone) would load httpx too."""
+    common = sys.modules.get("console.commands.common")
+    if common is None:
+        return code
+    try:
+        failed = common.flush_out()
+    except BrokenPipeError:
+        discard_stdout()
+        return code or 141
+    return 1 if failed and code == 0 else code
 
 
 def _escape_what_stdout_cannot_encode() -> None:

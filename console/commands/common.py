@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import json
 import re
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 from console.core.errors import InputError, UserError
 from console.core.positions import ANOTHER_EVENT
 from console.core.problems import Problem
+from console.core.terminal import discard_stdout, say
 from console.services.environments import Environment, EnvironmentStore
 from console.services.paths import app_paths
 from console.services.secrets import SecretStore
@@ -194,14 +196,80 @@ def jsonl_hint(problems: Iterable[Problem], jsonl: bool) -> str | None:
 
 
 def emit(record: dict[str, Any]) -> None:
-    """One JSON object per line on stdout, flushed (CI reads it as it comes)."""
+    """One JSON object per line on stdout, flushed (CI reads it as it comes); see
+    write_out for a stdout that fails."""
+    if _STDOUT.failure is not None:  # set aside: 20,000 lines need not be encoded for it
+        return
     line = json_line(record)
     try:  # checked here: stdout itself escapes what it cannot encode (see cli), not JSON
         line.encode(sys.stdout.encoding or "utf-8")
     except UnicodeEncodeError:  # half a UTF-16 pair (an event captured as sent), or a
         line = json.dumps(record)  # terminal without UTF-8: \u escapes
-    sys.stdout.write(line + "\n")
-    sys.stdout.flush()
+    write_out(line + "\n")
+
+
+def print_line(text: str) -> None:
+    """`print(text)` for a command's output, through write_out."""
+    write_out(text + "\n")
+
+
+@dataclasses.dataclass
+class _Stdout:
+    """What became of standard output in this process (there is one per process)."""
+
+    failure: str | None = None  # why it took no more output, once a write failed
+    stops_command: bool = False  # a failed write is raised to the command (the inbox)
+
+
+_STDOUT = _Stdout()
+
+
+def stop_on_stdout_failure() -> None:
+    """A write to stdout that fails is raised to the command, as it always was: for
+    `inbox`, whose lines are its whole work (it says so and exits 2 at once)."""
+    _STDOUT.stops_command = True
+
+
+def write_out(text: str) -> None:
+    """`text` on stdout, flushed. A stdout that fails (a full disk: `send ... >
+    out.jsonl`) is said once on stderr and then set aside, and the command goes on to its
+    end: a send's lines had ended in a traceback after its events were accepted, and a
+    run stopped after its first step, its other steps unsent and no --junit written. The
+    history and --report still record all of it, and `cli` exits non-zero. A reader
+    that went away (BrokenPipeError, `| head -1`) is still the command's to handle."""
+    if _STDOUT.failure is not None:
+        return
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        if _STDOUT.stops_command:
+            raise
+        _set_stdout_aside(exc)
+
+
+def flush_out() -> str | None:
+    """Flush what is still buffered for stdout (print() output waits for exit, when a
+    failure could only end in "Exception ignored"); why stdout failed in this process,
+    None when it did not. A BrokenPipeError is raised, for `cli` to end as on any."""
+    if _STDOUT.failure is None:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            _set_stdout_aside(exc)
+    return _STDOUT.failure
+
+
+def _set_stdout_aside(exc: OSError) -> None:
+    _STDOUT.failure = exc.strerror or str(exc)
+    say(f"cannot write to standard output: {_STDOUT.failure}; nothing more is printed "
+        "there, and the command goes on to its end")
+    with contextlib.suppress(OSError):  # what is still buffered goes there, not to the disk
+        discard_stdout()
 
 
 def json_line(record: dict[str, Any]) -> str:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import shlex
 import sys
 from typing import Any
 
-from console.commands.common import emit
+from console.commands.common import emit, print_line
 from console.core.errors import UserError
 from console.core.redact import mask_key
-from console.core.terminal import say
+from console.core.terminal import say, visible
 from console.services.environments import (
     CLOUD_EVENT_ORIGIN,
     CLOUD_REST_ORIGIN,
@@ -123,8 +124,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         else:
             mark = "*" if row["default"] else " "
             branch = f" [{env.branch}]" if env.branch else ""
-            print(f"{mark} {env.name}{branch}  {env.kind}  {row['event_origin']}  "
-                  f"key: {row['event_key']}")
+            print_line(f"{mark} {env.name}{branch}  {env.kind}  {row['event_origin']}  "
+                       f"key: {row['event_key']}")
     problem = secrets.backend_problem()
     if problem:
         print(f"event-console: {KeyringUnavailable(problem)}", file=sys.stderr)
@@ -156,11 +157,35 @@ def cmd_add(args: argparse.Namespace) -> int:
         branch=args.branch, request_limit=args.request_limit or REQUEST_LIMIT,
         event_limit=args.event_limit or base.event_limit, paid_plan=args.paid,
     )
-    existing = name if name in [e.name for e in store.saved] else None
-    store.put(env, replacing=existing)
-    store.save()
-    print(f"saved {env.name!r} ({env.kind}, {env.event_origin})")
+    old = next((e for e in store.saved if e.name == name), None)
+    store.put(env, replacing=old.name if old else None)
+    _save(store)
+    print_line(f"saved {env.name!r} ({env.kind}, {env.event_origin})")
+    if old is not None and (old.kind, old.event_origin) != (env.kind, env.event_origin):
+        say(visible(_replaced(old, env)))
     return 0
+
+
+def _save(store: EnvironmentStore) -> None:
+    """`store.save()`, its OSError (a full disk, a read-only folder, a lock file that
+    cannot be made) said as the window's Environments dialog says it: the file is kept
+    as it was, and nothing else is done (`env remove` deletes no key)."""
+    try:
+        store.save()
+    except OSError as exc:
+        raise UserError(f"not saved: {exc.strerror or exc} ({store.path})") from None
+
+
+def _replaced(old: Environment, new: Environment) -> str:
+    """What `env add` over an environment of that name says: its keys are kept under
+    the name and now go to the new origin, so a mistyped host is noticed before a send
+    hands it the key."""
+    quoted = shlex.quote(new.name)
+    return (f"replaced {old.name!r} (was {old.kind}, {shown_origin(old.event_origin)}; now "
+            f"{new.kind}, {shown_origin(new.event_origin)}); any keys saved for "
+            f"{new.name!r} are kept and now go to the new origin: change them with "
+            f"`event-console env set-key {quoted}` (--signing for the signing key), or "
+            f"remove {new.name!r} and its keys with `event-console env remove {quoted}`")
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -168,13 +193,17 @@ def cmd_remove(args: argparse.Namespace) -> int:
     # named as --env names it: " prod " is "Prod" when no other name matches (it was an
     # error here, though `send --env prod` found it)
     env = store.remove(store.get(args.name).name)
-    store.save()
-    secrets = SecretStore()
+    _save(store)
     try:
-        secrets.delete_all(env.name)
-    except KeyringUnavailable as exc:
-        print(f"event-console: keys not removed: {exc}", file=sys.stderr)
-    print(f"removed {env.name!r}")
+        SecretStore().delete_all(env.name)
+    except KeyringUnavailable as exc:  # said as the window says it, with what to do
+        quoted = shlex.quote(env.name)
+        say(visible(f"removed {env.name!r}, but its keys are still in the keyring (a new "
+                    f"environment named {env.name!r} would use them): {exc.reason}. To "
+                    f"delete them, unlock the keyring, then run `event-console env add "
+                    f"{quoted}` and `event-console env remove {quoted}`"))
+        return 1
+    print_line(f"removed {env.name!r}")
     return 0
 
 
@@ -198,7 +227,7 @@ def cmd_set_key(args: argparse.Namespace) -> int:
     if not key:
         raise UserError("no key given (type it at the prompt or pipe it on stdin)")
     SecretStore().set(env.name, kind, key)
-    print(f"stored the {kind} key for {env.name!r} in the keyring ({mask_key(key)})")
+    print_line(f"stored the {kind} key for {env.name!r} in the keyring ({mask_key(key)})")
     return 0
 
 
@@ -222,7 +251,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 
     problem = asyncio.run(check())
     if problem is None:
-        print(f"{env.name}: reachable ({origin}/health)")
+        print_line(f"{env.name}: reachable ({origin}/health)")
         return 0
-    print(f"{env.name}: not reachable ({origin}/health): {problem}")
+    print_line(f"{env.name}: not reachable ({origin}/health): {problem}")
     return 1

@@ -2,24 +2,26 @@
 
 A table for people, JSON Lines (`--json`) for scripts. Opening the history is also when a
 send that was cut off (the process killed mid-request) turns from pending into "unknown",
-so this is the command that shows such rows.
+so this is the command that shows such rows; when that cannot be written (a full disk,
+another program holding the write lock), it lists what is there all the same.
 """
 
 from __future__ import annotations
 
 import argparse
 import re
+import sqlite3
 import sys
 from datetime import datetime
 from typing import Any
 
-from console.commands.common import emit, given
+from console.commands.common import emit, given, print_line, write_out
 from console.core.dedup import OutcomeKind
 from console.core.errors import InputError
 from console.core.terminal import say, visible
 from console.services.history import HistoryStore, now_ms
 from console.services.history_query import HistoryFilter, HistoryRow
-from console.services.history_schema import MAX_RETENTION_DAYS
+from console.services.history_schema import MAX_RETENTION_DAYS, HistoryLocked, busy_timeout
 from console.services.paths import app_paths
 
 OUTCOMES = tuple(kind.value for kind in OutcomeKind)  # the stored outcomes, all of them
@@ -71,8 +73,8 @@ def _settings(args: argparse.Namespace, store: HistoryStore) -> None:
         raise InputError(str(exc)) from None
     days = store.retention_days
     kept = "forever" if days == 0 else f"{days} day{'s' if days != 1 else ''}"
-    print(f"history: payloads up to {store.payload_cap_setting // 1024:,} KiB are kept; "
-          f"events are kept {kept}")
+    print_line(f"history: payloads up to {store.payload_cap_setting // 1024:,} KiB are kept; "
+               f"events are kept {kept}")
 
 
 def run_history(args: argparse.Namespace) -> int:
@@ -91,7 +93,8 @@ def run_history(args: argparse.Namespace) -> int:
         given(args, option)
     filters = HistoryFilter(env=args.env, name=args.name, outcome=args.outcome,
                             text=args.search, since_ms=since)
-    with HistoryStore(app_paths().ensure().history_db, upgrading=say) as store:
+    with HistoryStore(app_paths().ensure().history_db, recover=False, upgrading=say) as store:
+        _recover(store)
         for message in store.messages:
             say(message)
         if args.set_payload_cap is not None or args.set_retention is not None:
@@ -122,6 +125,24 @@ def print_table(rows: list[HistoryRow]) -> None:
         for r in rows
     ]
     widths = [min(max(len(line[i]) for line in table), 40) for i in range(len(header) - 1)]
+    text = []
     for line in table:
         cells = [cell.ljust(width) for cell, width in zip(line, widths, strict=False)]
-        sys.stdout.write("  ".join([*cells, line[-1]]).rstrip() + "\n")
+        text.append("  ".join([*cells, line[-1]]).rstrip() + "\n")
+    write_out("".join(text))  # in one write: its rows are all in memory already
+
+
+def _recover(store: HistoryStore) -> None:
+    """Mark the requests of processes that died mid-send "unknown" (store.messages then
+    says how many), without waiting: a listing is a read. Opening with the recovery,
+    which writes, left `history` unable to list anything on a full disk or while another
+    program held the write lock; the rows then stay "pending" until a later command."""
+    try:
+        with busy_timeout(store.conn, 0):
+            store.recovered = store.recover_abandoned()
+    except (HistoryLocked, sqlite3.OperationalError) as exc:  # full, locked, read-only
+        why = ("another program holds its write lock" if isinstance(exc, HistoryLocked)
+               else str(exc))
+        say(f"requests from an earlier session that ended without an answer are listed as "
+            f"pending: the history cannot be written now ({why}); a later command marks "
+            "them unknown")

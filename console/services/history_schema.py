@@ -423,8 +423,7 @@ def _open_database(path: Path, *, same_thread: bool,
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = connect(path, same_thread=same_thread)
     except (OSError, sqlite3.Error) as exc:  # a folder in its place, no permission…
-        raise HistoryError(f"cannot open the history at {path}: "
-                           f"{getattr(exc, 'strerror', None) or exc}") from None
+        raise _cannot_open(path, getattr(exc, "strerror", None) or exc) from None
     try:
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         migrate(conn, path, upgrading)
@@ -432,7 +431,7 @@ def _open_database(path: Path, *, same_thread: bool,
     except sqlite3.DatabaseError as exc:
         if isinstance(exc, sqlite3.OperationalError) or not is_corrupt(exc):
             conn.close()
-            raise HistoryError(f"cannot open the history at {path}: {exc}") from None
+            raise _cannot_open(path, exc) from None
     except BaseException:
         conn.close()
         raise
@@ -453,6 +452,19 @@ def _open_database(path: Path, *, same_thread: bool,
         fresh.close()
         raise HistoryError(f"cannot start a new history at {path}: {exc}") from None
     return fresh, notice
+
+
+def _cannot_open(path: Path, reason: object) -> HistoryError:
+    """Why the history cannot be opened, and what to do: "disk I/O error" alone (a full
+    disk: SQLite cannot make its -shm file) left the user with no next step."""
+    try:
+        folder = path.is_dir()
+    except OSError:  # a parent that cannot be searched
+        folder = False
+    check = ("a folder is in its place: move it away" if folder else
+             f"check that {path.parent} is writable and has free space")
+    return HistoryError(f"cannot open the history at {path}: {reason} ({check}; send and "
+                        "run go without it with --no-history)")
 
 
 def now_ms() -> int:

@@ -295,7 +295,8 @@ def test_a_history_that_cannot_be_opened_is_one_line_not_a_traceback(cli, app_ho
         done = cli(*args, input='{"name": "a/b"}')
         assert (done.returncode, done.stdout) == (2, ""), done.stderr
         assert done.stderr == (f"event-console: cannot open the history at {db}: unable to "
-                               "open database file\n")
+                               "open database file (a folder is in its place: move it away; "
+                               "send and run go without it with --no-history)\n")
 
 
 def test_an_app_home_that_cannot_be_made_is_one_line_not_a_traceback(cli, tmp_path):
