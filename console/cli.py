@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import os
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -54,6 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    _stdio_that_can_be_written()
     args_list = list(sys.argv[1:] if argv is None else argv)
     if not args_list or args_list == ["--smoke-test"] or _gui_only(args_list):
         from console.app import run_gui
@@ -64,13 +66,21 @@ def _main(argv: Sequence[str] | None) -> int:
         return 0
     first = next((a for a in args_list if not a.startswith("-")), None)
     parser = build_parser(first if first in COMMANDS else None)
+    _escape_what_stdout_cannot_encode()  # before parsing: --help writes too
     args = parser.parse_args(args_list)
     if args.command is None:
         from console.app import run_gui
 
         return run_gui(smoke_test=args.smoke_test)
-    _escape_what_stdout_cannot_encode()
     return _output_done(_run(args))
+
+
+def _stdio_that_can_be_written() -> None:
+    """A stdout or stderr closed by the caller (`>&-`) is None in Python: every command
+    had ended in an AttributeError on its first line. What goes there is dropped."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w", encoding="utf-8"))  # noqa: SIM115
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from console.core.errors import InputError, UserError
 from console.core.positions import ANOTHER_EVENT
 from console.core.problems import Problem
-from console.core.terminal import discard_stdout, say
+from console.core.terminal import discard_stdout, say, typed_text
 from console.services.environments import Environment, EnvironmentStore
 from console.services.paths import app_paths
 from console.services.secrets import SecretStore
@@ -74,7 +74,8 @@ async def interruptible(work: Coroutine[Any, Any, T], *,
 
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--env", metavar="NAME", help="a saved environment (default: selected)")
+    group.add_argument("--env", metavar="NAME", help="a saved environment (default: selected)",
+        type=typed_text)
     group.add_argument("--url", metavar="ORIGIN", help="an event API origin, e.g. a Dev Server")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from console.commands.common import emit, print_line
 from console.core.errors import UserError
 from console.core.redact import mask_key
-from console.core.terminal import say, visible
+from console.core.terminal import say, typed_text, visible
 from console.services.environments import (
     CLOUD_EVENT_ORIGIN,
     CLOUD_REST_ORIGIN,
@@ -39,7 +39,7 @@ def add_parser(subparsers: Any) -> None:
     listing.set_defaults(func=cmd_list)
 
     add = sub.add_parser("add", help="add or replace an environment")
-    add.add_argument("name", help="what to call it (--env NAME picks it)")
+    add.add_argument("name", help="what to call it (--env NAME picks it)", type=typed_text)
     add.add_argument("--kind", choices=["cloud", "custom", "dev", "inbox"], default="custom",
                      help="cloud: Inngest Cloud; dev: a Dev Server; inbox: the built-in one; "
                      "custom: self-hosted or anything else (default)")
@@ -60,18 +60,18 @@ def add_parser(subparsers: Any) -> None:
     add.set_defaults(func=cmd_add)
 
     remove = sub.add_parser("remove", help="remove an environment and its keys")
-    remove.add_argument("name")
+    remove.add_argument("name", type=typed_text)
     remove.set_defaults(func=cmd_remove)
 
     set_key = sub.add_parser(
         "set-key", help="store a key in the keyring (read from a prompt or stdin, never argv)"
     )
-    set_key.add_argument("name")
+    set_key.add_argument("name", type=typed_text)
     set_key.add_argument("--signing", action="store_true", help="the signing key (REST API)")
     set_key.set_defaults(func=cmd_set_key)
 
     test = sub.add_parser("test", help="check the environment answers GET /health")
-    test.add_argument("name")
+    test.add_argument("name", type=typed_text)
     test.set_defaults(func=cmd_test)
 
 

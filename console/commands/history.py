@@ -18,7 +18,7 @@ from typing import Any
 from console.commands.common import emit, given, print_line, write_out
 from console.core.dedup import OutcomeKind
 from console.core.errors import InputError
-from console.core.terminal import say, visible
+from console.core.terminal import say, typed_text, visible
 from console.services.history import HistoryStore, now_ms
 from console.services.history_query import HistoryFilter, HistoryRow
 from console.services.history_schema import MAX_RETENTION_DAYS, HistoryLocked, busy_timeout
@@ -48,11 +48,12 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("history", help="list sent, replayed and captured events")
     parser.add_argument("--json", action="store_true", help="JSON Lines, one event per line")
     parser.add_argument("--since", metavar="DURATION", help="only the last 30m, 2h, 7d, ...")
-    parser.add_argument("--name", metavar="NAME", help="event name (globs like app/* work)")
-    parser.add_argument("--env", metavar="NAME", help="environment name")
+    parser.add_argument("--name", metavar="NAME", help="event name (globs like app/* work)",
+        type=typed_text)
+    parser.add_argument("--env", metavar="NAME", help="environment name", type=typed_text)
     parser.add_argument("--outcome", metavar="OUTCOME", choices=OUTCOMES,
                         help=f"the stored outcome, one of: {', '.join(OUTCOMES)}")
-    parser.add_argument("--search", metavar="TEXT", help="words in the payload")
+    parser.add_argument("--search", metavar="TEXT", help="words in the payload", type=typed_text)
     parser.add_argument("--limit", type=int, default=50, metavar="N",
                         help="at most N events (default 50)")
     parser.add_argument("--set-payload-cap", type=int, metavar="KIB",

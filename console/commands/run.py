@@ -46,7 +46,7 @@ from console.core.scenario import (
     parse_seed,
     parse_var_pairs,
 )
-from console.core.terminal import discard_stdout, say, visible
+from console.core.terminal import discard_stdout, say, typed_text, visible
 from console.services.atomic import write_bytes_atomic
 from console.services.history_session import MAX_VERIFY_SECONDS, verify_seconds_from_env
 from console.services.run_results import RunReport, StepResult, load_rows, report_json
@@ -62,7 +62,7 @@ def add_parser(subparsers: Any) -> None:
     add_target_options(parser)
     parser.add_argument("scenario", metavar="SCENARIO",
                         help="a scenario file, or the name of a scenario in the workspace")
-    parser.add_argument("--var", action="append", default=[], metavar="K=V",
+    parser.add_argument("--var", action="append", default=[], metavar="K=V", type=typed_text,
                         help="set or override a scenario variable (repeatable)")
     parser.add_argument("--data", metavar="ROWS",
                         help="CSV, JSON array or JSON Lines file: run once per row (row.*)")

@@ -16,7 +16,7 @@ from console.core.batch import is_jsonl_name
 from console.core.errors import InputError
 from console.core.problems import Problem
 from console.core.schemas import SchemaLibrary
-from console.core.terminal import visible
+from console.core.terminal import typed_text, visible
 from console.core.validation import validate_text
 
 DEFAULT_EVENT_LIMIT = 3 * 1024 * 1024
@@ -42,7 +42,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE", help="event file, or - for stdin")
     parser.add_argument("--schemas", metavar="DIR", help="folder of event schemas (*.json)")
     limits = parser.add_mutually_exclusive_group()
-    limits.add_argument("--env", metavar="NAME", help="use this environment's per-event limit")
+    limits.add_argument("--env", metavar="NAME", help="use this environment's per-event limit",
+        type=typed_text)
     limits.add_argument("--event-limit", metavar="BYTES", type=_positive_bytes,
                         help=f"per-event size limit (default {DEFAULT_EVENT_LIMIT:,})")
     parser.add_argument("--jsonl", action="store_true", help="read every FILE as JSON Lines")

@@ -52,3 +52,17 @@ def discard_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     finally:
         os.close(devnull)
+
+
+def typed_text(arg: str) -> str:
+    """A command-line argument that is text (a name, a filter, a --var value) as the user
+    typed it. Under a locale that is not UTF-8 (C without Python's UTF-8 mode) Python reads
+    `café` as `caf\\udcc3\\udca9`: such a name was saved into environments.json as it
+    was, and a --name filter made SQLite raise. Bytes that are UTF-8, as a terminal sends
+    them, are read so. (Not for paths: the file system wants them as Python read them.)"""
+    if not any("\udc80" <= ch <= "\udcff" for ch in arg):
+        return arg
+    try:
+        return os.fsencode(arg).decode("utf-8")
+    except UnicodeDecodeError:
+        return arg

@@ -1,0 +1,57 @@
+"""The CLI under locales and terminals other than a UTF-8 one, and with stdout closed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from tests.support.inbox_thread import running_inbox
+
+C_LOCALE = {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+
+
+def test_text_arguments_are_read_as_typed_under_a_c_locale(cli, app_home):
+    """Python read `café` as `caf\\udcc3\\udca9`: `history --name` raised in SQLite, and
+    `env add` saved a name no other shell could pick or remove."""
+    listed = cli("history", "--name", "café/José", env=C_LOCALE)
+    assert listed.returncode == 0, listed.stderr
+    assert "Traceback" not in listed.stderr
+    added = cli("env", "add", "Zoë", "--event-origin", "http://127.0.0.1:9", env=C_LOCALE)
+    assert added.returncode == 0, added.stderr
+    saved = json.loads((app_home / "config" / "environments.json").read_text())
+    assert "Zoë" in [e["name"] for e in saved["environments"]]
+    removed = cli("env", "remove", "Zoë")  # from a UTF-8 shell
+    assert removed.returncode == 0, removed.stderr
+
+
+def test_a_path_that_is_not_ascii_still_opens_under_a_c_locale(cli, tmp_path):
+    path = tmp_path / "données é.json"
+    path.write_text('{"name": "a/b", "data": {}}')
+    done = cli("validate", str(path), env=C_LOCALE)
+    assert done.returncode == 0, done.stderr
+
+
+def test_help_prints_on_an_ascii_stdout(cli):
+    """`inbox --help` ended in a UnicodeEncodeError (its text has a "…")."""
+    done = cli("inbox", "--help", env={"PYTHONIOENCODING": "ascii"})
+    assert done.returncode == 0, done.stderr
+    assert "\\u2026" in done.stdout
+
+
+def test_a_closed_stdout_is_no_traceback_and_the_send_still_happens(app_home, tmp_path):
+    """`>&-`: Python's sys.stdout is None, and every command ended in an AttributeError
+    on its first line (a run after its first step, no --junit written)."""
+    path = tmp_path / "e.json"
+    path.write_text('{"name": "closed/out", "data": {}}')
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ["EVENT_CONSOLE_HOME"] = str(app_home)
+    with running_inbox() as inbox:
+        done = subprocess.run(
+            ["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m", "console", "send",
+             "--url", inbox.url, "--no-verify", str(path)],
+            capture_output=True, text=True, env=environ, timeout=60, check=False)
+        assert [e.name for e in inbox.events()] == ["closed/out"]
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
