@@ -610,6 +610,15 @@ class HistoryLocked(HistoryError):
 HISTORY_FAILURES = (sqlite3.Error, HistoryError)
 
 
+def _cannot_write(exc: sqlite3.OperationalError) -> bool:
+    """A full disk, a read-only file or disk: nothing the next write here can mend."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is None:
+        return any(text in str(exc) for text in ("is full", "readonly", "disk I/O"))
+    return int(code) & 0xFF in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY,
+                                sqlite3.SQLITE_IOERR)
+
+
 def is_busy(exc: sqlite3.OperationalError) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:
@@ -696,16 +705,18 @@ class HistoryUpkeep:
             "SELECT coalesce(max(event_id), 0) FROM payloads").fetchone()[0])
 
     def index_payloads_unless_busy(self) -> None:
-        """`index_payloads`, unless another program holds the write lock: the search then
-        reads the index as it is (what that program writes is indexed by a later one).
-        Every search waited for the lock, and failed after 5 s of it."""
+        """`index_payloads`, unless another program holds the write lock, or the file
+        cannot be written now (a full disk, a read-only one): the search then reads the
+        index as it is, and the payloads not in it word by word (slower, as complete).
+        Every search waited for the lock, and failed after 5 s of it; on a full disk
+        `history --search` failed outright."""
         try:
             with busy_timeout(self.conn, 0):
                 self.index_payloads()
         except HistoryLocked:
             pass
         except sqlite3.OperationalError as exc:
-            if not is_busy(exc):
+            if not (is_busy(exc) or _cannot_write(exc)):
                 raise
 
     def purge(self, older_than_ms: int) -> int:

@@ -91,3 +91,21 @@ def test_a_history_that_cannot_be_opened_on_a_full_disk_says_what_to_do(cli, app
                 f"event-console: cannot open the history at {db}: disk I/O error (check "
                 f"that {data} is writable and has free space; send and run go without it "
                 "with --no-history)\n")
+
+
+def test_history_search_finds_on_a_full_disk(cli, app_home):
+    """The search index is brought up to date before a search: on a full disk that write
+    failed and `history --search` with it. The payloads not indexed are read word by word."""
+    data = app_home / "data"
+    db = data / "history.sqlite3"
+    with small_disk(data):
+        script = ("import sys\nfrom console.services.history import HistoryStore\n"
+                  "with HistoryStore(sys.argv[1]) as store:\n"
+                  "    store.record_pending(env='Dev', events=[b'{\"name\": \"a/b\", "
+                  "\"data\": {\"city\": \"Z\\\\u00fcrich\"}}'])\n")
+        subprocess.run([sys.executable, "-c", script, str(db)], cwd=ROOT, check=True)
+        with held_open(db):
+            fill(data)
+            done = cli("history", "--json", "--search", "Zürich")
+            assert done.returncode == 0, done.stderr
+            assert [r["name"] for r in map(json.loads, done.stdout.splitlines())] == ["a/b"]
