@@ -1713,6 +1713,8 @@ def test_captures_the_history_cannot_write_turn_it_off_and_say_so(qtbot, app_hom
                     assert answer.status_code == 200
                 await wait_until(lambda: context.history is None, message="history off")
         await wait_until(lambda: window.inbox_panel.model.rowCount() == 3, message="captured")
+        await wait_until(lambda: "History is off" in window.statusBar().currentMessage(),
+                         message="said")  # once the history is closed
         message = window.statusBar().currentMessage()
         assert message.count("History is off for this session: ") == 1, message
         assert context.notices.count(next(n for n in context.notices
