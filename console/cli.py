@@ -62,7 +62,14 @@ def _main(argv: Sequence[str] | None) -> int:
 
         return run_gui(smoke_test="--smoke-test" in args_list)
     if args_list == ["--version"]:
-        print(f"event-console {__version__}")
+        try:
+            print(f"event-console {__version__}", flush=True)
+        except OSError as exc:  # /dev/full, a closed pipe: said, not a traceback
+            discard_stdout()
+            if isinstance(exc, BrokenPipeError):
+                return 141
+            print(f"event-console: {_os_failure(exc)}", file=sys.stderr)
+            return 1
         return 0
     first = next((a for a in args_list if not a.startswith("-")), None)
     parser = build_parser(first if first in COMMANDS else None)

@@ -76,7 +76,8 @@ def add_target_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--env", metavar="NAME", help="a saved environment (default: selected)",
         type=typed_text)
-    group.add_argument("--url", metavar="ORIGIN", help="an event API origin, e.g. a Dev Server")
+    group.add_argument("--url", metavar="ORIGIN", help="an event API origin, e.g. a Dev Server",
+                       type=typed_text)
 
 
 MAX_TIMEOUT = 3600.0  # seconds one attempt may wait, at most

@@ -11,7 +11,7 @@ from typing import Any
 
 from console.commands.common import emit, print_line
 from console.core.errors import UserError
-from console.core.redact import mask_key
+from console.core.redact import key_problem, mask_key
 from console.core.terminal import say, typed_text, visible
 from console.services.environments import (
     CLOUD_EVENT_ORIGIN,
@@ -43,13 +43,14 @@ def add_parser(subparsers: Any) -> None:
     add.add_argument("--kind", choices=["cloud", "custom", "dev", "inbox"], default="custom",
                      help="cloud: Inngest Cloud; dev: a Dev Server; inbox: the built-in one; "
                      "custom: self-hosted or anything else (default)")
-    add.add_argument("--event-origin", metavar="URL",
+    add.add_argument("--event-origin", metavar="URL", type=typed_text,
                      help=f"where events are sent (default: {CLOUD_EVENT_ORIGIN} for cloud, "
                      f"{DEV_ORIGIN} otherwise)")
-    add.add_argument("--rest-origin", metavar="URL",
+    add.add_argument("--rest-origin", metavar="URL", type=typed_text,
                      help=f"the REST API, for runs (default: {CLOUD_REST_ORIGIN} for cloud, "
                      "the event origin otherwise)")
-    add.add_argument("--branch", metavar="NAME", help="branch environment (x-inngest-env)")
+    add.add_argument("--branch", metavar="NAME", help="branch environment (x-inngest-env)",
+                     type=typed_text)
     add.add_argument("--request-limit", type=int, metavar="BYTES",
                      help=f"largest request body (default {REQUEST_LIMIT:,})")
     add.add_argument("--event-limit", type=int, metavar="BYTES",
@@ -102,6 +103,10 @@ def _key_status(secrets: SecretStore, env: Environment, kind: str,
         if unreadable is not None:
             unreadable.append(True)
         return cannot
+    except UserError:  # stored by another tool, not text: the listing goes on
+        return "set, but not usable (not text)"
+    if key and key_problem(key):  # a line break, say: never printed, as it would break rows
+        return "set, but not usable"
     if key:
         return mask_key(key)
     return "not needed (any key works)" if optional else "not set"

@@ -23,6 +23,7 @@ from typing import Any
 
 from console.commands.common import emit, json_line
 from console.core.errors import InputError, UserError
+from console.core.terminal import typed_text
 from console.services.inbox import (
     DEFAULT_EVENT_LIMIT,
     KEEP_BYTES,
@@ -49,7 +50,7 @@ def add_parser(subparsers: Any) -> None:
                         help="require the event key held in environment variable VAR")
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow a non-loopback --host (anyone who can reach it may send)")
-    parser.add_argument("--trigger", action="append", metavar="GLOB",
+    parser.add_argument("--trigger", action="append", metavar="GLOB", type=typed_text,
                         help="simulate a function triggered by event names matching GLOB "
                         "(repeatable; default '*')")
     parser.add_argument("--run-delay", type=float, default=0.0, metavar="SECONDS",

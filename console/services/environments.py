@@ -509,7 +509,7 @@ class EnvironmentStore:
                 "format": "event-console/environments@1",
                 "selected": selected,
                 "environments": [env.to_json() for env in merged]
-                + (on_disk.unread if on_disk is not None else []),
+                + (self._still_unread(on_disk.unread) if on_disk is not None else []),
             }
             write_text_atomic(self.path, json.dumps(payload, indent=2) + "\n")
         self._changes.clear()
@@ -518,6 +518,16 @@ class EnvironmentStore:
                       for e in merged]
         if refused:  # the rest is saved; this store now holds what the file holds
             raise UserError("; ".join(refused))
+
+    def _still_unread(self, unread: list[Any]) -> list[Any]:
+        """The entries kept as they are, but for a second entry of a name this store
+        removed or renamed: it had come back in its place, pointing elsewhere, and the
+        selection (still that name) went to it at the next plain `send`."""
+        gone = {name for kind, env, name in self._changes
+                if name and (kind == "remove" or (env is not None and env.name != name))}
+        return [item for item in unread if not (
+            isinstance(item, dict) and isinstance(item.get("name"), str)
+            and item["name"].strip() in gone)]
 
     def _unrename(self, old: str, new: str) -> None:
         """A put of `new` (renaming `old`) that was refused: what it moved goes back (the

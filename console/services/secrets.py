@@ -6,6 +6,7 @@ One keyring entry per environment and key kind (service `event-console`, user
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -99,8 +100,8 @@ class SecretStore:
         except UnicodeDecodeError:  # the keyring works: what another tool stored there is bad
             raise UserError(
                 f"the {kind} key kept for {env_name!r} in the keyring is not text (not UTF-8):"
-                f" set it again with `event-console env set-key {env_name}"
-                f"{' --signing' if kind == 'signing' else ''}`, or in Environments…") from None
+                f" set it again with {set_key_command(env_name, kind)}, or in"
+                " Environments…") from None
         except Exception as exc:  # keyring's own errors and the backend's (D-Bus, locked…)
             raise KeyringUnavailable(_describe(exc)) from None
 
@@ -161,11 +162,22 @@ class SecretStore:
                 self.session[(new, kind)] = self.session.pop((old, kind))
         if self.backend_problem() == NO_BACKEND:
             return
+        import keyring
+
         for kind in kinds:
             key = self.get(old, kind)
-            if key is not None:
-                self.set(new, kind, key)
+            if key is not None:  # as it is: a key another tool stored badly moves too
+                try:
+                    keyring.set_password(self.service, _entry(new, kind), key)
+                except Exception as exc:  # a backend may quote what it was given
+                    raise KeyringUnavailable(scrub(_describe(exc), [key])) from None
                 self.delete(old, kind)
+
+
+def set_key_command(env_name: str, kind: KeyKind | str) -> str:
+    """The command that sets a key again, quoted for a shell (`'My Env'`)."""
+    flag = " --signing" if kind == "signing" else ""
+    return f"`event-console env set-key {shlex.quote(env_name)}{flag}`"
 
 
 def _describe(exc: BaseException) -> str:

@@ -15,17 +15,18 @@ from dataclasses import dataclass
 
 from console.core.errors import UserError
 from console.core.redact import PLACEHOLDER_KEY, key_problem
-from console.services.client import Target
+from console.services.client import THROUGH_PROXY, Target
 from console.services.environments import (
     DEV_PLACEHOLDER_KEY,
     Environment,
     EnvironmentStore,
     normalize_origin,
+    on_this_machine,
     origin_problem,
     origins_problem,
     shown_origin,
 )
-from console.services.secrets import KeyringUnavailable, SecretStore
+from console.services.secrets import KeyringUnavailable, SecretStore, set_key_command
 
 
 @dataclass(frozen=True)
@@ -134,8 +135,8 @@ def _check_stored(env_name: str, kind: str, key: str | None) -> None:
     problem = key_problem(key) if key is not None else None
     if problem:
         raise UserError(f"the {kind} key kept for {env_name!r} cannot be used: {problem}"
-                        f" (set it again with `event-console env set-key {env_name}"
-                        f"{' --signing' if kind == 'signing' else ''}`, or in Environments…)")
+                        f" (set it again with {set_key_command(env_name, kind)}, or in"
+                        " Environments…)")
 
 
 def _checked_variable(variable: str, key: str | None) -> str | None:
@@ -152,8 +153,10 @@ def not_running_hint(env: Environment, error: str | None, *, window: bool) -> st
     """What to do when the Dev Server did not answer at all: the first send of a new user
     (the Dev Server is picked at first start) had said "could not connect … All connection
     attempts failed" and nothing more."""
-    if env.kind != "dev" or not error or not error.startswith("could not connect"):
-        return None
+    if (env.kind != "dev" or not on_this_machine(env.event_origin) or not error
+            or not error.startswith("could not connect")
+            or "All connection attempts failed" not in error or THROUGH_PROXY in error):
+        return None  # a certificate, a proxy, a remote `--url`: not a Dev Server to start
     inbox = ("pick Inbox, the built-in one" if window else
              "run `event-console inbox` in another terminal: it listens where the Dev "
              "Server would")

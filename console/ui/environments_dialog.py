@@ -277,7 +277,7 @@ class EnvironmentsDialog(QDialog):
         env = self.store.remove(self.current)
         try:
             self.store.save()
-        except OSError as exc:  # a full disk, a folder in the file's place: kept as it was
+        except (OSError, UserError) as exc:  # a full disk, a file it cannot read: as it was
             self.store.revert()
             self._refresh(env.name)
             self.status.setText(rich.error(f"Not removed: {exc}"))
@@ -390,7 +390,7 @@ class EnvironmentsDialog(QDialog):
         if old and old != env.name and old not in self._fresh:
             try:
                 self.secrets.rename(old, env.name)
-            except KeyringUnavailable as exc:
+            except UserError as exc:  # no keyring, or a key another tool stored badly
                 failed.append(f"any keys it has in the keyring stay under {old!r}: {exc}")
         session = self.session_only.isChecked()
         typed = {kind: field.text().strip() for field, kind in

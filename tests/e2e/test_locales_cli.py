@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.support.inbox_thread import running_inbox
 
 C_LOCALE = {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
@@ -55,3 +57,35 @@ def test_a_closed_stdout_is_no_traceback_and_the_send_still_happens(app_home, tm
         assert [e.name for e in inbox.events()] == ["closed/out"]
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def _as_a_c_locale_reads(text: str) -> str:
+    """`text` as Python reads it from argv under LC_ALL=C without its UTF-8 mode."""
+    return text.encode("utf-8").decode("ascii", "surrogateescape")
+
+
+@pytest.mark.parametrize(("args", "option", "wanted"), [
+    (["inbox", "--trigger", "café/*"], "trigger", ["café/*"]),
+    (["history", "--name", "café/José"], "name", "café/José"),
+    (["history", "--search", "Zürich"], "search", "Zürich"),
+    (["send", "--env", "Prüf 🎉", "-"], "env", "Prüf 🎉"),
+    (["send", "--url", "http://bücher.example", "-"], "url", "http://bücher.example"),
+    (["run", "s.json", "--var", "who=Zoë"], "var", ["who=Zoë"]),
+    (["env", "add", "Zoë", "--branch", "é", "--event-origin", "http://ü.example"],
+     "branch", "é"),
+    (["validate", "--env", "Zoë", "e.json"], "env", "Zoë"),
+])
+def test_every_text_option_is_read_as_typed(args, option, wanted):
+    """Each text option (not paths) takes what the terminal sent as UTF-8."""
+    from console.cli import build_parser
+
+    parsed = build_parser(args[0]).parse_args([_as_a_c_locale_reads(a) for a in args])
+    assert getattr(parsed, option) == wanted
+
+
+def test_version_on_a_full_stdout_is_one_line_not_a_traceback(cli):
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "console", "--version"], stdout=full,
+                              stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    assert (done.returncode, done.stderr) == (
+        1, "event-console: stopped: No space left on device\n")

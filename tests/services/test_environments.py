@@ -443,3 +443,26 @@ def test_a_refused_rename_leaves_the_selection_and_the_inbox_port_as_they_were(a
     assert (inbox.event_origin, inbox.rest_origin) == (usual.event_origin,
                                                        "http://127.0.0.1:7777")
     assert window.get("Inbox").event_origin == "http://127.0.0.1:45555"
+
+
+@pytest.mark.parametrize("change", ["remove", "rename"])
+def test_a_second_entry_of_a_removed_or_renamed_name_does_not_take_its_place(app_home, change):
+    """Two "Staging" entries: removing the one in use brought the other back (another
+    origin, no key), and the selection, still "Staging", went to it."""
+    paths = app_paths().ensure()
+    paths.environments_file.write_text(json.dumps({"selected": "Staging", "environments": [
+        {"name": "Staging", "kind": "custom", "event_origin": "https://staging.example.test"},
+        {"name": "Staging", "kind": "custom", "event_origin": "https://old.example.test"},
+        {"name": "Other", "kind": "Bogus"}]}))
+    store = EnvironmentStore.load(paths, environ={})
+    if change == "remove":
+        store.remove("Staging")
+    else:
+        store.put(dataclasses.replace(store.get("Staging"), name="Stage"), replacing="Staging")
+    store.save()
+    written = json.loads(paths.environments_file.read_text())["environments"]
+    assert [e["name"] for e in written] == (
+        ["Other"] if change == "remove" else ["Stage", "Other"])
+    again = EnvironmentStore.load(paths, environ={})
+    assert "Staging" not in again.names()
+    assert {"name": "Other", "kind": "Bogus"} in written  # what was not that name stays

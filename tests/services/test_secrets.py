@@ -245,3 +245,42 @@ def test_keyrings_null_backend_is_named_when_a_key_is_wanted(app_home):
         resolve_target(store.get("Dev Server"), store, SecretStore(), environ={})
     finally:
         keyring.set_keyring(previous)
+
+
+def test_the_dev_server_hint_is_for_a_local_dev_server_that_does_not_answer(app_home):
+    """`send --url https://inn.gs` offline, a certificate refused, a proxy down: each had
+    been told to start a Dev Server."""
+    from console.services.client import THROUGH_PROXY
+    from console.services.environments import Environment
+    from console.services.targets import not_running_hint
+
+    local = Environment("Dev", "dev", "http://127.0.0.1:8288", "http://127.0.0.1:8288")
+    remote = Environment("https://inn.gs", "dev", "https://inn.gs", "https://inn.gs")
+    refused = ("could not connect to http://127.0.0.1:8288/e/****: All connection attempts "
+               "failed (gave up after 5 attempts)")
+    assert not_running_hint(local, refused, window=False) is not None
+    assert not_running_hint(remote, refused.replace("http://127.0.0.1:8288", "https://inn.gs"),
+                            window=False) is None
+    cert = ("could not connect to https://127.0.0.1:8288/e/****: [SSL: "
+            "CERTIFICATE_VERIFY_FAILED] certificate verify failed")
+    assert not_running_hint(local, cert, window=False) is None
+    proxied = refused.replace(": All", f" {THROUGH_PROXY}: All")
+    assert not_running_hint(local, proxied, window=False) is None
+
+
+def test_the_set_key_command_in_the_message_can_be_pasted(keyring_backend, app_home):
+    """`event-console env set-key My Env` was "unrecognized arguments: Env"."""
+    import keyring
+
+    store = EnvironmentStore.load(app_paths(), environ={})
+    store.put(cloud("My Env"))
+    keyring.set_password("event-console-test", "My Env/signing", "signkey-ok\n")
+    secrets = SecretStore(service="event-console-test")
+    secrets.set("My Env", "event", "evtkey-good-0001")
+    try:
+        with pytest.raises(UserError) as refused:
+            resolve_target(store.get("My Env"), store, secrets, environ={})
+    finally:
+        secrets.delete_all("My Env")
+    assert "(set it again with `event-console env set-key 'My Env' --signing`, or in " \
+        "Environments…)" in str(refused.value)

@@ -471,3 +471,50 @@ def test_a_stored_key_no_send_could_use_is_said_in_the_dialog(qtbot, app_home, k
         assert "9999" not in dialog.status.text()
     finally:
         keyring.delete_password("event-console-test", "Self/event")
+
+
+def test_renaming_an_environment_moves_a_stored_key_no_send_could_use(qtbot, app_home,
+                                                                      keyring_backend):
+    """Save of a rename raised out of the dialog (the bug dialog), the file already
+    renamed and the key left under the old name."""
+    import keyring
+
+    from console.services.environments import EnvironmentStore, cloud
+
+    store = EnvironmentStore.load(app_paths(), environ={})
+    store.put(cloud("Staging"))
+    store.save()
+    keyring.set_password("event-console-test", "Staging/event", "evtkey-newline-9999\n")
+    try:
+        _context, dialog = make_dialog(qtbot, SecretStore(service="event-console-test"))
+        dialog._select("Staging")
+        dialog.name.setText("Prod")
+        dialog._save()
+        assert dialog.status.text().startswith("Saved 'Prod'"), dialog.status.text()
+        assert keyring.get_password("event-console-test", "Prod/event") == \
+            "evtkey-newline-9999\n"
+        assert keyring.get_password("event-console-test", "Staging/event") is None
+    finally:
+        for name in ("Prod", "Staging"):
+            with contextlib.suppress(Exception):
+                keyring.delete_password("event-console-test", f"{name}/event")
+
+
+def test_remove_with_a_file_that_cannot_be_read_removes_nothing(qtbot, app_home, monkeypatch):
+    """It raised out of the dialog, and the environment was gone from the window's list
+    though not from the file."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from console.ui.rich import shown
+
+    config = app_paths().ensure().environments_file
+    config.mkdir()
+    context, dialog = make_dialog(qtbot)
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+    dialog._select("Inbox")
+    dialog._remove()
+    said = shown(dialog.status.text())
+    assert said.startswith("Not removed: not saved: "), said
+    assert said.endswith("environments.json cannot be read (Is a directory)")
+    assert [e.name for e in context.environments.saved] == ["Dev Server", "Inbox"]
