@@ -160,5 +160,5 @@ def not_running_hint(env: Environment, error: str | None, *, window: bool) -> st
     inbox = ("pick Inbox, the built-in one" if window else
              "run `event-console inbox` in another terminal: it listens where the Dev "
              "Server would")
-    return (f"is the Dev Server running at {shown_origin(env.event_origin)}? Start it with "
-            f"`npx inngest-cli@latest dev`, or {inbox}")
+    return (f"nothing answers at {shown_origin(env.event_origin)}: is the Dev Server running?"
+            f" Start it with `npx inngest-cli@latest dev`, or {inbox}")

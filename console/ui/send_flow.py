@@ -313,9 +313,10 @@ class SendFlow(QObject):
         if failed:
             first = failed[0]
             hint = not_running_hint(resolved.environment, first.error, window=True)
+            if hint:  # first: the status bar cuts a long line (the error is in the log)
+                return f"{accepted} of {total} accepted by {env} — {hint}"
             return (f"{accepted} of {total} accepted by {env} — "
-                    f"{first.status or 'no answer'}: {clipped(first.error or '')}"
-                    + (f" — {hint}" if hint else ""))
+                    f"{first.status or 'no answer'}: {clipped(first.error or '')}")
         if outcomes:
             return f"{env}: {summary_line(outcomes.values())}"
         return f"{accepted} accepted by {env}"

@@ -21,9 +21,9 @@ def test_a_dev_server_that_is_not_running_gets_a_hint(cli, tmp_path):
     done = cli("send", "--env", "Local Dev", "--no-history", str(path))
     assert done.returncode == 1
     assert done.stderr.strip().endswith(
-        f"event-console: is the Dev Server running at {origin}? Start it with `npx "
-        "inngest-cli@latest dev`, or run `event-console inbox` in another terminal: it "
-        "listens where the Dev Server would"), done.stderr
+        f"event-console: nothing answers at {origin}: is the Dev Server running? Start it "
+        "with `npx inngest-cli@latest dev`, or run `event-console inbox` in another "
+        "terminal: it listens where the Dev Server would"), done.stderr
 
 
 def test_a_server_that_answers_with_an_error_gets_no_such_hint(cli, tmp_path):
@@ -37,4 +37,4 @@ def test_a_server_that_answers_with_an_error_gets_no_such_hint(cli, tmp_path):
         assert added.returncode == 0, added.stderr
         done = cli("send", "--env", "Local Dev", "--no-history", str(path))
     assert done.returncode == 1
-    assert "is the Dev Server running" not in done.stderr
+    assert "Dev Server running" not in done.stderr
