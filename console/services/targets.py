@@ -118,8 +118,8 @@ def resolve_target(
         if unusable is not None:  # keyring's null backend: "set one" would go round in a loop
             raise KeyringUnavailable(unusable)
         raise UserError(
-            f"no event key for {env.name!r}: set one with `event-console env set-key "
-            f"{env.name}` (or in Environments…), or set INNGEST_EVENT_KEY"
+            f"no event key for {env.name!r}: set one with {set_key_command(env.name, 'event')}"
+            " (or in Environments…), or set INNGEST_EVENT_KEY"
         )
     # INNGEST_SIGNING_KEY goes where a signing key is asked for (Inngest Cloud, a
     # self-hosted server), never as a bearer token to a Dev Server, an inbox or a --url
