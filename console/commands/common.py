@@ -75,7 +75,7 @@ async def interruptible(work: Coroutine[Any, Any, T], *,
 def add_target_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--env", metavar="NAME", help="a saved environment (default: selected)",
-        type=typed_text)
+                       type=typed_text)
     group.add_argument("--url", metavar="ORIGIN", help="an event API origin, e.g. a Dev Server",
                        type=typed_text)
 

@@ -49,7 +49,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="JSON Lines, one event per line")
     parser.add_argument("--since", metavar="DURATION", help="only the last 30m, 2h, 7d, ...")
     parser.add_argument("--name", metavar="NAME", help="event name (globs like app/* work)",
-        type=typed_text)
+                        type=typed_text)
     parser.add_argument("--env", metavar="NAME", help="environment name", type=typed_text)
     parser.add_argument("--outcome", metavar="OUTCOME", choices=OUTCOMES,
                         help=f"the stored outcome, one of: {', '.join(OUTCOMES)}")

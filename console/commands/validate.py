@@ -43,7 +43,7 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--schemas", metavar="DIR", help="folder of event schemas (*.json)")
     limits = parser.add_mutually_exclusive_group()
     limits.add_argument("--env", metavar="NAME", help="use this environment's per-event limit",
-        type=typed_text)
+                        type=typed_text)
     limits.add_argument("--event-limit", metavar="BYTES", type=_positive_bytes,
                         help=f"per-event size limit (default {DEFAULT_EVENT_LIMIT:,})")
     parser.add_argument("--jsonl", action="store_true", help="read every FILE as JSON Lines")
