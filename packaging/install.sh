@@ -6,19 +6,27 @@
 #                              keyring entries are kept)
 #
 # PREFIX (default ~/.local) moves everything; XDG_DATA_HOME, when set, is where the desktop
-# entry, icons and metainfo go (default $PREFIX/share).
-#   $PREFIX/lib/event-console/        the app folder
-#   $PREFIX/bin/event-console         a symlink to it (the command line)
+# entry, icons and metainfo go (default $PREFIX/share). Relative ones are taken from here.
+#   $PREFIX/lib/event-console.d/<stamp>/  each installed version of the app folder
+#   $PREFIX/lib/event-console             a symlink to the current one
+#   $PREFIX/bin/event-console             a symlink to the program in it (the command line)
 #   $DATA/applications/dev.eventconsole.EventConsole.desktop
 #   $DATA/icons/hicolor/<size>/apps/event-console.{png,svg}
 #   $DATA/metainfo/dev.eventconsole.EventConsole.metainfo.xml
+#
+# Why a folder per version: a running app reads its own files by path as it goes (lazy
+# imports), so an upgrade copied over a running one broke it mid-send, and its window could
+# no longer close. A new version goes into a new folder and the link is switched at once; an
+# older version is removed once no process runs from it.
 set -eu
 
 APP_ID=dev.eventconsole.EventConsole
 HERE=$(cd "$(dirname "$0")" && pwd)
-PREFIX=${PREFIX:-$HOME/.local}
-DATA=${XDG_DATA_HOME:-$PREFIX/share}
+absolute() { case $1 in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$(pwd)" "$1" ;; esac; }
+PREFIX=$(absolute "${PREFIX:-$HOME/.local}")
+DATA=$(absolute "${XDG_DATA_HOME:-$PREFIX/share}")
 APP_DIR=$PREFIX/lib/event-console
+VERSIONS=$PREFIX/lib/event-console.d
 BIN=$PREFIX/bin/event-console
 
 refresh_caches() {
@@ -33,20 +41,46 @@ refresh_caches() {
   touch "$DATA/icons/hicolor" 2>/dev/null || true
 }
 
-remove_app_dir() {
-  # Only ever delete a folder that is an Event Console install.
-  if [ -e "$APP_DIR" ]; then
-    if [ ! -x "$APP_DIR/event-console" ]; then
-      echo "install.sh: $APP_DIR exists and is not an Event Console install; not touching it" >&2
-      exit 1
-    fi
-    rm -rf "$APP_DIR"
+check_app_dir() {
+  # Only ever delete a folder that is an Event Console install (or the link to one).
+  if [ -e "$APP_DIR" ] && [ ! -L "$APP_DIR" ] && [ ! -x "$APP_DIR/event-console" ]; then
+    echo "install.sh: $APP_DIR exists and is not an Event Console install; not touching it" >&2
+    exit 1
   fi
 }
 
+in_use() {
+  # Whether a running process's program is in folder $1 (Linux: /proc/<pid>/exe, which
+  # names it with every link resolved).
+  real=$(cd "$1" && pwd -P)
+  for exe in /proc/[0-9]*/exe; do
+    case $(readlink "$exe" 2>/dev/null || true) in "$real"/*) return 0 ;; esac
+  done
+  return 1
+}
+
+prune_versions() {
+  # Every version but $1 (none: all) that no process runs from.
+  [ -d "$VERSIONS" ] || return 0
+  for dir in "$VERSIONS"/*; do
+    [ -d "$dir" ] || continue
+    [ "$dir" = "${1:-}" ] && continue
+    [ -x "$dir/event-console" ] || case $dir in *.partial) ;; *) continue ;; esac
+    in_use "$dir" || rm -rf "$dir"
+  done
+  rmdir "$VERSIONS" 2>/dev/null || true
+}
+
+ours() {
+  # Whether $BIN is the link this script makes (pipx or another tool may own the name).
+  [ -L "$BIN" ] && [ "$(readlink "$BIN")" = "$APP_DIR/event-console" ]
+}
+
 if [ "${1:-}" = "--uninstall" ]; then
-  remove_app_dir
-  if [ -L "$BIN" ]; then rm -f "$BIN"; fi
+  check_app_dir
+  rm -rf "$APP_DIR"  # the link, or an install made before versions had folders
+  [ -d "$VERSIONS" ] && rm -rf "$VERSIONS"  # a running one keeps its open files till it ends
+  if ours; then rm -f "$BIN"; fi
   rm -f "$DATA/applications/$APP_ID.desktop" "$DATA/metainfo/$APP_ID.metainfo.xml"
   find "$DATA/icons/hicolor" -path '*/apps/event-console.*' -exec rm -f {} + 2>/dev/null || true
   refresh_caches
@@ -67,10 +101,23 @@ if [ -e "$BIN" ] && [ ! -L "$BIN" ]; then
   echo "install.sh: $BIN exists and is not a symlink; not replacing it" >&2
   exit 1
 fi
-remove_app_dir
-mkdir -p "$PREFIX/lib" "$PREFIX/bin" "$DATA/applications" "$DATA/metainfo" "$DATA/icons"
-cp -R "$HERE/event-console" "$APP_DIR"
+if [ -L "$BIN" ] && ! ours; then
+  echo "install.sh: $BIN is a link to $(readlink "$BIN") (another install of event-console);" \
+    "not replacing it: remove it first" >&2
+  exit 1
+fi
+check_app_dir
+mkdir -p "$VERSIONS" "$PREFIX/bin" "$DATA/applications" "$DATA/metainfo" "$DATA/icons"
+version=$VERSIONS/$(date +%Y%m%d-%H%M%S)-$$
+cp -R "$HERE/event-console" "$version.partial"
+mv "$version.partial" "$version"
+if [ -d "$APP_DIR" ] && [ ! -L "$APP_DIR" ]; then
+  rm -rf "$APP_DIR"  # an install made before versions had folders
+fi
+ln -sfn "event-console.d/$(basename "$version")" "$APP_DIR.new"
+mv -fT "$APP_DIR.new" "$APP_DIR"  # the switch: one rename, never a moment without an app
 ln -sfn "$APP_DIR/event-console" "$BIN"
+prune_versions "$version"
 
 # The desktop entry runs the installed program by its full path: ~/.local/bin is not on every
 # desktop session's PATH. Exec= splits on spaces, so the path is quoted as the Desktop Entry

@@ -195,3 +195,101 @@ def test_an_install_refused_for_a_file_in_the_way_leaves_nothing_behind(tmp_path
                env={"HOME": str(home), "PATH": os.environ["PATH"]})
     assert done.returncode == 1 and "is not a symlink; not replacing it" in done.stderr
     assert sorted(p.name for p in (home / ".local").iterdir()) == ["bin"]
+
+
+def _archive_with_a_program(folder: Path, program: str) -> Path:
+    """The archive's layout with a real program (a copy of `program`, a real ELF file as
+    the frozen app is) in the app's place: /proc/<pid>/exe then names the install."""
+    root = _archive_with_a_stand_in_app(folder)
+    found = shutil.which(program)
+    assert found is not None
+    shutil.copy(found, root / "event-console" / "event-console")
+    return root
+
+
+def _installer_env(home: Path, **more: str) -> dict[str, str]:
+    return {"HOME": str(home), "PATH": os.environ["PATH"], **more}
+
+
+def test_an_upgrade_leaves_a_running_app_its_own_files(tmp_path):
+    """install.sh deleted the app folder and copied the new one to the same path: a
+    running app (which reads its own files by path as it imports) read the new build at the
+    old offsets, its send died with a zlib error and its window could not close."""
+    first = _archive_with_a_program(tmp_path / "one", "sleep")
+    second = _archive_with_a_program(tmp_path / "two", "sleep")
+    home = tmp_path / "home"
+    env = _installer_env(home)
+    assert run(["sh", str(first / "install.sh")], timeout=60, env=env).returncode == 0
+    program = home / ".local" / "bin" / "event-console"
+    running = subprocess.Popen([str(program), "60"])
+    try:
+        exe = Path(f"/proc/{running.pid}/exe")
+        deadline = time.monotonic() + 10
+        while not os.readlink(exe).endswith("/event-console") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        its_folder = Path(os.readlink(exe)).parent
+        upgraded = run(["sh", str(second / "install.sh")], timeout=60, env=env)
+        assert upgraded.returncode == 0, upgraded.stderr
+        link = home / ".local" / "lib" / "event-console"
+        assert link.is_symlink() and link.resolve() != its_folder
+        assert (its_folder / "event-console").is_file()  # kept while it runs
+        assert running.poll() is None
+    finally:
+        running.kill()
+        running.wait()
+    again = run(["sh", str(second / "install.sh")], timeout=60, env=env)
+    assert again.returncode == 0, again.stderr
+    versions = home / ".local" / "lib" / "event-console.d"
+    assert [p.name for p in versions.iterdir()] == [link.resolve().name]  # the rest pruned
+    assert run([str(program), "0"], timeout=60, env=env).returncode == 0
+
+
+def test_an_install_of_before_upgrades_in_place(tmp_path):
+    """An install made when the app folder was a plain folder: it becomes the link."""
+    root = _archive_with_a_stand_in_app(tmp_path / "archive")
+    home = tmp_path / "home"
+    old = home / ".local" / "lib" / "event-console"
+    old.mkdir(parents=True)
+    (old / "event-console").write_text("#!/bin/sh\n")
+    (old / "event-console").chmod(0o755)
+    (home / ".local" / "bin").mkdir()
+    (home / ".local" / "bin" / "event-console").symlink_to(old / "event-console")
+    done = run(["sh", str(root / "install.sh")], timeout=60, env=_installer_env(home))
+    assert done.returncode == 0, done.stderr
+    assert old.is_symlink() and (old / "event-console").read_text().startswith("#!/bin/sh\necho")
+
+
+def test_a_relative_prefix_is_taken_from_where_install_sh_runs(tmp_path):
+    """PREFIX=rel said "installed" and left a dangling link and a menu entry running
+    "rel/lib/…" from wherever the desktop starts it."""
+    root = _archive_with_a_stand_in_app(tmp_path / "archive")
+    where = tmp_path / "here"
+    where.mkdir()
+    done = subprocess.run(["sh", str(root / "install.sh")], capture_output=True, text=True,
+                          timeout=60, cwd=where, check=False,
+                          env=_installer_env(tmp_path / "home", PREFIX="rel"))
+    assert done.returncode == 0, done.stderr
+    program = where / "rel" / "bin" / "event-console"
+    assert program.resolve().is_file()
+    entry = where / "rel" / "share" / "applications" / "dev.eventconsole.EventConsole.desktop"
+    assert f'Exec="{where}/rel/lib/event-console/event-console"' in entry.read_text()
+
+
+def test_another_tools_event_console_link_is_neither_replaced_nor_removed(tmp_path):
+    """`--uninstall` removed pipx's ~/.local/bin/event-console, and an install replaced it,
+    without a word."""
+    root = _archive_with_a_stand_in_app(tmp_path / "archive")
+    home = tmp_path / "home"
+    bin_dir = home / ".local" / "bin"
+    bin_dir.mkdir(parents=True)
+    pipx = home / ".local" / "share" / "pipx" / "venvs" / "event-console" / "bin" / "event-console"
+    (bin_dir / "event-console").symlink_to(pipx)
+    env = _installer_env(home)
+    removed = run(["sh", str(root / "install.sh"), "--uninstall"], timeout=60, env=env)
+    assert removed.returncode == 0, removed.stderr
+    assert os.readlink(bin_dir / "event-console") == str(pipx)
+    refused = run(["sh", str(root / "install.sh")], timeout=60, env=env)
+    assert refused.returncode == 1
+    assert f"is a link to {pipx} (another install of event-console)" in refused.stderr
+    assert os.readlink(bin_dir / "event-console") == str(pipx)
+    assert not (home / ".local" / "lib").exists()
