@@ -491,7 +491,7 @@ def _http_client(*, tls: bool, **options: Any) -> tuple[httpx.AsyncClient, str |
     except ImportError:  # socksio, which httpx imports for a socks5:// proxy only
         problem = "a SOCKS proxy needs the socksio package, which is missing"
     except OSError as exc:  # ssl.SSLError is one too
-        problem = f"the certificates (SSL_CERT_FILE, SSL_CERT_DIR) cannot be read: {_detail(exc)}"
+        problem = f"a certificate setting cannot be read: {_detail(exc)}"
     except (ValueError, httpx.InvalidURL) as exc:
         # httpx's message may quote a piece of a proxy URL's password ("Invalid port:
         # 'Sup3r'" of http://alice:Sup3r/x@proxy:8080): no detail when one holds a password

@@ -18,10 +18,13 @@ Why not `truststore` on Linux too: it reloads the system bundle at every new con
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import re
 import ssl
 import sys
+from collections.abc import Iterator
 
 import certifi
 
@@ -36,9 +39,10 @@ _HASHED = re.compile(r"[0-9a-fA-F]{8}\.[0-9]+")
 
 
 def trust_context(*, environment: bool = True) -> ssl.SSLContext:
-    """A client context trusting the OS's CAs, certifi's, and (`environment`) those named
-    by SSL_CERT_FILE / SSL_CERT_DIR. Raises OSError (ssl.SSLError is one) when a named file
-    or folder cannot be read: the caller says so and calls again with `environment=False`."""
+    """A client context trusting the OS's CAs (certifi's on a Linux without any), and
+    (`environment`) those named by SSL_CERT_FILE / SSL_CERT_DIR. Raises OSError, naming the
+    setting and its file, when one cannot be read: the caller says so and calls again with
+    `environment=False`."""
     if sys.platform in ("darwin", "win32"):
         import truststore  # verifies with the OS's own checks
 
@@ -50,12 +54,28 @@ def trust_context(*, environment: bool = True) -> ssl.SSLContext:
     if environment:
         cafile, capath = (os.environ.get(name) or None for name in CERT_SETTINGS)
         if cafile is not None:
-            context.load_verify_locations(cafile=cafile)
+            with _named("SSL_CERT_FILE", cafile):
+                context.load_verify_locations(cafile=cafile)
         if capath is not None:
-            if not os.path.isdir(capath):  # OpenSSL would take it and find nothing there
-                raise NotADirectoryError(f"SSL_CERT_DIR is not a folder: {capath}")
-            context.load_verify_locations(capath=capath)
+            with _named("SSL_CERT_DIR", capath):
+                if not os.path.isdir(capath):  # OpenSSL would take it and find nothing there
+                    raise NotADirectoryError(errno.ENOTDIR, "not a folder")
+                context.load_verify_locations(capath=capath)
     return context
+
+
+@contextlib.contextmanager
+def _named(setting: str, value: str) -> Iterator[None]:
+    """An OSError that says which setting and which file: many machines set both (CI
+    images do), and "[Errno 2] No such file or directory" named neither."""
+    try:
+        yield
+    except ssl.SSLError as exc:  # "[X509: NO_CERTIFICATE_OR_CRL_FOUND] no certificate … (_ssl.c:…)"
+        text = str(exc.args[1] if len(exc.args) > 1 else exc)
+        raise OSError(f"{setting}={value}: "
+                      f"{text.split('] ', 1)[-1].split(' (_ssl.c', 1)[0]}") from None
+    except OSError as exc:
+        raise OSError(f"{setting}={value}: {exc.strerror or exc}") from None
 
 
 def _load_system_bundle(context: ssl.SSLContext) -> bool:

@@ -724,7 +724,8 @@ def test_a_proxy_from_the_environment_never_carries_loopback_requests(server, mo
     ({"HTTPS_PROXY": "http://someone:hunter2/x@proxy.corp:8080"},
      "a proxy setting cannot be read"),
     ({"SSL_CERT_FILE": "/nonexistent/ca.pem"},
-     "the certificates (SSL_CERT_FILE, SSL_CERT_DIR) cannot be read: [Errno 2]"),
+     "a certificate setting cannot be read: SSL_CERT_FILE=/nonexistent/ca.pem: No such file"
+     " or directory"),
 ])
 def test_settings_of_the_environment_that_cannot_be_used_are_ignored_and_said(
         server, monkeypatch, settings, said):

@@ -177,6 +177,24 @@ def test_a_certificate_setting_naming_nothing_is_said_and_ignored(
     monkeypatch.setenv(setting, str(tmp_path / "missing"))
     with FaultServer(tls=server_context) as server:
         result, problem = asyncio.run(_send(server.origin))
-    assert problem is not None and "cannot be read" in problem
-    assert ("SSL_CERT_DIR is not a folder" if setting == "SSL_CERT_DIR" else "[Errno 2]") in problem
+    missing = tmp_path / "missing"
+    assert problem is not None and problem.endswith(
+        f"a certificate setting cannot be read: {setting}={missing}: "
+        + ("not a folder" if setting == "SSL_CERT_DIR" else "No such file or directory"))
     assert result.status is None and "certificate verify failed" in str(result.error)
+
+
+def test_a_certificate_file_that_is_not_pem_is_named(tmp_path, monkeypatch) -> None:
+    """Many machines set both SSL_CERT_FILE and SSL_CERT_DIR: the message named neither."""
+    not_pem = tmp_path / "e.json"
+    not_pem.write_text('{"name": "a/b"}')
+    monkeypatch.setenv("SSL_CERT_FILE", str(not_pem))
+    monkeypatch.setenv("SSL_CERT_DIR", str(tmp_path))
+    client = EventApiClient()
+    try:
+        assert client.environment_problem is not None
+        assert client.environment_problem.endswith(
+            f"a certificate setting cannot be read: SSL_CERT_FILE={not_pem}: no certificate or"
+            " crl found")
+    finally:
+        asyncio.run(client.aclose())
