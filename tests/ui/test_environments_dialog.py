@@ -450,20 +450,29 @@ def test_a_name_taken_meanwhile_in_a_terminal_is_said_and_the_list_shows_it(qtbo
     assert context.environments.names() == EnvironmentStore.load(app_paths()).names()
 
 
-def test_a_stored_key_no_send_could_use_is_said_in_the_dialog(qtbot, app_home, keyring_backend):
-    """A key another tool stored with a line break showed as "set (****9999)": fine to the
-    eye, a 401 at every send."""
+def _dialog_over_a_bad_stored_key(qtbot, name: str):
+    """The dialog on a saved Cloud environment `name` whose event key another tool stored
+    with a line break."""
     import keyring
 
     from console.services.environments import EnvironmentStore, cloud
 
     store = EnvironmentStore.load(app_paths(), environ={})
-    store.put(cloud("Self"))
+    store.put(cloud(name))
     store.save()
-    keyring.set_password("event-console-test", "Self/event", "evtkey-newline-9999\n")
+    keyring.set_password("event-console-test", f"{name}/event", "evtkey-newline-9999\n")
+    _context, dialog = make_dialog(qtbot, SecretStore(service="event-console-test"))
+    dialog._select(name)
+    return dialog
+
+
+def test_a_stored_key_no_send_could_use_is_said_in_the_dialog(qtbot, app_home, keyring_backend):
+    """A key another tool stored with a line break showed as "set (****9999)": fine to the
+    eye, a 401 at every send."""
+    import keyring
+
+    dialog = _dialog_over_a_bad_stored_key(qtbot, "Self")
     try:
-        _context, dialog = make_dialog(qtbot, SecretStore(service="event-console-test"))
-        dialog._select("Self")
         assert dialog.event_key.placeholderText() == (
             "set, but not usable; type the key to replace it")
         assert "the event key kept for 'Self' cannot be used: the key holds a line break" \
@@ -479,15 +488,8 @@ def test_renaming_an_environment_moves_a_stored_key_no_send_could_use(qtbot, app
     renamed and the key left under the old name."""
     import keyring
 
-    from console.services.environments import EnvironmentStore, cloud
-
-    store = EnvironmentStore.load(app_paths(), environ={})
-    store.put(cloud("Staging"))
-    store.save()
-    keyring.set_password("event-console-test", "Staging/event", "evtkey-newline-9999\n")
+    dialog = _dialog_over_a_bad_stored_key(qtbot, "Staging")
     try:
-        _context, dialog = make_dialog(qtbot, SecretStore(service="event-console-test"))
-        dialog._select("Staging")
         dialog.name.setText("Prod")
         dialog._save()
         assert dialog.status.text().startswith("Saved 'Prod'"), dialog.status.text()
