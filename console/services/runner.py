@@ -342,7 +342,10 @@ class ScenarioRunner:
                 if step is None or not previous.rows:
                     continue
                 state = previous.rows[(result.row or 1) - 1]
-                new = await self._guarded(step, result.step, result.iteration, result.row, state)
+                # what it sent, again: rendered anew from the run's seed, its uuid() and seq
+                # started over, and a step sent another step's id (deduplicated, "passed")
+                new = await self._guarded(step, result.step, result.iteration, result.row,
+                                          state, rendered=result.rendered or None)
                 report.results[position[id(result)]] = new
                 self._done += 1
                 if self.on_result is not None:
@@ -382,7 +385,7 @@ class ScenarioRunner:
             self.on_progress(self._done, self.total)
 
     async def _guarded(self, step: Step, index: int, iteration: int, row: int | None,
-                       state: RowState) -> StepResult:
+                       state: RowState, *, rendered: list[Any] | None = None) -> StepResult:
         result = StepResult(index, step_label(step, index),
                             "send" if isinstance(step, SendStep) else "wait", row, iteration,
                             started_ms=int(time.time() * 1000))
@@ -390,7 +393,8 @@ class ScenarioRunner:
             result.state, result.reason = CANCELLED, "stopped before it started"
             return result
         began = time.perf_counter()
-        self._current = asyncio.ensure_future(self._execute(step, index, state, result))
+        self._current = asyncio.ensure_future(
+            self._execute(step, index, state, result, rendered=rendered))
         try:
             return await self._current
         except asyncio.CancelledError:
@@ -411,8 +415,9 @@ class ScenarioRunner:
             self._current = None
             result.duration_ms = (time.perf_counter() - began) * 1000
 
-    async def _execute(self, step: Step, index: int, state: RowState,
-                       result: StepResult) -> StepResult:
+    async def _execute(self, step: Step, index: int, state: RowState, result: StepResult, *,
+                       rendered: list[Any] | None = None) -> StepResult:
+        """Render the step (or take the events it `rendered` before), check, send, judge."""
         if isinstance(step, WaitStep):
             if self.dry_run:
                 result.state, result.reason = DRY_RUN, f"would wait {step.text}"
@@ -421,7 +426,7 @@ class ScenarioRunner:
             await self.sleep(step.millis / 1000)
             return result
         try:
-            events = self._events(self.render, step, state)
+            events = rendered if rendered is not None else self._events(self.render, step, state)
             prepared = self._prepare(events, step)
         except StepError as exc:
             result.state, result.reason = ERROR, str(exc)
@@ -457,10 +462,17 @@ class ScenarioRunner:
             if dedup_id is not None:
                 self._seen_ids.add(dedup_id)
         self._remember(state, step, index, result.ids, result.status, events)
+        every = ([str(run.get("outcome")) for run in result.runs]
+                 if result.dedup is not None and result.runs else result.dedup)
         verdict = check_expect(step.expect, Observed(
-            result.status, result.events, result.accepted, result.error, result.dedup))
-        result.state = PASSED if verdict.passed else (
-            FAILED if result.status is not None else ERROR)
+            result.status, result.events, result.accepted, result.error, every))
+        if result.status is None:  # no answer (from some request): nothing can be judged
+            result.state = ERROR
+            result.reason = (verdict.reason if not verdict.passed else
+                             f"no answer, so \"{verdict.reason}\" proves nothing: "
+                             f"{result.error or 'the server did not answer'}")
+            return result
+        result.state = PASSED if verdict.passed else FAILED
         result.reason = verdict.reason
         return result
 

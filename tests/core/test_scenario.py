@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator
 
-from console.core.expect import Observed, check_expect
+from console.core.expect import Observed, Verdict, check_expect
 from console.core.scenario import (
     Expect,
     InlineEvent,
@@ -266,3 +266,15 @@ def test_a_key_given_twice_in_a_file_is_a_problem_at_the_second():
     assert loaded is None
     assert [str(p) for p in said] == [
         "templates/t.json:2:44: the key 'n' is given twice here: give it once"]
+
+
+def test_a_dedup_expectation_names_events_by_their_place_in_the_step():
+    """Event 1 was not accepted; "got event 1: no runs" named the wrong event (the
+    outcomes of the accepted ones were numbered alone)."""
+    seen = Observed(200, 3, 2, None, ["not accepted", "no runs (none within 2 s)", "ran"])
+    verdict = check_expect(Expect(status=200, accepted=2, dedup="ran"), seen)
+    assert verdict == Verdict(False, "expected dedup 'ran', got event 2: no runs (none "
+                                     "within 2 s)")
+    nothing = Observed(500, 1, 0, "boom", ["not accepted"])
+    assert check_expect(Expect(status=500, accepted=0, dedup="ran"), nothing) == Verdict(
+        False, "expected dedup 'ran', got no events")

@@ -395,3 +395,33 @@ def test_with_merges_into_a_template_however_deep_both_are():
     assert deep_merge({"a": {"b": 1}, "c": 2}, {"a": 5, "d": {"e": 1}}) == {
         "a": 5, "c": 2, "d": {"e": 1}}
     assert deep_merge({"a": 1}, [1]) == [1]
+
+
+def test_a_step_expecting_nothing_accepted_is_an_error_when_nothing_answered(app_home,
+                                                                            tmp_path):
+    """`"accepted": 0` (a refused-key test) passed, exit 0, when the server was down: the
+    0 it expected was the 0 of a send that never arrived."""
+    scenario = dict(SCENARIO, steps=[
+        {"send": {"name": "a/b", "data": {}}, "expect": {"accepted": 0}}])
+    ws = workspace(tmp_path, scenario)
+    _, report = run(execute(ws, "http://127.0.0.1:9", key="k", verifier=None, attempts=1))
+    [result] = report.results
+    assert result.state == "error"
+    assert result.reason.startswith('no answer, so "0 accepted" proves nothing: could not '
+                                    "connect to http://127.0.0.1:9/e/"), result.reason
+    assert not report.passed
+
+
+def test_the_events_summary_counts_the_events_not_taken(app_home, tmp_path):
+    """"273 accepted · 273 ran" was said of 300 events, 27 of them refused."""
+    from console.services.run_results import RunReport, StepResult
+
+    report = RunReport("s", "inbox", "", 1)
+    report.results = [
+        StepResult(0, "a", "send", None, 1, status=500, events=2, accepted=0,
+                   runs=[{"outcome": "not accepted"}] * 2, dedup=[]),
+        StepResult(1, "b", "send", None, 1, status=200, events=3, accepted=2,
+                   runs=[{"outcome": "ran"}, {"outcome": "not accepted"},
+                         {"outcome": "deduplicated"}], dedup=["ran", "deduplicated"]),
+    ]
+    assert report.events_summary() == "2 accepted · 3 not accepted · 1 deduplicated · 1 ran"

@@ -653,3 +653,92 @@ def test_result_and_message_colours_stay_readable_with_a_dark_palette(qtbot, qap
     finally:
         qapp.setPalette(before)
     assert rich.error("x") == "<span style='color:#c62828'>x</span>"  # light: as it was
+
+
+TWO_ORDERS = {
+    "format": "event-console/scenario@1", "name": "two orders",
+    "steps": [{"send": {"name": "shop/order", "id": "order-{{ uuid() }}",
+                        "data": {"n": "{{ seq }}"}}, "as": "o1"},
+              {"send": {"name": "shop/order", "id": "order-{{ uuid() }}",
+                        "data": {"n": "{{ seq }}"}}, "as": "o2"}],
+}
+
+
+def _second_post_refused(answers: list[int]):
+    """A server that refuses the 2nd POST it gets (400), and takes the others."""
+    def answer(request):
+        if request.method != "POST":
+            return Reply.json(200, {"data": []})
+        answers.append(1)
+        if len(answers) == 2:
+            return Reply.json(400, {"ids": [], "status": 400, "error": "try again"})
+        body = json.loads(request.body)
+        return Reply.json(200, {"ids": [f"01ID{len(answers)}{i}" for i in range(len(body))],
+                                "status": 200})
+    return answer
+
+
+def test_rerun_failed_sends_what_the_failed_step_sent(parts, qtbot, run_async):
+    """Re-run failed rendered the step anew from the run's seed: uuid() and seq started
+    over, so it sent the first step's id again (deduplicated by Inngest) and passed."""
+    workspace, watcher, _browser = parts
+    (workspace.folder / "scenarios" / "two.json").write_text(json.dumps(TWO_ORDERS))
+    watcher.reload()
+    answers: list[int] = []
+    with FaultServer(default=_second_post_refused(answers)) as server:
+        panel, client = inbox_panel(qtbot, workspace, watcher, server.origin, "two orders")
+        report = run_async(panel.start())
+        assert [r.state for r in report.results] == ["passed", "failed"]
+        rerun = run_async(panel.rerun_failed())
+        run_async(client.aclose())
+        sent = [json.loads(r.body)[0] for r in server.requests if r.method == "POST"]
+    assert [r.state for r in rerun.results] == ["passed", "passed"]
+    first, refused, again = sent
+    assert again == refused and again["id"] != first["id"]
+
+
+def test_rerun_failed_goes_to_the_environment_that_run_went_to(parts, qtbot, run_async):
+    """With another environment picked since, Re-run failed sent there and reported the
+    whole run (the step sent to the first one too) under the new one."""
+    workspace, watcher, _browser = parts
+    (workspace.folder / "scenarios" / "two.json").write_text(json.dumps(TWO_ORDERS))
+    watcher.reload()
+    answers: list[int] = []
+    with FaultServer(default=_second_post_refused(answers)) as staging, \
+            FaultServer() as production:
+        panel, client = inbox_panel(qtbot, workspace, watcher, staging.origin, "two orders")
+        panel.environments.put(replace(inbox(production.origin), name="Production"))
+        panel.refresh_environments()
+        run_async(panel.start())
+        panel.select_environment("Production")
+        rerun = run_async(panel.rerun_failed())
+        run_async(client.aclose())
+        staging_posts = [r for r in staging.requests if r.method == "POST"]
+        production_posts = [r for r in production.requests if r.method == "POST"]
+    assert (len(staging_posts), len(production_posts)) == (3, 0)
+    assert rerun.environment == "Test inbox"
+
+
+def test_a_selected_scenario_that_stops_loading_is_not_swapped_for_another(parts, qtbot,
+                                                                           run_async):
+    """A merge left conflict markers in the selected scenario's file: the selection went
+    to the first scenario, and Run sent that one; fixed, it stayed there."""
+    workspace, watcher, _browser = parts
+    folder = workspace.folder / "scenarios"
+    (folder / "a.json").write_text(json.dumps(dict(TWO_ORDERS, name="a first")))
+    (folder / "two.json").write_text(json.dumps(TWO_ORDERS))
+    watcher.reload()
+    with running_inbox() as inbox_server:
+        panel, client = inbox_panel(qtbot, workspace, watcher, inbox_server.url, "two orders")
+        good = (folder / "two.json").read_text()
+        (folder / "two.json").write_text("<<<<<<< HEAD\n" + good)
+        watcher.reload()
+        assert panel.scenario_combo.currentIndex() == -1
+        assert panel.scenario_combo.placeholderText() == "two orders (not loaded now)"
+        assert panel.start() is None
+        assert "'two orders' is not loaded now: its file has a problem" in panel.status.text()
+        assert inbox_server.events() == []
+        (folder / "two.json").write_text(good)
+        watcher.reload()
+        assert panel.scenario_combo.currentText() == "two orders"
+        run_async(client.aclose())

@@ -79,6 +79,7 @@ class RunnerPanel(QWidget):
         self.client = client
         self.tasks = tasks or TaskOwner()
         self.report: RunReport | None = None
+        self._missing: str | None = None  # the selected scenario, while it is not loaded
         self.runner: ScenarioRunner | None = None
         self.task: asyncio.Task[Any] | None = None
 
@@ -199,7 +200,10 @@ class RunnerPanel(QWidget):
             self.refresh_scenarios()
 
     def refresh_scenarios(self) -> None:
-        current = self.scenario_combo.currentText()
+        """The scenarios as the workspace has them now. One that was selected and is gone
+        (its file broken by a merge, renamed, removed) stays wanted, and nothing is
+        selected meanwhile: the first one had been, and Run sent it."""
+        current = self.scenario_combo.currentText() or self._missing
         self.scenario_combo.clear()
         self.scenario_combo.addItems(sorted(self.workspace.scenarios))
         broken = self._broken_files()
@@ -214,8 +218,18 @@ class RunnerPanel(QWidget):
                                            else None) or "")
         if current:
             self.select_scenario(current)
-        if self.scenario_combo.currentIndex() < 0 and self.scenario_combo.count():
+        self._missing = current if current and self.scenario_combo.findText(current) < 0 \
+            else None
+        if self._missing:
+            self.scenario_combo.setCurrentIndex(-1)
+            self.scenario_combo.setPlaceholderText(f"{self._missing} (not loaded now)")
+            self.scenario_combo.setToolTip(tip(self._not_loaded()) or "")
+        elif self.scenario_combo.currentIndex() < 0 and self.scenario_combo.count():
             self.scenario_combo.setCurrentIndex(0)  # a placeholder stops Qt choosing the first
+
+    def _not_loaded(self) -> str:
+        return (f"{self._missing!r} is not loaded now: its file has a problem (listed below),"
+                " or it was renamed or removed. Fix it, or pick another scenario")
 
     def refresh_environments(self) -> None:
         current = self.environments.current_name(self.env_combo.currentText())  # renamed?
@@ -268,15 +282,17 @@ class RunnerPanel(QWidget):
 
     def _scenario(self) -> Scenario:
         name = self.scenario_combo.currentText()
+        if not name and self._missing:
+            raise UserError(self._not_loaded())
         if not name:
             raise UserError(
                 "no scenario to run: fix the scenario files listed above" if self._broken_files()
                 else "no scenario to run: add one to the workspace's scenarios/ folder")
         return self.workspace.scenario(name)
 
-    def _build(self, scenario: Scenario, *, dry_run: bool, seed: int | None = None
-               ) -> ScenarioRunner:
-        env = self.environments.get(self.env_combo.currentText())
+    def _build(self, scenario: Scenario, *, dry_run: bool, seed: int | None = None,
+               environment: str | None = None) -> ScenarioRunner:
+        env = self.environments.get(environment or self.env_combo.currentText())
         seed_text = self.seed_edit.text().strip() if seed is None else str(seed)
         if seed_text and parse_seed(seed_text) is None:
             raise UserError(f"the seed must be a whole number, not {seed_text!r}")
@@ -337,7 +353,11 @@ class RunnerPanel(QWidget):
         if previous is None or not previous.failed or (self.task and not self.task.done()):
             return None
         try:
-            runner = self._build(self._scenario(), dry_run=previous.dry_run, seed=previous.seed)
+            # to where that run went: to the environment picked now, its results were
+            # reported, step 1's too, as sent there
+            runner = self._build(self.workspace.scenario(previous.scenario),
+                                 dry_run=previous.dry_run, seed=previous.seed,
+                                 environment=previous.environment)
             problem = runner.rerun_problem(previous)
             if problem:
                 raise UserError(f"Not re-run: {problem}")
