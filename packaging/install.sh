@@ -23,7 +23,10 @@ set -eu
 APP_ID=dev.eventconsole.EventConsole
 HERE=$(cd "$(dirname "$0")" && pwd)
 absolute() { case $1 in /*) printf '%s' "$1" ;; *) printf '%s/%s' "$(pwd)" "$1" ;; esac; }
-PREFIX=$(absolute "${PREFIX:-$HOME/.local}")
+# the real path when there is one: a PREFIX spelled another way (a trailing /, through a
+# symlink) is the same install, not "another install of event-console"
+real() { if [ -d "$1" ]; then (cd "$1" && pwd -P); else printf '%s' "$1"; fi; }
+PREFIX=$(real "$(absolute "${PREFIX:-$HOME/.local}")")
 DATA=$(absolute "${XDG_DATA_HOME:-$PREFIX/share}")
 APP_DIR=$PREFIX/lib/event-console
 VERSIONS=$PREFIX/lib/event-console.d
@@ -72,15 +75,31 @@ prune_versions() {
 }
 
 ours() {
-  # Whether $BIN is the link this script makes (pipx or another tool may own the name).
-  [ -L "$BIN" ] && [ "$(readlink "$BIN")" = "$APP_DIR/event-console" ]
+  # Whether $BIN is the link this script makes (pipx or another tool may own the name):
+  # to $APP_DIR/event-console, however that path was spelled when it was made.
+  [ -L "$BIN" ] || return 1
+  target=$(readlink "$BIN")
+  [ "$target" = "$APP_DIR/event-console" ] && return 0
+  case $target in */lib/event-console/event-console) ;; *) return 1 ;; esac
+  [ "$(real "$(dirname "$(dirname "$target")")")" = "$(real "$PREFIX/lib")" ]
+}
+
+lock() {
+  # One install at a time: a second one pruned the first one's folder while it was being
+  # copied, and left a link to half an app.
+  if command -v flock >/dev/null 2>&1 && [ -d "$PREFIX/lib" ]; then
+    exec 9>"$PREFIX/lib/.event-console.lock"
+    flock 9
+  fi
 }
 
 if [ "${1:-}" = "--uninstall" ]; then
   check_app_dir
+  lock
+  if ours; then rm -f "$BIN"; fi  # before the folder: a link that resolves is told as ours
   rm -rf "$APP_DIR"  # the link, or an install made before versions had folders
   [ -d "$VERSIONS" ] && rm -rf "$VERSIONS"  # a running one keeps its open files till it ends
-  if ours; then rm -f "$BIN"; fi
+  rm -f "$PREFIX/lib/.event-console.lock"
   rm -f "$DATA/applications/$APP_ID.desktop" "$DATA/metainfo/$APP_ID.metainfo.xml"
   find "$DATA/icons/hicolor" -path '*/apps/event-console.*' -exec rm -f {} + 2>/dev/null || true
   refresh_caches
@@ -107,6 +126,13 @@ if [ -L "$BIN" ] && ! ours; then
   exit 1
 fi
 check_app_dir
+if [ -d "$APP_DIR" ] && [ ! -L "$APP_DIR" ] && in_use "$APP_DIR"; then
+  # an install made before versions had folders, running: its files cannot be kept
+  echo "install.sh: Event Console is running from $APP_DIR; close it, then install again" >&2
+  exit 1
+fi
+mkdir -p "$PREFIX/lib"
+lock
 mkdir -p "$VERSIONS" "$PREFIX/bin" "$DATA/applications" "$DATA/metainfo" "$DATA/icons"
 version=$VERSIONS/$(date +%Y%m%d-%H%M%S)-$$
 cp -R "$HERE/event-console" "$version.partial"

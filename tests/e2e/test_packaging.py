@@ -293,3 +293,72 @@ def test_another_tools_event_console_link_is_neither_replaced_nor_removed(tmp_pa
     assert f"is a link to {pipx} (another install of event-console)" in refused.stderr
     assert os.readlink(bin_dir / "event-console") == str(pipx)
     assert not (home / ".local" / "lib").exists()
+
+
+def test_two_installs_at_once_leave_one_whole_app(tmp_path):
+    """The one that finished first pruned the other's folder while it was being copied,
+    and the link ended on half an app: "installed", and nothing to run."""
+    slow = _archive_with_a_program(tmp_path / "slow", "sleep")
+    many = slow / "event-console" / "many"
+    many.mkdir()
+    for n in range(4000):
+        (many / str(n)).touch()
+    fast = _archive_with_a_program(tmp_path / "fast", "sleep")
+    home = tmp_path / "home"
+    env = _installer_env(home)
+    first = subprocess.Popen(["sh", str(slow / "install.sh")], env=env, text=True,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(0.1)
+    second = run(["sh", str(fast / "install.sh")], timeout=120, env=env)
+    _out, err = first.communicate(timeout=120)
+    assert (first.returncode, second.returncode) == (0, 0), err + second.stderr
+    program = home / ".local" / "bin" / "event-console"
+    assert run([str(program), "0"], timeout=60, env=env).returncode == 0
+    versions = list((home / ".local" / "lib" / "event-console.d").iterdir())
+    assert not [v for v in versions if v.name.endswith(".partial")]
+
+
+def test_an_install_of_before_that_is_running_is_not_deleted(tmp_path):
+    """An install made when the app folder was a plain folder, with the app open: its files
+    were deleted under it (the failure the folders per version are there to prevent)."""
+    root = _archive_with_a_program(tmp_path / "archive", "sleep")
+    home = tmp_path / "home"
+    old = home / ".local" / "lib" / "event-console"
+    old.mkdir(parents=True)
+    shutil.copy(shutil.which("sleep") or "", old / "event-console")
+    running = subprocess.Popen([str(old / "event-console"), "60"])
+    try:
+        deadline = time.monotonic() + 10
+        while not os.readlink(f"/proc/{running.pid}/exe").startswith(str(old)) and \
+                time.monotonic() < deadline:
+            time.sleep(0.02)
+        done = run(["sh", str(root / "install.sh")], timeout=60, env=_installer_env(home))
+    finally:
+        running.kill()
+        running.wait()
+    assert done.returncode == 1
+    assert f"Event Console is running from {old}; close it, then install again" in done.stderr
+    assert (old / "event-console").is_file() and not old.is_symlink()
+
+
+def test_a_prefix_spelled_another_way_is_the_same_install(tmp_path):
+    """`PREFIX=~/.local/` (a trailing slash), or a PREFIX through a symlink: the next install
+    called the link "another install" and refused, and --uninstall left it dangling."""
+    root = _archive_with_a_stand_in_app(tmp_path / "archive")
+    home = tmp_path / "home"
+    real = home / "real"
+    real.mkdir(parents=True)
+    (home / "via").symlink_to(real)
+    for first, then in ((f"{home}/.local/", f"{home}/.local"),
+                        (str(home / "via"), str(real))):
+        installed = run(["sh", str(root / "install.sh")], timeout=60,
+                        env=_installer_env(home, PREFIX=first))
+        assert installed.returncode == 0, installed.stderr
+        again = run(["sh", str(root / "install.sh")], timeout=60,
+                    env=_installer_env(home, PREFIX=then))
+        assert again.returncode == 0, again.stderr
+        removed = run(["sh", str(root / "install.sh"), "--uninstall"], timeout=60,
+                      env=_installer_env(home, PREFIX=then))
+        assert removed.returncode == 0, removed.stderr
+        link = Path(then) / "bin" / "event-console"
+        assert not link.is_symlink(), os.readlink(link)
