@@ -8,6 +8,7 @@ injected (tests pin it). Faker is created on first use: it costs a quarter of a 
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 import uuid as uuid_mod
@@ -58,6 +59,23 @@ class FakeProxy:
         self._faker: Any = None
         self._budget = limits.FakeBudget()
         self._seen: dict[tuple[str, str], set[str]] = {}
+
+    def state(self) -> Any:
+        """Faker's random state (None before its first use, or where Faker keeps one per
+        locale)."""
+        if self._faker is None:
+            return None
+        try:
+            return self._faker.random.getstate()
+        except (NotImplementedError, AttributeError):
+            return None
+
+    def set_state(self, state: Any) -> None:
+        if state is None:  # not used yet then: used from its seed's start
+            self._faker = None
+            return
+        with contextlib.suppress(NotImplementedError, AttributeError):
+            self._instance().random.setstate(state)
 
     def _instance(self) -> Any:
         if self._faker is None:
@@ -161,6 +179,16 @@ class RenderRun:
     def __post_init__(self) -> None:
         self._rng = random.Random(self.seed)
         self.fake = FakeProxy(self.seed, self.locale)
+
+    def mark(self) -> tuple[Any, ...]:
+        """Where the rendering stands (its random state, `seq`, Faker's): `resume` goes
+        back there, so a step rendered again gives what it gave the first time."""
+        return (self._rng.getstate(), self.seq, self.fake.state())
+
+    def resume(self, mark: tuple[Any, ...]) -> None:
+        rng, self.seq, fake = mark
+        self._rng.setstate(rng)
+        self.fake.set_state(fake)
 
     def uuid(self) -> str:
         return str(uuid_mod.UUID(int=self._rng.getrandbits(128), version=4))

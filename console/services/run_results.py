@@ -52,6 +52,9 @@ class StepResult:
     requests: int = 0
     bytes: int = 0
     rendered: list[Any] = field(default_factory=list, repr=False)
+    # where the run's rendering stood when this step began (RenderRun.mark): a re-run of a
+    # step that failed before sending renders from there, not from the seed's start
+    render_mark: Any = field(default=None, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:

@@ -164,14 +164,26 @@ class SecretStore:
             return
         import keyring
 
+        dropped: list[str] = []
         for kind in kinds:
-            key = self.get(old, kind)
+            try:
+                key = self.get(old, kind)
+            except KeyringUnavailable:
+                raise
+            except UserError:  # not text: it cannot be read to move; no send could use it
+                self.delete(old, kind)
+                dropped.append(kind)
+                continue
             if key is not None:  # as it is: a key another tool stored badly moves too
                 try:
                     keyring.set_password(self.service, _entry(new, kind), key)
                 except Exception as exc:  # a backend may quote what it was given
                     raise KeyringUnavailable(scrub(_describe(exc), [key])) from None
                 self.delete(old, kind)
+        if dropped:  # the others moved; said once the move is done
+            raise UserError(" and ".join(
+                f"the {kind} key kept for {old!r} was not text (not UTF-8), so it was removed:"
+                f" set one for {new!r} with {set_key_command(new, kind)}" for kind in dropped))
 
 
 def set_key_command(env_name: str, kind: KeyKind | str) -> str:

@@ -390,8 +390,10 @@ class EnvironmentsDialog(QDialog):
         if old and old != env.name and old not in self._fresh:
             try:
                 self.secrets.rename(old, env.name)
-            except UserError as exc:  # no keyring, or a key another tool stored badly
+            except KeyringUnavailable as exc:  # locked, say: nothing moved
                 failed.append(f"any keys it has in the keyring stay under {old!r}: {exc}")
+            except UserError as exc:  # a key another tool stored badly: the rest moved
+                failed.append(str(exc))
         session = self.session_only.isChecked()
         typed = {kind: field.text().strip() for field, kind in
                  ((self.event_key, "event"), (self.signing_key, "signing"))}

@@ -425,3 +425,55 @@ def test_the_events_summary_counts_the_events_not_taken(app_home, tmp_path):
                          {"outcome": "deduplicated"}], dedup=["ran", "deduplicated"]),
     ]
     assert report.events_summary() == "2 accepted · 3 not accepted · 1 deduplicated · 1 ran"
+
+
+def test_a_rerun_renders_a_step_that_never_sent_from_where_it_began(app_home, tmp_path):
+    """A step that failed before sending (it used a step the server refused) was rendered
+    anew from the seed's start at Re-run failed: `seq` began again, and it sent step 1's id
+    (deduplicated by Inngest) and passed."""
+    scenario = dict(SCENARIO, steps=[
+        {"send": {"name": "a/first", "id": "o-{{ seq }}", "data": {"n": "{{ seq }}"}},
+         "as": "first"},
+        {"send": {"name": "a/second", "id": "o-{{ seq }}",
+                  "data": {"ref": "{{ steps.first.ids[0] }}", "u": "{{ uuid() }}"}}},
+    ])
+    ws = workspace(tmp_path, scenario)
+    with running_inbox(event_key="right") as inbox:
+        _, report = run(execute(ws, inbox.url, key="wrong"))
+        assert [r.state for r in report.results] == ["failed", "error"]
+
+        async def again():
+            client = EventApiClient()
+            try:
+                runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, client=client,
+                                        target=Target(inbox.url, "right"), seed=5)
+                return await runner.rerun_failed(report)
+            finally:
+                await client.aclose()
+
+        rerun = run(again())
+        sent = [e.event for e in inbox.events()]
+    assert [r.state for r in rerun.results] == ["passed", "passed"]
+    assert [e["id"] for e in sent] == ["o-1", "o-2"]  # as a run from the start sends them
+    _, fresh = run(execute(ws, None, dry_run=True))
+    assert sent[1]["data"]["u"] == fresh.results[1].rendered[0]["data"]["u"]
+
+
+def test_a_step_with_a_request_not_answered_is_an_error_whatever_the_others_said(
+        app_home, tmp_path):
+    """[400, no answer] read as 400: a step expecting 400 passed, though its second request
+    was never answered (the other way round it was an error)."""
+    from tests.support.fault_server import FaultServer, Reply
+
+    scenario = dict(SCENARIO, steps=[
+        {"send": [{"name": "a/b", "data": {"pad": "x" * 300}},
+                  {"name": "a/c", "data": {"pad": "y" * 300}}],
+         "expect": {"status": 400}}])
+    ws = workspace(tmp_path, scenario)
+    with FaultServer() as server:
+        server.script(Reply.json(400, {"ids": [], "status": 400, "error": "bad"}),
+                      Reply.reset())
+        _, report = run(execute(ws, server.origin, key="k", verifier=None, attempts=1,
+                                limits=Limits(request_limit=500, event_limit=500)))
+    [result] = report.results
+    assert (result.state, result.status) == ("error", None), result.reason

@@ -284,3 +284,29 @@ def test_the_set_key_command_in_the_message_can_be_pasted(keyring_backend, app_h
         secrets.delete_all("My Env")
     assert "(set it again with `event-console env set-key 'My Env' --signing`, or in " \
         "Environments…)" in str(refused.value)
+
+
+def test_a_rename_moves_the_keys_it_can_read_and_says_what_became_of_the_other(
+        keyring_backend, app_home):
+    """A signing key that is not text stopped the rename half way: the event key moved,
+    the message said every key stayed under the old name, and named a command for it."""
+    import secretstorage
+
+    secrets = SecretStore(service="event-console-test")
+    secrets.set("Old", "event", "evtkey-good-0001")
+    connection = secretstorage.dbus_init()
+    collection = secretstorage.get_default_collection(connection)
+    collection.create_item("event-console-test Old/signing", {
+        "service": "event-console-test", "username": "Old/signing",
+        "application": "Python keyring library"}, b"\xff\xfe-not-text", replace=True)
+    try:
+        with pytest.raises(UserError) as said:
+            secrets.rename("Old", "New")
+        assert str(said.value) == (
+            "the signing key kept for 'Old' was not text (not UTF-8), so it was removed: set "
+            "one for 'New' with `event-console env set-key New --signing`")
+        assert secrets.get("New", "event") == "evtkey-good-0001"
+        assert secrets.get("Old", "event") is None and secrets.get("Old", "signing") is None
+    finally:
+        secrets.delete_all("Old")
+        secrets.delete_all("New")

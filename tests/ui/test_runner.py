@@ -742,3 +742,22 @@ def test_a_selected_scenario_that_stops_loading_is_not_swapped_for_another(parts
         watcher.reload()
         assert panel.scenario_combo.currentText() == "two orders"
         run_async(client.aclose())
+
+
+def test_rerun_failed_follows_a_rename_of_that_runs_environment(parts, qtbot, run_async):
+    """Renamed since the run: "no environment named 'Test inbox'", nothing re-run."""
+    workspace, watcher, _browser = parts
+    (workspace.folder / "scenarios" / "two.json").write_text(json.dumps(TWO_ORDERS))
+    watcher.reload()
+    answers: list[int] = []
+    with FaultServer(default=_second_post_refused(answers)) as server:
+        panel, client = inbox_panel(qtbot, workspace, watcher, server.origin, "two orders")
+        run_async(panel.start())
+        env = panel.environments.get("Test inbox")
+        panel.environments.put(replace(env, name="Renamed"), replacing="Test inbox")
+        panel.refresh_environments()
+        rerun = run_async(panel.rerun_failed())
+        run_async(client.aclose())
+        posts = [r for r in server.requests if r.method == "POST"]
+    assert rerun is not None and rerun.environment == "Renamed"
+    assert len(posts) == 3

@@ -357,7 +357,8 @@ class RunnerPanel(QWidget):
             # reported, step 1's too, as sent there
             runner = self._build(self.workspace.scenario(previous.scenario),
                                  dry_run=previous.dry_run, seed=previous.seed,
-                                 environment=previous.environment)
+                                 environment=self.environments.current_name(
+                                     previous.environment))  # renamed since: that one
             problem = runner.rerun_problem(previous)
             if problem:
                 raise UserError(f"Not re-run: {problem}")
