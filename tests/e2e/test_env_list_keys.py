@@ -5,23 +5,20 @@ from __future__ import annotations
 import contextlib
 import json
 
+from tests.support.keyrings import store_bytes
+
 
 def test_env_list_goes_on_past_keys_no_send_could_use(cli, keyring_backend):
     """A key that is not text stopped the listing at its environment (exit 2), and a key
     with a line break was shown as set, its masked tail breaking the row in two."""
     import keyring
-    import secretstorage
 
     for name in ("A", "B", "C"):
         added = cli("env", "add", name, "--event-origin", f"https://{name.lower()}.example")
         assert added.returncode == 0, added.stderr
     keyring.set_password("event-console", "B/event", "evtkey-bbbb5678\n")
     keyring.set_password("event-console", "C/event", "evtkey-cccc9012")
-    connection = secretstorage.dbus_init()
-    collection = secretstorage.get_default_collection(connection)
-    collection.create_item("event-console A/event", {
-        "service": "event-console", "username": "A/event",
-        "application": "Python keyring library"}, b"\xff\xfe-not-text", replace=True)
+    store_bytes("event-console", "A/event", b"\xff\xfe-not-text")
     try:
         done = cli("env", "list", "--json")
     finally:

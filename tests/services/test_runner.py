@@ -75,6 +75,17 @@ async def execute(ws: Workspace, inbox_url: str | None, *, key: str = "test-key"
     return runner, report
 
 
+async def rerun_failed(ws: Workspace, url: str, report, *, key: str):
+    """Re-run failed of `report`, as the window's button does, to `url` with `key`."""
+    client = EventApiClient()
+    try:
+        runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, client=client,
+                                target=Target(url, key), seed=5)
+        return await runner.rerun_failed(report)
+    finally:
+        await client.aclose()
+
+
 def test_a_data_driven_scenario_with_references_waits_and_repeats(app_home, tmp_path):
     ws = workspace(tmp_path)
     data = tmp_path / "rows.csv"
@@ -219,16 +230,7 @@ def test_rerun_failed_steps_with_the_rows_state(app_home, tmp_path):
             ("error", "scenarios/s.json:21:19: unknown variable: the list has no item [0] "
                       "(it has none)")]
 
-        async def again():
-            client = EventApiClient()
-            try:
-                runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, client=client,
-                                        target=Target(inbox.url, "right"), seed=5)
-                return await runner.rerun_failed(report)
-            finally:
-                await client.aclose()
-
-        rerun = run(again())
+        rerun = run(rerun_failed(ws, inbox.url, report, key="right"))
         assert [r.state for r in rerun.results] == ["passed", "passed"]
         events = inbox.events()
         assert [e.name for e in events] == ["a/first", "a/second"]
@@ -442,16 +444,7 @@ def test_a_rerun_renders_a_step_that_never_sent_from_where_it_began(app_home, tm
         _, report = run(execute(ws, inbox.url, key="wrong"))
         assert [r.state for r in report.results] == ["failed", "error"]
 
-        async def again():
-            client = EventApiClient()
-            try:
-                runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, client=client,
-                                        target=Target(inbox.url, "right"), seed=5)
-                return await runner.rerun_failed(report)
-            finally:
-                await client.aclose()
-
-        rerun = run(again())
+        rerun = run(rerun_failed(ws, inbox.url, report, key="right"))
         sent = [e.event for e in inbox.events()]
     assert [r.state for r in rerun.results] == ["passed", "passed"]
     assert [e["id"] for e in sent] == ["o-1", "o-2"]  # as a run from the start sends them

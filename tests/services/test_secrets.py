@@ -6,6 +6,7 @@ from console.services.environments import EnvironmentStore, cloud
 from console.services.paths import app_paths
 from console.services.secrets import KeyringUnavailable, SecretStore
 from console.services.targets import resolve_target
+from tests.support.keyrings import store_bytes
 
 
 def test_round_trip_on_the_real_secret_service(keyring_backend, app_home):
@@ -205,13 +206,7 @@ def test_a_key_another_tool_stored_is_checked_before_it_is_sent(keyring_backend,
 def test_a_key_that_is_not_text_is_said_as_such_not_as_no_keyring(keyring_backend, app_home):
     """Bytes that are not UTF-8 read as "No usable keyring: UnicodeDecodeError …", with
     advice to install a Secret Service that was running."""
-    import secretstorage
-
-    connection = secretstorage.dbus_init()
-    collection = secretstorage.get_default_collection(connection)
-    collection.create_item("event-console-test Self/event", {
-        "service": "event-console-test", "username": "Self/event",
-        "application": "Python keyring library"}, b"\xff\xfe-not-text", replace=True)
+    store_bytes("event-console-test", "Self/event", b"\xff\xfe-not-text")
     store = EnvironmentStore.load(app_paths(), environ={})
     store.put(cloud("Self"))
     secrets = SecretStore(service="event-console-test")
@@ -290,15 +285,9 @@ def test_a_rename_moves_the_keys_it_can_read_and_says_what_became_of_the_other(
         keyring_backend, app_home):
     """A signing key that is not text stopped the rename half way: the event key moved,
     the message said every key stayed under the old name, and named a command for it."""
-    import secretstorage
-
     secrets = SecretStore(service="event-console-test")
     secrets.set("Old", "event", "evtkey-good-0001")
-    connection = secretstorage.dbus_init()
-    collection = secretstorage.get_default_collection(connection)
-    collection.create_item("event-console-test Old/signing", {
-        "service": "event-console-test", "username": "Old/signing",
-        "application": "Python keyring library"}, b"\xff\xfe-not-text", replace=True)
+    store_bytes("event-console-test", "Old/signing", b"\xff\xfe-not-text")
     try:
         with pytest.raises(UserError) as said:
             secrets.rename("Old", "New")

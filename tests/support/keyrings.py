@@ -52,3 +52,14 @@ class CountingLockedKeyring(LockedKeyring):
         with open(os.environ["KEYRING_ASKS"], "a", encoding="utf-8") as asks:
             asks.write(f"{username}\n")
         return super().get_password(service, username)
+
+
+def store_bytes(service: str, username: str, secret: bytes) -> None:
+    """Put `secret` in the real Secret Service as keyring would file it, bytes and all (a
+    secret that is not UTF-8, as another tool may store: keyring itself only writes text)."""
+    import secretstorage
+
+    collection = secretstorage.get_default_collection(secretstorage.dbus_init())
+    collection.create_item(f"{service} {username}", {
+        "service": service, "username": username, "application": "Python keyring library",
+    }, secret, replace=True)

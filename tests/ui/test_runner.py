@@ -664,8 +664,17 @@ TWO_ORDERS = {
 }
 
 
-def _second_post_refused(answers: list[int]):
+def _with_two_orders(parts):
+    workspace, watcher, _browser = parts
+    (workspace.folder / "scenarios" / "two.json").write_text(json.dumps(TWO_ORDERS))
+    watcher.reload()
+    return workspace, watcher
+
+
+def _second_post_refused():
     """A server that refuses the 2nd POST it gets (400), and takes the others."""
+    answers: list[int] = []
+
     def answer(request):
         if request.method != "POST":
             return Reply.json(200, {"data": []})
@@ -681,11 +690,8 @@ def _second_post_refused(answers: list[int]):
 def test_rerun_failed_sends_what_the_failed_step_sent(parts, qtbot, run_async):
     """Re-run failed rendered the step anew from the run's seed: uuid() and seq started
     over, so it sent the first step's id again (deduplicated by Inngest) and passed."""
-    workspace, watcher, _browser = parts
-    (workspace.folder / "scenarios" / "two.json").write_text(json.dumps(TWO_ORDERS))
-    watcher.reload()
-    answers: list[int] = []
-    with FaultServer(default=_second_post_refused(answers)) as server:
+    workspace, watcher = _with_two_orders(parts)
+    with FaultServer(default=_second_post_refused()) as server:
         panel, client = inbox_panel(qtbot, workspace, watcher, server.origin, "two orders")
         report = run_async(panel.start())
         assert [r.state for r in report.results] == ["passed", "failed"]
@@ -700,11 +706,8 @@ def test_rerun_failed_sends_what_the_failed_step_sent(parts, qtbot, run_async):
 def test_rerun_failed_goes_to_the_environment_that_run_went_to(parts, qtbot, run_async):
     """With another environment picked since, Re-run failed sent there and reported the
     whole run (the step sent to the first one too) under the new one."""
-    workspace, watcher, _browser = parts
-    (workspace.folder / "scenarios" / "two.json").write_text(json.dumps(TWO_ORDERS))
-    watcher.reload()
-    answers: list[int] = []
-    with FaultServer(default=_second_post_refused(answers)) as staging, \
+    workspace, watcher = _with_two_orders(parts)
+    with FaultServer(default=_second_post_refused()) as staging, \
             FaultServer() as production:
         panel, client = inbox_panel(qtbot, workspace, watcher, staging.origin, "two orders")
         panel.environments.put(replace(inbox(production.origin), name="Production"))
@@ -746,11 +749,8 @@ def test_a_selected_scenario_that_stops_loading_is_not_swapped_for_another(parts
 
 def test_rerun_failed_follows_a_rename_of_that_runs_environment(parts, qtbot, run_async):
     """Renamed since the run: "no environment named 'Test inbox'", nothing re-run."""
-    workspace, watcher, _browser = parts
-    (workspace.folder / "scenarios" / "two.json").write_text(json.dumps(TWO_ORDERS))
-    watcher.reload()
-    answers: list[int] = []
-    with FaultServer(default=_second_post_refused(answers)) as server:
+    workspace, watcher = _with_two_orders(parts)
+    with FaultServer(default=_second_post_refused()) as server:
         panel, client = inbox_panel(qtbot, workspace, watcher, server.origin, "two orders")
         run_async(panel.start())
         env = panel.environments.get("Test inbox")
