@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 
 from console.services.client import EventApiClient
@@ -112,21 +113,22 @@ class AppContext:
             name = inbox.history_name if inbox is not None else "Inbox"
             written = self.history.submit(lambda store: store.record_captured(name, event))
             loop = asyncio.get_running_loop()
-            written.add_done_callback(lambda done: None if done.cancelled() or (
-                exc := done.exception()) is None else loop.call_soon_threadsafe(
-                    self._capture_not_recorded, exc))
+
+            def checked(done: Future[int]) -> None:  # on the history's thread
+                if not done.cancelled() and done.exception() is not None:
+                    loop.call_soon_threadsafe(self._capture_not_recorded, done.exception())
+
+            written.add_done_callback(checked)
         for listener in list(self.inbox_listeners):
             listener(event)
 
-    def _capture_not_recorded(self, exc: BaseException) -> None:
+    def _capture_not_recorded(self, exc: BaseException | None) -> None:
         """A capture the history could not write (a full disk): it is off from now on, and
         said, as after a send it could not record. Captures had gone missing from it
         without a word while the Inbox tab showed them."""
-        if self.history is None:  # off already (an earlier capture, a send): said then
-            return
 
         async def off() -> None:
-            if self.history is None:  # a capture before this one turned it off meanwhile
+            if self.history is None or exc is None:  # off already: said then
                 return
             reason = await self.history_failed(exc)
             for listener in list(self.notice_listeners):

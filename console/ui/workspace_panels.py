@@ -562,6 +562,7 @@ def _data_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in schema.items() if k not in ("x-event-name", "x-event-version")}
 
 
+
 def _reason(exc: BaseException) -> str:
-    return (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)) or \
-        type(exc).__name__
+    """What the system said ("No space left on device"), else the error's message."""
+    return str(getattr(exc, "strerror", None) or exc)
