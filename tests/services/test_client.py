@@ -22,6 +22,7 @@ from console.core.ids import IdSeed
 from console.core.serialize import array_body, event_bytes
 from console.services.client import EventApiClient, RetryPolicy, SendResult, Target, Timeouts
 from tests.support.fault_server import FaultServer, Reply
+from tests.support.loopback import Listener
 
 KEY = "evtkey-5f3a9c1e7b2d4a6f8e0c1b3d5a7f9e2c"
 ONE = event_bytes({"name": "app/user.created", "data": {"id": 1}})
@@ -649,31 +650,20 @@ class _Proxy:
     """A loopback proxy that answers every request with `answer` and records its lines."""
 
     def __init__(self, answer: bytes) -> None:
-        import threading
-
         self.answer = answer
         self.lines: list[bytes] = []
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))
-        self.listener.listen()
-        self.url = f"http://proxy-user:proxy-secret@127.0.0.1:{self.listener.getsockname()[1]}"
-        threading.Thread(target=self._serve, daemon=True).start()
+        self.listener = Listener(self._serve, "proxy")
+        self.url = f"http://proxy-user:proxy-secret@127.0.0.1:{self.listener.port}"
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            with conn:
-                head = b""
-                while b"\r\n\r\n" not in head:
-                    chunk = conn.recv(65536)
-                    if not chunk:
-                        break
-                    head += chunk
-                self.lines.append(head.split(b"\r\n", 1)[0])
-                conn.sendall(self.answer)
+    def _serve(self, conn: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            head += chunk
+        self.lines.append(head.split(b"\r\n", 1)[0])
+        conn.sendall(self.answer)
 
     def close(self) -> None:
         self.listener.close()

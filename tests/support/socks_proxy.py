@@ -8,12 +8,12 @@ each client asked for, and refuses with `refuse` (a SOCKS5 reply code) when that
 
 from __future__ import annotations
 
-import contextlib
 import selectors
 import socket
 import struct
-import threading
 from collections.abc import Callable
+
+from tests.support.loopback import Listener
 
 Route = Callable[[str, int], tuple[str, int]]
 HOST_UNREACHABLE = 4
@@ -25,17 +25,14 @@ class Socks5Proxy:
         self.route: Route = route or (lambda host, port: (host, port))
         self.user, self.password, self.refuse = user, password, refuse
         self.asked: list[tuple[str, int]] = []
-        self.listener = socket.create_server(("127.0.0.1", 0))
-        self.port = self.listener.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True, name="socks5").start()
+        self.listener = Listener(self._serve, "socks5")
+        self.port = self.listener.port
 
     def url(self, scheme: str = "socks5") -> str:
         login = f"{self.user}:{self.password}@" if self.user is not None else ""
         return f"{scheme}://{login}127.0.0.1:{self.port}"
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):  # wakes the accept() (close alone would not)
-            self.listener.shutdown(socket.SHUT_RDWR)
         self.listener.close()
 
     def __enter__(self) -> Socks5Proxy:
@@ -44,23 +41,14 @@ class Socks5Proxy:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
     def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                upstream = self._handshake(conn)
-            except (OSError, ValueError):
-                return
-            if upstream is not None:
-                with upstream:
-                    _relay(conn, upstream)
+        try:
+            upstream = self._handshake(conn)
+        except (OSError, ValueError):
+            return
+        if upstream is not None:
+            with upstream:
+                _relay(conn, upstream)
 
     def _handshake(self, conn: socket.socket) -> socket.socket | None:
         version, count = _read(conn, 2)
