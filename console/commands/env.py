@@ -11,7 +11,7 @@ from typing import Any
 
 from console.commands.common import emit, print_line
 from console.core.errors import UserError
-from console.core.redact import key_problem, mask_key
+from console.core.redact import mask_key
 from console.core.terminal import say, typed_text, visible
 from console.services.environments import (
     CLOUD_EVENT_ORIGIN,
@@ -98,15 +98,13 @@ def _key_status(secrets: SecretStore, env: Environment, kind: str,
     if unreadable:
         return cannot
     try:
-        key = secrets.get(env.name, "signing" if kind == "signing" else "event")
+        key, problem = secrets.stored(env.name, "signing" if kind == "signing" else "event")
     except KeyringUnavailable:
         if unreadable is not None:
             unreadable.append(True)
         return cannot
-    except UserError:  # stored by another tool, not text: the listing goes on
-        return "set, but not usable (not text)"
-    if key and key_problem(key):  # a line break, say: never printed, as it would break rows
-        return "set, but not usable"
+    if problem:  # stored by another tool; never printed (a line break would break rows)
+        return "set, but not usable" + (" (not text)" if key is None else "")
     if key:
         return mask_key(key)
     return "not needed (any key works)" if optional else "not set"

@@ -105,6 +105,23 @@ class SecretStore:
         except Exception as exc:  # keyring's own errors and the backend's (D-Bus, locked…)
             raise KeyringUnavailable(_describe(exc)) from None
 
+    def stored(self, env_name: str, kind: KeyKind) -> tuple[str | None, str | None]:
+        """The key kept for `env_name` (None when none is), and why no send could use it
+        (None when it can): a key another tool put in the keyring is not checked as `set`
+        checks one. A trailing line break had gone into the URL (`/e/<key>%0A`), and a
+        401 was all the user saw. (KeyringUnavailable when the keyring cannot be read.)"""
+        try:
+            key = self.get(env_name, kind)
+        except KeyringUnavailable:
+            raise
+        except UserError as exc:  # not text: it cannot even be read
+            return None, str(exc)
+        problem = key_problem(key) if key else None
+        if problem is None:
+            return key, None
+        return key, (f"the {kind} key kept for {env_name!r} cannot be used: {problem} (set it"
+                     f" again with {set_key_command(env_name, kind)}, or in Environments…)")
+
     def set(self, env_name: str, kind: KeyKind, key: str, *, session_only: bool = False) -> None:
         if not key:
             raise UserError("the key is empty")

@@ -96,17 +96,20 @@ def resolve_target(
     keyring_error: KeyringUnavailable | None = None
     is_saved = env.name in [e.name for e in store.saved]
     if is_saved:
+        problems: list[str | None] = []
         try:
-            key = secrets.get(env.name, "event")
+            key, problem = secrets.stored(env.name, "event")
+            problems.append(problem)
         except KeyringUnavailable as exc:
             keyring_error = exc
         # on its own: a session-only signing key counts without a keyring
         with contextlib.suppress(KeyringUnavailable):
-            signing = secrets.get(env.name, "signing")
+            signing, problem = secrets.stored(env.name, "signing")
+            problems.append(problem)
+        if any(problems):
+            raise UserError(next(p for p in problems if p))
         if key is not None and (env.name, "event") in secrets.session:
             source = "session"
-        _check_stored(env.name, "event", key)
-        _check_stored(env.name, "signing", signing)
     if key is None and env_key:  # checked where it is used (a stored key wins over it)
         key, source = _checked_variable("INNGEST_EVENT_KEY", env_key), "INNGEST_EVENT_KEY"
     if key is None and not env.needs_key:
@@ -126,17 +129,6 @@ def resolve_target(
     if env.needs_key:
         signing = signing or _checked_variable("INNGEST_SIGNING_KEY", signing_env)
     return ResolvedTarget(env, Target(env.event_origin, key, env.branch), signing, source)
-
-
-def _check_stored(env_name: str, kind: str, key: str | None) -> None:
-    """A key another tool put in the keyring (`secret-tool`, a script) is checked as one
-    set here is: a trailing line break had gone into the URL (`/e/<key>%0A`), and the
-    server's 401 "Event key not found" was all the user saw."""
-    problem = key_problem(key) if key is not None else None
-    if problem:
-        raise UserError(f"the {kind} key kept for {env_name!r} cannot be used: {problem}"
-                        f" (set it again with {set_key_command(env_name, kind)}, or in"
-                        " Environments…)")
 
 
 def _checked_variable(variable: str, key: str | None) -> str | None:

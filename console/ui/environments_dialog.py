@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from console.core.errors import UserError
-from console.core.redact import key_problem, mask_key
+from console.core.redact import mask_key
 from console.services.environments import (
     EVENT_LIMIT_CLOUD_FREE,
     EVENT_LIMIT_SELF_HOSTED,
@@ -318,18 +318,13 @@ class EnvironmentsDialog(QDialog):
         unusable: list[str] = []  # keys another tool stored that no send could use
         for field, kind in ((self.event_key, "event"), (self.signing_key, "signing")):
             try:
-                key = self.secrets.get(env.name, kind)  # type: ignore[arg-type]
+                key, problem = self.secrets.stored(env.name, kind)  # type: ignore[arg-type]
             except KeyringUnavailable as exc:  # locked, say: not "not set"
                 self._keyring_failed(exc.reason)
                 field.setPlaceholderText("unknown: the keyring cannot be read")
                 continue
-            except UserError as exc:  # not text
-                unusable.append(str(exc))
-                field.setPlaceholderText("set, but not usable; type the key to replace it")
-                continue
-            problem = key_problem(key) if key else None
             if problem:
-                unusable.append(f"the {kind} key kept for {env.name!r} cannot be used: {problem}")
+                unusable.append(problem)
             field.setPlaceholderText(
                 "set, but not usable; type the key to replace it" if problem
                 else f"set ({mask_key(key)}); type to replace" if key else "not set"
