@@ -28,7 +28,7 @@ from console.services.environments import (
     shown_origin,
 )
 from console.services.paths import app_paths
-from console.services.secrets import KeyKind, KeyringUnavailable, SecretStore
+from console.services.secrets import KeyKind, KeyringUnavailable, SecretStore, set_key_command
 
 
 def add_parser(subparsers: Any) -> None:
@@ -187,7 +187,7 @@ def _replaced(old: Environment, new: Environment) -> str:
     return (f"replaced {old.name!r} (was {old.kind}, {shown_origin(old.event_origin)}; now "
             f"{new.kind}, {shown_origin(new.event_origin)}); any keys saved for "
             f"{new.name!r} are kept and now go to the new origin: change them with "
-            f"`event-console env set-key {quoted}` (--signing for the signing key), or "
+            f"{set_key_command(new.name, 'event')} (--signing for the signing key), or "
             f"remove {new.name!r} and its keys with `event-console env remove {quoted}`")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import re
-import sqlite3
 import sys
 from datetime import datetime
 from typing import Any
@@ -21,7 +20,7 @@ from console.core.errors import InputError
 from console.core.terminal import say, typed_text, visible
 from console.services.history import HistoryStore, now_ms
 from console.services.history_query import HistoryFilter, HistoryRow
-from console.services.history_schema import MAX_RETENTION_DAYS, HistoryLocked, busy_timeout
+from console.services.history_schema import MAX_RETENTION_DAYS
 from console.services.paths import app_paths
 
 OUTCOMES = tuple(kind.value for kind in OutcomeKind)  # the stored outcomes, all of them
@@ -95,7 +94,11 @@ def run_history(args: argparse.Namespace) -> int:
     filters = HistoryFilter(env=args.env, name=args.name, outcome=args.outcome,
                             text=args.search, since_ms=since)
     with HistoryStore(app_paths().ensure().history_db, recover=False, upgrading=say) as store:
-        _recover(store)
+        why = store.recover_unless_busy()
+        if why is not None:  # the rows stay "pending" until a later command
+            say(f"requests from an earlier session that ended without an answer are listed "
+                f"as pending: the history cannot be written now ({why}); a later command "
+                "marks them unknown")
         for message in store.messages:
             say(message)
         if args.set_payload_cap is not None or args.set_retention is not None:
@@ -132,18 +135,3 @@ def print_table(rows: list[HistoryRow]) -> None:
         text.append("  ".join([*cells, line[-1]]).rstrip() + "\n")
     write_out("".join(text))  # in one write: its rows are all in memory already
 
-
-def _recover(store: HistoryStore) -> None:
-    """Mark the requests of processes that died mid-send "unknown" (store.messages then
-    says how many), without waiting: a listing is a read. Opening with the recovery,
-    which writes, left `history` unable to list anything on a full disk or while another
-    program held the write lock; the rows then stay "pending" until a later command."""
-    try:
-        with busy_timeout(store.conn, 0):
-            store.recovered = store.recover_abandoned()
-    except (HistoryLocked, sqlite3.OperationalError) as exc:  # full, locked, read-only
-        why = ("another program holds its write lock" if isinstance(exc, HistoryLocked)
-               else str(exc))
-        say(f"requests from an earlier session that ended without an answer are listed as "
-            f"pending: the history cannot be written now ({why}); a later command marks "
-            "them unknown")

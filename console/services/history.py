@@ -41,6 +41,7 @@ from console.services.history_schema import (
     HistoryUpkeep,
     blank_nones,
     busy_timeout,
+    cannot_write,
     dedup_days,
     insert_rows,
     is_busy,
@@ -391,6 +392,24 @@ class HistoryStore(HistoryUpkeep, HistoryReads):
             " WHERE id BETWEEN ? AND ? AND outcome = 'pending'",
             (Outcome(OutcomeKind.UNKNOWN, reason=reason).text, first, first + count - 1),
         )
+
+    def recover_unless_busy(self) -> str | None:
+        """`recover_abandoned` for a store opened with `recover=False`, without waiting;
+        why it could not be done now (another program's write lock, a full or read-only
+        disk), else None. A listing is a read: opening with the recovery, which writes,
+        left `history` unable to list anything then."""
+        try:
+            with busy_timeout(self.conn, 0):
+                self.recovered = self.recover_abandoned()
+        except HistoryLocked:
+            return "another program holds its write lock"
+        except sqlite3.OperationalError as exc:
+            if is_busy(exc):
+                return "another program holds its write lock"
+            if cannot_write(exc):
+                return str(exc)
+            raise
+        return None
 
     def recover_abandoned(self) -> list[int]:
         """Mark pending requests of processes that are gone as unknown; their ids.

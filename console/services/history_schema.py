@@ -610,7 +610,7 @@ class HistoryLocked(HistoryError):
 HISTORY_FAILURES = (sqlite3.Error, HistoryError)
 
 
-def _cannot_write(exc: sqlite3.OperationalError) -> bool:
+def cannot_write(exc: sqlite3.OperationalError) -> bool:
     """A full disk, a read-only file or disk: nothing the next write here can mend."""
     code = getattr(exc, "sqlite_errorcode", None)
     if code is None:
@@ -716,7 +716,7 @@ class HistoryUpkeep:
         except HistoryLocked:
             pass
         except sqlite3.OperationalError as exc:
-            if not (is_busy(exc) or _cannot_write(exc)):
+            if not (is_busy(exc) or cannot_write(exc)):
                 raise
 
     def purge(self, older_than_ms: int) -> int:
