@@ -62,9 +62,10 @@ class StepResult:
 
     @property
     def outcome_kinds(self) -> list[OutcomeKind]:
-        """The confirmed outcome of each accepted event (empty when runs were not looked
-        up)."""
-        return [OutcomeKind(k) for k in self.dedup or [] if k in _KINDS]
+        """The confirmed outcome of every event of the step, in order, the ones not taken
+        too (empty when runs were not looked up)."""
+        return [OutcomeKind(run["outcome"]) for run in self.runs or []
+                if run.get("outcome") in _KINDS]
 
     @property
     def key(self) -> tuple[int | None, int, int]:
@@ -141,9 +142,7 @@ class RunReport:
         for result in self.results:
             # every event's, the ones not taken too: "273 accepted · 273 ran" had been
             # said of 300 events, 27 of them refused
-            every = [OutcomeKind(run["outcome"]) for run in result.runs or []
-                     if run.get("outcome") in _KINDS]
-            kinds += every or [OutcomeKind.ACCEPTED] * result.accepted
+            kinds += result.outcome_kinds or [OutcomeKind.ACCEPTED] * result.accepted
         return summary_line(kinds)
 
     def counts(self) -> dict[str, int]:

@@ -475,8 +475,8 @@ class ScenarioRunner:
             if dedup_id is not None:
                 self._seen_ids.add(dedup_id)
         self._remember(state, step, index, result.ids, result.status, events)
-        every = ([str(run.get("outcome")) for run in result.runs]
-                 if result.dedup is not None and result.runs else result.dedup)
+        every = ([kind.value for kind in result.outcome_kinds]
+                 if result.dedup is not None else None)
         verdict = check_expect(step.expect, Observed(
             result.status, result.events, result.accepted, result.error, every))
         if result.status is None:  # no answer (from some request): nothing can be judged
