@@ -228,8 +228,8 @@ class RunnerPanel(QWidget):
             self.scenario_combo.setCurrentIndex(0)  # a placeholder stops Qt choosing the first
 
     def _not_loaded(self) -> str:
-        return (f"{self._missing!r} is not loaded now: its file has a problem (listed below),"
-                " or it was renamed or removed. Fix it, or pick another scenario")
+        return (f"{self._missing!r} is not loaded now: its file has a problem (under \"Not"
+                " loaded\"), or it was renamed or removed. Fix it, or pick another scenario")
 
     def refresh_environments(self) -> None:
         current = self.environments.current_name(self.env_combo.currentText())  # renamed?
