@@ -55,6 +55,7 @@ DAY_MS = 24 * 60 * 60 * 1000
 BUSY_WAIT_MS = 5000  # how long a write waits for another connection's write to end
 LOCKED_OUT_WAIT_MS = 300  # each later write of a connection that waited BUSY_WAIT_MS in vain
 MIGRATION_WAIT_MS = 120_000  # how long an open waits for another open's migration
+NO_HISTORY_ADVICE = "send and run go without it with --no-history"  # see window_words
 
 V1 = """
 CREATE TABLE requests (
@@ -376,8 +377,7 @@ def history_failure(exc: sqlite3.Error, path: Path) -> str:
                     f"aside: {error.strerror or error}")
         return (f"the history file was damaged ({exc}) and has been moved aside to {moved}; "
                 "the next command starts a fresh one")
-    return (f"the history at {path} cannot be used: {exc} (send and run go without it "
-            "with --no-history)")
+    return f"the history at {path} cannot be used: {exc} ({NO_HISTORY_ADVICE})"
 
 
 def failure_message(exc: BaseException, path: Path) -> str:
@@ -463,8 +463,15 @@ def _cannot_open(path: Path, reason: object) -> HistoryError:
         folder = False
     check = ("a folder is in its place: move it away" if folder else
              f"check that {path.parent} is writable and has free space")
-    return HistoryError(f"cannot open the history at {path}: {reason} ({check}; send and "
-                        "run go without it with --no-history)")
+    return HistoryError(f"cannot open the history at {path}: {reason} ({check}; "
+                        f"{NO_HISTORY_ADVICE})")
+
+
+def window_words(message: str) -> str:
+    """`message` without the CLI's advice to go on with --no-history: the window goes on
+    without the history by itself, and has no such option."""
+    return (message.replace(f" ({NO_HISTORY_ADVICE})", "")
+            .replace(f"; {NO_HISTORY_ADVICE})", ")"))
 
 
 def now_ms() -> int:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from console.services.client import EventApiClient
 from console.services.environments import EnvironmentStore
 from console.services.history_async import AsyncHistory
+from console.services.history_schema import window_words
 from console.services.inbox import CapturedEvent, InboxServer
 from console.services.outcomes import PollPolicy
 from console.services.paths import AppPaths
@@ -60,7 +61,7 @@ class AppContext:
             self.history = await AsyncHistory.open(self.paths.history_db)
         except Exception as exc:
             log.warning("history not available: %s", exc)
-            self.notices.append(f"History is off for this session: {exc}")
+            self.notices.append(f"History is off for this session: {window_words(str(exc))}")
             return
         self.notices.extend(self.history.messages)
         try:
@@ -72,7 +73,7 @@ class AppContext:
         """The history stopped working in the middle of the session (made read-only, damaged,
         held by another program past the wait): it is off for the rest of the session, as
         when it cannot be opened, and the reason is returned to say so."""
-        reason = str(exc) or type(exc).__name__
+        reason = window_words(str(exc) or type(exc).__name__)
         history, self.history = self.history, None
         log.warning("history turned off: %s", reason)
         self.notices.append(f"History is off for this session: {reason}")

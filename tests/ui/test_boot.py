@@ -128,6 +128,20 @@ def test_the_started_app_shows_its_inbox_and_the_notices_of_its_start(app_home):
     assert list(history.parent.glob("history.sqlite3.corrupt-*"))
 
 
+def test_a_history_that_cannot_open_is_off_in_words_for_the_window(app_home):
+    """The window goes on without a history it cannot open, and says what to mend; the
+    CLI's advice to go on with --no-history (no such option in the window) is not said."""
+    history = app_home / "data" / "history.sqlite3"
+    history.mkdir(parents=True)
+    done = _run_app(app_home, "--smoke-test")
+    assert done.returncode == 0, done.stdout + done.stderr
+    status = json.loads(done.stdout.strip().splitlines()[-1])["status"]
+    assert (f"History is off for this session: cannot open the history at {history}: "
+            in status), status
+    assert "(a folder is in its place: move it away)" in status, status
+    assert "--no-history" not in status
+
+
 def test_the_app_starts_with_a_proxy_setting_it_cannot_use_and_says_so(app_home):
     """A socks4:// proxy in ALL_PROXY (an ssh -D tunnel) or `[::1]` in NO_PROXY had the window
     never open: a traceback from the HTTP client's construction."""

@@ -1717,6 +1717,7 @@ def test_captures_the_history_cannot_write_turn_it_off_and_say_so(qtbot, app_hom
                          message="said")  # once the history is closed
         message = window.statusBar().currentMessage()
         assert message.count("History is off for this session: ") == 1, message
+        assert "--no-history" not in message  # the CLI's words: the window has no such option
         assert context.notices.count(next(n for n in context.notices
                                           if n.startswith("History is off"))) == 1
         await context.shutdown()

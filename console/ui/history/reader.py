@@ -19,6 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from console.core.errors import UserError
 from console.services.history import HistoryStore
+from console.services.history_schema import window_words
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -55,11 +56,12 @@ class HistoryReader(QObject):
             try:
                 result = fn(self._open())
             except UserError as exc:
-                self._finished.emit(failed or self.failed.emit, str(exc))
+                self._finished.emit(failed or self.failed.emit, window_words(str(exc)))
                 return
             except Exception as exc:  # a bug or a damaged file: log it, say it plainly
                 log.exception("history query failed")
-                self._finished.emit(failed or self.failed.emit, f"history: {exc}")
+                self._finished.emit(failed or self.failed.emit,
+                                    f"history: {window_words(str(exc))}")
                 return
             if done is not None:
                 self._finished.emit(done, result)
