@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -47,7 +48,7 @@ from console.services.environments import (
     shown_origin,
 )
 from console.services.inbox import CapturedEvent
-from console.services.targets import ResolvedTarget, environment_named, resolve_target
+from console.services.targets import environment_named, resolve_target
 from console.services.text_files import read_text_file
 from console.ui import rich
 from console.ui.batch import BatchComposer, BatchSendPanel, PreviewTarget
@@ -683,21 +684,24 @@ class MainWindow(QMainWindow):
             prepared = prepare(env)
             if prepared is None:
                 return
-            resolved = resolve_target(env, self.context.environments, self.context.secrets)
         except UserError as exc:
             self.statusBar().showMessage(f"Not sent: {exc}")
             return
         self.statusBar().showMessage(f"Sending to {env.name}…")
-        self._checking = True  # a second Ctrl+Enter while the ledger is asked sends nothing
-        self.context.tasks.spawn(self._send_checked(resolved, prepared, shown), "send-checked")
+        self._checking = True  # a second Ctrl+Enter meanwhile sends nothing
+        self.context.tasks.spawn(self._send_checked(env, prepared, shown), "send-checked")
 
-    async def _send_checked(self, resolved: ResolvedTarget, prepared: PreparedSend,
+    async def _send_checked(self, env: Environment, prepared: PreparedSend,
                             shown: bool) -> None:
-        """Duplicates of earlier sends are confirmed with the user before anything leaves."""
+        """The key is read off the Qt thread (a keyring may hold the read for as long as
+        its unlock prompt is open: KWallet's, a locked GNOME Keyring's), and duplicates of
+        earlier sends are confirmed with the user before anything leaves."""
         try:
             try:
+                resolved = await asyncio.to_thread(
+                    resolve_target, env, self.context.environments, self.context.secrets)
                 checked = await self.dedup.checked(resolved, prepared, shown=shown)
-            except UserError as exc:  # the history failed to answer (now off): say so
+            except UserError as exc:  # no usable key, or the history failed to answer
                 self.statusBar().showMessage(f"Not sent: {exc}")
                 return
             if checked is not None:

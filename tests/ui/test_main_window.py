@@ -40,11 +40,13 @@ async def start_on_inbox(context: AppContext, window: MainWindow) -> None:
     window.select_environment("Inbox")
 
 
-def send_with_key(window: MainWindow, key: str) -> None:
-    """Send to a custom environment with its key from INNGEST_EVENT_KEY (read at Send)."""
+async def send_with_key(window: MainWindow, key: str) -> None:
+    """Send to a custom environment with its key from INNGEST_EVENT_KEY (read once Send
+    has checked the events, off the Qt thread)."""
     os.environ["INNGEST_EVENT_KEY"] = key
     try:
         window.send()
+        await wait_until(lambda: not window._checking, message="the key read")
     finally:
         del os.environ["INNGEST_EVENT_KEY"]
 
@@ -127,7 +129,7 @@ def test_unreachable_environment_keeps_the_window_running(qtbot, app_home, run_a
         context.environments.put(Environment("Nowhere", "custom", "http://127.0.0.1:9",
                                              "http://127.0.0.1:9"))
         window.select_environment("Nowhere")
-        send_with_key(window, "unused-key-1234")
+        await send_with_key(window, "unused-key-1234")
         rows = window.log_model.rows
         await wait_until(lambda: rows and not rows[-1].pending, message="failed row")
         await wait_until(lambda: not window.flow.sending, message="send finished")
@@ -1051,7 +1053,7 @@ def test_cancel_mid_batch_says_what_was_accepted_and_what_was_in_flight(qtbot, a
                                                  server.origin, request_limit=10_000))
             window.select_environment("Slow")
             window.composer.add_events(events)
-            send_with_key(window, "slow-server-key-1234")
+            await send_with_key(window, "slow-server-key-1234")
             rows = window.log_model.rows
             await wait_until(lambda: len(rows) == 2 and rows[0].status == 200
                              and len(sends) == 2, timeout=10,
@@ -1265,7 +1267,7 @@ def test_cancel_stops_the_runs_lookup(qtbot, app_home, run_async):
                                                  server.origin))
             window.select_environment("Hangs")
             window.editor.setPlainText('{"name": "shop/a"}')
-            send_with_key(window, "hangs-key-1234")
+            await send_with_key(window, "hangs-key-1234")
             panel = window.send_panel
             await wait_until(lambda: any(r.path.startswith("/v1/events/")
                                          for r in server.requests),
@@ -1283,7 +1285,7 @@ def test_cancel_stops_the_runs_lookup(qtbot, app_home, run_async):
                 "1 accepted by Hangs — runs lookup cancelled")
             row = window.log_model.rows[-1]
             assert row.outcome_detail == "Runs were not looked up: the runs lookup was cancelled"
-            send_with_key(window, "hangs-key-1234")  # and the next send goes
+            await send_with_key(window, "hangs-key-1234")  # and the next send goes
             await wait_until(lambda: sum(r.method == "POST" for r in server.requests) == 2,
                              message="the next send")
             panel.cancel()
@@ -1317,7 +1319,7 @@ def test_what_a_malformed_answer_is_shown_as(qtbot, app_home, run_async):
             shown = []
             for _ in replies:
                 window.editor.setPlainText(two)
-                send_with_key(window, "odd-key-1234")
+                await send_with_key(window, "odd-key-1234")
                 await wait_until(lambda: sum(r.method == "POST" for r in server.requests)
                                  == len(shown) + 1, message="sent")
                 await wait_until(lambda: not window.flow.sending, message="answered")
