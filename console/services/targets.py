@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from console.core.errors import UserError
 from console.core.redact import PLACEHOLDER_KEY, key_problem
@@ -33,7 +33,7 @@ from console.services.secrets import KeyringUnavailable, SecretStore, set_key_co
 class ResolvedTarget:
     environment: Environment
     target: Target
-    signing_key: str | None
+    signing_key: str | None = field(repr=False)  # a logged ResolvedTarget leaks nothing
     key_source: str  # "keyring", "session", "INNGEST_EVENT_KEY", "placeholder", "environment"
 
     @property
