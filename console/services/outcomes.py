@@ -207,8 +207,13 @@ class _Poller:
             w.refused = f"the REST API at {self.access.origin} refused {what} ({status})"
             w.done = True
             return
-        if runs is not None or status == 404:  # 404: not stored yet, keep looking
+        if runs is not None:
             w.answered, w.problem = True, None
+        elif status == 404:
+            # not stored yet: keep looking; but a 404 to the end (a wrong REST origin, an
+            # event that API cannot see) confirms nothing: it had read as "no runs"
+            w.problem = (f"the REST API at {self.access.origin} answered 404 (no such "
+                         "event) to every lookup")
         elif status == 0:
             w.problem = f"the REST API at {self.access.origin} did not answer"
         elif status == 200:

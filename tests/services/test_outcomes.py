@@ -13,7 +13,15 @@ from typing import Any
 
 import pytest
 
-from console.core.dedup import DedupLedger, Outcome, OutcomeKind, SentEvent, format_time
+from console.core.dedup import (
+    DedupLedger,
+    Outcome,
+    OutcomeKind,
+    Prediction,
+    SentEvent,
+    Verdict,
+    format_time,
+)
 from console.core.plan import plan_requests
 from console.core.serialize import event_bytes
 from console.services.client import EventApiClient, Target
@@ -349,6 +357,30 @@ def test_a_rest_api_that_never_answers_is_given_up_on_at_the_budget():
     assert took < 3, took
     assert [o.text for o in got.values()] == [
         "unverified: not checked within 1 s (2 events to check)"] * 2
+
+
+def test_a_404_to_every_lookup_confirms_nothing_but_one_until_the_event_is_stored_does_not():
+    """A wrong REST origin, or an event that API cannot see, answers 404 to the end: that
+    had read as "no runs", and for a repeated id as a confirmed "deduplicated"."""
+    first = Prediction(1, "order-1", Verdict.DUPLICATE, "sent before", first_internal_id="01A")
+    events = [SentEvent(0, "01M", now_ms()), SentEvent(1, "01N", now_ms(), prediction=first)]
+    with FaultServer(default=lambda r: Reply.json(404, {"error": "Not found"})) as server:
+        got = asyncio.run(confirm(server.origin, events, PollPolicy(total=0.4, first_delay=0.05)))
+        asked = len(server.requests)
+    assert [o.text for o in got.values()] == [
+        f"unverified: the REST API at {server.origin} answered 404 (no such event) to every "
+        "lookup"] * 2
+    assert asked > 2  # looked again after each 404, within the budget
+    polls: Counter[str] = Counter()
+
+    def stored_late(request: RecordedRequest) -> Reply:  # 404 twice, then no runs
+        polls[request.path] += 1
+        return Reply.json(404 if polls[request.path] <= 2 else 200, {"data": []})
+
+    with FaultServer(default=stored_late) as server:
+        got = asyncio.run(confirm(server.origin, events, FAST))
+    assert got[0].text == "no runs (none within 1 s)"
+    assert got[1].kind is OutcomeKind.DEDUPLICATED
 
 
 def test_runs_that_are_not_json_are_named_as_such():
