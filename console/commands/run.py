@@ -321,8 +321,10 @@ def _outcome_options(args: argparse.Namespace, scenario: Scenario, resolved: Any
                       for s in scenario.steps)
     if args.no_verify and not wants_dedup:
         return {}
-    return {"verifier": RunsVerifier(client, resolved.environment.rest_origin,
-                                     bearer=resolved.signing_key, window=_window(args))}
+    from console.services.outcomes import PollPolicy
+
+    return {"verifier": RunsVerifier.for_target(client, resolved,
+                                                policy=PollPolicy(total=_window(args)))}
 
 
 def _history_failure(exc: BaseException) -> str:

@@ -13,7 +13,6 @@ the Qt loop never waits on SQLite.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any, Protocol, cast
@@ -21,8 +20,9 @@ from typing import Any, Protocol, cast
 from console.core.dedup import (
     DedupLedger,
     Outcome,
-    OutcomeKind,
     Prediction,
+    SentEvent,
+    Verdict,
     dedup_id_of,
     request_record,
 )
@@ -31,7 +31,7 @@ from console.services.history import now_ms
 from console.services.history_async import AsyncHistory
 from console.services.history_recorder import AsyncHistoryRecorder
 from console.services.history_session import poll_policy_from_env
-from console.services.outcomes import PollPolicy, RestAccess
+from console.services.outcomes import PollPolicy, RestAccess, confirm_outcomes
 from console.services.sender import RequestOutcome, SendObserver
 
 
@@ -117,51 +117,39 @@ class WindowSession:
 
 
 class RunsVerifier:
-    """Looks up each event's runs (`GET /v1/events/{id}/runs`) until some appear or the
-    window closes. No runs for an event whose `id` this run sent before: "deduplicated".
-    Each answer is an `Outcome`, worded as a history session words it."""
+    """Looks up each event's runs as a history session does (`confirm_outcomes`: the
+    environment's REST access, with its branch header and Inngest Cloud's need for a
+    signing key, backoff, and the time budget over every lookup), without a history. No
+    runs for an event whose `id` this run sent before: "deduplicated". It had polled on its
+    own: no branch header (a branch environment's runs read "answered 404"), no check for a
+    missing signing key, and 30 s per lookup whatever the budget."""
 
-    def __init__(self, client: EventApiClient, rest_origin: str, *, bearer: str | None = None,
-                 window: float = 3.0, interval: float = 0.2) -> None:
+    def __init__(self, client: EventApiClient, access: RestAccess, *,
+                 policy: PollPolicy | None = None) -> None:
         self.client = client
-        self.rest_origin = rest_origin.rstrip("/")
-        self.bearer = bearer
-        self.window = window
-        self.interval = interval
+        self.access = access
+        self.policy = policy or poll_policy_from_env()
+
+    @classmethod
+    def for_target(cls, client: EventApiClient, resolved: Any, *,
+                   policy: PollPolicy | None = None) -> RunsVerifier:
+        """`resolved`: a services.targets.ResolvedTarget (environment, signing key)."""
+        env = resolved.environment
+        return cls(client, RestAccess.for_environment(
+            name=env.name, kind=env.kind, rest_origin=env.rest_origin, branch=env.branch,
+            signing_key=resolved.signing_key), policy=policy)
 
     async def outcomes(self, events: Sequence[Any], ids: Sequence[str],
                        seen: AbstractSet[str]) -> list[Outcome]:
-        jobs = []
+        sent = []
         prior = set(seen)
-        for event, internal_id in zip(events, ids, strict=False):
-            jobs.append(self._one(event, internal_id, frozenset(prior)))
+        when = now_ms()
+        for index, (event, internal_id) in enumerate(zip(events, ids, strict=False)):
             dedup_id = dedup_id_of(event)
+            again = dedup_id is not None and dedup_id in prior
+            sent.append(SentEvent(index, internal_id, when, dedup_id, prediction=Prediction(
+                index, dedup_id, Verdict.DUPLICATE, "sent before in this run") if again else None))
             if dedup_id is not None:
                 prior.add(dedup_id)
-        return list(await asyncio.gather(*jobs))
-
-    async def _one(self, event: Any, internal_id: str, seen: AbstractSet[str]) -> Outcome:
-        url = f"{self.rest_origin}/v1/events/{internal_id}/runs"
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.window
-        while True:
-            status, body = await self.client.get_json(url, bearer=self.bearer)
-            if status in (401, 403):
-                return self._unverified(status)
-            runs = body.get("data") if status == 200 and isinstance(body, dict) else None
-            if isinstance(runs, list) and runs:
-                return Outcome(OutcomeKind.RAN, runs=len(runs))
-            if loop.time() >= deadline:
-                break
-            await asyncio.sleep(self.interval)
-        if status != 200:
-            return self._unverified(status)
-        dedup_id = dedup_id_of(event)
-        if dedup_id is not None and dedup_id in seen:
-            return Outcome(OutcomeKind.DEDUPLICATED)
-        return Outcome(OutcomeKind.NO_RUNS, reason=f"none within {self.window:g} s")
-
-    def _unverified(self, status: int) -> Outcome:
-        answer = "did not answer" if status == 0 else f"answered {status}"
-        return Outcome(OutcomeKind.UNVERIFIED,
-                       reason=f"the REST API at {self.rest_origin} {answer}")
+        found = await confirm_outcomes(self.client, self.access, sent, policy=self.policy)
+        return [found[event.index] for event in sent]

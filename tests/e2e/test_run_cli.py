@@ -562,3 +562,58 @@ def test_a_history_that_fails_mid_run_stops_it_and_the_files_are_still_written(
     assert done.stderr.splitlines()[-1].startswith("event-console: three: 1 error, 1 stopped")
     suite = etree.parse(str(junit)).getroot().find("testsuite")
     assert suite.get("tests") == "3" and suite.get("errors") == "1"
+
+
+def test_without_history_runs_are_looked_up_as_with_it(cli, workspace, keyring_backend):
+    """`run --no-history` (and the window's run with the history off) looked runs up on its
+    own: without a branch environment's header (its runs read "answered 404"), without
+    auth where Inngest Cloud needs the signing key (an "answered 401" in place of "no
+    signing key"), and 30 s per lookup of a REST API that does not answer, whatever
+    --verify-window said."""
+    import time
+
+    from tests.support.fault_server import FaultServer, RecordedRequest, Reply, accept_all
+
+    signing, hang = "signkey-branch-0123abcd", []
+
+    def branch_cloud(request: RecordedRequest) -> Reply:
+        if request.method == "POST":
+            return accept_all(request)
+        if hang:
+            return Reply.hang()
+        if (request.header("authorization") != f"Bearer {signing}"
+                or request.header("x-inngest-env") != "feature/x"):
+            return Reply.json(404, {"error": "event not found"})  # not in that environment
+        return Reply.json(200, {"data": [{"run_id": "r1", "status": "Running"}]})
+
+    write_scenario(workspace, "one", [{"send": {"name": "br/ping", "data": {}}}])
+    run = ("run", "one", "--workspace", str(workspace), "--no-history")
+    with FaultServer(default=branch_cloud) as server:
+        for name, branch in (("Br", ["--branch", "feature/x"]), ("NoSig", [])):
+            assert cli("env", "add", name, "--kind", "cloud", "--event-origin", server.origin,
+                       "--rest-origin", server.origin, *branch).returncode == 0
+            assert cli("env", "set-key", name, input="evt-key-0123abcd\n").returncode == 0
+        assert cli("env", "set-key", "Br", "--signing", input=signing + "\n").returncode == 0
+        done = cli(*run, "--env", "Br", "--verify-window", "3")
+        assert done.returncode == 0, done.stderr
+        [step] = lines(done.stdout)
+        assert [r["outcome"] for r in step["runs"]] == ["ran"], step
+        lookups = [r for r in server.requests if r.method == "GET"]
+        assert lookups and {r.header("x-inngest-env") for r in lookups} == {"feature/x"}
+
+        done = cli(*run, "--env", "NoSig", "--verify-window", "3")
+        [step] = lines(done.stdout)
+        assert [r["detail"] for r in step["runs"]] == [
+            "unverified: no signing key for NoSig: add one to confirm runs"], step
+        assert len([r for r in server.requests if r.method == "GET"]) == len(lookups)
+
+        hang.append(True)
+        began = time.monotonic()
+        done = cli(*run, "--env", "Br", "--verify-window", "1")
+        took = time.monotonic() - began
+        [step] = lines(done.stdout)
+        assert step["runs"][0]["outcome"] == "unverified", step
+        assert took < 10, f"{took:.1f} s for a 1 s lookup window"
+    for name in ("Br", "NoSig"):
+        assert cli("env", "remove", name).returncode == 0
+    assert signing not in done.stdout + done.stderr

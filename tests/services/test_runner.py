@@ -13,6 +13,7 @@ from console.core.errors import UserError
 from console.core.scenario import EventTemplate, Scenario
 from console.core.serialize import pretty
 from console.services.client import EventApiClient, RetryPolicy, Target
+from console.services.outcomes import PollPolicy, RestAccess
 from console.services.run_results import load_rows, parse_rows
 from console.services.runner import Limits, RunsVerifier, ScenarioRunner
 from console.services.workspace import Workspace
@@ -54,6 +55,8 @@ def workspace(tmp_path: Path, scenario=SCENARIO, template=TEMPLATE) -> Workspace
     assert ws.problems == [] and ws.check(ws.scenario(scenario["name"])) == []
     return ws
 
+QUICK = PollPolicy(total=0.3, first_delay=0.05, max_delay=0.1)
+
 
 def run(coro):
     return asyncio.run(coro)
@@ -65,7 +68,7 @@ async def execute(ws: Workspace, inbox_url: str | None, *, key: str = "test-key"
     try:
         target = Target(inbox_url, key) if inbox_url else None
         if inbox_url and "verifier" not in options:
-            options["verifier"] = RunsVerifier(client, inbox_url, window=0.3, interval=0.05)
+            options["verifier"] = RunsVerifier(client, RestAccess(inbox_url), policy=QUICK)
         runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, client=client,
                                 target=target, environment="inbox", seed=5, **options)
         assert runner.precheck() == []
@@ -168,8 +171,7 @@ def test_runs_are_confirmed_for_every_send_step_unless_verify_is_off(app_home, t
         try:
             runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, client=client,
                                     target=Target(url, "k"), verify=verify,
-                                    verifier=RunsVerifier(client, url, window=0.3,
-                                                          interval=0.05))
+                                    verifier=RunsVerifier(client, RestAccess(url), policy=QUICK))
             return await runner.run(), transport.paths
         finally:
             await client.aclose()

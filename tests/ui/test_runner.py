@@ -408,7 +408,9 @@ def test_stop_during_a_wait_says_stopped_in_the_summary_as_in_the_table(parts, q
         qtbot.mouseClick(panel.run_button, Qt.MouseButton.LeftButton)
         task = panel.task
         assert task is not None
-        run_async(wait_until(lambda: len(box.events()) == 1, message="the first step"))
+        run_async(wait_until(  # sent, and its runs looked up: the wait is under way
+            lambda: panel.model.rowCount() and panel.model.index(0, 2).data() == "✔ passed",
+            message="the first step"))
         qtbot.mouseClick(panel.stop_button, Qt.MouseButton.LeftButton)
         report = run_async(task)
         run_async(client.aclose())

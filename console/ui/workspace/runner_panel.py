@@ -320,8 +320,7 @@ class RunnerPanel(QWidget):
 
                 options["sessions"] = session
             else:
-                options["verifier"] = RunsVerifier(self.client, env.rest_origin,
-                                                   bearer=resolved.signing_key)
+                options["verifier"] = RunsVerifier.for_target(self.client, resolved)
         return ScenarioRunner(scenario, self.workspace.templates, **options)
 
     def _progress(self, done: int, total: int) -> None:
