@@ -111,6 +111,12 @@ class Environment:
         if branch is not None and not isinstance(branch, str):
             said.append(f"{name!r}: branch {_shown(branch)} is not text: none is used")
             branch = None
+        # checked as `env add` checks it: a line break had split `env list`'s line, and each
+        # send ended in "Illegal header value"; not loaded rather than sent without its
+        # branch, which would send a branch's events to the environment itself
+        problem = _text_problem(name, "the name") or _branch_problem(branch or None)
+        if problem:
+            raise ValueError(f"{name!r}: {problem}")
         limits: dict[str, int] = {}
         for key in ("request_limit", "event_limit"):
             value = raw.get(key)

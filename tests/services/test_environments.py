@@ -98,6 +98,30 @@ def test_entries_that_cannot_be_used_stay_in_the_file_across_saves(app_home):
     assert [e.name for e in again.saved] == ["Staging", "Local"]
 
 
+def test_a_hand_written_branch_or_name_env_add_refuses_is_not_used_and_said(app_home):
+    """Checked as `env add` checks them: a branch with a line break split `env list`'s
+    line, and every send to it (and to a blank or non-ASCII branch) ended in "Illegal
+    header value" from the HTTP library; without its branch a branch environment's
+    events would go to the environment itself, so such an entry is not used at all."""
+    paths = app_paths().ensure()
+    origin = "https://stage.example.com"
+    hand = [{"name": "Ctl", "kind": "custom", "event_origin": origin, "branch": "a\nb"},
+            {"name": "Blank", "kind": "custom", "event_origin": origin, "branch": "   "},
+            {"name": "Accent", "kind": "custom", "event_origin": origin, "branch": "café"},
+            {"name": "Two\nlines", "kind": "custom", "event_origin": origin}]
+    paths.environments_file.write_text(json.dumps({"environments": [
+        {"name": "Fine", "kind": "custom", "event_origin": origin, "branch": "feature/x"},
+        {"name": "Empty", "kind": "custom", "event_origin": origin, "branch": ""}, *hand]}))
+    store = EnvironmentStore.load(paths, environ={})
+    assert [(e.name, e.branch) for e in store.saved] == [("Fine", "feature/x"), ("Empty", None)]
+    for said in ("'Ctl': the branch 'a\\nb' holds a control character",
+                 "'Blank': the branch is blank", "'Accent': the branch 'café' holds a "
+                 "character that is not ASCII", "'Two\\nlines': the name 'Two\\nlines' holds"):
+        assert said in str(store.notice), said
+    store.save()
+    assert json.loads(paths.environments_file.read_text())["environments"][2:] == hand
+
+
 def test_an_entry_without_origins_gets_its_kind_s_never_the_dev_server_s(app_home):
     """An entry written without `rest_origin` (a hand-written file, an older console) got
     the Dev Server's, so its signing key went to whatever listened on 127.0.0.1:8288; a
