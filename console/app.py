@@ -217,11 +217,11 @@ def run_gui(*, smoke_test: bool = False) -> int:
 
 
 def _close_on_signals(window: Any) -> list[int]:
-    """SIGTERM (a logout, `kill`, a service manager) and SIGINT (Ctrl+C in the terminal it
-    was started from) close the window as its close button does, so the shutdown is the
-    orderly one: settings and environments saved, the history closed, the inbox stopped.
-    SIGTERM had ended the process at once, and Ctrl+C raised KeyboardInterrupt wherever
-    Python happened to run next.
+    """SIGTERM (a logout, `kill`, a service manager), SIGINT (Ctrl+C in the terminal it
+    was started from) and SIGHUP (that terminal closed) close the window as its close
+    button does, so the shutdown is the orderly one: settings and environments saved, the
+    history closed, the inbox stopped. SIGTERM and SIGHUP had ended the process at once,
+    and Ctrl+C raised KeyboardInterrupt wherever Python happened to run next.
 
     Python runs a signal's handler only when it next runs Python code, which inside Qt's
     loop may be much later: the signal number is written to a socket (set_wakeup_fd) that
@@ -237,8 +237,9 @@ def _close_on_signals(window: Any) -> list[int]:
         end.setblocking(False)
     try:
         signal.set_wakeup_fd(writer.fileno())
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: None)  # the socket says it; Qt acts on it
+        for name in ("SIGINT", "SIGTERM", "SIGHUP"):  # SIGHUP: its terminal closed
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), lambda *_: None)  # the socket says it
     except (ValueError, OSError):  # not the main thread
         return received
     notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, window)

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from console import __version__
-from console.core.errors import UserError
+from console.core.errors import Interrupted, UserError
 from console.core.terminal import discard_stdout
 
 COMMANDS = ("send", "validate", "run", "inbox", "env", "history")
@@ -105,6 +105,8 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except Interrupted as exc:  # a second stop signal: at once, no traceback
+        return exc.code
     except sqlite3.Error as exc:  # the history failed after it opened (only it is SQLite)
         from console.services.history_schema import history_failure
         from console.services.paths import app_paths

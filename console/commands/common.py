@@ -33,6 +33,11 @@ from console.services.text_files import (
 
 T = TypeVar("T")
 
+# what stops a send or a run in order: Ctrl+C, SIGTERM (a CI job's timeout, `docker stop`)
+# and SIGHUP (the terminal closed: it had ended either at once, with nothing written)
+STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
 
 @contextlib.contextmanager
 def on_interrupt(handler: Callable[[], object], *,

@@ -2,8 +2,9 @@
 
 Exit codes: 0 every expectation held; 1 an expectation failed or a send failed; 2 the
 input is invalid (scenario, templates, --var, --data), in which case nothing was sent;
-130 stopped by Ctrl+C, 143 by SIGTERM (a CI job's timeout; the report and JUnit files are
-still written either way); 141 when stdout's reader went away (`| head -1`), after the run
+130 stopped by Ctrl+C, 143 by SIGTERM (a CI job's timeout), 129 by SIGHUP (the terminal
+closed); the report and JUnit files are still written either way, unless a second signal
+quits at once; 141 when stdout's reader went away (`| head -1`), after the run
 went on to its end without printing.
 The summary (with the seed that reproduces the run) goes to stderr, so stdout stays
 pure JSON Lines for CI tools.
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from console.commands.common import (
+    STOP_SIGNALS,
     add_request_options,
     add_target_options,
     client_options,
@@ -38,7 +40,7 @@ from console.commands.common import (
     resolve,
     seconds_argument,
 )
-from console.core.errors import InputError, UserError
+from console.core.errors import InputError, Interrupted, UserError
 from console.core.scenario import (
     Scenario,
     SendStep,
@@ -208,7 +210,8 @@ def run_scenario_cmd(args: argparse.Namespace) -> int:
         runner = ScenarioRunner(scenario, workspace.templates, variables=variables, rows=rows,
                                 seed=args.seed, limits=limits, environment=environment,
                                 dry_run=True, on_result=out)
-        return _finish(args, runner, asyncio.run(_checked_run(runner)), out)
+        report, stopped_by = asyncio.run(_dry_run(runner))
+        return _finish(args, runner, report, out, stopped_by)
     resolved = resolve(args)
     env = resolved.environment
     return asyncio.run(_send_run(args, scenario, workspace, resolved, variables, rows,
@@ -234,8 +237,17 @@ class _Lines:
             discard_stdout()  # what is still buffered goes there at exit, not to the pipe
 
 
+async def _dry_run(runner: ScenarioRunner) -> tuple[RunReport, list[signal.Signals]]:
+    """A dry run stops on a signal as a run does, its files written (it had ended with
+    none of them, and with no summary)."""
+    with _stop_on_interrupt(runner) as stopped_by:
+        return await _checked_run(runner), stopped_by
+
+
 async def _checked_run(runner: ScenarioRunner) -> RunReport:
-    problems = runner.precheck()
+    # giving the loop its turns: a Ctrl+C during the check of 10,000 rows was not heard
+    # until it ended, and then the first step went out anyway
+    problems = await runner.precheck_async()
     if problems:
         _print_problems(problems)
         raise InputError(f"nothing sent: {len(problems)} problem(s) rendering "
@@ -269,10 +281,12 @@ async def _send_run(args: argparse.Namespace, scenario: Scenario, workspace: Wor
 
 @contextlib.contextmanager
 def _stop_on_interrupt(runner: ScenarioRunner) -> Iterator[list[signal.Signals]]:
-    """Ctrl+C or SIGTERM (what a CI job's timeout or `docker stop` sends) stops the run as
-    the window's Stop does: the step in flight ends "stopped", nothing more is sent, and
-    the report and JUnit file are still written (SIGTERM had ended the process with
-    neither). A second signal interrupts at once. Yields the signals that came."""
+    """Ctrl+C, SIGTERM (what a CI job's timeout or `docker stop` sends) or SIGHUP (the
+    terminal closed) stops the run as the window's Stop does: the step in flight ends
+    "stopped", nothing more is sent, and the report and JUnit file are still written
+    (SIGTERM had ended the process with neither). A second signal quits at once
+    (`Interrupted`: it had ended in a CancelledError traceback and exit 1). Yields the
+    signals that came."""
     task = asyncio.current_task()
     came: list[signal.Signals] = []
 
@@ -286,10 +300,15 @@ def _stop_on_interrupt(runner: ScenarioRunner) -> Iterator[list[signal.Signals]]
             task.cancel()
 
     with contextlib.ExitStack() as stack:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        for signum in STOP_SIGNALS:
             stack.enter_context(on_interrupt(functools.partial(interrupt, signum),
                                              signals=(signum,)))
-        yield came
+        try:
+            yield came
+        except asyncio.CancelledError:
+            if len(came) < 2:
+                raise
+            raise Interrupted(int(came[-1]), came[-1].name) from None
 
 
 def _window(args: argparse.Namespace) -> float:
@@ -365,7 +384,7 @@ def _finish(args: argparse.Namespace, runner: ScenarioRunner, report: RunReport,
     print(visible(f"event-console: {report.scenario}: {summary} (seed {runner.seed}){events}"),
           file=sys.stderr)
     if report.cancelled and not runner.stopped_by_history:
-        return 143 if stopped_by and stopped_by[0] == signal.SIGTERM else 130
+        return 128 + int(stopped_by[0]) if stopped_by else 130
     if out.broken:
         return 141  # 128 + SIGPIPE, as the other commands end on a closed pipe
     return 0 if report.passed and not unwritten else 1

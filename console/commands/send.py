@@ -19,6 +19,7 @@ from dataclasses import replace
 from typing import Any
 
 from console.commands.common import (
+    STOP_SIGNALS,
     add_request_options,
     add_target_options,
     client_options,
@@ -114,7 +115,7 @@ def run_send(args: argparse.Namespace) -> int:
     gc.freeze()
     code = asyncio.run(interruptible(
         _send(args, resolved, prepared.events, prepared.parts, plan, clock),
-        signals=(signal.SIGINT, signal.SIGTERM)))
+        signals=STOP_SIGNALS))
     if args.stats:
         print(f"event-console: {clock.summary(len(prepared.events), plan)}", file=sys.stderr)
     return code
@@ -185,7 +186,8 @@ async def _send(
                 verified = await session.confirm(client, outcomes)
                 clock.lap("verified")
         except asyncio.CancelledError as exc:  # Ctrl+C, SIGTERM: say what came of it
-            interrupted = "SIGTERM" if "SIGTERM" in exc.args else "SIGINT"
+            interrupted = next((a for a in exc.args if a in signal.Signals.__members__),
+                               "SIGINT")
             if looking_up:  # the lines keep `runs`: "accepted", as events not looked up
                 verified = {}
             else:
@@ -237,7 +239,7 @@ async def _send(
               "requests answered; nothing more was sent, and a request in flight is "
               "\"outcome unknown\" in the history", file=sys.stderr)
     if interrupted:
-        return 143 if interrupted == "SIGTERM" else 130
+        return 128 + int(signal.Signals[interrupted])  # 130 Ctrl+C, 143 SIGTERM, 129 SIGHUP
     return code
 
 

@@ -13,3 +13,12 @@ class UserError(Exception):
 
 class InputError(UserError):
     """The user's input (event, file, option) is not acceptable."""
+
+
+class Interrupted(Exception):
+    """A second stop signal (Ctrl+C, SIGTERM, SIGHUP) to a command: quit at once, without
+    a traceback, with `code` (128 + the signal's number)."""
+
+    def __init__(self, signum: int, name: str) -> None:
+        super().__init__(name)
+        self.code = 128 + signum

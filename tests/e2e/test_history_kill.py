@@ -31,13 +31,14 @@ def lines(stdout: str) -> list[dict]:
     return [json.loads(line) for line in stdout.splitlines() if line.strip()]
 
 
-@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
-                         ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                                   (signal.SIGHUP, 129)],
+                         ids=["ctrl-c", "sigterm", "sighup"])
 def test_ctrl_c_mid_send_prints_what_came_of_the_requests_already_answered(
         cli, app_home: Path, tmp_path: Path, signum, exit_code):
     """SIGINT after the first of three requests was answered: the command printed nothing
     (its JSON lines came only after the last request) and exited 130. SIGTERM (a CI job's
-    timeout) ended it at once, with nothing printed."""
+    timeout) and SIGHUP (its terminal closed) ended it at once, with nothing printed."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
     environ.update(EVENT_CONSOLE_HOME=str(app_home), INNGEST_EVENT_KEY=KEY)
     event_file = tmp_path / "events.json"

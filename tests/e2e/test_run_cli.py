@@ -415,8 +415,9 @@ def test_the_key_comes_from_the_keyring(cli, workspace, keyring_backend):
     keyring_backend.delete_password("event-console", "QA/event")
 
 
-@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
-                         ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                                   (signal.SIGHUP, 129)],
+                         ids=["ctrl-c", "sigterm", "sighup"])
 def test_ctrl_c_stops_the_run_and_still_writes_the_report_and_junit(workspace, app_home,
                                                                      tmp_path, signum,
                                                                      exit_code):
@@ -451,6 +452,71 @@ def test_ctrl_c_stops_the_run_and_still_writes_the_report_and_junit(workspace, a
     assert etree.XMLSchema(etree.parse(str(XSD))).validate(etree.parse(str(junit)))
     saved = json.loads(report.read_text())
     assert saved["cancelled"] is True and saved["not_run"] == 1
+
+
+def test_a_second_ctrl_c_quits_at_once_without_a_traceback(workspace, app_home):
+    """It ended in a CancelledError traceback, with exit 1."""
+    from tests.support.interrupt import interrupted_run
+
+    write_scenario(workspace, "three", [{"send": {"name": f"c/{i}", "data": {}}}
+                                        for i in range(3)])
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update(EVENT_CONSOLE_HOME=str(app_home), **KEY)
+    code, out, err = interrupted_run(lambda origin: [
+        "run", "three", "--workspace", str(workspace), "--url", origin, "--no-verify"],
+        environ, signal.SIGINT, again=signal.SIGINT)
+    assert code == 130, err
+    assert "Traceback" not in err and "CancelledError" not in err, err
+    assert [line["state"] for line in lines(out)] == ["passed"]  # the step before
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
+def test_ctrl_c_while_many_rows_are_checked_stops_before_anything_is_sent(
+        workspace, app_home, tmp_path, dry_run):
+    """The check before a run rendered every row without giving the loop a turn: Ctrl+C
+    was not heard until it ended (19 s for 50,000 rows), and then the first step went out
+    anyway, "cancelled" with a request, and an "outcome unknown" row in the history. A dry
+    run stopped wrote neither --junit nor a summary."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.support.fault_server import FaultServer
+
+    write_scenario(workspace, "rowsy", [{"send": {"name": "r/x", "data": {
+        "n": "{{ row.n }}", "who": "{{ fake.name() }}", "id": "{{ uuid() }}"}}}])
+    rows = tmp_path / "rows.jsonl"
+    rows.write_text("".join(json.dumps({"n": n}) + "\n" for n in range(40_000)))
+    junit = tmp_path / "j.xml"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update(EVENT_CONSOLE_HOME=str(app_home), **KEY)
+    with FaultServer() as server:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console", "run", "rowsy", "--workspace", str(workspace),
+             "--data", str(rows), "--url", server.origin, "--no-verify", "--junit",
+             str(junit), *(["--dry-run"] if dry_run else [])],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ)
+        try:
+            time.sleep(2)  # started, and checking rows (which takes 10 s or more)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=60)
+        finally:
+            proc.kill()
+        sent = len(server.requests)
+    assert proc.returncode == 130, err
+    assert sent == 0
+    assert "stopping (Ctrl+C again to quit at once)" in err
+    assert "rowsy: 1 stopped (seed " in err, err
+    if not dry_run:
+        [step] = lines(out)
+        assert (step["state"], step["reason"], step["requests"]) == (
+            "cancelled", "stopped before it started", 0)
+        history = subprocess.run([sys.executable, "-m", "console", "history", "--json"],
+                                 capture_output=True, text=True, env=environ, check=True)
+        assert history.stdout == ""  # no "outcome unknown" row for a request never sent
+    suite = etree.parse(str(junit)).getroot()
+    assert [s.get("message") for s in suite.findall(".//testcase/skipped")][:1] == [
+        "stopped before it started"]
 
 
 def test_run_takes_timeout_and_attempts_and_refuses_an_endless_verify_window(

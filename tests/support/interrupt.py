@@ -16,9 +16,11 @@ ONE_ID = {"ids": ["01HZZZZZZZZZZZZZZZZZZZZZZZ"], "status": 200}
 
 
 def interrupted_run(args: Callable[[str], list[str]], environ: dict[str, str],
-                    signum: signal.Signals = signal.SIGINT) -> tuple[int, str, str]:
+                    signum: signal.Signals = signal.SIGINT,
+                    again: signal.Signals | None = None) -> tuple[int, str, str]:
     """`python -m console *args(origin)` against a server that answers the first request
-    and never the second; `signum` (SIGINT: Ctrl+C) once the second has arrived.
+    and never the second; `signum` (SIGINT: Ctrl+C) once the second has arrived, and
+    `again` once the first was heard ("stopping" on stderr).
     (exit code, stdout, stderr)"""
     with FaultServer() as server:
         server.script(Reply.json(200, ONE_ID), Reply.hang())
@@ -30,7 +32,15 @@ def interrupted_run(args: Callable[[str], list[str]], environ: dict[str, str],
                 time.sleep(0.01)  # the second request is on the wire
             assert len(server.requests) == 2, proc.communicate()[1]
             proc.send_signal(signum)
-            out, err = proc.communicate(timeout=30)
+            if again is not None:
+                assert proc.stderr is not None
+                heard = proc.stderr.readline()  # "event-console: stopping (...)"
+                assert "stopping" in heard, heard
+                proc.send_signal(again)
+                out, err = proc.communicate(timeout=30)
+                err = heard + err
+            else:
+                out, err = proc.communicate(timeout=30)
         finally:
             proc.kill()
     return proc.returncode, out, err

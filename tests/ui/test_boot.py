@@ -172,11 +172,13 @@ def _started_app(app_home, **env: str) -> tuple[subprocess.Popen[str], Path]:
     return proc, log_file
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)],
-                         ids=["sigterm", "ctrl-c"])
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130),
+                                              (signal.SIGHUP, 129)],
+                         ids=["sigterm", "ctrl-c", "sighup"])
 def test_sigterm_and_ctrl_c_close_the_window_in_order(app_home, signum, code):
-    """SIGTERM (a logout, kill) ended the app at once: no settings saved, the history and
-    the inbox never closed; Ctrl+C raised KeyboardInterrupt wherever Python ran next."""
+    """SIGTERM (a logout, kill) and SIGHUP (the terminal it was started from closed) ended
+    the app at once: no settings saved, the history and the inbox never closed; Ctrl+C
+    raised KeyboardInterrupt wherever Python ran next."""
     proc, log_file = _started_app(app_home, QT_QPA_PLATFORM="offscreen")
     try:
         proc.send_signal(signum)
