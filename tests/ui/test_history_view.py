@@ -444,6 +444,46 @@ def test_a_big_selection_is_exported_chunk_by_chunk_into_a_file_that_appears_who
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "big.jsonl"]
 
 
+def test_a_big_selection_costs_the_header_nothing_and_a_close_stops_its_export(
+        qtbot, reader: HistoryReader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Each paint of the column header asked the model about every selected row, once per
+    column: 2 s for 100,000 rows, and a window frozen for a minute while an export of them
+    held the GIL. Closing the window then waited for the export's end and its 600 MB."""
+    import cProfile
+    import pstats
+
+    view = HistoryView(reader, environments=["dev", "cloud"])
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.model.rowCount() == MILLION, timeout=20_000)
+    flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
+    view.table.selectionModel().select(
+        QItemSelection(view.model.index(0, 0), view.model.index(99_999, 0)), flags)
+    profile = cProfile.Profile()
+    profile.runcall(view.table.horizontalHeader().grab)
+    asked = sum(calls for (file, _, _), (_, calls, *_) in pstats.Stats(profile).stats.items()
+                if file.endswith("history/model.py"))
+    assert asked < 1_000, f"{asked:,} calls into the model for one paint of the header"
+
+    read: list[int] = []
+    query = HistoryStore.query
+
+    def counted(self: HistoryStore, *args: object, **kwargs: object) -> object:
+        rows = query(self, *args, **kwargs)  # type: ignore[arg-type]
+        read.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(HistoryStore, "query", counted)
+    view.table.selectAll()
+    target = tmp_path / "all.jsonl"
+    view.export_selection(target)
+    qtbot.waitUntil(lambda: sum(read) > 0, timeout=10_000)  # under way
+    reader.close()  # as the window's close does
+    assert not target.exists() and list(tmp_path.iterdir()) == []  # nothing half-written
+    assert sum(read) < MILLION // 2, f"{sum(read):,} rows read after the close"
+    assert view.status_label.text() == f"Exporting 1,000,000 events to {target}…"
+
+
 def test_focus_passing_through_the_settings_boxes_writes_nothing(qtbot, sent_history):
     """`history --set-retention 3650` in a terminal, then the focus passed through the
     window's Keep box (nothing typed): it wrote back its 90 days, and the next send purged

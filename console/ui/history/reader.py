@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -55,6 +55,8 @@ class HistoryReader(QObject):
                 return
             try:
                 result = fn(self._open())
+            except ReaderClosed:  # stopped by close(): nothing is said to a closed window
+                return
             except UserError as exc:
                 self._finished.emit(failed or self.failed.emit, window_words(str(exc)))
                 return
@@ -67,6 +69,15 @@ class HistoryReader(QObject):
                 self._finished.emit(done, result)
 
         return self._executor.submit(job)
+
+    def until_closed(self, items: Iterable[T]) -> Iterator[T]:
+        """`items`, until this reader is closed: a long job (an export of a million rows)
+        stops there. Closing the window had waited for the export's end, a minute and a
+        file of 600 MB later."""
+        for item in items:
+            if self._closed:
+                raise ReaderClosed
+            yield item
 
     def _open(self) -> HistoryStore:
         if self._store is None:  # opened on the worker thread, which then owns it
@@ -92,6 +103,10 @@ class HistoryReader(QObject):
 
         self._executor.submit(shut)  # queued jobs see _closed and return at once
         self._executor.shutdown(wait=True)
+
+
+class ReaderClosed(Exception):
+    """A job stopped part-way because its reader was closed (see `until_closed`)."""
 
 
 class _Skip:

@@ -93,6 +93,11 @@ class HistoryView(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.table.horizontalHeader()
+        # the header on a selection of its own (always empty): on the table's, each paint
+        # of it asked the model about every selected row, once per column (2 s for 100,000
+        # rows selected, a minute while an export held the GIL); its sections never show
+        # as selected anyway, as rows are selected, not columns
+        header.setSelectionModel(QItemSelectionModel(self.model, header))
         for column, width in enumerate((135, 90, 160, 95, 50, 285, 230, 55, 60)):
             header.resizeSection(column, width)
         header.setStretchLastSection(True)
@@ -385,7 +390,7 @@ class HistoryView(QWidget):
             # streamed (a million rows held at once took gigabytes), and the file appears
             # only when it is whole
             with atomic_file(path, "w", encoding="utf-8", newline="") as file:
-                return writer(rows, file)
+                return writer(self.reader.until_closed(rows), file)  # no file if closed
 
         def written(count: int) -> None:
             self.say(f"Exported {count:,} event{'s' if count != 1 else ''} to {path}")
