@@ -127,9 +127,10 @@ class ScenarioRunner:
         """`history_failure`: a history that fails mid-run (a full disk, locked) ends the
         step in an error, says why (what it returns), and stops the run, so the report
         and JUnit are still written (the CLI); without it the failure is raised (the window
-        turns its history off)."""
-        if not dry_run and (client is None or target is None):
-            raise ValueError("a run that sends needs a client and a target")
+        turns its history off). A run that sends may be made without its `target` (the
+        window reads the key off its thread meanwhile), set before it runs."""
+        if not dry_run and client is None:
+            raise ValueError("a run that sends needs a client")
         self.scenario = scenario
         self.templates = templates
         self.client = client
@@ -293,7 +294,12 @@ class ScenarioRunner:
                                       "events": events}
 
     # -- running ---------------------------------------------------------------------------
+    def _can_send(self) -> None:
+        if not self.dry_run and self.target is None:
+            raise ValueError("a run that sends needs a target")
+
     async def run(self) -> RunReport:
+        self._can_send()
         report = self._new_report()
         started = time.perf_counter()
         try:
@@ -325,6 +331,7 @@ class ScenarioRunner:
     async def rerun_failed(self, previous: RunReport) -> RunReport:
         """Run again only the failed results of `previous`, with each row's saved state;
         the new results replace the old ones in a copy of the report."""
+        self._can_send()
         problem = self.rerun_problem(previous)
         if problem:
             raise UserError(problem)

@@ -377,8 +377,11 @@ def test_rows_files_of_each_kind():
 
 def test_the_model_is_usable_without_files():
     scenario = Scenario("s", [])
-    with pytest.raises(ValueError, match="needs a client and a target"):
+    with pytest.raises(ValueError, match="needs a client"):
         ScenarioRunner(scenario, {"t": EventTemplate("t", {"name": "a"})})
+    aimless = ScenarioRunner(scenario, {}, client=EventApiClient())  # its target comes later
+    with pytest.raises(ValueError, match="needs a target"):
+        asyncio.run(aimless.run())
 
 
 def test_with_merges_into_a_template_however_deep_both_are():

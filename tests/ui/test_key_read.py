@@ -74,3 +74,70 @@ def test_a_slow_keyring_read_leaves_the_window_working(qtbot, app_home, run_asyn
     finally:
         gate.set()
         vars(keyring_backend).pop("get_password", None)
+
+
+def test_a_run_reads_its_key_off_the_qt_thread_and_a_missing_key_sends_nothing(
+        qtbot, app_home, tmp_path, run_async, keyring_backend):
+    """The Scenarios tab's Run read the key on the Qt thread too."""
+    import json
+
+    from console.services.client import EventApiClient
+    from console.services.environments import EnvironmentStore
+    from console.services.paths import app_paths
+    from console.services.secrets import SecretStore
+    from console.services.workspace import Workspace
+    from console.ui.workspace import RunnerPanel, WorkspaceWatcher
+    from tests.support.inbox_thread import running_inbox
+
+    workspace = Workspace.open(tmp_path / "ws")
+    (workspace.folder / "scenarios" / "one.json").write_text(json.dumps({
+        "format": "event-console/scenario@1", "name": "one",
+        "steps": [{"send": {"name": "qa/keyed", "data": {}}}]}))
+    watcher = WorkspaceWatcher(workspace)
+    watcher.reload()
+    read = keyring_backend.get_password
+    gate = threading.Event()
+    readers: list[int] = []
+
+    def held_read(service: str, username: str) -> str | None:
+        if username.endswith("/event"):
+            readers.append(threading.get_ident())
+            gate.wait(20)
+        return read(service, username)
+
+    secrets = SecretStore()
+    client = EventApiClient()
+    try:
+        with running_inbox() as box:
+            store = EnvironmentStore.load(app_paths())
+            for name in ("Keyed", "Keyless"):
+                store.put(Environment(name, "custom", box.url, box.url))
+            secrets.set("Keyed", "event", KEY)
+            panel = RunnerPanel(workspace, watcher, store, secrets, client)
+            qtbot.addWidget(panel)
+            panel.select_scenario("one")
+            panel.select_environment("Keyed")
+            keyring_backend.get_password = held_read
+            task = panel.start(dry_run=False)
+            assert task is not None
+            run_async(wait_until(lambda: readers, message="the key read began"))
+            ticks: list[int] = []
+            QTimer.singleShot(0, lambda: ticks.append(1))
+            run_async(wait_until(lambda: ticks, timeout=2, message="a timer during the read"))
+            assert readers[0] != threading.get_ident() and box.events() == []
+            gate.set()
+            report = run_async(task)
+            assert report is not None and report.passed
+            assert [e.name for e in box.events()] == ["qa/keyed"]
+
+            del keyring_backend.get_password
+            panel.select_environment("Keyless")
+            report = run_async(panel.start(dry_run=False))
+            assert report is None and len(box.events()) == 1
+            assert "no event key" in panel.status.text().lower(), panel.status.text()
+            assert not panel.stop_button.isEnabled()  # not left running
+    finally:
+        gate.set()
+        vars(keyring_backend).pop("get_password", None)
+        secrets.delete_all("Keyed")
+        run_async(client.aclose())

@@ -309,19 +309,28 @@ class RunnerPanel(QWidget):
             "on_progress": self._progress, "dry_run": dry_run,
         }
         if not dry_run:
-            resolved = resolve_target(env, self.environments, self.secrets)
-            options.update(client=self.client, target=resolved.target)
-            history = self.history() if self.history is not None else None
-            if history is not None:
-                def session(events: Sequence[Any], parts: Sequence[bytes],
-                            step: str) -> Any:
-                    return WindowSession.open(history, resolved, events, parts,
-                                              scenario=scenario.name, step=step)
-
-                options["sessions"] = session
-            else:
-                options["verifier"] = RunsVerifier.for_target(self.client, resolved)
+            options["client"] = self.client  # and the target once the key is read: _aim
         return ScenarioRunner(scenario, self.workspace.templates, **options)
+
+    async def _aim(self, runner: ScenarioRunner) -> None:
+        """Read the environment's key off the Qt thread (a keyring may hold the read for
+        as long as its unlock prompt is open), and point the run at it: its target, and
+        its history sessions or, without a history, its runs lookup."""
+        env = self.environments.get(runner.environment)
+        resolved = await asyncio.to_thread(resolve_target, env, self.environments,
+                                           self.secrets)
+        runner.target = resolved.target
+        history = self.history() if self.history is not None else None
+        if history is not None:
+            name = runner.scenario.name
+
+            def session(events: Sequence[Any], parts: Sequence[bytes], step: str) -> Any:
+                return WindowSession.open(history, resolved, events, parts, scenario=name,
+                                          step=step)
+
+            runner.sessions = session
+        else:
+            runner.verifier = RunsVerifier.for_target(self.client, resolved)
 
     def _progress(self, done: int, total: int) -> None:
         self.progress.setMaximum(max(total, 1))
@@ -389,6 +398,12 @@ class RunnerPanel(QWidget):
         """The run (or re-run); a run renders every step of every row first, giving the
         window its turns, and sends nothing when any fails (None, the problems shown)."""
         try:
+            if not runner.dry_run:
+                try:
+                    await self._aim(runner)
+                except UserError as exc:  # no usable key: nothing was sent
+                    self._show_problems([], str(exc))
+                    return None
             if previous is None:
                 problems = await runner.precheck_async()
                 if problems:
