@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jsonschema import Draft202012Validator, validators
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError, best_match
 from jsonschema.protocols import Validator
 from jsonschema.validators import validator_for
@@ -100,7 +100,7 @@ def validator_class(schema: Any) -> type[Validator] | str:
         if not isinstance(schema["$schema"], str):
             return "$schema must be a string (the URI of a JSON Schema draft)"
         cls: type[Validator] | None = validator_for(schema, default=None)
-        if cls is None:
+        if cls is None or cls.__name__ == "Draft3Validator":  # draft-03: `required: true`
             return (f"Unknown $schema {json.dumps(schema['$schema'])}: use {DRAFT_2020_12} "
                     "or http://json-schema.org/draft-07/schema#")
         return _bounded(cls)
@@ -197,8 +197,34 @@ def load_schema_text(file: str, text: str, *, event_name: str | None = None,
                            pointer + "/$ref")
     # the metaschemas, and nothing fetched: jsonschema's default registry still reads
     # any http(s) URL a $ref names (with no time limit), a hostile workspace's included
-    validator = cls(schema, format_checker=cls.FORMAT_CHECKER, registry=SPECIFICATIONS)
+    validator = cls(schema, format_checker=_format_checker(cls), registry=SPECIFICATIONS)
     return SchemaEntry(name, version or None, file, schema, validator), []
+
+
+_CHECKERS: dict[Any, FormatChecker] = {}
+
+
+def _format_checker(cls: type[Validator]) -> FormatChecker:
+    """`cls`'s format checks, with a "regex" check that says "not a valid regex" for
+    any string `re` cannot compile: jsonschema's let OverflowError (`x{4294967296}`) and
+    RecursionError (3,000 nested groups) out of the whole check."""
+    checker = _CHECKERS.get(cls)
+    if checker is None:
+        checker = _CHECKERS[cls] = FormatChecker(formats=())
+        checker.checkers = dict(cls.FORMAT_CHECKER.checkers)
+        if "regex" in checker.checkers:
+            checker.checkers["regex"] = (_compiles, ())
+    return checker
+
+
+def _compiles(instance: object) -> bool:
+    if not isinstance(instance, str):
+        return True
+    try:
+        re.compile(instance)
+    except (re.error, OverflowError, RecursionError, ValueError):
+        return False
+    return True
 
 
 def _refs(schema: Any, key: str) -> Iterable[tuple[str, str]]:
@@ -291,6 +317,9 @@ def human_path(tokens: Sequence[str | int], root: str = "data") -> str:
     return out
 
 
+MAX_MESSAGE = 300  # characters of one warning: the library's quote a whole subschema (500 KB)
+
+
 def _show(value: Any, limit: int = 60) -> str:
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -353,10 +382,15 @@ def data_errors(entry: SchemaEntry, data: Any, *,
     found: dict[tuple[str, str], None] = {}
     try:
         for error in entry.validator.iter_errors(data):
-            for extra, message in _describe(error):
-                path = list(error.absolute_path)
+            path = list(error.absolute_path)
+            try:
+                described = _describe(error)
+            except Exception:  # a keyword's value it did not expect: the library's words
+                described = [([], error.message)]
+            for extra, message in described:
                 pointer = "".join("/" + escape_token(str(t)) for t in [*path, *extra])
-                found[(pointer, f"{human_path(path)}: {message}")] = None
+                shown = message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "…"
+                found[(pointer, f"{human_path(path)}: {shown}")] = None
                 if len(found) >= limit:
                     break
             if len(found) >= limit:
@@ -371,6 +405,12 @@ def data_errors(entry: SchemaEntry, data: Any, *,
             return [DataError("", f"Schema {entry.file} refers to itself without end (a "
                                   "$ref loop such as \"$ref\": \"#\"); data not checked")]
         return [DataError("", "data is nested too deeply to check against the schema")]
+    except Exception as exc:  # a check of the library's that raised (re.compile of a
+        # "format": "regex" value's `x{4294967296}`): what was found, and that it stopped;
+        # it had taken every problem and Send with it
+        reason = f"{type(exc).__name__}: {exc}"
+        found[("", f"the check against schema {entry.file} stopped ({reason[:MAX_MESSAGE]});"
+                   " the rest of the data was not checked")] = None
     return [DataError(p, m) for p, m in sorted(found, key=lambda item: pointer_tokens(item[0]))]
 
 

@@ -159,6 +159,40 @@ def test_data_errors_never_raise() -> None:
     assert len(data_errors(limited.entry_for("m/x"), many, limit=10)) == 10  # type: ignore[arg-type]
 
 
+def test_a_regex_value_python_cannot_compile_is_a_warning_not_a_crash() -> None:
+    """`"format": "regex"` on `x{4294967296}` (OverflowError) or 3,000 nested groups
+    (RecursionError) raised out of the check: `validate` ended in a traceback, and the
+    window lost every problem and its Send."""
+    entry = library(("rx.json", dump({"x-event-name": "app/rx", "properties": {
+        "p": {"type": "string", "format": "regex"}, "n": {"type": "integer"}}}))
+    ).entry_for("app/rx")
+    assert entry is not None
+    for value in ("x{4294967296}", "(" * 3000 + ")" * 3000, "[unclosed"):
+        errors = data_errors(entry, {"p": value, "n": "one"})
+        assert [e.pointer for e in errors] == ["/n", "/p"], errors
+        assert errors[1].message.startswith("data.p: is not a valid regex: "), errors
+    assert data_errors(entry, {"p": "^a+$", "n": 1}) == []
+
+
+def test_draft_03_is_refused_at_load_and_warnings_stay_short() -> None:
+    """Draft-03 was taken (its `required: true` then raised out of every check); and a
+    warning in the library's words quoted a whole subschema (500 KB on one line)."""
+    legacy = {"$schema": "http://json-schema.org/draft-03/schema#", "x-event-name": "old/x",
+              "properties": {"email": {"type": "string", "required": True}}}
+    loaded = library(("legacy.json", dump(legacy)))
+    assert loaded.entry_for("old/x") is None
+    [problem] = loaded.problems
+    assert str(problem).startswith(
+        'legacy.json:2:14: Unknown $schema "http://json-schema.org/draft-03/schema#": use '
+    ), problem
+    countries = [f"country-{i:05d}" for i in range(50_000)]
+    entry = library(("no.json", dump({"x-event-name": "no/x", "properties": {
+        "c": {"not": {"enum": countries}}}}))).entry_for("no/x")
+    assert entry is not None
+    [error] = data_errors(entry, {"c": "country-00001"})
+    assert error.pointer == "/c" and len(error.message) < 400, len(error.message)
+
+
 def test_a_schema_that_refers_to_itself_without_end_is_blamed_not_the_data() -> None:
     """`{"$ref": "#"}` said "data is nested too deeply" of `data: {}`."""
     loops = library(("refself.json", dump({"x-event-name": "a/ref", "$ref": "#"})),
