@@ -381,20 +381,8 @@ def data_errors(entry: SchemaEntry, data: Any, *,
     """Where `data` breaks `entry`'s schema, sorted by path; never raises."""
     found: dict[tuple[str, str], None] = {}
     try:
-        for error in entry.validator.iter_errors(data):
-            path = list(error.absolute_path)
-            try:
-                described = _describe(error)
-            except Exception:  # a keyword's value it did not expect: the library's words
-                described = [([], error.message)]
-            for extra, message in described:
-                pointer = "".join("/" + escape_token(str(t)) for t in [*path, *extra])
-                shown = message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "…"
-                found[(pointer, f"{human_path(path)}: {shown}")] = None
-                if len(found) >= limit:
-                    break
-            if len(found) >= limit:
-                break
+        with patterns.budget():
+            _collect(entry, data, found, limit)
     except Unresolvable as exc:  # its text quotes the whole schema (989 KB for one enum)
         ref = str(getattr(exc, "ref", "") or "?")
         shown = ref if len(ref) <= 120 else ref[:119] + "…"
@@ -412,6 +400,23 @@ def data_errors(entry: SchemaEntry, data: Any, *,
         found[("", f"the check against schema {entry.file} stopped ({reason[:MAX_MESSAGE]});"
                    " the rest of the data was not checked")] = None
     return [DataError(p, m) for p, m in sorted(found, key=lambda item: pointer_tokens(item[0]))]
+
+
+def _collect(entry: SchemaEntry, data: Any, found: dict[tuple[str, str], None],
+             limit: int) -> None:
+    """`data_errors`' work: (pointer, message) of each error into `found`, up to `limit`."""
+    for error in entry.validator.iter_errors(data):
+        path = list(error.absolute_path)
+        try:
+            described = _describe(error)
+        except Exception:  # a keyword's value it did not expect: the library's words
+            described = [([], error.message)]
+        for extra, message in described:
+            pointer = "".join("/" + escape_token(str(t)) for t in [*path, *extra])
+            shown = message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "…"
+            found[(pointer, f"{human_path(path)}: {shown}")] = None
+            if len(found) >= limit:
+                return
 
 
 def infer_schema(payloads: Iterable[Any], *, event_name: str | None = None,
