@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -182,10 +182,19 @@ def _scan(text: str, offset: int, *, hover: bool = False) -> _Context | None:
 
 # -- schema lookups ---------------------------------------------------------------------
 def _resolve(ref: str, root: Any) -> Any:
-    if not ref.startswith("#"):
+    """The subschema `ref` names inside `root`, as validation finds it: a JSON pointer
+    (`#/$defs/a`), an `$anchor` (`#a`), or either after the `$id` (`id` in draft-04) of
+    the root or of a schema in it (`https://example.com/s.json#/$defs/a`, `item`). An
+    anchor had been read as an empty pointer, the root: Insert Skeleton nested it in
+    itself 17 levels deep. None when nothing is found (nothing is ever fetched)."""
+    base, _, fragment = ref.partition("#")
+    node = root if not base else _with_id(base, root)
+    if node is None:
         return None
-    node = root
-    for token in pointer_tokens(ref[1:]):
+    if fragment and not fragment.startswith("/"):
+        return next((n for n in _subschemas(node)
+                     if fragment in (n.get("$anchor"), n.get("$dynamicAnchor"))), None)
+    for token in pointer_tokens(fragment):
         if isinstance(node, dict) and token in node:
             node = node[token]
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
@@ -193,6 +202,32 @@ def _resolve(ref: str, root: Any) -> Any:
         else:
             return None
     return node
+
+
+def _subschemas(root: Any, limit: int = 10_000) -> Iterator[dict[str, Any]]:
+    """The objects of `root`, itself first (at most `limit` of them: a schema is data a
+    workspace gives, of any size)."""
+    stack, seen = [root], 0
+    while stack and seen < limit:
+        node = stack.pop()
+        if isinstance(node, dict):
+            seen += 1
+            yield node
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+
+
+def _with_id(base: str, root: Any) -> Any:
+    """The schema in `root` whose `$id` (or draft-04 `id`) is `base`, or ends with it as
+    a relative reference does (`item` for `https://example.com/item`)."""
+    for node in _subschemas(root):
+        found = node.get("$id", node.get("id"))
+        if isinstance(found, str):
+            found = found.partition("#")[0]
+            if found == base or found.endswith("/" + base):
+                return node
+    return None
 
 
 def _branches(schemas: Iterable[Any], root: Any) -> list[dict[str, Any]]:

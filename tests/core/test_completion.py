@@ -186,6 +186,32 @@ def test_skeleton_of_a_recursive_schema_stops() -> None:
     assert depth == 17  # bounded, no RecursionError
 
 
+def test_anchors_and_ids_are_followed_as_validation_follows_them() -> None:
+    """`"$ref": "#dee"` (an `$anchor`) was read as the root: the skeleton nested the root
+    in itself 17 levels deep, and completion offered the root's keys; refs through an
+    `$id` (the root's, or one in it) gave nothing."""
+    anchored = {"x-event-name": "a/b", "required": ["d"], "properties": {
+        "c": {"type": "string"}, "d": {"$ref": "#dee"}, "e": {"type": "integer"}},
+        "$defs": {"d": {"$anchor": "dee", "required": ["n"],
+                        "properties": {"n": {"type": "integer", "default": 7}}}}}
+    assert skeleton(anchored) == {"d": {"n": 7}}
+    by_id = {"$id": "https://example.com/s2.json", "x-event-name": "a/c",
+             "required": ["c", "i"], "properties": {
+                 "c": {"$ref": "https://example.com/s2.json#/$defs/cust"},
+                 "i": {"$ref": "item"}},
+             "$defs": {"cust": {"required": ["email"],
+                                "properties": {"email": {"type": "string"}}},
+                       "it": {"$id": "https://example.com/item", "required": ["sku"],
+                              "properties": {"sku": {"type": "string"}}}}}
+    assert skeleton(by_id) == {"c": {"email": ""}, "i": {"sku": ""}}
+    library = SchemaLibrary.from_files([("a.json", json.dumps(anchored)),
+                                        ("c.json", json.dumps(by_id))])
+    assert library.entry_for("a/b") is not None and library.entry_for("a/c") is not None
+    assert labels('{"name": "a/b", "data": {"d": {|}}}', schemas=library) == ["n"]
+    assert labels('{"name": "a/c", "data": {"c": {|}}}', schemas=library) == ["email"]
+    assert labels('{"name": "a/c", "data": {"i": {|}}}', schemas=library) == ["sku"]
+
+
 def test_skeleton_for_the_event_at_the_cursor() -> None:
     text = '[{"name": "other"}, {"data": {}, "name": "app/user.created"}]'
     assert skeleton_for(text, text.index("data"), schemas=LIBRARY) == skeleton(SCHEMA)
