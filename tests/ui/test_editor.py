@@ -539,6 +539,25 @@ def test_completion_popup_follows_typing_and_inserts_the_choice(qtbot, editor, p
     assert not popup.isVisible()
 
 
+def test_a_long_enum_lists_its_first_thousand_and_typing_reaches_the_rest(qtbot, editor):
+    """Every keystroke filtered and listed all 100,000 values of an enum: 0.3 s each."""
+    schema = {"type": "object", "properties": {
+        "a": {"enum": [f"value-{i:06d}" for i in range(100_000)]}}}
+    library = SchemaLibrary.from_files([("app__big.json", json.dumps(schema))])
+    editor.set_completion_provider(CoreCompletionProvider(schemas=lambda: library))
+    popup = editor.completion_popup()
+    editor.setPlainText('{"name": "app/big", "data": {"a": }}')
+    put_cursor(editor, len('{"name": "app/big", "data": {"a": '))
+    qtbot.keyClick(editor, Qt.Key.Key_Space, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(popup.isVisible, timeout=5000)
+    listed = [c.label for c in popup.candidates()]
+    assert listed == [f'"value-{i:06d}"' for i in range(1000)]
+    qtbot.keyClicks(editor, '"value-09999')  # a value far past the first thousand
+    assert [c.label for c in popup.candidates()] == [f'"value-09999{d}"' for d in range(10)]
+    popup.refilter("99999")  # none start with it: those that contain it
+    assert [c.label for c in popup.candidates()] == ['"value-099999"']
+
+
 def test_completion_of_enum_values_and_event_names(qtbot, editor, provider):
     editor.set_completion_provider(provider)
     popup = editor.completion_popup()
