@@ -120,10 +120,28 @@ def _bounded(cls: type[Validator]) -> type[Validator]:
             keywords["unevaluatedProperties"] = _naming_unevaluated(original)
         extended = _BOUNDED[cls] = validators.extend(cls, keywords)
         extended.__name__ = extended.__qualname__ = cls.__name__  # "Draft7Validator"
+        extended.descend = _placing_false(extended.descend)
     return extended
 
 
 Keyword = Callable[[Any, Any, Any, Any], Iterable[ValidationError]]
+
+
+def _placing_false(descend: Callable[..., Iterator[ValidationError]]
+                   ) -> Callable[..., Iterator[ValidationError]]:
+    """jsonschema's `descend`, whose error for a `false` subschema (`"legacy": false`)
+    carries its path: it left it out, and the warning sat on the whole `data` object."""
+    def placed(self: Any, instance: Any, schema: Any, path: Any = None,
+               schema_path: Any = None, resolver: Any = None) -> Iterator[ValidationError]:
+        for error in descend(self, instance, schema, path, schema_path, resolver):
+            if schema is False:
+                if path is not None:
+                    error.path.appendleft(path)
+                if schema_path is not None:
+                    error.schema_path.appendleft(schema_path)
+            yield error
+
+    return placed
 
 
 def _naming_unevaluated(original: Keyword) -> Keyword:
@@ -335,6 +353,8 @@ def _describe(error: ValidationError) -> list[tuple[list[str | int], str]]:
     kind, expected, instance = error.validator, error.validator_value, error.instance
     if isinstance(error, patterns.SlowPatternError):
         return [([], error.message)]
+    if kind is None and error.schema is False:
+        return [([], f"the schema allows nothing here (false); got {_show(instance)}")]
     if kind == "required" and isinstance(instance, dict):
         return [([name], f'required property "{name}" is missing')
                 for name in expected if name not in instance]

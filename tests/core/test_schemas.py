@@ -193,6 +193,19 @@ def test_draft_03_is_refused_at_load_and_warnings_stay_short() -> None:
     assert error.pointer == "/c" and len(error.message) < 400, len(error.message)
 
 
+def test_a_false_subschema_is_placed_on_its_value() -> None:
+    """jsonschema's error for `"legacy": false` has no path: the warning sat on `data`,
+    and read "False schema does not allow [1, True, None]" (Python's words)."""
+    entry = library(("f.json", dump({"x-event-name": "f/x", "properties": {
+        "legacy": False, "deep": {"properties": {"gone": False}}}}))).entry_for("f/x")
+    assert entry is not None
+    errors = data_errors(entry, {"legacy": [1, True, None], "deep": {"gone": "x"}})
+    assert [(e.pointer, e.message) for e in errors] == [
+        ("/deep/gone", 'data.deep.gone: the schema allows nothing here (false); got "x"'),
+        ("/legacy", "data.legacy: the schema allows nothing here (false); got [1, true, null]"),
+    ]
+
+
 def test_a_schema_that_refers_to_itself_without_end_is_blamed_not_the_data() -> None:
     """`{"$ref": "#"}` said "data is nested too deeply" of `data: {}`."""
     loops = library(("refself.json", dump({"x-event-name": "a/ref", "$ref": "#"})),
