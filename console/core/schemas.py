@@ -28,6 +28,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin
 
 from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError, best_match
@@ -206,7 +207,9 @@ def load_schema_text(file: str, text: str, *, event_name: str | None = None,
                            f"expression ({patterns.pattern_error(error.instance)})", where)
         return problem(f"Invalid schema: {error.message}", where)
     refs = list(_refs(schema, "$ref"))
-    ids = {value for _, value in _refs(schema, "$id")}
+    ids = {value.split("#", 1)[0] for _, value in _refs(schema, "$id")}
+    if cls.__name__ == "Draft4Validator":  # draft-04 spells it `id`
+        ids |= {value.split("#", 1)[0] for _, value in _refs(schema, "id")}
     for pointer, ref in refs:
         if _fetched(ref, ids):
             return problem(f"$ref {json.dumps(ref)} points outside this schema: schemas are "
@@ -266,6 +269,8 @@ def _fetched(ref: str, ids: set[str]) -> bool:
     to another file), not one to the metaschemas or to an $id inside the schema."""
     target = ref.split("#", 1)[0]
     if not target or target in SPECIFICATIONS or target in ids:
+        return False
+    if any(urljoin(base, target) in ids for base in ids):  # `b.json` beside `…/a/b.json`
         return False
     has_scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", target) is not None
     return has_scheme or target.endswith(".json") or "/" in target

@@ -402,6 +402,27 @@ print(json.dumps({{"problems": len(problems), "beats": len(beats),
     assert result["beats"] >= 20, "the matching thread held the GIL"
 
 
+def test_refs_through_the_schema_s_own_id_load_and_resolve() -> None:
+    """Refused as "points outside this schema": a draft-04 `id` (draft-04's spelling of
+    `$id`), and a ref relative to the schema's `$id` (`b.json` in `…/a/b.json`)."""
+    draft4 = {"$schema": "http://json-schema.org/draft-04/schema#", "x-event-name": "d/4",
+              "id": "http://example.com/root.json", "definitions": {"A": {"type": "integer"}},
+              "properties": {"a": {"$ref": "http://example.com/root.json#/definitions/A"}}}
+    relative = {"$id": "https://example.com/a/b.json", "x-event-name": "d/rel",
+                "$defs": {"A": {"type": "integer"}},
+                "properties": {"a": {"$ref": "b.json#/$defs/A"}}}
+    loaded = library(("d4.json", dump(draft4)), ("rel.json", dump(relative)))
+    assert loaded.problems == []
+    for name in ("d/4", "d/rel"):
+        entry = loaded.entry_for(name)
+        assert entry is not None
+        assert [e.message for e in data_errors(entry, {"a": "x"})] == [
+            'data.a: expected integer, got string "x"']
+    beside = {"$id": "https://example.com/a/b.json", "x-event-name": "d/other",
+              "properties": {"a": {"$ref": "c.json#/$defs/A"}}}  # another file: refused
+    assert "points outside this schema" in str(library(("o.json", dump(beside))).problems[0])
+
+
 def test_a_ref_outside_the_schema_is_refused_at_load_and_nothing_is_fetched(tmp_path):
     """A workspace's schema named http:// and file: refs; jsonschema fetched them (with no
     time limit: `validate` hung on a server that never answered) and read local files."""
