@@ -353,13 +353,37 @@ def _exclusive(error: ValidationError, bound: str) -> bool:
     return isinstance(error.schema, dict) and error.schema.get(f"exclusive{bound}") is True
 
 
-def _describe(error: ValidationError) -> list[tuple[list[str | int], str]]:
-    """(extra path tokens, message) for one error; `required` and extras yield several."""
+def _describe(error: ValidationError, *,
+              as_key: bool = False) -> list[tuple[list[str | int], str]]:
+    """(extra path tokens, message) for one error; `required` and extras yield several.
+    `as_key`: the error of a key `propertyNames` checked, said as of any value."""
     kind, expected, instance = error.validator, error.validator_value, error.instance
     if isinstance(error, patterns.SlowPatternError):
         return [([], error.message)]
     if kind is None and error.schema is False:
         return [([], f"the schema allows nothing here (false); got {_show(instance)}")]
+    if (not as_key and "propertyNames" in error.relative_schema_path
+            and isinstance(instance, str)):  # checked on each key, placed on the object
+        inner = _describe(error, as_key=True)[0][1]
+        return [([instance], f"the key {_show(instance)}: {inner}")]
+    if kind == "oneOf" and not error.context:  # no choice failed: several matched
+        return [([], f"matches more than one of the oneOf choices; got {_show(instance)}")]
+    if kind in ("dependentRequired", "dependencies") and isinstance(instance, dict):
+        needs = [(name, dep) for name, deps in (expected or {}).items()
+                 if name in instance and isinstance(deps, list)
+                 for dep in deps if dep not in instance]
+        if needs:
+            return [([], f'required property "{dep}" is missing (it goes with "{name}")')
+                    for name, dep in needs]
+    if kind in ("anyOf", "oneOf") and error.context:
+        # the closest choice is one of the instance's type (a null choice beside an
+        # object's said "expected null", not what the object lacks)
+        typed = [e for e in error.context if not (e.validator == "type" and not e.path)]
+        closest = best_match(typed or error.context)
+        where = human_path(list(closest.relative_path), root="")
+        inner = f"{where.lstrip('.')}: " if where else ""
+        return [([], f"matches none of the {kind} choices (closest: {inner}"
+                     f"{_describe_in(closest)}); got {_show(instance)}")]
     if kind == "required" and isinstance(instance, dict):
         return [([name], f'required property "{name}" is missing')
                 for name in expected if name not in instance]
@@ -396,9 +420,22 @@ def _describe(error: ValidationError) -> list[tuple[list[str | int], str]]:
         "minItems": lambda: f"must have at least {expected} items",
         "maxItems": lambda: f"must have at most {expected} items",
         "uniqueItems": lambda: "items must be unique",
+        "not": lambda: f"must not match the schema under \"not\"; got {_show(instance)}",
+        "contains": lambda: "has no item that matches the schema under \"contains\"",
+        "minContains": lambda: f"has fewer than {expected} items that match \"contains\"",
+        "maxContains": lambda: f"has more than {expected} items that match \"contains\"",
+        "minProperties": lambda: f"must have at least {expected} properties",
+        "maxProperties": lambda: f"must have at most {expected} properties",
+        "multipleOf": lambda: f"must be a multiple of {expected}; got {instance}",
     }
     maker = messages.get(str(kind))
     return [([], maker() if maker else error.message)]
+
+
+def _describe_in(error: ValidationError) -> str:
+    """One message for `error`, to quote inside another's."""
+    described = _describe(error)
+    return described[0][1] if described else error.message
 
 
 def data_errors(entry: SchemaEntry, data: Any, *,

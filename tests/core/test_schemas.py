@@ -193,6 +193,36 @@ def test_draft_03_is_refused_at_load_and_warnings_stay_short() -> None:
     assert error.pointer == "/c" and len(error.message) < 400, len(error.message)
 
 
+def test_combinators_and_key_checks_are_said_in_json_and_name_what_failed() -> None:
+    """These were the library's words: Python's reprs (`{'c': True, 'd': None} is not
+    valid under any of the given schemas`), never which choice failed or why, and a
+    propertyNames failure read as if `data` were too long."""
+    entry = library(("c.json", dump({"x-event-name": "c/x", "properties": {
+        "card": {"anyOf": [{"type": "object", "required": ["last4"],
+                            "properties": {"last4": {"pattern": "^[0-9]{4}$"}}},
+                           {"type": "null"}]},
+        "two": {"oneOf": [{"type": "integer"}, {"type": "number"}]},
+        "n": {"not": {"type": "string"}},
+        "arr": {"contains": {"type": "integer"}},
+        "mp": {"minProperties": 2},
+        "dep": {"dependentRequired": {"a": ["b"]}},
+        "keys": {"propertyNames": {"maxLength": 3}}}}))).entry_for("c/x")
+    assert entry is not None
+    found = {e.pointer: e.message for e in data_errors(entry, {
+        "card": {"last4": "12a4"}, "two": 3, "n": "s", "arr": ["x"], "mp": {"a": True},
+        "dep": {"a": None}, "keys": {"longkey": 1, "ok": 2}})}
+    assert found == {
+        "/card": 'data.card: matches none of the anyOf choices (closest: last4: must match '
+                 'the pattern ^[0-9]{4}$; got "12a4"); got {"last4": "12a4"}',
+        "/two": "data.two: matches more than one of the oneOf choices; got 3",
+        "/n": 'data.n: must not match the schema under "not"; got "s"',
+        "/arr": 'data.arr: has no item that matches the schema under "contains"',
+        "/mp": "data.mp: must have at least 2 properties",
+        "/dep": 'data.dep: required property "b" is missing (it goes with "a")',
+        "/keys/longkey": 'data.keys: the key "longkey": must be at most 3 characters long',
+    }
+
+
 def test_a_false_subschema_is_placed_on_its_value() -> None:
     """jsonschema's error for `"legacy": false` has no path: the warning sat on `data`,
     and read "False schema does not allow [1, True, None]" (Python's words)."""
