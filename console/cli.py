@@ -106,6 +106,7 @@ def _run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return 130
     except Interrupted as exc:  # a second stop signal: at once, no traceback
+        discard_stdout()  # what is still buffered for a reader that may never read it
         return exc.code
     except sqlite3.Error as exc:  # the history failed after it opened (only it is SQLite)
         from console.services.history_schema import history_failure

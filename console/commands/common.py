@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from console.core.errors import InputError, UserError
+from console.core.errors import InputError, Interrupted, UserError
 from console.core.positions import ANOTHER_EVENT
 from console.core.problems import Problem
 from console.core.terminal import discard_stdout, say, typed_text
@@ -37,6 +37,30 @@ T = TypeVar("T")
 # and SIGHUP (the terminal closed: it had ended either at once, with nothing written)
 STOP_SIGNALS: tuple[signal.Signals, ...] = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def raising_on_stop_signals() -> Iterator[None]:
+    """Inside, a stop signal raises `Interrupted` where the main thread is, for blocking
+    work on the loop's thread (printing to a pipe nobody reads): the loop's own handler
+    only wakes the loop, which cannot run until the write returns, and Python retries an
+    interrupted write. `send` had ignored Ctrl+C and SIGTERM there until SIGKILL."""
+    previous: dict[signal.Signals, Any] = {}
+    try:
+        for signum in STOP_SIGNALS:
+            previous[signum] = signal.getsignal(signum)
+            signal.signal(signum, _raise_interrupted)
+    except ValueError:  # not the main thread: nothing to do
+        pass
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _raise_interrupted(signum: int, _frame: object) -> None:
+    raise Interrupted(signum, signal.Signals(signum).name)
 
 
 @contextlib.contextmanager

@@ -27,6 +27,7 @@ from console.commands.common import (
     interruptible,
     jsonl_hint,
     pick_environment,
+    raising_on_stop_signals,
     read_input,
     resolve,
 )
@@ -215,7 +216,8 @@ async def _send(
     closing = _Closing(session.close) if session else None
     try:
         try:
-            code = _print_outcomes(outcomes, session, verified)
+            with raising_on_stop_signals():  # every request was answered: just the lines
+                code = _print_outcomes(outcomes, session, verified)
             errors = [o.result.error for o in outcomes if o.result.status is None]
             hint = not_running_hint(resolved.environment, errors[0] if errors else None,
                                     window=False)

@@ -559,3 +559,40 @@ def test_send_and_run_go_on_past_a_proxy_setting_they_cannot_use(cli, tmp_path):
                                   "environment"), done.stderr
     assert "a proxy URL must start with http://, https://, socks5:// or socks5h://" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)],
+                         ids=["ctrl-c", "sigterm"])
+def test_a_stop_signal_ends_a_send_whose_lines_nobody_reads(app_home, tmp_path, signum,
+                                                            exit_code):
+    """Every request answered, its lines going to a pipe nobody reads (`| less` left
+    open, a stuck CI step): Ctrl+C and SIGTERM were ignored until SIGKILL, as Python
+    retries an interrupted write and the loop that heard the signal could not run."""
+    import time
+
+    events = tmp_path / "ev.json"
+    events.write_text(json.dumps([{"name": f"s/{i}", "data": {"n": "x" * 500}}
+                                  for i in range(5000)]))
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update(EVENT_CONSOLE_HOME=str(app_home), INNGEST_EVENT_KEY="stall-key-0123")
+    with FaultServer() as server:
+        reader, writer = os.pipe()  # never read
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console", "send", "--url", server.origin, "--no-verify",
+             "--request-limit", "20000", str(events)], stdout=writer, stderr=subprocess.PIPE,
+            env=environ, text=True)
+        os.close(writer)
+        try:
+            deadline = time.monotonic() + 60
+            while (sum(len(r.json()) for r in list(server.requests)) < 5000
+                   and time.monotonic() < deadline and proc.poll() is None):
+                time.sleep(0.05)
+            time.sleep(0.5)  # answered, and writing its lines into the full pipe
+            assert proc.poll() is None, proc.communicate()[1]
+            proc.send_signal(signum)
+            _out, err = proc.communicate(timeout=20)
+        finally:
+            proc.kill()
+            os.close(reader)
+    assert proc.returncode == exit_code, err
+    assert "Traceback" not in err, err
