@@ -25,6 +25,8 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -276,6 +278,34 @@ def _fetched(ref: str, ids: set[str]) -> bool:
     return has_scheme or target.endswith(".json") or "/" in target
 
 
+_LOADED: OrderedDict[tuple[str, str], tuple[SchemaEntry | None, list[FileProblem]]] = (
+    OrderedDict())
+_LOADED_LOCK = threading.Lock()
+LOADED_KEPT = 256  # files
+LOADED_TEXT_MAX = 4_000_000  # characters of a file kept
+
+
+def _loaded(file: str, text: str) -> tuple[SchemaEntry | None, list[FileProblem]]:
+    """`load_schema_text(file, text)`, the same for the same file and text: a schema
+    dialog's open and its save each loaded the whole folder again, checking every schema
+    against its metaschema on the window's thread (4 s for one of 10,000 properties, at
+    each). What it returns is never changed by its users."""
+    key = (file, text)
+    with _LOADED_LOCK:
+        found = _LOADED.get(key)
+        if found is not None:
+            _LOADED.move_to_end(key)
+            return found
+    found = load_schema_text(file, text)
+    if len(text) > LOADED_TEXT_MAX:
+        return found
+    with _LOADED_LOCK:
+        _LOADED[key] = found
+        while len(_LOADED) > LOADED_KEPT:
+            _LOADED.popitem(last=False)
+    return found
+
+
 class SchemaLibrary:
     """Schemas by (event name, version); pure: built from already-read files."""
 
@@ -291,7 +321,7 @@ class SchemaLibrary:
         """(file name, text) pairs, loaded in file-name order; broken files -> `problems`."""
         library = cls()
         for file, text in sorted(files):
-            entry, problems = load_schema_text(file, text)
+            entry, problems = _loaded(file, text)
             library.problems.extend(problems)
             if entry is not None:
                 library.add(entry)

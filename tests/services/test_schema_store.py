@@ -166,3 +166,20 @@ def test_import_reports_broken_and_unreadable_sources(workspace: Path, tmp_path:
     missing = tmp_path / "missing.json"
     assert str(caught.value) == f"{missing}: cannot read: No such file or directory"
     assert list((workspace / "schemas").iterdir()) == []
+
+
+def test_an_unchanged_file_is_not_checked_again_and_a_changed_one_is(workspace: Path) -> None:
+    """A schema dialog's open and save each loaded the whole folder again, checking
+    every schema against its metaschema (4 s each, on the window's thread, beside a
+    schema of 10,000 properties)."""
+    folder = workspace / "schemas"
+    folder.mkdir(exist_ok=True)
+    big = folder / "big.json"
+    big.write_text(json.dumps({"x-event-name": "gen/big", "properties": {
+        f"p{i}": {"type": "string"} for i in range(2000)}}))
+    first = load_schema_dir(folder).entry_for("gen/big")
+    assert first is not None and load_schema_dir(folder).entry_for("gen/big") is first
+    big.write_text(json.dumps({"x-event-name": "gen/big", "required": ["p0"]}))
+    changed = load_schema_dir(folder).entry_for("gen/big")
+    assert changed is not None and changed is not first
+    assert changed.schema == {"x-event-name": "gen/big", "required": ["p0"]}
