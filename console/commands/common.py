@@ -183,6 +183,10 @@ def pick_environment(args: argparse.Namespace) -> tuple[Environment, Environment
         return adhoc_environment(args.url), store
     if getattr(args, "env", None) is not None:
         return store.get(args.env), store
+    unloaded = store.selected_unloaded()
+    if unloaded is not None:
+        raise UserError(f"the selected environment {unloaded!r} is not used (see above): "
+                        f"mend it in {store.path}, or name another with --env")
     return store.default(), store
 
 

@@ -120,7 +120,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             "request_limit": env.request_limit, "event_limit": env.event_limit,
             "event_key": _key_status(secrets, env, "event", store.sdk, unreadable),
             "signing_key": _key_status(secrets, env, "signing", store.sdk, unreadable),
-            "default": env.name == store.default().name,
+            "default": env.name == store.default().name and not store.selected_unloaded(),
         }
         if args.json:
             emit(row)

@@ -590,6 +590,16 @@ class EnvironmentStore:
         known = ", ".join(self.names()) or "none"
         raise UserError(f"no environment named {name!r} (known: {known})")
 
+    def selected_unloaded(self) -> str | None:
+        """The selected name when it names an entry of the file that was not loaded (kept
+        as it is, and named in `notice`): the first environment is no stand-in for it (a
+        branch's events went to the environment itself)."""
+        name = self.selected
+        if name is None or self.sdk or name in self.names():
+            return None
+        kept = {item.get("name") for item in self.unread if isinstance(item, dict)}
+        return name if name in kept else None
+
     def default(self) -> Environment:
         """The SDK target when present, else the last selected, else the first."""
         if self.sdk:

@@ -407,7 +407,9 @@ class MainWindow(QMainWindow):
         wanted = current if current in names else store.default().name
         self.env_combo.setCurrentIndex(names.index(wanted) if wanted in names else 0)
         self.env_combo.blockSignals(False)
-        self._env_changed()
+        # a selected entry the file holds but that was not loaded (named in the status
+        # bar) stays the file's selection until one is picked: it had been overwritten
+        self._env_changed(remember=store.selected_unloaded() is None)
 
     def environment(self) -> Environment:
         name = self.env_combo.currentData()
@@ -418,11 +420,11 @@ class MainWindow(QMainWindow):
     def select_environment(self, name: str) -> None:
         self._fill_environments(select=name)
 
-    def _env_changed(self, *_: Any) -> None:
+    def _env_changed(self, *_: Any, remember: bool = True) -> None:
         if self.env_combo.currentData() is None:
             return
         env = self.environment()
-        if not env.transient:
+        if remember and not env.transient:
             self.context.environments.selected = env.name
         self._event_limit = env.event_limit
         self.composer.set_limits(env.request_limit, env.event_limit)

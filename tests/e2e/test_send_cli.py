@@ -596,3 +596,23 @@ def test_a_stop_signal_ends_a_send_whose_lines_nobody_reads(app_home, tmp_path, 
             os.close(reader)
     assert proc.returncode == exit_code, err
     assert "Traceback" not in err, err
+
+
+def test_a_selected_environment_that_is_not_loaded_is_no_one_s_stand_in(cli, app_home):
+    """Its branch held a line break, so it was not loaded, and a plain `send` went to the
+    first environment instead, without the branch (exit 0)."""
+    from console.services.paths import app_paths
+
+    origin = "http://127.0.0.1:9"
+    paths = app_paths().ensure()
+    paths.environments_file.write_text(json.dumps({"selected": "Staging", "environments": [
+        {"name": "Production", "kind": "custom", "event_origin": origin},
+        {"name": "Staging", "kind": "custom", "event_origin": origin,
+         "branch": "feature-x\n"}]}))
+    sent = cli("send", "-", input='{"name": "staging/only"}')
+    assert sent.returncode == 2, sent.stderr
+    assert "'Staging': the branch 'feature-x\\n' holds a control character" in sent.stderr
+    assert ("the selected environment 'Staging' is not used (see above): mend it in "
+            f"{paths.environments_file}, or name another with --env") in sent.stderr
+    listed = cli("env", "list")  # and none is marked as the one a send uses
+    assert [line[:1] for line in listed.stdout.splitlines()] == [" "], listed.stdout

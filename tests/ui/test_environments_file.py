@@ -38,3 +38,18 @@ def test_the_window_validates_with_no_environment_at_all(qtbot, app_home):
     assert not any("Validation failed" in text for text in said), said
     assert [p.message for p in window.editor.problems()] == [
         "Event data must be a JSON object, not an array"]
+
+
+def test_a_selected_entry_that_is_not_loaded_stays_selected_in_the_file(qtbot, app_home):
+    """Its branch held a line break: the window picked the first environment and wrote
+    that as the selection (a plain `send` then went there, without the branch)."""
+    origin = "http://127.0.0.1:9"
+    _write({"selected": "Staging", "environments": [
+        {"name": "Production", "kind": "custom", "event_origin": origin},
+        {"name": "Staging", "kind": "custom", "event_origin": origin,
+         "branch": "feature-x\n"}]})
+    context, window = open_window(qtbot)
+    assert window.env_combo.currentData() == "Production"  # what the window can use
+    window.close()
+    context.environments.save()  # as closing the app does
+    assert json.loads(app_paths().environments_file.read_text())["selected"] == "Staging"
