@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from console import __version__
 from console.core.errors import Interrupted, UserError
-from console.core.terminal import discard_stdout
+from console.core.terminal import QuietStream, discard_stdout
 
 COMMANDS = ("send", "validate", "run", "inbox", "env", "history")
 
@@ -91,7 +91,17 @@ def _stdio_that_can_be_written() -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    """The command's exit code; the errors a user can act on as one line on stderr."""
+    """The command's exit code; the errors a user can act on as one line on stderr (a
+    stderr that stops taking them does not stop the command: see QuietStream)."""
+    stderr = sys.stderr
+    sys.stderr = QuietStream(stderr)
+    try:
+        return _run_command(args)
+    finally:
+        sys.stderr = stderr
+
+
+def _run_command(args: argparse.Namespace) -> int:
     if args.command == "inbox":
         from console.commands.common import stop_on_stdout_failure
 

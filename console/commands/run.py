@@ -293,9 +293,9 @@ def _stop_on_interrupt(runner: ScenarioRunner) -> Iterator[list[signal.Signals]]
     def interrupt(signum: signal.Signals) -> None:
         came.append(signum)
         if len(came) == 1:
+            runner.stop()  # first: the line below may not be writable (a closed terminal)
             again = "Ctrl+C" if signum == signal.SIGINT else "signal"
             print(f"event-console: stopping ({again} again to quit at once)", file=sys.stderr)
-            runner.stop()
         elif task is not None:
             task.cancel()
 

@@ -10,8 +10,10 @@ write the clipboard. So human-readable output shows each one as a visible escape
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+from typing import Any
 
 _CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
 
@@ -42,6 +44,45 @@ def say(message: str) -> None:
     """One line for the person at the terminal, on stderr: `event-console: <message>`.
     One write, so a line said by another thread (the history writer's) never interleaves."""
     sys.stderr.write(f"event-console: {message}\n")
+
+
+class QuietStream:
+    """stderr for a command: once a write to it fails (the terminal closed: EIO; a `| tee`
+    that Ctrl+C ended: EPIPE), what follows is dropped, and the stream's descriptor points
+    at /dev/null so the flush at exit does not fail either. A message no one can read had
+    ended the command mid-way: `run` sent the rest of a scenario after a Ctrl+C whose
+    "stopping" line could not be written."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.failed = False
+
+    def write(self, text: str) -> int:
+        if not self.failed:
+            try:
+                return int(self._stream.write(text))
+            except (OSError, ValueError):
+                self._failed()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.failed:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self._failed()
+
+    def _failed(self) -> None:
+        self.failed = True
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, self._stream.fileno())
+            finally:
+                os.close(devnull)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def discard_stdout() -> None:

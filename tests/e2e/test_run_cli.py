@@ -683,3 +683,43 @@ def test_without_history_runs_are_looked_up_as_with_it(cli, workspace, keyring_b
     for name in ("Br", "NoSig"):
         assert cli("env", "remove", name).returncode == 0
     assert signing not in done.stdout + done.stderr
+
+
+def test_a_stop_is_heard_when_stderr_cannot_be_written(workspace, app_home, tmp_path):
+    """`run ... 2>&1 | tee log` and a Ctrl+C that ended tee too (or a closed terminal):
+    the "stopping" line could not be written, the error skipped the stop, and the run
+    waited out the request in flight and sent the rest of the scenario."""
+    import subprocess
+    import sys
+    import time
+
+    from tests.support.fault_server import FaultServer, Reply
+    from tests.support.interrupt import ONE_ID
+
+    write_scenario(workspace, "three", [{"send": {"name": f"c/{i}", "data": {}}}
+                                        for i in range(3)])
+    junit = tmp_path / "j.xml"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update(EVENT_CONSOLE_HOME=str(app_home), **KEY)
+    with FaultServer() as server:
+        server.script(Reply.json(200, ONE_ID), Reply.hang())
+        reader, writer = os.pipe()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "console", "run", "three", "--workspace", str(workspace),
+             "--url", server.origin, "--no-verify", "--junit", str(junit), "--timeout", "60",
+             "--attempts", "1"], stdout=writer, stderr=writer, env=environ)
+        os.close(writer)
+        try:
+            deadline = time.monotonic() + 30
+            while len(server.requests) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)  # the second request hangs
+            os.close(reader)  # nobody reads stdout or stderr any more
+            proc.send_signal(signal.SIGINT)
+            code = proc.wait(timeout=30)
+        finally:
+            proc.kill()
+        posts = len(server.requests)
+    assert code == 130
+    assert posts == 2  # nothing after the Ctrl+C
+    suite = etree.parse(str(junit)).getroot()
+    assert next(s.get("message") for s in suite.findall(".//testcase/skipped")) == "stopped"
