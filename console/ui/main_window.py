@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import random
@@ -63,7 +62,7 @@ from console.ui.inbox_panel import InboxPanel
 from console.ui.qt_paths import qt_path
 from console.ui.send_flow import SendFlow
 from console.ui.send_log import SendLogModel, SendLogView
-from console.ui.tasks import loop_running
+from console.ui.tasks import loop_running, on_daemon_thread
 from console.ui.workspace_panels import WorkspacePanels
 
 log = logging.getLogger(__name__)
@@ -677,8 +676,13 @@ class MainWindow(QMainWindow):
     def _send_with(self, prepare: Callable[[Environment], PreparedSend | None],
                    env_name: str | None, *, shown: bool) -> None:
         """`shown`: the events are the batch's or the editor's (see DedupCheck.checked)."""
-        if self.flow.sending or self._checking:
+        if self.flow.sending:
             self.statusBar().showMessage("A send is in progress: wait, or Cancel it in Progress")
+            return
+        if self._checking:  # nothing has left yet, and nothing to cancel
+            self.statusBar().showMessage(
+                "The last Send is still reading its key and checking its ids: wait for it "
+                "(a keyring may be waiting for its unlock prompt to be answered)")
             return
         try:
             env = (environment_named(self.context.environments, env_name) if env_name
@@ -700,7 +704,7 @@ class MainWindow(QMainWindow):
         earlier sends are confirmed with the user before anything leaves."""
         try:
             try:
-                resolved = await asyncio.to_thread(
+                resolved = await on_daemon_thread(
                     resolve_target, env, self.context.environments, self.context.secrets)
                 checked = await self.dedup.checked(resolved, prepared, shown=shown)
             except UserError as exc:  # no usable key, or the history failed to answer

@@ -471,7 +471,8 @@ def test_a_second_send_while_the_first_is_checked_sends_nothing(qtbot, app_home,
         window.editor.setPlainText('{"name": "shop/once", "data": {}}')
         window.send()
         window.send()  # the ledger has not answered yet: nothing has started
-        assert window.statusBar().currentMessage().startswith("A send is in progress")
+        assert window.statusBar().currentMessage().startswith(
+            "The last Send is still reading its key and checking its ids")
         await wait_until(lambda: len(context.inbox.events) == 1, message="one send")
         await wait_until(lambda: not window.flow.sending, message="send finished")
         await asyncio.sleep(0.3)

@@ -56,7 +56,7 @@ from console.services.workspace import Workspace, WorkspaceChange
 from console.ui import rich
 from console.ui.colours import style
 from console.ui.rich import tip
-from console.ui.tasks import TaskOwner
+from console.ui.tasks import TaskOwner, on_daemon_thread
 from console.ui.workspace.results_model import COLUMNS, StepResultsModel
 from console.ui.workspace.watcher import WorkspaceWatcher
 
@@ -317,7 +317,7 @@ class RunnerPanel(QWidget):
         as long as its unlock prompt is open), and point the run at it: its target, and
         its history sessions or, without a history, its runs lookup."""
         env = self.environments.get(runner.environment)
-        resolved = await asyncio.to_thread(resolve_target, env, self.environments,
+        resolved = await on_daemon_thread(resolve_target, env, self.environments,
                                            self.secrets)
         runner.target = resolved.target
         history = self.history() if self.history is not None else None
