@@ -408,12 +408,9 @@ def test_outcome_tooltips_list_the_first_events_and_count_the_rest() -> None:
     assert event_lines(every[:2], 2) == ["#1 app/e0: ran: 1 run", "#2 app/e1: ran: 1 run"]
 
 
-def test_a_big_selection_is_exported_chunk_by_chunk_into_a_file_that_appears_whole(
-        qtbot, reader: HistoryReader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    view = HistoryView(reader, environments=["dev", "cloud"])
-    qtbot.addWidget(view)
-    qtbot.waitUntil(lambda: view.model.rowCount() == MILLION, timeout=20_000)
-    read: list[int] = []  # rows per query: an export must not load its selection at once
+def rows_read(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The rows each HistoryStore.query returns from now on, in order."""
+    read: list[int] = []
     query = HistoryStore.query
 
     def counted(self: HistoryStore, *args: object, **kwargs: object) -> object:
@@ -422,6 +419,15 @@ def test_a_big_selection_is_exported_chunk_by_chunk_into_a_file_that_appears_who
         return rows
 
     monkeypatch.setattr(HistoryStore, "query", counted)
+    return read
+
+
+def test_a_big_selection_is_exported_chunk_by_chunk_into_a_file_that_appears_whole(
+        qtbot, reader: HistoryReader, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    view = HistoryView(reader, environments=["dev", "cloud"])
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.model.rowCount() == MILLION, timeout=20_000)
+    read = rows_read(monkeypatch)  # per query: an export must not load its selection at once
     flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
     model, selection = view.model, view.table.selectionModel()
     selection.select(QItemSelection(model.index(0, 0), model.index(4_999, 0)), flags)
@@ -465,15 +471,7 @@ def test_a_big_selection_costs_the_header_nothing_and_a_close_stops_its_export(
                 if file.endswith("history/model.py"))
     assert asked < 1_000, f"{asked:,} calls into the model for one paint of the header"
 
-    read: list[int] = []
-    query = HistoryStore.query
-
-    def counted(self: HistoryStore, *args: object, **kwargs: object) -> object:
-        rows = query(self, *args, **kwargs)  # type: ignore[arg-type]
-        read.append(len(rows))
-        return rows
-
-    monkeypatch.setattr(HistoryStore, "query", counted)
+    read = rows_read(monkeypatch)
     view.table.selectAll()
     target = tmp_path / "all.jsonl"
     view.export_selection(target)
