@@ -107,7 +107,8 @@ def search(pattern: str, text: str) -> bool:
     try:
         return compiled(pattern).search(text, timeout=limit, concurrent=True) is not None
     except TimeoutError:
-        _STOPPED.add(pattern)
+        if limit >= PATTERN_SECONDS:  # not one cut short by a check's budget: a pattern
+            _STOPPED.add(pattern)  # of linear time on a long text would stay "stopped"
         if check is not None:
             check.stopped.add((pattern, text))
         raise SlowPattern(pattern) from None

@@ -137,8 +137,8 @@ def _placing_false(descend: Callable[..., Iterator[ValidationError]]
     def placed(self: Any, instance: Any, schema: Any, path: Any = None,
                schema_path: Any = None, resolver: Any = None) -> Iterator[ValidationError]:
         for error in descend(self, instance, schema, path, schema_path, resolver):
-            if schema is False:
-                if path is not None:
+            if schema is False and not error.path and not error.schema_path:  # (unless a
+                if path is not None:  # later jsonschema gives them)
                     error.path.appendleft(path)
                 if schema_path is not None:
                     error.schema_path.appendleft(schema_path)
@@ -208,12 +208,10 @@ def load_schema_text(file: str, text: str, *, event_name: str | None = None,
             return problem(f"Invalid schema: {json.dumps(error.instance)} is not a regular "
                            f"expression ({patterns.pattern_error(error.instance)})", where)
         return problem(f"Invalid schema: {error.message}", where)
-    refs = list(_refs(schema, "$ref"))
-    ids = {value.split("#", 1)[0] for _, value in _refs(schema, "$id")}
-    if cls.__name__ == "Draft4Validator":  # draft-04 spells it `id`
-        ids |= {value.split("#", 1)[0] for _, value in _refs(schema, "id")}
-    for pointer, ref in refs:
-        if _fetched(ref, ids):
+    id_key = "id" if cls.__name__ == "Draft4Validator" else "$id"  # draft-04 spells it `id`
+    refs, ids = _based_refs(schema, id_key)
+    for pointer, ref, base in refs:
+        if _fetched(ref, base, ids):
             return problem(f"$ref {json.dumps(ref)} points outside this schema: schemas are "
                            "never fetched from files or the network; put the definition in "
                            "this schema's $defs and refer to it as #/$defs/…",
@@ -229,8 +227,9 @@ _CHECKERS: dict[Any, FormatChecker] = {}
 
 def _format_checker(cls: type[Validator]) -> FormatChecker:
     """`cls`'s format checks, with a "regex" check that says "not a valid regex" for
-    any string `re` cannot compile: jsonschema's let OverflowError (`x{4294967296}`) and
-    RecursionError (3,000 nested groups) out of the whole check."""
+    any string the patterns' engine cannot compile: jsonschema's (Python's `re`) let
+    OverflowError (`x{4294967296}`) and RecursionError (3,000 nested groups) out of the
+    whole check."""
     checker = _CHECKERS.get(cls)
     if checker is None:
         checker = _CHECKERS[cls] = FormatChecker(formats=())
@@ -241,68 +240,71 @@ def _format_checker(cls: type[Validator]) -> FormatChecker:
 
 
 def _compiles(instance: object) -> bool:
-    if not isinstance(instance, str):
-        return True
-    try:
-        re.compile(instance)
-    except (re.error, OverflowError, RecursionError, ValueError):
-        return False
-    return True
+    """With the engine the schema's own patterns use (`\\p{L}`, named groups)."""
+    return not isinstance(instance, str) or patterns.pattern_error(instance) is None
 
 
-def _refs(schema: Any, key: str) -> Iterable[tuple[str, str]]:
-    """(pointer of the object, its value) for every string `key` ($ref, $id) of the
-    schema's objects, in document order."""
-    stack: list[tuple[str, Any]] = [("", schema)]
+def _based_refs(schema: Any, id_key: str) -> tuple[list[tuple[str, str, str]], set[str]]:
+    """Every `$ref` of the schema as (pointer of its object, its value, the base URI it is
+    read against: its nearest `$id`, each resolved against the one around it), and the
+    URIs of every `$id`, resolved the same way."""
+    refs: list[tuple[str, str, str]] = []
+    ids: set[str] = set()
+    stack: list[tuple[str, Any, str]] = [("", schema, "")]
     while stack:
-        pointer, node = stack.pop()
+        pointer, node, base = stack.pop()
         if isinstance(node, dict):
-            value = node.get(key)
-            if isinstance(value, str):
-                yield pointer, value
-            stack.extend((f"{pointer}/{escape_token(str(k))}", v)
+            found = node.get(id_key)
+            if isinstance(found, str):
+                base = urljoin(base, found.split("#", 1)[0])
+                ids.add(base)
+            ref = node.get("$ref")
+            if isinstance(ref, str):
+                refs.append((pointer, ref, base))
+            stack.extend((f"{pointer}/{escape_token(str(k))}", v, base)
                          for k, v in reversed(node.items()))
         elif isinstance(node, list):
-            stack.extend((f"{pointer}/{i}", v) for i, v in reversed(list(enumerate(node))))
+            stack.extend((f"{pointer}/{i}", v, base)
+                         for i, v in reversed(list(enumerate(node))))
+    return refs, ids  # in document order
 
 
-def _fetched(ref: str, ids: set[str]) -> bool:
+def _fetched(ref: str, base: str, ids: set[str]) -> bool:
     """A $ref that only a file or network read could resolve (a URL, a file: URI, a path
-    to another file), not one to the metaschemas or to an $id inside the schema."""
+    to another file), not one to the metaschemas or to an $id inside the schema (read
+    against `base`, as validation reads it)."""
     target = ref.split("#", 1)[0]
-    if not target or target in SPECIFICATIONS or target in ids:
-        return False
-    if any(urljoin(base, target) in ids for base in ids):  # `b.json` beside `…/a/b.json`
+    if not target or target in SPECIFICATIONS or urljoin(base, target) in ids:
         return False
     has_scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", target) is not None
     return has_scheme or target.endswith(".json") or "/" in target
 
 
-_LOADED: OrderedDict[tuple[str, str], tuple[SchemaEntry | None, list[FileProblem]]] = (
-    OrderedDict())
+Loaded = tuple[SchemaEntry | None, list[FileProblem]]
+_LOADED: OrderedDict[str, tuple[str, Loaded]] = OrderedDict()  # file -> its latest text's
 _LOADED_LOCK = threading.Lock()
 LOADED_KEPT = 256  # files
 LOADED_TEXT_MAX = 4_000_000  # characters of a file kept
 
 
-def _loaded(file: str, text: str) -> tuple[SchemaEntry | None, list[FileProblem]]:
-    """`load_schema_text(file, text)`, the same for the same file and text: a schema
-    dialog's open and its save each loaded the whole folder again, checking every schema
-    against its metaschema on the window's thread (4 s for one of 10,000 properties, at
-    each). What it returns is never changed by its users."""
-    key = (file, text)
+def _loaded(file: str, text: str) -> Loaded:
+    """`load_schema_text(file, text)`, the same while the file's text is the same: a
+    schema dialog's open and its save each loaded the whole folder again, checking every
+    schema against its metaschema on the window's thread (4 s for one of 10,000
+    properties, at each). One text per file is kept, the latest. What it returns is never
+    changed by its users."""
     with _LOADED_LOCK:
-        found = _LOADED.get(key)
-        if found is not None:
-            _LOADED.move_to_end(key)
-            return found
+        kept = _LOADED.get(file)
+        if kept is not None and kept[0] == text:
+            _LOADED.move_to_end(file)
+            return kept[1]
     found = load_schema_text(file, text)
-    if len(text) > LOADED_TEXT_MAX:
-        return found
     with _LOADED_LOCK:
-        _LOADED[key] = found
-        while len(_LOADED) > LOADED_KEPT:
-            _LOADED.popitem(last=False)
+        _LOADED.pop(file, None)
+        if len(text) <= LOADED_TEXT_MAX:
+            _LOADED[file] = (text, found)
+            while len(_LOADED) > LOADED_KEPT:
+                _LOADED.popitem(last=False)
     return found
 
 
@@ -390,12 +392,11 @@ def _describe(error: ValidationError, *,
     kind, expected, instance = error.validator, error.validator_value, error.instance
     if isinstance(error, patterns.SlowPatternError):
         return [([], error.message)]
-    if kind is None and error.schema is False:
-        return [([], f"the schema allows nothing here (false); got {_show(instance)}")]
-    if (not as_key and "propertyNames" in error.relative_schema_path
-            and isinstance(instance, str)):  # checked on each key, placed on the object
+    if not as_key and _of_a_key(error):  # checked on each key, placed on the object
         inner = _describe(error, as_key=True)[0][1]
         return [([instance], f"the key {_show(instance)}: {inner}")]
+    if kind is None and error.schema is False:
+        return [([], f"the schema allows nothing here (false); got {_show(instance)}")]
     if kind == "oneOf" and not error.context:  # no choice failed: several matched
         return [([], f"matches more than one of the oneOf choices; got {_show(instance)}")]
     if kind in ("dependentRequired", "dependencies") and isinstance(instance, dict):
@@ -462,6 +463,19 @@ def _describe(error: ValidationError, *,
     return [([], maker() if maker else error.message)]
 
 
+_NAMING = frozenset({"properties", "patternProperties", "$defs", "definitions",
+                     "dependentSchemas", "dependencies"})  # keywords whose keys are names
+
+
+def _of_a_key(error: ValidationError) -> bool:
+    """Whether `error` is of a key `propertyNames` checked (not of a property that is
+    named "propertyNames")."""
+    tokens = list(error.relative_schema_path)
+    return isinstance(error.instance, str) and any(
+        token == "propertyNames" and (i == 0 or tokens[i - 1] not in _NAMING)
+        for i, token in enumerate(tokens))
+
+
 def _describe_in(error: ValidationError) -> str:
     """One message for `error`, to quote inside another's."""
     described = _describe(error)
@@ -505,8 +519,8 @@ def _collect(entry: SchemaEntry, data: Any, found: dict[tuple[str, str], None],
             described = [([], error.message)]
         for extra, message in described:
             pointer = "".join("/" + escape_token(str(t)) for t in [*path, *extra])
-            shown = message if len(message) <= MAX_MESSAGE else message[:MAX_MESSAGE] + "…"
-            found[(pointer, f"{human_path(path)}: {shown}")] = None
+            line = f"{human_path(path)}: {message}"
+            found[(pointer, line if len(line) <= MAX_MESSAGE else line[:MAX_MESSAGE] + "…")] = None
             if len(found) >= limit:
                 return
 

@@ -520,3 +520,63 @@ def test_date_time_and_uri_formats_are_checked_and_draft_04_bounds_read_right() 
     assert old is not None
     assert [e.message for e in data_errors(old, {"a": 5, "b": 10})] == [
         "data.a: must be > 5; got 5", "data.b: must be <= 9; got 10"]
+
+
+def test_a_pattern_cut_short_by_a_check_s_budget_is_checked_in_full_the_next_time() -> None:
+    """A timeout at the budget's 0.5 ms marked the pattern "stopped" for the process: a
+    pattern of linear time on a long text (15 ms) said "could not be checked" from then
+    on, in every later check."""
+    entry = library(("lin.json", dump({"x-event-name": "lin/x", "properties": {
+        "bad": {"items": {"pattern": "^(f|f)*$"}},
+        "text": {"type": "string", "pattern": "^\\w+( \\w+)*$"}}}))).entry_for("lin/x")
+    assert entry is not None
+    text = {"text": "word " * 6000 + "!"}
+    expected = "data.text: must match the pattern ^\\w+( \\w+)*$; got"
+    assert data_errors(entry, text)[0].message.startswith(expected)
+    spent = data_errors(entry, {"bad": ["f" * (20 + i) + "!" for i in range(60)], **text})
+    assert spent  # the slow pattern used up the check's time
+    assert data_errors(entry, text)[0].message.startswith(expected)
+
+
+def test_hostile_shapes_of_keys_refs_and_messages() -> None:
+    """A property named "propertyNames" was taken for a key check; `"propertyNames":
+    false` was placed on the object; a 100,000-character key made a 100,039-character
+    warning; `\\p{L}+` was "not a valid regex"; a relative $ref was resolved against any
+    $id in the file (a nested one's file accepted, a nested relative $id refused)."""
+    entry = library(("k.json", dump({"x-event-name": "k/x", "properties": {
+        "propertyNames": {"type": "string", "minLength": 5},
+        "a": {"propertyNames": False}, "rx": {"format": "regex"},
+        "m": {"additionalProperties": {"type": "integer"}}}}))).entry_for("k/x")
+    assert entry is not None
+    long_key = "k" * 100_000
+    found = {e.pointer: e.message for e in data_errors(entry, {
+        "propertyNames": "ab", "a": {"k": 1}, "rx": "\\p{L}+", "m": {long_key: "x"}})}
+    assert found.pop("/propertyNames") == (
+        "data.propertyNames: must be at least 5 characters long")
+    assert found.pop("/a/k") == (
+        'data.a: the key "k": the schema allows nothing here (false); got "k"')
+    [(pointer, message)] = found.items()
+    assert pointer == f"/m/{long_key}" and len(message) <= 301
+    other = {"$id": "https://ex.com/s/a.json", "x-event-name": "r/x",
+             "$defs": {"b": {"$id": "https://other.com/b.json", "type": "integer"}},
+             "properties": {"a": {"$ref": "b.json"}}}  # is https://ex.com/s/b.json: not here
+    assert "points outside this schema" in str(library(("o.json", dump(other))).problems[0])
+    nested = {"$id": "https://ex.com/s/a.json", "x-event-name": "r/y",
+              "$defs": {"b": {"$id": "sub/b.json",
+                              "$defs": {"c": {"$id": "c.json", "type": "integer"}}}},
+              "properties": {"a": {"$ref": "sub/c.json"}}}  # https://ex.com/s/sub/c.json
+    loaded = library(("n.json", dump(nested)))
+    assert loaded.problems == []
+    assert [e.message for e in data_errors(loaded.entry_for("r/y"), {"a": "x"})] == [  # type: ignore[arg-type]
+        'data.a: expected integer, got string "x"']
+
+
+def test_only_the_latest_text_of_each_schema_file_is_kept() -> None:
+    """Every version of a file edited in the dialog stayed cached, 256 deep (17 MB each
+    for a 3.9 MB schema)."""
+    from console.core import schemas
+
+    for n in range(5):
+        library(("edited.json", dump({"x-event-name": "e/x", "maxProperties": n})))
+    assert [text for file, (text, _) in schemas._LOADED.items() if file == "edited.json"] == [
+        dump({"x-event-name": "e/x", "maxProperties": 4})]
