@@ -220,6 +220,7 @@ class MainWindow(QMainWindow):
         self.env_combo = rich.names_box(QComboBox(), 24)
         self.env_combo.setMinimumWidth(220)
         self.env_combo.currentIndexChanged.connect(self._env_changed)
+        self.env_combo.activated.connect(self._env_picked)
         self.health_dot = QLabel()
         self._show_health("not known yet", "Reachability of the environment (GET /health)")
         self.send_action = QAction("Send", self)
@@ -418,6 +419,12 @@ class MainWindow(QMainWindow):
 
     def select_environment(self, name: str) -> None:
         self._fill_environments(select=name)
+
+    def _env_picked(self, _index: int) -> None:
+        """Picked from the list, the one shown too: it is the selection now (a selection
+        the file holds but that was not loaded stayed until another one was picked)."""
+        if self.env_combo.currentData() is not None and not self.environment().transient:
+            self.context.environments.selected = self.environment().name
 
     def _env_changed(self, *_: Any, remember: bool = True) -> None:
         if self.env_combo.currentData() is None:

@@ -53,3 +53,7 @@ def test_a_selected_entry_that_is_not_loaded_stays_selected_in_the_file(qtbot, a
     window.close()
     context.environments.save()  # as closing the app does
     assert json.loads(app_paths().environments_file.read_text())["selected"] == "Staging"
+    context, window = open_window(qtbot)
+    window.env_combo.activated.emit(window.env_combo.currentIndex())  # picked, as shown
+    context.environments.save()
+    assert json.loads(app_paths().environments_file.read_text())["selected"] == "Production"
