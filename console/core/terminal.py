@@ -60,7 +60,7 @@ class QuietStream:
     def write(self, text: str) -> int:
         if not self.failed:
             try:
-                return int(self._stream.write(text))
+                self._stream.write(text)
             except (OSError, ValueError):
                 self._failed()
         return len(text)
