@@ -27,6 +27,7 @@ from console.core.schemas import SchemaLibrary, human_path
 _LEX = re.compile(r'"(?:[^"\\\n\r]|\\.)*("?)|[{}\[\]:,]|[^\s{}\[\]:,"]+')
 _MAX_BRANCHES = 32  # $ref hops / combinator branches followed per lookup
 _MAX_SKELETON_DEPTH = 16
+_MAX_SKELETON_VALUES = 2_000
 _PLACEHOLDERS: dict[str, Any] = {
     "string": "", "integer": 0, "number": 0, "boolean": False, "array": [], "null": None,
 }
@@ -475,14 +476,20 @@ def _placeholder(branches: list[dict[str, Any]]) -> tuple[Any, bool]:
 
 
 def skeleton(schema: dict[str, Any]) -> dict[str, Any]:
-    """The required properties of `schema`, filled in (nested objects too; no recursion)."""
+    """The required properties of `schema`, filled in (nested objects too; no recursion;
+    at most `_MAX_SKELETON_VALUES` of them: a schema whose three required properties each
+    refer back to it made 3^16 values, on the window's thread)."""
     result: dict[str, Any] = {}
     todo: list[tuple[list[dict[str, Any]], dict[str, Any], int]] = [
         (_branches([schema], schema), result, 0)]
+    made = 0
     while todo:
-        branches, target, depth = todo.pop()
+        branches, target, depth = todo.pop(0)  # level by level: the top ones come first
         required = [n for s in branches for n in s.get("required", []) if isinstance(n, str)]
         for name in dict.fromkeys(required):
+            made += 1
+            if made > _MAX_SKELETON_VALUES:
+                return result
             sub = _branches(_children(branches, name), schema)
             value, fill = _placeholder(sub)
             target[name] = value
