@@ -248,7 +248,7 @@ async def _checked_run(runner: ScenarioRunner) -> RunReport:
     # giving the loop its turns: a Ctrl+C during the check of 10,000 rows was not heard
     # until it ended, and then the first step went out anyway
     problems = await runner.precheck_async()
-    if problems:
+    if problems and not runner.stopping:  # stopped: the run says "stopped", files written
         _print_problems(problems)
         raise InputError(f"nothing sent: {len(problems)} problem(s) rendering "
                          f"{runner.scenario.name!r}")

@@ -171,6 +171,11 @@ class ScenarioRunner:
         if self._current is not None:
             self._current.cancel()
 
+    @property
+    def stopping(self) -> bool:
+        """Whether the run was asked to stop (it sends nothing more)."""
+        return self._stopping
+
     def _source(self) -> SourceMap:
         if self.scenario.source is None:
             raise ValueError("the scenario was not parsed from a file")

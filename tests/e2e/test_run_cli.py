@@ -470,9 +470,11 @@ def test_a_second_ctrl_c_quits_at_once_without_a_traceback(workspace, app_home):
     assert [line["state"] for line in lines(out)] == ["passed"]  # the step before
 
 
-@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
+@pytest.mark.parametrize(("dry_run", "bad_first"), [(False, False), (True, False),
+                                                     (False, True)],
+                         ids=["run", "dry-run", "bad-rows-first"])
 def test_ctrl_c_while_many_rows_are_checked_stops_before_anything_is_sent(
-        workspace, app_home, tmp_path, dry_run):
+        workspace, app_home, tmp_path, dry_run, bad_first):
     """The check before a run rendered every row without giving the loop a turn: Ctrl+C
     was not heard until it ended (19 s for 50,000 rows), and then the first step went out
     anyway, "cancelled" with a request, and an "outcome unknown" row in the history. A dry
@@ -486,7 +488,9 @@ def test_ctrl_c_while_many_rows_are_checked_stops_before_anything_is_sent(
     write_scenario(workspace, "rowsy", [{"send": {"name": "r/x", "data": {
         "n": "{{ row.n }}", "who": "{{ fake.name() }}", "id": "{{ uuid() }}"}}}])
     rows = tmp_path / "rows.jsonl"
-    rows.write_text("".join(json.dumps({"n": n}) + "\n" for n in range(40_000)))
+    bad = ["{}\n"] * 3 if bad_first else []  # no `n`: problems found before the Ctrl+C
+    rows.write_text("".join(bad) + "".join(json.dumps({"n": n}) + "\n"
+                                           for n in range(40_000)))
     junit = tmp_path / "j.xml"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
     environ.update(EVENT_CONSOLE_HOME=str(app_home), **KEY)
