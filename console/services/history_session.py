@@ -136,11 +136,8 @@ class SendSession:
             scenario=scenario, step=step, origin=resolved.target.event_origin, branch=env.branch,
             plan=plan,
         )
-        access = RestAccess.for_environment(
-            name=env.name, kind=env.kind, rest_origin=env.rest_origin, branch=env.branch,
-            signing_key=resolved.signing_key,
-        )
-        return cls(store, recorder, predictions, access, policy or poll_policy_from_env(),
+        return cls(store, recorder, predictions, resolved.rest_access,
+                   policy or poll_policy_from_env(),
                    warnings)
 
     async def confirm(self, client: JsonGetter, outcomes: Sequence[Any]) -> dict[int, Outcome]:

@@ -94,10 +94,7 @@ class WindowSession:
             history, env.history_name, parts, events=events, predictions=predictions,
             source="replayed", scenario=scenario, step=step,
             origin=resolved.target.event_origin, branch=env.branch)
-        access = RestAccess.for_environment(
-            name=env.name, kind=env.kind, rest_origin=env.rest_origin, branch=env.branch,
-            signing_key=resolved.signing_key)
-        return cls(recorder, predictions, access, policy or poll_policy_from_env())
+        return cls(recorder, predictions, resolved.rest_access, policy or poll_policy_from_env())
 
     async def confirm(self, client: Any, outcomes: Sequence[RequestOutcome]
                       ) -> dict[int, Outcome]:
@@ -134,10 +131,7 @@ class RunsVerifier:
     def for_target(cls, client: EventApiClient, resolved: Any, *,
                    policy: PollPolicy | None = None) -> RunsVerifier:
         """`resolved`: a services.targets.ResolvedTarget (environment, signing key)."""
-        env = resolved.environment
-        return cls(client, RestAccess.for_environment(
-            name=env.name, kind=env.kind, rest_origin=env.rest_origin, branch=env.branch,
-            signing_key=resolved.signing_key), policy=policy)
+        return cls(client, resolved.rest_access, policy=policy)
 
     async def outcomes(self, events: Sequence[Any], ids: Sequence[str],
                        seen: AbstractSet[str]) -> list[Outcome]:

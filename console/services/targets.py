@@ -26,6 +26,7 @@ from console.services.environments import (
     origins_problem,
     shown_origin,
 )
+from console.services.outcomes import RestAccess
 from console.services.secrets import KeyringUnavailable, SecretStore, set_key_command
 
 
@@ -35,6 +36,14 @@ class ResolvedTarget:
     target: Target
     signing_key: str | None = field(repr=False)  # a logged ResolvedTarget leaks nothing
     key_source: str  # "keyring", "session", "INNGEST_EVENT_KEY", "placeholder", "environment"
+
+    @property
+    def rest_access(self) -> RestAccess:
+        """Where this target's runs are looked up, with which key (or why they cannot be)."""
+        env = self.environment
+        return RestAccess.for_environment(
+            name=env.name, kind=env.kind, rest_origin=env.rest_origin, branch=env.branch,
+            signing_key=self.signing_key)
 
     @property
     def secrets(self) -> list[str]:

@@ -33,7 +33,6 @@ from console.services.client import SendResult
 from console.services.history import CANCELLED_REASON
 from console.services.history_recorder import AsyncHistoryRecorder
 from console.services.history_schema import HISTORY_FAILURES
-from console.services.outcomes import RestAccess
 from console.services.sender import Observers
 from console.services.targets import ResolvedTarget, not_running_hint
 from console.ui.batch import BatchSendPanel
@@ -290,15 +289,10 @@ class SendFlow(QObject):
 
     async def _confirm(self, resolved: ResolvedTarget, recorder: AsyncHistoryRecorder | None,
                        log: LogObserver, predictions: Sequence[Prediction]) -> dict[int, Outcome]:
-        env = resolved.environment
         if recorder is None:
             return {}
-        access = RestAccess.for_environment(
-            name=env.name, kind=env.kind, rest_origin=env.rest_origin, branch=env.branch,
-            signing_key=resolved.signing_key,
-        )
         outcomes = await recorder.confirm(
-            self.context.client, access, self.context.poll_policy,
+            self.context.client, resolved.rest_access, self.context.poll_policy,
             heard=lambda event, outcome: log.outcome(event.index, outcome))
         self.outcomes_known.emit(outcomes)
         return outcomes
