@@ -393,8 +393,7 @@ def _describe(error: ValidationError, *,
     if isinstance(error, patterns.SlowPatternError):
         return [([], error.message)]
     if not as_key and _of_a_key(error):  # checked on each key, placed on the object
-        inner = _describe(error, as_key=True)[0][1]
-        return [([instance], f"the key {_show(instance)}: {inner}")]
+        return [([instance], f"the key {_show(instance)}: {_describe_in(error, as_key=True)}")]
     if kind is None and error.schema is False:
         return [([], f"the schema allows nothing here (false); got {_show(instance)}")]
     if kind == "oneOf" and not error.context:  # no choice failed: several matched
@@ -476,9 +475,9 @@ def _of_a_key(error: ValidationError) -> bool:
         for i, token in enumerate(tokens))
 
 
-def _describe_in(error: ValidationError) -> str:
+def _describe_in(error: ValidationError, *, as_key: bool = False) -> str:
     """One message for `error`, to quote inside another's."""
-    described = _describe(error)
+    described = _describe(error, as_key=as_key)
     return described[0][1] if described else error.message
 
 

@@ -75,11 +75,7 @@ class QuietStream:
     def _failed(self) -> None:
         self.failed = True
         with contextlib.suppress(OSError, ValueError, AttributeError):
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            try:
-                os.dup2(devnull, self._stream.fileno())
-            finally:
-                os.close(devnull)
+            _to_devnull(self._stream.fileno())
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
@@ -88,9 +84,14 @@ class QuietStream:
 def discard_stdout() -> None:
     """Point stdout at /dev/null (its reader went away: `... | head -1`), so what is still
     buffered, and the flush at exit, do not fail on the pipe again."""
+    _to_devnull(sys.stdout.fileno())
+
+
+def _to_devnull(fd: int) -> None:
+    """Point the descriptor `fd` at /dev/null."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, fd)
     finally:
         os.close(devnull)
 

@@ -423,15 +423,19 @@ class MainWindow(QMainWindow):
     def _env_picked(self, _index: int) -> None:
         """Picked from the list, the one shown too: it is the selection now (a selection
         the file holds but that was not loaded stayed until another one was picked)."""
-        if self.env_combo.currentData() is not None and not self.environment().transient:
-            self.context.environments.selected = self.environment().name
+        if self.env_combo.currentData() is not None:
+            self._remember(self.environment())
+
+    def _remember(self, env: Environment) -> None:
+        if not env.transient:
+            self.context.environments.selected = env.name
 
     def _env_changed(self, *_: Any, remember: bool = True) -> None:
         if self.env_combo.currentData() is None:
             return
         env = self.environment()
-        if remember and not env.transient:
-            self.context.environments.selected = env.name
+        if remember:
+            self._remember(env)
         self._event_limit = env.event_limit
         self.composer.set_limits(env.request_limit, env.event_limit)
         self._show_health("not known yet", "Reachability of the environment (GET /health)")
