@@ -375,7 +375,8 @@ class EventApiClient:
         self, url: str, *, bearer: str | None = None, branch: str | None = None,
         timeout: float | None = None,
     ) -> tuple[int, Any]:
-        """One GET for REST lookups (runs of an event, ...): `(status, parsed JSON or None)`.
+        """One GET for REST lookups (runs of an event, ...): `(status, parsed JSON or None)`;
+        for a 429 or 503 a `RestAnswer`, which also says what Retry-After asked for.
 
         A network failure or timeout returns `(0, None)` rather than raising: callers poll
         (runs appear asynchronously) and treat "no answer" like "not yet", so an exception
@@ -402,9 +403,12 @@ class EventApiClient:
                 UnicodeEncodeError):  # a header (the key, a branch) that is not ASCII
             return 0, None
         try:
-            return response.status_code, json.loads(body)
+            parsed = json.loads(body)
         except ValueError:
-            return response.status_code, None
+            parsed = None
+        if response.status_code in (429, 503):  # a lookup's rate limit: how long to wait
+            return RestAnswer(response.status_code, parsed, _retry_after(response))
+        return response.status_code, parsed
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -422,6 +426,18 @@ def _server_error(status: int, parsed: dict[str, Any], accepted: int, events: in
             return f"server answered 200 with {accepted} {ids} for {events} events"
         return None
     return f"server answered {status}"
+
+
+class RestAnswer(tuple[int, Any]):
+    """`(status, body)` of a REST lookup, with the seconds its Retry-After asked for (None
+    when it asked for none): a pair wherever a pair is read."""
+
+    retry_after: float | None
+
+    def __new__(cls, status: int, body: Any, retry_after: float | None) -> RestAnswer:
+        answer = super().__new__(cls, (status, body))
+        answer.retry_after = retry_after
+        return answer
 
 
 def _success(status: int) -> bool:

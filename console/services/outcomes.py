@@ -132,8 +132,13 @@ class _Poller:
         self.policy = policy
         self.sleep = sleep
         self.deadline = asyncio.get_running_loop().time() + policy.total
+        # a 429 or 503 holds every lookup back (a rate limit is the account's, not one
+        # event's) until then, or as long as its Retry-After asked; `limited` says so
+        self.not_before = 0.0
+        self.limited: str | None = None
 
     async def fetch(self, internal_id: str) -> tuple[int, Any]:
+        """(status, body); a `client.RestAnswer` for a 429 or 503 (its `retry_after`)."""
         assert self.access.origin is not None
         url = f"{self.access.origin}/v1/events/{quote(internal_id, safe='')}/runs"
         # within the budget: a REST API that never answered held a send 30 s per lookup
@@ -165,19 +170,27 @@ class _Poller:
                     if wait > 0:
                         await self.sleep(wait)
                         stepped, quick = loop.time(), 0
-                    if loop.time() > self.deadline:  # the budget holds: nothing more
-                        self._out_of_time(watch, len(events))  # is fetched
+                    held = self.not_before - loop.time()
+                    if held > 0 and self.not_before < self.deadline:
+                        await self.sleep(held)
+                        stepped, quick = loop.time(), 0
+                    # the budget holds: nothing is fetched after the deadline, nor while a
+                    # rate limit holds the lookups back past it
+                    if loop.time() > self.deadline or self.not_before >= self.deadline:
+                        self._out_of_time(watch, len(events))
                         quick += 1  # settled without awaiting anything: let the loop
                         if quick >= STEP_EVENTS or loop.time() - stepped > STEP_SECONDS:
                             await asyncio.sleep(0)  # run now and then (thousands left at
                             stepped, quick = loop.time(), 0  # the deadline took 190 ms)
                     else:
-                        status, body = await self.fetch(watch.event.internal_id)
+                        answer = await self.fetch(watch.event.internal_id)
+                        status, body = answer
                         stepped, quick = loop.time(), 0
                         if status == 0 and loop.time() >= self.deadline:  # cut short by
                             self._out_of_time(watch, len(events))  # the budget
                         else:
-                            self._observe(watch, status, body, loop.time())
+                            self._observe(watch, status, body, loop.time(),
+                                          getattr(answer, "retry_after", None))
                     if watch.done:
                         await self._finish(watch, by_index, report)
                     else:
@@ -196,10 +209,11 @@ class _Poller:
         says so (or what went wrong before)."""
         w.done = True
         if not w.answered:
-            w.problem = w.problem or (f"not checked within {self.policy.total:g} s "
-                                      f"({events:,} events to check)")
+            w.problem = w.problem or self.limited or (
+                f"not checked within {self.policy.total:g} s ({events:,} events to check)")
 
-    def _observe(self, w: _Watch, status: int, body: Any, now: float) -> None:
+    def _observe(self, w: _Watch, status: int, body: Any, now: float,
+                 retry_after: float | None = None) -> None:
         runs = _runs_of(body) if status == 200 else None
         if status in (401, 403):
             what = ("the signing key" if self.access.bearer
@@ -216,6 +230,11 @@ class _Poller:
                          "event) to every lookup")
         elif status == 0:
             w.problem = f"the REST API at {self.access.origin} did not answer"
+        elif status in (429, 503):
+            asked = f"; it asked to wait {retry_after:g} s" if retry_after is not None else ""
+            w.problem = self.limited = (
+                f"the REST API at {self.access.origin} answered {status} "
+                f"({'too many requests' if status == 429 else 'unavailable'}{asked})")
         elif status == 200:
             w.problem = (f"the REST API at {self.access.origin} answered 200 with a body "
                          "that is not a list of runs")
@@ -231,6 +250,10 @@ class _Poller:
             if w.seen is not None:  # runs vanished? keep what we saw
                 w.done = True
                 return
+        if status in (429, 503):
+            held = retry_after if retry_after is not None else w.delay
+            self.not_before = max(self.not_before, now + held)
+            w.delay = max(w.delay, held)
         if now + w.delay > self.deadline:
             w.done = True
 

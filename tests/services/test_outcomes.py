@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import re
 import socket
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -181,6 +182,59 @@ def test_bounded_concurrency():
     assert {o.text for o in got.values()} == {"ran: 1 run"}
     assert most == 3
 
+
+
+class RateLimited:
+    """A REST API that answers the first lookup of the batch 429 with `retry_after`, then
+    each event's runs; it notes when each lookup came."""
+
+    def __init__(self, retry_after: str | None) -> None:
+        self.retry_after = retry_after
+        self.times: list[tuple[float, int]] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, request: RecordedRequest) -> Reply:
+        with self.lock:
+            first = not self.times
+            status = 429 if first else 200
+            self.times.append((time.monotonic(), status))
+        if first:
+            headers = [("retry-after", self.retry_after)] if self.retry_after else []
+            return Reply.json(429, {"error": "rate limited"}, headers=headers)
+        return Reply.json(200, {"data": [{"run_id": "r", "status": "Completed"}]})
+
+
+def test_a_rate_limited_runs_lookup_waits_as_long_as_retry_after_asks():
+    """Inngest Cloud's REST API answers 429 with Retry-After when the account's lookups
+    come too fast. Every lookup of the batch waits that long (the limit is the account's),
+    then the runs are confirmed; before, each event was looked up again on its own backoff
+    (0.05 s here), into the same limit, and the console said nothing of it."""
+    api = RateLimited("1")
+    policy = PollPolicy(total=5.0, first_delay=0.01, factor=1.5, max_delay=0.25,
+                        settle=0.05, concurrency=1)
+    events = sent(*[f"01D{i:023d}" for i in range(6)])
+    with FaultServer(default=api) as server:
+        got = asyncio.run(confirm(server.origin, events, policy))
+    assert {o.text for o in got.values()} == {"ran: 1 run"}
+    limited_at = api.times[0][0]
+    after = [when - limited_at for when, _ in api.times[1:]]
+    assert after and min(after) >= 0.95  # nothing asked for during the second asked for
+
+
+def test_a_retry_after_past_the_budget_ends_the_lookup_and_says_why():
+    api = RateLimited("60")
+    policy = PollPolicy(total=2.0, first_delay=0.01, concurrency=2)
+    events = sent(*[f"01E{i:023d}" for i in range(5)])
+    start = time.monotonic()
+    with FaultServer(default=api) as server:
+        got = asyncio.run(confirm(server.origin, events, policy))
+        lookups = len(api.times)
+    assert time.monotonic() - start < 1.5  # not held to the end of the budget
+    assert lookups <= 2  # the lookups already in flight when the first 429 came back
+    unverified = [o for o in got.values() if o.kind.value == "unverified"]
+    assert len(unverified) >= 4  # a lookup in flight beside the first may have seen runs
+    assert all("answered 429 (too many requests; it asked to wait 60 s)" in o.text
+               for o in unverified)
 
 
 def test_events_left_at_the_deadline_are_settled_without_hogging_the_loop():
