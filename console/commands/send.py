@@ -149,15 +149,24 @@ async def _send(
     args: argparse.Namespace, resolved: Any, events: list[Any], parts: list[bytes], plan: Any,
     clock: Stopwatch,
 ) -> int:
+    from console.core.threads import on_daemon_thread
     from console.services.client import EventApiClient
     from console.services.history_schema import HISTORY_FAILURES, failure_message
     from console.services.paths import app_paths
     from console.services.sender import Observers, send_events
     from console.services.targets import not_running_hint
 
-    # history first: its writer prepares the first request while the client starts up
+    # history first: its writer prepares the first request while the client starts up.
+    # Opened on a thread of its own: a history another program is writing to is waited
+    # for (up to 5 s), and Ctrl+C is heard meanwhile (it was heard after the wait, exit 2)
     clock.lap("resolved")
-    session = _history_session(args, resolved, events, parts, plan)
+    try:
+        session = await on_daemon_thread(_history_session, args, resolved, events, parts,
+                                         plan)
+    except asyncio.CancelledError as exc:
+        print("event-console: interrupted while the history was opened: nothing was sent",
+              file=sys.stderr)
+        return 128 + int(signal.Signals[_stop_signal(exc)])
     if session:
         clock.lap("history opened")
     origins = (resolved.target.event_origin, resolved.environment.rest_origin or "")
@@ -187,8 +196,7 @@ async def _send(
                 verified = await session.confirm(client, outcomes)
                 clock.lap("verified")
         except asyncio.CancelledError as exc:  # Ctrl+C, SIGTERM: say what came of it
-            interrupted = next((a for a in exc.args if a in signal.Signals.__members__),
-                               "SIGINT")
+            interrupted = _stop_signal(exc)
             if looking_up:  # the lines keep `runs`: "accepted", as events not looked up
                 verified = {}
             else:
@@ -243,6 +251,11 @@ async def _send(
     if interrupted:
         return 128 + int(signal.Signals[interrupted])  # 130 Ctrl+C, 143 SIGTERM, 129 SIGHUP
     return code
+
+
+def _stop_signal(exc: asyncio.CancelledError) -> str:
+    """The name of the signal that cancelled the send (see `interruptible`)."""
+    return next((a for a in exc.args if a in signal.Signals.__members__), "SIGINT")
 
 
 def _print_outcomes(outcomes: list[Any], session: Any, verified: Any) -> int:

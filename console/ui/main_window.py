@@ -39,6 +39,7 @@ from console.core.scenario import as_literal_text
 from console.core.serialize import pretty
 from console.core.template import TemplateEngine, has_template_marks
 from console.core.template_scope import problems_in_source, render_text
+from console.core.threads import on_daemon_thread
 from console.core.validation import validate_text, without_placeholder_types
 from console.services.environments import (
     EVENT_LIMIT_SELF_HOSTED,
@@ -62,7 +63,7 @@ from console.ui.inbox_panel import InboxPanel
 from console.ui.qt_paths import qt_path
 from console.ui.send_flow import SendFlow
 from console.ui.send_log import SendLogModel, SendLogView
-from console.ui.tasks import loop_running, on_daemon_thread
+from console.ui.tasks import loop_running
 from console.ui.workspace_panels import WorkspacePanels
 
 log = logging.getLogger(__name__)

@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 
 from console.core.errors import UserError
 from console.core.scenario import Scenario, parse_seed, parse_var_pairs
+from console.core.threads import on_daemon_thread
 from console.services.atomic import write_bytes_atomic, write_text_atomic
 from console.services.client import EventApiClient
 from console.services.environments import EnvironmentStore
@@ -56,7 +57,7 @@ from console.services.workspace import Workspace, WorkspaceChange
 from console.ui import rich
 from console.ui.colours import style
 from console.ui.rich import tip
-from console.ui.tasks import TaskOwner, on_daemon_thread
+from console.ui.tasks import TaskOwner
 from console.ui.workspace.results_model import COLUMNS, StepResultsModel
 from console.ui.workspace.watcher import WorkspaceWatcher
 
