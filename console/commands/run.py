@@ -322,6 +322,7 @@ def _outcome_options(args: argparse.Namespace, scenario: Scenario, resolved: Any
     only for "dedup" expectations)."""
     if not args.no_history:
         try:
+            from console.core.threads import on_daemon_thread
             from console.services.history_session import SendSession
             from console.services.outcomes import PollPolicy
         except ModuleNotFoundError:
@@ -330,8 +331,11 @@ def _outcome_options(args: argparse.Namespace, scenario: Scenario, resolved: Any
             policy = PollPolicy(total=_window(args))
 
             def session(events: Any, parts: Any, step: str) -> Any:
-                return SendSession.open(resolved, events, parts, scenario=scenario.name,
-                                        step=step, source="replayed", policy=policy)
+                # on a thread of its own: a history another program is writing to is
+                # waited for (up to 5 s), and Ctrl+C is heard meanwhile
+                return on_daemon_thread(functools.partial(
+                    SendSession.open, resolved, events, parts, scenario=scenario.name,
+                    step=step, source="replayed", policy=policy))
 
             return {"sessions": session}
     from console.services.runner import RunsVerifier

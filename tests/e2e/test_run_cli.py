@@ -454,6 +454,57 @@ def test_ctrl_c_stops_the_run_and_still_writes_the_report_and_junit(workspace, a
     assert saved["cancelled"] is True and saved["not_run"] == 1
 
 
+def test_ctrl_c_is_heard_while_a_locked_history_is_waited_for(cli, workspace, app_home,
+                                                             tmp_path):
+    """Another program held the history's write lock as a step opened it: the run waited
+    its 5 s for the lock before it heard Ctrl+C."""
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    from tests.e2e.conftest import ROOT
+    from tests.support.fault_server import FaultServer
+
+    db = app_home / "data" / "history.sqlite3"
+    assert cli("history").returncode == 0  # the file exists before the run
+    write_scenario(workspace, "one", [{"send": {"name": "lock/x", "data": {}}}])
+    junit = tmp_path / "j.xml"
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+    environ.update(EVENT_CONSOLE_HOME=str(app_home), **KEY)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with FaultServer() as server:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "console", "run", "one", "--workspace",
+                 str(workspace), "--url", server.origin, "--no-verify", "--junit",
+                 str(junit)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ,
+                cwd=ROOT)
+            try:
+                time.sleep(1.5)  # started, checked, the step waiting for the lock
+                assert proc.poll() is None, proc.communicate()
+                proc.send_signal(signal.SIGINT)
+                signalled = time.monotonic()
+                out, err = proc.communicate(timeout=30)
+                heard_in = time.monotonic() - signalled
+            finally:
+                proc.kill()
+            posts = [r for r in server.requests if r.method == "POST"]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert proc.returncode == 130, err
+    assert heard_in < 3.0  # not after the rest of the 5 s wait
+    assert posts == []
+    assert "Traceback" not in err
+    [step] = lines(out)
+    assert step["state"] == "cancelled"
+    assert [s.get("message") for s in etree.parse(str(junit)).getroot().findall(
+        ".//testcase/skipped")] == ["stopped"]
+
+
 def test_a_second_ctrl_c_quits_at_once_without_a_traceback(workspace, app_home):
     """It ended in a CancelledError traceback, with exit 1."""
     from tests.support.interrupt import interrupted_run
