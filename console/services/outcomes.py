@@ -170,13 +170,16 @@ class _Poller:
                     if wait > 0:
                         await self.sleep(wait)
                         stepped, quick = loop.time(), 0
-                    held = self.not_before - loop.time()
-                    if held > 0 and self.not_before < self.deadline:
+                    # a rate limit's hold (made longer, maybe, while this one waited)
+                    while ((held := self.not_before - loop.time()) > 0
+                           and self.not_before < self.deadline):
                         await self.sleep(held)
                         stepped, quick = loop.time(), 0
                     # the budget holds: nothing is fetched after the deadline, nor while a
                     # rate limit holds the lookups back past it
-                    if loop.time() > self.deadline or self.not_before >= self.deadline:
+                    if self.not_before >= self.deadline:
+                        self._held_out(watch)
+                    if loop.time() > self.deadline or watch.done:
                         self._out_of_time(watch, len(events))
                         quick += 1  # settled without awaiting anything: let the loop
                         if quick >= STEP_EVENTS or loop.time() - stepped > STEP_SECONDS:
@@ -209,8 +212,16 @@ class _Poller:
         says so (or what went wrong before)."""
         w.done = True
         if not w.answered:
-            w.problem = w.problem or self.limited or (
+            w.problem = w.problem or (
                 f"not checked within {self.policy.total:g} s ({events:,} events to check)")
+
+    def _held_out(self, w: _Watch) -> None:
+        """A rate limit holds the lookups back past the deadline: an event with no runs
+        seen is unverified for that reason (an empty answer before it is no verdict: runs
+        usually show up after the first look)."""
+        w.done = True
+        if not w.seen:
+            w.answered, w.problem = False, self.limited
 
     def _observe(self, w: _Watch, status: int, body: Any, now: float,
                  retry_after: float | None = None) -> None:
@@ -254,6 +265,9 @@ class _Poller:
             held = retry_after if retry_after is not None else w.delay
             self.not_before = max(self.not_before, now + held)
             w.delay = max(w.delay, held)
+            if self.not_before >= self.deadline:
+                self._held_out(w)
+                return
         if now + w.delay > self.deadline:
             w.done = True
 

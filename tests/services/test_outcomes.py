@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import re
 import socket
@@ -184,24 +185,34 @@ def test_bounded_concurrency():
 
 
 
-class RateLimited:
-    """A REST API that answers the first lookup of the batch 429 with `retry_after`, then
-    each event's runs; it notes when each lookup came."""
+RAN = Reply.json(200, {"data": [{"run_id": "r", "status": "Completed"}]})
 
-    def __init__(self, retry_after: str | None) -> None:
-        self.retry_after = retry_after
-        self.times: list[tuple[float, int]] = []
+
+def limited(retry_after: str | None = None, *, delay: float = 0.0, status: int = 429) -> Reply:
+    headers = [("retry-after", retry_after)] if retry_after is not None else []
+    return Reply.json(status, {"error": "rate limited"}, headers=headers, delay=delay)
+
+
+class RateLimited:
+    """A REST API answering lookup n (from 1) with `replies[n]`, and the runs of the event
+    otherwise; it notes when each lookup came, and when each answer left."""
+
+    def __init__(self, replies: dict[int, Reply]) -> None:
+        self.replies = replies
+        self.came: list[float] = []
+        self.answered: list[tuple[float, int]] = []
         self.lock = threading.Lock()
 
     def __call__(self, request: RecordedRequest) -> Reply:
+        now = time.monotonic()
         with self.lock:
-            first = not self.times
-            status = 429 if first else 200
-            self.times.append((time.monotonic(), status))
-        if first:
-            headers = [("retry-after", self.retry_after)] if self.retry_after else []
-            return Reply.json(429, {"error": "rate limited"}, headers=headers)
-        return Reply.json(200, {"data": [{"run_id": "r", "status": "Completed"}]})
+            self.came.append(now)
+            reply = self.replies.get(len(self.came), RAN)
+            self.answered.append((now + reply.delay, reply.status))
+        return reply
+
+    def limited_at(self) -> list[float]:
+        return [when for when, status in self.answered if status in (429, 503)]
 
 
 def test_a_rate_limited_runs_lookup_waits_as_long_as_retry_after_asks():
@@ -209,32 +220,81 @@ def test_a_rate_limited_runs_lookup_waits_as_long_as_retry_after_asks():
     come too fast. Every lookup of the batch waits that long (the limit is the account's),
     then the runs are confirmed; before, each event was looked up again on its own backoff
     (0.05 s here), into the same limit, and the console said nothing of it."""
-    api = RateLimited("1")
+    api = RateLimited({1: limited("1")})
     policy = PollPolicy(total=5.0, first_delay=0.01, factor=1.5, max_delay=0.25,
                         settle=0.05, concurrency=1)
     events = sent(*[f"01D{i:023d}" for i in range(6)])
     with FaultServer(default=api) as server:
         got = asyncio.run(confirm(server.origin, events, policy))
     assert {o.text for o in got.values()} == {"ran: 1 run"}
-    limited_at = api.times[0][0]
-    after = [when - limited_at for when, _ in api.times[1:]]
+    [held_from] = api.limited_at()
+    after = [when - held_from for when in api.came[1:]]
     assert after and min(after) >= 0.95  # nothing asked for during the second asked for
 
 
+def test_a_longer_hold_asked_for_meanwhile_holds_the_lookups_already_waiting():
+    """Four lookups at once: the first answers 503 (no Retry-After: a short hold), the
+    second 429 asking for 1 s a little later. The lookups waiting out the short hold went
+    out in the middle of the long one."""
+    api = RateLimited({1: limited(status=503), 2: limited("1", delay=0.2)})
+    # the 503's hold is the event's next backoff, 0.48 s: the others wait it out, and are
+    # still waiting when the 429 comes back
+    policy = PollPolicy(total=5.0, first_delay=0.3, factor=1.6, max_delay=2.0,
+                        settle=0.05, concurrency=4)
+    events = sent(*[f"01F{i:023d}" for i in range(8)])
+    with FaultServer(default=api) as server:
+        got = asyncio.run(confirm(server.origin, events, policy))
+    assert {o.text for o in got.values()} == {"ran: 1 run"}
+    long_hold = api.limited_at()[1]
+    inside = [round(when - long_hold, 2) for when in api.came
+              if long_hold < when < long_hold + 0.95]
+    assert inside == []
+
+
 def test_a_retry_after_past_the_budget_ends_the_lookup_and_says_why():
-    api = RateLimited("60")
+    api = RateLimited({1: limited("60")})
     policy = PollPolicy(total=2.0, first_delay=0.01, concurrency=2)
     events = sent(*[f"01E{i:023d}" for i in range(5)])
     start = time.monotonic()
     with FaultServer(default=api) as server:
         got = asyncio.run(confirm(server.origin, events, policy))
-        lookups = len(api.times)
+        lookups = len(api.came)
     assert time.monotonic() - start < 1.5  # not held to the end of the budget
     assert lookups <= 2  # the lookups already in flight when the first 429 came back
     unverified = [o for o in got.values() if o.kind.value == "unverified"]
     assert len(unverified) >= 4  # a lookup in flight beside the first may have seen runs
     assert all("answered 429 (too many requests; it asked to wait 60 s)" in o.text
                for o in unverified)
+
+
+def test_an_empty_answer_before_a_hold_past_the_budget_is_no_verdict():
+    """The event's first lookup found no runs yet (they usually show up after it), the next
+    a 429 asking for a minute: it said "no runs (none within 10 s)" after 0.3 s, and a
+    scenario's `dedup: "ran"` failed on it."""
+    api = RateLimited({1: Reply.json(200, {"data": []}), 2: limited("60")})
+    events = sent("01G" + "0" * 23)
+    with FaultServer(default=api) as server:
+        [outcome] = asyncio.run(confirm(server.origin, events, FAST)).values()
+    assert outcome.kind.value == "unverified"
+    assert "answered 429 (too many requests; it asked to wait 60 s)" in outcome.text
+
+
+def test_events_the_budget_never_reached_say_so_after_a_brief_rate_limit():
+    """A 429 early on, asking for 0.1 s; the API answers again, but the budget ends before
+    every event is looked up: those were "not checked within" it, as before the hold was
+    made (they all said "answered 429")."""
+    slow = {n: dataclasses.replace(RAN, delay=0.05) for n in range(2, 400)}
+    api = RateLimited({1: limited("0.1"), **slow})
+    policy = PollPolicy(total=0.8, first_delay=0.01, concurrency=2)
+    events = sent(*[f"01H{i:023d}" for i in range(200)])
+    with FaultServer(default=api) as server:
+        got = asyncio.run(confirm(server.origin, events, policy))
+    texts = Counter(o.text for o in got.values())
+    assert texts["ran: 1 run"] >= 5
+    unchecked = "unverified: not checked within 0.8 s (200 events to check)"
+    assert texts[unchecked] >= 100, texts
+    # only the event whose own lookup was answered 429 may say so
+    assert sum(n for text, n in texts.items() if "429" in text) <= 1, texts
 
 
 def test_events_left_at_the_deadline_are_settled_without_hogging_the_loop():
