@@ -465,6 +465,7 @@ def test_ctrl_c_is_heard_while_a_locked_history_is_waited_for(cli, workspace, ap
 
     from tests.e2e.conftest import ROOT
     from tests.support.fault_server import FaultServer
+    from tests.support.history_lock import wait_until_opened
 
     db = app_home / "data" / "history.sqlite3"
     assert cli("history").returncode == 0  # the file exists before the run
@@ -483,7 +484,7 @@ def test_ctrl_c_is_heard_while_a_locked_history_is_waited_for(cli, workspace, ap
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ,
                 cwd=ROOT)
             try:
-                time.sleep(1.5)  # started, checked, the step waiting for the lock
+                wait_until_opened(proc.pid, db)
                 assert proc.poll() is None, proc.communicate()
                 proc.send_signal(signal.SIGINT)
                 signalled = time.monotonic()

@@ -37,3 +37,26 @@ class LockAtFirstRequest:
         self.released.wait(8)
         conn.execute("ROLLBACK")
         conn.close()
+
+
+def wait_until_opened(pid: int, db: Path, timeout: float = 30.0) -> None:
+    """Until process `pid` has `db` open (it waits for the lock from then on): a fixed
+    sleep was too short on a loaded machine. Linux (/proc), as CI is."""
+    fds = Path(f"/proc/{pid}/fd")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if any(_target(fd) == str(db) for fd in fds.iterdir()):
+                time.sleep(0.2)  # past the open, into the wait
+                return
+        except OSError:  # the process ended, or a descriptor closed meanwhile
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"process {pid} never opened {db}")
+
+
+def _target(fd: Path) -> str:
+    try:
+        return str(fd.readlink())
+    except OSError:
+        return ""
