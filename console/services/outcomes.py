@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import heapq
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -242,7 +243,7 @@ class _Poller:
         elif status == 0:
             w.problem = f"the REST API at {self.access.origin} did not answer"
         elif status in (429, 503):
-            asked = f"; it asked to wait {retry_after:g} s" if retry_after is not None else ""
+            asked = f"; it asked to wait {_wait(retry_after)}" if retry_after is not None else ""
             w.problem = self.limited = (
                 f"the REST API at {self.access.origin} answered {status} "
                 f"({'too many requests' if status == 429 else 'unavailable'}{asked})")
@@ -316,6 +317,13 @@ class OutcomeBatch:
             rows, self.rows = self.rows, []
             self.last = self.write(rows)
         return self.last
+
+
+def _wait(seconds: float) -> str:
+    """A Retry-After as said to the user: "60 s", "29.4 s", never "inf s" or "1e+09 s"."""
+    if not math.isfinite(seconds) or seconds >= 86400:
+        return "a day or more"
+    return f"{seconds:.0f} s" if seconds >= 100 else f"{seconds:.3g} s"
 
 
 def _runs_of(body: Any) -> list[Any] | None:
