@@ -1296,6 +1296,38 @@ def test_cancel_stops_the_runs_lookup(qtbot, app_home, run_async):
         run_async(session(), timeout=30)
 
 
+def test_a_rate_limited_runs_lookup_shows_the_429_in_the_send_log(qtbot, app_home,
+                                                                  run_async):
+    """A REST API that asks to wait past the lookup's budget: the send log's Outcome says
+    unverified and why, at once, not after the whole budget."""
+    from console.services.environments import Environment
+    from tests.support.fault_server import FaultServer, Reply, accept_all
+
+    limited = Reply.json(429, {"error": "rate limited"}, headers=[("retry-after", "120")])
+    context, window = open_window(qtbot)
+    context.poll_policy = PollPolicy(total=30.0, first_delay=0.01)
+    with FaultServer(default=lambda r: accept_all(r) if r.method == "POST"
+                     else limited) as server:
+        async def session():
+            await context.start(inbox_port=0)
+            context.environments.put(Environment("Limited", "custom", server.origin,
+                                                 server.origin))
+            window.select_environment("Limited")
+            window.editor.setPlainText('{"name": "shop/a", "id": "rl-1"}')
+            began = asyncio.get_running_loop().time()
+            await send_with_key(window, "limited-key-1234")
+            await wait_until(lambda: window.log_model.rows and not window.flow.sending,
+                             timeout=20, message="the send and its lookup")
+            assert asyncio.get_running_loop().time() - began < 10  # not the 30 s budget
+            row = window.log_model.rows[-1]
+            assert row.outcome_kind == "unverified"
+            assert (f"the REST API at {server.origin} answered 429 (too many requests; it "
+                    "asked to wait 120 s)") in row.outcome_detail
+            await context.shutdown()
+
+        run_async(session(), timeout=30)
+
+
 def test_what_a_malformed_answer_is_shown_as(qtbot, app_home, run_async):
     """A 200 that broke off said "not accepted" in the Progress log (the status and the
     send log said unknown); 4 ids for 2 events said "4 of 2 accepted"; a server's error
