@@ -22,6 +22,7 @@ import logging
 import math
 import os
 import random
+import socket
 import ssl
 import time
 from collections.abc import Awaitable, Callable
@@ -246,9 +247,10 @@ class EventApiClient:
                                   "http:// or https:// URL with a host")
         except httpx.ConnectError as exc:
             if _caused_by(exc, ssl.SSLCertVerificationError):  # retrying won't change it
-                return _Attempt(error=f"could not connect to {where}: {_detail(exc)}"
+                return _Attempt(error=f"could not connect to {where}: {network_words(exc)}"
                                       f"{CA_HINT}")
-            return _Attempt(error=f"could not connect to {where}: {_detail(exc)}", retry=True)
+            return _Attempt(error=f"could not connect to {where}: {network_words(exc)}",
+                            retry=True)
         except httpx.ProxyError as exc:  # the proxy refused the tunnel: nothing reached the server
             variable = "HTTPS_PROXY" if request.url.scheme == "https" else "HTTP_PROXY"
             return _Attempt(error=f"the proxy (from the environment's {variable} or ALL_PROXY)"
@@ -258,7 +260,7 @@ class EventApiClient:
             return _Attempt(error=f"{where} closed the connection without answering",
                             retry=True, uncertain=True)
         except httpx.NetworkError as exc:
-            return _Attempt(error=f"the connection to {where} broke: {_detail(exc)}",
+            return _Attempt(error=f"the connection to {where} broke: {network_words(exc)}",
                             retry=True, uncertain=True)
         except httpx.HTTPError as exc:  # LocalProtocolError and the like: retrying won't help
             return _Attempt(error=f"cannot send to {where}: {_detail(exc)}")
@@ -360,7 +362,7 @@ class EventApiClient:
         except (TimeoutError, httpx.TimeoutException):
             return f"no answer within {_secs(HEALTH_TIMEOUT)}{self._through(origin)}"
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
-            return one_line(_detail(exc)) + self._through(origin)
+            return one_line(network_words(exc)) + self._through(origin)
         return None if response.status_code == 200 else f"answered {response.status_code}"
 
     def _through(self, origin: str) -> str:
@@ -543,6 +545,53 @@ def _proxy_retryable(exc: httpx.ProxyError) -> bool:
 
 def _detail(exc: BaseException) -> str:
     return str(exc).strip() or type(exc).__name__
+
+
+REFUSED = "connection refused: nothing listens there"
+NOT_TLS = "the TLS handshake failed: is it an http:// server, not https://?"
+_NOT_TLS_REASONS = {"WRONG_VERSION_NUMBER", "UNEXPECTED_EOF_WHILE_READING", "HTTP_REQUEST",
+                    "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG"}
+
+
+def network_words(exc: BaseException) -> str:
+    """What went wrong on the way to a server, in words: not httpx's class names
+    ("ConnectError", "ReadError": its message is often empty), `[Errno -2]` or OpenSSL's
+    `(_ssl.c:1006)`. The cause that says most is looked for down the chain."""
+    chain = _chain(exc)
+    for cause in chain:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            why = cause.verify_message or cause.reason or "not trusted"
+            return f"certificate verify failed: {why}"
+        if isinstance(cause, ssl.SSLError):
+            if (cause.reason or "") in _NOT_TLS_REASONS:
+                return NOT_TLS
+            return f"the TLS handshake failed ({(cause.reason or 'TLS error').lower()})"
+        if isinstance(cause, socket.gaierror):
+            return f"the host name was not found ({cause.strerror or 'no address'})"
+        if isinstance(cause, ConnectionRefusedError):
+            return REFUSED
+        if isinstance(cause, ConnectionResetError):
+            return "the server reset the connection"
+        if isinstance(cause, (BrokenPipeError, ConnectionAbortedError)):
+            return "the server closed the connection"
+    for cause in chain:  # "Network is unreachable", "No route to host": said plainly
+        if isinstance(cause, OSError) and cause.strerror:
+            return cause.strerror
+    text = str(exc).strip()
+    if text:
+        return text
+    return ("the answer could not be read" if isinstance(exc, httpx.ReadError) else
+            "the request could not be written" if isinstance(exc, httpx.WriteError) else
+            "the connection failed")
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(out) < 10:
+        out.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    return out
 
 
 def _secs(value: float) -> str:

@@ -12,10 +12,11 @@ import contextlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from console.core.errors import UserError
 from console.core.redact import PLACEHOLDER_KEY, key_problem
-from console.services.client import THROUGH_PROXY, Target
+from console.services.client import REFUSED, THROUGH_PROXY, Target
 from console.services.environments import (
     DEV_PLACEHOLDER_KEY,
     Environment,
@@ -156,10 +157,23 @@ def not_running_hint(env: Environment, error: str | None, *, window: bool) -> st
     attempts failed" and nothing more."""
     if (env.kind != "dev" or not on_this_machine(env.event_origin) or not error
             or not error.startswith("could not connect")
-            or "All connection attempts failed" not in error or THROUGH_PROXY in error):
+            or REFUSED not in error or THROUGH_PROXY in error):
         return None  # a certificate, a proxy, a remote `--url`: not a Dev Server to start
+    port = _port_of(env.event_origin)
+    at = "" if port == DEV_SERVER_PORT else f" --port {port}"  # where the send went
     inbox = ("pick Inbox, the built-in one" if window else
-             "run `event-console inbox` in another terminal: it listens where the Dev "
-             "Server would")
+             f"run `event-console inbox{at}` in another terminal: it listens where the "
+             "Dev Server would")
     return (f"nothing answers at {shown_origin(env.event_origin)}: is the Dev Server running?"
-            f" Start it with `npx inngest-cli@latest dev`, or {inbox}")
+            f" Start it with `npx inngest-cli@latest dev{at}`, or {inbox}")
+
+
+DEV_SERVER_PORT = 8288
+
+
+def _port_of(origin: str) -> int:
+    try:
+        parts = urlsplit(origin)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return DEV_SERVER_PORT

@@ -20,7 +20,14 @@ import pytest
 from console import __version__
 from console.core.ids import IdSeed
 from console.core.serialize import array_body, event_bytes
-from console.services.client import EventApiClient, RetryPolicy, SendResult, Target, Timeouts
+from console.services.client import (
+    EventApiClient,
+    RetryPolicy,
+    SendResult,
+    Target,
+    Timeouts,
+    network_words,
+)
 from tests.support.fault_server import FaultServer, Reply
 from tests.support.loopback import Listener
 
@@ -780,8 +787,35 @@ def test_a_certificate_that_fails_is_not_retried_and_says_how_to_trust_a_ca(tmp_
     finally:
         listener.close()
     assert result.attempts == 1 and len(handshakes) == 1
-    assert result.error is not None and "certificate verify failed" in result.error
+    assert result.error is not None and "certificate verify failed: " in result.error
+    assert "_ssl.c" not in result.error and "[SSL" not in result.error  # OpenSSL's codes
     assert result.error.endswith("or set SSL_CERT_FILE to its PEM file)")
+
+
+def test_network_failures_are_said_in_words(server):
+    """They read "ConnectError", "ReadError" (httpx's class names: its messages are often
+    empty), "[Errno -2] Name or service not known" or "(_ssl.c:1006)"."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    refused, _ = asyncio.run(_send_once(f"http://127.0.0.1:{port}"))
+    masked = f"/e/****{KEY[-4:]}"  # the key's last 4 characters, as everywhere
+    assert refused.error == (f"could not connect to http://127.0.0.1:{port}{masked}: "
+                             "connection refused: nothing listens there")
+    server.script(Reply.reset())
+    reset, _ = asyncio.run(_send_once(server.origin))
+    assert reset.error == (f"the connection to {server.origin}{masked} broke: the server "
+                           "reset the connection")
+    not_tls, _ = asyncio.run(_send_once(server.origin.replace("http://", "https://")))
+    assert not_tls.error is not None and not_tls.error.startswith(
+        "could not connect to https://127.0.0.1:")
+    assert not_tls.error.endswith(": the TLS handshake failed: is it an http:// server, "
+                                  "not https://?"), not_tls.error
+    # no name server here to ask: the chain httpx raises for an unknown host
+    unknown = httpx.ConnectError("[Errno -2] Name or service not known")
+    unknown.__cause__ = socket.gaierror(-2, "Name or service not known")
+    assert network_words(unknown) == "the host name was not found (Name or service not known)"
+    assert network_words(httpx.ReadError("")) == "the answer could not be read"
 
 
 def test_a_failure_through_a_proxy_names_the_proxy(monkeypatch):

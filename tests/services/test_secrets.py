@@ -251,15 +251,15 @@ def test_the_dev_server_hint_is_for_a_local_dev_server_that_does_not_answer(app_
 
     local = Environment("Dev", "dev", "http://127.0.0.1:8288", "http://127.0.0.1:8288")
     remote = Environment("https://inn.gs", "dev", "https://inn.gs", "https://inn.gs")
-    refused = ("could not connect to http://127.0.0.1:8288/e/****: All connection attempts "
-               "failed (gave up after 5 attempts)")
+    refused = ("could not connect to http://127.0.0.1:8288/e/****: connection refused: "
+               "nothing listens there (gave up after 5 attempts)")
     assert not_running_hint(local, refused, window=False) is not None
     assert not_running_hint(remote, refused.replace("http://127.0.0.1:8288", "https://inn.gs"),
                             window=False) is None
     cert = ("could not connect to https://127.0.0.1:8288/e/****: [SSL: "
             "CERTIFICATE_VERIFY_FAILED] certificate verify failed")
     assert not_running_hint(local, cert, window=False) is None
-    proxied = refused.replace(": All", f" {THROUGH_PROXY}: All")
+    proxied = refused.replace(": connection", f" {THROUGH_PROXY}: connection")
     assert not_running_hint(local, proxied, window=False) is None
 
 

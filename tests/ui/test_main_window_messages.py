@@ -253,10 +253,11 @@ def test_a_dev_server_that_is_not_running_says_what_to_do(qtbot, app_home, run_a
         await wait_until(lambda: not window.flow.sending and window.log_model.rows,
                          message="answered", timeout=20)
         message = window.statusBar().currentMessage()
+        port = origin.rsplit(":", 1)[1]  # not the Dev Server's 8288: said
         assert message == (f"0 of 1 accepted by Local Dev — nothing answers at {origin}: is "
                            "the Dev Server running? Start it with `npx inngest-cli@latest "
-                           "dev`, or pick Inbox, the built-in one"), message
-        assert "All connection attempts failed" in window.log_model.rows[-1].error
+                           f"dev --port {port}`, or pick Inbox, the built-in one"), message
+        assert "connection refused: nothing listens there" in window.log_model.rows[-1].error
         await context.shutdown()
 
     run_async(session(), timeout=40)
