@@ -15,7 +15,7 @@ from PySide6.QtGui import QGuiApplication
 from console.core.dedup import DedupLedger
 from console.core.plan import plan_requests
 from console.core.serialize import event_bytes
-from console.services.client import EventApiClient, Target
+from console.services.client import EventApiClient, RetryPolicy, Target
 from console.services.history import HistoryStore, now_ms
 from console.services.history_query import HistoryFilter
 from console.services.history_recorder import HistoryRecorder
@@ -397,6 +397,54 @@ def test_payload_size_kept_is_set_in_the_view(qtbot, sent_history):
         store.record_pending(env="Inbox", events=[raw])
         [row] = store.query(HistoryFilter(name="big"), with_payload=True)
     assert row.truncated and row.size == len(raw) and len(row.payload) == 2048
+
+
+def test_the_response_tab_shows_no_answer_as_none_and_a_refusal_as_read(qtbot, tmp_path):
+    """A connection refused read as a server's answer, `{"ids": [], "status": null,
+    "error": ...}`, and a 401's text body as JSON the server never sent."""
+    import socket
+
+    from tests.support.fault_server import FaultServer, Reply
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}"
+
+    async def send(store: HistoryStore, origin: str) -> None:
+        parts = [event_bytes({"name": "shop/x", "data": {}})]
+        recorder = HistoryRecorder(store, "Dev", parts, origin=origin)
+        plan = plan_requests([len(p) for p in parts], request_limit=1 << 19,
+                             event_limit=1 << 20)
+        client = EventApiClient(retry=RetryPolicy(max_attempts=1))
+        try:
+            await send_events(client, Target(origin, "evtkey-8c1f3a5e7b9d2c4e"), parts, plan,
+                              observer=recorder)
+        finally:
+            await client.aclose()
+
+    with HistoryStore(tmp_path / "h.sqlite3") as store:
+        asyncio.run(send(store, nowhere))
+        with FaultServer() as server:
+            server.script(Reply.text(401, "Event key not found"), Reply.reset())
+            asyncio.run(send(store, server.origin))
+            asyncio.run(send(store, server.origin))
+        refused, unknown_key, reset = store.query()[::-1]
+    detail = HistoryDetail()
+    qtbot.addWidget(detail)
+    detail.show_row(unknown_key, [])
+    assert detail.response_box.toPlainText().splitlines() == [
+        "status   401",
+        "ids      none",
+        "as read  server answered 401 with a body that is not JSON: 'Event key not found'"]
+    detail.show_row(refused, [])
+    text = detail.response_box.toPlainText()
+    assert text.startswith("no answer  nothing came back from the server\n"), text
+    assert "connection refused: nothing listens there" in text and "null" not in text
+    assert "Outcome unknown" not in detail.summary.text()  # refused: never sent, not unknown
+    detail.show_row(reset, [])  # the console did not stop: the connection broke
+    assert "the server reset the connection" in detail.response_box.toPlainText()
+    assert detail.summary.text().endswith("<small>Outcome unknown: no full answer came; the "
+                                          "server may or may not have taken it</small>")
 
 
 def test_outcome_tooltips_list_the_first_events_and_count_the_rest() -> None:

@@ -95,15 +95,7 @@ class HistoryDetail(QWidget):
                 ("state", row.state), ("attempts", row.attempts),
                 ("latency", None if row.latency_ms is None else f"{row.latency_ms:.1f} ms"),
             ]))
-        if row.request_id is None:
-            answer: dict[str, Any] = {"ids": [row.internal_id], "status": 200}
-        elif row.state != "done":
-            answer = {"state": row.state, "note": row.outcome_text}
-        else:
-            answer = {"ids": response_ids, "status": row.status}
-            if row.error:
-                answer["error"] = row.error
-        self.response_box.setPlainText(pretty(answer))
+        self.response_box.setPlainText(_answer_text(row, response_ids))
         runs: list[tuple[str, Any]] = [
             ("outcome", row.outcome_text), ("internal id", row.internal_id),
             ("dedup id", row.dedup_id),
@@ -113,3 +105,21 @@ class HistoryDetail(QWidget):
             runs.append(("before sending", row.predicted_detail or row.predicted))
         listing = json.loads(row.runs_json) if row.runs_json else []
         self.runs_box.setPlainText(_lines(runs) + ("\n" + pretty(listing) if listing else ""))
+
+
+def _answer_text(row: HistoryRow, response_ids: list[str]) -> str:
+    """The server's answer as the Event API gives it (`{"ids": [...], "status": 200}`)
+    when it took the request; otherwise what came, in plain lines. A connection that
+    failed had read as an answer: `{"ids": [], "status": null, "error": ...}`, and a
+    401's text body as JSON the server never sent. (The body itself is not kept.)"""
+    if row.request_id is None:
+        return pretty({"ids": [row.internal_id], "status": 200})
+    if row.state != "done":
+        return _lines([("no answer yet", row.state), ("outcome", row.outcome_text)])
+    if row.status == 200 and not row.error:
+        return pretty({"ids": response_ids, "status": row.status})
+    if row.status is None:
+        return _lines([("no answer", "nothing came back from the server"),
+                       ("why", row.error)])
+    return _lines([("status", row.status), ("ids", ", ".join(response_ids) or "none"),
+                   ("as read", row.error)])

@@ -23,7 +23,9 @@ OUTCOME_STYLE: dict[str, tuple[str, str, str]] = {
     "unverified": ("#b26a00", "?", "Runs could not be looked up"),
     "accepted": ("#66bb6a", "✓", "Accepted; runs were not looked up"),
     "not accepted": ("#c62828", "✕", "The server did not accept this event"),
-    "unknown": ("#ef6c00", "!", "Outcome unknown: the console stopped before the answer"),
+    # any unknown: a broken connection, a timeout, a cut answer, a stop, a crash
+    "unknown": ("#ef6c00", "!", "Outcome unknown: no full answer came; the server may or "
+                "may not have taken it"),
     "pending": ("#9e9e9e", "…", "Waiting for the server's answer"),
     "received": ("#00838f", "↓", "Captured by the built-in inbox"),
 }
