@@ -30,6 +30,7 @@ from console.services.inbox import (
     KEEP_EVENTS,
     CapturedEvent,
     InboxServer,
+    listen_problem,
 )
 from console.services.inbox_store import iso_millis
 
@@ -174,7 +175,7 @@ async def _serve(server: InboxServer, printer: _Printer) -> int:
             await server.start()
         except OSError as exc:
             raise UserError(f"the inbox cannot listen on {server.url}: "
-                            f"{exc.strerror or exc}") from None
+                            f"{listen_problem(exc, server.port)}") from None
         try:
             emit({"listening": server.url})
         except BrokenPipeError:

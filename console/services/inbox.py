@@ -11,6 +11,7 @@ loopback only unless told otherwise: it takes events from anyone who can reach i
 from __future__ import annotations
 
 import asyncio
+import errno
 import hmac
 import logging
 import time
@@ -68,6 +69,22 @@ def check_host(host: str, allow_remote: bool) -> None:
 
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
+
+
+def listen_problem(exc: OSError, port: int, *, window: bool = False) -> str:
+    """Why the inbox cannot listen on `port`, and what to do, in words: asyncio's own text
+    quotes a Python tuple ("error while attempting to bind on address ('127.0.0.1',
+    8288): address already in use")."""
+    # the window tries a free port by itself when the saved one fails
+    other = "" if window else ": pick another with --port N, or --port 0 for any free one"
+    if exc.errno == errno.EADDRINUSE:
+        return f"port {port} is in use (a Dev Server, or another inbox?){other}"
+    if exc.errno == errno.EACCES:
+        return f"port {port} needs privileges this user lacks{other}"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "that address is not one of this machine's"
+    text = exc.strerror or str(exc)
+    return text.rsplit("): ", 1)[-1] if "error while attempting to bind" in text else text
 
 
 class InboxServer:

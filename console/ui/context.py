@@ -13,7 +13,7 @@ from console.services.client import EventApiClient
 from console.services.environments import EnvironmentStore
 from console.services.history_async import AsyncHistory
 from console.services.history_schema import window_words
-from console.services.inbox import CapturedEvent, InboxServer
+from console.services.inbox import CapturedEvent, InboxServer, listen_problem
 from console.services.outcomes import PollPolicy
 from console.services.paths import AppPaths
 from console.services.secrets import SecretStore
@@ -94,7 +94,8 @@ class AppContext:
             try:
                 await server.start()
             except OSError as exc:
-                self.inbox_error = f"inbox could not listen on port {candidate}: {exc}"
+                self.inbox_error = (f"inbox could not listen on port {candidate}: "
+                                    f"{listen_problem(exc, candidate, window=True)}")
                 continue
             self.inbox, self.inbox_error = server, None
             break
