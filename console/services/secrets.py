@@ -6,6 +6,7 @@ One keyring entry per environment and key kind (service `event-console`, user
 
 from __future__ import annotations
 
+import os
 import shlex
 from dataclasses import dataclass, field
 from typing import Literal
@@ -16,12 +17,16 @@ from console.core.redact import key_problem, scrub
 SERVICE = "event-console"
 KeyKind = Literal["event", "signing"]
 
-KEYRING_HINT = (
+SECRET_SERVICE_HINT = (
     "Install and unlock a Secret Service (GNOME Keyring or KeePassXC on Linux; the system "
-    "keychain on macOS and Windows), or set INNGEST_EVENT_KEY for this shell."
-)
+    "keychain on macOS and Windows)")
+KEYRING_HINT = (SECRET_SERVICE_HINT + ", or set INNGEST_EVENT_KEY (INNGEST_SIGNING_KEY for a "
+                "signing key) for this shell.")
 FIX_HINT = (KEYRING_HINT + " In the window, Environments… can also keep the key in memory "
             "for this session only.")
+# the window has no shell: there, the key can be kept in memory instead
+WINDOW_HINT = (SECRET_SERVICE_HINT + ", or keep the key in memory for this session only "
+               "(Environments…, \"Keep keys in memory for this session only\").")
 NO_BACKEND = "no keyring backend is installed or none is running"
 NULL_BACKEND = ("the keyring backend is keyring's null backend (PYTHON_KEYRING_BACKEND or "
                 "keyringrc.cfg), which keeps nothing")
@@ -40,6 +45,15 @@ class KeyringUnavailable(UserError):
     @staticmethod
     def lead(reason: str) -> str:
         return f"No usable keyring: {reason.rstrip('.! ')}."
+
+    def window_text(self) -> str:
+        """The message as the window says it (no shell there to set a variable in)."""
+        return f"{self.lead(self.reason)} {WINDOW_HINT}"
+
+
+def in_window_words(exc: BaseException) -> str:
+    """What the window says of `exc`: a keyring's trouble with the window's own advice."""
+    return exc.window_text() if isinstance(exc, KeyringUnavailable) else str(exc)
 
 
 def _entry(env_name: str, kind: KeyKind) -> str:
@@ -60,8 +74,13 @@ class SecretStore:
             from keyring.backends import fail, null
 
             backend = keyring.get_keyring()
-        except Exception as exc:
-            return f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # PYTHON_KEYRING_BACKEND naming something unusable, say
+            chosen = os.environ.get("PYTHON_KEYRING_BACKEND", "").strip()
+            detail = str(exc).strip() or type(exc).__name__
+            if chosen:
+                return (f"PYTHON_KEYRING_BACKEND={chosen} is not a keyring backend that can "
+                        f"be loaded ({detail}): unset it, or name one")
+            return f"the keyring library could not start ({detail})"
         if isinstance(backend, fail.Keyring):
             return NO_BACKEND
         if isinstance(backend, null.Keyring):  # keeps nothing: "stored" would be a lie

@@ -35,7 +35,7 @@ from console.services.environments import (
     origins_problem,
     shown_origin,
 )
-from console.services.secrets import KEYRING_HINT, KeyringUnavailable
+from console.services.secrets import SECRET_SERVICE_HINT, KeyringUnavailable
 from console.ui import rich
 from console.ui.context import AppContext
 
@@ -155,7 +155,8 @@ class EnvironmentsDialog(QDialog):
         else:
             where = ("Keys saved here now cannot be kept: tick the box above to keep them "
                      "in memory for this session only.")
-        self.keyring_note.setText(f"{KeyringUnavailable.lead(problem)} {where} {KEYRING_HINT}")
+        self.keyring_note.setText(f"{KeyringUnavailable.lead(problem)} {where} "
+                                  f"{SECRET_SERVICE_HINT}.")
 
     # -- list --------------------------------------------------------------------------
     def _refresh(self, select: str | None = None) -> None:
@@ -294,7 +295,8 @@ class EnvironmentsDialog(QDialog):
         else:  # said, and after the refresh: a new environment of that name gets them
             self.status.setText(rich.error(
                 f"Removed {env.name!r}, but its keys are still in the keyring (a new "
-                f"environment named {env.name!r} would use them): {problem}"))
+                f"environment named {env.name!r} would use them): "
+                f"{problem.window_text()}"))
 
     def _select(self, name: str) -> None:
         env = next((e for e in self._entries() if e.name == name), None)
@@ -386,7 +388,8 @@ class EnvironmentsDialog(QDialog):
             try:
                 self.secrets.rename(old, env.name)
             except KeyringUnavailable as exc:  # locked, say: nothing moved
-                failed.append(f"any keys it has in the keyring stay under {old!r}: {exc}")
+                failed.append(f"any keys it has in the keyring stay under {old!r}: "
+                              f"{exc.window_text()}")
             except UserError as exc:  # a key another tool stored badly: the rest moved
                 failed.append(str(exc))
         session = self.session_only.isChecked()

@@ -48,6 +48,7 @@ from console.services.environments import (
     shown_origin,
 )
 from console.services.inbox import CapturedEvent
+from console.services.secrets import in_window_words
 from console.services.targets import environment_named, resolve_target
 from console.services.text_files import read_text_file
 from console.ui import rich
@@ -720,7 +721,7 @@ class MainWindow(QMainWindow):
                     resolve_target, env, self.context.environments, self.context.secrets)
                 checked = await self.dedup.checked(resolved, prepared, shown=shown)
             except UserError as exc:  # no usable key, or the history failed to answer
-                self.statusBar().showMessage(f"Not sent: {exc}")
+                self.statusBar().showMessage(f"Not sent: {in_window_words(exc)}")
                 return
             if checked is not None:
                 predictions = (self.dedup.banner.predictions if shown and checked is prepared

@@ -44,6 +44,19 @@ def test_env_add_list_set_key_remove(cli, keyring_backend, app_home):
     assert keyring.get_password("event-console", "Staging/event") is None
 
 
+def test_a_keyring_backend_variable_that_names_nothing_is_said_so(cli):
+    """It read "No usable keyring: ModuleNotFoundError: No module named 'nonexistent'",
+    not naming the variable that chose it."""
+    wrong = {"PYTHON_KEYRING_BACKEND": "nonexistent.Backend"}
+    set_key = cli("env", "set-key", "Dev Server", input="evt-key-abcd1234\n", env=wrong)
+    assert set_key.returncode == 2
+    assert set_key.stderr.startswith(
+        "event-console: No usable keyring: PYTHON_KEYRING_BACKEND=nonexistent.Backend is not "
+        "a keyring backend that can be loaded (No module named 'nonexistent'): unset it, or "
+        "name one. Install"), set_key.stderr
+    assert "ModuleNotFoundError" not in set_key.stderr
+
+
 def test_without_a_keyring_send_and_set_key_say_why_and_what_to_do(cli):
     no_keyring = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     assert cli("env", "add", "Staging", "--kind", "cloud").returncode == 0
@@ -63,9 +76,9 @@ def test_without_a_keyring_send_and_set_key_say_why_and_what_to_do(cli):
         assert done.stderr == (
             "event-console: No usable keyring: no keyring backend is installed or none is "
             "running. Install and unlock a Secret Service (GNOME Keyring or KeePassXC on "
-            "Linux; the system keychain on macOS and Windows), or set INNGEST_EVENT_KEY for "
-            "this shell. In the window, Environments… can also keep the key in memory for "
-            "this session only.\n")
+            "Linux; the system keychain on macOS and Windows), or set INNGEST_EVENT_KEY "
+            "(INNGEST_SIGNING_KEY for a signing key) for this shell. In the window, "
+            "Environments… can also keep the key in memory for this session only.\n")
     assert "evt-key-abcd1234" not in set_key.stderr
     null = {"PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}  # keeps nothing
     set_key = cli("env", "set-key", "Staging", input="evt-key-abcd1234\n", env=null)
@@ -111,7 +124,8 @@ def test_a_keyring_that_cannot_prompt_says_why(app_home):
     assert subprocess.run([sys.executable, "-m", "console", "env", "add", "Staging", "--kind",
                            "cloud"], env=env, capture_output=True, check=False).returncode == 0
     hint = (". Install and unlock a Secret Service (GNOME Keyring or KeePassXC on Linux; the "
-            "system keychain on macOS and Windows), or set INNGEST_EVENT_KEY for this shell.")
+            "system keychain on macOS and Windows), or set INNGEST_EVENT_KEY "
+            "(INNGEST_SIGNING_KEY for a signing key) for this shell.")
 
     rcs, said = session(locked_start, set_key)
     assert rcs == ["rc=2"]

@@ -92,7 +92,10 @@ def test_without_a_keyring_it_says_so_and_keeps_keys_for_the_session(qtbot, app_
     assert dialog.keyring_note.text().startswith(
         "No usable keyring: no keyring backend is installed or none is running. Keys saved "
         "here now stay in memory for this session only. Install")
-    assert "INNGEST_EVENT_KEY" in dialog.keyring_note.text()
+    # what to do, without the CLI's shell variable: the box above is the window's way
+    assert dialog.keyring_note.text().endswith("Install and unlock a Secret Service (GNOME "
+                                               "Keyring or KeePassXC on Linux; the system "
+                                               "keychain on macOS and Windows).")
     assert dialog.session_only.isChecked()
     dialog._select("Dev Server")
     dialog.event_key.setText("session-only-key-0001")
@@ -240,9 +243,9 @@ def test_a_locked_keyring_is_said_at_select_and_at_remove(qtbot, app_home):
             "keyring (a new environment named 'Prod' would use them): No usable keyring: the "
             "keyring is locked and could not be unlocked (no unlock prompt was answered). "
             "Install and unlock a Secret Service (GNOME Keyring or KeePassXC on Linux; the "
-            "system keychain on macOS and Windows), or set INNGEST_EVENT_KEY for this shell. "
-            "In the window, Environments… can also keep the key in memory for this session "
-            "only.</span>")
+            "system keychain on macOS and Windows), or keep the key in memory for this "
+            "session only (Environments…, \"Keep keys in memory for this session only\")."
+            "</span>")
 
 
 def test_with_a_locked_keyring_a_new_environment_is_renamed_without_a_false_alarm(qtbot,

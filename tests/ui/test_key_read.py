@@ -70,6 +70,11 @@ def test_a_slow_keyring_read_leaves_the_window_working(qtbot, app_home, run_asyn
                          message="the refusal")
         message = window.statusBar().currentMessage()
         assert message.startswith("Not sent: No usable keyring: RuntimeError: "), message
+        # the window's advice: no shell here to set INNGEST_EVENT_KEY in
+        assert message.endswith("or keep the key in memory for this session only "
+                                "(Environments…, \"Keep keys in memory for this session "
+                                "only\")."), message
+        assert "INNGEST_EVENT_KEY" not in message
         assert not window._checking and len(context.inbox.events) == 1
         del keyring_backend.get_password
         await context.shutdown()

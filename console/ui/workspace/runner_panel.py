@@ -51,7 +51,7 @@ from console.services.junit import junit_xml
 from console.services.run_results import RunReport, load_rows, report_json
 from console.services.run_verify import WindowSession
 from console.services.runner import Limits, RunsVerifier, ScenarioRunner
-from console.services.secrets import SecretStore
+from console.services.secrets import SecretStore, in_window_words
 from console.services.targets import resolve_target
 from console.services.workspace import Workspace, WorkspaceChange
 from console.ui import rich
@@ -403,7 +403,7 @@ class RunnerPanel(QWidget):
                 try:
                     await self._aim(runner)
                 except UserError as exc:  # no usable key: nothing was sent
-                    self._show_problems([], str(exc))
+                    self._show_problems([], in_window_words(exc))
                     return None
             if previous is None:
                 problems = await runner.precheck_async()
