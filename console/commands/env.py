@@ -235,7 +235,7 @@ def cmd_set_key(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from console.services.client import EventApiClient
+    from console.services.client import EventApiClient, health_words
 
     env = _store().get(args.name)
     try:
@@ -253,8 +253,5 @@ def cmd_test(args: argparse.Namespace) -> int:
             await client.aclose()
 
     problem = asyncio.run(check())
-    if problem is None:
-        print_line(f"{env.name}: reachable ({origin}/health)")
-        return 0
-    print_line(f"{env.name}: not reachable ({origin}/health): {problem}")
-    return 1
+    print_line(f"{env.name}: {health_words(origin, problem)}")
+    return 0 if problem is None else 1

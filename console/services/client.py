@@ -363,7 +363,7 @@ class EventApiClient:
             return f"no answer within {_secs(HEALTH_TIMEOUT)}{self._through(origin)}"
         except (httpx.HTTPError, httpx.InvalidURL, OSError) as exc:
             return one_line(network_words(exc)) + self._through(origin)
-        return None if response.status_code == 200 else f"answered {response.status_code}"
+        return None if response.status_code == 200 else f"{ANSWERED}{response.status_code}"
 
     def _through(self, origin: str) -> str:
         """" (through the proxy …)" when a request to `origin` goes through one."""
@@ -545,6 +545,20 @@ def _proxy_retryable(exc: httpx.ProxyError) -> bool:
 
 def _detail(exc: BaseException) -> str:
     return str(exc).strip() or type(exc).__name__
+
+
+ANSWERED = "answered "  # how health_problem begins when the server did answer
+
+
+def health_words(origin: str, problem: str | None) -> str:
+    """`GET {origin}/health` in words: reachable, reachable but not healthy (a server that
+    answered 404 had read "not reachable: answered 404"), or not reachable."""
+    if problem is None:
+        return f"reachable ({origin}/health)"
+    if problem.startswith(ANSWERED):
+        return (f"reachable, but {origin}/health {problem}, not 200 (is this the origin of "
+                "an Inngest event API?)")
+    return f"not reachable ({origin}/health): {problem}"
 
 
 REFUSED = "connection refused: nothing listens there"

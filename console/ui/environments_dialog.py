@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from console.core.errors import UserError
 from console.core.redact import mask_key
+from console.services.client import health_words
 from console.services.environments import (
     EVENT_LIMIT_CLOUD_FREE,
     EVENT_LIMIT_SELF_HOSTED,
@@ -435,8 +436,8 @@ class EnvironmentsDialog(QDialog):
 
         async def check() -> None:
             problem = await self.context.client.health_problem(origin)
-            self.status.setText(rich.text(f"{origin} is reachable") if problem is None
-                                else rich.error(f"{origin} is not reachable: {problem}"))
+            words = health_words(origin, problem)
+            self.status.setText(rich.text(words) if problem is None else rich.error(words))
 
         if self._testing is not None:
             self._testing.cancel()

@@ -41,6 +41,7 @@ from console.core.template import TemplateEngine, has_template_marks
 from console.core.template_scope import problems_in_source, render_text
 from console.core.threads import on_daemon_thread
 from console.core.validation import validate_text, without_placeholder_types
+from console.services.client import health_words
 from console.services.environments import (
     EVENT_LIMIT_SELF_HOSTED,
     Environment,
@@ -490,7 +491,7 @@ class MainWindow(QMainWindow):
             problem = await self.context.client.health_problem(origin)
             if self.env_combo.currentData() == env.name:
                 said = "reachable" if problem is None else "not reachable"
-                self._show_health(said, f"{origin}: {said}" + (f": {problem}" if problem else ""))
+                self._show_health(said, health_words(origin, problem))
 
         self.context.tasks.spawn(probe(), "health")
 

@@ -327,6 +327,18 @@ def test_a_name_with_spaces_around_it_is_said_and_found_as_it_is_kept(cli):
         "Pad: not reachable (http://127.0.0.1:19103/health): ")  # and why
 
 
+def test_a_server_that_answers_health_with_an_error_is_reachable_but_said_so(cli):
+    """A server answering 404 read "not reachable (...): answered 404": it had answered."""
+    from tests.support.fault_server import FaultServer, Reply
+
+    with FaultServer(default=lambda request: Reply.text(404, "not found")) as server:
+        assert cli("env", "add", "Wrong", "--event-origin", server.origin).returncode == 0
+        tested = cli("env", "test", "Wrong")
+    assert tested.returncode == 1
+    assert tested.stdout == (f"Wrong: reachable, but {server.origin}/health answered 404, "
+                             "not 200 (is this the origin of an Inngest event API?)\n")
+
+
 def test_set_key_never_from_argv_and_needs_input(cli):
     done = cli("env", "set-key", "Dev Server", "sekrit")
     assert done.returncode == 2 and "unrecognized arguments" in done.stderr

@@ -137,14 +137,15 @@ def test_test_connection_reports_reachability(qtbot, app_home, run_async):
         async def check():
             dialog._test()
             await wait_until(lambda: "reachable" in dialog.status.text(), message="reachable")
-            assert dialog.status.text() == f"{inbox.url} is reachable"
+            assert dialog.status.text() == f"reachable ({inbox.url}/health)"
             dialog.rest_origin.setText("http://127.0.0.1:9")
             dialog._test()
-            await wait_until(lambda: "is not reachable: " in dialog.status.text(),
+            await wait_until(lambda: "not reachable (" in dialog.status.text(),
                              message="unreachable")
             # why, in the error colour, in words (it said "All connection attempts failed")
             assert dialog.status.text().startswith("<span style=")
-            assert "http://127.0.0.1:9 is not reachable: connection refused: nothing listens" in (
+            assert ("not reachable (http://127.0.0.1:9/health): connection refused: nothing "
+                    "listens") in (
                 dialog.status.text())
 
         run_async(check())
@@ -214,7 +215,7 @@ def test_test_connection_checks_the_origins_as_save_does_and_requests_nothing_ba
             dialog.rest_origin.setText("")
             dialog._test()
             await wait_until(lambda: "reachable" in dialog.status.text(), message="reachable")
-            assert dialog.status.text() == f"{inbox.url} is reachable"
+            assert dialog.status.text() == f"reachable ({inbox.url}/health)"
 
         run_async(no_rest_api())
 

@@ -1199,7 +1199,7 @@ def test_the_reachability_mark_says_why_an_environment_is_not_reachable(
 
     run_async(check())
     assert shown(window.health_dot.toolTip()) == (
-        f"{origin}: not reachable: connection refused: nothing listens there")
+        f"not reachable ({origin}/health): connection refused: nothing listens there")
 
 
 def test_a_key_in_the_sdk_origins_is_never_shown_or_requested(qtbot, app_home, monkeypatch):
