@@ -32,6 +32,8 @@ from console.core.problems import Problem, Severity
 
 AFTER_THE_END = "Unexpected text after the end of the JSON document"
 ANOTHER_EVENT = ": several events go in one array [ … ], or one per line as JSON Lines"
+# the next event on the same line: JSON Lines would not read it either
+ANOTHER_ON_THE_LINE = ": several events go in one array [ … ]"
 _WS = re.compile(r"[ \t\n\r]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _SCALAR = re.compile(r"-?[0-9][0-9.eE+-]*|true|false|null")
@@ -205,6 +207,13 @@ def _shown(c: str) -> str:
     return f"U+{ord(c):04X}" + (f" ({name.lower()})" if name else "")
 
 
+def _another(text: str, end: int, pos: int) -> str:
+    """What follows a whole document at `pos` (`end`: where the document ended)."""
+    if text[pos] != "{":
+        return _unseen(text, pos)
+    return ANOTHER_EVENT if "\n" in text[end:pos] else ANOTHER_ON_THE_LINE
+
+
 def _unseen(text: str, pos: int) -> str:
     """", found U+00A0 (no-break space)" when the character at `pos` cannot be seen (the
     underline sat on what looked like a space), else nothing."""
@@ -312,8 +321,7 @@ def _scan(text: str, *, skip_valid: bool = False) -> _Scan:
                 if not stack:
                     pos = _ws(text, pos)
                     if pos < n:
-                        raise _Fail(AFTER_THE_END + (ANOTHER_EVENT if text[pos] == "{"
-                                                     else _unseen(text, pos)), pos)
+                        raise _Fail(AFTER_THE_END + _another(text, node.end, pos), pos)
                     return _Scan(value, node, None, duplicates, depth)
                 frame = stack[-1]
                 pos = _ws(text, pos)

@@ -155,7 +155,9 @@ SYNTAX_ERRORS = [
     ("[.5]", "Invalid number: a number starts with '-' or a digit", 1, 2),
     ("[1, // two\n2]", "Comments are not allowed in JSON", 1, 5),
     ('{"a": 1} {"b": 2}', "Unexpected text after the end of the JSON document: several "
-     "events go in one array [ … ], or one per line as JSON Lines", 1, 10),
+     "events go in one array [ … ]", 1, 10),
+    ('{"a": 1}\n{"b": 2}', "Unexpected text after the end of the JSON document: several "
+     "events go in one array [ … ], or one per line as JSON Lines", 2, 1),
     ('{"a": 1}\n[2]', "Unexpected text after the end of the JSON document", 2, 1),
     ("[1,,2]", "Unexpected ',': expected a value", 1, 4),
     ('{"é☕": 1,, }', "Expected a property name in double quotes, found ','", 1, 10),

@@ -224,6 +224,12 @@ def test_json_lines_on_stdin_without_the_flag_says_to_pass_it(cli):
     planned = cli("send", "--dry-run", "--jsonl", "-", input=text)
     assert planned.returncode == 0, planned.stderr
     assert [json.loads(line)["events"] for line in planned.stdout.splitlines()] == [2]
+    # two on one line: --jsonl would refuse them too, so it is not offered
+    same_line = cli("send", "--dry-run", "-", input='{"name": "a"} {"name": "b"}\n')
+    assert same_line.stderr.splitlines() == [
+        "<stdin>:1:15: Unexpected text after the end of the JSON document: several events go "
+        "in one array [ … ]",
+        "event-console: nothing sent: 1 problem(s) in <stdin>"]
 
 
 def test_version(cli):
