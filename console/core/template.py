@@ -440,12 +440,36 @@ def _evaluate(expr: _Expr, scope: Mapping[str, Any]) -> Any:
                             offset=expr.offset) from None
 
 
+_TAKES = re.compile(r"((?:\w+\.)*)(\w+)\(\) takes (\d+) positional arguments? but (\d+) "
+                    r"(?:were|was) given")
+_NO_ATTRIBUTE = re.compile(r"'(\w+) object' has no attribute '(.*)'", re.DOTALL)
+_KINDS = {"int": "a number", "float": "a number", "str": "a text", "bool": "true or false",
+          "list": "a list", "tuple": "a list", "dict": "an object", "NoneType": "null"}
+
+
 def _problem(exc: Exception) -> tuple[str, str]:
-    """(what, why) of an error in the template's own Python code. Jinja folds constants as
-    it compiles: `"nan" | float` becomes the Python name `nan`, which is not defined."""
+    """(what, why) of an error in the template's own Python code, in words, not Python's
+    class names ("ZeroDivisionError", "RenderRun.uuid() takes 1 positional argument but 2
+    were given"). Jinja folds constants as it compiles: `"nan" | float` becomes the Python
+    name `nan`, which is not defined."""
     if isinstance(exc, NameError) and exc.name in ("nan", "inf"):
         return "NaN or Infinity", "JSON cannot hold it"
-    return type(exc).__name__, str(exc)
+    if isinstance(exc, ZeroDivisionError):
+        return "division by zero", "a number cannot be divided by 0"
+    if isinstance(exc, OverflowError):
+        return "a number too large", str(exc)
+    text = str(exc)
+    if isinstance(exc, TypeError):
+        takes = _TAKES.fullmatch(text)
+        if takes:  # a helper of the template's scope is a method: its `self` is counted
+            owner, name = takes.group(1), takes.group(2)
+            wanted, given = (int(takes.group(n)) - bool(owner) for n in (3, 4))
+            count = "no arguments" if wanted == 0 else f"{wanted} argument{'s' * (wanted > 1)}"
+            return "wrong arguments", f"{name}() takes {count}, not {given}"
+        return "wrong type", text
+    if isinstance(exc, ValueError):
+        return "bad value", text
+    return "cannot compute it", text
 
 
 def _runtime_error(exc: Exception, offset: int | None) -> TemplateError:
@@ -453,6 +477,13 @@ def _runtime_error(exc: Exception, offset: int | None) -> TemplateError:
     if isinstance(exc, SecurityError):
         return TemplateError(f"refused by the template sandbox: {text}", offset=offset)
     if isinstance(exc, UndefinedError):
+        missing = _NO_ATTRIBUTE.fullmatch(text)
+        # `{{ seq.x }}`: Jinja's "'int object' has no attribute 'x'" (a private name, the
+        # sandbox hides: said as before)
+        if missing and not missing.group(2).startswith("_"):
+            kind = _KINDS.get(missing.group(1), f"a {missing.group(1)}")
+            return TemplateError(f"no such attribute: {kind} has no {missing.group(2)!r}",
+                                 offset=offset)
         return TemplateError(f"unknown variable: {text}", offset=offset)
     return TemplateError(text, offset=offset)
 

@@ -169,7 +169,17 @@ def test_syntax_errors_name_the_problem_and_where():
 
 
 def test_runtime_errors_are_template_errors():
-    assert error("{{ 1 / 0 }}").message == "ZeroDivisionError in {{1 / 0}}: division by zero"
+    # in words, not Python's class names ("ZeroDivisionError", "RenderRun.uuid() takes 1
+    # positional argument but 2 were given": uuid() takes none), nor "unknown variable"
+    # for an attribute a value lacks
+    assert error("{{ 1 / 0 }}").message == (
+        "division by zero in {{1 / 0}}: a number cannot be divided by 0")
+    assert error("{{ uuid(5) }}").message == (
+        "wrong arguments in {{uuid(5)}}: uuid() takes no arguments, not 1")
+    assert error("{{ (10**400) | float }}").message == (
+        "a number too large in {{(10**400) | float}}: int too large to convert to float")
+    assert error("{{ seq.x }}").message == "no such attribute: a number has no 'x'"
+    assert error("{{ 'x'.foo() }}").message == "no such attribute: a text has no 'foo'"
     # Jinja folds "nan" | float into the Python name `nan` as it compiles: a NameError
     assert error('{{ "nan" | float }}').message == (
         'NaN or Infinity in {{"nan" | float}}: JSON cannot hold it')
