@@ -353,3 +353,14 @@ def _value(value: Any) -> str:
 
 def fail(message: str) -> UserError:
     return UserError(message)
+
+
+def positive_bytes(value: str) -> int:
+    """An argparse type: a positive number of bytes ("524288", "524_288", "524,288")."""
+    try:
+        number = int(value.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of bytes: {value!r}") from None
+    if number <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number of bytes")
+    return number

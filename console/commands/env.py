@@ -9,7 +9,7 @@ import shlex
 import sys
 from typing import Any
 
-from console.commands.common import emit, print_line
+from console.commands.common import emit, positive_bytes, print_line
 from console.core.errors import UserError
 from console.core.redact import mask_key
 from console.core.terminal import say, typed_text, visible
@@ -51,9 +51,9 @@ def add_parser(subparsers: Any) -> None:
                      "the event origin otherwise)")
     add.add_argument("--branch", metavar="NAME", help="branch environment (x-inngest-env)",
                      type=typed_text)
-    add.add_argument("--request-limit", type=int, metavar="BYTES",
+    add.add_argument("--request-limit", type=positive_bytes, metavar="BYTES",
                      help=f"largest request body (default {REQUEST_LIMIT:,})")
-    add.add_argument("--event-limit", type=int, metavar="BYTES",
+    add.add_argument("--event-limit", type=positive_bytes, metavar="BYTES",
                      help="largest event (default 256 KiB for cloud, 3 MiB otherwise)")
     add.add_argument("--paid", action="store_true",
                      help="Inngest Cloud paid plan: 3 MiB events, not 256 KiB (--kind cloud "

@@ -21,7 +21,7 @@ import threading
 import time
 from typing import Any
 
-from console.commands.common import emit, json_line
+from console.commands.common import emit, json_line, positive_bytes
 from console.core.errors import InputError, UserError
 from console.core.terminal import typed_text
 from console.services.inbox import (
@@ -56,7 +56,7 @@ def add_parser(subparsers: Any) -> None:
                         "(repeatable; default '*')")
     parser.add_argument("--run-delay", type=float, default=0.0, metavar="SECONDS",
                         help="simulated runs appear this long after their event")
-    parser.add_argument("--event-limit", type=int, default=DEFAULT_EVENT_LIMIT,
+    parser.add_argument("--event-limit", type=positive_bytes, default=DEFAULT_EVENT_LIMIT,
                         metavar="BYTES", help="largest event accepted (default 3 MiB)")
     parser.add_argument("--keep", type=int, default=KEEP_EVENTS, metavar="N",
                         help="captured events kept for lookups (GET /v1/events/…); older "

@@ -27,6 +27,7 @@ from console.commands.common import (
     interruptible,
     jsonl_hint,
     pick_environment,
+    positive_bytes,
     raising_on_stop_signals,
     read_input,
     resolve,
@@ -46,10 +47,10 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the plan, send nothing")
     parser.add_argument("--jsonl", action="store_true",
                         help="input is JSON Lines (.jsonl and .ndjson files are)")
-    parser.add_argument("--request-limit", type=int, metavar="BYTES",
+    parser.add_argument("--request-limit", type=positive_bytes, metavar="BYTES",
                         help="largest request body; bigger batches are split (default: the "
                         "environment's, 524,288 unless raised)")
-    parser.add_argument("--event-limit", type=int, metavar="BYTES",
+    parser.add_argument("--event-limit", type=positive_bytes, metavar="BYTES",
                         help="largest event (default: the environment's)")
     parser.add_argument("--concurrency", type=int, default=1, metavar="N",
                         help="requests in flight at once (default 1: in order)")
@@ -65,12 +66,8 @@ def run_send(args: argparse.Namespace) -> int:
     from console.core.batch import is_jsonl_name
     from console.core.pipeline import prepare_text
 
-    for value, flag in (
-        (args.request_limit, "--request-limit"), (args.event_limit, "--event-limit"),
-        (args.concurrency, "--concurrency"),
-    ):
-        if value is not None and value <= 0:
-            raise InputError(f"{flag} must be a positive number")
+    if args.concurrency <= 0:  # the limits are checked as they are read (positive_bytes)
+        raise InputError("--concurrency must be a positive number")
     clock = Stopwatch()
     chosen, store = pick_environment(args)
     env = replace(

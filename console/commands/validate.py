@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from console.commands.common import positive_bytes
 from console.core.batch import is_jsonl_name
 from console.core.errors import InputError
 from console.core.problems import Problem
@@ -22,14 +23,6 @@ from console.core.validation import validate_text
 DEFAULT_EVENT_LIMIT = 3 * 1024 * 1024
 
 
-def _positive_bytes(value: str) -> int:
-    try:
-        number = int(value.replace("_", "").replace(",", ""))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of bytes: {value!r}") from None
-    if number <= 0:
-        raise argparse.ArgumentTypeError("must be a positive number of bytes")
-    return number
 
 
 def add_parser(subparsers: Any) -> None:
@@ -44,7 +37,7 @@ def add_parser(subparsers: Any) -> None:
     limits = parser.add_mutually_exclusive_group()
     limits.add_argument("--env", metavar="NAME", help="use this environment's per-event limit",
                         type=typed_text)
-    limits.add_argument("--event-limit", metavar="BYTES", type=_positive_bytes,
+    limits.add_argument("--event-limit", metavar="BYTES", type=positive_bytes,
                         help=f"per-event size limit (default {DEFAULT_EVENT_LIMIT:,})")
     parser.add_argument("--jsonl", action="store_true", help="read every FILE as JSON Lines")
     parser.set_defaults(func=run_validate)
@@ -79,7 +72,8 @@ def run_validate(args: argparse.Namespace) -> int:
     if args.schemas:
         folder = Path(args.schemas)
         if not folder.is_dir():
-            print(f"event-console: --schemas {args.schemas}: no such folder", file=sys.stderr)
+            what = "a file, not a folder" if folder.exists() else "no such folder"
+            print(f"event-console: --schemas {args.schemas}: {what}", file=sys.stderr)
             return 2
         library = load_schema_dir(folder)
         for file_problem in library.problems:

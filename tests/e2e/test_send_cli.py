@@ -109,6 +109,13 @@ def test_unreadable_input_and_usage_errors_exit_2(cli, tmp_path):
     assert folder.returncode == 2 and "not a regular file" in folder.stderr
     unknown = cli("send", "--env", "Nope", str(binary))
     assert unknown.returncode == 2 and "no environment named 'Nope'" in unknown.stderr
+    # the byte limits read as validate reads them (it said "invalid int value: 'abc'")
+    for limit, said in (("abc", "not a number of bytes: 'abc'"),
+                        ("0", "must be a positive number of bytes")):
+        bad = cli("send", "--dry-run", "--event-limit", limit, str(marked))
+        assert bad.returncode == 2 and bad.stderr.endswith(
+            f"argument --event-limit: {said}\n"), bad.stderr
+    assert cli("send", "--dry-run", "--request-limit", "524_288", str(marked)).returncode == 0
 
 
 def test_dry_run_prints_the_plan_and_sends_nothing(cli, tmp_path):

@@ -71,6 +71,9 @@ def test_schemas_folder_checks_data_and_reports_broken_schema_files(files: Path)
     missing = run("validate", "--schemas", str(files / "nope"), str(files / "good.json"))
     assert missing.returncode == 2
     assert missing.stderr == f"event-console: --schemas {files / 'nope'}: no such folder\n"
+    a_file = run("validate", "--schemas", str(files / "good.json"), str(files / "good.json"))
+    assert (a_file.returncode, a_file.stderr) == (
+        2, f"event-console: --schemas {files / 'good.json'}: a file, not a folder\n")
 
 
 def test_unreadable_input_exits_two_after_checking_the_rest(files: Path) -> None:
