@@ -152,14 +152,19 @@ def _checked_variable(variable: str, key: str | None) -> str | None:
 
 
 def not_running_hint(env: Environment, error: str | None, *, window: bool) -> str | None:
-    """What to do when the Dev Server did not answer at all: the first send of a new user
-    (the Dev Server is picked at first start) had said "could not connect … All connection
-    attempts failed" and nothing more."""
-    if (env.kind != "dev" or not on_this_machine(env.event_origin) or not error
-            or not error.startswith("could not connect")
+    """What to do when the Dev Server (or, for the CLI, the built-in inbox) did not answer
+    at all: the first send of a new user (the Dev Server is picked at first start) had said
+    "could not connect … All connection attempts failed" and nothing more."""
+    if (env.kind not in ("dev", "inbox") or not on_this_machine(env.event_origin)
+            or not error or not error.startswith("could not connect")
             or REFUSED not in error or THROUGH_PROXY in error):
         return None  # a certificate, a proxy, a remote `--url`: not a Dev Server to start
     port = _port_of(env.event_origin)
+    if env.kind == "inbox":  # the window's own inbox moves to a free port by itself
+        return None if window else (
+            f"nothing answers at {shown_origin(env.event_origin)}: the built-in inbox "
+            f"listens while the window is open, or run `event-console inbox --port {port}` "
+            "in another terminal")
     at = "" if port == DEV_SERVER_PORT else f" --port {port}"  # where the send went
     inbox = ("pick Inbox, the built-in one" if window else
              f"run `event-console inbox{at}` in another terminal: it listens where the "

@@ -261,6 +261,18 @@ def test_the_dev_server_hint_is_for_a_local_dev_server_that_does_not_answer(app_
     assert not_running_hint(local, cert, window=False) is None
     proxied = refused.replace(": connection", f" {THROUGH_PROXY}: connection")
     assert not_running_hint(local, proxied, window=False) is None
+    # the Inbox environment with no inbox running: said how to start one (it said nothing)
+    inbox = Environment("Inbox", "inbox", "http://127.0.0.1:8289", "http://127.0.0.1:8289")
+    to_inbox = refused.replace("8288", "8289")
+    assert not_running_hint(inbox, to_inbox, window=False) == (
+        "nothing answers at http://127.0.0.1:8289: the built-in inbox listens while the "
+        "window is open, or run `event-console inbox --port 8289` in another terminal")
+    assert not_running_hint(inbox, to_inbox, window=True) is None  # the window's own moves
+    # a Dev Server on another port: the commands name it
+    elsewhere = Environment("Dev", "dev", "http://127.0.0.1:9999", "http://127.0.0.1:9999")
+    hint = not_running_hint(elsewhere, refused.replace("8288", "9999"), window=False)
+    assert hint is not None and "`npx inngest-cli@latest dev --port 9999`" in hint
+    assert "`event-console inbox --port 9999`" in hint
 
 
 def test_the_set_key_command_in_the_message_can_be_pasted(keyring_backend, app_home):
