@@ -224,9 +224,12 @@ class EventApiClient:
             async with asyncio.timeout(self._timeouts.attempt):
                 response = await self._http.send(request, stream=True)
                 try:
-                    return await self._read(response, events, target.secrets())
+                    read = await self._read(response, events, target.secrets())
                 finally:
                     await response.aclose()
+                if response.status_code == 413 and read.error:  # what to do about it
+                    read.error += TOO_LARGE
+                return read
         except httpx.ConnectTimeout:
             return _Attempt(error=f"could not connect to {where} within "
                                   f"{_secs(self._timeouts.connect)}", retry=True)
@@ -547,6 +550,8 @@ def _detail(exc: BaseException) -> str:
     return str(exc).strip() or type(exc).__name__
 
 
+TOO_LARGE = ("; the server takes smaller requests: lower the request limit (--request-limit, "
+             "or the environment's) and batches are split smaller")
 ANSWERED = "answered "  # how health_problem begins when the server did answer
 
 

@@ -792,6 +792,18 @@ def test_a_certificate_that_fails_is_not_retried_and_says_how_to_trust_a_ca(tmp_
     assert result.error.endswith("or set SSL_CERT_FILE to its PEM file)")
 
 
+def test_a_413_says_to_lower_the_request_limit(server):
+    """"server answered 413 with a body that is not JSON: 'request body too large'" said
+    nothing of the request limit that splits batches smaller."""
+    server.script(Reply.text(413, "request body too large"))
+    result, _ = asyncio.run(_send_once(server.origin))
+    assert result.status == 413
+    assert result.error == (
+        "server answered 413 with a body that is not JSON: 'request body too large'; the "
+        "server takes smaller requests: lower the request limit (--request-limit, or the "
+        "environment's) and batches are split smaller")
+
+
 def test_network_failures_are_said_in_words(server):
     """They read "ConnectError", "ReadError" (httpx's class names: its messages are often
     empty), "[Errno -2] Name or service not known" or "(_ssl.c:1006)"."""
