@@ -455,9 +455,11 @@ def _is_int(value: Any) -> bool:
 
 
 def check_scenario(scenario: Scenario, templates: Mapping[str, EventTemplate],
-                   engine: TemplateEngine) -> list[FileProblem]:
+                   engine: TemplateEngine, *,
+                   unloaded: Sequence[str] = ()) -> list[FileProblem]:
     """Cross-file checks before anything is sent: templates exist, placeholders compile,
-    `steps.NAME` names an earlier step."""
+    `steps.NAME` names an earlier step. `unloaded`: template files that did not load (a
+    missing template may be one of them: said so)."""
     source = scenario.source
     if source is None:
         raise ValueError("check_scenario needs a scenario parsed from text")
@@ -473,9 +475,11 @@ def check_scenario(scenario: Scenario, templates: Mapping[str, EventTemplate],
                 template = templates.get(item.template)
                 if template is None:
                     known = ", ".join(sorted(templates)) or "none in this workspace"
+                    broken = (f"; {len(unloaded)} template file(s) did not load, and one may "
+                              f"be it: {', '.join(unloaded)}" if unloaded else "")
                     problems.append(source.problem(
                         f"{item.pointer}/template",
-                        f"no template named {item.template!r} (templates: {known})"))
+                        f"no template named {item.template!r} (templates: {known}{broken})"))
                     continue
                 checks = [(item.overrides, f"{item.pointer}/with", source)]
                 _, refs = engine.check_value(template.event)

@@ -360,7 +360,8 @@ class Workspace:
 
     def check(self, scenario: Scenario) -> list[FileProblem]:
         """Cross-file problems of a scenario: missing templates, bad placeholders."""
-        return check_scenario(scenario, self.templates, self.engine)
+        return check_scenario(scenario, self.templates, self.engine,
+                              unloaded=[self.display(p) for p in self.unloaded("templates")])
 
     def template_file(self, template: EventTemplate, *, replacing: str | None = None
                       ) -> tuple[Path, bytes]:

@@ -325,6 +325,18 @@ def test_a_data_file_or_scenario_linked_out_of_the_checkout_is_not_read(cli, wor
         assert proc.returncode == 0, (data, proc.stderr)
 
 
+def test_a_template_file_that_did_not_load_is_named_where_its_template_is_missing(
+        cli, workspace):
+    """A broken order-created.json read "no template named 'order-created' (templates: none
+    in this workspace)": the file is there; it did not load."""
+    (workspace / "templates" / "order-created.json").write_text('{"format": "event-console')
+    proc = cli("run", "checkout", "--workspace", str(workspace), "--dry-run")
+    assert proc.returncode == 2
+    assert ("no template named 'order-created' (templates: none in this workspace; 1 "
+            "template file(s) did not load, and one may be it: templates/order-created.json)"
+            ) in proc.stderr, proc.stderr
+
+
 def test_a_template_name_used_twice_is_reported_before_what_it_breaks(cli, workspace):
     (workspace / "templates" / "000.json").write_text(json.dumps(
         {"format": "event-console/template@1", "name": "order-created",
