@@ -299,7 +299,8 @@ class Bag:
 
 
 _EMPTY = {"vars": "no vars are set", "row": "the row is empty",
-          "steps": "no earlier step has an \"as\" name"}
+          # an "as" step that failed (to render, to send) is not there either
+          "steps": "no earlier step with an \"as\" name has succeeded"}
 
 
 class _Undefined(StrictUndefined):

@@ -146,6 +146,10 @@ def test_missing_vars_row_and_steps_say_what_exists():
     assert exc.message == "unknown variable: row has no 'city' (the row is empty)"
     assert error("{{ vars.prefix }}").message == (
         "unknown variable: vars has no 'prefix' (no vars are set)")
+    # step 1 (as "order") failed to render: it read "no earlier step has an "as" name"
+    assert error("{{ steps.order.ids[0] }}", steps={}).message == (
+        "unknown variable: steps has no 'order' (no earlier step with an \"as\" name has "
+        "succeeded)")
     assert error("{{ steps.pay.ids[0] }}", steps={"order": {"ids": []}}).message == (
         "unknown variable: steps has no 'pay' (it has: order)")
     assert error("{{ steps.order.idz }}", steps={"order": {"ids": []}}).message == (
