@@ -20,9 +20,11 @@ def test_a_dev_server_that_is_not_running_gets_a_hint(cli, tmp_path):
     path.write_text('{"name": "app/first", "data": {}}')
     done = cli("send", "--env", "Local Dev", "--no-history", str(path))
     assert done.returncode == 1
+    port = origin.rsplit(":", 1)[1]  # not the Dev Server's 8288: the commands name it
     assert done.stderr.strip().endswith(
         f"event-console: nothing answers at {origin}: is the Dev Server running? Start it "
-        "with `npx inngest-cli@latest dev`, or run `event-console inbox` in another "
+        f"with `npx inngest-cli@latest dev --port {port}`, or run `event-console inbox "
+        f"--port {port}` in another "
         "terminal: it listens where the Dev Server would"), done.stderr
 
 
