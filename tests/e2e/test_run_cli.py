@@ -470,14 +470,7 @@ def test_ctrl_c_is_heard_while_a_locked_history_is_waited_for(cli, workspace, ap
                                                              tmp_path):
     """Another program held the history's write lock as a step opened it: the run waited
     its 5 s for the lock before it heard Ctrl+C."""
-    import sqlite3
-    import subprocess
-    import sys
-    import time
-
-    from tests.e2e.conftest import ROOT
-    from tests.support.fault_server import FaultServer
-    from tests.support.history_lock import wait_until_opened
+    from tests.support.history_lock import interrupted_while_locked
 
     db = app_home / "data" / "history.sqlite3"
     assert cli("history").returncode == 0  # the file exists before the run
@@ -485,34 +478,14 @@ def test_ctrl_c_is_heard_while_a_locked_history_is_waited_for(cli, workspace, ap
     junit = tmp_path / "j.xml"
     environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
     environ.update(EVENT_CONSOLE_HOME=str(app_home), **KEY)
-    holder = sqlite3.connect(db, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
-    try:
-        with FaultServer() as server:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "console", "run", "one", "--workspace",
-                 str(workspace), "--url", server.origin, "--no-verify", "--junit",
-                 str(junit)],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ,
-                cwd=ROOT)
-            try:
-                wait_until_opened(proc.pid, db)
-                assert proc.poll() is None, proc.communicate()
-                proc.send_signal(signal.SIGINT)
-                signalled = time.monotonic()
-                out, err = proc.communicate(timeout=30)
-                heard_in = time.monotonic() - signalled
-            finally:
-                proc.kill()
-            posts = [r for r in server.requests if r.method == "POST"]
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
-    assert proc.returncode == 130, err
-    assert heard_in < 3.0  # not after the rest of the 5 s wait
-    assert posts == []
-    assert "Traceback" not in err
-    [step] = lines(out)
+    seen = interrupted_while_locked(db, lambda origin: [
+        "run", "one", "--workspace", str(workspace), "--url", origin, "--no-verify",
+        "--junit", str(junit)], environ)
+    assert seen.code == 130, seen.err
+    assert seen.heard_in < 3.0  # not after the rest of the 5 s wait
+    assert seen.posts == 0
+    assert "Traceback" not in seen.err
+    [step] = lines(seen.out)
     assert step["state"] == "cancelled"
     assert [s.get("message") for s in etree.parse(str(junit)).getroot().findall(
         ".//testcase/skipped")] == ["stopped"]

@@ -304,11 +304,7 @@ def test_a_history_locked_mid_send_stops_the_send_with_a_message(cli, app_home, 
 def test_ctrl_c_is_heard_while_a_locked_history_is_waited_for(cli, app_home, tmp_path):
     """Another program held the history's write lock as a send opened it: the send waited
     its 5 s for the lock before it heard Ctrl+C, and then ended with exit 2 ("locked")."""
-    import sqlite3
-    import time
-
-    from tests.e2e.conftest import ROOT
-    from tests.support.history_lock import wait_until_opened
+    from tests.support.history_lock import interrupted_while_locked
 
     db = app_home / "data" / "history.sqlite3"
     assert cli("history").returncode == 0  # the file exists before the send
@@ -316,33 +312,13 @@ def test_ctrl_c_is_heard_while_a_locked_history_is_waited_for(cli, app_home, tmp
     event.write_text('{"name": "lock/x", "data": {}}')
     environ = {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
     environ.update(EVENT_CONSOLE_HOME=str(app_home), INNGEST_EVENT_KEY="local-key-1234")
-    holder = sqlite3.connect(db, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
-    try:
-        with FaultServer() as server:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "console", "send", "--url", server.origin,
-                 "--no-verify", str(event)],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ,
-                cwd=ROOT)
-            try:
-                wait_until_opened(proc.pid, db)
-                assert proc.poll() is None, proc.communicate()
-                proc.send_signal(signal.SIGINT)
-                signalled = time.monotonic()
-                out, err = proc.communicate(timeout=30)
-                heard_in = time.monotonic() - signalled
-            finally:
-                proc.kill()
-            posts = [r for r in server.requests if r.method == "POST"]
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
-    assert proc.returncode == 130, err
-    assert heard_in < 3.0  # not after the rest of the 5 s wait
-    assert (posts, out) == ([], "")
-    assert err.endswith("event-console: interrupted while the history was opened: nothing "
-                        "was sent\n"), err
+    seen = interrupted_while_locked(db, lambda origin: [
+        "send", "--url", origin, "--no-verify", str(event)], environ)
+    assert seen.code == 130, seen.err
+    assert seen.heard_in < 3.0  # not after the rest of the 5 s wait
+    assert (seen.posts, seen.out) == (0, "")
+    assert seen.err.endswith("event-console: interrupted while the history was opened: "
+                             "nothing was sent\n"), seen.err
 
 
 def test_a_history_that_cannot_be_opened_is_one_line_not_a_traceback(cli, app_home, tmp_path):

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.fault_server import RecordedRequest, Reply, accept_all
+from tests.support.fault_server import FaultServer, RecordedRequest, Reply, accept_all
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class LockAtFirstRequest:
@@ -60,3 +67,42 @@ def _target(fd: Path) -> str:
         return str(fd.readlink())
     except OSError:
         return ""
+
+
+@dataclass
+class LockedRun:
+    """What `interrupted_while_locked` saw."""
+
+    code: int
+    out: str
+    err: str
+    heard_in: float  # seconds from the signal to the exit
+    posts: int  # events requests the server got
+
+
+def interrupted_while_locked(db: Path, args: Callable[[str], list[str]],
+                             environ: dict[str, str]) -> LockedRun:
+    """`python -m console *args(origin)` while another connection holds `db`'s write lock
+    (a database browser mid-change), Ctrl+C once the command has the history open."""
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with FaultServer() as server:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "console", *args(server.origin)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environ,
+                cwd=ROOT)
+            try:
+                wait_until_opened(proc.pid, db)
+                assert proc.poll() is None, proc.communicate()
+                proc.send_signal(signal.SIGINT)
+                signalled = time.monotonic()
+                out, err = proc.communicate(timeout=30)
+                heard_in = time.monotonic() - signalled
+            finally:
+                proc.kill()
+            posts = sum(r.method == "POST" for r in server.requests)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    return LockedRun(proc.returncode, out, err, heard_in, posts)
