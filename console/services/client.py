@@ -529,14 +529,7 @@ def _http_client(*, tls: bool, **options: Any) -> tuple[httpx.AsyncClient, str |
 
 
 def _caused_by(exc: BaseException, kind: type[BaseException]) -> bool:
-    seen: BaseException | None = exc
-    for _ in range(10):
-        if seen is None:
-            return False
-        if isinstance(seen, kind):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
+    return any(isinstance(cause, kind) for cause in _chain(exc))
 
 
 def _proxy_retryable(exc: httpx.ProxyError) -> bool:
@@ -605,6 +598,7 @@ def network_words(exc: BaseException) -> str:
 
 
 def _chain(exc: BaseException) -> list[BaseException]:
+    """`exc` and what caused it, ten deep at most."""
     out: list[BaseException] = []
     seen: BaseException | None = exc
     while seen is not None and len(out) < 10:
