@@ -39,6 +39,7 @@ from console.core.ids import IdSeed
 from console.core.redact import mask_key, mask_url, scrub
 from console.core.terminal import one_line, utf8_safe
 from console.services.environments import is_loopback_host
+from console.services.outcomes import HOLDING
 from console.services.trust import trust_context
 
 Sleep = Callable[[float], Awaitable[None]]
@@ -411,7 +412,7 @@ class EventApiClient:
             parsed = json.loads(body)
         except ValueError:
             parsed = None
-        if response.status_code in (429, 503):  # a lookup's rate limit: how long to wait
+        if response.status_code in HOLDING:  # a lookup's rate limit: how long to wait
             return RestAnswer(response.status_code, parsed, _retry_after(response))
         return response.status_code, parsed
 

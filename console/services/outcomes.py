@@ -37,6 +37,9 @@ STEP_SECONDS, STEP_EVENTS = 0.005, 100
 MAX_RUNS_KEPT = 20
 
 
+HOLDING = (429, 503)  # answers that hold every lookup back (see _Poller)
+
+
 class JsonGetter(Protocol):
     """`EventApiClient.get_json`: (status, parsed JSON); (0, None) when there was no answer."""
 
@@ -242,7 +245,7 @@ class _Poller:
                          "event) to every lookup")
         elif status == 0:
             w.problem = f"the REST API at {self.access.origin} did not answer"
-        elif status in (429, 503):
+        elif status in HOLDING:
             asked = f"; it asked to wait {_wait(retry_after)}" if retry_after is not None else ""
             w.problem = self.limited = (
                 f"the REST API at {self.access.origin} answered {status} "
@@ -262,7 +265,7 @@ class _Poller:
             if w.seen is not None:  # runs vanished? keep what we saw
                 w.done = True
                 return
-        if status in (429, 503):
+        if status in HOLDING:
             held = retry_after if retry_after is not None else w.delay
             self.not_before = max(self.not_before, now + held)
             w.delay = max(w.delay, held)

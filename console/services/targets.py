@@ -18,6 +18,7 @@ from console.core.errors import UserError
 from console.core.redact import PLACEHOLDER_KEY, key_problem
 from console.services.client import REFUSED, THROUGH_PROXY, Target
 from console.services.environments import (
+    DEV_ORIGIN,
     DEV_PLACEHOLDER_KEY,
     Environment,
     EnvironmentStore,
@@ -173,7 +174,7 @@ def not_running_hint(env: Environment, error: str | None, *, window: bool) -> st
             f" Start it with `npx inngest-cli@latest dev{at}`, or {inbox}")
 
 
-DEV_SERVER_PORT = 8288
+DEV_SERVER_PORT = urlsplit(DEV_ORIGIN).port or 8288
 
 
 def _port_of(origin: str) -> int:
