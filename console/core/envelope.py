@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -254,7 +253,11 @@ def check_event(value: Any, *, pointer: str = "", event_limit: int,
     return [*issues, over] if over else issues
 
 
-_DIGITS_OF_FLOAT_MAX = re.compile(rb"[0-9]{309}")  # 1.8e308 has 309 digits
+# 1.8e308 has 309 digits. A digit run that long is looked for as a substring of the bytes
+# with each digit made "0" and the rest " ": a regex (`[0-9]{309}`) tried each position
+# in turn, 16 us per ~1 KiB event, 40 % of checking a file of 20,000 of them.
+_DIGITS_AS_ZEROS = bytes(0x30 if 0x30 <= b <= 0x39 else 0x20 for b in range(256))
+_DIGIT_RUN = b"0" * 309
 
 
 def huge_integer_at(part: bytes, value: Any) -> str | None:
@@ -263,8 +266,8 @@ def huge_integer_at(part: bytes, value: Any) -> str | None:
     reads one as an int; Go's decoder, reading `data` into float64s, refuses it ("cannot
     unmarshal number … into Go value of type float64"). Only the fields the server reads
     count (it ignores an unknown top-level key), and only bytes with 309 digits in a row
-    are walked: the common case costs one scan in C."""
-    if _DIGITS_OF_FLOAT_MAX.search(part) is None or not isinstance(value, dict):
+    are walked: the common case costs two passes in C."""
+    if _DIGIT_RUN not in part.translate(_DIGITS_AS_ZEROS) or not isinstance(value, dict):
         return None
     fields, keys = as_read(value)
     for field, item in fields.items():
