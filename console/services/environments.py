@@ -18,6 +18,7 @@ from typing import Any, Literal
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from console.core.errors import UserError
+from console.core.positions import parse_with_positions
 from console.core.redact import PLACEHOLDER_KEY, has_event_key, mask_url
 from console.services.atomic import write_text_atomic
 from console.services.paths import AppPaths, private_folder
@@ -439,12 +440,13 @@ class EnvironmentStore:
         been dropped from the file at the next save, without a word in the window."""
         store = cls(path, sdk=sdk)
         try:
-            raw = json.loads(store.path.read_text(encoding="utf-8"))
+            text = store.path.read_text(encoding="utf-8")
         except (FileNotFoundError, NotADirectoryError):  # a home that is a file holds none
             store.saved = [dev_server(), inbox()]
             return store
-        except ValueError as exc:  # not JSON, or not UTF-8
-            store._broken(str(exc))
+        except UnicodeDecodeError as exc:
+            store._broken(f": not UTF-8 text (byte 0x{exc.object[exc.start]:02x} at offset "
+                          f"{exc.start})")
             return store
         except OSError as exc:  # the file is there: it is not damaged, only not readable
             store.unreadable = exc.strerror or str(exc)
@@ -452,9 +454,14 @@ class EnvironmentStore:
                             "environments are used for now, and nothing is saved over it.")
             store.saved = [dev_server(), inbox()]
             return store
+        doc = parse_with_positions(text)
+        if doc.error is not None:  # where, as `validate` and the editor say it
+            store._broken(f":{doc.error.line}:{doc.error.column}: {doc.error.message}")
+            return store
+        raw = doc.value
         items = raw.get("environments", []) if isinstance(raw, dict) else None
         if not isinstance(items, list):
-            store._broken("it holds no list of environments")
+            store._broken(": it holds no list of environments")
             return store
         problems: list[str] = []
         for item in items:
@@ -482,10 +489,11 @@ class EnvironmentStore:
         return store
 
     def _broken(self, why: str) -> None:
+        """`why`: what follows the file's name (`:LINE:COL: message`, or `: message`)."""
         kept = _keep_broken(self.path)
-        self.notice = (f"{self.path} could not be read ({why}); starting with the default "
-                       "environments. " + ("The broken file was kept as .broken." if kept else
-                                           "It could not be moved aside."))
+        self.notice = (f"{self.path}{why.rstrip('.')}. Starting with the default environments;"
+                       + (f" the broken file was kept as {self.path.name}.broken." if kept else
+                          " it could not be moved aside."))
         self.saved = [dev_server(), inbox()]
 
     def save(self) -> None:

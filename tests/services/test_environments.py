@@ -42,13 +42,26 @@ def test_saved_environments_round_trip_and_hold_no_keys(app_home):
     assert again.default().name == "Prod"
 
 
-def test_broken_file_is_kept_aside_with_a_message(app_home):
+@pytest.mark.parametrize(("text", "where"), [
+    # the place as `validate` and the editor give it: it had quoted Python's JSON message
+    # ("Expecting property name enclosed in double quotes: line 2 column 16 (char 34)")
+    ('{"environments": [\n  {"name": "x",}\n]}\n',
+     ":2:15: Trailing comma: remove the ',' before '}'"),
+    (b"\xff{}", ": not UTF-8 text (byte 0xff at offset 0)"),
+])
+def test_broken_file_is_kept_aside_with_a_message(app_home, text, where):
     paths = app_paths().ensure()
-    paths.environments_file.write_text("{not json")
+    if isinstance(text, bytes):
+        paths.environments_file.write_bytes(text)
+    else:
+        paths.environments_file.write_text(text)
     store = EnvironmentStore.load(paths, environ={})
-    assert "could not be read" in store.notice
+    assert store.notice == (f"{paths.environments_file}{where}. Starting with the default "
+                            "environments; the broken file was kept as "
+                            "environments.json.broken.")
     assert [e.name for e in store.all()] == ["Dev Server", "Inbox"]
-    assert paths.environments_file.with_name("environments.json.broken").exists()
+    kept = paths.environments_file.with_name("environments.json.broken")
+    assert kept.read_bytes() == (text if isinstance(text, bytes) else text.encode())
 
 
 def test_hostile_entries_are_not_used_and_said(app_home):
