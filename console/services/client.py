@@ -119,7 +119,8 @@ class SendResult:
 
     @property
     def ok(self) -> bool:
-        return self.status == 200 and self.accepted == self.events
+        return (self.status is not None and is_2xx(self.status)
+                and self.accepted == self.events)
 
 
 @dataclass
@@ -242,7 +243,7 @@ class EventApiClient:
             # the status line came, the body stalled: the server has acted on the request
             status = response.status_code
             return _Attempt(
-                status=status, retry=_retryable(status), uncertain=_success(status),
+                status=status, retry=_retryable(status), uncertain=is_2xx(status),
                 error=f"server answered {status} but the rest of its answer did not arrive "
                       f"within {_secs(self._timeouts.attempt)}",
             )
@@ -284,7 +285,7 @@ class EventApiClient:
         status = response.status_code
         retry = _retryable(status)
         # a success status whose body cannot be read: the server has acted on the request
-        outcome = _Attempt(status=status, retry=retry, uncertain=_success(status),
+        outcome = _Attempt(status=status, retry=retry, uncertain=is_2xx(status),
                            retry_after=_retry_after(response) if retry else None)
         if 300 <= status < 400:  # never followed: the key goes only to the origin set
             # decoded first: /x/evtkey%5FSECRET is the key, written another way; the key
@@ -332,7 +333,7 @@ class EventApiClient:
                              f"{_snip(raw, secrets)}")
             return outcome
         ids = parsed.get("ids")
-        if _success(status) and not isinstance(ids, list):  # taken, but which ids?
+        if is_2xx(status) and not isinstance(ids, list):  # taken, but which ids?
             outcome.error = f"server answered {status} without a list of ids"
             return outcome
         # ids go to events by place, up to the first that is not one: the real Dev Server
@@ -344,11 +345,16 @@ class EventApiClient:
         outcome.error = _server_error(status, parsed, len(outcome.ids), events)
         # a 4xx says what it took; a 200 that names fewer ids than events took the
         # request, and may have taken the events it gave no id (a resend could be a repeat)
-        outcome.uncertain = _success(status) and len(outcome.ids) < events
+        outcome.uncertain = is_2xx(status) and len(outcome.ids) < events
         if any(isinstance(i, str) and i for i in listed[taken:]):  # ["01A", "", "01C"]
             outcome.error = (f"server answered {status} with ids that leave out event "
                              f"#{taken + 1} and name later ones")
             outcome.uncertain = True  # which of the later events it took is unclear
+        elif taken < len(listed) and listed[taken] != "":  # [1]: it had read as "0 ids"
+            shown = scrub(json.dumps(listed[taken], ensure_ascii=False), secrets)
+            outcome.error = (f"server answered {status} with an id that is not text for event "
+                             f"#{taken + 1}: {shown[:40]}{'…' if len(shown) > 40 else ''}")
+            outcome.uncertain = is_2xx(status)
         return outcome
 
     async def health(self, origin: str) -> bool:
@@ -424,12 +430,12 @@ def _server_error(status: int, parsed: dict[str, Any], accepted: int, events: in
     """The server's own words when it has any; a plain sentence otherwise."""
     for key in ("error", "message"):
         text = parsed.get(key)
-        if isinstance(text, str) and text.strip() and (status != 200 or key == "error"):
+        if isinstance(text, str) and text.strip() and (not is_2xx(status) or key == "error"):
             return text
-    if status == 200:
+    if is_2xx(status):  # a 201 or 202 (a proxy's) that names every id took them all
         if accepted != events:
             ids = "id" if accepted == 1 else "ids"
-            return f"server answered 200 with {accepted} {ids} for {events} events"
+            return f"server answered {status} with {accepted} {ids} for {events} events"
         return None
     return f"server answered {status}"
 
@@ -446,7 +452,8 @@ class RestAnswer(tuple[int, Any]):
         return answer
 
 
-def _success(status: int) -> bool:
+def is_2xx(status: int) -> bool:
+    """A status that says the request was taken (the Event API's 200; a proxy's 201, 202)."""
     return 200 <= status < 300
 
 

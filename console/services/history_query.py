@@ -19,6 +19,7 @@ from typing import IO, Any
 from console.core.clock import iso_local
 from console.core.errors import UserError
 from console.core.serialize import json_text
+from console.services.client import is_2xx
 from console.services.history_schema import FTS_TABLE, dedup_days, searchable_sql
 
 # a request's events are consecutive rows from first_event_id: a rowid range, no index needed
@@ -29,6 +30,11 @@ _GLOB = re.compile(r"[*?\[]")
 _WORD = re.compile(r"[^\W_]+")
 
 STATUS_CHOICES = ("accepted", "not accepted", "4xx", "5xx", "no answer", "unknown", "pending")
+
+
+def answered_ok(status: int | None, error: str | None) -> bool:
+    """The server took the request and said nothing against it."""
+    return status is not None and is_2xx(status) and not error
 
 
 def _status_clause(status: str) -> tuple[str, list[Any]]:
@@ -165,6 +171,12 @@ class HistoryRow:
     @property
     def outcome_text(self) -> str:
         return self.outcome_detail or self.outcome
+
+    @property
+    def answered_ok(self) -> bool:
+        """The server took the request and said nothing against it (a 2xx: a proxy's 201
+        as well as the Event API's 200)."""
+        return answered_ok(self.status, self.error)
 
     @property
     def event(self) -> Any:

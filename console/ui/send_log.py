@@ -10,6 +10,7 @@ from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtGui import QAction, QColor, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QTableView, QWidget
 
+from console.services.history_query import answered_ok
 from console.ui import rich
 from console.ui.colours import colour
 from console.ui.history.icons import outcome_icon, outcome_meaning
@@ -35,6 +36,10 @@ class LogRow:
     @property
     def pending(self) -> bool:
         return self.status is None and self.error is None
+
+    @property
+    def answered_ok(self) -> bool:
+        return answered_ok(self.status, self.error)
 
 
 PENDING = "sending…"  # the Status of a request not answered yet
@@ -73,7 +78,7 @@ class SendLogModel(ListTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column == "Outcome" and row.outcome_kind:
             return outcome_icon(row.outcome_kind)
         if role == Qt.ItemDataRole.ForegroundRole and column == "Status":
-            if row.status == 200 and not row.error:
+            if row.answered_ok:
                 return QColor(colour("ok"))
             if row.status is not None or row.error:
                 return QColor(colour("error"))

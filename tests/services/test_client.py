@@ -860,3 +860,26 @@ def test_a_failure_through_a_proxy_names_the_proxy(monkeypatch):
     monkeypatch.delenv("HTTP_PROXY")
     direct, _ = asyncio.run(_send_once(f"http://127.0.0.1:{port}"))
     assert direct.error is not None and "through the proxy" not in direct.error
+
+
+def test_an_id_that_is_not_text_is_named_not_counted_as_none(server: FaultServer) -> None:
+    """`{"ids": [1]}` read as "server answered 200 with 0 ids for 1 events"."""
+    server.script(Reply.json(200, {"ids": ["01A", {"id": KEY}], "status": 200}))
+    result, _ = send(target_for(server), THREE, 3)
+    assert result.ids == ["01A"] and result.uncertain and not result.ok
+    assert result.error == ('server answered 200 with an id that is not text for event #2: '
+                            '{"id": "****9e2c"}')
+    assert_no_key(result)
+
+
+@pytest.mark.parametrize("status", [201, 202])
+def test_another_2xx_naming_every_id_took_them_all(server: FaultServer, status: int) -> None:
+    """A proxy's 201 that named every id had read as an error ("server answered 201")
+    while the send's summary said the events were accepted."""
+    server.script(Reply.json(status, {"ids": ["01A", "01B", "01C"], "message": "created"}),
+                  Reply.json(status, {"ids": ["01A"]}))
+    result, _ = send(target_for(server), THREE, 3)
+    assert (result.ok, result.error, result.ids) == (True, None, ["01A", "01B", "01C"])
+    short, _ = send(target_for(server), THREE, 3)
+    assert not short.ok and short.uncertain
+    assert short.error == f"server answered {status} with 1 id for 3 events"

@@ -425,10 +425,12 @@ def test_the_response_tab_shows_no_answer_as_none_and_a_refusal_as_read(qtbot, t
     with HistoryStore(tmp_path / "h.sqlite3") as store:
         asyncio.run(send(store, nowhere))
         with FaultServer() as server:
-            server.script(Reply.text(401, "Event key not found"), Reply.reset())
+            server.script(Reply.text(401, "Event key not found"), Reply.reset(),
+                          Reply.json(201, {"ids": ["01PROXY"]}))
             asyncio.run(send(store, server.origin))
             asyncio.run(send(store, server.origin))
-        refused, unknown_key, reset = store.query()[::-1]
+            asyncio.run(send(store, server.origin))
+        refused, unknown_key, reset, created = store.query()[::-1]
     detail = HistoryDetail()
     qtbot.addWidget(detail)
     detail.show_row(unknown_key, [])
@@ -445,6 +447,9 @@ def test_the_response_tab_shows_no_answer_as_none_and_a_refusal_as_read(qtbot, t
     assert "the server reset the connection" in detail.response_box.toPlainText()
     assert detail.summary.text().endswith("<small>Outcome unknown: no full answer came; the "
                                           "server may or may not have taken it</small>")
+    # a proxy's 201 naming every id took the event: it read "as read  server answered 201"
+    detail.show_row(created, ["01PROXY"])
+    assert json.loads(detail.response_box.toPlainText()) == {"ids": ["01PROXY"], "status": 201}
 
 
 def test_outcome_tooltips_list_the_first_events_and_count_the_rest() -> None:

@@ -116,7 +116,7 @@ def _answer_text(row: HistoryRow, response_ids: list[str]) -> str:
         return pretty({"ids": [row.internal_id], "status": 200})
     if row.state != "done":
         return _lines([("no answer yet", row.state), ("outcome", row.outcome_text)])
-    if row.status == 200 and not row.error:
+    if row.answered_ok:
         return pretty({"ids": response_ids, "status": row.status})
     if row.status is None:
         return _lines([("no answer", "nothing came back from the server"),
