@@ -55,6 +55,9 @@ class StepResult:
     # where the run's rendering stood when this step began (RenderRun.mark): a re-run of a
     # step that failed before sending renders from there, not from the seed's start
     render_mark: Any = field(default=None, repr=False, compare=False)
+    # each event's fate as the send's answers tell it (accepted, or why not): what the
+    # run's summary counts when runs were not looked up
+    taken: list[OutcomeKind] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def passed(self) -> bool:
@@ -134,15 +137,15 @@ class RunReport:
     def events_summary(self) -> str:
         """What the run's events did, "2 accepted · 1 not accepted · 1 ran" ("" when no
         step's runs were looked up). A step whose runs were not looked up (--no-verify)
-        still counts its accepted events: they were left out, and "1 accepted" was said
-        of three."""
+        still counts its events, as its answers tell: they were left out, and "1
+        accepted" was said of three; then its refused ones were."""
         if not any(result.runs for result in self.results):
             return ""
         kinds: list[OutcomeKind] = []
         for result in self.results:
             # every event's, the ones not taken too: "273 accepted · 273 ran" had been
             # said of 300 events, 27 of them refused
-            kinds += result.outcome_kinds or [OutcomeKind.ACCEPTED] * result.accepted
+            kinds += result.outcome_kinds or result.taken
         return summary_line(kinds)
 
     def counts(self) -> dict[str, int]:

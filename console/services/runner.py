@@ -32,6 +32,7 @@ from console.core.errors import UserError
 from console.core.expect import Observed, check_expect
 from console.core.ids import IdSeed
 from console.core.pipeline import prepare_events
+from console.core.positions import escape_token
 from console.core.scenario import (
     EventTemplate,
     InlineEvent,
@@ -184,9 +185,13 @@ class ScenarioRunner:
     # -- rendering -------------------------------------------------------------------------
     def _row_state(self, render: RenderRun, row: Mapping[str, Any] | None) -> RowState:
         state = RowState(dict(row or {}))
-        merged = {**self.scenario.vars, **self.variables}
+        # values given with --var (the window's Vars) first: a scenario's own vars may use
+        # them ("https://{{ vars.host }}/x" with --var host=...); rendered after them, they
+        # said "vars has no 'host' (no vars are set)"
+        merged = {**self.variables, **{name: raw for name, raw in self.scenario.vars.items()
+                                       if name not in self.variables}}
         for name, raw in merged.items():
-            pointer = f"/vars/{name}" if name not in self.variables else ""
+            pointer = f"/vars/{escape_token(name)}" if name not in self.variables else ""
             try:
                 scope = render.scope(vars=state.vars, row=state.row)
                 state.vars[name] = self.engine.render_value(raw, scope, pointer=pointer)
@@ -250,46 +255,53 @@ class ScenarioRunner:
         return prepared
 
     def precheck(self) -> list[str]:
-        """Render every step of every row with throwaway state; the problems found."""
-        problems: list[str] = []
-        for _ in self._precheck_rows(problems):
+        """Render every repeat of every step of every row with throwaway state; the
+        problems found."""
+        found: dict[str, _Met] = {}
+        for _ in self._precheck_rows(found):
             pass
-        return problems
+        return _said(found)
 
     async def precheck_async(self, turn: float = 0.005) -> list[str]:
         """`precheck`, giving the loop a turn every `turn` seconds: in the window, 50,000
         rows held it for 26 s, and Stop could not be pressed."""
-        problems: list[str] = []
+        found: dict[str, _Met] = {}
         last = time.perf_counter()
-        for _ in self._precheck_rows(problems):
+        for _ in self._precheck_rows(found):
             if time.perf_counter() - last > turn:
                 await asyncio.sleep(0)
                 if self._stopping:
                     break
                 last = time.perf_counter()
-        return problems
+        return _said(found)
 
-    def _precheck_rows(self, problems: list[str]) -> Iterator[None]:
-        """The precheck, one row at a time (a yield after each), adding to `problems`."""
+    def _precheck_rows(self, found: dict[str, _Met]) -> Iterator[None]:
+        """The precheck, one row at a time (a yield after each), adding to `found`. Each
+        repeat is rendered, as the run renders it: `seq` and `fake.unique` go on from one
+        repeat to the next, and `vars.skus[seq - 1]` runs out at the fourth repeat of
+        three skus. Rendered once per step, that had surfaced after three repeats went
+        out."""
         render = RenderRun(self.engine, seed=self.seed, clock=self.render.clock)
-        for row in self.rows:
+        for row_no, row in enumerate(self.rows, start=1):
             yield
+            row_label = row_no if row is not None else None
             try:
                 state = self._row_state(render, row)
             except StepError as exc:
-                problems.append(str(exc))
+                _meet(found, str(exc), row_label)
                 continue
             for index, step in enumerate(self.scenario.steps):
                 if not isinstance(step, SendStep):
                     continue
-                try:
-                    events = self._events(render, step, state)
-                    self._prepare(events, step)
-                except StepError as exc:
-                    if str(exc) not in problems:
-                        problems.append(str(exc))
-                    continue
-                self._remember(state, step, index, _fake_ids(len(events)), 200, events)
+                for iteration in range(1, step.repeat + 1):
+                    try:
+                        events = self._events(render, step, state)
+                        self._prepare(events, step)
+                    except StepError as exc:
+                        _meet(found, str(exc), row_label,
+                              (iteration, step.repeat) if step.repeat > 1 else None)
+                        continue
+                    self._remember(state, step, index, _fake_ids(len(events)), 200, events)
 
     @staticmethod
     def _remember(state: RowState, step: SendStep, index: int, ids: list[str],
@@ -482,10 +494,14 @@ class ScenarioRunner:
                 closing = session.close()
                 if inspect.isawaitable(closing):
                     await closing
-        for event in events[: result.accepted]:
-            dedup_id = dedup_id_of(event)
-            if dedup_id is not None:
-                self._seen_ids.add(dedup_id)
+        result.taken = _taken(outcomes)
+        # the events each request took: with a request refused in the middle, the first
+        # `accepted` events are not the ones taken
+        for o in outcomes:
+            for event_index in o.events[: len(o.result.ids)]:
+                dedup_id = dedup_id_of(events[event_index])
+                if dedup_id is not None:
+                    self._seen_ids.add(dedup_id)
         self._remember(state, step, index, result.ids, result.status, events)
         every = ([kind.value for kind in result.outcome_kinds]
                  if result.dedup is not None else None)
@@ -531,6 +547,49 @@ class ScenarioRunner:
             result.runs = [run_entry(k) for k in kinds]
             result.dedup = [k.kind.value for k in kinds
                             if k.kind is not OutcomeKind.NOT_ACCEPTED]
+
+
+def _taken(outcomes: Sequence[RequestOutcome]) -> list[OutcomeKind]:
+    """Each event's fate as the answers tell it: accepted, or why not (refused, unknown)."""
+    kinds: list[OutcomeKind] = []
+    for o in outcomes:
+        taken = min(len(o.result.ids), len(o.events))
+        kinds += [OutcomeKind.ACCEPTED] * taken
+        kinds += [k.kind for k in not_taken_each(o.result, len(o.events) - taken)]
+    return kinds
+
+
+@dataclass
+class _Met:
+    """Where a pre-check problem was first met, and how many more times it was."""
+
+    row: int | None
+    repeat: tuple[int, int] | None
+    more: int = 0
+
+
+def _meet(found: dict[str, _Met], problem: str, row: int | None,
+          repeat: tuple[int, int] | None = None) -> None:
+    if problem in found:
+        found[problem].more += 1
+    else:
+        found[problem] = _Met(row, repeat)
+
+
+def _said(found: dict[str, _Met]) -> list[str]:
+    """Each problem once, with the data row and repeat it was first met in (a data file
+    of thousands of rows had named neither) and how many more times it was met."""
+    out = []
+    for problem, met in found.items():
+        place = [f"row {met.row}"] if met.row is not None else []
+        if met.repeat is not None:
+            place.append(f"repeat {met.repeat[0]} of {met.repeat[1]}")
+        where = ", ".join(place)
+        if met.more:
+            again = f"{met.more:,} more {'time' if met.more == 1 else 'times'}"
+            where = f"first in {where}; {again}" if where else again
+        out.append(f"{problem} ({where})" if where else problem)
+    return out
 
 
 async def _opened(session: StepSession | Awaitable[StepSession]) -> StepSession:

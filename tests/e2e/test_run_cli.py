@@ -764,3 +764,81 @@ def test_a_stop_is_heard_when_stderr_cannot_be_written(workspace, app_home, tmp_
     assert posts == 2  # nothing after the Ctrl+C
     suite = etree.parse(str(junit)).getroot()
     assert next(s.get("message") for s in suite.findall(".//testcase/skipped")) == "stopped"
+
+
+def test_every_repeat_is_checked_before_anything_is_sent_and_problems_name_their_row(
+        cli, workspace, tmp_path):
+    """The pre-check rendered each step once, whatever its repeat: the fourth repeat of
+    three skus failed after three events went out (exit 1, not 2). And a problem of one
+    data row among thousands did not say which."""
+    write_scenario(workspace, "skus", [{"send": {
+        "name": "shop/item.added", "data": {"sku": "{{ vars.skus[seq - 1] }}"}}, "repeat": 4}],
+        vars={"skus": ["sku-1", "sku-2", "sku-3"]})
+    write_scenario(workspace, "rows", [{"send": {"name": "shop/row", "data": {
+        "a": "{{ row.a }}"}}}])
+    rows = tmp_path / "rows.json"
+    rows.write_text(json.dumps([{"a": 1}, {"a": 2}, {"b": 3}, {"b": 4}]))
+    with running_inbox() as inbox:
+        skus = cli("run", "skus", "--workspace", str(workspace), "--url", inbox.url,
+                   "--no-verify", env=KEY)
+        by_row = cli("run", "rows", "--workspace", str(workspace), "--url", inbox.url,
+                     "--data", str(rows), "--no-verify", env=KEY)
+        assert inbox.events() == []
+    assert skus.returncode == 2 and skus.stdout == ""
+    assert skus.stderr.splitlines()[-2:] == [
+        "scenarios/skus.json:9:19: unknown variable: the list has no item [3] (it has 3 "
+        "items) (repeat 4 of 4)",
+        "event-console: nothing sent: 1 problem(s) rendering 'skus'"]
+    assert by_row.returncode == 2 and by_row.stdout == ""
+    assert by_row.stderr.splitlines()[-2] == (
+        "scenarios/rows.json:9:17: unknown variable: row has no 'a' (it has: b) (first in "
+        "row 3; 1 more time)")
+
+
+def test_a_scenario_var_may_use_a_value_given_with_var(cli, workspace, tmp_path):
+    """`--var host=...` was rendered after the scenario's own vars: "https://{{ vars.host
+    }}/x" said "vars has no 'host' (no vars are set)"."""
+    write_scenario(workspace, "urls", [{"send": {"name": "t/a", "data": {
+        "u": "{{ vars.url }}"}}}], vars={"url": "https://{{ vars.host }}/x"})
+    report = tmp_path / "urls.report.json"
+    proc = cli("run", "urls", "--workspace", str(workspace), "--dry-run", "--var",
+               "host=example.com", "--report", str(report))
+    assert proc.returncode == 0, proc.stderr
+    sent = json.loads(report.read_text())["results"][0]["sent"]
+    assert sent == [{"name": "t/a", "data": {"u": "https://example.com/x"}}]
+
+
+def test_the_ids_a_split_step_had_taken_are_the_ones_seen_and_counted(cli, workspace):
+    """A step split into two requests, the first refused: the first `accepted` events
+    were taken for the accepted ones, so without a history a resend of the event that was
+    taken read "no runs" where "deduplicated" was due; and, its runs not looked up, the
+    summary left the refused event out."""
+    from tests.support.fault_server import FaultServer, RecordedRequest, Reply, accept_all
+
+    posts: list[int] = []
+
+    def first_refused(request: RecordedRequest) -> Reply:
+        if request.method != "POST":
+            return Reply.json(200, {"data": []})  # no runs, for any event
+        posts.append(1)
+        if len(posts) == 1:
+            return Reply.json(400, {"ids": [""], "status": 400, "error": "refused"})
+        return accept_all(request)
+
+    big = "x" * 300_000  # two such events do not fit one 512 KiB request
+    write_scenario(workspace, "split", [
+        {"send": [{"name": "t/big", "id": "m-1", "data": {"pad": big}},
+                  {"name": "t/big", "id": "m-2", "data": {"pad": big}}],
+         "expect": {"status": 400, "accepted": 1}},
+        {"send": {"name": "t/again", "id": "m-2", "data": {}},
+         "expect": {"dedup": "deduplicated"}},
+    ])
+    with FaultServer(default=first_refused) as server:
+        proc = cli("run", "split", "--workspace", str(workspace), "--url", server.origin,
+                   "--no-history", "--no-verify", "--verify-window", "2", env=KEY)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    first, again = lines(proc.stdout)
+    assert (first["requests"], first["accepted"]) == (2, 1)
+    assert [r["outcome"] for r in again["runs"]] == ["deduplicated"], again
+    assert re.fullmatch(r"event-console: split: 2 passed \(seed \d+\); events: 2 accepted · "
+                        r"1 not accepted · 1 deduplicated", proc.stderr.splitlines()[-1])
