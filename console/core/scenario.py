@@ -400,8 +400,8 @@ def _parse_step(checker: _Checker, raw: Any, pointer: str) -> Step | None:
         checker.add(f"{pointer}/as", "\"as\" must be a name of letters, digits and _ "
                     "(not starting with a digit), so `steps.NAME` can refer to it")
         name = None
-    repeat = raw.get("repeat", 1)
-    if not isinstance(repeat, int) or isinstance(repeat, bool) or not 1 <= repeat <= MAX_REPEAT:
+    repeat = _whole(raw.get("repeat", 1))
+    if repeat is None or not 1 <= repeat <= MAX_REPEAT:
         checker.add(f"{pointer}/repeat",
                     f"\"repeat\" must be a whole number from 1 to {MAX_REPEAT}")
         repeat = 1
@@ -439,10 +439,11 @@ def _parse_expect(checker: _Checker, raw: Any, pointer: str) -> Expect | None:
         checker.add(pointer, "\"expect\" must be an object: status, accepted, dedup")
         return None
     checker.keys(raw, pointer, ("status", "accepted", "dedup"), "expect")
-    status, accepted, dedup = raw.get("status"), raw.get("accepted"), raw.get("dedup")
-    if status is not None and not (_is_int(status) and 100 <= status <= 599):
+    status, accepted, dedup = _whole(raw.get("status")), _whole(raw.get("accepted")), \
+        raw.get("dedup")
+    if raw.get("status") is not None and not (status is not None and 100 <= status <= 599):
         checker.add(f"{pointer}/status", "\"status\" must be an HTTP status such as 200 or 400")
-    if accepted is not None and not (_is_int(accepted) and accepted >= 0):
+    if raw.get("accepted") is not None and not (accepted is not None and accepted >= 0):
         checker.add(f"{pointer}/accepted", "\"accepted\" must be a count of events (0 or more)")
     if dedup is not None and dedup not in DEDUP_OUTCOMES:
         checker.add(f"{pointer}/dedup",
@@ -450,8 +451,16 @@ def _parse_expect(checker: _Checker, raw: Any, pointer: str) -> Expect | None:
     return Expect(status, accepted, dedup)
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _whole(value: Any) -> int | None:
+    """`value` as a whole number, or None. 200.0 is one, as the published scenario schema
+    (JSON Schema 2020-12's "integer") has it: the schema passed it and `run` refused it."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 def check_scenario(scenario: Scenario, templates: Mapping[str, EventTemplate],

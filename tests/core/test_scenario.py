@@ -250,6 +250,24 @@ def test_the_schema_and_the_model_reject_the_same_scenarios(steps):
     assert problems_of_scenario(doc) != []
 
 
+def test_the_schema_and_the_model_accept_the_same_whole_numbers():
+    """`"repeat": 2.0` and `"status": 200.0` passed the published schema (2020-12's
+    "integer" holds 2.0) and `run` refused them."""
+    schema = json.loads((RESOURCES / "scenario.schema.json").read_text())
+    doc = scenario_doc([{"send": {"name": "a"}, "repeat": 2.0,
+                         "expect": {"status": 200.0, "accepted": 1.0}}])
+    assert list(Draft202012Validator(schema).iter_errors(doc)) == []
+    assert problems_of_scenario(doc) == []
+    scenario, _ = parse_scenario(json.dumps(doc), "scenarios/s.json")
+    assert scenario is not None
+    [step] = scenario.steps
+    assert (step.repeat, step.expect.status, step.expect.accepted) == (2, 200, 1)
+    assert all(type(n) is int for n in (step.repeat, step.expect.status, step.expect.accepted))
+    doc["steps"][0]["repeat"] = 2.5
+    assert list(Draft202012Validator(schema).iter_errors(doc)) != []
+    assert problems_of_scenario(doc) != []
+
+
 def test_a_key_given_twice_in_a_file_is_a_problem_at_the_second():
     """A merge that kept both sides: the last value was used without a word (`validate`
     warns of the same thing in an event file)."""
