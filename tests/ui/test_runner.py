@@ -763,3 +763,33 @@ def test_rerun_failed_follows_a_rename_of_that_runs_environment(parts, qtbot, ru
         posts = [r for r in server.requests if r.method == "POST"]
     assert rerun is not None and rerun.environment == "Renamed"
     assert len(posts) == 3
+
+
+def test_rerun_failed_needs_neither_the_data_file_nor_the_vars_field(parts, qtbot, run_async,
+                                                                     tmp_path, monkeypatch):
+    """It takes each row from the run before; it had read the Data file again and
+    refused when it was gone ("cannot read: No such file"), and a Vars field left with an
+    unclosed quote blocked it too."""
+    monkeypatch.setenv("EVENT_CONSOLE_VERIFY_SECONDS", "0.3")
+    workspace, watcher, _browser = parts
+    (workspace.folder / "scenarios" / "rows.json").write_text(json.dumps({
+        "format": "event-console/scenario@1", "name": "rows",
+        "steps": [{"send": {"name": "app/x", "data": {"c": "{{ row.c }}"}},
+                   "expect": {"status": 400}}]}))
+    rows = tmp_path / "rows.csv"
+    rows.write_text("c\n1\n2\n")
+    watcher.reload()
+    with FaultServer() as server:  # accepts every event: 200, not the 400 expected
+        panel, client = inbox_panel(qtbot, workspace, watcher, server.origin, "rows")
+        panel.data_edit.setText(str(rows))
+        report = run_async(panel.start())
+        assert [r.state for r in report.results] == ["failed", "failed"]
+        rows.unlink()
+        panel.vars_edit.setText("a='unclosed")
+        task = panel.rerun_failed()
+        assert task is not None, panel.status.text()
+        rerun = run_async(task)
+        run_async(client.aclose())
+        sent = [json.loads(r.body)[0]["data"] for r in server.requests if r.method == "POST"]
+    assert [(r.row, r.state) for r in rerun.results] == [(1, "failed"), (2, "failed")]
+    assert sent == [{"c": "1"}, {"c": "2"}] * 2

@@ -292,14 +292,17 @@ class RunnerPanel(QWidget):
         return self.workspace.scenario(name)
 
     def _build(self, scenario: Scenario, *, dry_run: bool, seed: int | None = None,
-               environment: str | None = None) -> ScenarioRunner:
+               environment: str | None = None, rerun: bool = False) -> ScenarioRunner:
+        """`rerun`: for Re-run failed, which takes each row's state from the run before:
+        the Data file and Vars as they are now are not read (a Data file deleted since,
+        or a Vars field being edited, had refused the re-run)."""
         env = self.environments.get(environment or self.env_combo.currentText())
         seed_text = self.seed_edit.text().strip() if seed is None else str(seed)
         if seed_text and parse_seed(seed_text) is None:
             raise UserError(f"the seed must be a whole number, not {seed_text!r}")
-        data = self.data_edit.text().strip()
+        data = "" if rerun else self.data_edit.text().strip()
         try:
-            pairs = shlex.split(self.vars_edit.text())
+            pairs = [] if rerun else shlex.split(self.vars_edit.text())
         except ValueError as exc:  # an unclosed quote
             raise UserError(f"vars: {exc}") from None
         options: dict[str, Any] = {
@@ -367,7 +370,8 @@ class RunnerPanel(QWidget):
             runner = self._build(self.workspace.scenario(previous.scenario),
                                  dry_run=previous.dry_run, seed=previous.seed,
                                  environment=self.environments.current_name(
-                                     previous.environment))  # renamed since: that one
+                                     previous.environment),  # renamed since: that one
+                                 rerun=True)
             problem = runner.rerun_problem(previous)
             if problem:
                 raise UserError(f"Not re-run: {problem}")
