@@ -75,6 +75,8 @@ class DataError:
 
 
 FILE_NAME_BYTES = 150  # of a schema file's name from its event name (a system allows 255)
+# what a schema's "type" may name
+SCHEMA_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
 
 
 def schema_file_name(event_name: str, version: str | None = None) -> str:
@@ -207,6 +209,11 @@ def load_schema_text(file: str, text: str, *, event_name: str | None = None,
         if error.validator == "format" and isinstance(error.instance, str):
             return problem(f"Invalid schema: {json.dumps(error.instance)} is not a regular "
                            f"expression ({patterns.pattern_error(error.instance)})", where)
+        if error.validator == "anyOf" and list(error.schema_path)[-2:] == ["type", "anyOf"]:
+            # the meta-schema's own words: "'strin' is not valid under any of the given schemas"
+            return problem(f"Invalid schema: {json.dumps(error.instance)} is not a type: use "
+                           f"{', '.join(SCHEMA_TYPES[:-1])} or {SCHEMA_TYPES[-1]} (or a list "
+                           "of them)", where)
         return problem(f"Invalid schema: {error.message}", where)
     id_key = "id" if cls.__name__ == "Draft4Validator" else "$id"  # draft-04 spells it `id`
     refs, ids = _based_refs(schema, id_key)
