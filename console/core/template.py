@@ -303,6 +303,15 @@ _EMPTY = {"vars": "no vars are set", "row": "the row is empty",
           "steps": "no earlier step with an \"as\" name has succeeded"}
 
 
+class Emptied(list[Any]):
+    """An empty list that can say why it is empty (`steps.NAME.ids` of a step not taken):
+    `steps.order.ids[0]` then says why, not only "the list has no item [0]"."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__()
+        self.why = why
+
+
 class _Undefined(StrictUndefined):
     """StrictUndefined whose message names the bag or helper that lacks the key."""
 
@@ -319,7 +328,8 @@ class _Undefined(StrictUndefined):
             keys = ", ".join(sorted(map(str, obj))) or "nothing: it is empty"
             return f"the object has no {name!r} (it has: {keys})"
         if self._undefined_hint is None and isinstance(obj, list) and isinstance(name, int):
-            size = f"{len(obj)} item{'s' if len(obj) != 1 else ''}" if obj else "none"
+            size = (f"{len(obj)} item{'s' if len(obj) != 1 else ''}" if obj else
+                    f"none: {obj.why}" if isinstance(obj, Emptied) else "none")
             return f"the list has no item [{name}] (it has {size})"
         message: str = super()._undefined_message
         return message

@@ -44,7 +44,7 @@ from console.core.scenario import (
     step_label,
 )
 from console.core.sourcemap import SourceMap
-from console.core.template import TemplateEngine, TemplateError
+from console.core.template import Emptied, TemplateEngine, TemplateError
 from console.core.template_scope import Clock, RenderRun, system_clock
 from console.services.client import EventApiClient, Target
 from console.services.history_schema import HISTORY_FAILURES
@@ -502,7 +502,10 @@ class ScenarioRunner:
                 dedup_id = dedup_id_of(events[event_index])
                 if dedup_id is not None:
                     self._seen_ids.add(dedup_id)
-        self._remember(state, step, index, result.ids, result.status, events)
+        # `steps.order.ids[0]` of a step not taken says why, not only "the list has no item"
+        ids = result.ids or Emptied(f"step {result.name!r} had no event accepted: "
+                                    f"{result.error or f'status {result.status}'}")
+        self._remember(state, step, index, ids, result.status, events)
         every = ([kind.value for kind in result.outcome_kinds]
                  if result.dedup is not None else None)
         verdict = check_expect(step.expect, Observed(
