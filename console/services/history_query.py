@@ -320,12 +320,15 @@ class HistoryReads:
             if query:
                 self.index_payloads_unless_busy()
                 # rows past the index (another program held the lock, so it was not brought
-                # up to date) are matched word by word, not left out without a word
-                words = _WORD.findall(filters.text)
+                # up to date) are matched word by word, not left out without a word: every
+                # word's pattern from one JSON array (one LIKE per word, joined by AND, was
+                # an expression over 1,000 deep for a search of 330 words, which failed)
+                words = dict.fromkeys(_WORD.findall(filters.text))
                 where += (f" AND (e.id IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE}"
                           " MATCH ?) OR e.id IN (SELECT event_id FROM payloads WHERE"
-                          f" event_id > ? AND {' AND '.join([_LIKE] * len(words))}))")
-                params += [query, self._indexed_upto(), *map(_like, words)]
+                          f" event_id > ? AND NOT EXISTS (SELECT 1 FROM json_each(?) WHERE"
+                          f" ({_LIKE_EACH}) IS NOT 1)))")
+                params += [query, self._indexed_upto(), json.dumps(list(map(_like, words)))]
             else:  # no FTS5, no word in the text ("$", "-"), or CJK: a substring match
                 where += f" AND e.id IN (SELECT event_id FROM payloads WHERE {_LIKE})"
                 params.append(_like(filters.text))
@@ -336,6 +339,7 @@ class HistoryReads:
 
 
 _LIKE = f"{searchable_sql()} LIKE ? ESCAPE '\\'"  # the text as the index has it
+_LIKE_EACH = f"{searchable_sql()} LIKE json_each.value ESCAPE '\\'"  # one word of a list
 _CJK = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]")
 
 

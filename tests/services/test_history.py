@@ -420,6 +420,38 @@ def test_search_for_punctuation_and_search_while_another_program_writes(db: Path
         assert store.count(HistoryFilter(text="late")) == 1  # indexed by the next search
 
 
+def test_a_search_of_10000_bytes_of_short_words_finds_the_event(db: Path):
+    """The words of rows the index had not reached were one LIKE each, joined by AND: a
+    search of 330 words or more failed with "Expression tree is too large" (the CLI said
+    the history cannot be used; the window showed "…" for ever)."""
+    words = [f"w{i}" for i in range(4000)]
+    while len(" ".join(words)) > 10_000:
+        words.pop()
+    text = " ".join(words)
+    assert len(text.encode()) > 9_990 and len(set(words)) > 1_500
+
+    def record(note: str, at: int) -> None:
+        seed = IdSeed(T0 + at, bytes(10))
+        rid = store.record_pending(env="dev", seed=seed, time_ms=T0 + at,
+                                   events=parts({"name": "app/long", "data": {"note": note}}))
+        store.record_done(rid, result(seed, [seed.event_id(0)], 1))
+
+    with HistoryStore(db) as store:
+        record(text, 1)
+        record(" ".join(words[1:]), 2)  # one word short: not a match
+        assert store.count(HistoryFilter(text=text)) == 1  # indexed now
+        record(text, 3)
+        record(" ".join(words[:-1]), 4)
+        other = sqlite3.connect(db, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+        try:  # rows 3 and 4 are past the index: matched word by word
+            assert [r.time_ms - T0 for r in store.query(HistoryFilter(text=text))] == [3, 1]
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        assert [r.time_ms - T0 for r in store.query(HistoryFilter(text=text))] == [3, 1]
+
+
 def test_a_word_inside_cjk_text_is_found(db: Path):
     """The index keeps a run of CJK characters as one word: テキスト in 日本語テキスト was
     found only by a search for its first characters."""
