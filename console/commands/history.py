@@ -18,6 +18,7 @@ from console.commands.common import emit, given, print_line, write_out
 from console.core.dedup import OutcomeKind
 from console.core.errors import InputError
 from console.core.terminal import say, typed_text, visible
+from console.services.environments import EnvironmentStore, normalize_origin
 from console.services.history import HistoryStore, now_ms
 from console.services.history_query import HistoryFilter, HistoryRow
 from console.services.history_schema import MAX_RETENTION_DAYS
@@ -49,7 +50,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--since", metavar="DURATION", help="only the last 30m, 2h, 7d, ...")
     parser.add_argument("--name", metavar="NAME", help="event name (globs like app/* work)",
                         type=typed_text)
-    parser.add_argument("--env", metavar="NAME", help="environment name", type=typed_text)
+    parser.add_argument("--env", metavar="NAME", type=typed_text,
+                        help="environment name (for `send --url`, the URL)")
     parser.add_argument("--outcome", metavar="OUTCOME", choices=OUTCOMES,
                         help=f"the stored outcome, one of: {', '.join(OUTCOMES)}")
     parser.add_argument("--search", metavar="TEXT", help="words in the payload", type=typed_text)
@@ -77,6 +79,28 @@ def _settings(args: argparse.Namespace, store: HistoryStore) -> None:
                f"events are kept {kept}")
 
 
+def history_env(text: str | None) -> str | None:
+    """`--env` as the history keeps it, the name read as `send --env` reads it: `local`
+    is the saved "Local" and "From environment" is where its variables point now (the
+    text as given found neither); a URL is the origin `send --url` keeps
+    (`http://host:port/` found none of its sends). A name no longer saved is as given."""
+    if text is None:
+        return None
+    name = text.strip()
+    store = EnvironmentStore.load(app_paths())
+    if store.notice:  # as send says it (a damaged file is moved aside)
+        print(f"event-console: {store.notice}", file=sys.stderr)
+    envs = store.all()
+    for matches in ([e for e in envs if e.name == name],
+                    [e for e in envs if e.name.casefold() == name.casefold()],
+                    [e for e in envs if e.history_name == name]):
+        if len(matches) == 1:
+            return matches[0].history_name
+    if name.lower().startswith(("http://", "https://")):
+        return normalize_origin(name)
+    return text
+
+
 def run_history(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit <= 0:
         raise InputError("--limit must be a positive number")
@@ -91,7 +115,7 @@ def run_history(args: argparse.Namespace) -> int:
     args.limit = min(args.limit, 2**62)
     for option in ("env", "name", "search"):  # `--env "$ENV"` unset counted every environment
         given(args, option)
-    filters = HistoryFilter(env=args.env, name=args.name, outcome=args.outcome,
+    filters = HistoryFilter(env=history_env(args.env), name=args.name, outcome=args.outcome,
                             text=args.search, since_ms=since)
     with HistoryStore(app_paths().ensure().history_db, recover=False, upgrading=say) as store:
         why = store.recover_unless_busy()

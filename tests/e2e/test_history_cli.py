@@ -93,3 +93,52 @@ def test_an_empty_filter_is_refused_not_read_as_no_filter(cli, option):
     assert (proc.returncode, proc.stdout) == (2, "")
     assert proc.stderr == (f"event-console: {option}: empty (is the variable it comes from "
                            "set?)\n")
+
+
+def test_env_finds_the_sends_of_the_name_and_the_url_as_send_took_them(cli):
+    """`send --env local` sends to the saved "Local", and `send --url http://host:port/`
+    keeps its sends under `http://host:port`: `history --env` with the same text found
+    none of them."""
+    import json
+
+    from tests.support.inbox_thread import running_inbox
+
+    with running_inbox() as inbox:
+        assert cli("env", "add", "Local", "--kind", "dev", "--event-origin",
+                   inbox.url).returncode == 0
+        for args, name in ((("--env", "local"), "e/named"),
+                           (("--url", inbox.url + "/"), "e/by-url")):
+            sent = cli("send", *args, "--no-verify", "-",
+                       input=json.dumps({"name": name, "data": {}}))
+            assert sent.returncode == 0, sent.stderr
+    for env, stored, name in (("local", "Local", "e/named"), ("LOCAL", "Local", "e/named"),
+                              (inbox.url + "/", inbox.url, "e/by-url"),
+                              (inbox.url.replace("http://", "HTTP://"), inbox.url,
+                               "e/by-url")):
+        done = cli("history", "--env", env, "--json")
+        assert done.returncode == 0, done.stderr
+        assert [(r["env"], r["name"]) for r in map(json.loads, done.stdout.splitlines())] == [
+            (stored, name)], env
+    gone = cli("history", "--env", "Removed since")  # a name no longer saved: as given
+    assert (gone.returncode, gone.stderr) == (0, "event-console: no events in the history "
+                                                 "match\n")
+
+
+def test_a_search_of_10000_bytes_of_words_lists_the_event(cli):
+    """A search of 330 words or more: "the history cannot be used" (exit 2)."""
+    import json
+
+    from console.services.history import HistoryStore
+    from console.services.paths import app_paths
+
+    words = [f"w{i}" for i in range(4000)]
+    while len(" ".join(words)) > 10_000:
+        words.pop()
+    text = " ".join(words)
+    with HistoryStore(app_paths().ensure().history_db) as store:
+        for name, note in (("app/all", text), ("app/most", " ".join(words[1:]))):
+            store.record_pending(env="Inbox", events=[json.dumps(
+                {"name": name, "data": {"note": note}}).encode()])
+    done = cli("history", "--search", text, "--json")
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line)["name"] for line in done.stdout.splitlines()] == ["app/all"]
