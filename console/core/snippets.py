@@ -12,8 +12,10 @@ import math
 import pprint
 import textwrap
 from typing import Any
+from urllib.parse import urlsplit
 
 from console.core.envelope import envelope_of, ignored_keys
+from console.core.redact import PLACEHOLDER_KEY
 from console.core.serialize import json_text
 
 CLOUD_EVENT_ORIGIN = "https://inn.gs"
@@ -30,18 +32,31 @@ def _shell_quote(text: str) -> str:
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
-def curl_snippet(body: bytes, *, event_origin: str, branch: str | None = None) -> str:
+def _has_path(origin: str) -> bool:
+    """Whether `origin` goes on past its host (`http://host:8288/inngest`)."""
+    try:
+        return bool(urlsplit(origin.rstrip("/")).path)
+    except ValueError:
+        return False
+
+
+def curl_snippet(
+    body: bytes, *, event_origin: str, branch: str | None = None, dev: bool = False
+) -> str:
     """A curl command posting this body; the body goes through a quoted here-document.
 
     A here-document (not `--data-raw`) because one command-line argument is capped at
     128 KiB on Linux while a request may be 512 KiB or more. The here-document adds one
-    trailing newline, which JSON ignores.
+    trailing newline, which JSON ignores. To a Dev Server or the inbox (`dev`), with no
+    key set, it sends the placeholder key as the console and the SDKs do (an empty key
+    was a 401).
     """
     origin = event_origin.rstrip("/")
+    key = f'"${{INNGEST_EVENT_KEY:-{PLACEHOLDER_KEY}}}"' if dev else '"$INNGEST_EVENT_KEY"'
     lines = [
         # the origin single-quoted: in double quotes a $(…) or `…` in it would run; -g:
         # curl would read {…} and […] in it as globs
-        f'curl -sS -g -X POST {_shell_quote(origin + "/e/")}"$INNGEST_EVENT_KEY" \\',
+        f'curl -sS -g -X POST {_shell_quote(origin + "/e/")}{key} \\',
         "  -H 'content-type: application/json' \\",
     ]
     if branch:
@@ -63,10 +78,14 @@ def _is_cloud(origin: str) -> bool:
 def typescript_snippet(
     body: bytes, *, event_origin: str, branch: str | None = None, dev: bool = False
 ) -> str:
-    """An `inngest.send()` call with the TypeScript SDK (v3 client options)."""
+    """An `inngest.send()` call with the TypeScript SDK (v3 client options).
+
+    The SDK posts to `new URL("e/" + key, baseUrl)`: an origin with a path keeps it only
+    when it ends in a slash (`http://host/inngest` posted to `http://host/e/…`)."""
     options = [f"  id: {json.dumps(APP_ID)},", "  eventKey: process.env.INNGEST_EVENT_KEY,"]
     if not _is_cloud(event_origin):
-        options.append(f"  baseUrl: {json.dumps(event_origin.rstrip('/'))},")
+        base = event_origin.rstrip("/") + ("/" if _has_path(event_origin) else "")
+        options.append(f"  baseUrl: {json.dumps(base)},")
     if branch:
         options.append(f"  env: {json.dumps(branch, ensure_ascii=False)},")
     if dev:
@@ -142,7 +161,10 @@ def _py_event(event: Any) -> str:
 def python_snippet(
     body: bytes, *, event_origin: str, branch: str | None = None, dev: bool = False
 ) -> str:
-    """`client.send()` with the official Python SDK (`pip install inngest`)."""
+    """`client.send()` with the official Python SDK (`pip install inngest`); for an
+    origin with a path, a post with the standard library (see `_python_urllib_snippet`)."""
+    if not _is_cloud(event_origin) and _has_path(event_origin):
+        return _python_urllib_snippet(body, event_origin=event_origin, branch=branch, dev=dev)
     key = "os.environ.get('INNGEST_EVENT_KEY')" if dev else "os.environ['INNGEST_EVENT_KEY']"
     options = [f"    app_id={APP_ID!r},", f"    event_key={key},"]
     if not _is_cloud(event_origin):
@@ -168,5 +190,38 @@ def python_snippet(
         "]",
         "",
         "print(asyncio.run(client.send(events)))",
+        "",
+    ])
+
+
+def _python_urllib_snippet(
+    body: bytes, *, event_origin: str, branch: str | None, dev: bool
+) -> str:
+    """The events posted with urllib: the SDK joins "/e/{key}" onto its base URL, which
+    drops the URL's own path (`http://host/inngest` posted to `http://host/e/…`), and no
+    option of its client sets the path."""
+    key = (f"os.environ.get('INNGEST_EVENT_KEY') or {PLACEHOLDER_KEY!r}" if dev
+           else "os.environ['INNGEST_EVENT_KEY']")
+    headers = {"content-type": "application/json"}
+    if branch:
+        headers["x-inngest-env"] = branch
+    url = event_origin.rstrip("/") + "/e/"
+    return "\n".join([
+        "import json",
+        "import os",
+        "import urllib.request",
+        "",
+        "# The Python SDK posts to /e/{key} at the root of its event_api_base_url,",
+        "# leaving out the path of this address: the events go with urllib instead.",
+        f"key = {key}",
+        f"events = {_py_literal(_events(body), 9)}",
+        "request = urllib.request.Request(",
+        f"    {url!r} + key,",
+        "    data=json.dumps(events).encode('utf-8'),",
+        f"    headers={headers!r},",
+        "    method='POST',",
+        ")",
+        "with urllib.request.urlopen(request) as response:",
+        "    print(response.read().decode('utf-8'))",
         "",
     ])

@@ -75,7 +75,8 @@ class WorkspacePanels:
         self.reader = HistoryReader(context.paths.history_db)
         self.reader.notice.connect(window.show_notice)
         self.history = HistoryView(self.reader, environments=context.environments.names(),
-                                   origin_of=self._origin_of, kind_of=self._kind_of)
+                                   origin_of=self._origin_of, kind_of=self._kind_of,
+                                   history_name_of=self._history_name_of)
         self.history.sendAgainRequested.connect(self._send_again)
         # named after the event, made unique as Ctrl+S and the Inbox tab make it: the second
         # "Save as template" of a shop/order was "a template named 'shop/order' already exists"
@@ -552,6 +553,11 @@ class WorkspacePanels:
         """The kind of the saved environment a history row names (None: none now)."""
         return next((env.kind for env in self.window.context.environments.all()
                      if env.history_name == history_name), None)
+
+    def _history_name_of(self, name: str) -> str:
+        """What the history keeps the sends of the environment of this name under."""
+        return next((env.history_name for env in self.window.context.environments.all()
+                     if env.name == name), name)
 
     def close(self) -> None:
         self.reader.close()

@@ -105,6 +105,20 @@ def test_an_origin_with_shell_syntax_is_a_path_in_the_curl_snippet_never_a_comma
     assert unquote(path) == f"{odd}/e/{KEY}" and body == BODY + b"\n"
 
 
+def test_curl_snippet_to_a_dev_server_without_a_key_sends_the_placeholder(
+        capture: ThreadingHTTPServer) -> None:
+    """Copy as curl of an inbox or Dev Server event read "$INNGEST_EVENT_KEY": unset, the
+    path was /e/ and the answer a 401, where the console sends NO_EVENT_KEY_SET."""
+    text = curl_snippet(BODY, event_origin=_origin(capture), dev=True)
+    without_key = {k: v for k, v in _env().items() if k != "INNGEST_EVENT_KEY"}
+    for env in (without_key, _env()):
+        subprocess.run(["bash", "-c", text], env=env, check=True, capture_output=True,
+                       timeout=20)
+    assert [path for path, _h, _b in capture.received] == [  # type: ignore[attr-defined]
+        "/e/NO_EVENT_KEY_SET", f"/e/{KEY}"]
+    assert "NO_EVENT_KEY_SET" not in curl_snippet(BODY, event_origin="https://inn.gs")
+
+
 def test_curl_delimiter_never_collides() -> None:
     text = curl_snippet(b"JSON", event_origin="https://inn.gs")
     assert "<<'JSON_END'" in text and text.endswith("JSON\nJSON_END\n")
@@ -199,7 +213,11 @@ def _run_with_a_stand_in_sdk(node: str, folder: Path, text: str) -> dict[str, An
     (pkg / "package.json").write_text('{"name": "inngest", "type": "module", "main": "index.js"}')
     (pkg / "index.js").write_text(
         "export class Inngest { constructor(o) { this.o = o; }\n"
-        "  async send(p) { console.log(JSON.stringify({options: this.o, payload: p})); } }\n"
+        "  async send(p) {\n"
+        # where the SDK (v3) posts: new URL(`e/${eventKey}`, eventBaseUrl)
+        "    const url = new URL(`e/${this.o.eventKey || 'NO_EVENT_KEY_SET'}`,\n"
+        "                        this.o.baseUrl || 'https://inn.gs/').href;\n"
+        "    console.log(JSON.stringify({options: this.o, payload: p, url})); } }\n"
     )
     (folder / "snippet.mjs").write_text(text)
     done = subprocess.run([node, "snippet.mjs"], cwd=folder, env=_env(), capture_output=True,
@@ -242,3 +260,27 @@ def test_typescript_snippet_keeps_a_proto_key_and_warns_of_big_numbers(tmp_path:
     zero = typescript_snippet(event_bytes({"name": "a/b", "data": {"z": -0.0, "p": 0.0}}),
                               event_origin="https://inn.gs")
     assert "// -0.0 goes out as 0 from JavaScript" in zero
+
+
+def test_snippets_for_an_origin_with_a_path_post_under_that_path(
+        capture: ThreadingHTTPServer, tmp_path: Path) -> None:
+    """Both SDKs join the key's path onto the base URL: `http://host/inngest` posted to
+    `http://host/e/KEY`, a 404 (or another server's route)."""
+    origin = _origin(capture) + "/inngest"
+    for dev in (False, True):
+        text = python_snippet(BODY, event_origin=origin, branch="b1", dev=dev)
+        assert KEY not in text
+        _run_python(text, tmp_path)
+    ((path, headers, body), _dev) = capture.received  # type: ignore[attr-defined]
+    assert path == f"/inngest/e/{KEY}" and _dev[0] == f"/inngest/e/{KEY}"
+    assert headers["x-inngest-env"] == "b1" and json.loads(body) == EVENTS
+    node = shutil.which("node")
+    assert node is not None, "node is part of the test toolchain"
+    for base in (origin, origin + "/"):
+        text = typescript_snippet(BODY, event_origin=base, dev=True)
+        folder = tmp_path / f"ts{len(base)}"
+        seen = _run_with_a_stand_in_sdk(node, folder, text)
+        assert seen["url"] == f"{origin}/e/{KEY}" and seen["payload"] == EVENTS
+    seen = _run_with_a_stand_in_sdk(node, tmp_path / "root", typescript_snippet(
+        BODY, event_origin=_origin(capture) + "/"))
+    assert seen["url"] == f"{_origin(capture)}/e/{KEY}"

@@ -94,6 +94,15 @@ def test_past_512_kib_the_request_meter_turns_red_and_preview_shows_two_requests
     dialog.copy("curl")
     clip = QGuiApplication.clipboard().text()
     assert "$INNGEST_EVENT_KEY" in clip and KEY not in clip and "x-inngest-env: feature-1" in clip
+    # to a Dev Server no key need be set: the placeholder the console sends (curl sent an
+    # empty key, a 401)
+    composer.set_target(PreviewTarget("http://127.0.0.1:8288", "http://127.0.0.1:8288/e/****",
+                                      dev=True))
+    local = composer.open_preview()
+    qtbot.addWidget(local)
+    local.copy("curl")
+    clip = QGuiApplication.clipboard().text()
+    assert "'http://127.0.0.1:8288/e/'\"${INNGEST_EVENT_KEY:-NO_EVENT_KEY_SET}\"" in clip
 
 
 def test_editor_edits_the_selected_event_only(qtbot):

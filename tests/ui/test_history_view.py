@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from console.core.dedup import DedupLedger
 from console.core.plan import plan_requests
 from console.core.serialize import event_bytes
 from console.services.client import EventApiClient, RetryPolicy, Target
+from console.services.environments import from_sdk_variables
 from console.services.history import HistoryStore, now_ms
 from console.services.history_query import HistoryFilter
 from console.services.history_recorder import HistoryRecorder
@@ -185,7 +188,8 @@ def test_deduplicated_outcome_detail_and_actions(qtbot, sent_history, tmp_path: 
     assert saved.args[1] == "shop/paid"
     curl = view.copy_as("curl")
     assert curl == QGuiApplication.clipboard().text()
-    assert f'curl -sS -g -X POST \'{origin}/e/\'"$INNGEST_EVENT_KEY"' in curl
+    assert (f'curl -sS -g -X POST \'{origin}/e/\'"${{INNGEST_EVENT_KEY:-NO_EVENT_KEY_SET}}"'
+            in curl)  # the inbox: the placeholder key when none is set
 
     selection = view.table.selectionModel()
     flags = QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows
@@ -228,6 +232,58 @@ def test_copy_as_targets_where_the_event_went_not_what_its_environment_is_called
     assert "isDev: true" in view.copy_as("TypeScript")
     view.detail.show_row(replace(row, env="Development", origin="https://inn.gs"), [])
     assert "isDev" not in view.copy_as("TypeScript")
+
+
+def _without_inngest_variables() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("INNGEST_")}
+
+
+def test_copy_as_of_a_from_environment_send_to_this_machine_is_for_a_dev_server(
+        qtbot, sent_history, tmp_path: Path):
+    """INNGEST_DEV pointing at a local server: its sends were copied as production code
+    (is_production=True, no isDev), which failed with KeyError: 'INNGEST_EVENT_KEY'."""
+    reader, _origin = sent_history
+    view = on_the_newest_row(qtbot, reader)
+    row = view.detail.row
+    with running_inbox() as inbox:
+        sdk = from_sdk_variables({"INNGEST_DEV": inbox.url})
+        assert sdk is not None and sdk.environment.kind == "from-env"
+        env = sdk.environment  # the window's kind_of: the kind of the env a row names
+        view.kind_of = lambda name: env.kind if name == env.history_name else None
+        view.detail.show_row(replace(row, env=env.history_name, origin=inbox.url), [])
+        assert "isDev: true" in view.copy_as("TypeScript")
+        python = view.copy_as("Python")
+        assert python is not None and "is_production=False" in python
+        script = tmp_path / "send.py"
+        script.write_text(python)
+        done = subprocess.run([sys.executable, str(script)], env=_without_inngest_variables(),
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        assert [e.name for e in inbox.events()] == [row.name]
+    remote = from_sdk_variables({"INNGEST_BASE_URL": "https://inngest.example.com"})
+    assert remote is not None
+    view.kind_of = lambda _name: "from-env"  # pointing elsewhere: production code
+    view.detail.show_row(replace(row, env=remote.environment.history_name,
+                                 origin="https://inngest.example.com"), [])
+    assert "is_production=True" in (view.copy_as("Python") or "")
+    assert "${INNGEST_EVENT_KEY:-" not in (view.copy_as("curl") or "")
+
+
+def test_copy_as_curl_of_an_inbox_event_runs_without_a_key(qtbot, sent_history):
+    """The console sends NO_EVENT_KEY_SET to the inbox and a Dev Server; the curl snippet
+    read "$INNGEST_EVENT_KEY" and, unset, was refused with a 401."""
+    reader, _origin = sent_history
+    view = on_the_newest_row(qtbot, reader)
+    row = view.detail.row
+    with running_inbox() as inbox:
+        view.detail.show_row(replace(row, origin=inbox.url), [])
+        curl = view.copy_as("curl")
+        assert curl is not None
+        done = subprocess.run(["bash", "-c", curl], env=_without_inngest_variables(),
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["status"] == 200, done.stdout
+        assert [e.name for e in inbox.events()] == [row.name]
 
 
 def test_copy_as_and_send_again_keep_half_a_utf16_pair_the_inbox_captured(qtbot,
@@ -380,6 +436,76 @@ def test_filters_search_and_retention(qtbot, sent_history):
     view.purge_now(confirm=False, done=purged.append)
     qtbot.waitUntil(lambda: purged == [0], timeout=10_000)  # everything is from today
     assert view.status_label.text() == "Purged 0 events older than 1 day."
+
+
+def test_a_dedup_id_with_spaces_around_it_is_found_as_typed(qtbot, app_home, qapp):
+    """Inngest keeps " ord-7 " as sent, spaces and all: the filter took the spaces off and
+    found "ord-7" (or nothing)."""
+    path = app_paths().ensure().history_db
+    with HistoryStore(path) as store:
+        for dedup in (" ord-7 ", "ord-7"):
+            store.record_pending(env="Inbox", events=[event_bytes(
+                {"name": "shop/order", "id": dedup, "data": {}})])
+    reader = HistoryReader(path)
+    try:
+        view = HistoryView(reader, environments=["Inbox"])
+        qtbot.addWidget(view)
+        qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=10_000)
+
+        def shown() -> list[str | None]:
+            rows = [view.model.row_at(i) for i in range(view.model.rowCount())]
+            return [row.dedup_id if row is not None else None for row in rows]
+
+        for typed, found in ((" ord-7 ", [" ord-7 "]), ("ord-7", ["ord-7"]),
+                             ("   ", ["ord-7", " ord-7 "])):
+            with qtbot.waitSignal(view.model.countChanged, timeout=10_000):
+                view.filter_bar.dedup.setText(typed)
+                view.filter_bar.flush()
+            qtbot.waitUntil(lambda found=found: shown() == found, timeout=10_000)
+    finally:
+        reader.close()
+
+
+def test_the_environment_filter_finds_the_sends_of_from_environment(qtbot, app_home,
+                                                                      monkeypatch):
+    """The history keeps the From-environment target's sends as "From environment
+    (its origin)", and the filter offered "From environment": 0 events. Its sends
+    through the window's History tab, copied as code for the Dev Server it points at."""
+    from console.ui.context import AppContext
+    from console.ui.main_window import MainWindow
+
+    origin = "http://127.0.0.1:48288"
+    monkeypatch.setenv("INNGEST_DEV", origin)
+    sdk = from_sdk_variables({"INNGEST_DEV": origin})
+    assert sdk is not None
+    with HistoryStore(app_paths().ensure().history_db) as store:
+        for env, name in ((sdk.environment.history_name, "fe/one"), ("Inbox", "in/one")):
+            store.record_pending(env=env, events=[event_bytes({"name": name, "data": {}})],
+                                 origin=origin)
+    window = MainWindow(AppContext.create(app_paths()))
+    qtbot.addWidget(window)
+    view, bar = window.panels.history, window.panels.history.filter_bar
+    qtbot.waitUntil(lambda: view.model.rowCount() == 2, timeout=10_000)
+    for _ in range(2):  # as the tab opened, then after Environments… changed them
+        bar.env.setCurrentIndex(bar.env.findText("From environment"))
+        bar.flush()
+        qtbot.waitUntil(lambda: view.count_label.text() == "1 event", timeout=10_000)
+        qtbot.waitUntil(lambda: view.model.row_at(0) is not None, timeout=10_000)
+        assert view.model.row_at(0).name == "fe/one"
+        bar.env.setCurrentIndex(0)
+        bar.flush()
+        qtbot.waitUntil(lambda: view.count_label.text() == "2 events", timeout=10_000)
+        window.environments_changed()
+    bar.env.setCurrentIndex(bar.env.findText("From environment"))
+    bar.flush()
+    qtbot.waitUntil(lambda: view.count_label.text() == "1 event", timeout=10_000)
+    qtbot.waitUntil(lambda: view.model.row_at(0) is not None, timeout=10_000)
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    qtbot.waitUntil(lambda: view.detail.row is not None, timeout=10_000)
+    python = view.copy_as("Python")
+    assert python is not None and "is_production=False" in python
+    assert f"event_api_base_url='{origin}'" in python
+    window.close()
 
 
 def test_payload_size_kept_is_set_in_the_view(qtbot, sent_history):
@@ -555,3 +681,25 @@ def test_focus_passing_through_the_settings_boxes_writes_nothing(qtbot, sent_his
                     timeout=10_000)
     with HistoryStore(app_paths().history_db) as store:
         assert store.retention_days == 30 and store.payload_cap_setting == 4096 * 1024
+
+
+def test_a_page_asked_for_while_a_new_filter_is_counted_holds_that_filters_rows(qtbot, tmp_path):
+    """A paint between `set_filters` and its count read the page with the filters shown
+    until then; it came back after the count and was kept: "b" listed under the name "a"."""
+    path = tmp_path / "h.sqlite3"
+    with HistoryStore(path) as store:
+        for name in ("a", "b"):
+            store.record_pending(env="Inbox", events=[event_bytes({"name": name, "data": {}})])
+    reader = HistoryReader(path)
+    try:
+        model = HistoryTableModel(reader)
+        model.set_filters(HistoryFilter())
+        qtbot.waitUntil(lambda: model.rowCount() == 2, timeout=10_000)
+        model.set_filters(HistoryFilter(name="a"))
+        model.row_at(0)  # a paint of the rows shown so far, before the count is back
+        qtbot.wait(500)  # the count, and whatever page was read, are back
+        assert model.rowCount() == 1
+        qtbot.waitUntil(lambda: model.row_at(0) is not None, timeout=10_000)
+        assert model.row_at(0).name == "a"
+    finally:
+        reader.close()

@@ -191,8 +191,8 @@ class PreviewDialog(QDialog):
         origin = self._target.event_origin if self._target else "http://127.0.0.1:8288"
         branch = self._target.branch if self._target else None
         dev = self._target.dev if self._target else True
-        if kind == "curl":
-            return curl_snippet(body, event_origin=origin, branch=branch)
+        if kind == "curl":  # to a Dev Server without a key: the placeholder, as sent
+            return curl_snippet(body, event_origin=origin, branch=branch, dev=dev)
         if kind == "ts":
             return typescript_snippet(body, event_origin=origin, branch=branch, dev=dev)
         return python_snippet(body, event_origin=origin, branch=branch, dev=dev)

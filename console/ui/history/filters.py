@@ -26,11 +26,15 @@ DEBOUNCE_MS = 250
 class HistoryFilterBar(QWidget):
     changed = Signal()
 
-    def __init__(self, environments: Sequence[str] = (), parent: QWidget | None = None) -> None:
+    def __init__(self, environments: Sequence[str] = (),
+                 history_names: Sequence[str] | None = None,
+                 parent: QWidget | None = None) -> None:
+        """`history_names`: what the history keeps each environment's sends under, when
+        not its name (the From-environment target's is "From environment (its origin)")."""
         super().__init__(parent)
         self.env = rich.names_box(QComboBox(), 12)
         self.env.setEditable(True)
-        self.set_environments(environments)
+        self.set_environments(environments, history_names)
         self.name = QLineEdit(placeholderText="Event name (app/* works)")
         self.status = QComboBox()
         self.status.addItem("Any status", None)
@@ -69,12 +73,14 @@ class HistoryFilterBar(QWidget):
         for combo in (self.status, self.outcome, self.when):
             combo.currentIndexChanged.connect(self.changed)
 
-    def set_environments(self, names: Sequence[str]) -> None:
+    def set_environments(self, names: Sequence[str],
+                         history_names: Sequence[str] | None = None) -> None:
         current = self.env.currentText()
         self.env.blockSignals(True)
         self.env.clear()
         self.env.addItem(ANY_ENV)
-        self.env.addItems(list(names))
+        for name, kept in zip(names, history_names or names, strict=True):
+            self.env.addItem(name, kept)
         self.env.setCurrentText(current or ANY_ENV)
         self.env.blockSignals(False)
 
@@ -86,13 +92,19 @@ class HistoryFilterBar(QWidget):
 
     def filters(self, now_ms: int | None = None) -> HistoryFilter:
         env = self.env.currentText().strip()
+        listed = self.env.findText(env)  # an environment listed: what its sends are kept as
+        if listed > 0:
+            env = self.env.itemData(listed)
         span = self.when.currentData()
         now = int(time.time() * 1000) if now_ms is None else now_ms
+        # a name and a dedup id as typed: Inngest keeps " ord-7 " as it was sent (only a
+        # field of nothing but spaces is no filter)
+        name, dedup = self.name.text(), self.dedup.text()
         return HistoryFilter(
             env=env if env and env != ANY_ENV else None,
-            name=self.name.text().strip() or None,
+            name=name if name.strip() else None,
             status=self.status.currentData(),
-            dedup_id=self.dedup.text().strip() or None,
+            dedup_id=dedup if dedup.strip() else None,
             outcome=self.outcome.currentData(),
             since_ms=now - span if span else None,
             text=self.search.text().strip() or None,

@@ -66,6 +66,7 @@ class HistoryTableModel(QAbstractTableModel):
         self.shown = self.filters  # `filters` as counted: the rows the table holds
         self._count = 0
         self._generation = 0
+        self._shown_generation = 0  # the refresh whose count made `shown`
         self._pages: OrderedDict[int, list[HistoryRow]] = OrderedDict()
         self._inflight: set[int] = set()
         self._recent: tuple[int, ...] = ()  # read by the reader thread: swapped, never mutated
@@ -93,6 +94,7 @@ class HistoryTableModel(QAbstractTableModel):
         if generation != self._generation:
             return
         self.shown, count = counted
+        self._shown_generation = generation
         self.beginResetModel()
         self._count = count
         self._pages.clear()
@@ -101,7 +103,10 @@ class HistoryTableModel(QAbstractTableModel):
         self.countChanged.emit(count)
 
     def _want(self, page: int) -> None:
-        if page in self._inflight:
+        # not while a count is on its way: a page read now, with the filters shown so far,
+        # came back after the new count and was kept as the new filters' (rows of "b"
+        # listed under the name "a"); the reset the count brings repaints and asks again
+        if page in self._inflight or self._shown_generation != self._generation:
             return
         self._inflight.add(page)
         self._recent = (*self._recent[-7:], page)

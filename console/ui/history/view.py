@@ -56,6 +56,16 @@ SNIPPETS: dict[str, Callable[..., str]] = {
 }
 
 
+def _on_this_machine(origin: str | None) -> bool:
+    """A row's origin is a loopback address (no origin: the default Dev Server's)."""
+    if origin is None:
+        return True
+    try:
+        return is_loopback_host(urlsplit(origin).hostname or "")
+    except ValueError:  # not a URL urlsplit reads ("http://[::1")
+        return False
+
+
 def _tool_button(text: str) -> QToolButton:
     button = QToolButton()
     button.setText(text)
@@ -70,17 +80,21 @@ class HistoryView(QWidget):
     def __init__(self, reader: HistoryReader, *, environments: Sequence[str] = (),
                  origin_of: Callable[[HistoryRow], str | None] | None = None,
                  kind_of: Callable[[str], str | None] | None = None,
+                 history_name_of: Callable[[str], str] | None = None,
                  parent: QWidget | None = None) -> None:
         """`origin_of`: where a row without a request of its own (a captured event) was
         sent, for Copy as; the window answers with the inbox's address. `kind_of`: the
-        kind of the environment a row names, when one of that name is saved."""
+        kind of the environment a row names, when one of that name is saved.
+        `history_name_of`: what the history keeps an environment's sends under (for the
+        From-environment target, its name and where it points), for the filter."""
         super().__init__(parent)
         self.reader = reader
         self.origin_of = origin_of
         self.kind_of = kind_of
+        self.history_name_of = history_name_of
         self.environments = list(environments)
         self.model = HistoryTableModel(reader, parent=self)
-        self.filter_bar = HistoryFilterBar(environments)
+        self.filter_bar = HistoryFilterBar(environments, self._history_names(environments))
         self.table = QTableView()
         self.table.setAccessibleName("History")
         self.table.setTabKeyNavigation(False)  # Tab leaves it; arrows move in it
@@ -204,8 +218,12 @@ class HistoryView(QWidget):
 
     def set_environments(self, names: Sequence[str]) -> None:
         self.environments = list(names)
-        self.filter_bar.set_environments(names)
+        self.filter_bar.set_environments(names, self._history_names(names))
         self._fill_send_menu()
+
+    def _history_names(self, names: Sequence[str]) -> list[str]:
+        name_of = self.history_name_of
+        return [name_of(name) if name_of is not None else name for name in names]
 
     def _enable_row_actions(self, enabled: bool) -> None:
         for widget in (self.send_again, self.save_template, self.copy_button):
@@ -346,15 +364,15 @@ class HistoryView(QWidget):
             return None
         origin = row.origin or (self.origin_of(row) if self.origin_of is not None else None)
         # a Dev Server or the inbox: by the environment's kind, as the preview decides, or
-        # (none saved of that name) by a local origin; never by the name (a Cloud
-        # environment named "Development" got the local Dev Server)
+        # (none saved of that name, or the From-environment target, which is taken for a
+        # Dev Server when it points at this machine) by a local origin; never by the name
+        # (a Cloud environment named "Development" got the local Dev Server)
         kind = self.kind_of(row.env) if self.kind_of is not None else None
-        dev = kind in ("dev", "inbox") if kind else (
-            origin is None or is_loopback_host(urlsplit(origin).hostname or ""))
+        dev = kind in ("dev", "inbox") if kind and kind != "from-env" else _on_this_machine(
+            origin)
+        # the key as the console sends it there: the placeholder when none is set
         options: dict[str, Any] = {"event_origin": origin or DEFAULT_ORIGIN,
-                                   "branch": row.branch}
-        if language != "curl":
-            options["dev"] = dev
+                                   "branch": row.branch, "dev": dev}
         # half a UTF-16 pair, as the inbox may capture it, goes as its \\u escape
         body = json_text(row.event, separators=(",", ":")).encode("utf-8")
         text = SNIPPETS[language](body, **options)
