@@ -16,10 +16,15 @@ import sys
 from typing import Any
 
 _CONTROL = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
+# the marks, embeddings, overrides and isolates that change the order a terminal shows the
+# rest of the line in: an event name with U+202E in it showed the line's end reversed
+_CONTROL.update({code: f"\\u{code:04x}" for code in
+                 [0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
 
 
 def visible(text: str) -> str:
-    """`text` with every C0/C1 control character (newline and tab too) shown as `\\xNN`."""
+    """`text` with every C0/C1 control character (newline and tab too) shown as `\\xNN`,
+    and every bidirectional control as `\\uNNNN`."""
     return text.translate(_CONTROL)
 
 

@@ -76,6 +76,10 @@ def test_visible_shows_control_characters_and_keeps_the_rest():
     assert visible("a\x1b[2Jb\x07\x9b\x7f") == "a\\x1b[2Jb\\x07\\x9b\\x7f"
     assert visible("line\nnext\ttab") == "line\\x0anext\\x09tab"
     assert visible("café ☕ 日本 \u00a0") == "café ☕ 日本 \u00a0"
+    # an override or isolate reordered the rest of the history table's line on a terminal
+    assert visible("shop/\u202egpj.exe\u2066x\u2069\u200f") == (
+        "shop/\\u202egpj.exe\\u2066x\\u2069\\u200f")
+    assert visible("שלום مرحبا") == "שלום مرحبا"  # right-to-left text itself stays
 
 
 def test_a_key_is_masked_in_any_case_and_with_a_backslash():
