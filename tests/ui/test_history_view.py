@@ -505,6 +505,9 @@ def test_the_environment_filter_finds_the_sends_of_from_environment(qtbot, app_h
     python = view.copy_as("Python")
     assert python is not None and "is_production=False" in python
     assert f"event_api_base_url='{origin}'" in python
+    assert view.status_label.text() == ("Copied as Python (the key is read from "
+                                        "INNGEST_EVENT_KEY, or none needed: it is for a Dev "
+                                        "Server).")
     window.close()
 
 

@@ -377,7 +377,9 @@ class HistoryView(QWidget):
         body = json_text(row.event, separators=(",", ":")).encode("utf-8")
         text = SNIPPETS[language](body, **options)
         QGuiApplication.clipboard().setText(text)
-        self.say(f"Copied as {language} (the key is read from INNGEST_EVENT_KEY).")
+        key = ("INNGEST_EVENT_KEY, or none needed: it is for a Dev Server" if dev else
+               "INNGEST_EVENT_KEY")
+        self.say(f"Copied as {language} (the key is read from {key}).")
         return text
 
     def _ask_export(self, fmt: str) -> None:
