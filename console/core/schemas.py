@@ -192,7 +192,10 @@ def load_schema_text(file: str, text: str, *, event_name: str | None = None,
     if not isinstance(name, str) or not name.strip():
         return problem('"x-event-name" must be a non-empty string (the event name)',
                        "/x-event-name")
-    version = version or schema.get("x-event-version", fallback_version)
+    # "x-event-name" outranks the file name, version and all: the saved schema of
+    # "billing/invoice@paid" (a file billing__invoice@paid.json) had read as version "paid"
+    by_file = None if "x-event-name" in schema else fallback_version
+    version = version or schema.get("x-event-version", by_file)
     if version is not None and not isinstance(version, str):
         return problem('"x-event-version" must be a string (the event\'s "v")',
                        "/x-event-version")

@@ -97,6 +97,20 @@ def test_save_replaces_the_file_that_already_describes_the_event(workspace: Path
     assert len(list((workspace / "schemas").iterdir())) == 1
 
 
+def test_the_schema_of_a_name_with_an_at_sign_applies_and_is_saved_over(workspace: Path):
+    """billing__invoice@paid.json read as version "paid" of "billing/invoice" although its
+    "x-event-name" named the whole name: the schema never applied, and every save wrote
+    another file (-2, -3, ...)."""
+    first = save_schema(workspace, "billing/invoice@paid", SCHEMA)
+    assert save_schema(workspace, "billing/invoice@paid", {**SCHEMA, "required": []}) == first
+    library = load_library(workspace)
+    assert [(e.name, e.version) for e in library.entries] == [("billing/invoice@paid", None)]
+    assert library.entry_for("billing/invoice@paid", None) is not None
+    # a file name's version still counts when the schema names no event
+    (workspace / "schemas" / "app__x@2.json").write_text(json.dumps({"type": "object"}))
+    assert ("app/x", "2") in [(e.name, e.version) for e in load_library(workspace).entries]
+
+
 def test_a_long_event_name_saves_under_a_shorter_file_name_and_loads_back(
         workspace: Path) -> None:
     """A 300-character name (valid, sendable) failed with "File name too long" from the
