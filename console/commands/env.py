@@ -11,6 +11,7 @@ from typing import Any
 
 from console.commands.common import emit, positive_bytes, print_line
 from console.core.errors import UserError
+from console.core.plan import REQUEST_LIMIT
 from console.core.redact import mask_key
 from console.core.terminal import say, typed_text, visible
 from console.services.environments import (
@@ -18,7 +19,6 @@ from console.services.environments import (
     CLOUD_REST_ORIGIN,
     DEV_ORIGIN,
     DEV_PLACEHOLDER_KEY,
-    REQUEST_LIMIT,
     Environment,
     EnvironmentStore,
     SdkVariables,

@@ -15,6 +15,7 @@ from typing import Any
 from console.commands.common import positive_bytes
 from console.core.batch import is_jsonl_name
 from console.core.errors import InputError
+from console.core.plan import REQUEST_LIMIT
 from console.core.problems import Problem
 from console.core.schemas import SchemaLibrary
 from console.core.terminal import typed_text, visible
@@ -39,13 +40,18 @@ def add_parser(subparsers: Any) -> None:
                         type=typed_text)
     limits.add_argument("--event-limit", metavar="BYTES", type=positive_bytes,
                         help=f"per-event size limit (default {DEFAULT_EVENT_LIMIT:,})")
+    parser.add_argument("--request-limit", metavar="BYTES", type=positive_bytes,
+                        help="largest request body: an event no request can carry is an "
+                        f"error (default: the --env environment's, or {REQUEST_LIMIT:,})")
     parser.add_argument("--jsonl", action="store_true", help="read every FILE as JSON Lines")
     parser.set_defaults(func=run_validate)
 
 
-def _limit(args: argparse.Namespace) -> tuple[int, str | None]:
+def _limit(args: argparse.Namespace) -> tuple[int, int, str | None]:
+    """The per-event limit, the request limit and the environment's name (or None)."""
+    request_limit = getattr(args, "request_limit", None)
     if getattr(args, "event_limit", None):
-        return int(args.event_limit), None
+        return int(args.event_limit), request_limit or REQUEST_LIMIT, None
     from console.commands.common import given
 
     if given(args, "env") is not None:  # "" is refused, as send and run refuse it
@@ -53,8 +59,8 @@ def _limit(args: argparse.Namespace) -> tuple[int, str | None]:
         from console.services.paths import app_paths
 
         env = EnvironmentStore.load(app_paths()).get(args.env)  # UserError when unknown
-        return env.event_limit, env.name
-    return DEFAULT_EVENT_LIMIT, None
+        return env.event_limit, request_limit or env.request_limit, env.name
+    return DEFAULT_EVENT_LIMIT, request_limit or REQUEST_LIMIT, None
 
 
 def _line(file: str, problem: Problem) -> str:
@@ -66,7 +72,7 @@ def run_validate(args: argparse.Namespace) -> int:
     from console.commands.common import jsonl_hint, read_input
     from console.services.schema_store import load_schema_dir
 
-    limit, env_name = _limit(args)
+    limit, request_limit, env_name = _limit(args)
     library: SchemaLibrary | None = None
     found = 0
     if args.schemas:
@@ -89,7 +95,7 @@ def run_validate(args: argparse.Namespace) -> int:
             continue
         jsonl = args.jsonl or is_jsonl_name(path)
         report = validate_text(text, event_limit=limit, schemas=library, jsonl=jsonl,
-                               env_name=env_name)
+                               env_name=env_name, request_limit=request_limit)
         for problem in report.problems:
             print(_line(name, problem))
         hint = jsonl_hint(report.problems, jsonl)

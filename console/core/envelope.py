@@ -17,6 +17,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
+from console.core.plan import block_reason
 from console.core.positions import escape_token, nesting_depth
 from console.core.problems import Severity
 from console.core.serialize import event_bytes
@@ -214,10 +215,15 @@ def _check_fields(raw: dict[str, Any], event: dict[str, Any], pointer: str,
 
 
 def size_issue(size: int, event_limit: int, pointer: str = "",
-               env_name: str | None = None) -> EnvelopeIssue | None:
-    """The over-size error, or None when the event fits."""
+               env_name: str | None = None,
+               request_limit: int | None = None) -> EnvelopeIssue | None:
+    """The over-size error, or None when the event fits; with `request_limit`, also when
+    the event fits the per-event limit but no request (a 700 KB event to a Dev Server,
+    whose events may be 3 MiB: `validate` and the editor passed it, and Send refused it)."""
     if size <= event_limit:
-        return None
+        alone = block_reason(size, request_limit=request_limit, event_limit=event_limit) if (
+            request_limit is not None) else None
+        return EnvelopeIssue(pointer, alone, Severity.ERROR) if alone else None
     where = f"per-event limit of {env_name}" if env_name else "per-event limit"
     return EnvelopeIssue(pointer, f"Event is over the max size: {size:,} bytes > "
                                   f"{event_limit:,} ({where})", Severity.ERROR)
@@ -225,7 +231,8 @@ def size_issue(size: int, event_limit: int, pointer: str = "",
 
 def check_event(value: Any, *, pointer: str = "", event_limit: int,
                 env_name: str | None = None, size: int | None = None,
-                part: bytes | None = None) -> list[EnvelopeIssue]:
+                part: bytes | None = None,
+                request_limit: int | None = None) -> list[EnvelopeIssue]:
     """Every envelope rule `value` breaks; `size` (and `part`, the bytes) may pass the
     already-measured event. Integers too big for the server are found only when the bytes
     are known (given as `part`, or measured here)."""
@@ -249,7 +256,7 @@ def check_event(value: Any, *, pointer: str = "", event_limit: int,
     huge = huge_integer_at(part, value) if part is not None else None
     if huge is not None:
         issues.append(_beyond_json(pointer + huge))
-    over = size_issue(size, event_limit, pointer, env_name)
+    over = size_issue(size, event_limit, pointer, env_name, request_limit)
     return [*issues, over] if over else issues
 
 

@@ -46,7 +46,8 @@ def prepare_text(
     text: str, *, request_limit: int, event_limit: int, jsonl: bool = False,
     schemas: Any = None,
 ) -> PreparedSend:
-    report = validate_text(text, event_limit=event_limit, schemas=schemas, jsonl=jsonl)
+    report = validate_text(text, event_limit=event_limit, schemas=schemas, jsonl=jsonl,
+                           request_limit=request_limit)
     if report.blocking:
         empty = plan_requests([], request_limit=request_limit, event_limit=event_limit)
         return PreparedSend([], [], empty, list(report.problems))

@@ -26,6 +26,7 @@ from itertools import accumulate
 from operator import add
 
 MAX_EVENTS_PER_REQUEST = 5000
+REQUEST_LIMIT = 524_288  # bytes of one send call's body, Inngest's default
 
 
 @dataclass(frozen=True, slots=True)

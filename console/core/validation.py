@@ -71,9 +71,15 @@ class _Checker:
     """Checks events of one parsed document whose text starts at `base` of the whole."""
 
     def __init__(self, report: Report, text: str, *, event_limit: int,
-                 schemas: SchemaLibrary | None, env_name: str | None) -> None:
+                 schemas: SchemaLibrary | None, env_name: str | None,
+                 request_limit: int | None = None) -> None:
         self.report, self.text = report, text
         self.event_limit, self.schemas, self.env_name = event_limit, schemas, env_name
+        self.request_limit = request_limit
+        # the largest event that travels: within the per-event limit, and in a request
+        # of its own (`[` and `]` around it) within the request limit
+        self.sendable = (event_limit if request_limit is None
+                         else min(event_limit, request_limit - 2))
         self._lines: LineIndex | None = None
 
     @property
@@ -113,12 +119,13 @@ class _Checker:
                 size = len(part)
             except (RecursionError, ValueError):
                 pass  # check_event says why
-        if not (is_object and _plainly_valid(item, size, self.event_limit)
+        if not (is_object and _plainly_valid(item, size, self.sendable)
                 and part is not None and huge_integer_at(part, item) is None):
             for at, message, severity in check_event(item, pointer=pointer,
                                                      event_limit=self.event_limit,
                                                      env_name=self.env_name, size=size,
-                                                     part=part):
+                                                     part=part,
+                                                     request_limit=self.request_limit):
                 self.locate(doc, base, at, message, severity, prefix)
         if not is_object:
             return
@@ -166,11 +173,13 @@ class _Checker:
 
 
 def validate_text(text: str, *, event_limit: int, schemas: SchemaLibrary | None = None,
-                  jsonl: bool = False, env_name: str | None = None) -> Report:
-    """Parse and check `text` (one event, an array of events, or JSON Lines)."""
+                  jsonl: bool = False, env_name: str | None = None,
+                  request_limit: int | None = None) -> Report:
+    """Parse and check `text` (one event, an array of events, or JSON Lines); with
+    `request_limit`, an event no request can carry is an error too."""
     report = Report(None)
     checker = _Checker(report, text, event_limit=event_limit, schemas=schemas,
-                       env_name=env_name)
+                       env_name=env_name, request_limit=request_limit)
     if not jsonl:
         report.value = checker.document(parse_with_positions(text))
     else:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from console.core.errors import UserError
+from console.core.plan import REQUEST_LIMIT
 from console.core.positions import parse_with_positions
 from console.core.redact import PLACEHOLDER_KEY, has_event_key, mask_url
 from console.services.atomic import write_text_atomic
@@ -26,7 +27,6 @@ from console.services.paths import AppPaths, private_folder
 Kind = Literal["dev", "inbox", "cloud", "custom", "from-env"]
 KINDS: tuple[Kind, ...] = ("dev", "inbox", "cloud", "custom", "from-env")
 
-REQUEST_LIMIT = 524_288
 EVENT_LIMIT_SELF_HOSTED = 3 * 1024 * 1024
 EVENT_LIMIT_CLOUD_FREE = 256 * 1024
 DEV_ORIGIN = "http://127.0.0.1:8288"

@@ -32,6 +32,7 @@ from console.core.errors import UserError
 from console.core.expect import Observed, check_expect
 from console.core.ids import IdSeed
 from console.core.pipeline import prepare_events
+from console.core.plan import REQUEST_LIMIT
 from console.core.positions import escape_token
 from console.core.scenario import (
     EventTemplate,
@@ -72,7 +73,7 @@ __all__ = ["Limits", "RunsVerifier", "ScenarioRunner", "StepError"]
 
 @dataclass(frozen=True)
 class Limits:
-    request_limit: int = 524_288
+    request_limit: int = REQUEST_LIMIT
     event_limit: int = 3 * 1024 * 1024
 
 

@@ -122,6 +122,24 @@ def test_event_limit_from_option_and_from_environment(files: Path) -> None:
     assert "argument --event-limit: must be a positive number of bytes" in bad_limit.stderr
 
 
+def test_an_event_no_request_can_carry_is_an_error_as_send_says(files: Path) -> None:
+    """A 700 KB event is within the Dev Server's 3 MiB per event but over its 512 KiB per
+    request: `validate` passed it (exit 0) and `send` refused it."""
+    big = files / "700k.json"
+    big.write_text(json.dumps({"name": "big", "data": {"p": "x" * 700_000}}))
+    refused = ("Event is 700,030 bytes; in a request of its own it makes 700,032 bytes, over "
+               "the request limit of 524,288 bytes")
+    done = run("validate", str(big))
+    assert (done.returncode, done.stdout) == (1, f"{big}:1:1: error: {refused}\n")
+    sent = run("send", "--dry-run", "--url", "http://127.0.0.1:9", str(big))
+    assert sent.returncode == 2 and refused in sent.stderr, sent.stderr
+    store = EnvironmentStore.load(app_paths())
+    store.put(Environment("roomy", event_limit=1_000_000, request_limit=1_000_000))
+    store.save()
+    assert run("validate", "--env", "roomy", str(big)).returncode == 0
+    assert run("validate", "--request-limit", "800000", str(big)).returncode == 0
+
+
 def test_a_hostile_schema_pattern_gets_a_message_not_a_hang(files: Path) -> None:
     # ^(a|a)*$ backtracks for hours with Python's re on 40 a's and a "!"; "(" does not compile
     schemas = files / "hostile"
