@@ -231,6 +231,14 @@ def test_auto_close_pairs_skip_closers_and_delete_empty_pairs(qtbot, editor):
     qtbot.keyClicks(editor, "{")
     assert editor.toPlainText() == '"{"'
 
+    # The quote that ends a string after an escaped backslash steps over the closer: a
+    # second quote was added ("a\\"" is not JSON)
+    editor.setPlainText('{"k": ""}')
+    put_cursor(editor, 7)
+    qtbot.keyClicks(editor, 'a\\\\"')
+    assert editor.toPlainText() == '{"k": "a\\\\"}'
+    assert json.loads(editor.toPlainText()) == {"k": "a\\"}
+
     # A selection gets wrapped.
     editor.setPlainText("word")
     editor.selectAll()
@@ -263,6 +271,11 @@ def test_enter_keeps_indent_and_opens_brackets(qtbot, editor):
     assert editor.toPlainText() == '{\n  "a": 1,\n  "b": 2\n}'
     qtbot.keyClick(editor, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
     assert editor.toPlainText() == '{\n"a": 1,\n"b": 2\n}'
+    # lines indented with tabs (a file opened from elsewhere) go out too: they stayed put
+    editor.setPlainText('{\n\t"a": 1,\n\t\t"b": 2\n}')
+    editor.selectAll()
+    qtbot.keyClick(editor, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert editor.toPlainText() == '{\n"a": 1,\n\t"b": 2\n}'
 
     # A closer typed on an indented empty line goes one level out.
     editor.setPlainText('{\n  "a": 1\n  ')

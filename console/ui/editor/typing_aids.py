@@ -66,7 +66,10 @@ def type_char(cursor: QTextCursor, ch: str) -> bool:
         return _wrap_selection(cursor, ch)
     if ch == '"':
         if inside:
-            if nxt == '"' and not before.endswith("\\"):
+            # a quote after an odd run of backslashes is escaped; after an even run (an
+            # escaped backslash) it ends the string
+            escaped = (len(before) - len(before.rstrip("\\"))) % 2 == 1
+            if nxt == '"' and not escaped:
                 cursor.movePosition(QTextCursor.MoveOperation.NextCharacter)
                 return True
             return False
@@ -156,12 +159,14 @@ def indent(cursor: QTextCursor, *, outdent: bool = False) -> None:
     block = first
     while block.isValid():
         edit.setPosition(block.position())
-        if outdent:
-            remove = len(block.text()) - len(block.text().lstrip(" "))
+        if outdent:  # one level: a tab, or up to an INDENT of spaces
+            text = block.text()
+            remove = 1 if text.startswith("\t") else min(len(text) - len(text.lstrip(" ")),
+                                                          len(INDENT))
             edit.movePosition(
                 QTextCursor.MoveOperation.NextCharacter,
                 QTextCursor.MoveMode.KeepAnchor,
-                min(remove, len(INDENT)),
+                remove,
             )
             edit.removeSelectedText()
         else:
