@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from console.core import patterns
-from console.core.envelope import ENVELOPE_SCHEMA
+from console.core.envelope import ENVELOPE_SCHEMA, as_read
 from console.core.positions import pointer_tokens
 from console.core.schemas import SchemaLibrary, human_path
 
@@ -164,7 +164,8 @@ def _scan(text: str, offset: int, *, hover: bool = False) -> _Context | None:
             frame.keys.append(frame.key)
             frame.expecting = "colon"
         else:
-            if frame.kind == "{" and frame.key in ("name", "v") and c == '"':
+            if (frame.kind == "{" and frame.key is not None and c == '"'
+                    and frame.key.casefold() in ("name", "v")):  # "NAME" too, as read
                 frame.scalars[frame.key] = _decode(tok)
             frame.expecting = "comma"
     if ctx is None:
@@ -303,7 +304,7 @@ def _search(pattern: str, text: str) -> bool:
 
 def _schema_at(path: list[str | int], event_schema: dict[str, Any] | None
                ) -> list[dict[str, Any]]:
-    if event_schema is not None and path and path[0] == "data":
+    if event_schema is not None and path and _is_data(path[0]):
         root: dict[str, Any] = event_schema
         path = path[1:]
     else:
@@ -342,10 +343,25 @@ def _describe(branches: list[dict[str, Any]]) -> tuple[str, str]:
     return detail, doc
 
 
+def _name_and_version(ctx: _Context) -> tuple[str | None, str | None]:
+    """The event's name and `v` as the server reads them: `"NAME"` too, as validation
+    reads it (the skeleton said "No schema for this event" while validation used one)."""
+    if not ctx.event:
+        return None, None
+    fields, _ = as_read(ctx.event)
+    return fields.get("name"), fields.get("v")
+
+
 def _event_schema(ctx: _Context, library: SchemaLibrary | None) -> dict[str, Any] | None:
-    if library is None or not ctx.event or "name" not in ctx.event:
+    name, version = _name_and_version(ctx)
+    if library is None or name is None:
         return None
-    return library.for_event(ctx.event["name"], ctx.event.get("v"))
+    return library.for_event(name, version)
+
+
+def _is_data(token: str | int) -> bool:
+    """Whether a top-level key is the event's data as the server reads it (`Data` too)."""
+    return isinstance(token, str) and token.casefold() == "data"
 
 
 # -- completion -------------------------------------------------------------------------
@@ -356,7 +372,7 @@ def _property_candidates(ctx: _Context, schema: dict[str, Any] | None) -> list[C
     for s in branches:
         for name, sub in (s.get("properties") or {}).items():
             props.setdefault(name, []).append(sub)
-    root = schema if schema is not None and ctx.path[:1] == ["data"] else ENVELOPE_SCHEMA
+    root = schema if schema is not None and ctx.path and _is_data(ctx.path[0]) else ENVELOPE_SCHEMA
     out = []
     for name in sorted(props, key=lambda n: n not in required):
         if name in ctx.siblings:
@@ -383,10 +399,11 @@ def _value_candidates(ctx: _Context, library: SchemaLibrary | None,
             out.append(Candidate(name, json.dumps(name, ensure_ascii=False), CandidateKind.EVENT,
                                  "event (schema)" if name in known else "event", doc))
         return out
-    if path == ["v"] and library and ctx.event and "name" in ctx.event:
+    event_name = _name_and_version(ctx)[0]
+    if path == ["v"] and library and event_name is not None:
         return [Candidate(e.version, json.dumps(e.version), CandidateKind.VALUE, "version",
                           f"Schema {e.file}") for e in library.entries
-                if e.name == ctx.event["name"] and e.version]
+                if e.name == event_name and e.version]
     branches = _schema_at(path, _event_schema(ctx, library))
     out, seen = [], set()
     doc = _describe(branches)[1]  # once: it reads the whole enum (300,000 values: 2 min)
@@ -446,8 +463,9 @@ def hover(text: str, offset: int, *, schemas: SchemaLibrary | None = None) -> st
     path = [*ctx.path, ctx.current] if ctx.role == "key" and ctx.current is not None \
         else ctx.value_path
     schema = _event_schema(ctx, schemas)
-    if path == ["name"] and ctx.role == "value" and schemas and ctx.event:
-        entry = schemas.entry_for(ctx.event.get("name", ""), ctx.event.get("v"))
+    name, version = _name_and_version(ctx)
+    if path == ["name"] and ctx.role == "value" and schemas and name is not None:
+        entry = schemas.entry_for(name, version)
         if entry is not None:
             doc = _describe(_branches([entry.schema], entry.schema))[1]
             return "\n".join(filter(None, [f"Event {entry.name} (schema {entry.file})", doc]))

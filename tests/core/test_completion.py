@@ -231,6 +231,11 @@ def test_skeleton_for_the_event_at_the_cursor() -> None:
     assert skeleton_for(text, text.index("data"), schemas=LIBRARY) == skeleton(SCHEMA)
     assert skeleton_for(text, 3, schemas=LIBRARY) is None  # no schema for "other"
     assert skeleton_for(text, 0, schemas=None) is None
+    # "NAME" and "Data" as the server reads them (and validation): there was no schema
+    upper = '{"NAME": "app/user.created", "V": "2", "Data": {|}}'
+    plain = upper.replace("|", "")
+    assert skeleton_for(plain, plain.index("Data"), schemas=LIBRARY) == skeleton(V2)
+    assert labels(upper) == ["handle"]
 
 
 @settings(max_examples=200)
