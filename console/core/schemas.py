@@ -281,13 +281,15 @@ def _based_refs(schema: Any, id_key: str) -> tuple[list[tuple[str, str, str]], s
 
 def _fetched(ref: str, base: str, ids: set[str]) -> bool:
     """A $ref that only a file or network read could resolve (a URL, a file: URI, a path
-    to another file), not one to the metaschemas or to an $id inside the schema (read
-    against `base`, as validation reads it)."""
+    to another file, a bare name such as "money" or "common#/$defs/x"), not one to the
+    metaschemas or to an $id inside the schema (read against `base`, as validation reads
+    it). A bare name had passed: the schema loaded, and each event then read "has a $ref
+    that cannot be resolved; data not checked"."""
     target = ref.split("#", 1)[0]
-    if not target or target in SPECIFICATIONS or urljoin(base, target) in ids:
-        return False
-    has_scheme = re.match(r"[A-Za-z][A-Za-z0-9+.-]*:", target) is not None
-    return has_scheme or target.endswith(".json") or "/" in target
+    resolved = urljoin(base, target)
+    known = (target in SPECIFICATIONS or resolved in SPECIFICATIONS or target in ids
+             or resolved in ids)
+    return bool(target) and not known
 
 
 Loaded = tuple[SchemaEntry | None, list[FileProblem]]

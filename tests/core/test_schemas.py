@@ -145,7 +145,7 @@ def test_data_errors_have_pointers_and_human_messages() -> None:
 
 def test_data_errors_never_raise() -> None:
     entry = library(("r.json", dump({"x-event-name": "r/x", "properties": {
-        "a": {"$ref": "item"}}}))).entry_for("r/x")  # an $id no resource has
+        "a": {"$ref": "#/$defs/item"}}}))).entry_for("r/x")  # a definition it lacks
     assert entry is not None
     [error] = data_errors(entry, {"a": 1})
     assert error.message.startswith("Schema r.json has a $ref that cannot be resolved")
@@ -481,8 +481,11 @@ def test_a_ref_outside_the_schema_is_refused_at_load_and_nothing_is_fetched(tmp_
     secret = tmp_path / "elsewhere.json"
     secret.write_text('{"type": "string"}', encoding="utf-8")
     try:
+        # a bare name too: read against the schema's $id it is a URL, and without one
+        # another file ("money" and "common#/$defs/x" loaded, and every event then said
+        # "has a $ref that cannot be resolved; data not checked")
         for ref in (f"http://127.0.0.1:{server.server_port}/remote.json",
-                    secret.as_uri(), "other.json#/$defs/x"):
+                    secret.as_uri(), "other.json#/$defs/x", "common#/$defs/x", "money"):
             text = json.dumps({"x-event-name": "a/b", "properties": {"p": {"$ref": ref}}},
                               indent=2)
             entry, problems = load_schema_text("a.json", text)
@@ -490,10 +493,17 @@ def test_a_ref_outside_the_schema_is_refused_at_load_and_nothing_is_fetched(tmp_
             [found] = problems
             assert found.problem.message.startswith(f"$ref {json.dumps(ref)} points outside")
             assert (found.problem.line, found.problem.column) == (5, 15)  # the $ref's value
-        # refs inside the schema still work, and one left unresolved fetches nothing either
+        based = json.dumps({"x-event-name": "a/b", "$id": "https://schemas.example.com/e/b",
+                            "properties": {"p": {"$ref": "money"}}})
+        [found] = load_schema_text("based.json", based)[1]
+        assert found.problem.message.startswith('$ref "money" points outside')
+        # refs inside the schema still work (a name an $id in it gives, too), and one left
+        # unresolved fetches nothing either
         entry, problems = load_schema_text("b.json", json.dumps({
-            "x-event-name": "a/b", "$defs": {"n": {"type": "number"}},
-            "properties": {"p": {"$ref": "#/$defs/n"}, "q": {"$ref": "item"}}}))
+            "x-event-name": "a/b", "$defs": {"n": {"type": "number"},
+                                             "m": {"$id": "money", "type": "integer"}},
+            "properties": {"p": {"$ref": "#/$defs/n"}, "q": {"$ref": "#/$defs/gone"},
+                           "r": {"$ref": "money"}}}))
         assert entry is not None and problems == []
         [error] = data_errors(entry, {"p": "text", "q": 1})
         assert "cannot be resolved" in error.message
