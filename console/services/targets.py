@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 from console.core.errors import UserError
@@ -20,8 +20,10 @@ from console.services.client import REFUSED, THROUGH_PROXY, Target
 from console.services.environments import (
     DEV_ORIGIN,
     DEV_PLACEHOLDER_KEY,
+    EVENT_LIMIT_CLOUD_FREE,
     Environment,
     EnvironmentStore,
+    is_cloud_origin,
     normalize_origin,
     on_this_machine,
     origin_problem,
@@ -63,7 +65,10 @@ def adhoc_environment(origin: str) -> Environment:
     problem = origin_problem(origin)
     if problem:
         raise UserError(f"--url: {problem}")
-    return Environment(name=origin, kind="dev", event_origin=origin, rest_origin=origin)
+    env = Environment(name=origin, kind="dev", event_origin=origin, rest_origin=origin)
+    # Inngest Cloud's own origin keeps its per-event limit, as the From-environment target
+    # does: `send --dry-run --url https://inn.gs` planned a 300 KB event as sendable
+    return replace(env, event_limit=EVENT_LIMIT_CLOUD_FREE) if is_cloud_origin(origin) else env
 
 
 def environment_named(store: EnvironmentStore, name: str) -> Environment:

@@ -130,6 +130,14 @@ def test_dry_run_prints_the_plan_and_sends_nothing(cli, tmp_path):
     assert [(p["request"], p["events"], p["first"], p["last"]) for p in plan] == [
         (1, 2, 0, 1), (2, 2, 2, 3)]
     assert all(p["bytes"] <= 524_288 for p in plan)
+    # Inngest Cloud's origin keeps its 256 KiB per event (the Dev Server's 3 MiB planned
+    # these as sendable)
+    big = tmp_path / "300k.json"
+    big.write_text(json.dumps({"name": "big", "data": {"blob": "x" * 300_000}}))
+    cloud = cli("send", "--url", "https://inn.gs", "--dry-run", str(big))
+    assert cloud.returncode == 2 and cloud.stdout == ""
+    assert (f"{big}:1:1: Event is over the max size: 300,033 bytes > 262,144 (per-event "
+            "limit)") in cloud.stderr, cloud.stderr
 
 
 def test_server_rejection_exits_1_with_the_server_message(cli, tmp_path):
