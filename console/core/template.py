@@ -266,11 +266,13 @@ class Bag:
     """`vars`, `row`, `steps`, `steps.NAME`: keys as attributes, and errors that say
     which keys exist. Not a dict, so a key named `items` or `keys` is not shadowed."""
 
-    __slots__ = ("_data", "_label")
+    __slots__ = ("_data", "_empty", "_label")
 
-    def __init__(self, label: str, data: Mapping[str, Any]) -> None:
+    def __init__(self, label: str, data: Mapping[str, Any], *, empty: str | None = None) -> None:
+        """`empty`: why it has nothing, when not the usual reason for its label."""
         self._label = label
         self._data = dict(data)
+        self._empty = empty
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
@@ -294,7 +296,8 @@ class Bag:
 
     def describe_missing(self, name: str) -> str:
         if not self._data:
-            return f"{self._label} has no {name!r} ({_EMPTY.get(self._label, 'it is empty')})"
+            why = self._empty or _EMPTY.get(self._label, "it is empty")
+            return f"{self._label} has no {name!r} ({why})"
         return f"{self._label} has no {name!r} (it has: {', '.join(sorted(self._data))})"
 
 

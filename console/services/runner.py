@@ -45,7 +45,7 @@ from console.core.scenario import (
     step_label,
 )
 from console.core.sourcemap import SourceMap
-from console.core.template import Emptied, TemplateEngine, TemplateError
+from console.core.template import Bag, Emptied, TemplateEngine, TemplateError
 from console.core.template_scope import Clock, RenderRun, system_clock
 from console.services.client import EventApiClient, Target
 from console.services.history_schema import HISTORY_FAILURES
@@ -194,7 +194,7 @@ class ScenarioRunner:
         for name, raw in merged.items():
             pointer = f"/vars/{escape_token(name)}" if name not in self.variables else ""
             try:
-                scope = render.scope(vars=state.vars, row=state.row)
+                scope = {**render.scope(vars=state.vars, row=state.row), "steps": _NO_STEPS}
                 state.vars[name] = self.engine.render_value(raw, scope, pointer=pointer)
             except TemplateError as exc:
                 if not pointer:
@@ -551,6 +551,12 @@ class ScenarioRunner:
             result.runs = [run_entry(k) for k in kinds]
             result.dedup = [k.kind.value for k in kinds
                             if k.kind is not OutcomeKind.NOT_ACCEPTED]
+
+
+# what a var sees of `steps`: it is rendered before any step runs (it had said "no earlier
+# step with an "as" name has succeeded", of a step that had not failed)
+_NO_STEPS = Bag("steps", {}, empty="vars are rendered before any step runs: use "
+                "steps.NAME in a step's event")
 
 
 def _taken(outcomes: Sequence[RequestOutcome]) -> list[OutcomeKind]:

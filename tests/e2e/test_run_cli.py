@@ -806,6 +806,14 @@ def test_a_scenario_var_may_use_a_value_given_with_var(cli, workspace, tmp_path)
     assert proc.returncode == 0, proc.stderr
     sent = json.loads(report.read_text())["results"][0]["sent"]
     assert sent == [{"name": "t/a", "data": {"u": "https://example.com/x"}}]
+    # a var cannot use a step: it is rendered before any step runs (it said "no earlier
+    # step with an "as" name has succeeded" of a step that had not run)
+    write_scenario(workspace, "early", [{"send": {"name": "t/a", "data": {}}, "as": "first"}],
+                   vars={"ref": "{{ steps.first.ids[0] }}"})
+    early = cli("run", "early", "--workspace", str(workspace), "--dry-run")
+    assert early.returncode == 2
+    assert ("unknown variable: steps has no 'first' (vars are rendered before any step runs: "
+            "use steps.NAME in a step's event)") in early.stderr, early.stderr
 
 
 def test_the_ids_a_split_step_had_taken_are_the_ones_seen_and_counted(cli, workspace):
