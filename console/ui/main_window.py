@@ -33,8 +33,9 @@ from console.core.dedup import dedup_id_of
 from console.core.envelope import envelope_of
 from console.core.errors import InputError, UserError
 from console.core.pipeline import PreparedSend, prepare_text
-from console.core.plan import plan_requests
-from console.core.problems import Problem
+from console.core.plan import REQUEST_LIMIT, plan_requests
+from console.core.positions import LineIndex
+from console.core.problems import Problem, Severity
 from console.core.scenario import as_literal_text
 from console.core.serialize import pretty
 from console.core.template import TemplateEngine, has_template_marks
@@ -81,6 +82,8 @@ STARTER_EVENT = """{
 
 
 NAME_PLACEHOLDER = "event name, e.g. app/user.signed_up"
+TEMPLATE_MARKS = ("{{", "{%", "{#")
+ROW_PLACEHOLDERS = "Placeholders are not rendered in a batch event: it is sent as written"
 
 
 class MainWindow(QMainWindow):
@@ -97,6 +100,7 @@ class MainWindow(QMainWindow):
         # the selected environment's; with none at all (every one removed, or a file with
         # none), a self-hosted server's: validation had failed on the missing attribute
         self._event_limit = EVENT_LIMIT_SELF_HOSTED
+        self._request_limit = REQUEST_LIMIT
         self.settings = QSettings(
             qt_path(context.paths.config / "window.ini"), QSettings.Format.IniFormat
         )
@@ -114,7 +118,8 @@ class MainWindow(QMainWindow):
         self.name_field.installEventFilter(self)
         self.editor = JsonEditor()
         self.editor.setAccessibleName("Event JSON")
-        self.editor.set_validator(self._validate)
+        self._validator: Callable[[str], list[Problem]] = self._validate
+        self.editor.set_validator(self._validator)
         self.editor.set_completion_provider(
             CoreCompletionProvider(schemas=self.schemas, event_names=self.event_names)
         )
@@ -353,12 +358,33 @@ class MainWindow(QMainWindow):
         return sorted(names)
 
     def _validate(self, text: str) -> list[Problem]:
-        report = validate_text(text, event_limit=self._event_limit, schemas=self.schemas())
+        """The editor's draft: a value that is one placeholder is Send's to check, as what
+        it renders to."""
+        return without_placeholder_types(text, self._checked_text(text))
+
+    def _validate_row(self, text: str) -> list[Problem]:
+        """A batch event in the editor: it goes out as written (nothing renders its
+        placeholders), so `"ts": "{{ now_ms() }}"` is the string Send refuses, and the
+        placeholders are pointed out."""
+        problems = self._checked_text(text)
+        mark = min((at for at in (text.find(m) for m in TEMPLATE_MARKS) if at >= 0),
+                   default=-1)
+        if mark >= 0:
+            line, column = LineIndex(text).line_col(mark)
+            problems.append(Problem(ROW_PLACEHOLDERS, Severity.WARNING, mark, mark + 2,
+                                    line, column))
+            problems.sort(key=lambda p: (p.start, p.severity is not Severity.ERROR))
+        return problems
+
+    def _checked_text(self, text: str) -> list[Problem]:
+        # an event no request carries is underlined, as Send refuses it
+        report = validate_text(text, event_limit=self._event_limit, schemas=self.schemas(),
+                               request_limit=self._request_limit)
         # may run on a worker thread: sizes and name reach the widgets in _problems_changed,
         # and the parsed value saves the dedup check a second parse (editor_value)
         self._checked = (text, [size for size in report.sizes if size is not None],
                          report.value)
-        return without_placeholder_types(text, report.problems)
+        return list(report.problems)
 
     _checked: tuple[str, list[int], Any] = ("", [], None)
 
@@ -439,7 +465,7 @@ class MainWindow(QMainWindow):
         env = self.environment()
         if remember:
             self._remember(env)
-        self._event_limit = env.event_limit
+        self._event_limit, self._request_limit = env.event_limit, env.request_limit
         self.composer.set_limits(env.request_limit, env.event_limit)
         self._show_health("not known yet", "Reachability of the environment (GET /health)")
         self.env_combo.setToolTip(f"{shown_origin(env.event_origin)} ({env.kind})")
@@ -574,6 +600,10 @@ class MainWindow(QMainWindow):
 
     def _show_editing(self) -> None:
         count, row = len(self.composer.batch), self.composer.current_row()
+        validator = self._validate_row if 0 <= row < count else self._validate
+        if validator != self._validator:  # checked again, the way it now goes out
+            self._validator = validator
+            self.editor.set_validator(validator)
         self.editing_label.setVisible(count > 0)
         self.editing_label.setText(
             f"Editing batch event #{row + 1:,} of {count:,}: changes go to that event"
@@ -603,11 +633,19 @@ class MainWindow(QMainWindow):
                 self.statusBar().showMessage(f"Not sent: event #{row + 1}: {reason}")
                 return None
             plan = batch.plan(env.request_limit, env.event_limit)
-            return PreparedSend(batch.events, batch.parts, plan)
+            # the rows' warnings (their schemas', envelope ones), asked about as the
+            # editor's are: by the event they are in (a row has no line of its own)
+            found = [(row, w) for row, ws in self.composer.warnings().items() for w in ws]
+            prepared = PreparedSend(batch.events, batch.parts, plan, [w for _, w in found])
+            return self._sendable(prepared, [f"event #{row + 1}: {w.message}"
+                                             for row, w in found])
         return self._sendable(self.editor_prepared(env, "Not sent"))
 
-    def _sendable(self, prepared: PreparedSend | None) -> PreparedSend | None:
-        """`prepared` when it may go: every event fits, and schema warnings were accepted."""
+    def _sendable(self, prepared: PreparedSend | None,
+                  where: list[str] | None = None) -> PreparedSend | None:
+        """`prepared` when it may go: every event fits, and schema warnings were accepted
+        (`where`: each warning's place and message as the question lists them; default:
+        its line and column)."""
         if prepared is None:
             return None
         if not prepared.plan.ok:
@@ -616,7 +654,7 @@ class MainWindow(QMainWindow):
                 f"Not sent: event #{blocked.index + 1}: {blocked.reason}")
             return None
         if prepared.warnings and not self._send_anyway(prepared.warnings,
-                                                       len(prepared.events)):
+                                                       len(prepared.events), where=where):
             self.statusBar().showMessage("Not sent")
             return None
         return prepared
@@ -663,9 +701,15 @@ class MainWindow(QMainWindow):
         )
         if rendered != text:  # where the problems are in the text as written
             prepared.problems = problems_in_source(text, prepared.problems)
-        if prepared.errors:
-            first = prepared.errors[0]
-            more = f" (+{len(prepared.errors) - 1} more)" if len(prepared.errors) > 1 else ""
+        errors = prepared.errors
+        if rendered != text and errors:
+            # one the text has as written comes first, where the editor underlines it: a
+            # number beyond JSON renders to Infinity, which the rendered text cannot parse
+            errors = without_placeholder_types(
+                text, validate_text(text, event_limit=env.event_limit).errors) or errors
+        if errors:
+            first = errors[0]
+            more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
             self.statusBar().showMessage(
                 f"{failed}: line {first.line}, column {first.column}: {first.message}{more}"
             )
@@ -736,8 +780,11 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(summary)
         self.dedup.schedule()
 
-    def _send_anyway(self, warnings: list[Problem], events: int = 1) -> bool:
-        lines = "\n".join(f"line {w.line}:{w.column}: {w.message}" for w in warnings[:8])
+    def _send_anyway(self, warnings: list[Problem], events: int = 1, *,
+                     where: list[str] | None = None) -> bool:
+        if where is None:
+            where = [f"line {w.line}:{w.column}: {w.message}" for w in warnings]
+        lines = "\n".join(where[:8])
         more = f"\n… and {len(warnings) - 8} more" if len(warnings) > 8 else ""
         answer = QMessageBox.question(
             self, "Send anyway?",

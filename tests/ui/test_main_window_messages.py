@@ -61,18 +61,24 @@ def test_the_name_field_is_cleared_when_the_event_has_no_name_or_does_not_parse(
     run_async(wait_until(lambda: field.text() == "", message="the field cleared by the check"))
 
 
-def test_a_blocked_event_is_numbered_from_one_as_everywhere_in_the_window(qtbot, app_home):
-    """The status bar said "event 0" for the editor's only event (the list index)."""
+def test_an_event_no_request_carries_is_refused_where_it_is_written(qtbot, app_home):
+    """The status bar said "event 0" for the editor's only event (the list index); and the
+    editor underlined nothing though Send refused it (it fits the Dev Server's 3 MiB per
+    event, not its 512 KiB per request)."""
     _context, window = open_window(qtbot)
     window.select_environment("Dev Server")  # requests of at most 512 KiB
     big = {"name": "app/mid", "data": {"blob": "y" * (600 * 1024)}}
+    refused = ("Event is 614,437 bytes; in a request of its own it makes 614,439 bytes, over "
+               "the request limit of 524,288 bytes")
     window.editor.setPlainText(json.dumps(big))
+    qtbot.waitUntil(lambda: [p.message for p in window.editor.problems()] == [refused],
+                    timeout=5000)
     window.send()
-    message = window.statusBar().currentMessage()
-    assert message.startswith("Not sent: event #1: Event is 614,437 bytes; "), message
+    assert window.statusBar().currentMessage() == f"Not sent: line 1, column 1: {refused}"
     window.editor.setPlainText(json.dumps([{"name": "app/small"}, big]))
     window.send()
-    assert window.statusBar().currentMessage().startswith("Not sent: event #2: Event is ")
+    assert window.statusBar().currentMessage().startswith(
+        "Not sent: line 1, column 25: Event is ")  # the second event
 
 
 def answer_send_anyway(window: MainWindow, seen: list[str]) -> None:
@@ -261,3 +267,21 @@ def test_a_dev_server_that_is_not_running_says_what_to_do(qtbot, app_home, run_a
         await context.shutdown()
 
     run_async(session(), timeout=40)
+
+
+def test_a_number_beyond_json_beside_a_placeholder_is_refused_where_it_is_written(
+        qtbot, app_home):
+    """The placeholder rendered 1e400 as Infinity, and Send said "line 1, column 1:
+    Infinity is not valid JSON" with the caret at 1:1, while the editor underlined 1e400."""
+    _context, window = open_window(qtbot)
+    text = '{"name": "a", "data": {"p": "{{ \'😀\' * 3 }}", "q": 1e400}}'
+    window.editor.setPlainText(text)
+    window.editor.validate_now()
+    beyond = ("A number beyond what JSON can carry (over ±1.8e308, or NaN or Infinity): "
+              "Inngest refuses it")
+    assert [(p.line, p.column, p.message) for p in window.editor.problems()] == [
+        (1, 51, beyond)]
+    window.send()
+    assert window.statusBar().currentMessage() == f"Not sent: line 1, column 51: {beyond}"
+    cursor = window.editor.textCursor()  # at 1e400 (the emoji before it is 2 UTF-16 units)
+    assert text.encode("utf-16-le")[:cursor.position() * 2].decode("utf-16-le") == text[:50]

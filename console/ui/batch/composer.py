@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from console.core.batch import Batch, Meters, Tally, meters_of
 from console.core.dedup import id_key_of
 from console.core.plan import BatchPlan
+from console.core.problems import Problem
 from console.core.serialize import pretty
 from console.ui import rich
 from console.ui.batch.actions import make_actions, make_toolbar
@@ -77,7 +78,6 @@ class BatchComposer(BatchImports, QWidget):
         self.importing: asyncio.Task[bool] | None = None  # a big import being checked
         self._importing_source = ""
         self.import_end = 0  # the row after the last events added
-        self.schemas: Any = None  # a core SchemaLibrary, for schema warnings (never blocking)
         self._target: PreviewTarget | Callable[[], PreviewTarget | None] | None = None
         self._emitted: tuple[int, bytes] = (-1, b"")  # row and bytes the editor was given
         self._last_text = ""
@@ -139,6 +139,20 @@ class BatchComposer(BatchImports, QWidget):
     @property
     def batch(self) -> Batch:
         return self.model.batch
+
+    @property
+    def schemas(self) -> Any:
+        """A core SchemaLibrary (or None): rows and imports get its warnings (never
+        blocking: Send asks "Send anyway?")."""
+        return self.model.schemas
+
+    @schemas.setter
+    def schemas(self, schemas: Any) -> None:
+        self.model.set_schemas(schemas)
+
+    def warnings(self) -> dict[int, tuple[Problem, ...]]:
+        """Rows with warnings (row -> them), for Send's "Send anyway?"."""
+        return self.model.all_warnings()
 
     def set_limits(self, request_limit: int, event_limit: int) -> None:
         """The environment's limits (call when the environment changes)."""

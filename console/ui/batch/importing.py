@@ -12,22 +12,32 @@ import asyncio
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QLabel, QPushButton, QWidget
 
 from console.core.batch import is_jsonl_name, read_events
 from console.core.errors import InputError
+from console.core.problems import Problem
 from console.core.validation import Report
 from console.services.text_files import MAX_INPUT_BYTES, read_text_file
-from console.ui.batch.model import BatchListModel
+from console.ui.batch.model import BatchListModel, event_warnings
 from console.ui.tasks import TaskOwner, loop_running
 
 _MAX_SHOWN_PROBLEMS = 6
 # texts from this size on are checked on a worker thread while the window stays live
 # (50,000 events of ~1 KiB: 0.7 s of parsing and checking)
 BACKGROUND_IMPORT_CHARS = 1 << 20
+
+
+class Checked(NamedTuple):
+    """An import's report, each event's warnings as its row has them (`event_warnings`),
+    and the schemas they are of."""
+
+    report: Report
+    warnings: list[tuple[Problem, ...]]
+    schemas: Any
 
 
 class BatchImports:
@@ -56,15 +66,17 @@ class BatchImports:
 
         The same validation as the editor and `send` (syntax and envelope rules, with
         line:col); sizes are left to the plan, which marks an oversized row with its reason.
-        Schema warnings do not block. A text of `BACKGROUND_IMPORT_CHARS` or more is checked
+        Schema warnings do not block: the rows keep them (a row's tooltip, Send's "Send
+        anyway?"). A text of `BACKGROUND_IMPORT_CHARS` or more is checked
         on a worker thread while the window stays live: then True means the import has
         started (`self.importing`), and `import_finished` says how it ended. `at`: the row
         to insert at (default: after the current row); `self.import_end` is the row after
         the last one an import added.
         """
         schemas = self.schemas
-        return self._import(lambda: read_events(text, jsonl=jsonl, schemas=schemas),
-                            len(text), source, verb, at)
+        return self._import(
+            lambda: _checked(read_events(text, jsonl=jsonl, schemas=schemas), schemas),
+            len(text), source, verb, at)
 
     def import_file(self, path: str | Path, *, at: int | None = None) -> bool:
         """`import_text` of a file (JSON Lines by its name); a big one is read on the worker
@@ -77,10 +89,12 @@ class BatchImports:
             self._show_error(_unreadable(path, exc))
             return False
         schemas = self.schemas
-        return self._import(lambda: read_events(_read_text(path), jsonl=jsonl, schemas=schemas),
-                            size, path.name, "Import", at)
+        return self._import(
+            lambda: _checked(read_events(_read_text(path), jsonl=jsonl, schemas=schemas),
+                             schemas),
+            size, path.name, "Import", at)
 
-    def _import(self, check: Callable[[], Report], size: int, source: str, verb: str,
+    def _import(self, check: Callable[[], Checked], size: int, source: str, verb: str,
                 at: int | None) -> bool:
         if self.importing is not None:
             self._show_error(f"Still importing {self._importing_source}: "
@@ -88,11 +102,11 @@ class BatchImports:
             return False
         if size < BACKGROUND_IMPORT_CHARS or not loop_running():
             try:
-                report = check()
+                checked = check()
             except InputError as exc:
                 self._show_error(str(exc))
                 return False
-            return self._take_import(report, source, verb, at)
+            return self._take_import(checked.report, source, verb, at, known=checked)
         self._importing_source = source
         self._show_status(f"Importing {source} ({size / 2**20:.1f} MB)…")
         self._enable_imports(False)
@@ -100,13 +114,14 @@ class BatchImports:
             self._import_in_background(check, source, verb, at), "batch-import")
         return True
 
-    async def _import_in_background(self, check: Callable[[], Report], source: str,
+    async def _import_in_background(self, check: Callable[[], Checked], source: str,
                                     verb: str, at: int | None) -> bool:
         added = False
         try:
-            report = await asyncio.to_thread(check)
-            added = self._take_import(report, source, verb, min(at, len(self.model.batch))
-                                      if at is not None else None)
+            checked = await asyncio.to_thread(check)
+            added = self._take_import(checked.report, source, verb,
+                                      min(at, len(self.model.batch)) if at is not None
+                                      else None, known=checked)
         except InputError as exc:
             self._show_error(str(exc))
         finally:
@@ -117,7 +132,10 @@ class BatchImports:
         self.import_finished.emit(added)
         return added
 
-    def _take_import(self, report: Report, source: str, verb: str, at: int | None) -> bool:
+    def _take_import(self, report: Report, source: str, verb: str, at: int | None, *,
+                     known: Checked | None = None) -> bool:
+        """`known`: the events' warnings (`_checked`), which the rows keep; without them a
+        row is checked when its warnings are first asked for."""
         errors = report.errors
         if errors:
             count = len(errors)
@@ -128,7 +146,10 @@ class BatchImports:
                 lines.append(f"… and {count - _MAX_SHOWN_PROBLEMS} more")
             self._show_error("\n".join(lines))
             return False
-        parts = report.parts if None not in report.parts else None
+        made = [p for p in report.parts if p is not None]
+        parts = made if len(made) == len(report.events) else None
+        if parts is not None and known is not None:
+            self.model.know_warnings(parts, known.warnings, known.schemas)
         self.add_events(report.events, verb=verb, parts=parts, checked=True, at=at)
         return True
 
@@ -188,6 +209,27 @@ class BatchImports:
 
     def status_text(self) -> str:
         return self.status_label.text() if self.status_label.isVisible() else ""
+
+
+def _checked(report: Report, schemas: Any) -> Checked:
+    """`report` with its events' warnings as their rows will have them: an event the
+    import found none for has none (its row is the same event, its text as first written
+    gone); one it found some for is checked again as its row (a duplicate key is no more)."""
+    if report.errors:
+        return Checked(report, [], schemas)
+    several = isinstance(report.value, list)
+    warned: set[int] = set()
+    for problem in report.warnings:
+        token = problem.pointer.split("/")[1] if problem.pointer.count("/") else ""
+        if not several:
+            warned.add(0)
+        elif token.isdigit():
+            warned.add(int(token))
+        else:  # not one event's: every one is checked as its row
+            warned.update(range(len(report.parts)))
+    found = [event_warnings(part, schemas) if i in warned and part is not None else ()
+             for i, part in enumerate(report.parts)]
+    return Checked(report, found, schemas)
 
 
 def _unreadable(path: Path, exc: OSError) -> str:

@@ -21,21 +21,32 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from console.core.batch import Batch
-from console.core.plan import BatchPlan
+from console.core.batch import NO_SIZE_LIMIT, Batch
+from console.core.plan import REQUEST_LIMIT, BatchPlan
+from console.core.problems import Problem
+from console.core.validation import validate_text
 from console.ui.colours import colour
 
 Index = QModelIndex | QPersistentModelIndex
 
 ROWS_MIME = "application/x-event-console-batch-rows"
-DEFAULT_REQUEST_LIMIT = 524_288
+DEFAULT_REQUEST_LIMIT = REQUEST_LIMIT
 DEFAULT_EVENT_LIMIT = 3 * 1024 * 1024
 SIZE_ROLE = Qt.ItemDataRole.UserRole + 1
 REQUEST_ROLE = Qt.ItemDataRole.UserRole + 2
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 3
 OUTCOME_ROLE = Qt.ItemDataRole.UserRole + 4
+WARNING_ROLE = Qt.ItemDataRole.UserRole + 5
 SCATTERED_RUNS = 8  # more runs of rows than this are removed with one model reset
+SHOWN_WARNINGS = 4  # in a row's tooltip
 
+
+def event_warnings(part: bytes, schemas: Any) -> tuple[Problem, ...]:
+    """The warnings (schema, envelope) of one event as a batch sends it: its bytes, checked
+    as the editor and an import check them. Its text as first written (duplicate keys,
+    say) is gone: the row is what goes out."""
+    report = validate_text(part.decode("utf-8"), event_limit=NO_SIZE_LIMIT, schemas=schemas)
+    return tuple(report.warnings)
 
 
 def event_title(event: Any) -> str:
@@ -61,6 +72,10 @@ class BatchListModel(QAbstractListModel):
         self.token = str(id(self)).encode()
         self._blocked: dict[int, str] = {}
         self._blocked_for: BatchPlan | None = None
+        self._schemas: Any = None  # a core SchemaLibrary: rows get its warnings
+        # an event's bytes -> its warnings: keyed by content, so moves, undo and duplicates
+        # need no bookkeeping; emptied when the schemas change
+        self._warnings: dict[bytes, tuple[Problem, ...]] = {}
 
     # -- reading -------------------------------------------------------------------------
     def plan(self) -> BatchPlan:
@@ -90,6 +105,37 @@ class BatchListModel(QAbstractListModel):
         found.update(self._invalid)
         return dict(sorted(found.items()))
 
+    def warnings(self, row: int) -> tuple[Problem, ...]:
+        """What Send asks "Send anyway?" about for this row (its schema's, envelope ones)."""
+        part = self.batch.part(row)
+        found = self._warnings.get(part)
+        if found is None:
+            found = self._warnings[part] = event_warnings(part, self._schemas)
+        return found
+
+    def all_warnings(self) -> dict[int, tuple[Problem, ...]]:
+        """Every row with warnings (row -> them); rows an import brought are known already."""
+        return {row: found for row in range(len(self.batch)) if (found := self.warnings(row))}
+
+    @property
+    def schemas(self) -> Any:
+        return self._schemas
+
+    def set_schemas(self, schemas: Any) -> None:
+        """The workspace's schemas (None: none): the rows' warnings are checked again."""
+        if schemas is self._schemas:
+            return
+        self._schemas = schemas
+        self._warnings.clear()
+        self._refresh_all()
+
+    def know_warnings(self, parts: Sequence[bytes], found: Sequence[tuple[Problem, ...]],
+                      schemas: Any) -> None:
+        """Warnings an import's check found for these bytes under `schemas` (kept when they
+        are still the model's): a big import's rows are not checked a second time."""
+        if schemas is self._schemas:
+            self._warnings.update(zip(parts, found, strict=True))
+
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(self.batch)
 
@@ -105,6 +151,8 @@ class BatchListModel(QAbstractListModel):
             return self.batch.size(row)
         if role == PROBLEM_ROLE:
             return self.problem(row)
+        if role == WARNING_ROLE:
+            return bool(self.warnings(row))
         if role == OUTCOME_ROLE:
             return self._outcomes.get(row)
         if role == REQUEST_ROLE:
@@ -129,6 +177,10 @@ class BatchListModel(QAbstractListModel):
         problem = self.problem(row)
         if problem is not None:
             lines.append(problem)
+        found = self.warnings(row)
+        lines += [f"Warning: {w.message}" for w in found[:SHOWN_WARNINGS]]
+        if len(found) > SHOWN_WARNINGS:
+            lines.append(f"… and {len(found) - SHOWN_WARNINGS} more warnings")
         outcome = self._outcomes.get(row)
         if outcome is not None:
             lines.append(outcome[1])
@@ -232,7 +284,10 @@ class BatchListModel(QAbstractListModel):
     def replace(self, row: int, event: Any) -> bool:
         """New content for one row (typing in the editor): only that event is re-serialized."""
         was_blocked = bool(self.plan().blocked)
+        before = self.batch.part(row)
         changed = self.batch.replace(row, event)
+        if changed:  # typing in the editor makes a version per pause: the old one goes
+            self._warnings.pop(before, None)
         cleared = self._invalid.pop(row, None) is not None
         if changed:
             self._outcomes.clear()

@@ -15,23 +15,38 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from console.ui.batch.model import PROBLEM_ROLE, REQUEST_ROLE, SIZE_ROLE, BatchListModel
+from console.ui.batch.model import (
+    PROBLEM_ROLE,
+    REQUEST_ROLE,
+    SIZE_ROLE,
+    WARNING_ROLE,
+    BatchListModel,
+)
 
 Index = QModelIndex | QPersistentModelIndex
 
 
+def side_label(index: Index) -> str | None:
+    """What a row shows on its right ("⚠ 1,024 B  ·  R2"), or None for no row."""
+    size = index.data(SIZE_ROLE)
+    if size is None:
+        return None
+    request = index.data(REQUEST_ROLE)
+    text = f"{size:,} B" + (f"  ·  R{request}" if request else "")
+    if index.data(PROBLEM_ROLE):
+        return "⚠ " + text
+    return "△ " + text if index.data(WARNING_ROLE) else text
+
+
 class RowDelegate(QStyledItemDelegate):
-    """Name on the left; size and request number (R2) on the right, dimmed."""
+    """Name on the left; size and request number (R2) on the right, dimmed; before them ⚠
+    for a row that cannot be sent, △ for one with warnings (its tooltip says which)."""
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
-        size = index.data(SIZE_ROLE)
-        if size is None:
+        text = side_label(index)
+        if text is None:
             super().paint(painter, option, index)
             return
-        request = index.data(REQUEST_ROLE)
-        text = f"{size:,} B" + (f"  ·  R{request}" if request else "")
-        if index.data(PROBLEM_ROLE):
-            text = "⚠ " + text
         # the name is cut short before the label: a long name was drawn under it
         item = QStyleOptionViewItem(option)
         self.initStyleOption(item, index)
