@@ -235,6 +235,11 @@ class InboxServer:
         return events, decoded.error
 
     def _accept(self, event: CapturedEvent) -> None:
+        if self._log.get(event.internal_id) is not None:
+            # a retried request (its seed repeats an earlier one's): the same internal id,
+            # taken once, as the seed is there for. It was captured again, with its runs
+            # started again ("ran: 3 runs" for one event sent with two retries)
+            return
         forgotten = self._log.add(event)
         if forgotten:
             self._runs.forget(forgotten, event.received_at_ms)

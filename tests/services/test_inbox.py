@@ -64,14 +64,20 @@ def test_one_event_is_accepted_with_the_dev_servers_exact_body(inbox):
     assert abs(event.event["ts"] - event.received_at_ms) == 0  # ts 0/missing -> receipt time
 
 
-def test_an_array_gets_seed_derived_ids_in_order_and_a_repeated_seed_the_same_ids(inbox):
-    seed = IdSeed.fresh()
-    body = json.dumps([{"name": f"e/{i}", "data": {}} for i in range(3)])
-    first = post(inbox, body, **{SEED: seed.header}).json()
-    again = post(inbox, body, **{SEED: seed.header}).json()
-    expected = [seed.event_id(i) for i in range(3)]
-    assert first == again == {"ids": expected, "status": 200}
-    assert [e.name for e in inbox.events()] == ["e/0", "e/1", "e/2"] * 2
+def test_an_array_gets_seed_derived_ids_in_order_and_a_repeated_seed_the_same_ids():
+    """A retry (the same seed) is the same events: they were captured again and their
+    runs started again ("ran: 3 runs" for one event of a send retried twice)."""
+    with running_inbox(triggers=["e/*"]) as inbox:
+        seed = IdSeed.fresh()
+        body = json.dumps([{"name": f"e/{i}", "data": {}} for i in range(3)])
+        first = post(inbox, body, **{SEED: seed.header}).json()
+        again = post(inbox, body, **{SEED: seed.header}).json()
+        expected = [seed.event_id(i) for i in range(3)]
+        assert first == again == {"ids": expected, "status": 200}
+        assert [e.name for e in inbox.events()] == ["e/0", "e/1", "e/2"]
+        runs = get(inbox, f"/v1/events/{expected[0]}/runs").json()["data"]
+        assert len(runs) == 1
+        assert len(get(inbox, "/v1/events").json()["data"]) == 3
 
 
 def test_the_derivation_matches_the_contract_byte_for_byte(inbox):
