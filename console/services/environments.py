@@ -21,7 +21,7 @@ from console.core.errors import UserError
 from console.core.plan import REQUEST_LIMIT
 from console.core.positions import parse_with_positions
 from console.core.redact import PLACEHOLDER_KEY, has_event_key, mask_url
-from console.services.atomic import write_text_atomic
+from console.services.atomic import free_path, write_text_atomic
 from console.services.paths import AppPaths, private_folder
 
 Kind = Literal["dev", "inbox", "cloud", "custom", "from-env"]
@@ -492,7 +492,7 @@ class EnvironmentStore:
         """`why`: what follows the file's name (`:LINE:COL: message`, or `: message`)."""
         kept = _keep_broken(self.path)
         self.notice = (f"{self.path}{why.rstrip('.')}. Starting with the default environments;"
-                       + (f" the broken file was kept as {self.path.name}.broken." if kept else
+                       + (f" the broken file was kept as {kept.name}." if kept else
                           " it could not be moved aside."))
         self.saved = [dev_server(), inbox()]
 
@@ -717,9 +717,12 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-def _keep_broken(path: Path) -> bool:
+def _keep_broken(path: Path) -> Path | None:
+    """Move a damaged file aside, beside any kept before (a second one had replaced the
+    first); where it went, or None when it could not be moved."""
+    kept = free_path(path.with_name(path.name + ".broken"))
     try:
-        os.replace(path, path.with_name(path.name + ".broken"))
+        os.replace(path, kept)
     except OSError:
-        return False
-    return True
+        return None
+    return kept

@@ -62,6 +62,12 @@ def test_broken_file_is_kept_aside_with_a_message(app_home, text, where):
     assert [e.name for e in store.all()] == ["Dev Server", "Inbox"]
     kept = paths.environments_file.with_name("environments.json.broken")
     assert kept.read_bytes() == (text if isinstance(text, bytes) else text.encode())
+    # a second broken file is kept beside the first (it replaced it)
+    paths.environments_file.write_text("{")
+    again = EnvironmentStore.load(paths, environ={})
+    assert str(again.notice).endswith("the broken file was kept as environments.json-2.broken.")
+    assert kept.read_bytes() == (text if isinstance(text, bytes) else text.encode())
+    assert kept.with_name("environments.json-2.broken").read_text() == "{"
 
 
 def test_hostile_entries_are_not_used_and_said(app_home):
