@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from typing import Any
 
 from console.core.dedup import Outcome, OutcomeKind, dedup_id_of, not_taken_each, run_entry
 from console.core.errors import UserError
-from console.core.expect import Observed, check_expect
+from console.core.expect import Observed, check_expect, is_2xx
 from console.core.ids import IdSeed
 from console.core.pipeline import prepare_events
 from console.core.plan import REQUEST_LIMIT
@@ -186,11 +187,14 @@ class ScenarioRunner:
     # -- rendering -------------------------------------------------------------------------
     def _row_state(self, render: RenderRun, row: Mapping[str, Any] | None) -> RowState:
         state = RowState(dict(row or {}))
-        # values given with --var (the window's Vars) first: a scenario's own vars may use
-        # them ("https://{{ vars.host }}/x" with --var host=...); rendered after them, they
-        # said "vars has no 'host' (no vars are set)"
-        merged = {**self.variables, **{name: raw for name, raw in self.scenario.vars.items()
-                                       if name not in self.variables}}
+        # the scenario's vars in their order, a --var (the window's Vars) in the place of
+        # the one it overrides, so it may use the vars before it; and a --var the scenario
+        # does not have first, so the scenario's may use it ("https://{{ vars.host }}/x"
+        # with --var host=...: rendered last, it said "vars has no 'host'")
+        merged = {**{name: raw for name, raw in self.variables.items()
+                     if name not in self.scenario.vars},
+                  **{name: self.variables.get(name, raw)
+                     for name, raw in self.scenario.vars.items()}}
         for name, raw in merged.items():
             pointer = f"/vars/{escape_token(name)}" if name not in self.variables else ""
             try:
@@ -295,6 +299,8 @@ class ScenarioRunner:
                 if not isinstance(step, SendStep):
                     continue
                 for iteration in range(1, step.repeat + 1):
+                    if iteration > 1:
+                        yield  # a turn for the loop (Stop) within 10,000 repeats too
                     try:
                         events = self._events(render, step, state)
                         self._prepare(events, step)
@@ -485,7 +491,7 @@ class ScenarioRunner:
             # a request with no answer makes the step's status none, whatever the others
             # said ([400, None] had read as 400, and passed an expected 400)
             result.status = None if None in statuses else next(
-                (s for s in statuses if s != 200), 200)
+                (s for s in statuses if not is_2xx(s)), statuses[0] if statuses else 200)
             result.ids = [i for o in outcomes for i in o.result.ids]
             result.accepted = len(result.ids)
             result.error = next((o.result.error for o in outcomes if o.result.error), None)
@@ -571,26 +577,35 @@ def _taken(outcomes: Sequence[RequestOutcome]) -> list[OutcomeKind]:
 
 @dataclass
 class _Met:
-    """Where a pre-check problem was first met, and how many more times it was."""
+    """A pre-check problem as first met, where, and how many more times one was met at its
+    place."""
 
+    problem: str
     row: int | None
     repeat: tuple[int, int] | None
     more: int = 0
 
 
+# where a problem is (its FILE:LINE:COL): problems at one place are one mistake, said once,
+# though their words differ ("no item [3]", "no item [4]", ... for each repeat)
+_PLACE = re.compile(r"^(.+?:\d+:\d+): ")
+
+
 def _meet(found: dict[str, _Met], problem: str, row: int | None,
           repeat: tuple[int, int] | None = None) -> None:
-    if problem in found:
-        found[problem].more += 1
+    place = _PLACE.match(problem)
+    key = place.group(1) if place else problem
+    if key in found:
+        found[key].more += 1
     else:
-        found[problem] = _Met(row, repeat)
+        found[key] = _Met(problem, row, repeat)
 
 
 def _said(found: dict[str, _Met]) -> list[str]:
     """Each problem once, with the data row and repeat it was first met in (a data file
-    of thousands of rows had named neither) and how many more times it was met."""
+    of thousands of rows had named neither) and how many more times one was met there."""
     out = []
-    for problem, met in found.items():
+    for met in found.values():
         place = [f"row {met.row}"] if met.row is not None else []
         if met.repeat is not None:
             place.append(f"repeat {met.repeat[0]} of {met.repeat[1]}")
@@ -598,7 +613,7 @@ def _said(found: dict[str, _Met]) -> list[str]:
         if met.more:
             again = f"{met.more:,} more {'time' if met.more == 1 else 'times'}"
             where = f"first in {where}; {again}" if where else again
-        out.append(f"{problem} ({where})" if where else problem)
+        out.append(f"{met.problem} ({where})" if where else met.problem)
     return out
 
 

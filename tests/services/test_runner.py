@@ -476,3 +476,48 @@ def test_a_step_with_a_request_not_answered_is_an_error_whatever_the_others_said
                                 limits=Limits(request_limit=500, event_limit=500)))
     [result] = report.results
     assert (result.state, result.status) == ("error", None), result.reason
+
+
+def _one_step(tmp_path: Path, data: dict, repeat: int, **extra) -> Workspace:
+    return workspace(tmp_path, {
+        "format": "event-console/scenario@1", "name": "checkout",
+        "steps": [{"send": {"name": "a/b", "data": data}, "repeat": repeat}], **extra})
+
+
+def test_a_mistake_met_in_every_repeat_is_said_once_and_stop_is_heard_within_a_row(
+        app_home, tmp_path):
+    """Its words differ from one repeat to the next ("no item [3]", "no item [4]", ...):
+    10,000 repeats gave 9,997 lines. And the pre-check gave the loop a turn only between
+    data rows: a Stop 0.5 s into 30,000 repeats was heard after 5.9 s."""
+    ws = _one_step(tmp_path, {"sku": "{{ vars.skus[seq - 1] }}"}, 10_000,
+                   vars={"skus": ["a", "b", "c"]})
+    runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, dry_run=True)
+    [said] = runner.precheck()
+    assert said.endswith(": unknown variable: the list has no item [3] (it has 3 items) "
+                         "(first in repeat 4 of 10000; 9,996 more times)"), said
+
+    rendered: list[int] = []
+    stopping = ScenarioRunner(ws.scenario("checkout"), ws.templates, dry_run=True)
+    events = stopping._events
+    stopping._events = lambda *args: rendered.append(1) or events(*args)  # type: ignore
+
+    async def stop_soon() -> list[str]:
+        asyncio.get_running_loop().call_later(0.05, stopping.stop)
+        return await stopping.precheck_async()
+
+    run(stop_soon())
+    assert 0 < len(rendered) < 10_000  # stopped within the row's repeats
+
+
+def test_a_var_given_with_var_may_use_the_scenarios_earlier_vars(app_home, tmp_path):
+    """Overriding "order" with a value that uses "prefix" (a scenario var before it) said
+    "vars has no 'prefix'" once --var values were all rendered first."""
+    ws = _one_step(tmp_path, {"order": "{{ vars.order }}", "url": "{{ vars.url }}"}, 1,
+                   vars={"prefix": "ord", "order": "{{ vars.prefix }}-1",
+                         "url": "https://{{ vars.host }}/x"})
+    runner = ScenarioRunner(ws.scenario("checkout"), ws.templates, dry_run=True,
+                            variables={"order": "{{ vars.prefix }}-99", "host": "example.com"})
+    assert runner.precheck() == []
+    report = run(runner.run())
+    assert report.results[0].rendered == [
+        {"name": "a/b", "data": {"order": "ord-99", "url": "https://example.com/x"}}]
