@@ -35,6 +35,7 @@ from urllib.parse import quote, unquote
 import httpx
 
 from console import __version__
+from console.core.expect import is_2xx
 from console.core.ids import IdSeed
 from console.core.redact import mask_key, mask_url, scrub
 from console.core.terminal import one_line, utf8_safe
@@ -450,11 +451,6 @@ class RestAnswer(tuple[int, Any]):
         answer = super().__new__(cls, (status, body))
         answer.retry_after = retry_after
         return answer
-
-
-def is_2xx(status: int) -> bool:
-    """A status that says the request was taken (the Event API's 200; a proxy's 201, 202)."""
-    return 200 <= status < 300
 
 
 def _retryable(status: int) -> bool:

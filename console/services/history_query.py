@@ -18,8 +18,8 @@ from typing import IO, Any
 
 from console.core.clock import iso_local
 from console.core.errors import UserError
+from console.core.expect import is_2xx
 from console.core.serialize import json_text
-from console.services.client import is_2xx
 from console.services.history_schema import FTS_TABLE, dedup_days, searchable_sql
 
 # a request's events are consecutive rows from first_event_id: a rowid range, no index needed

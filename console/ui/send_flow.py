@@ -302,7 +302,7 @@ class SendFlow(QObject):
         rows = [self.log.rows[n] for n in log.rows.values()]
         accepted = sum(min(len(r.ids), r.events) for r in rows)
         total = sum(r.events for r in rows)
-        failed = [r for r in rows if r.status != 200 or r.error]
+        failed = [r for r in rows if not r.answered_ok]  # a proxy's 201 took them too
         env = resolved.environment.name
         if failed:
             first = failed[0]

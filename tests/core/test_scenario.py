@@ -286,6 +286,13 @@ def test_a_key_given_twice_in_a_file_is_a_problem_at_the_second():
         "templates/t.json:2:44: the key 'n' is given twice here: give it once"]
 
 
+def test_a_step_expecting_nothing_passes_on_any_2xx_that_took_every_event():
+    """A proxy's 201 naming every id failed the step: "status 201, 1/1 accepted"."""
+    assert check_expect(None, Observed(201, 1, 1, None, None)) == Verdict(True, "1/1 accepted")
+    assert not check_expect(None, Observed(201, 2, 1, None, None)).passed
+    assert not check_expect(None, Observed(302, 1, 1, None, None)).passed
+
+
 def test_a_dedup_expectation_names_events_by_their_place_in_the_step():
     """Event 1 was not accepted; "got event 1: no runs" named the wrong event (the
     outcomes of the accepted ones were numbered alone)."""

@@ -1340,6 +1340,7 @@ def test_what_a_malformed_answer_is_shown_as(qtbot, app_home, run_async):
         Reply.truncated(200, b'{"ids": ["01AAAA', 54),
         Reply.json(200, {"ids": ["01A", "01B", "01C", "01D"], "status": 200}),
         Reply.json(400, {"error": "bad key\nsecond line\x1b[31m red", "status": 400}),
+        Reply.json(201, {"ids": ["01E", "01F"]}),  # a proxy's: it took them
     ]
     posts = iter(replies)
     with FaultServer(default=lambda r: next(posts) if r.method == "POST"
@@ -1365,6 +1366,8 @@ def test_what_a_malformed_answer_is_shown_as(qtbot, app_home, run_async):
             assert shown[1][1].startswith("2 of 2 accepted by Odd")
             assert shown[2][1] == "0 of 2 accepted by Odd — 400: bad key second line\\x1b[31m red"
             assert "\\x1b[31m red" in shown[2][0] and "\n" not in shown[2][0]
+            # it read "2 of 2 accepted by Odd — 201: " as a failure
+            assert shown[3][1] == "Odd: 2 accepted · 2 unverified", shown[3]
             await context.shutdown()
 
         run_async(session(), timeout=30)
