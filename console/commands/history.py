@@ -16,7 +16,7 @@ from typing import Any
 
 from console.commands.common import emit, given, print_line, write_out
 from console.core.dedup import OutcomeKind
-from console.core.errors import InputError
+from console.core.errors import InputError, UserError
 from console.core.terminal import say, typed_text, visible
 from console.services.environments import EnvironmentStore, normalize_origin
 from console.services.history import HistoryStore, now_ms
@@ -90,12 +90,10 @@ def history_env(text: str | None) -> str | None:
     store = EnvironmentStore.load(app_paths())
     if store.notice:  # as send says it (a damaged file is moved aside)
         print(f"event-console: {store.notice}", file=sys.stderr)
-    envs = store.all()
-    for matches in ([e for e in envs if e.name == name],
-                    [e for e in envs if e.name.casefold() == name.casefold()],
-                    [e for e in envs if e.history_name == name]):
-        if len(matches) == 1:
-            return matches[0].history_name
+    try:
+        return store.get(name).history_name
+    except UserError:  # none, or several in other cases: a URL, or a name no longer saved
+        pass
     if name.lower().startswith(("http://", "https://")):
         return normalize_origin(name)
     return text

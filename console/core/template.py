@@ -58,6 +58,11 @@ _ERRORS = (ArithmeticError, TypeError, ValueError, LookupError, NameError, Attri
            RuntimeError, AssertionError)
 
 
+def first_template_mark(text: str) -> int:
+    """Where the first `{{`, `{%` or `{#` of `text` is, or -1."""
+    return min((at for at in map(text.find, _MARKERS) if at >= 0), default=-1)
+
+
 def has_template_marks(text: str) -> bool:
     """Whether `text` holds anything a template renders (`{{ }}`, `{% %}`, `{# #}`). Only
     such text is rendered, by Send as by `run`: the window had looked for "{{" alone, so

@@ -120,8 +120,7 @@ class SendResult:
 
     @property
     def ok(self) -> bool:
-        return (self.status is not None and is_2xx(self.status)
-                and self.accepted == self.events)
+        return is_2xx(self.status) and self.accepted == self.events
 
 
 @dataclass

@@ -38,7 +38,7 @@ from console.core.positions import LineIndex
 from console.core.problems import Problem, Severity
 from console.core.scenario import as_literal_text
 from console.core.serialize import pretty
-from console.core.template import TemplateEngine, has_template_marks
+from console.core.template import TemplateEngine, first_template_mark, has_template_marks
 from console.core.template_scope import problems_in_source, render_text
 from console.core.threads import on_daemon_thread
 from console.core.validation import validate_text, without_placeholder_types
@@ -82,7 +82,6 @@ STARTER_EVENT = """{
 
 
 NAME_PLACEHOLDER = "event name, e.g. app/user.signed_up"
-TEMPLATE_MARKS = ("{{", "{%", "{#")
 ROW_PLACEHOLDERS = "Placeholders are not rendered in a batch event: it is sent as written"
 
 
@@ -367,8 +366,7 @@ class MainWindow(QMainWindow):
         placeholders), so `"ts": "{{ now_ms() }}"` is the string Send refuses, and the
         placeholders are pointed out."""
         problems = self._checked_text(text)
-        mark = min((at for at in (text.find(m) for m in TEMPLATE_MARKS) if at >= 0),
-                   default=-1)
+        mark = first_template_mark(text)
         if mark >= 0:
             line, column = LineIndex(text).line_col(mark)
             problems.append(Problem(ROW_PLACEHOLDERS, Severity.WARNING, mark, mark + 2,

@@ -14,7 +14,6 @@ from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -38,7 +37,7 @@ from PySide6.QtWidgets import (
 from console.core import snippets
 from console.core.serialize import json_text
 from console.services.atomic import atomic_file
-from console.services.environments import is_loopback_host
+from console.services.environments import on_this_machine
 from console.services.history import DAY_MS, HistoryStore
 from console.services.history_query import HistoryRow, export_csv, export_jsonl
 from console.services.history_schema import MAX_PAYLOAD_CAP, MAX_RETENTION_DAYS, MIN_PAYLOAD_CAP
@@ -54,16 +53,6 @@ SNIPPETS: dict[str, Callable[..., str]] = {
     "TypeScript": snippets.typescript_snippet,
     "Python": snippets.python_snippet,
 }
-
-
-def _on_this_machine(origin: str | None) -> bool:
-    """A row's origin is a loopback address (no origin: the default Dev Server's)."""
-    if origin is None:
-        return True
-    try:
-        return is_loopback_host(urlsplit(origin).hostname or "")
-    except ValueError:  # not a URL urlsplit reads ("http://[::1")
-        return False
 
 
 def _tool_button(text: str) -> QToolButton:
@@ -368,8 +357,8 @@ class HistoryView(QWidget):
         # Dev Server when it points at this machine) by a local origin; never by the name
         # (a Cloud environment named "Development" got the local Dev Server)
         kind = self.kind_of(row.env) if self.kind_of is not None else None
-        dev = kind in ("dev", "inbox") if kind and kind != "from-env" else _on_this_machine(
-            origin)
+        dev = (kind in ("dev", "inbox") if kind and kind != "from-env"
+               else origin is None or on_this_machine(origin))  # None: the default Dev Server
         # the key as the console sends it there: the placeholder when none is set
         options: dict[str, Any] = {"event_origin": origin or DEFAULT_ORIGIN,
                                    "branch": row.branch, "dev": dev}
