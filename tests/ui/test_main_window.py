@@ -40,6 +40,17 @@ async def start_on_inbox(context: AppContext, window: MainWindow) -> None:
     window.select_environment("Inbox")
 
 
+async def start_at(context, window: MainWindow, name: str, origin: str, rest: str = "",
+                   **limits: int) -> None:
+    """Start the window's services and select a custom environment `name` at `origin`
+    (its REST API at `rest`; none by default)."""
+    from console.services.environments import Environment
+
+    await context.start(inbox_port=0)
+    context.environments.put(Environment(name, "custom", origin, rest, **limits))
+    window.select_environment(name)
+
+
 async def send_with_key(window: MainWindow, key: str) -> None:
     """Send to a custom environment with its key from INNGEST_EVENT_KEY (read once Send
     has checked the events, off the Qt thread)."""
@@ -1032,7 +1043,6 @@ def test_cancel_mid_batch_says_what_was_accepted_and_what_was_in_flight(qtbot, a
     (runs not looked up), the one in flight is "unknown", nothing after it is sent."""
     from dataclasses import replace as replaced
 
-    from console.services.environments import Environment
     from console.services.history import CANCELLED_REASON
     from tests.support.fault_server import FaultServer, Reply, accept_all
 
@@ -1049,10 +1059,8 @@ def test_cancel_mid_batch_says_what_was_accepted_and_what_was_in_flight(qtbot, a
     events = [{"name": f"shop/item.{i}", "data": {"pad": "x" * 1000}} for i in range(30)]
     with FaultServer(default=slow) as server:
         async def session():
-            await context.start(inbox_port=0)
-            context.environments.put(Environment("Slow", "custom", server.origin,
-                                                 server.origin, request_limit=10_000))
-            window.select_environment("Slow")
+            await start_at(context, window, "Slow", server.origin, server.origin,
+                           request_limit=10_000)
             window.composer.add_events(events)
             await send_with_key(window, "slow-server-key-1234")
             rows = window.log_model.rows
@@ -1255,7 +1263,6 @@ def test_the_preview_shows_which_key_a_send_would_use(qtbot, app_home, monkeypat
 def test_cancel_stops_the_runs_lookup(qtbot, app_home, run_async):
     """While runs were looked up, Send said "Cancel it in Progress" with Cancel disabled,
     for up to the whole budget."""
-    from console.services.environments import Environment
     from tests.support.fault_server import FaultServer, Reply, accept_all
 
     context, window = open_window(qtbot)
@@ -1263,10 +1270,7 @@ def test_cancel_stops_the_runs_lookup(qtbot, app_home, run_async):
     with FaultServer(default=lambda r: accept_all(r) if r.method == "POST"
                      else Reply.hang()) as server:
         async def session():
-            await context.start(inbox_port=0)
-            context.environments.put(Environment("Hangs", "custom", server.origin,
-                                                 server.origin))
-            window.select_environment("Hangs")
+            await start_at(context, window, "Hangs", server.origin, server.origin)
             window.editor.setPlainText('{"name": "shop/a"}')
             await send_with_key(window, "hangs-key-1234")
             panel = window.send_panel
@@ -1300,7 +1304,6 @@ def test_a_rate_limited_runs_lookup_shows_the_429_in_the_send_log(qtbot, app_hom
                                                                   run_async):
     """A REST API that asks to wait past the lookup's budget: the send log's Outcome says
     unverified and why, at once, not after the whole budget."""
-    from console.services.environments import Environment
     from tests.support.fault_server import FaultServer, Reply, accept_all
 
     limited = Reply.json(429, {"error": "rate limited"}, headers=[("retry-after", "120")])
@@ -1309,10 +1312,7 @@ def test_a_rate_limited_runs_lookup_shows_the_429_in_the_send_log(qtbot, app_hom
     with FaultServer(default=lambda r: accept_all(r) if r.method == "POST"
                      else limited) as server:
         async def session():
-            await context.start(inbox_port=0)
-            context.environments.put(Environment("Limited", "custom", server.origin,
-                                                 server.origin))
-            window.select_environment("Limited")
+            await start_at(context, window, "Limited", server.origin, server.origin)
             window.editor.setPlainText('{"name": "shop/a", "id": "rl-1"}')
             began = asyncio.get_running_loop().time()
             await send_with_key(window, "limited-key-1234")
@@ -1332,7 +1332,6 @@ def test_what_a_malformed_answer_is_shown_as(qtbot, app_home, run_async):
     """A 200 that broke off said "not accepted" in the Progress log (the status and the
     send log said unknown); 4 ids for 2 events said "4 of 2 accepted"; a server's error
     with a line break and an ESC reached the status bar as it was."""
-    from console.services.environments import Environment
     from tests.support.fault_server import FaultServer, Reply
 
     context, window = open_window(qtbot)
@@ -1346,9 +1345,7 @@ def test_what_a_malformed_answer_is_shown_as(qtbot, app_home, run_async):
     with FaultServer(default=lambda r: next(posts) if r.method == "POST"
                      else Reply.json(200, {})) as server:
         async def session():
-            await context.start(inbox_port=0)
-            context.environments.put(Environment("Odd", "custom", server.origin, ""))
-            window.select_environment("Odd")
+            await start_at(context, window, "Odd", server.origin)
             two = '[{"name": "shop/a"}, {"name": "shop/b"}]'
             shown = []
             for _ in replies:
