@@ -504,7 +504,9 @@ def test_a_second_ctrl_c_quits_at_once_without_a_traceback(workspace, app_home):
         environ, signal.SIGINT, again=signal.SIGINT)
     assert code == 130, err
     assert "Traceback" not in err and "CancelledError" not in err, err
-    assert [line["state"] for line in lines(out)] == ["passed"]  # the step before
+    # the step before; and the stopped step, when the first Ctrl+C had stopped it before the
+    # second came (a race between the two signals: CI saw both orders)
+    assert [line["state"] for line in lines(out)] in (["passed"], ["passed", "cancelled"])
 
 
 @pytest.mark.parametrize(("dry_run", "bad_first"), [(False, False), (True, False),
